@@ -1,0 +1,3 @@
+"""Platedesk workstation."""
+
+__version__ = "0.1.0"

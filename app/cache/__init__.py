@@ -1,0 +1,1 @@
+"""The encrypted cache (SQLCipher): reads, slices, images and the audit journal."""

@@ -1,0 +1,174 @@
+"""The cache schema, as named migrations recorded in a table.
+
+A cache written by a newer Platedesk (a migration this code does not know) is
+refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from app.cache.connection import CacheError, Database
+from app.core.canonical import utc_iso
+
+Migration = tuple[str, Callable[[Database], None]]
+
+
+def run_script(db: Database, script: str) -> None:
+    """Run SQL statements one by one inside the current transaction (triggers included)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        db.execute(statement)
+
+
+def _initial(db: Database) -> None:
+    run_script(db, INITIAL_SCHEMA)
+
+
+INITIAL_SCHEMA = """
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE cases (
+    case_number TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    offense_category TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE purposes (
+    code TEXT PRIMARY KEY,
+    label TEXT NOT NULL
+);
+CREATE TABLE cameras (
+    camera_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    latitude REAL NOT NULL,
+    longitude REAL NOT NULL,
+    direction TEXT NOT NULL,
+    active INTEGER NOT NULL
+);
+CREATE TABLE slices (
+    slice_id TEXT PRIMARY KEY,
+    case_number TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    justification TEXT NOT NULL,
+    time_from TEXT NOT NULL,
+    time_to TEXT NOT NULL,
+    camera_ids TEXT,
+    plate_pattern TEXT,
+    estimated_reads INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    cursor TEXT,
+    complete INTEGER NOT NULL DEFAULT 0,
+    synced_reads INTEGER NOT NULL DEFAULT 0,
+    last_synced_at TEXT
+);
+CREATE INDEX slices_case ON slices (case_number, purpose);
+CREATE TABLE reads (
+    id INTEGER PRIMARY KEY,
+    read_id TEXT NOT NULL UNIQUE,
+    plate TEXT NOT NULL,
+    plate_folded TEXT NOT NULL,
+    state TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    captured_at TEXT NOT NULL,
+    camera_id TEXT NOT NULL,
+    latitude REAL NOT NULL,
+    longitude REAL NOT NULL,
+    direction TEXT NOT NULL,
+    make TEXT NOT NULL,
+    model TEXT NOT NULL,
+    color TEXT NOT NULL,
+    body_type TEXT NOT NULL,
+    features TEXT NOT NULL,
+    image_sha256 TEXT NOT NULL,
+    image_size INTEGER NOT NULL,
+    crop_sha256 TEXT NOT NULL,
+    crop_size INTEGER NOT NULL
+);
+CREATE INDEX reads_plate ON reads (plate);
+CREATE INDEX reads_plate_folded ON reads (plate_folded);
+CREATE INDEX reads_time ON reads (captured_at DESC, read_id DESC);
+CREATE VIRTUAL TABLE reads_plate_fts USING fts5 (
+    plate, plate_folded, content = 'reads', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER reads_fts_insert AFTER INSERT ON reads BEGIN
+    INSERT INTO reads_plate_fts (rowid, plate, plate_folded)
+    VALUES (new.id, new.plate, new.plate_folded);
+END;
+CREATE TRIGGER reads_fts_delete AFTER DELETE ON reads BEGIN
+    INSERT INTO reads_plate_fts (reads_plate_fts, rowid, plate, plate_folded)
+    VALUES ('delete', old.id, old.plate, old.plate_folded);
+END;
+CREATE TRIGGER reads_fts_update AFTER UPDATE OF plate ON reads BEGIN
+    INSERT INTO reads_plate_fts (reads_plate_fts, rowid, plate, plate_folded)
+    VALUES ('delete', old.id, old.plate, old.plate_folded);
+    INSERT INTO reads_plate_fts (rowid, plate, plate_folded)
+    VALUES (new.id, new.plate, new.plate_folded);
+END;
+CREATE TABLE slice_reads (
+    slice_id TEXT NOT NULL REFERENCES slices (slice_id) ON DELETE CASCADE,
+    read_id TEXT NOT NULL,
+    PRIMARY KEY (slice_id, read_id)
+) WITHOUT ROWID;
+CREATE INDEX slice_reads_read ON slice_reads (read_id);
+CREATE TABLE images (
+    sha256 TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    fetched_at TEXT NOT NULL
+);
+CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    device_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object_refs TEXT NOT NULL,
+    params TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX journal_pending ON journal (seq) WHERE delivered_at IS NULL;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (("0001_initial", _initial),)
+
+
+def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; return their names."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    applied = {row[0] for row in db.execute("SELECT name FROM schema_migrations")}
+    known = {name for name, _ in migrations}
+    unknown = sorted(applied - known)
+    if unknown:
+        raise CacheError(
+            "This cache was written by a newer Platedesk (it has the migration "
+            f"{unknown[-1]}); update Platedesk to open it."
+        )
+    done: list[str] = []
+    for name, step in migrations:
+        if name in applied:
+            continue
+        with db.atomic():
+            step(db)
+            db.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                (name, utc_iso(datetime.now(UTC))),
+            )
+        done.append(name)
+    return done

@@ -1,0 +1,176 @@
+"""Reads in the cache: applying change-feed pages, looking reads up, and their images."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.cache.connection import Database
+from app.core.canonical import parse_utc, utc_iso
+from app.core.plates import fold_plate
+from app.core.records import ReadRecord
+from app.core.schemas import ReadPublic
+
+READ_COLUMNS = (
+    "read_id, plate, plate_folded, state, confidence, captured_at, camera_id, latitude, longitude, direction,"
+    " make, model, color, body_type, features, image_sha256, image_size, crop_sha256, crop_size"
+)
+
+
+@dataclass(frozen=True)
+class AppliedPage:
+    upserted: int
+    deleted: int
+
+
+class ReadRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def apply_page(
+        self,
+        *,
+        slice_id: str,
+        reads: Sequence[ReadPublic],
+        tombstones: Sequence[str],
+        next_cursor: str,
+        complete: bool,
+    ) -> AppliedPage:
+        """Apply one feed page and advance the slice's cursor, in the caller's transaction."""
+        with self.db.atomic():
+            self.db.executemany(
+                f"INSERT INTO reads ({READ_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+                " ON CONFLICT (read_id) DO UPDATE SET plate = excluded.plate,"
+                " plate_folded = excluded.plate_folded,"
+                " state = excluded.state, confidence = excluded.confidence,"
+                " make = excluded.make, model = excluded.model, color = excluded.color,"
+                " body_type = excluded.body_type, features = excluded.features",
+                [_row(read) for read in reads],
+            )
+            self.db.executemany(
+                "INSERT OR IGNORE INTO slice_reads (slice_id, read_id) VALUES (?, ?)",
+                [(slice_id, read.read_id) for read in reads],
+            )
+            deleted = 0
+            for read_id in tombstones:
+                self.db.execute(
+                    "DELETE FROM slice_reads WHERE slice_id = ? AND read_id = ?",
+                    (slice_id, read_id),
+                )
+                deleted += self.delete_if_orphan(read_id)
+            synced = self.db.scalar(
+                "SELECT count(*) FROM slice_reads WHERE slice_id = ?", (slice_id,)
+            )
+            self.db.execute(
+                "UPDATE slices SET cursor = ?, synced_reads = ?, last_synced_at = ?,"
+                " complete = complete OR ? WHERE slice_id = ?",
+                (next_cursor, synced, utc_iso(datetime.now(UTC)), int(complete), slice_id),
+            )
+        return AppliedPage(upserted=len(reads), deleted=deleted)
+
+    def delete_if_orphan(self, read_id: str) -> int:
+        """Delete a read no slice holds any more, with images no other read uses."""
+        if self.db.scalar("SELECT 1 FROM slice_reads WHERE read_id = ? LIMIT 1", (read_id,)):
+            return 0
+        row = self.db.one(
+            "SELECT image_sha256, crop_sha256 FROM reads WHERE read_id = ?", (read_id,)
+        )
+        if row is None:
+            return 0
+        self.db.execute("DELETE FROM reads WHERE read_id = ?", (read_id,))
+        for sha in (row["image_sha256"], row["crop_sha256"]):
+            in_use = self.db.scalar(
+                "SELECT 1 FROM reads WHERE image_sha256 = ? OR crop_sha256 = ? LIMIT 1", (sha, sha)
+            )
+            if not in_use:
+                self.db.execute("DELETE FROM images WHERE sha256 = ?", (sha,))
+        return 1
+
+    def get(self, read_id: str) -> ReadRecord | None:
+        row = self.db.one(
+            "SELECT r.*, coalesce(c.name, r.camera_id) AS camera_name FROM reads r"
+            " LEFT JOIN cameras c ON c.camera_id = r.camera_id WHERE r.read_id = ?",
+            (read_id,),
+        )
+        return None if row is None else read_record(row)
+
+    def count(self) -> int:
+        return int(self.db.scalar("SELECT count(*) FROM reads"))
+
+    def uses_image(self, read_id: str, sha256: str) -> bool:
+        return bool(
+            self.db.scalar(
+                "SELECT 1 FROM reads WHERE read_id = ? AND (image_sha256 = ? OR crop_sha256 = ?)",
+                (read_id, sha256, sha256),
+            )
+        )
+
+    def image(self, sha256: str) -> bytes | None:
+        data = self.db.scalar("SELECT data FROM images WHERE sha256 = ?", (sha256,))
+        return None if data is None else bytes(data)
+
+    def put_image(self, sha256: str, data: bytes) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO images (sha256, data, fetched_at) VALUES (?, ?, ?)",
+            (sha256, data, utc_iso(datetime.now(UTC))),
+        )
+
+    def missing_images(self, *, slice_id: str, limit: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT DISTINCT sha FROM ("
+            " SELECT r.image_sha256 AS sha FROM reads r JOIN slice_reads s USING (read_id)"
+            " WHERE s.slice_id = ? UNION"
+            " SELECT r.crop_sha256 AS sha FROM reads r JOIN slice_reads s USING (read_id)"
+            " WHERE s.slice_id = ?) WHERE sha NOT IN (SELECT sha256 FROM images) LIMIT ?",
+            (slice_id, slice_id, limit),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+
+def _row(read: ReadPublic) -> tuple[Any, ...]:
+    return (
+        read.read_id,
+        read.plate,
+        fold_plate(read.plate),
+        read.state,
+        read.confidence,
+        utc_iso(read.captured_at),
+        read.camera_id,
+        read.latitude,
+        read.longitude,
+        read.direction,
+        read.make,
+        read.model,
+        read.color,
+        read.body_type,
+        json.dumps(read.features),
+        read.image_sha256,
+        read.image_size,
+        read.crop_sha256,
+        read.crop_size,
+    )
+
+
+def read_record(row: Any) -> ReadRecord:
+    return ReadRecord(
+        read_id=row["read_id"],
+        plate=row["plate"],
+        state=row["state"],
+        confidence=row["confidence"],
+        captured_at=parse_utc(row["captured_at"]),
+        camera_id=row["camera_id"],
+        camera_name=row["camera_name"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        direction=row["direction"],
+        make=row["make"],
+        model=row["model"],
+        color=row["color"],
+        body_type=row["body_type"],
+        features=tuple(json.loads(row["features"])),
+        image_sha256=row["image_sha256"],
+        crop_sha256=row["crop_sha256"],
+    )

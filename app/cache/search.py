@@ -1,0 +1,135 @@
+"""Local search over the cached reads of one case and purpose.
+
+Plate patterns use the indexes: exact and prefix the plate's B-tree, wildcards
+with a literal run of three or more characters the FTS5 trigram index (which
+answers GLOB), and only a pattern with no such run falls back to a scan.
+Results are ordered newest first and paged by key, never by offset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from app.cache.connection import Database
+from app.cache.reads import read_record
+from app.core.canonical import utc_iso
+from app.core.plates import TRIGRAM, PatternKind, fuzzy_variants
+from app.core.records import SearchCursor, SearchPage, SearchQuery
+
+MAX_PAGE = 1000
+
+
+def _has_trigram(glob: str) -> bool:
+    """Whether a GLOB has a literal run the trigram index can use."""
+    return any(len(run) >= TRIGRAM for run in re.split(r"[*?]", glob))
+
+
+@dataclass(frozen=True)
+class _Where:
+    sql: str
+    params: tuple[Any, ...]
+    source: str  # the FROM clause: the reads table, with the index a plate pattern needs
+
+
+def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
+    marks = ", ".join("?" * len(slice_ids)) or "NULL"
+    clauses = [
+        "EXISTS (SELECT 1 FROM slice_reads sr WHERE sr.read_id = r.read_id"
+        f" AND sr.slice_id IN ({marks}))"
+    ]
+    params: list[Any] = list(slice_ids)
+    source = "reads r"
+    pattern = query.pattern
+    if pattern is not None and query.fuzzy:
+        variants = fuzzy_variants(pattern)
+        sources = (
+            [f"SELECT id FROM reads WHERE plate_folded IN ({', '.join('?' * len(variants.equal))})"]
+            if variants.equal
+            else []
+        )
+        params += list(variants.equal)
+        for glob in variants.globs:
+            if _has_trigram(glob):
+                sources.append("SELECT rowid FROM reads_plate_fts WHERE plate_folded GLOB ?")
+            else:
+                sources.append("SELECT id FROM reads WHERE plate_folded GLOB ?")
+            params.append(glob)
+        clauses.append(f"r.id IN ({' UNION '.join(sources)})")
+    elif pattern is not None:
+        if pattern.kind is not PatternKind.WILDCARD:
+            source = "reads r INDEXED BY reads_plate"
+        if pattern.kind is PatternKind.EXACT:
+            clauses.append("r.plate = ?")
+            params.append(pattern.text)
+        elif pattern.kind is PatternKind.PREFIX:
+            clauses.append("r.plate >= ? AND r.plate < ?")
+            params += [pattern.prefix, pattern.prefix + "\x7f"]
+        else:
+            if pattern.trigram_terms:
+                clauses.append("r.id IN (SELECT rowid FROM reads_plate_fts WHERE plate GLOB ?)")
+                params.append(pattern.glob)
+            clauses.append("r.plate GLOB ?")
+            params.append(pattern.glob)
+    if query.time_from is not None:
+        clauses.append("r.captured_at >= ?")
+        params.append(utc_iso(query.time_from))
+    if query.time_to is not None:
+        clauses.append("r.captured_at < ?")
+        params.append(utc_iso(query.time_to))
+    if query.camera_ids:
+        clauses.append(f"r.camera_id IN ({', '.join('?' * len(query.camera_ids))})")
+        params += list(query.camera_ids)
+    if query.color:
+        clauses.append("r.color = ? COLLATE NOCASE")
+        params.append(query.color)
+    if query.make:
+        clauses.append("r.make = ? COLLATE NOCASE")
+        params.append(query.make)
+    return _Where(" AND ".join(clauses), tuple(params), source)
+
+
+class SearchRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _slice_ids(self, query: SearchQuery) -> list[str]:
+        rows = self.db.execute(
+            "SELECT slice_id FROM slices WHERE case_number = ? AND purpose = ?",
+            (query.case_number, query.purpose),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def where(self, query: SearchQuery) -> _Where:
+        return _where(query, self._slice_ids(query))
+
+    def count(self, query: SearchQuery) -> int:
+        where = self.where(query)
+        return int(
+            self.db.scalar(f"SELECT count(*) FROM {where.source} WHERE {where.sql}", where.params)
+        )
+
+    def page(self, query: SearchQuery, *, after: SearchCursor | None, limit: int) -> SearchPage:
+        """One page of results after the cursor, newest first."""
+        limit = max(1, min(limit, MAX_PAGE))
+        where = self.where(query)
+        sql = where.sql
+        params = list(where.params)
+        if after is not None:
+            sql += " AND (r.captured_at < ? OR (r.captured_at = ? AND r.read_id < ?))"
+            params += [after.captured_at, after.captured_at, after.read_id]
+        rows = self.db.execute(
+            f"SELECT r.*, coalesce(c.name, r.camera_id) AS camera_name FROM {where.source}"
+            f" LEFT JOIN cameras c ON c.camera_id = r.camera_id WHERE {sql}"
+            " ORDER BY r.captured_at DESC, r.read_id DESC LIMIT ?",
+            (*params, limit + 1),
+        ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = (
+            SearchCursor(captured_at=rows[-1]["captured_at"], read_id=rows[-1]["read_id"])
+            if more
+            else None
+        )
+        return SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)

@@ -1,0 +1,1 @@
+"""Headless subcommands of `platedesk`; `--json` prints machine-readable results."""

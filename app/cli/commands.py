@@ -1,0 +1,293 @@
+"""`platedesk` subcommands: the engine's actions from a shell, JSON out with --json.
+
+Errors go to stderr as one sentence naming the problem, with a non-zero exit;
+a traceback never reaches the user (it goes to the log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from app.core.canonical import parse_utc, utc_iso
+from app.core.errors import KnownError
+from app.core.plates import parse_pattern
+from app.core.records import SearchQuery
+from app.workstation import Workstation
+
+log = logging.getLogger("platedesk")
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+COMMANDS = ("login", "logout", "cases", "slice", "sync", "search", "journal", "purge")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="platedesk", description="Platedesk workstation (no subcommand opens the window)."
+    )
+    parser.add_argument("--hub", help="the hub's address, e.g. https://hub.example:8750")
+    parser.add_argument("--profile", type=Path, help="the profile folder (one per user and hub)")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    commands = parser.add_subparsers(dest="command")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        return sub
+
+    login = command("login", "sign in (the password is read from standard input)")
+    login.add_argument("--user", required=True)
+    login.add_argument("--totp", required=True, help="the 6-digit code from your authenticator")
+    command("logout", "sign out and remove this profile's tokens from the keyring")
+    command("cases", "the cases assigned to you")
+
+    slice_cmd = command("slice", "request or list slices")
+    slice_sub = slice_cmd.add_subparsers(dest="slice_command", required=True)
+    request = slice_sub.add_parser("request", help="ask the hub for the reads a case needs")
+    request.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    request.add_argument("--case", required=True)
+    request.add_argument("--purpose", required=True)
+    request.add_argument("--justification", required=True)
+    request.add_argument("--from", dest="time_from", required=True, type=_time)
+    request.add_argument("--to", dest="time_to", required=True, type=_time)
+    request.add_argument("--camera", action="append", dest="cameras")
+    request.add_argument("--plate")
+    listing = slice_sub.add_parser("list", help="the slices in this profile")
+    listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    listing.add_argument("--case")
+
+    sync = command("sync", "pull slices' change feeds into the cache")
+    sync.add_argument("--slice")
+    sync.add_argument("--images", action="store_true", help="also fetch every image now")
+
+    search = command("search", "search the cached reads of a case")
+    search.add_argument("--case", required=True)
+    search.add_argument("--purpose", help="default: the purpose of your latest slice for the case")
+    search.add_argument("--plate", help="exact, prefix (ABC*), or wildcard (*7K2*, AB?123)")
+    search.add_argument("--from", dest="time_from", type=_time)
+    search.add_argument("--to", dest="time_to", type=_time)
+    search.add_argument("--camera", action="append", dest="cameras")
+    search.add_argument("--fuzzy", action="store_true", help="also find likely misreads")
+    search.add_argument("--color")
+    search.add_argument("--make")
+    search.add_argument("--limit", type=int, default=50)
+
+    journal = command("journal", "the audit journal")
+    journal_sub = journal.add_subparsers(dest="journal_command", required=True)
+    for name in ("status", "upload"):
+        sub = journal_sub.add_parser(name)
+        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    command("purge", "delete cached reads past the retention period")
+    return parser
+
+
+def _time(text: str) -> datetime:
+    try:
+        return parse_utc(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a time; give ISO 8601 in UTC, e.g. 2026-11-20T08:00:00Z"
+        ) from exc
+
+
+def run(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    handler = HANDLERS[args.command]
+    workstation: Workstation | None = None
+    try:
+        workstation = Workstation.open(
+            profile_dir=args.profile,
+            hub_url=args.hub,
+            username=getattr(args, "user", None),
+        )
+        result = handler(workstation, args)
+        _deliver_journal(workstation)
+    except KnownError as exc:
+        print(f"platedesk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception:
+        log.exception("platedesk %s failed", args.command)
+        print(
+            "platedesk: something went wrong inside Platedesk; the details are in the log. "
+            "Please report it.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    finally:
+        if workstation is not None:
+            workstation.close()
+    _print(result, as_json=args.json)
+    if (
+        workstation is not None
+        and workstation.session is not None
+        and workstation.session.insecure_keyring
+    ):
+        print(
+            "platedesk: warning: secrets are kept in a plaintext keyring file (keyrings.alt); "
+            "use the desktop keyring on a real workstation.",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _deliver_journal(workstation: Workstation) -> None:
+    """Send what the command journaled; offline or refused, the events wait for next time."""
+    if workstation.session is None:
+        return
+    try:
+        workstation.upload_journal()
+    except KnownError as exc:
+        log.warning("audit events wait for delivery: %s", exc.__class__.__name__)
+
+
+def _print(result: Any, *, as_json: bool) -> None:
+    plain = _plain(result)
+    if as_json:
+        print(json.dumps(plain, indent=None, ensure_ascii=False))
+    elif isinstance(plain, dict):
+        for key, value in plain.items():
+            print(
+                f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value}"
+            )
+    else:
+        print(json.dumps(plain, indent=2, ensure_ascii=False))
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    return value
+
+
+def _login(ws: Workstation, args: argparse.Namespace) -> Any:
+    password = (
+        getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    )
+    if not password:
+        raise KnownError("No password was given on standard input.")
+    session = ws.login(username=args.user, password=password, totp=args.totp, hub_url=args.hub)
+    return {
+        "username": session.username,
+        "role": session.role,
+        "device_id": session.device_id,
+        "profile": str(ws.profile_dir),
+        "session_expires_at": session.session_expires_at,
+    }
+
+
+def _logout(ws: Workstation, args: argparse.Namespace) -> Any:
+    ws.logout()
+    return {"signed_out": True}
+
+
+def _cases(ws: Workstation, args: argparse.Namespace) -> Any:
+    return {"cases": ws.cases()}
+
+
+def _slice(ws: Workstation, args: argparse.Namespace) -> Any:
+    if args.slice_command == "list":
+        return {"slices": ws.slices(case_number=args.case)}
+    created = ws.request_slice(
+        case_number=args.case,
+        purpose=args.purpose,
+        justification=args.justification,
+        time_from=args.time_from,
+        time_to=args.time_to,
+        camera_ids=args.cameras,
+        plate_pattern=args.plate,
+    )
+    return {"slice_id": created.slice_id, "estimated_reads": created.estimated_reads}
+
+
+def _sync(ws: Workstation, args: argparse.Namespace) -> Any:
+    result = ws.sync(slice_id=args.slice, images=args.images)
+    return {"reads": result.reads, "images": result.images, "deleted": result.deleted}
+
+
+def _search(ws: Workstation, args: argparse.Namespace) -> Any:
+    pattern = parse_pattern(args.plate) if args.plate else None
+    purpose = args.purpose
+    if purpose is None:
+        slices = ws.slices(case_number=args.case)
+        if not slices:
+            raise KnownError(
+                f"You hold no reads for case {args.case}; request a slice first "
+                "(platedesk slice request ...)."
+            )
+        purpose = slices[0].purpose
+    query = SearchQuery(
+        case_number=args.case,
+        purpose=purpose,
+        pattern=pattern,
+        time_from=args.time_from,
+        time_to=args.time_to,
+        camera_ids=tuple(args.cameras or ()),
+        color=args.color,
+        make=args.make,
+        fuzzy=args.fuzzy,
+    )
+    page = ws.search(query, limit=max(1, args.limit))
+    return {
+        "count": page.total,
+        "purpose": purpose,
+        "results": [
+            {
+                "read_id": row.read_id,
+                "plate": row.plate,
+                "state": row.state,
+                "captured_at": row.captured_at,
+                "camera": row.camera_id,
+                "make": row.make,
+                "model": row.model,
+                "color": row.color,
+                "confidence": row.confidence,
+            }
+            for row in page.rows
+        ],
+    }
+
+
+def _journal(ws: Workstation, args: argparse.Namespace) -> Any:
+    if args.journal_command == "upload":
+        return {"delivered": ws.upload_journal()}
+    status = ws.journal_status()
+    return {
+        "pending": status.pending,
+        "delivered": status.delivered,
+        "chain_ok": status.chain_ok,
+        "problems": list(status.problems),
+    }
+
+
+def _purge(ws: Workstation, args: argparse.Namespace) -> Any:
+    return ws.purge()
+
+
+HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
+    "login": _login,
+    "logout": _logout,
+    "cases": _cases,
+    "slice": _slice,
+    "sync": _sync,
+    "search": _search,
+    "journal": _journal,
+    "purge": _purge,
+}

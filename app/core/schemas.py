@@ -1,0 +1,194 @@
+"""Wire schemas: what the hub and the workstation say to each other.
+
+The hub serves these (FastAPI builds its OpenAPI from them) and the workstation
+parses them, so both sides share one definition. Names follow XCreate / XPublic.
+Every time is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+API_PREFIX = "/api/v1"
+
+
+class Role(StrEnum):
+    DETECTIVE = "detective"
+    EVIDENCE_TECHNICIAN = "evidence_technician"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorPublic(WireModel):
+    """Every 4xx and 5xx body: a sentence naming the problem and what to do."""
+
+    detail: str
+
+
+class LoginRequest(WireModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    totp: str = Field(min_length=6, max_length=8, pattern=r"^\d+$")
+
+
+class RefreshRequest(WireModel):
+    refresh_token: str = Field(min_length=16, max_length=512)
+
+
+class UserPublic(WireModel):
+    username: str
+    display_name: str
+    role: Role
+    training_valid_until: date | None
+
+
+class TokenPublic(WireModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
+    expires_in: int  # seconds until the access token expires
+    session_expires_at: AwareDatetime  # a full sign-in is forced after this
+    user: UserPublic
+
+
+class DeviceCreate(WireModel):
+    name: str = Field(min_length=1, max_length=128)
+    public_key: str | None = Field(default=None, max_length=512)  # Ed25519, base64
+
+
+class DevicePublic(WireModel):
+    device_id: str
+    name: str
+    registered_at: AwareDatetime
+
+
+class PurposePublic(WireModel):
+    code: str
+    label: str
+
+
+class CasePublic(WireModel):
+    case_number: str
+    title: str
+    offense_category: str
+    status: str  # "open" or "closed"
+    assigned: list[str]
+
+
+class CameraPublic(WireModel):
+    camera_id: str
+    name: str
+    agency: str
+    latitude: float
+    longitude: float
+    direction: str
+    active: bool
+
+
+class SliceCreate(WireModel):
+    case_number: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=64)
+    justification: str = Field(max_length=2000)
+    time_from: AwareDatetime
+    time_to: AwareDatetime
+    camera_ids: list[str] | None = None  # None: all cameras
+    plate_pattern: str | None = Field(default=None, max_length=32)
+
+
+class SlicePublic(WireModel):
+    slice_id: str
+    case_number: str
+    purpose: str
+    justification: str
+    time_from: AwareDatetime
+    time_to: AwareDatetime
+    camera_ids: list[str] | None
+    plate_pattern: str | None
+    estimated_reads: int
+    created_at: AwareDatetime
+    expires_at: AwareDatetime
+    status: str  # "active", "expired" or "revoked"
+
+
+class ReadPublic(WireModel):
+    read_id: str
+    plate: str
+    state: str
+    confidence: float
+    captured_at: AwareDatetime
+    camera_id: str
+    latitude: float
+    longitude: float
+    direction: str
+    make: str
+    model: str
+    color: str
+    body_type: str
+    features: list[str]
+    image_sha256: str
+    image_size: int
+    crop_sha256: str
+    crop_size: int
+
+
+class FeedPage(WireModel):
+    """One page of a slice's change feed.
+
+    `checksum` is app.core.canonical.page_checksum over `reads` and `tombstones`
+    exactly as they appear in this JSON body. `next_cursor` resumes after this
+    page; pass it back as `cursor`. `has_more` is false on the last page.
+    """
+
+    slice_id: str
+    reads: list[ReadPublic]
+    tombstones: list[str]
+    next_cursor: str
+    has_more: bool
+    checksum: str
+
+
+class AuditEventIn(WireModel):
+    """One journal event as a workstation sends it (app.core.audit_chain)."""
+
+    event_id: str = Field(min_length=1, max_length=64)
+    device_id: str = Field(min_length=1, max_length=64)
+    username: str
+    session_id: str
+    seq: int = Field(ge=1)
+    occurred_at: str  # UTC to the millisecond, as hashed
+    action: str = Field(min_length=1, max_length=64)
+    object_refs: dict[str, Any]
+    params: dict[str, Any]
+    outcome: str
+    prev_hash: str = Field(min_length=64, max_length=64)
+    hash: str = Field(min_length=64, max_length=64)
+
+
+class AuditBatch(WireModel):
+    device_id: str
+    events: list[AuditEventIn] = Field(max_length=1000)
+
+
+class AuditAck(WireModel):
+    """`acked_seq`: every event of this device up to this seq is kept at the hub."""
+
+    acked_seq: int
+    accepted: int
+    duplicates: int
+    problems: list[str]
+
+
+class HealthPublic(WireModel):
+    status: str
+    version: str
+    database: str  # "sqlite" or "postgresql"
+    retention_days: int
+    time: datetime

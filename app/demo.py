@@ -1,0 +1,234 @@
+"""`make demo`: a seeded demo hub on loopback and the workstation signed in to it.
+
+The demo hub lives in ./demo-data (kept between runs; `--reseed` starts over).
+This launcher knows the demo users' passwords and TOTP secrets because it made
+them; it signs in as the demo detective, requests a slice for the demo case,
+and opens the window, which syncs it with a progress bar. Closing the window
+stops the hub. The same helpers start hubs for the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEMO_DATA = Path("demo-data")
+DEMO_PORT = 8750
+DEMO_PURPOSE = "robbery"
+DEMO_JUSTIFICATION = (
+    "Demo: a vehicle seen leaving the pharmacy robbery on Lincolnway; find where it went."
+)
+SEED_FILE = "demo-seed.json"
+RESEED_AFTER = timedelta(days=20)
+
+
+class LaunchError(Exception):
+    """The demo could not start; the message says why and what to do."""
+
+
+def hub_command() -> list[str]:
+    return [sys.executable, "-m", "hub.cli"]
+
+
+def free_port(preferred: int | None = None) -> int:
+    """The preferred port if it is free on loopback, else one the system picks."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred or 0))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed_hub(
+    data: Path, *, db: str | None = None, extra: list[str] | None = None
+) -> dict[str, Any]:
+    """Run `platedesk-hub demo-seed` and return what it printed (users, cases, reads)."""
+    command = [*hub_command(), "demo-seed", "--data", str(data), *(extra or [])]
+    if db:
+        command += ["--db", db]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise LaunchError(
+            f"Seeding the demo hub failed: {done.stderr.strip() or done.stdout.strip()}"
+        )
+    seeded: dict[str, Any] = json.loads(done.stdout)
+    return seeded
+
+
+@dataclass
+class HubProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running_hub(
+    data: Path, *, db: str | None = None, port: int | None = None, timeout: float = 60.0
+) -> Iterator[HubProcess]:
+    """Start `platedesk-hub serve` on loopback, wait until /healthz answers, stop it after."""
+    port = port or free_port()
+    command = [*hub_command(), "serve", "--data", str(data), "--port", str(port)]
+    if db:
+        command += ["--db", db]
+    log_path = data / "hub-serve.log"
+    data.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    hub = HubProcess(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        _wait_healthy(hub, timeout=timeout)
+        yield hub
+    finally:
+        hub.stop()
+
+
+def _wait_healthy(hub: HubProcess, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if hub.process.poll() is not None:
+            tail = hub.log_path.read_text(errors="replace")[-2000:]
+            raise LaunchError(f"The hub stopped as it started:\n{tail}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{hub.url}/healthz", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise LaunchError(f"The hub did not answer on {hub.url} within {timeout:.0f} s.")
+
+
+def totp_now(secret: str) -> str:
+    import pyotp
+
+    return str(pyotp.TOTP(secret).now())
+
+
+def user_of(seeded: dict[str, Any], role: str) -> dict[str, Any]:
+    return next(user for user in seeded["users"] if user["role"] == role)
+
+
+def case_of(seeded: dict[str, Any], username: str) -> str:
+    return str(next(c["case_number"] for c in seeded["cases"] if username in c["assigned"]))
+
+
+def _ensure_seeded(data: Path, *, reseed: bool) -> dict[str, Any]:
+    seed_file = data / SEED_FILE
+    if seed_file.exists() and not reseed:
+        seeded: dict[str, Any] = json.loads(seed_file.read_text(encoding="utf-8"))
+        if datetime.now(UTC) - datetime.fromisoformat(seeded["seeded_at"]) < RESEED_AFTER:
+            return seeded
+        print("The demo data is getting old (retention is 30 days): reseeding.", flush=True)
+    if data.exists():
+        _forget_profiles(data)
+        shutil.rmtree(data)
+    print(f"Seeding a demo hub in {data} (synthetic reads and images)...", flush=True)
+    seeded = seed_hub(data)
+    seeded["seeded_at"] = datetime.now(UTC).isoformat()
+    seed_file.write_text(json.dumps(seeded, indent=2), encoding="utf-8")
+    seed_file.chmod(0o600)
+    return seeded
+
+
+def _forget_profiles(data: Path) -> None:
+    """Remove the demo profiles' secrets from the keyring before their folders go."""
+    from app.config.settings import load_settings
+    from app.sync.secrets import SecretStore
+
+    for settings_file in (data / "profiles").glob("*/profile.json"):
+        settings = load_settings(settings_file.parent)
+        if settings.profile_id:
+            SecretStore(settings.profile_id).wipe()
+
+
+def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
+    from app.core.errors import KnownError
+    from app.main import NO_DISPLAY, has_display, run_gui
+
+    if not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    from app.workstation import Workstation
+
+    seeded = _ensure_seeded(data, reseed=reseed)
+    detective = user_of(seeded, "detective")
+    case_number = case_of(seeded, detective["username"])
+    with running_hub(data, port=free_port(DEMO_PORT)) as hub:
+        print(f"Demo hub running at {hub.url} (stops when the window closes).", flush=True)
+        host = hub.url.removeprefix("http://").replace(":", "-")
+        profile = data / "profiles" / f"{detective['username']}@{host}"
+        workstation = Workstation.open(profile_dir=profile, hub_url=hub.url)
+        try:
+            if workstation.session is None:
+                workstation.login(
+                    username=detective["username"],
+                    password=detective["password"],
+                    totp=totp_now(detective["totp_secret"]),
+                )
+            slice_id = _demo_slice(workstation, case_number)
+            return run_gui(
+                workstation=workstation,
+                demo=True,
+                initial_case=case_number,
+                initial_purpose=DEMO_PURPOSE,
+                start_sync_slice=slice_id,
+                screenshots_dir=screenshots,
+            )
+        except KnownError as exc:
+            print(f"platedesk demo: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            workstation.close()
+
+
+def _demo_slice(workstation: Any, case_number: str) -> str:
+    for existing in workstation.slices(case_number=case_number):
+        if existing.purpose == DEMO_PURPOSE and existing.expires_at > datetime.now(UTC):
+            return str(existing.slice_id)
+    now = datetime.now(UTC)
+    created = workstation.request_slice(
+        case_number=case_number,
+        purpose=DEMO_PURPOSE,
+        justification=DEMO_JUSTIFICATION,
+        time_from=now - timedelta(days=7),
+        time_to=now,
+    )
+    return str(created.slice_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEMO_DATA)
+    parser.add_argument("--reseed", action="store_true", help="start over with fresh demo data")
+    parser.add_argument("--screenshots", type=Path, help="render the main screens to PNG and quit")
+    args = parser.parse_args(argv)
+    try:
+        return launch(data=args.data, reseed=args.reseed, screenshots=args.screenshots)
+    except LaunchError as exc:
+        print(f"platedesk demo: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""The composition root of the desktop app: builds the QApplication, the runner and the windows.
+
+`run_gui` is called with an open Workstation (by `main` here, and by the demo);
+nothing else builds windows or holds them globally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEventLoop, QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
+
+from app.core.errors import KnownError
+from app.ui.dialogs.sign_in import SignInDialog
+from app.ui.main_window import GATE_CHECKING, MainWindow
+from app.ui.style import apply_style
+from app.ui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from app.workstation import Workstation
+
+log = logging.getLogger(__name__)
+
+NO_DISPLAY = (
+    "No display found: run with a desktop session, or set QT_QPA_PLATFORM=offscreen "
+    "to run headless (for `make screenshots`)."
+)
+SCREENSHOT_QUERY = "*7K2*"
+SCREENSHOT_SIZE = (1440, 900)
+LOAD_TIMEOUT_S = 60.0
+SYNC_TIMEOUT_S = 900.0
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def has_display() -> bool:
+    """Whether Qt can open windows here: a platform plugin was chosen, or X11/Wayland is up."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _qt_message_to_log(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    logging.getLogger(f"qt.{context.category or 'default'}").log(
+        _QT_LEVELS.get(mode, logging.WARNING), "%s", message
+    )
+
+
+@contextmanager
+def _application() -> Iterator[QApplication | None]:
+    """The running QApplication, or a new one (with Qt's messages sent to the log)."""
+    existing = QApplication.instance()
+    if existing is not None:
+        assert isinstance(existing, QApplication)
+        yield existing
+        return
+    if not has_display():
+        yield None
+        return
+    previous = qInstallMessageHandler(_qt_message_to_log)
+    app = QApplication([sys.argv[0] if sys.argv else "platedesk"])
+    app.setApplicationName("Platedesk")
+    app.setApplicationDisplayName("Platedesk")
+    app.setOrganizationName("Platedesk")
+    apply_style(app)
+    try:
+        yield app
+    finally:
+        qInstallMessageHandler(previous)
+
+
+def run_gui(
+    *,
+    workstation: Workstation,
+    demo: bool = False,
+    initial_case: str | None = None,
+    initial_purpose: str | None = None,
+    start_sync_slice: str | None = None,
+    screenshots_dir: Path | None = None,
+) -> int:
+    """Show sign-in if needed, then the main window; return the exit code.
+
+    With `screenshots_dir`, render signin.png and results.png there instead of
+    waiting for the user, then quit.
+    """
+    with _application() as app:
+        if app is None:
+            print(NO_DISPLAY, file=sys.stderr)
+            return 2
+        runner = TaskRunner()
+        try:
+            if screenshots_dir is not None:
+                return _render_screenshots(
+                    app,
+                    workstation=workstation,
+                    runner=runner,
+                    demo=demo,
+                    initial_case=initial_case,
+                    initial_purpose=initial_purpose,
+                    start_sync_slice=start_sync_slice,
+                    directory=screenshots_dir,
+                )
+            if workstation.session is None:
+                dialog = SignInDialog(workstation=workstation, runner=runner)
+                if dialog.exec() != QDialog.DialogCode.Accepted:
+                    return 0
+            window = MainWindow(
+                workstation,
+                runner,
+                demo=demo,
+                initial_case=initial_case,
+                initial_purpose=initial_purpose,
+            )
+            window.show()
+            if start_sync_slice is not None:
+                window.start_sync(start_sync_slice)
+            return app.exec()
+        finally:
+            runner.shutdown()
+
+
+# -- screenshots ----------------------------------------------------------
+
+
+def _wait_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    """Run the event loop until `predicate()` holds or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    loop = QEventLoop()
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        QTimer.singleShot(20, loop.quit)
+        loop.exec()
+    return True
+
+
+def _settle(ms: int = 150) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def _save(widget: QWidget, path: Path) -> None:
+    _settle()
+    if not widget.grab().save(str(path)):
+        raise KnownError(f"Could not write the screenshot {path}.")
+    print(f"wrote {path}")
+
+
+def _render_screenshots(
+    app: QApplication,
+    *,
+    workstation: Workstation,
+    runner: TaskRunner,
+    demo: bool,
+    initial_case: str | None,
+    initial_purpose: str | None,
+    start_sync_slice: str | None,
+    directory: Path,
+) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    session = workstation.session
+    dialog = SignInDialog(
+        workstation=workstation,
+        runner=runner,
+        username=session.username if session is not None else None,
+    )
+    dialog.show()
+    _save(dialog, directory / "signin.png")
+    dialog.close()
+    dialog.deleteLater()
+    if session is None:
+        print("Sign in first: the other screenshots need a session.", file=sys.stderr)
+        return 1
+
+    window = MainWindow(
+        workstation,
+        runner,
+        demo=demo,
+        initial_case=initial_case,
+        initial_purpose=initial_purpose,
+    )
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    try:
+        if not _wait_until(lambda: window.is_ready, LOAD_TIMEOUT_S):
+            print("Cases and purposes did not load in time.", file=sys.stderr)
+            return 1
+        if start_sync_slice is not None:
+            synced: list[object] = []
+            window.sync_finished.connect(synced.append)
+            window.sync_panel.sync_failed.connect(synced.append)
+            window.start_sync(start_sync_slice)
+            _wait_until(lambda: bool(synced), SYNC_TIMEOUT_S)
+        _wait_until(lambda: window.gate_reason != GATE_CHECKING, LOAD_TIMEOUT_S)
+        if window.gate_reason is None:
+            _search_and_select(window)
+        _save(window, directory / "results.png")
+    finally:
+        window.close()
+        window.deleteLater()
+    return 0
+
+
+def _search_and_select(window: MainWindow) -> None:
+    """Search for a partial plate (everything when nothing matches) and show the first read."""
+    for query in (SCREENSHOT_QUERY, ""):
+        totals: list[int] = []
+        window.search_finished.connect(totals.append)
+        window.run_search(query)
+        _wait_until(lambda totals=totals: bool(totals), LOAD_TIMEOUT_S)
+        window.search_finished.disconnect(totals.append)
+        if totals and totals[0] > 0:
+            break
+    if window.results_model.rowCount() == 0:
+        return
+    shown: list[str] = []
+    window.image_pane.image_shown.connect(shown.append)
+    window.image_pane.image_failed.connect(shown.append)
+    window.select_row(0)
+    _wait_until(lambda: bool(shown), LOAD_TIMEOUT_S)
+
+
+# -- `platedesk` with no subcommand -----------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the workstation profile and show the app."""
+    parser = argparse.ArgumentParser(
+        prog="platedesk", description="Platedesk investigator workstation"
+    )
+    parser.add_argument(
+        "--hub", metavar="URL", help="the hub's address, e.g. https://hub.example.gov"
+    )
+    parser.add_argument(
+        "--profile", metavar="DIR", type=Path, help="the workstation profile folder"
+    )
+    args = parser.parse_args(argv)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    if not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+
+    from app.workstation import Workstation
+
+    try:
+        workstation = Workstation.open(profile_dir=args.profile, hub_url=args.hub)
+    except KnownError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    try:
+        return run_gui(workstation=workstation)
+    finally:
+        workstation.close()

@@ -1,0 +1,207 @@
+"""The hub client (httpx): one place that turns HTTP into records and clear errors.
+
+Every failure the user can act on becomes a KnownError naming the hub and the
+problem; the access token is refreshed once on a 401 and the request retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from app.core.errors import KnownError
+from app.core.schemas import (
+    API_PREFIX,
+    AuditAck,
+    AuditBatch,
+    CameraPublic,
+    CasePublic,
+    DeviceCreate,
+    DevicePublic,
+    LoginRequest,
+    PurposePublic,
+    RefreshRequest,
+    SliceCreate,
+    SlicePublic,
+    TokenPublic,
+    UserPublic,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class HubError(KnownError):
+    """The hub said no, or could not be reached; the message is for the user."""
+
+
+class HubUnreachable(HubError):
+    pass
+
+
+class HubRefused(HubError):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SessionEnded(HubRefused):
+    """The tokens are no longer good: the user must sign in again."""
+
+
+class CorruptResponse(HubError):
+    pass
+
+
+class HubClient:
+    """A thread-safe client for one hub; `tokens` supplies and renews the access token."""
+
+    def __init__(self, base_url: str, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise KnownError(f"'{base_url}' is not a hub address; give it as https://host:port")
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=TIMEOUT, transport=transport, follow_redirects=False
+        )
+        self.access_token: str | None = None
+        self.on_unauthorized: Callable[[], str | None] | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    # transport ------------------------------------------------------------------
+    def _send(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> httpx.Response:
+        for attempt in (1, 2):
+            headers = dict(kwargs.pop("headers", {}) or {})
+            if auth and self.access_token:
+                headers["Authorization"] = f"Bearer {self.access_token}"
+            try:
+                response = self._http.request(method, path, headers=headers, **kwargs)
+            except httpx.TimeoutException as exc:
+                raise HubUnreachable(
+                    f"The hub at {self.base_url} did not answer in time; check your network "
+                    "and try again."
+                ) from exc
+            except httpx.TransportError as exc:
+                raise HubUnreachable(
+                    f"Cannot reach the hub at {self.base_url} ({exc.__class__.__name__}); "
+                    "check the address and your network."
+                ) from exc
+            if response.status_code == 401 and auth and attempt == 1 and self.on_unauthorized:
+                renewed = self.on_unauthorized()
+                if renewed:
+                    self.access_token = renewed
+                    continue
+            return self._checked(response)
+        raise AssertionError("unreachable")
+
+    def _checked(self, response: httpx.Response) -> httpx.Response:
+        status = response.status_code
+        if status < 400:
+            return response
+        detail = _detail(response)
+        if status == 401:
+            raise SessionEnded(detail or "Your session has ended; sign in again.", status)
+        if status >= 500:
+            raise HubError(
+                f"The hub at {self.base_url} had an internal problem (HTTP {status}); "
+                "try again later, and tell your administrator if it persists."
+            )
+        raise HubRefused(detail or f"The hub refused the request (HTTP {status}).", status)
+
+    def _json(self, method: str, path: str, model: type[T] | Any, **kwargs: Any) -> T:
+        response = self._send(method, path, **kwargs)
+        try:
+            adapter: TypeAdapter[T] = TypeAdapter(model)
+            return adapter.validate_json(response.content)
+        except ValidationError as exc:
+            raise CorruptResponse(
+                f"The hub at {self.base_url} sent a reply Platedesk cannot read ({path}); "
+                "it may be a different version. Nothing was changed."
+            ) from exc
+
+    @staticmethod
+    def _body(model: BaseModel) -> dict[str, Any]:
+        return {"content": model.model_dump_json(), "headers": {"Content-Type": "application/json"}}
+
+    # routes ----------------------------------------------------------------------
+    def login(self, request: LoginRequest) -> TokenPublic:
+        return self._json(
+            "POST", f"{API_PREFIX}/auth/login", TokenPublic, auth=False, **self._body(request)
+        )
+
+    def refresh(self, refresh_token: str) -> TokenPublic:
+        body = RefreshRequest(refresh_token=refresh_token)
+        return self._json(
+            "POST", f"{API_PREFIX}/auth/refresh", TokenPublic, auth=False, **self._body(body)
+        )
+
+    def logout(self, refresh_token: str) -> None:
+        body = RefreshRequest(refresh_token=refresh_token)
+        self._send("POST", f"{API_PREFIX}/auth/logout", auth=False, **self._body(body))
+
+    def me(self) -> UserPublic:
+        return self._json("GET", f"{API_PREFIX}/me", UserPublic)
+
+    def register_device(self, request: DeviceCreate) -> DevicePublic:
+        return self._json("POST", f"{API_PREFIX}/devices", DevicePublic, **self._body(request))
+
+    def purposes(self) -> list[PurposePublic]:
+        return self._json("GET", f"{API_PREFIX}/purposes", list[PurposePublic])
+
+    def cases(self) -> list[CasePublic]:
+        return self._json("GET", f"{API_PREFIX}/cases", list[CasePublic])
+
+    def cameras(self) -> list[CameraPublic]:
+        return self._json("GET", f"{API_PREFIX}/cameras", list[CameraPublic])
+
+    def create_slice(self, request: SliceCreate) -> SlicePublic:
+        return self._json("POST", f"{API_PREFIX}/slices", SlicePublic, **self._body(request))
+
+    def changes(self, slice_id: str, *, cursor: str | None, limit: int) -> dict[str, Any]:
+        """One raw feed page: the caller checks its checksum before trusting it."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        response = self._send("GET", f"{API_PREFIX}/slices/{slice_id}/changes", params=params)
+        try:
+            page = response.json()
+        except ValueError as exc:
+            raise CorruptResponse(
+                "The hub sent a change-feed page that is not JSON (it was cut off or damaged)."
+            ) from exc
+        if not isinstance(page, dict):
+            raise CorruptResponse("The hub sent a change-feed page of the wrong shape.")
+        return page
+
+    def image(self, sha256: str) -> bytes:
+        data = self._send("GET", f"{API_PREFIX}/images/{sha256}").content
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise CorruptResponse(
+                "An image from the hub does not match its fingerprint (SHA-256); it was not kept."
+            )
+        return data
+
+    def post_audit(self, batch: AuditBatch) -> AuditAck:
+        return self._json("POST", f"{API_PREFIX}/audit/events", AuditAck, **self._body(batch))
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        first = detail[0]
+        where = ".".join(str(p) for p in first.get("loc", [])[1:])
+        return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
+    return ""

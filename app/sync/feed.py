@@ -1,0 +1,99 @@
+"""Pulling a slice's change feed into the cache, page by page.
+
+Each page is checked against its checksum, then applied in one transaction
+together with its cursor: a crash or a dropped connection resumes at the last
+applied page, with no duplicate and no gap. A page that fails its checksum is
+fetched again, then reported; it is never stored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from app.cache.catalog import CatalogRepository
+from app.cache.reads import ReadRepository
+from app.core.canonical import page_checksum
+from app.core.records import SyncProgress
+from app.core.schemas import ReadPublic
+from app.sync.client import CorruptResponse, HubClient
+
+CHECKSUM_ATTEMPTS = 3
+_READS = TypeAdapter(list[ReadPublic])
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    applied: int
+    deleted: int
+    cancelled: bool
+
+
+class FeedPuller:
+    def __init__(
+        self, *, client: HubClient, reads: ReadRepository, catalog: CatalogRepository
+    ) -> None:
+        self.client = client
+        self.reads = reads
+        self.catalog = catalog
+
+    def pull(
+        self,
+        slice_id: str,
+        *,
+        page_size: int,
+        estimated: int,
+        progress: Callable[[SyncProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FeedResult:
+        applied = deleted = 0
+        while True:
+            if cancel is not None and cancel.is_set():
+                return FeedResult(applied, deleted, cancelled=True)
+            cursor = self.catalog.slice_cursor(slice_id)
+            page = self._verified_page(slice_id, cursor=cursor, limit=page_size)
+            try:
+                reads = _READS.validate_python(page["reads"])
+            except ValidationError as exc:
+                raise CorruptResponse(
+                    "The hub sent reads Platedesk cannot read; the page was not stored."
+                ) from exc
+            result = self.reads.apply_page(
+                slice_id=slice_id,
+                reads=reads,
+                tombstones=page["tombstones"],
+                next_cursor=str(page["next_cursor"]),
+                complete=not page["has_more"],
+            )
+            applied += result.upserted
+            deleted += result.deleted
+            if progress is not None:
+                progress(SyncProgress(slice_id, applied, estimated, deleted))
+            if not page["has_more"]:
+                return FeedResult(applied, deleted, cancelled=False)
+
+    def _verified_page(self, slice_id: str, *, cursor: str | None, limit: int) -> dict[str, Any]:
+        for _attempt in range(CHECKSUM_ATTEMPTS):
+            page = self.client.changes(slice_id, cursor=cursor, limit=limit)
+            if _well_formed(page) and page_checksum(page["reads"], page["tombstones"]) == page.get(
+                "checksum"
+            ):
+                return page
+        raise CorruptResponse(
+            f"The hub's change feed failed its checksum {CHECKSUM_ATTEMPTS} times in a row; "
+            "nothing from those pages was stored. Try the sync again later and tell your "
+            "administrator if it persists."
+        )
+
+
+def _well_formed(page: dict[str, Any]) -> bool:
+    return (
+        isinstance(page.get("reads"), list)
+        and isinstance(page.get("tombstones"), list)
+        and isinstance(page.get("next_cursor"), str)
+        and isinstance(page.get("has_more"), bool)
+    )

@@ -1,0 +1,454 @@
+"""The main window: case and purpose bar, search, lazy results, image review, status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.plates import PlatePattern
+from app.core.records import (
+    CaseInfo,
+    JournalStatus,
+    PurposeInfo,
+    SearchQuery,
+    SliceInfo,
+    SyncResult,
+)
+from app.ui.dialogs.slice_dialog import SliceDialog
+from app.ui.errors import UNREACHABLE_PREFIX, is_unreachable, user_message
+from app.ui.formatting import count_of
+from app.ui.models.results_model import COLUMNS, ResultsTableModel
+from app.ui.widgets.case_bar import CaseBar
+from app.ui.widgets.image_pane import ImagePane
+from app.ui.widgets.search_panel import SearchPanel
+from app.ui.widgets.sync_panel import SyncPanel
+from app.ui.workers import Lane, TaskRunner
+
+if TYPE_CHECKING:
+    from app.workstation import Workstation
+
+GATE_CHOOSE = "Choose a case and purpose to search"
+GATE_NEED_SLICE = "Request the reads this case needs (Request reads…) before searching"
+GATE_CHECKING = "Checking which reads this case has on this workstation…"
+DEMO_BANNER = "Demo session: synthetic data on a local demo hub"
+INSECURE_KEYRING = "Secrets are stored in a plaintext keyring (test backend)"
+ONLINE = "Online"
+OFFLINE = "Offline: working from this workstation's cache"
+UPLOAD_INTERVAL_MS = 60_000
+COLUMN_WIDTHS = (150, 96, 56, 170, 80, 80, 64, 90)
+
+
+class MainWindow(QMainWindow):
+    """Everything an investigator needs for one case: request reads, search, review."""
+
+    ready = Signal()  # cases and purposes are in the bar
+    gate_changed = Signal(object)  # why searching is unavailable, or None
+    search_finished = Signal(int)  # the result count of a search
+    sync_finished = Signal(object)  # SyncResult of a sync started here or in the slice dialog
+    image_shown = Signal(str)  # read id
+    status_refreshed = Signal()  # the unsent-events count was refreshed
+
+    def __init__(
+        self,
+        workstation: Workstation,
+        runner: TaskRunner,
+        *,
+        demo: bool = False,
+        initial_case: str | None = None,
+        initial_purpose: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._workstation = workstation
+        self._runner = runner
+        self._initial = (initial_case, initial_purpose)
+        self._cases: list[CaseInfo] | None = None
+        self._purposes: list[PurposeInfo] | None = None
+        self._gate_request = 0
+        self._closing = False
+        self.is_ready = False
+        self.last_sync: datetime | None = None
+        self.slice_dialog: SliceDialog | None = None
+        self.setWindowTitle("Platedesk")
+        self.resize(1360, 840)
+
+        # -- top: demo banner, case bar, search ------------------------------
+        self.demo_banner = QLabel(DEMO_BANNER)
+        self.demo_banner.setObjectName("demoBanner")
+        self.demo_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.demo_banner.setVisible(demo)
+        self.case_bar = CaseBar()
+        self.search_panel = SearchPanel()
+        self.query_edit = self.search_panel.query_edit
+        self.search_button = self.search_panel.search_button
+        self.count_label = self.search_panel.count_label
+        self.pattern_error_label = self.search_panel.pattern_error_label
+        self.gate_label = self.search_panel.gate_label
+
+        # -- middle: results and the image pane ------------------------------
+        self.results_model = ResultsTableModel(workstation=workstation, runner=runner, parent=self)
+        self.results_view = QTableView()
+        self.results_view.setObjectName("resultsView")
+        self.results_view.setModel(self.results_model)
+        self.results_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.results_view.setAlternatingRowColors(True)
+        self.results_view.setWordWrap(False)
+        self.results_view.verticalHeader().hide()
+        self.results_view.verticalHeader().setDefaultSectionSize(26)
+        header = self.results_view.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for column, width in enumerate(COLUMN_WIDTHS[: len(COLUMNS)]):
+            self.results_view.setColumnWidth(column, width)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.image_pane = ImagePane(workstation=workstation, runner=runner)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.results_view)
+        splitter.addWidget(self.image_pane)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([840, 520])
+        splitter.setChildrenCollapsible(False)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.demo_banner)
+        layout.addWidget(self.case_bar)
+        layout.addWidget(self.search_panel)
+        self.sync_panel = SyncPanel(workstation=workstation, runner=runner)
+        self.sync_panel.setObjectName("syncStrip")
+        self.sync_panel.hide()
+        self.progress_bar = self.sync_panel.progress_bar
+        self.cancel_button = self.sync_panel.cancel_button
+        body = QVBoxLayout()
+        body.setContentsMargins(12, 4, 12, 8)
+        body.setSpacing(6)
+        body.addWidget(splitter, 1)
+        body.addWidget(self.sync_panel)
+        layout.addLayout(body, 1)
+        self.setCentralWidget(central)
+
+        # -- status bar -------------------------------------------------------
+        self.connection_label = QLabel("Connecting…")
+        self.connection_label.setObjectName("connectionLabel")
+        self.user_label = QLabel()
+        self.journal_label = QLabel("Audit events: checking…")
+        self.last_sync_label = QLabel("Not synced in this session")
+        self.keyring_label = QLabel(INSECURE_KEYRING)
+        self.keyring_label.setObjectName("warningLabel")
+        status = self.statusBar()
+        status.setSizeGripEnabled(False)
+        for label in (
+            self.connection_label,
+            self.user_label,
+            self.journal_label,
+            self.last_sync_label,
+            self.keyring_label,
+        ):
+            status.addPermanentWidget(label)
+        session = workstation.session
+        if session is not None:
+            self.user_label.setText(
+                f"Signed in as {session.display_name} ({session.username}), {session.role}"
+            )
+        self.keyring_label.setVisible(session is not None and session.insecure_keyring)
+
+        # -- wiring -----------------------------------------------------------
+        self.case_bar.selection_changed.connect(self._selection_changed)
+        self.case_bar.request_reads_clicked.connect(self.open_slice_dialog)
+        self.search_panel.search_requested.connect(self._search)
+        self.results_model.search_finished.connect(self._search_finished)
+        self.results_model.search_failed.connect(self._search_failed)
+        self.results_view.selectionModel().currentRowChanged.connect(self._current_row_changed)
+        self.image_pane.image_shown.connect(self.image_shown)
+        self.sync_panel.sync_started.connect(lambda _slice_id: self.sync_panel.show())
+        self.sync_panel.sync_finished.connect(self._sync_finished)
+        self.sync_panel.sync_failed.connect(self._sync_failed)
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self._focus_query)
+        self._upload_timer = QTimer(self)
+        self._upload_timer.setInterval(UPLOAD_INTERVAL_MS)
+        self._upload_timer.timeout.connect(self.upload_journal)
+
+        self._set_gate(GATE_CHOOSE)
+        self._load_reference_data()
+        self.refresh_status()
+        self.upload_journal()
+        self._upload_timer.start()
+
+    # -- reference data --------------------------------------------------
+
+    def _load_reference_data(self) -> None:
+        workstation = self._workstation
+        self._runner.run(
+            workstation.cases,
+            on_success=self._cases_arrived,
+            on_failure=self._reference_failed,
+            lane=Lane.NETWORK,
+        )
+        self._runner.run(
+            workstation.purposes,
+            on_success=self._purposes_arrived,
+            on_failure=self._reference_failed,
+            lane=Lane.NETWORK,
+        )
+
+    def _cases_arrived(self, cases: list[CaseInfo]) -> None:
+        self._cases = cases
+        self.case_bar.set_cases(cases)
+        self._maybe_ready()
+
+    def _purposes_arrived(self, purposes: list[PurposeInfo]) -> None:
+        self._purposes = purposes
+        self.case_bar.set_purposes(purposes)
+        self._maybe_ready()
+
+    def _reference_failed(self, exc: BaseException) -> None:
+        self._note_hub(exc)
+        self.statusBar().showMessage(user_message(exc))
+
+    def _maybe_ready(self) -> None:
+        if self._cases is None or self._purposes is None or self.is_ready:
+            return
+        case_number, purpose = self._initial
+        if case_number is not None or purpose is not None:
+            if not self.case_bar.select(case_number=case_number, purpose=purpose):
+                self.statusBar().showMessage(
+                    f"Case {case_number} or purpose {purpose} is not among yours; choose them above."
+                )
+        elif len(self._cases) == 1:
+            self.case_bar.select(case_number=self._cases[0].case_number)
+        self.is_ready = True
+        self.ready.emit()
+
+    # -- the case gate ---------------------------------------------------
+
+    @property
+    def gate_reason(self) -> str | None:
+        return self.search_panel.gate_reason
+
+    def _set_gate(self, reason: str | None) -> None:
+        changed = reason != self.search_panel.gate_reason
+        self.search_panel.set_gate(reason)
+        if changed:
+            self.gate_changed.emit(reason)
+
+    def _selection_changed(self) -> None:
+        case_number = self.case_bar.case_number
+        self.results_model.clear()
+        self.count_label.clear()
+        self.image_pane.show_read(None)
+        title = f"Platedesk — case {case_number}" if case_number else "Platedesk"
+        self.setWindowTitle(title)
+        self.refresh_gate()
+
+    def refresh_gate(self) -> None:
+        """Searching needs a case, a purpose, and a slice of the case with reads synced."""
+        self._gate_request += 1
+        case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
+        if case_number is None or purpose is None:
+            self._set_gate(GATE_CHOOSE)
+            return
+        if self.search_panel.gate_reason is not None:
+            self._set_gate(GATE_CHECKING)
+        request = self._gate_request
+        workstation = self._workstation
+        self._runner.run(
+            lambda: workstation.slices(case_number=case_number),
+            on_success=lambda slices: self._slices_arrived(request, purpose, slices),
+            on_failure=lambda exc: self._slices_failed(request, exc),
+            lane=Lane.CACHE,
+        )
+
+    def _slices_arrived(self, request: int, purpose: str, slices: list[SliceInfo]) -> None:
+        if request != self._gate_request:
+            return
+        synced = any(s.purpose == purpose and (s.complete or s.synced_reads > 0) for s in slices)
+        self._set_gate(None if synced else GATE_NEED_SLICE)
+
+    def _slices_failed(self, request: int, exc: BaseException) -> None:
+        if request != self._gate_request:
+            return
+        self._set_gate(user_message(exc))
+
+    # -- search ----------------------------------------------------------
+
+    def _focus_query(self) -> None:
+        self.query_edit.setFocus()
+        self.query_edit.selectAll()
+
+    def run_search(self, text: str | None = None) -> None:
+        """Search for `text` (or what is in the field) as if the user pressed Enter."""
+        if text is not None:
+            self.query_edit.setText(text)
+        self.search_panel.submit()
+
+    def _search(self, pattern: PlatePattern | None) -> None:
+        case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
+        if case_number is None or purpose is None:
+            return
+        self.count_label.setText("Searching…")
+        self.image_pane.show_read(None)
+        self.results_model.start_search(
+            SearchQuery(case_number=case_number, purpose=purpose, pattern=pattern)
+        )
+
+    def _search_finished(self, total: int) -> None:
+        self.count_label.setText(count_of(total, "read"))
+        self.search_finished.emit(total)
+        self.refresh_status()
+
+    def _search_failed(self, message: str) -> None:
+        self.count_label.setText("")
+        self.statusBar().showMessage(message)
+
+    def _current_row_changed(
+        self,
+        current: QModelIndex | QPersistentModelIndex,
+        _previous: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        if current.isValid() and current.row() < self.results_model.rowCount():
+            self.image_pane.show_read(self.results_model.read_at(current.row()))
+            self.refresh_status()
+        else:
+            self.image_pane.show_read(None)
+
+    def select_row(self, row: int) -> None:
+        """Make `row` current, as a click or the arrow keys would."""
+        self.results_view.selectRow(row)
+        self.results_view.setFocus()
+
+    # -- slices and sync -------------------------------------------------
+
+    def open_slice_dialog(self) -> SliceDialog | None:
+        """The "Request reads…" dialog for the chosen case and purpose (window-modal)."""
+        case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
+        label = self.case_bar.purpose_label
+        if case_number is None or purpose is None or label is None:
+            return None
+        dialog = SliceDialog(
+            workstation=self._workstation,
+            runner=self._runner,
+            case_number=case_number,
+            purpose=purpose,
+            purpose_label=label,
+            parent=self,
+        )
+        dialog.slice_created.connect(lambda _info: self.refresh_status())
+        dialog.sync_finished.connect(self._sync_finished)
+        dialog.request_failed.connect(lambda _message: self.refresh_status())
+        if self.slice_dialog is not None and not self.slice_dialog.sync_panel.is_running:
+            self.slice_dialog.deleteLater()
+        self.slice_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def start_sync(self, slice_id: str) -> None:
+        """Sync a slice with the progress bar in the status bar."""
+        self.sync_panel.start(slice_id)
+
+    def _sync_finished(self, result: SyncResult) -> None:
+        self._set_connection(online=True)
+        if not result.cancelled or result.reads:
+            self.last_sync = datetime.now().astimezone()
+            self.last_sync_label.setText(f"Last sync: {self.last_sync:%H:%M}")
+        self.refresh_gate()
+        self.refresh_status()
+        self.upload_journal()
+        self.sync_finished.emit(result)
+
+    def _sync_failed(self, message: str) -> None:
+        if message.startswith(UNREACHABLE_PREFIX):
+            self._set_connection(online=False, detail=message)
+        self.refresh_status()
+
+    # -- status ----------------------------------------------------------
+
+    def refresh_status(self) -> None:
+        """Re-read the journal: how many audit events have not reached the hub yet."""
+        if self._closing:
+            return
+        workstation = self._workstation
+        self._runner.run(
+            workstation.journal_status,
+            on_success=self._journal_arrived,
+            on_failure=lambda exc: self.journal_label.setText(user_message(exc)),
+            lane=Lane.CACHE,
+        )
+
+    def _journal_arrived(self, status: JournalStatus) -> None:
+        if status.pending:
+            text = f"{count_of(status.pending, 'audit event')} not yet sent"
+        else:
+            text = "All audit events sent"
+        if not status.chain_ok:
+            text += " · audit chain problem"
+            self.journal_label.setToolTip("\n".join(status.problems))
+        self.journal_label.setText(text)
+        self.journal_label.setProperty("warning", not status.chain_ok)
+        self.journal_label.style().unpolish(self.journal_label)
+        self.journal_label.style().polish(self.journal_label)
+        self.status_refreshed.emit()
+
+    def upload_journal(self) -> None:
+        """Send unsent audit events to the hub; doubles as the online/offline check."""
+        if self._closing:
+            return
+        workstation = self._workstation
+        self._runner.run(
+            workstation.upload_journal,
+            on_success=self._uploaded,
+            on_failure=self._upload_failed,
+            lane=Lane.NETWORK,
+        )
+
+    def _uploaded(self, _sent: int) -> None:
+        self._set_connection(online=True)
+        self.refresh_status()
+
+    def _upload_failed(self, exc: BaseException) -> None:
+        self._note_hub(exc)
+        self.refresh_status()
+
+    def _note_hub(self, exc: BaseException) -> None:
+        if is_unreachable(exc):
+            self._set_connection(online=False, detail=str(exc))
+
+    def _set_connection(self, *, online: bool, detail: str = "") -> None:
+        self.connection_label.setText(ONLINE if online else OFFLINE)
+        self.connection_label.setToolTip(detail)
+        self.connection_label.setProperty("offline", not online)
+        self.connection_label.style().unpolish(self.connection_label)
+        self.connection_label.style().polish(self.connection_label)
+
+    @property
+    def online(self) -> bool:
+        return self.connection_label.text() == ONLINE
+
+    # -- closing ---------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop background work that can stop; the runner waits for the rest."""
+        self._closing = True
+        self._upload_timer.stop()
+        self.sync_panel.cancel()
+        if self.slice_dialog is not None:
+            self.slice_dialog.sync_panel.cancel()
+        super().closeEvent(event)

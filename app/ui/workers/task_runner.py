@@ -1,0 +1,164 @@
+"""The one way the UI runs blocking work: off the GUI thread, results back on it.
+
+Modelled on Anki's `QueryOp`: a work function that takes no widgets runs on a
+worker thread; its result or exception comes back through callbacks that run on
+the GUI thread. Two lanes:
+
+- `Lane.CACHE`: one thread, in order, for the local encrypted cache (searches,
+  reads, the journal's status), as Anki's executor with one worker;
+- `Lane.NETWORK`: a few threads for calls that may wait on the hub (sign-in,
+  cases, slice requests, sync, images, journal upload), so a long sync never
+  holds up a search.
+
+Progress and cancellation cross into the work function as a plain callable and
+a `threading.Event` (STYLE section 1). `shutdown()` cancels what can be
+cancelled, waits for every task, and drops results that arrive afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from app.core.errors import KnownError
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[Any], None]
+NETWORK_THREADS = 4
+
+
+class Lane(StrEnum):
+    CACHE = "cache"
+    NETWORK = "network"
+
+
+class _Relay(QObject):
+    """Lives on the GUI thread; its signals carry one task's outcome back there."""
+
+    succeeded = Signal(object)
+    failed = Signal(object)
+    progressed = Signal(object)
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[BaseException], None],
+        on_progress: ProgressFn | None,
+    ) -> None:
+        super().__init__()
+        self._runner = runner
+        self._on_success = on_success
+        self._on_failure = on_failure
+        self._on_progress = on_progress
+        self.succeeded.connect(self._deliver_success)
+        self.failed.connect(self._deliver_failure)
+        self.progressed.connect(self._deliver_progress)
+
+    @Slot(object)
+    def _deliver_success(self, result: object) -> None:
+        if self._runner.finish(self):
+            self._on_success(result)
+
+    @Slot(object)
+    def _deliver_failure(self, exc: object) -> None:
+        if self._runner.finish(self):
+            assert isinstance(exc, BaseException)
+            self._on_failure(exc)
+
+    @Slot(object)
+    def _deliver_progress(self, value: object) -> None:
+        if self._on_progress is not None and self._runner.accepts(self):
+            self._on_progress(value)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[..., Any], relay: _Relay, *, with_progress: bool) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._fn = fn
+        self._relay = relay
+        self._with_progress = with_progress
+
+    def run(self) -> None:
+        try:
+            args = (self._relay.progressed.emit,) if self._with_progress else ()
+            result = self._fn(*args)
+        except Exception as exc:
+            if not isinstance(exc, KnownError):
+                log.error("Background task failed", exc_info=exc)
+            self._relay.failed.emit(exc)
+        else:
+            self._relay.succeeded.emit(result)
+
+
+class TaskRunner(QObject):
+    """Runs work functions on worker threads and calls back on the GUI thread."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pools = {
+            Lane.CACHE: QThreadPool(self),
+            Lane.NETWORK: QThreadPool(self),
+        }
+        for pool in self._pools.values():
+            # Threads never expire: each keeps its own cache connection for its lifetime.
+            pool.setExpiryTimeout(-1)
+        self._pools[Lane.CACHE].setMaxThreadCount(1)
+        self._pools[Lane.NETWORK].setMaxThreadCount(NETWORK_THREADS)
+        self._live: dict[_Relay, threading.Event | None] = {}
+        self._closed = False
+
+    def run(
+        self,
+        fn: Callable[..., Any],
+        *,
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[BaseException], None],
+        on_progress: ProgressFn | None = None,
+        lane: Lane = Lane.CACHE,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Run `fn()` (or `fn(progress)` when `on_progress` is given) off the GUI thread.
+
+        `on_success(result)` or `on_failure(exc)` then runs on the GUI thread;
+        `progress(value)` called from the worker reaches `on_progress(value)` there.
+        A non-KnownError failure is logged with its traceback before `on_failure`.
+        `cancel` is set by `shutdown()`.
+        """
+        if self._closed:
+            return
+        relay = _Relay(self, on_success, on_failure, on_progress)
+        self._live[relay] = cancel
+        self._pools[lane].start(_Task(fn, relay, with_progress=on_progress is not None))
+
+    def accepts(self, relay: _Relay) -> bool:
+        return not self._closed and relay in self._live
+
+    def finish(self, relay: _Relay) -> bool:
+        """Forget a finished task; False when its result should be dropped."""
+        known = relay in self._live
+        self._live.pop(relay, None)
+        relay.deleteLater()
+        return not self._closed and known
+
+    @property
+    def pending(self) -> int:
+        """Tasks started whose outcome has not been delivered yet."""
+        return len(self._live)
+
+    def shutdown(self, timeout_ms: int = -1) -> bool:
+        """Cancel what can be cancelled, wait for every task, drop late results."""
+        self._closed = True
+        for cancel in self._live.values():
+            if cancel is not None:
+                cancel.set()
+        done = all(pool.waitForDone(timeout_ms) for pool in self._pools.values())
+        self._live.clear()
+        return done

@@ -1,0 +1,580 @@
+"""The workstation engine: every action a detective takes, as one service.
+
+The CLI and the window both call this class; neither holds logic of its own.
+Calls block: the window runs them off the GUI thread. Each thread gets its own
+connection to the encrypted cache. Every action is journaled, in the same
+transaction as its effect where it has one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.cache.catalog import CatalogRepository
+from app.cache.connection import CacheError, Database, open_encrypted
+from app.cache.journal import Actor, JournalRepository
+from app.cache.migrations import migrate
+from app.cache.reads import ReadRepository
+from app.cache.search import SearchRepository
+from app.config.paths import current_profile_file, default_profile_dir
+from app.config.settings import ProfileSettings, load_settings, save_settings
+from app.core.canonical import parse_utc, utc_iso
+from app.core.errors import KnownError, PolicyRefusal
+from app.core.plates import parse_pattern
+from app.core.policy import RETENTION
+from app.core.records import (
+    CameraInfo,
+    CaseInfo,
+    JournalStatus,
+    PurposeInfo,
+    ReadRecord,
+    SearchCursor,
+    SearchPage,
+    SearchQuery,
+    SessionInfo,
+    SliceInfo,
+    SyncProgress,
+    SyncResult,
+)
+from app.core.schemas import DeviceCreate, LoginRequest, SliceCreate, TokenPublic
+from app.sync.client import HubClient, HubRefused, HubUnreachable, SessionEnded
+from app.sync.feed import FeedPuller
+from app.sync.secrets import SecretStore, keyring_is_insecure
+from app.sync.uploader import JournalUploader
+
+log = logging.getLogger(__name__)
+CACHE_FILE = "cache.db"
+IMAGE_PREFETCH_BATCH = 200
+
+
+class NotSignedIn(KnownError):
+    pass
+
+
+class Workstation:
+    """One profile (one user at one hub): its cache, its keys, its session."""
+
+    def __init__(
+        self,
+        *,
+        profile_dir: Path | None,
+        hub_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        # None: no profile yet; the first sign-in picks the default one for its user and hub.
+        self._profile_dir = profile_dir
+        self._settings: ProfileSettings = (
+            load_settings(profile_dir) if profile_dir is not None else ProfileSettings()
+        )
+        self._hub_url = (hub_url or self._settings.hub_url or "").rstrip("/") or None
+        self._transport = transport
+        self._client: HubClient | None = None
+        self._local = threading.local()
+        self._connections: list[Database] = []
+        self._lock = threading.RLock()
+        self._migrated = False
+        self._session: SessionInfo | None = None
+        self._session_id = ""
+        if self._settings.username and profile_dir is not None and self.cache_path.exists():
+            self._resume()
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        profile_dir: Path | None = None,
+        hub_url: str | None = None,
+        username: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> Workstation:
+        """Open a profile: the one named, the default one for user and hub, or the last used."""
+        if profile_dir is None:
+            if username and hub_url:
+                profile_dir = default_profile_dir(username=username, hub_url=hub_url)
+            elif current_profile_file().exists():
+                profile_dir = Path(current_profile_file().read_text(encoding="utf-8").strip())
+        return cls(profile_dir=profile_dir, hub_url=hub_url, transport=transport)
+
+    # properties ----------------------------------------------------------------
+    @property
+    def profile_dir(self) -> Path:
+        if self._profile_dir is None:
+            raise NotSignedIn(
+                "No profile yet: sign in first, e.g. "
+                "`platedesk --hub https://HUB:8750 login --user NAME`."
+            )
+        return self._profile_dir
+
+    @property
+    def cache_path(self) -> Path:
+        return self.profile_dir / CACHE_FILE
+
+    @property
+    def session(self) -> SessionInfo | None:
+        return self._session
+
+    @property
+    def hub_url(self) -> str | None:
+        return self._hub_url
+
+    # plumbing --------------------------------------------------------------------
+    def _secrets(self) -> SecretStore:
+        return SecretStore(self._settings.profile_id)
+
+    def _client_for(self, hub_url: str) -> HubClient:
+        with self._lock:
+            if self._client is None or self._client.base_url != hub_url.rstrip("/"):
+                if self._client is not None:
+                    self._client.close()
+                self._client = HubClient(hub_url, transport=self._transport)
+                self._client.on_unauthorized = self._renew_access
+            return self._client
+
+    @property
+    def client(self) -> HubClient:
+        if not self._hub_url:
+            raise KnownError("No hub address is set for this profile; give one with --hub URL.")
+        return self._client_for(self._hub_url)
+
+    def db(self) -> Database:
+        """This thread's connection to the cache (opened, and migrated once, on first use)."""
+        db: Database | None = getattr(self._local, "db", None)
+        if db is not None:
+            return db
+        key = self._secrets().cache_key(create=False) if self._settings.profile_id else None
+        if key is None:
+            raise CacheError(
+                f"The key of the cache in {self.profile_dir} is not in this computer's keyring. "
+                "Sign in again; if the problem stays, ask your administrator (unsent audit "
+                "events may be in that cache, so do not delete it)."
+            )
+        db = open_encrypted(self.cache_path, key)
+        with self._lock:
+            if not self._migrated:
+                migrate(db)
+                self._migrated = True
+            self._connections.append(db)
+        self._local.db = db
+        return db
+
+    def _actor(self) -> Actor:
+        session = self._require_session()
+        return Actor(session.device_id, session.username, self._session_id)
+
+    def _journal(self) -> JournalRepository:
+        return JournalRepository(self.db())
+
+    @contextmanager
+    def _journaled(
+        self,
+        action: str,
+        *,
+        object_refs: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Iterator[Database]:
+        """A transaction whose effect and whose journal event commit together."""
+        db = self.db()
+        with db.atomic():
+            yield db
+            JournalRepository(db).append(
+                self._actor(), action, object_refs=object_refs, params=params
+            )
+
+    def _require_session(self) -> SessionInfo:
+        session = self._session
+        if session is None:
+            raise NotSignedIn("You are not signed in; sign in to the hub first.")
+        if session.session_expires_at <= datetime.now(UTC):
+            raise NotSignedIn(
+                "Your session is over (a full sign-in is required every 12 hours); sign in again."
+            )
+        return session
+
+    # session -------------------------------------------------------------------
+    def _resume(self) -> None:
+        """Pick up a session kept from an earlier run, if its tokens are still in the keyring."""
+        access, refresh = self._secrets().tokens()
+        if not refresh:
+            return
+        catalog = CatalogRepository(self.db())
+        stored = catalog.get_setting("session")
+        if stored is None:
+            return
+        data = json.loads(stored)
+        self._session_id = data["session_id"]
+        self._session = SessionInfo(
+            username=data["username"],
+            display_name=data["display_name"],
+            role=data["role"],
+            hub_url=self._settings.hub_url,
+            device_id=self._settings.device_id,
+            session_expires_at=parse_utc(data["session_expires_at"]),
+            insecure_keyring=keyring_is_insecure(),
+        )
+        self.client.access_token = access
+
+    def _renew_access(self) -> str | None:
+        """Called on a 401: rotate the refresh token for a new access token, or give up."""
+        with self._lock:
+            _, refresh = self._secrets().tokens()
+            if not refresh or not self._hub_url:
+                return None
+            try:
+                token = HubClient(self._hub_url, transport=self._transport).refresh(refresh)
+            except (HubRefused, HubUnreachable):
+                return None
+            self._secrets().set_tokens(access=token.access_token, refresh=token.refresh_token)
+            return token.access_token
+
+    def login(
+        self, *, username: str, password: str, totp: str, hub_url: str | None = None
+    ) -> SessionInfo:
+        """Sign in with password and code; creates the profile's key and cache the first time."""
+        hub = (hub_url or self._hub_url or "").rstrip("/")
+        if not hub:
+            raise KnownError("Give the hub's address (e.g. https://hub.example:8750) to sign in.")
+        if self._profile_dir is None:
+            self._profile_dir = default_profile_dir(username=username, hub_url=hub)
+            self._settings = load_settings(self._profile_dir)
+        settings = self._settings
+        if settings.username and (settings.username != username or settings.hub_url != hub):
+            raise KnownError(
+                f"This profile ({self.profile_dir}) belongs to {settings.username} at "
+                f"{settings.hub_url}; use another profile folder for {username} at {hub}."
+            )
+        client = self._client_for(hub)
+        try:
+            token = client.login(LoginRequest(username=username, password=password, totp=totp))
+        except HubRefused as exc:
+            self._journal_failed_sign_in(username, exc)
+            raise
+        if not settings.profile_id:
+            settings.profile_id = uuid.uuid4().hex
+        secrets = SecretStore(settings.profile_id)
+        if secrets.cache_key(create=not self.cache_path.exists()) is None:
+            raise CacheError(
+                f"The cache in {self.profile_dir} was made with a key this computer's keyring "
+                "no longer holds; ask your administrator before removing it (it may hold audit "
+                "events not yet sent to the hub)."
+            )
+        settings.hub_url, settings.username = hub, username
+        self._hub_url = hub
+        client.access_token = token.access_token
+        if not settings.device_id:
+            device = client.register_device(DeviceCreate(name=_device_name()))
+            settings.device_id = device.device_id
+        save_settings(self.profile_dir, settings)
+        secrets.set_tokens(access=token.access_token, refresh=token.refresh_token)
+        self._start_session(token)
+        self.refresh_catalog()
+        current_profile_file().parent.mkdir(parents=True, exist_ok=True)
+        current_profile_file().write_text(str(self.profile_dir.resolve()), encoding="utf-8")
+        self.upload_journal()
+        assert self._session is not None
+        return self._session
+
+    def _start_session(self, token: TokenPublic) -> None:
+        self._session_id = uuid.uuid4().hex
+        self._session = SessionInfo(
+            username=token.user.username,
+            display_name=token.user.display_name,
+            role=token.user.role.value,
+            hub_url=self._settings.hub_url,
+            device_id=self._settings.device_id,
+            session_expires_at=token.session_expires_at,
+            insecure_keyring=keyring_is_insecure(),
+        )
+        stored = {
+            "session_id": self._session_id,
+            "username": token.user.username,
+            "display_name": token.user.display_name,
+            "role": token.user.role.value,
+            "session_expires_at": utc_iso(token.session_expires_at),
+        }
+        with self._journaled("session.sign_in", params={"role": token.user.role.value}) as db:
+            CatalogRepository(db).set_setting("session", json.dumps(stored))
+
+    def _journal_failed_sign_in(self, username: str, exc: HubRefused) -> None:
+        """A failed sign-in is journaled when this profile already has a cache to hold it."""
+        if not (self._settings.device_id and self.cache_path.exists()):
+            return
+        try:
+            JournalRepository(self.db()).append(
+                Actor(self._settings.device_id, username, self._session_id or "none"),
+                "session.sign_in_failed",
+                params={"status": exc.status},
+                outcome="refused",
+            )
+        except CacheError:
+            log.warning("a failed sign-in could not be journaled: the cache is unavailable")
+
+    def logout(self) -> None:
+        """Sign out: journal it, deliver what can be delivered, remove the tokens."""
+        if self._session is None:
+            return
+        with self._journaled("session.sign_out"):
+            pass
+        self.upload_journal()
+        secrets = self._secrets()
+        _, refresh = secrets.tokens()
+        if refresh:
+            try:
+                self.client.logout(refresh)
+            except (HubRefused, HubUnreachable):
+                log.info("the hub could not be told of the sign-out; the tokens are removed here")
+        secrets.clear_tokens()
+        self._session = None
+
+    def refresh_catalog(self) -> None:
+        """Fetch cases, purposes and cameras from the hub and keep them for offline use."""
+        self._require_session()
+        catalog = CatalogRepository(self.db())
+        client = self.client
+        catalog.replace_cases(client.cases())
+        catalog.replace_purposes(client.purposes())
+        catalog.replace_cameras(client.cameras())
+
+    # catalog ---------------------------------------------------------------------
+    def cases(self) -> list[CaseInfo]:
+        self._require_session()
+        return CatalogRepository(self.db()).cases()
+
+    def purposes(self) -> list[PurposeInfo]:
+        self._require_session()
+        return CatalogRepository(self.db()).purposes()
+
+    def cameras(self) -> list[CameraInfo]:
+        self._require_session()
+        return CatalogRepository(self.db()).cameras()
+
+    # slices and sync ------------------------------------------------------------
+    def request_slice(
+        self,
+        *,
+        case_number: str,
+        purpose: str,
+        justification: str,
+        time_from: datetime,
+        time_to: datetime,
+        camera_ids: list[str] | None = None,
+        plate_pattern: str | None = None,
+    ) -> SliceInfo:
+        """Ask the hub for the reads a case needs; the hub validates and records the request."""
+        self._require_session()
+        if plate_pattern:
+            plate_pattern = parse_pattern(plate_pattern).text
+        request = SliceCreate(
+            case_number=case_number.strip(),
+            purpose=purpose,
+            justification=justification,
+            time_from=time_from,
+            time_to=time_to,
+            camera_ids=camera_ids,
+            plate_pattern=plate_pattern,
+        )
+        params = request.model_dump(mode="json", exclude={"justification"})
+        try:
+            created = self.client.create_slice(request)
+        except HubRefused as exc:
+            with self._journaled("slice.refused", params={**params, "reason": str(exc)}):
+                pass
+            if exc.status == 422 and "policy" in str(exc).lower():
+                raise PolicyRefusal(str(exc)) from exc
+            raise
+        refs = {"slice_id": created.slice_id, "case_number": created.case_number}
+        params["estimated_reads"] = created.estimated_reads
+        with self._journaled("slice.request", object_refs=refs, params=params) as db:
+            CatalogRepository(db).save_slice(created)
+        slice_ = CatalogRepository(self.db()).slice(created.slice_id)
+        assert slice_ is not None
+        return slice_
+
+    def slices(self, *, case_number: str | None = None) -> list[SliceInfo]:
+        self._require_session()
+        return CatalogRepository(self.db()).slices(case_number=case_number)
+
+    def sync(
+        self,
+        *,
+        slice_id: str | None = None,
+        images: bool = False,
+        progress: Callable[[SyncProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> SyncResult:
+        """Pull the change feed of one slice (or of every unexpired slice) into the cache."""
+        self._require_session()
+        catalog = CatalogRepository(self.db())
+        now = datetime.now(UTC)
+        if slice_id is not None:
+            one = catalog.slice(slice_id)
+            if one is None:
+                raise KnownError(f"There is no slice {slice_id} in this profile.")
+            targets = [one]
+        else:
+            targets = [s for s in catalog.slices() if s.expires_at > now]
+        puller = FeedPuller(client=self.client, reads=ReadRepository(self.db()), catalog=catalog)
+        reads = deleted = fetched = 0
+        cancelled = False
+        for target in targets:
+            refs = {"slice_id": target.slice_id, "case_number": target.case_number}
+            with self._journaled("sync.start", object_refs=refs):
+                pass
+            result = puller.pull(
+                target.slice_id,
+                page_size=self._settings.feed_page_size,
+                estimated=target.estimated_reads,
+                progress=progress,
+                cancel=cancel,
+            )
+            reads += result.applied
+            deleted += result.deleted
+            cancelled = result.cancelled
+            if images and not cancelled:
+                fetched += self._prefetch_images(target.slice_id, cancel=cancel)
+            counts = {"reads": result.applied, "deleted": result.deleted, "cancelled": cancelled}
+            with self._journaled("sync.end", object_refs=refs, params=counts):
+                pass
+            if cancelled:
+                break
+        self.upload_journal()
+        return SyncResult(reads=reads, images=fetched, deleted=deleted, cancelled=cancelled)
+
+    def _prefetch_images(self, slice_id: str, *, cancel: threading.Event | None) -> int:
+        repo = ReadRepository(self.db())
+        fetched = 0
+        while shas := repo.missing_images(slice_id=slice_id, limit=IMAGE_PREFETCH_BATCH):
+            for sha in shas:
+                if cancel is not None and cancel.is_set():
+                    return fetched
+                data = self.client.image(sha)
+                repo.put_image(sha, data)
+                fetched += 1
+        return fetched
+
+    # search and review ---------------------------------------------------------
+    def search(
+        self, query: SearchQuery, *, after: SearchCursor | None = None, limit: int = 200
+    ) -> SearchPage:
+        """A page of cached reads for the case and purpose; the first page is journaled."""
+        self._require_session()
+        db = self.db()
+        if not any(
+            s.purpose == query.purpose
+            for s in CatalogRepository(db).slices(case_number=query.case_number)
+        ):
+            raise KnownError(
+                f"You hold no reads for case {query.case_number} under this purpose; request "
+                "the reads the case needs first."
+            )
+        repo = SearchRepository(db)
+        if after is not None:
+            return repo.page(query, after=after, limit=limit)
+        total = repo.count(query)
+        params = {
+            "case_number": query.case_number,
+            "purpose": query.purpose,
+            "pattern": None if query.pattern is None else query.pattern.text,
+            "pattern_kind": None if query.pattern is None else query.pattern.kind.value,
+            "fuzzy": query.fuzzy,
+            "time_from": None if query.time_from is None else utc_iso(query.time_from),
+            "time_to": None if query.time_to is None else utc_iso(query.time_to),
+            "camera_ids": list(query.camera_ids),
+            "color": query.color,
+            "make": query.make,
+            "result_count": total,
+        }
+        try:
+            with self._journaled(
+                "search", object_refs={"case_number": query.case_number}, params=params
+            ):
+                pass
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise KnownError(
+                "The search was not run because the audit journal cannot record it; "
+                "check the disk and try again."
+            ) from exc
+        page = repo.page(query, after=None, limit=limit)
+        return SearchPage(rows=page.rows, next_cursor=page.next_cursor, total=total)
+
+    def read(self, read_id: str) -> ReadRecord:
+        self._require_session()
+        record = ReadRepository(self.db()).get(read_id)
+        if record is None:
+            raise KnownError(f"The read {read_id} is not in this cache (it may have been purged).")
+        return record
+
+    def image(self, sha256: str, *, read_id: str) -> bytes:
+        """A read's image or plate crop: from the cache, or fetched from the hub and kept."""
+        self._require_session()
+        repo = ReadRepository(self.db())
+        if not repo.uses_image(read_id, sha256):
+            raise KnownError("That image does not belong to a read in this cache.")
+        data = repo.image(sha256)
+        fetched = data is None
+        if data is None:
+            data = self.client.image(sha256)
+        with self._journaled(
+            "image.view", object_refs={"read_id": read_id, "image_sha256": sha256}
+        ) as db:
+            if fetched:
+                ReadRepository(db).put_image(sha256, data)
+        return data
+
+    # journal and retention ----------------------------------------------------
+    def journal_status(self) -> JournalStatus:
+        return self._journal().status()
+
+    def upload_journal(self) -> int:
+        """Deliver pending events to the hub; offline they wait (returns 0)."""
+        if not self._settings.device_id or self._session is None:
+            return 0
+        uploader = JournalUploader(
+            client=self.client, journal=self._journal(), device_id=self._settings.device_id
+        )
+        try:
+            return uploader.upload()
+        except SessionEnded:
+            return 0
+
+    def purge(self, *, now: datetime | None = None) -> dict[str, int]:
+        """Delete cached reads older than the retention period, with their images."""
+        self._require_session()
+        cutoff = utc_iso((now or datetime.now(UTC)) - RETENTION)
+        db = self.db()
+        with self._journaled("retention.purge", params={"cutoff": cutoff}):
+            stale = [
+                row[0]
+                for row in db.execute("SELECT read_id FROM reads WHERE captured_at < ?", (cutoff,))
+            ]
+            db.executemany("DELETE FROM slice_reads WHERE read_id = ?", [(r,) for r in stale])
+            repo = ReadRepository(db)
+            purged = sum(repo.delete_if_orphan(read_id) for read_id in stale)
+        return {"purged": purged, "kept_on_hold": 0}
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+            self._local = threading.local()
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def _device_name() -> str:
+    import platform
+
+    return f"Platedesk on {platform.node() or 'workstation'}"

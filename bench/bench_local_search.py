@@ -1,0 +1,151 @@
+"""Local search over cached reads: first-page latency by pattern kind, against a LIKE scan.
+
+Fills an encrypted cache with synthetic reads (one slice), then times the
+engine's SearchRepository (count + first page, as a search does) and, in the
+same run, a plain `plate LIKE` scan of the same table for comparison.
+Prints JSON. Target (issue 3): p95 <= 20 ms for the first page with 1,000,000 reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from app.cache.catalog import CatalogRepository
+from app.cache.connection import open_encrypted
+from app.cache.migrations import migrate
+from app.cache.reads import ReadRepository
+from app.cache.search import SearchRepository
+from app.core.plates import parse_pattern
+from app.core.records import SearchQuery
+from app.core.schemas import ReadPublic, SlicePublic
+
+CASE = "2026-000001"
+ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+
+
+def _fill(db_path: Path, key: bytes, count: int, rng: random.Random) -> list[str]:
+    db = open_encrypted(db_path, key)
+    migrate(db)
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    CatalogRepository(db).save_slice(
+        SlicePublic(
+            slice_id="bench",
+            case_number=CASE,
+            purpose="robbery",
+            justification="benchmark slice for local search timing",
+            time_from=t0,
+            time_to=t0 + timedelta(days=30),
+            camera_ids=None,
+            plate_pattern=None,
+            estimated_reads=count,
+            created_at=t0,
+            expires_at=t0 + timedelta(days=30),
+            status="active",
+        )
+    )
+    repo = ReadRepository(db)
+    plates: list[str] = []
+    batch = 5000
+    for start in range(0, count, batch):
+        reads = []
+        for n in range(start, min(count, start + batch)):
+            plate = "".join(rng.choice(ALPHABET) for _ in range(rng.choice((6, 7, 7, 7))))
+            plates.append(plate)
+            reads.append(
+                ReadPublic(
+                    read_id=f"{n:012d}",
+                    plate=plate,
+                    state="WY",
+                    confidence=0.9,
+                    captured_at=t0 + timedelta(seconds=n * 2),
+                    camera_id=f"CAM-{n % 50:03d}",
+                    latitude=41.1,
+                    longitude=-104.8,
+                    direction="N",
+                    make="Ford",
+                    model="F-150",
+                    color="white",
+                    body_type="pickup",
+                    features=[],
+                    image_sha256=f"{n:064x}",
+                    image_size=1,
+                    crop_sha256=f"{n:064x}",
+                    crop_size=1,
+                )
+            )
+        repo.apply_page(
+            slice_id="bench", reads=reads, tombstones=[], next_cursor=str(start), complete=False
+        )
+    db.close()
+    return plates
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 20 else max(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reads", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=40)
+    args = parser.parse_args()
+    rng = random.Random(5)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cache.db"
+        key = os.urandom(32)
+        started = time.perf_counter()
+        plates = _fill(path, key, args.reads, rng)
+        fill_seconds = time.perf_counter() - started
+        db = open_encrypted(path, key)
+        repo = SearchRepository(db)
+        samples = rng.sample(plates, args.runs)
+        patterns = {
+            "exact": samples,
+            "prefix": [p[:3] + "*" for p in samples],
+            "wildcard": ["*" + p[2:5] + "*" for p in samples],
+        }
+        figures: dict[str, object] = {
+            "benchmark": "local_search_first_page",
+            "reads": args.reads,
+            "fill_seconds": round(fill_seconds, 2),
+            "target_p95_ms": 20,
+            "target_fuzzy_p95_ms": 50,
+        }
+        patterns["fuzzy"] = samples
+        for kind, texts in patterns.items():
+            timings = []
+            for text in texts:
+                query = SearchQuery(
+                    case_number=CASE,
+                    purpose="robbery",
+                    pattern=parse_pattern(text),
+                    fuzzy=kind == "fuzzy",
+                )
+                began = time.perf_counter()
+                repo.count(query)
+                repo.page(query, after=None, limit=200)
+                timings.append((time.perf_counter() - began) * 1000)
+            figures[f"{kind}_p95_ms"] = round(_p95(timings), 2)
+        scan = []
+        for text in patterns["wildcard"][:10]:
+            began = time.perf_counter()
+            db.execute(
+                "SELECT * FROM reads WHERE plate LIKE ? ORDER BY captured_at DESC LIMIT 200",
+                (parse_pattern(text).like,),
+            ).fetchall()
+            scan.append((time.perf_counter() - began) * 1000)
+        figures["like_scan_p95_ms"] = round(_p95(scan), 2)
+        db.close()
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

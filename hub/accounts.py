@@ -1,0 +1,350 @@
+"""Users, sign-in, sessions and devices.
+
+Sign-in takes the same time and gives the same answer whatever was wrong (unknown
+user, wrong password, wrong code): the password is checked against a dummy hash
+when the user does not exist. Five failures within 15 minutes lock the account.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from app.core.policy import (
+    ACCESS_TOKEN_LIFETIME,
+    FAILED_SIGN_IN_WINDOW,
+    MAX_FAILED_SIGN_INS,
+    MIN_PASSWORD_LENGTH,
+    SESSION_LIFETIME,
+)
+from app.core.schemas import DevicePublic, Role, TokenPublic, UserPublic
+from hub.audit import record_hub_event
+from hub.core.security import (
+    AccessClaims,
+    PasswordService,
+    TokenService,
+    new_refresh_token,
+    token_digest,
+    verify_totp,
+)
+from hub.db.tables import chain_heads, devices, refresh_tokens, sign_in_failures, users
+from hub.errors import HubError, unauthorized
+
+log = logging.getLogger(__name__)
+
+WRONG_CREDENTIALS = "Wrong user name, password or code."
+LOCKED = (
+    "This account is locked after repeated failed sign-ins; ask an administrator to release it."
+)
+SESSION_OVER = "Your session has ended; sign in again."
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """Either tokens or a refusal; the refusal is raised after its audit event commits."""
+
+    token: TokenPublic | None
+    error: HubError | None
+
+
+def create_user(
+    connection: Connection,
+    passwords: PasswordService,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    totp_secret: str,
+    now: datetime,
+    display_name: str | None = None,
+    training_valid_until: date | None = None,
+) -> int:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise HubError(422, f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    result = connection.execute(
+        users.insert().values(
+            username=username,
+            display_name=display_name or username,
+            role=role.value,
+            password_hash=passwords.hash(password),
+            totp_secret=totp_secret,
+            training_valid_until=training_valid_until,
+            created_at=now,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def user_public(row: Any) -> UserPublic:
+    return UserPublic(
+        username=row.username,
+        display_name=row.display_name,
+        role=Role(row.role),
+        training_valid_until=row.training_valid_until,
+    )
+
+
+def training_error(row: Any, *, now: datetime) -> HubError | None:
+    valid_until: date | None = row.training_valid_until
+    if valid_until is None or valid_until < now.date():
+        when = valid_until.isoformat() if valid_until else "(no training on record)"
+        return HubError(403, f"Your ALPR training expired on {when}; renew it before searching.")
+    return None
+
+
+def _issue(
+    connection: Connection,
+    tokens: TokenService,
+    row: Any,
+    *,
+    session_id: str,
+    session_started_at: datetime,
+    now: datetime,
+) -> TokenPublic:
+    refresh = new_refresh_token()
+    connection.execute(
+        refresh_tokens.insert().values(
+            token_hash=token_digest(refresh),
+            user_id=row.user_id,
+            session_id=session_id,
+            session_started_at=session_started_at,
+            created_at=now,
+        )
+    )
+    access = tokens.issue(AccessClaims(int(row.user_id), row.username, session_id), now=now)
+    return TokenPublic(
+        access_token=access,
+        refresh_token=refresh,
+        expires_in=int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+        session_expires_at=session_started_at + SESSION_LIFETIME,
+        user=user_public(row),
+    )
+
+
+def login(
+    connection: Connection,
+    passwords: PasswordService,
+    tokens: TokenService,
+    *,
+    username: str,
+    password: str,
+    code: str,
+    now: datetime,
+) -> LoginOutcome:
+    """Check password and code; records the attempt in the audit log either way."""
+    row = connection.execute(sa.select(users).where(users.c.username == username)).first()
+    password_ok = passwords.verify(row.password_hash if row is not None else None, password)
+    code_ok = row is not None and verify_totp(row.totp_secret, code, at=now)
+    refs = {"username": username}
+    if row is not None and row.locked_at is not None:
+        record_hub_event(
+            connection,
+            action="auth.login",
+            now=now,
+            username=username,
+            object_refs=refs,
+            outcome="locked",
+        )
+        return LoginOutcome(None, HubError(423, LOCKED))
+    if row is None or not password_ok or not code_ok:
+        if row is not None:
+            connection.execute(sign_in_failures.insert().values(user_id=row.user_id, failed_at=now))
+            failures = connection.execute(
+                sa.select(sa.func.count()).where(
+                    sign_in_failures.c.user_id == row.user_id,
+                    sign_in_failures.c.failed_at > now - FAILED_SIGN_IN_WINDOW,
+                )
+            ).scalar_one()
+            if failures >= MAX_FAILED_SIGN_INS:
+                connection.execute(
+                    users.update().where(users.c.user_id == row.user_id).values(locked_at=now)
+                )
+                record_hub_event(
+                    connection,
+                    action="auth.lock",
+                    now=now,
+                    username=username,
+                    object_refs=refs,
+                    params={"failures": int(failures)},
+                )
+        record_hub_event(
+            connection,
+            action="auth.login",
+            now=now,
+            username=username,
+            object_refs=refs,
+            outcome="refused",
+        )
+        return LoginOutcome(None, unauthorized(WRONG_CREDENTIALS))
+    refusal = training_error(row, now=now)
+    if refusal is not None:
+        record_hub_event(
+            connection,
+            action="auth.login",
+            now=now,
+            username=username,
+            object_refs=refs,
+            outcome="training_expired",
+        )
+        return LoginOutcome(None, refusal)
+    connection.execute(sign_in_failures.delete().where(sign_in_failures.c.user_id == row.user_id))
+    session_id = uuid.uuid4().hex
+    token = _issue(connection, tokens, row, session_id=session_id, session_started_at=now, now=now)
+    record_hub_event(
+        connection,
+        action="auth.login",
+        now=now,
+        username=username,
+        session_id=session_id,
+        object_refs=refs,
+    )
+    return LoginOutcome(token, None)
+
+
+def release_lock(connection: Connection, *, username: str, now: datetime, by: str) -> bool:
+    """An administrator releases a locked account (also used by the CLI)."""
+    row = connection.execute(sa.select(users.c.user_id).where(users.c.username == username)).first()
+    if row is None:
+        return False
+    connection.execute(users.update().where(users.c.user_id == row.user_id).values(locked_at=None))
+    connection.execute(sign_in_failures.delete().where(sign_in_failures.c.user_id == row.user_id))
+    record_hub_event(
+        connection, action="auth.unlock", now=now, username=by, object_refs={"username": username}
+    )
+    return True
+
+
+def refresh(
+    connection: Connection, tokens: TokenService, *, refresh_token: str, now: datetime
+) -> LoginOutcome:
+    """Rotate a refresh token: the old one is revoked, the session keeps its start.
+
+    A refusal is returned (not raised) so that revoking a reused session commits.
+    """
+    try:
+        token = _refresh(connection, tokens, refresh_token=refresh_token, now=now)
+    except HubError as refusal:
+        return LoginOutcome(None, refusal)
+    return LoginOutcome(token, None)
+
+
+def _refresh(
+    connection: Connection, tokens: TokenService, *, refresh_token: str, now: datetime
+) -> TokenPublic:
+    stored = connection.execute(
+        sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == token_digest(refresh_token))
+    ).first()
+    if stored is None:
+        raise unauthorized(SESSION_OVER)
+    if stored.revoked_at is not None:
+        # A revoked token presented again: someone may hold a copy; end the session.
+        record_hub_event(
+            connection,
+            action="auth.refresh",
+            now=now,
+            session_id=stored.session_id,
+            outcome="reused_token_session_revoked",
+        )
+        connection.execute(
+            refresh_tokens.update()
+            .where(
+                refresh_tokens.c.session_id == stored.session_id,
+                refresh_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        raise unauthorized(SESSION_OVER)
+    if now >= stored.session_started_at + SESSION_LIFETIME:
+        raise unauthorized("Your 12-hour session has ended; sign in again.")
+    row = connection.execute(sa.select(users).where(users.c.user_id == stored.user_id)).first()
+    if row is None:
+        raise unauthorized(SESSION_OVER)
+    if row.locked_at is not None:
+        raise HubError(423, LOCKED)
+    connection.execute(
+        refresh_tokens.update()
+        .where(refresh_tokens.c.token_id == stored.token_id)
+        .values(revoked_at=now)
+    )
+    token = _issue(
+        connection,
+        tokens,
+        row,
+        session_id=stored.session_id,
+        session_started_at=stored.session_started_at,
+        now=now,
+    )
+    record_hub_event(
+        connection,
+        action="auth.refresh",
+        now=now,
+        username=row.username,
+        session_id=stored.session_id,
+    )
+    return token
+
+
+def logout(connection: Connection, *, refresh_token: str, now: datetime) -> None:
+    stored = connection.execute(
+        sa.select(refresh_tokens.c.session_id, refresh_tokens.c.user_id).where(
+            refresh_tokens.c.token_hash == token_digest(refresh_token)
+        )
+    ).first()
+    if stored is None:
+        return
+    connection.execute(
+        refresh_tokens.update()
+        .where(
+            refresh_tokens.c.session_id == stored.session_id, refresh_tokens.c.revoked_at.is_(None)
+        )
+        .values(revoked_at=now)
+    )
+    name = connection.execute(
+        sa.select(users.c.username).where(users.c.user_id == stored.user_id)
+    ).scalar_one_or_none()
+    record_hub_event(
+        connection, action="auth.logout", now=now, username=name or "", session_id=stored.session_id
+    )
+
+
+def register_device(
+    connection: Connection,
+    *,
+    user_id: int,
+    username: str,
+    session_id: str,
+    name: str,
+    public_key: str | None,
+    now: datetime,
+) -> DevicePublic:
+    device_id = uuid.uuid4().hex
+    connection.execute(
+        devices.insert().values(
+            device_id=device_id,
+            user_id=user_id,
+            name=name,
+            public_key=public_key,
+            registered_at=now,
+        )
+    )
+    connection.execute(
+        chain_heads.insert().values(device_id=device_id, last_seq=0, last_hash="0" * 64)
+    )
+    record_hub_event(
+        connection,
+        action="device.register",
+        now=now,
+        username=username,
+        session_id=session_id,
+        object_refs={"device_id": device_id},
+        params={"name": name},
+    )
+    return DevicePublic(device_id=device_id, name=name, registered_at=now)

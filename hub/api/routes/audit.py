@@ -1,0 +1,29 @@
+"""POST /audit/events: a workstation mirrors its audit journal to the hub."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+
+from app.core.schemas import AuditAck, AuditBatch
+from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.audit import ingest_batch
+from hub.db.tables import devices
+from hub.errors import HubError
+
+router = APIRouter(tags=["audit"])
+
+
+@router.post("/audit/events", response_model=AuditAck, responses=error_responses(403, 422))
+def post_events(
+    body: AuditBatch, caller: CurrentUser, context: ContextDep, now: NowDep
+) -> AuditAck:
+    if any(event.device_id != body.device_id for event in body.events):
+        raise HubError(422, "Every event of a batch must come from the batch's device.")
+    with context.database.write() as connection:
+        owner = connection.execute(
+            sa.select(devices.c.user_id).where(devices.c.device_id == body.device_id)
+        ).scalar_one_or_none()
+        if owner is None or int(owner) != caller.user_id:
+            raise HubError(403, "This device is not registered to you; register it first.")
+        return ingest_batch(connection, body.device_id, body.events, now=now)

@@ -1,0 +1,43 @@
+"""GET /images/{sha256}: an image of a read in one of the caller's active slices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.audit import record_hub_event
+from hub.errors import HubError
+from hub.images import JPEG, SHA256_RE, image_row, image_visible_to
+
+router = APIRouter(tags=["images"])
+
+NOT_HERE = "No such image in your active slices; sync the slice that holds it."
+
+
+@router.get(
+    "/images/{sha256}",
+    response_class=Response,
+    responses={**error_responses(404, 422), 200: {"content": {JPEG: {}}}},
+)
+def get_image(sha256: str, caller: CurrentUser, context: ContextDep, now: NowDep) -> Response:
+    if not SHA256_RE.match(sha256):
+        raise HubError(422, "An image is named by its SHA-256: 64 lower-case hex characters.")
+    with context.database.write() as connection:
+        row = image_row(connection, sha256)
+        if row is None or not image_visible_to(
+            connection, sha256=sha256, user_id=caller.user_id, now=now
+        ):
+            raise HubError(404, NOT_HERE)
+        record_hub_event(
+            connection,
+            action="image.fetch",
+            now=now,
+            username=caller.username,
+            session_id=caller.session_id,
+            object_refs={"image_sha256": sha256},
+        )
+    try:
+        data = context.images.read(sha256)
+    except FileNotFoundError:
+        raise HubError(404, NOT_HERE) from None
+    return Response(content=data, media_type=row.content_type, headers={"X-Content-SHA256": sha256})

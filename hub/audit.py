@@ -1,0 +1,290 @@
+"""The audit log at the hub: its own events, ingest from workstations, verification.
+
+Every device numbers its events 1, 2, 3... in a hash chain (app.core.audit_chain).
+`chain_heads` holds, per device, the last event that extends an unbroken chain from
+the genesis: the hub acknowledges up to it.
+
+Ingest rules (one batch, events taken in seq order):
+- an event_id already stored with the same hash is a duplicate (acknowledged again);
+  with a different hash it is a "conflict" problem and the stored one stays;
+- an event whose hash is right and that links to the head (seq == last + 1 and
+  prev_hash == last hash) is stored and advances the head; stored events that
+  were waiting behind a gap are then adopted if they link;
+- any other event is stored anyway (never silently dropped) and recorded in
+  audit_problems ("hash", "gap", "link" or "order"); the head does not move, so
+  the workstation keeps it in its outbox and a supervisor sees the problem.
+  A "gap" problem is resolved once the missing events arrive and link.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from app.core.audit_chain import GENESIS_HASH, event_hash, seal_event, verify_chain
+from app.core.canonical import canonical_json, parse_utc, utc_iso
+from app.core.schemas import AuditAck, AuditEventIn
+from hub.db.tables import audit_events, audit_problems, chain_heads
+
+log = logging.getLogger(__name__)
+
+HUB_DEVICE_ID = "hub"
+LATE_AFTER = timedelta(hours=1)
+
+
+def _lock_head(connection: Connection, device_id: str) -> tuple[int, str]:
+    """The device's chain head, locked until the transaction ends (created at 0)."""
+    query = sa.select(chain_heads.c.last_seq, chain_heads.c.last_hash).where(
+        chain_heads.c.device_id == device_id
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    if row is None:
+        connection.execute(
+            chain_heads.insert().values(device_id=device_id, last_seq=0, last_hash=GENESIS_HASH)
+        )
+        if connection.dialect.name == "postgresql":
+            row = connection.execute(query).first()
+        if row is None:
+            return 0, GENESIS_HASH
+    return int(row.last_seq), str(row.last_hash)
+
+
+def _set_head(connection: Connection, device_id: str, seq: int, hash_: str) -> None:
+    connection.execute(
+        chain_heads.update()
+        .where(chain_heads.c.device_id == device_id)
+        .values(last_seq=seq, last_hash=hash_)
+    )
+
+
+def _store(connection: Connection, event: Mapping[str, Any], *, received_at: datetime) -> None:
+    late = False
+    try:
+        late = received_at - parse_utc(str(event["occurred_at"])) > LATE_AFTER
+    except ValueError:
+        late = False
+    connection.execute(
+        audit_events.insert().values(
+            event_id=event["event_id"],
+            device_id=event["device_id"],
+            username=event["username"],
+            session_id=event["session_id"],
+            seq=event["seq"],
+            occurred_at=event["occurred_at"],
+            action=event["action"],
+            object_refs=canonical_json(event["object_refs"]).decode(),
+            params=canonical_json(event["params"]).decode(),
+            outcome=event["outcome"],
+            prev_hash=event["prev_hash"],
+            hash=event["hash"],
+            received_at=received_at,
+            late=late,
+        )
+    )
+
+
+def record_hub_event(
+    connection: Connection,
+    *,
+    action: str,
+    now: datetime,
+    username: str = "",
+    session_id: str = "",
+    object_refs: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    outcome: str = "ok",
+) -> dict[str, Any]:
+    """Append one of the hub's own events to its chain, in the caller's transaction.
+
+    Never pass passwords, codes or tokens in `params`.
+    """
+    last_seq, last_hash = _lock_head(connection, HUB_DEVICE_ID)
+    event = seal_event(
+        {
+            "event_id": uuid.uuid4().hex,
+            "device_id": HUB_DEVICE_ID,
+            "username": username,
+            "session_id": session_id,
+            "seq": last_seq + 1,
+            "occurred_at": utc_iso(now),
+            "action": action,
+            "object_refs": dict(object_refs or {}),
+            "params": dict(params or {}),
+            "outcome": outcome,
+            "prev_hash": last_hash,
+        }
+    )
+    _store(connection, event, received_at=now)
+    _set_head(connection, HUB_DEVICE_ID, event["seq"], event["hash"])
+    return event
+
+
+def _problem(
+    connection: Connection, event: Mapping[str, Any], kind: str, detail: str, now: datetime
+) -> str:
+    connection.execute(
+        audit_problems.insert().values(
+            device_id=event["device_id"],
+            seq=event["seq"],
+            event_id=event["event_id"],
+            kind=kind,
+            detail=detail,
+            detected_at=now,
+        )
+    )
+    text = f"device {event['device_id']} event {event['seq']}: {detail}"
+    log.warning("audit chain problem recorded: kind=%s seq=%s", kind, event["seq"])
+    return text
+
+
+def _row_event(row: Any) -> dict[str, Any]:
+    return {
+        "event_id": row.event_id,
+        "device_id": row.device_id,
+        "username": row.username,
+        "session_id": row.session_id,
+        "seq": int(row.seq),
+        "occurred_at": row.occurred_at,
+        "action": row.action,
+        "object_refs": json.loads(row.object_refs),
+        "params": json.loads(row.params),
+        "outcome": row.outcome,
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }
+
+
+def _adopt_waiting(
+    connection: Connection, device_id: str, seq: int, hash_: str, now: datetime
+) -> tuple[int, str]:
+    """Extend the head over stored events that were waiting behind a gap."""
+    while True:
+        rows = connection.execute(
+            sa.select(audit_events)
+            .where(audit_events.c.device_id == device_id, audit_events.c.seq == seq + 1)
+            .order_by(audit_events.c.row_id)
+        ).all()
+        nxt = next(
+            (
+                ev
+                for ev in map(_row_event, rows)
+                if ev["prev_hash"] == hash_ and event_hash(ev) == ev["hash"]
+            ),
+            None,
+        )
+        if nxt is None:
+            return seq, hash_
+        connection.execute(
+            audit_problems.update()
+            .where(
+                audit_problems.c.device_id == device_id,
+                audit_problems.c.event_id == nxt["event_id"],
+                audit_problems.c.kind == "gap",
+                audit_problems.c.resolved_at.is_(None),
+            )
+            .values(resolved_at=now)
+        )
+        seq, hash_ = nxt["seq"], nxt["hash"]
+
+
+def ingest_batch(
+    connection: Connection, device_id: str, events: Sequence[AuditEventIn], *, now: datetime
+) -> AuditAck:
+    """Store a workstation's batch (see the module docstring for the rules)."""
+    last_seq, last_hash = _lock_head(connection, device_id)
+    accepted = duplicates = 0
+    problems: list[str] = []
+    for incoming in sorted(events, key=lambda item: item.seq):
+        event = incoming.model_dump()
+        stored = connection.execute(
+            sa.select(audit_events.c.hash).where(audit_events.c.event_id == event["event_id"])
+        ).first()
+        if stored is not None:
+            if stored.hash == event["hash"]:
+                duplicates += 1
+            else:
+                problems.append(
+                    _problem(connection, event, "conflict", "resent with different contents", now)
+                )
+            continue
+        hash_ok = event_hash(event) == event["hash"]
+        links = event["seq"] == last_seq + 1 and event["prev_hash"] == last_hash
+        _store(connection, event, received_at=now)
+        if hash_ok and links:
+            accepted += 1
+            last_seq, last_hash = _adopt_waiting(
+                connection, device_id, event["seq"], event["hash"], now
+            )
+            continue
+        if not hash_ok:
+            kind, detail = "hash", "its contents do not match its hash"
+        elif event["seq"] > last_seq + 1:
+            kind, detail = "gap", f"expected event {last_seq + 1}, found {event['seq']}"
+        elif event["seq"] <= last_seq:
+            kind, detail = "order", f"event {event['seq']} repeats an acknowledged position"
+        else:
+            kind, detail = "link", "does not link to the event before it"
+        accepted += 1
+        problems.append(_problem(connection, event, kind, detail, now))
+    _set_head(connection, device_id, last_seq, last_hash)
+    return AuditAck(acked_seq=last_seq, accepted=accepted, duplicates=duplicates, problems=problems)
+
+
+@dataclass
+class VerifyReport:
+    events: int = 0
+    devices: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def chains_ok(self) -> bool:
+        return not self.problems
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "devices": self.devices,
+            "chains_ok": self.chains_ok,
+            "problems": self.problems,
+        }
+
+
+def verify_all(connection: Connection) -> VerifyReport:
+    """Re-verify every device's chain from the stored events, plus open recorded problems."""
+    report = VerifyReport()
+    device_ids = [
+        row.device_id
+        for row in connection.execute(
+            sa.select(audit_events.c.device_id).distinct().order_by(audit_events.c.device_id)
+        )
+    ]
+    report.devices = len(device_ids)
+    for device_id in device_ids:
+        rows = connection.execute(
+            sa.select(audit_events)
+            .where(audit_events.c.device_id == device_id)
+            .order_by(audit_events.c.seq, audit_events.c.row_id)
+        ).all()
+        report.events += len(rows)
+        report.problems.extend(str(problem) for problem in verify_chain(map(_row_event, rows)))
+    recorded = connection.execute(
+        sa.select(audit_problems)
+        .where(audit_problems.c.resolved_at.is_(None))
+        .order_by(audit_problems.c.problem_id)
+    ).all()
+    report.problems.extend(
+        f"recorded {row.kind} at {utc_iso(row.detected_at)}: device {row.device_id} "
+        f"event {row.seq}: {row.detail}"
+        for row in recorded
+    )
+    return report

@@ -1,0 +1,99 @@
+"""Hub settings: where the data lives, which database, and the agency's policy figures.
+
+The hub secret is not a setting: `platedesk-hub init` writes 32 random bytes to
+DATA/hub-secret.key (mode 0600) and the hub refuses to start without it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.errors import KnownError
+from app.core.policy import RETENTION
+from app.core.purposes import DEFAULT_CASE_NUMBER_PATTERN
+
+SECRET_FILE_NAME = "hub-secret.key"  # noqa: S105 (a file name)
+SECRET_LENGTH = 32
+DB_FILE_NAME = "hub.sqlite3"
+IMAGES_DIR_NAME = "images"
+
+
+class HubSettings(BaseSettings):
+    """Every figure the hub reads at start; `PLATEDESK_HUB_*` variables override them."""
+
+    model_config = SettingsConfigDict(env_prefix="PLATEDESK_HUB_", extra="forbid")
+
+    data_dir: Path
+    database_url: str | None = None  # None: SQLite at DATA/hub.sqlite3
+    retention_days: int = Field(default=RETENTION.days, ge=1, le=3650)
+    case_number_pattern: str = DEFAULT_CASE_NUMBER_PATTERN
+    slice_read_limit: int = Field(default=2_000_000, ge=1)
+    # Password hashing cost; production keeps argon2-cffi's defaults.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data_dir / SECRET_FILE_NAME
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / IMAGES_DIR_NAME
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return normalize_database_url(self.database_url, self.data_dir)
+
+
+def normalize_database_url(url: str | None, data_dir: Path) -> str:
+    """The SQLAlchemy URL for a --db value: SQLite by default, psycopg 3 for PostgreSQL."""
+    if not url:
+        return f"sqlite:///{(data_dir / DB_FILE_NAME).resolve()}"
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return url
+    raise KnownError(
+        "The database URL must start with postgresql:// or sqlite:/// "
+        "(or leave --db out to use SQLite in the data folder)."
+    )
+
+
+def database_kind(url: str) -> str:
+    """'sqlite' or 'postgresql'."""
+    return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+def create_secret(path: Path) -> bool:
+    """Write a new hub secret unless one exists; True when one was written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secrets.token_bytes(SECRET_LENGTH))
+    return True
+
+
+def load_secret(settings: HubSettings) -> bytes:
+    """The hub secret; KnownError when `init` has not been run or the file is damaged."""
+    path = settings.secret_path
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KnownError(
+            f"The hub secret {path} is missing; run platedesk-hub init first."
+        ) from None
+    if len(data) != SECRET_LENGTH:
+        raise KnownError(
+            f"The hub secret {path} is damaged (it must hold {SECRET_LENGTH} bytes); "
+            "restore it from backup or run platedesk-hub init on a new data folder."
+        )
+    return data

@@ -1,0 +1,1 @@
+"""The hub's tables (SQLAlchemy Core) and column types."""

@@ -1,0 +1,210 @@
+"""The hub schema as SQLAlchemy Core tables: the one description the code queries.
+
+The migrations in hub/migrations/versions create exactly these tables.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hub.db.types import UTCDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+# An auto-incrementing 64-bit key on PostgreSQL that is still SQLite's ROWID alias.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("totp_secret", sa.String(64), nullable=False),
+    sa.Column("training_valid_until", sa.Date(), nullable=True),
+    sa.Column("locked_at", UTCDateTime(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("failure_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("user_id", BigId, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("failed_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "user_id", "failed_at"),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", BigId, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("session_id", sa.String(32), nullable=False, index=True),
+    sa.Column("session_started_at", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", BigId, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("public_key", sa.String(512), nullable=True),
+    sa.Column("registered_at", UTCDateTime(), nullable=False),
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("case_number", sa.String(32), primary_key=True),
+    sa.Column("title", sa.String(256), nullable=False),
+    sa.Column("offense_category", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+case_assignments = sa.Table(
+    "case_assignments",
+    metadata,
+    sa.Column(
+        "case_number",
+        sa.String(32),
+        sa.ForeignKey("cases.case_number", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", BigId, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+cameras = sa.Table(
+    "cameras",
+    metadata,
+    sa.Column("camera_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("agency", sa.String(128), nullable=False),
+    sa.Column("latitude", sa.Float(), nullable=False),
+    sa.Column("longitude", sa.Float(), nullable=False),
+    sa.Column("direction", sa.String(16), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+)
+
+images = sa.Table(
+    "images",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.Integer(), nullable=False),
+    sa.Column("content_type", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+reads = sa.Table(
+    "reads",
+    metadata,
+    sa.Column("read_id", sa.String(32), primary_key=True),
+    sa.Column("plate", sa.String(16), nullable=False, index=True),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("confidence", sa.Float(), nullable=False),
+    sa.Column("captured_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("camera_id", sa.String(32), sa.ForeignKey("cameras.camera_id"), nullable=False),
+    sa.Column("direction", sa.String(16), nullable=False),
+    sa.Column("make", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("color", sa.String(32), nullable=False),
+    sa.Column("body_type", sa.String(32), nullable=False),
+    sa.Column("features", sa.Text(), nullable=False),  # JSON list of strings
+    sa.Column("image_sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("image_size", sa.Integer(), nullable=False),
+    sa.Column("crop_sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("crop_size", sa.Integer(), nullable=False),
+    sa.Index(None, "camera_id", "captured_at"),
+)
+
+# Every insert, change and delete of a read, in commit order: the change feed's source.
+read_changes = sa.Table(
+    "read_changes",
+    metadata,
+    sa.Column("change_seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("read_id", sa.String(32), nullable=False, index=True),
+    sa.Column("op", sa.String(8), nullable=False),  # "upsert" or "delete"
+    sa.Column("camera_id", sa.String(32), nullable=False),
+    sa.Column("captured_at", UTCDateTime(), nullable=False),
+    sa.Column("changed_at", UTCDateTime(), nullable=False),
+)
+
+slices = sa.Table(
+    "slices",
+    metadata,
+    sa.Column("slice_id", sa.String(32), primary_key=True),
+    sa.Column("user_id", BigId, sa.ForeignKey("users.user_id"), nullable=False, index=True),
+    sa.Column("case_number", sa.String(32), sa.ForeignKey("cases.case_number"), nullable=False),
+    sa.Column("purpose", sa.String(64), nullable=False),
+    sa.Column("justification", sa.Text(), nullable=False),
+    sa.Column("time_from", UTCDateTime(), nullable=False),
+    sa.Column("time_to", UTCDateTime(), nullable=False),
+    sa.Column("camera_ids", sa.Text(), nullable=True),  # JSON list, NULL: all cameras
+    sa.Column("plate_pattern", sa.String(32), nullable=True),  # normalized
+    sa.Column("estimated_reads", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+# Append-only: the API never updates or deletes a row; on PostgreSQL and SQLite a
+# trigger refuses UPDATE and DELETE.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("row_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("session_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("occurred_at", sa.String(32), nullable=False),  # exactly as hashed
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("object_refs", sa.Text(), nullable=False),  # canonical JSON
+    sa.Column("params", sa.Text(), nullable=False),  # canonical JSON
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("late", sa.Boolean(), nullable=False),
+    sa.Index(None, "device_id", "seq"),
+    sa.Index(None, "action", "received_at"),
+)
+
+audit_problems = sa.Table(
+    "audit_problems",
+    metadata,
+    sa.Column("problem_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("device_id", sa.String(64), nullable=False, index=True),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # gap, link, hash, order, conflict, time
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("detected_at", UTCDateTime(), nullable=False),
+    sa.Column("resolved_at", UTCDateTime(), nullable=True),
+)
+
+chain_heads = sa.Table(
+    "chain_heads",
+    metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger(), nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+)

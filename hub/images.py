@@ -1,0 +1,131 @@
+"""The content-addressed image store: DATA/images/<sha[:2]>/<sha>.jpg plus the images table."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from hub.db.tables import images, reads, slices
+from hub.slices import slice_cameras, slice_pattern
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+JPEG = "image/jpeg"
+
+
+class ImageStore:
+    """Files named by their SHA-256, written atomically (temp file + rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_of(self, sha256: str) -> Path:
+        if not SHA256_RE.match(sha256):
+            raise ValueError("an image is named by 64 lower-case hex characters")
+        return self.root / sha256[:2] / f"{sha256}.jpg"
+
+    def put(self, data: bytes) -> str:
+        """Store the bytes (once) and return their SHA-256."""
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path_of(sha)
+        if target.exists():
+            return sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temp_name, target)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        return sha
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self.path_of(sha256).open("rb")
+
+    def read(self, sha256: str) -> bytes:
+        with self.open(sha256) as handle:
+            return handle.read()
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_of(sha256).exists()
+
+
+def register_image(
+    connection: Connection, sha256: str, size: int, *, now: datetime, content_type: str = JPEG
+) -> None:
+    """Record a stored image in the images table (no-op when it is there)."""
+    register_images(connection, [(sha256, size)], now=now, content_type=content_type)
+
+
+def register_images(
+    connection: Connection,
+    items: list[tuple[str, int]],
+    *,
+    now: datetime,
+    content_type: str = JPEG,
+) -> None:
+    """Record stored images (sha256, size) in one statement; known ones are skipped."""
+    if not items:
+        return
+    rows = [
+        {"sha256": sha, "size": size, "content_type": content_type, "created_at": now}
+        for sha, size in dict(items).items()
+    ]
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    connection.execute(
+        dialect_insert(images).on_conflict_do_nothing(index_elements=["sha256"]), rows
+    )
+
+
+def store_image(store: ImageStore, connection: Connection, data: bytes, *, now: datetime) -> str:
+    sha = store.put(data)
+    register_image(connection, sha, len(data), now=now)
+    return sha
+
+
+def image_row(connection: Connection, sha256: str) -> Any:
+    return connection.execute(
+        sa.select(images.c.sha256, images.c.size, images.c.content_type).where(
+            images.c.sha256 == sha256
+        )
+    ).first()
+
+
+def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: datetime) -> bool:
+    """Whether the image belongs to a read inside one of the user's active slices."""
+    candidates = connection.execute(
+        sa.select(reads.c.plate, reads.c.captured_at, reads.c.camera_id)
+        .where(sa.or_(reads.c.image_sha256 == sha256, reads.c.crop_sha256 == sha256))
+        .limit(100)
+    ).all()
+    if not candidates:
+        return False
+    active = connection.execute(
+        sa.select(slices).where(
+            slices.c.user_id == user_id,
+            slices.c.revoked_at.is_(None),
+            slices.c.expires_at > now,
+        )
+    ).all()
+    for slice_row in active:
+        cameras = slice_cameras(slice_row)
+        pattern = slice_pattern(slice_row)
+        for read in candidates:
+            if not slice_row.time_from <= read.captured_at < slice_row.time_to:
+                continue
+            if cameras is not None and read.camera_id not in cameras:
+                continue
+            if pattern is not None and not pattern.matches(read.plate):
+                continue
+            return True
+    return False

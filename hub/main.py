@@ -1,0 +1,79 @@
+"""The hub's FastAPI application: create_app(settings) builds it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app.core.schemas import API_PREFIX
+from hub import __version__
+from hub.api.routes import audit, auth, catalog, devices, feed, health, images, slices
+from hub.context import Clock, HubContext, system_clock
+from hub.core.config import HubSettings, load_secret
+from hub.core.db import Database
+from hub.core.security import CursorSigner, PasswordService, TokenService
+from hub.errors import HubError
+from hub.images import ImageStore
+
+log = logging.getLogger(__name__)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(item) for item in error.get("loc", ()) if item != "body")
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg")))
+    return "The request is not valid: " + "; ".join(parts) + "."
+
+
+def create_app(
+    settings: HubSettings, *, database: Database | None = None, clock: Clock = system_clock
+) -> FastAPI:
+    """The hub app; refuses to build without the hub secret (run `platedesk-hub init`)."""
+    secret = load_secret(settings)
+    db = database or Database(settings.sqlalchemy_url)
+    context = HubContext(
+        settings=settings,
+        database=db,
+        passwords=PasswordService(settings),
+        tokens=TokenService(secret),
+        cursors=CursorSigner(secret),
+        images=ImageStore(settings.images_dir),
+        clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(title="Platedesk hub", version=__version__, lifespan=lifespan)
+    app.state.hub = context
+
+    @app.exception_handler(HubError)
+    async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _bug(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected %s while handling a request", type(exc).__name__)
+        return JSONResponse(
+            {"detail": "The hub hit an internal error; it has been logged. Try again later."},
+            status_code=500,
+        )
+
+    app.include_router(health.router)
+    for module in (auth, devices, catalog, slices, feed, images, audit):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,1 @@
+"""Alembic migrations of the hub database (applied by hub.core.db.migrate)."""

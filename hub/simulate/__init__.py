@@ -1,0 +1,1 @@
+"""Demo data: simulated cameras, vehicles, reads and their rendered images."""

@@ -1,0 +1,292 @@
+"""Slices: the reads one user may hold for one case and purpose.
+
+A slice covers captured_at in [time_from, time_to), the listed cameras (all when
+none are listed) and, optionally, a plate pattern.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from app.core.canonical import utc_iso
+from app.core.errors import KnownError, PatternError
+from app.core.plates import PlatePattern, parse_pattern
+from app.core.policy import SLICE_LIFETIME
+from app.core.purposes import check_purpose, validate_case_number
+from app.core.schemas import Role, SliceCreate, SlicePublic
+from hub.audit import record_hub_event
+from hub.db.tables import cameras, case_assignments, cases, reads, slices
+from hub.db.types import to_ms
+from hub.errors import HubError
+
+log = logging.getLogger(__name__)
+
+MAX_FUTURE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: int
+    username: str
+    role: Role
+    session_id: str
+
+
+@dataclass(frozen=True)
+class SliceRules:
+    retention: timedelta
+    case_number_pattern: str
+    read_limit: int
+
+
+@dataclass(frozen=True)
+class SliceOutcome:
+    """Either the new slice or a refusal to raise once its audit event is committed."""
+
+    slice: SlicePublic | None
+    error: HubError | None
+
+
+def window_condition(column: Any, time_from: datetime, time_to: datetime) -> Any:
+    return sa.and_(column >= time_from, column < time_to)
+
+
+def pattern_condition(column: Any, pattern: PlatePattern, dialect: str) -> Any:
+    if dialect == "sqlite":
+        return column.op("GLOB")(pattern.glob)
+    return column.like(pattern.like)
+
+
+def _slice_params(request: SliceCreate) -> dict[str, Any]:
+    return {
+        "purpose": request.purpose,
+        "time_from": utc_iso(request.time_from),
+        "time_to": utc_iso(request.time_to),
+        "camera_ids": request.camera_ids,
+        "plate_pattern": request.plate_pattern,
+    }
+
+
+def _validate(
+    connection: Connection, caller: Caller, request: SliceCreate, rules: SliceRules, now: datetime
+) -> tuple[str, PlatePattern | None]:
+    """Raises HubError naming the first problem; returns the case number and pattern."""
+    try:
+        check_purpose(request.purpose, request.justification)
+    except KnownError as exc:
+        raise HubError(422, str(exc)) from None
+    try:
+        number = validate_case_number(request.case_number, rules.case_number_pattern)
+    except KnownError as exc:
+        raise HubError(422, str(exc)) from None
+    case = connection.execute(sa.select(cases).where(cases.c.case_number == number)).first()
+    if case is None:
+        raise HubError(404, f"No case {number} is on record at this hub; check the case number.")
+    assigned = connection.execute(
+        sa.select(case_assignments.c.user_id).where(
+            case_assignments.c.case_number == number, case_assignments.c.user_id == caller.user_id
+        )
+    ).first()
+    if assigned is None:
+        raise HubError(
+            403, f"You are not assigned to case {number}; ask your supervisor to assign you."
+        )
+    if case.status != "open":
+        raise HubError(
+            409, f"Case {number} is {case.status}; reads can only be requested for open cases."
+        )
+    if request.time_from >= request.time_to:
+        raise HubError(422, "The time window is empty: 'from' must be before 'to'.")
+    oldest = now - rules.retention
+    if request.time_from < oldest:
+        raise HubError(
+            422,
+            f"The window starts before the {rules.retention.days}-day retention limit "
+            f"({utc_iso(oldest)}); reads older than that are not kept.",
+        )
+    if request.time_to > now + MAX_FUTURE:
+        raise HubError(
+            422, "The window ends more than a day in the future; end it at most tomorrow."
+        )
+    if request.camera_ids is not None:
+        wanted = set(request.camera_ids)
+        if not wanted:
+            raise HubError(422, "The camera list is empty; leave it out to cover every camera.")
+        known = {
+            row.camera_id
+            for row in connection.execute(
+                sa.select(cameras.c.camera_id).where(cameras.c.camera_id.in_(sorted(wanted)))
+            )
+        }
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise HubError(422, f"Unknown camera(s): {', '.join(unknown)}.")
+    pattern = None
+    if request.plate_pattern is not None and request.plate_pattern.strip():
+        try:
+            pattern = parse_pattern(request.plate_pattern)
+        except PatternError as exc:
+            raise HubError(422, f"The plate pattern is not valid: {exc}.") from None
+    return number, pattern
+
+
+def count_matching(
+    connection: Connection,
+    *,
+    time_from: datetime,
+    time_to: datetime,
+    camera_ids: list[str] | None,
+    pattern: PlatePattern | None,
+) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(reads)
+        .where(window_condition(reads.c.captured_at, time_from, time_to))
+    )
+    if camera_ids is not None:
+        query = query.where(reads.c.camera_id.in_(camera_ids))
+    if pattern is not None:
+        query = query.where(pattern_condition(reads.c.plate, pattern, connection.dialect.name))
+    return int(connection.execute(query).scalar_one())
+
+
+def create_slice(
+    connection: Connection,
+    caller: Caller,
+    request: SliceCreate,
+    rules: SliceRules,
+    *,
+    now: datetime,
+) -> SliceOutcome:
+    """Validate and record a slice request; every request and refusal is audited."""
+    params = _slice_params(request)
+    refs = {"case_number": request.case_number}
+    try:
+        number, pattern = _validate(connection, caller, request, rules, now)
+        time_from, time_to = to_ms(request.time_from), to_ms(request.time_to)
+        camera_ids = sorted(set(request.camera_ids)) if request.camera_ids is not None else None
+        estimated = count_matching(
+            connection, time_from=time_from, time_to=time_to, camera_ids=camera_ids, pattern=pattern
+        )
+        if estimated > rules.read_limit:
+            raise HubError(
+                422,
+                f"This slice would hold about {estimated:,} reads, over the limit of "
+                f"{rules.read_limit:,} for your role; narrow the window, cameras or plate pattern.",
+            )
+    except HubError as refusal:
+        record_hub_event(
+            connection,
+            action="slice.refused",
+            now=now,
+            username=caller.username,
+            session_id=caller.session_id,
+            object_refs=refs,
+            params={**params, "reason": refusal.message},
+            outcome="refused",
+        )
+        return SliceOutcome(None, refusal)
+    slice_id = uuid.uuid4().hex
+    created = SlicePublic(
+        slice_id=slice_id,
+        case_number=number,
+        purpose=request.purpose,
+        justification=request.justification,
+        time_from=time_from,
+        time_to=time_to,
+        camera_ids=camera_ids,
+        plate_pattern=pattern.text if pattern else None,
+        estimated_reads=estimated,
+        created_at=now,
+        expires_at=now + SLICE_LIFETIME,
+        status="active",
+    )
+    connection.execute(
+        slices.insert().values(
+            slice_id=slice_id,
+            user_id=caller.user_id,
+            case_number=number,
+            purpose=request.purpose,
+            justification=request.justification,
+            time_from=time_from,
+            time_to=time_to,
+            camera_ids=json.dumps(camera_ids) if camera_ids is not None else None,
+            plate_pattern=created.plate_pattern,
+            estimated_reads=estimated,
+            created_at=now,
+            expires_at=created.expires_at,
+        )
+    )
+    record_hub_event(
+        connection,
+        action="slice.request",
+        now=now,
+        username=caller.username,
+        session_id=caller.session_id,
+        object_refs={"case_number": number, "slice_id": slice_id},
+        params={**params, "justification": request.justification, "estimated_reads": estimated},
+    )
+    return SliceOutcome(created, None)
+
+
+def slice_status(row: Any, now: datetime) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def slice_public(row: Any, now: datetime) -> SlicePublic:
+    return SlicePublic(
+        slice_id=row.slice_id,
+        case_number=row.case_number,
+        purpose=row.purpose,
+        justification=row.justification,
+        time_from=row.time_from,
+        time_to=row.time_to,
+        camera_ids=json.loads(row.camera_ids) if row.camera_ids is not None else None,
+        plate_pattern=row.plate_pattern,
+        estimated_reads=row.estimated_reads,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        status=slice_status(row, now),
+    )
+
+
+def list_slices(connection: Connection, *, user_id: int, now: datetime) -> list[SlicePublic]:
+    rows = connection.execute(
+        sa.select(slices).where(slices.c.user_id == user_id).order_by(slices.c.created_at)
+    ).all()
+    return [slice_public(row, now) for row in rows]
+
+
+def owned_slice(connection: Connection, *, slice_id: str, user_id: int) -> Any:
+    """The caller's slice row; 404 for a slice that is not there or not theirs."""
+    row = connection.execute(sa.select(slices).where(slices.c.slice_id == slice_id)).first()
+    if row is None or row.user_id != user_id:
+        raise HubError(404, "No such slice among yours; request a slice first.")
+    return row
+
+
+def revoke_slice(connection: Connection, *, slice_id: str, now: datetime, by: str) -> None:
+    connection.execute(slices.update().where(slices.c.slice_id == slice_id).values(revoked_at=now))
+    record_hub_event(
+        connection, action="slice.revoke", now=now, username=by, object_refs={"slice_id": slice_id}
+    )
+
+
+def slice_pattern(row: Any) -> PlatePattern | None:
+    return parse_pattern(row.plate_pattern) if row.plate_pattern else None
+
+
+def slice_cameras(row: Any) -> list[str] | None:
+    return json.loads(row.camera_ids) if row.camera_ids is not None else None

@@ -1,0 +1,138 @@
+"""A sync cut off in the middle resumes with no duplicate and no gap."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.core.records import SearchQuery, SyncProgress
+from app.demo import totp_now
+from app.workstation import Workstation
+from tests.support.live_hub import SeededHub
+
+pytestmark = pytest.mark.e2e
+JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
+
+
+def _signed_in(hub: SeededHub, profile: Path, *, page_size: int) -> tuple[Workstation, str]:
+    user = hub.user("detective")
+    workstation = Workstation.open(profile_dir=profile, hub_url=hub.url)
+    workstation.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    settings_file = profile / "profile.json"
+    settings = json.loads(settings_file.read_text())
+    settings["feed_page_size"] = page_size
+    settings_file.write_text(json.dumps(settings))
+    workstation.close()
+    workstation = Workstation.open(profile_dir=profile)
+    return workstation, hub.case_for(user["username"])
+
+
+def _request(workstation: Workstation, case: str) -> tuple[str, int]:
+    now = datetime.now(UTC)
+    created = workstation.request_slice(
+        case_number=case,
+        purpose="robbery",
+        justification=JUSTIFICATION,
+        time_from=now - timedelta(days=5),
+        time_to=now,
+    )
+    return created.slice_id, created.estimated_reads
+
+
+def _hub_read_ids(hub: SeededHub, workstation: Workstation, slice_id: str) -> set[str]:
+    """The slice's reads as the hub serves them, pulled straight from the feed."""
+    token = workstation.client.access_token
+    ids: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = httpx.get(
+            f"{hub.url}/api/v1/slices/{slice_id}/changes",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()
+        ids += [read["read_id"] for read in page["reads"]]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            return set(ids)
+
+
+def _cached_ids(workstation: Workstation, slice_id: str) -> list[str]:
+    rows = (
+        workstation.db()
+        .execute("SELECT read_id FROM slice_reads WHERE slice_id = ?", (slice_id,))
+        .fetchall()
+    )
+    return [row[0] for row in rows]
+
+
+def test_a_cancelled_sync_resumes_where_it_stopped(seeded_hub: SeededHub, tmp_path: Path) -> None:
+    workstation, case = _signed_in(seeded_hub, tmp_path / "profile", page_size=25)
+    try:
+        slice_id, estimated = _request(workstation, case)
+        cancel = threading.Event()
+        seen: list[SyncProgress] = []
+
+        def progress(step: SyncProgress) -> None:
+            seen.append(step)
+            if len(seen) == 2:
+                cancel.set()
+
+        first = workstation.sync(slice_id=slice_id, progress=progress, cancel=cancel)
+        assert first.cancelled
+        assert first.reads == 50
+        assert 0 < len(_cached_ids(workstation, slice_id)) < estimated
+
+        second = workstation.sync(slice_id=slice_id)
+        assert not second.cancelled
+        assert first.reads + second.reads == estimated
+        cached = _cached_ids(workstation, slice_id)
+        assert len(cached) == len(set(cached)) == estimated
+        assert set(cached) == _hub_read_ids(seeded_hub, workstation, slice_id)
+        query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
+        assert workstation.search(query, limit=1).total == estimated
+    finally:
+        workstation.close()
+
+
+def test_a_killed_sync_process_resumes_with_no_duplicate_and_no_gap(
+    seeded_hub: SeededHub, tmp_path: Path
+) -> None:
+    profile = tmp_path / "profile"
+    workstation, case = _signed_in(seeded_hub, profile, page_size=5)
+    try:
+        slice_id, estimated = _request(workstation, case)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "--profile", str(profile), "sync", "--slice", slice_id],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while len(_cached_ids(workstation, slice_id)) < 20 and time.monotonic() < deadline:
+            assert process.poll() is None, "the sync ended before it could be interrupted"
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        partial = len(_cached_ids(workstation, slice_id))
+        assert 0 < partial < estimated
+
+        resumed = workstation.sync(slice_id=slice_id)
+        assert resumed.reads == estimated - partial  # pages and their cursor commit together
+        cached = _cached_ids(workstation, slice_id)
+        assert len(cached) == len(set(cached)) == estimated
+        assert set(cached) == _hub_read_ids(seeded_hub, workstation, slice_id)
+    finally:
+        workstation.close()

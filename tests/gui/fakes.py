@@ -1,0 +1,326 @@
+"""A small in-memory stand-in for app.workstation.Workstation, for narrow widget tests.
+
+It implements the methods the UI calls with the records of app/core/records.py,
+records what it was asked, and can be told to fail, to refuse, to hand out a
+corrupt image, or to pause a sync until it is cancelled. End-to-end tests use
+the real Workstation against a real hub instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+from app.core.errors import KnownError, PolicyRefusal
+from app.core.purposes import PURPOSES
+from app.core.records import (
+    CameraInfo,
+    CaseInfo,
+    JournalStatus,
+    PurposeInfo,
+    ReadRecord,
+    SearchCursor,
+    SearchPage,
+    SearchQuery,
+    SessionInfo,
+    SliceInfo,
+    SyncProgress,
+    SyncResult,
+)
+
+HUB_URL = "https://hub.example.test"
+PASSWORD = "correct horse"
+TOTP = "123456"
+CASE = "2024-000123"
+OTHER_CASE = "2024-000456"
+NOW = datetime(2024, 5, 20, 15, 0, tzinfo=UTC)
+STREETS = ("Main St & 1st Ave", "Main St & 2nd Ave", "Oak Rd & 3rd Ave", "Harbor Blvd")
+CORRUPT = b"\xff\xd8\xff\xe0 this is not really a JPEG"
+
+
+def make_jpeg(width: int, height: int, color: str, text: str = "") -> bytes:
+    """A real JPEG drawn with QImage (needs a QGuiApplication for the text)."""
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor(color))
+    if text:
+        painter = QPainter(image)
+        painter.setPen(QColor("white"))
+        font = QFont()
+        font.setPixelSize(max(10, height // 4))
+        font.setBold(True)
+        painter.setFont(font)
+        painter.drawText(QRect(0, 0, width, height), Qt.AlignmentFlag.AlignCenter, text)
+        painter.end()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    assert image.save(buffer, "JPEG", 85)
+    buffer.close()
+    return bytes(data.data())
+
+
+def make_reads(count: int) -> list[ReadRecord]:
+    """`count` reads, newest first, with a few plates that match *7K2*."""
+    makes = [("Toyota", "Camry", "Silver"), ("Ford", "F-150", "Blue"), ("Honda", "Civic", "Red")]
+    reads = []
+    for i in range(count):
+        make, model, color = makes[i % len(makes)]
+        plate = f"8{i % 10}7K2{i % 7}{i % 3}" if i % 5 == 0 else f"ABC{i:04d}"
+        reads.append(
+            ReadRecord(
+                read_id=f"r{i:05d}",
+                plate=plate,
+                state="CA",
+                confidence=0.8 + (i % 20) / 100,
+                captured_at=NOW - timedelta(minutes=7 * i),
+                camera_id=f"cam-{i % 4}",
+                camera_name=STREETS[i % 4],
+                latitude=37.0,
+                longitude=-122.0,
+                direction="N",
+                make=make,
+                model=model,
+                color=color,
+                body_type="sedan",
+                features=(),
+                image_sha256=f"img{i:05d}",
+                crop_sha256=f"crop{i:05d}",
+            )
+        )
+    return reads
+
+
+@dataclass
+class FakeWorkstation:
+    """Stand-in for Workstation; every list is shared with the test to inspect."""
+
+    signed_in: bool = True
+    insecure_keyring: bool = True
+    reads: list[ReadRecord] = field(default_factory=lambda: make_reads(450))
+    slices_by_case: dict[str, list[SliceInfo]] = field(default_factory=dict)
+    corrupt_images: set[str] = field(default_factory=set)
+    pending_events: int = 3
+    sync_pages: int = 4
+    sync_page_size: int = 25
+    pause_sync_after: int | None = None  # pages; then wait until cancelled
+    hub_unreachable: bool = False
+    login_calls: list[dict[str, object]] = field(default_factory=list)
+    search_calls: list[tuple[SearchQuery, SearchCursor | None, int]] = field(default_factory=list)
+    image_calls: list[tuple[str, str]] = field(default_factory=list)
+    sync_calls: list[str | None] = field(default_factory=list)
+    slice_requests: list[dict[str, object]] = field(default_factory=list)
+    scene_jpeg: bytes = b""
+    crop_jpeg: bytes = b""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if not self.scene_jpeg:
+            self.scene_jpeg = make_jpeg(640, 360, "#3b5f7a", "SCENE")
+        if not self.crop_jpeg:
+            self.crop_jpeg = make_jpeg(200, 60, "#222222", "8K7K2")
+
+    # -- session ---------------------------------------------------------
+
+    @property
+    def session(self) -> SessionInfo | None:
+        if not self.signed_in:
+            return None
+        return SessionInfo(
+            username="dortiz",
+            display_name="Dana Ortiz",
+            role="detective",
+            hub_url=HUB_URL,
+            device_id="dev-1",
+            session_expires_at=NOW + timedelta(hours=12),
+            insecure_keyring=self.insecure_keyring,
+        )
+
+    @property
+    def hub_url(self) -> str | None:
+        return HUB_URL
+
+    def login(
+        self, *, username: str, password: str, totp: str, hub_url: str | None = None
+    ) -> SessionInfo:
+        self.login_calls.append(
+            {"username": username, "password": password, "totp": totp, "hub_url": hub_url}
+        )
+        if self.hub_unreachable:
+            raise KnownError(
+                f"Cannot reach the hub at {hub_url}: connection refused. "
+                "Check the address and your network."
+            )
+        if username != "dortiz" or password != PASSWORD or totp != TOTP:
+            raise KnownError("Wrong user name, password or code.")
+        self.signed_in = True
+        session = self.session
+        assert session is not None
+        return session
+
+    def logout(self) -> None:
+        self.signed_in = False
+
+    # -- reference data --------------------------------------------------
+
+    def cases(self) -> list[CaseInfo]:
+        return [
+            CaseInfo(CASE, "Armed robbery, 5th St pharmacy", "robbery", "open"),
+            CaseInfo(OTHER_CASE, "Stolen silver Camry", "stolen_vehicle", "open"),
+        ]
+
+    def purposes(self) -> list[PurposeInfo]:
+        return [PurposeInfo(code, label) for code, label in PURPOSES.items()]
+
+    def cameras(self) -> list[CameraInfo]:
+        return [CameraInfo(f"cam-{i}", STREETS[i], 37.0, -122.0, "N", True) for i in range(4)]
+
+    # -- slices and sync -------------------------------------------------
+
+    def request_slice(
+        self,
+        *,
+        case_number: str,
+        purpose: str,
+        justification: str,
+        time_from: datetime,
+        time_to: datetime,
+        camera_ids: list[str] | None = None,
+        plate_pattern: str | None = None,
+    ) -> SliceInfo:
+        self.slice_requests.append(
+            {
+                "case_number": case_number,
+                "purpose": purpose,
+                "justification": justification,
+                "time_from": time_from,
+                "time_to": time_to,
+                "camera_ids": camera_ids,
+                "plate_pattern": plate_pattern,
+            }
+        )
+        if "protest" in justification.lower():
+            raise PolicyRefusal(
+                "ALPR data may not be used to monitor protests, religious services, "
+                "assemblies or political activity."
+            )
+        with self._lock:
+            existing = self.slices_by_case.setdefault(case_number, [])
+            info = SliceInfo(
+                slice_id=f"s{len(existing) + 1}-{case_number}",
+                case_number=case_number,
+                purpose=purpose,
+                justification=justification,
+                time_from=time_from,
+                time_to=time_to,
+                camera_ids=tuple(camera_ids) if camera_ids else None,
+                plate_pattern=plate_pattern,
+                estimated_reads=self.sync_pages * self.sync_page_size,
+                expires_at=NOW + timedelta(days=30),
+                synced_reads=0,
+                complete=False,
+            )
+            existing.append(info)
+        return info
+
+    def slices(self, *, case_number: str | None = None) -> list[SliceInfo]:
+        with self._lock:
+            if case_number is None:
+                return [s for group in self.slices_by_case.values() for s in group]
+            return list(self.slices_by_case.get(case_number, []))
+
+    def add_synced_slice(self, case_number: str = CASE) -> SliceInfo:
+        info = self.request_slice(
+            case_number=case_number,
+            purpose="robbery",
+            justification="Suspect vehicle seen leaving the pharmacy robbery",
+            time_from=NOW - timedelta(days=3),
+            time_to=NOW,
+        )
+        self._mark_synced(info.slice_id, len(self.reads), complete=True)
+        return info
+
+    def _mark_synced(self, slice_id: str, reads: int, *, complete: bool) -> None:
+        with self._lock:
+            for group in self.slices_by_case.values():
+                for i, info in enumerate(group):
+                    if info.slice_id == slice_id:
+                        group[i] = replace(info, synced_reads=reads, complete=complete)
+
+    def sync(
+        self,
+        *,
+        slice_id: str | None = None,
+        images: bool = False,
+        progress: Callable[[SyncProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> SyncResult:
+        self.sync_calls.append(slice_id)
+        if self.hub_unreachable:
+            raise KnownError(
+                f"Cannot reach the hub at URL: {HUB_URL}. Check the address and your network."
+            )
+        estimated = self.sync_pages * self.sync_page_size
+        applied = 0
+        for page in range(self.sync_pages):
+            if cancel is not None and cancel.is_set():
+                break
+            applied += self.sync_page_size
+            if progress is not None:
+                progress(SyncProgress(slice_id or "", applied, estimated, 0))
+            if (
+                self.pause_sync_after is not None
+                and page + 1 >= self.pause_sync_after
+                and cancel is not None
+            ):
+                cancel.wait(10)
+        cancelled = cancel is not None and cancel.is_set()
+        if slice_id is not None:
+            self._mark_synced(slice_id, applied, complete=not cancelled)
+        return SyncResult(reads=applied, images=0, deleted=0, cancelled=cancelled)
+
+    # -- search and review -----------------------------------------------
+
+    def search(
+        self, query: SearchQuery, *, after: SearchCursor | None = None, limit: int = 200
+    ) -> SearchPage:
+        self.search_calls.append((query, after, limit))
+        matching = [
+            r for r in self.reads if query.pattern is None or query.pattern.matches(r.plate)
+        ]
+        start = 0
+        if after is not None:
+            start = next(i for i, r in enumerate(matching) if r.read_id == after.read_id) + 1
+        rows = tuple(matching[start : start + limit])
+        more = start + limit < len(matching) and rows
+        cursor = SearchCursor(rows[-1].captured_at.isoformat(), rows[-1].read_id) if more else None
+        return SearchPage(
+            rows=rows, next_cursor=cursor, total=len(matching) if after is None else None
+        )
+
+    def read(self, read_id: str) -> ReadRecord:
+        return next(r for r in self.reads if r.read_id == read_id)
+
+    def image(self, sha256: str, *, read_id: str) -> bytes:
+        self.image_calls.append((sha256, read_id))
+        if sha256 in self.corrupt_images:
+            return CORRUPT
+        return self.crop_jpeg if sha256.startswith("crop") else self.scene_jpeg
+
+    def journal_status(self) -> JournalStatus:
+        return JournalStatus(pending=self.pending_events, delivered=10, chain_ok=True)
+
+    def upload_journal(self) -> int:
+        if self.hub_unreachable:
+            raise KnownError(
+                f"Cannot reach the hub at URL: {HUB_URL}. Check the address and your network."
+            )
+        sent, self.pending_events = self.pending_events, 0
+        return sent
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,115 @@
+"""The lazy results model: pages on demand, one request at a time."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QTableView
+from pytestqt.qtbot import QtBot
+
+from app.core.plates import parse_pattern
+from app.core.records import SearchQuery
+from app.ui.models.results_model import COLUMNS, ResultsTableModel
+from app.ui.workers import TaskRunner
+
+from .fakes import CASE, FakeWorkstation
+
+PAGE = 100
+
+
+def _model(workstation: FakeWorkstation, runner: TaskRunner) -> ResultsTableModel:
+    return ResultsTableModel(workstation=workstation, runner=runner, page_size=PAGE)
+
+
+def _query(text: str | None = None) -> SearchQuery:
+    return SearchQuery(
+        case_number=CASE, purpose="robbery", pattern=parse_pattern(text) if text else None
+    )
+
+
+def test_first_page_carries_the_count(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    model = _model(workstation, runner)
+    with qtbot.waitSignal(model.search_finished, timeout=2000) as blocker:
+        model.start_search(_query())
+    assert blocker.args == [450]
+    assert model.rowCount() == PAGE
+    assert model.columnCount() == len(COLUMNS)
+    assert [(after, limit) for _, after, limit in workstation.search_calls] == [(None, PAGE)]
+    assert model.data(model.index(0, 1)) == workstation.reads[0].plate
+    assert model.data(model.index(0, 7)) == "80%"
+    assert model.headerData(0, Qt.Orientation.Horizontal) == "Time"
+
+
+def test_model_passes_the_model_tester(
+    qtbot: QtBot, qtmodeltester, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    model = _model(workstation, runner)
+    with qtbot.waitSignal(model.search_finished, timeout=2000):
+        model.start_search(_query())
+    qtmodeltester.check(model)
+    # The tester may have asked for one more page; let it land under the tester's eye.
+    qtbot.waitUntil(lambda: not model.is_fetching, timeout=2000)
+    cursors = [after for _, after, _ in workstation.search_calls]
+    assert len(set(cursors)) == len(cursors), "a page was asked for twice"
+    assert model.rowCount() == min(len(workstation.reads), PAGE * len(cursors))
+    assert model.rowCount(model.index(0, 0)) == 0
+    assert not model.canFetchMore(model.index(0, 0))
+
+
+def test_fetches_more_on_scroll_and_never_more_than_asked(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    model = _model(workstation, runner)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.setModel(model)
+    view.show()
+    with qtbot.waitSignal(model.search_finished, timeout=2000):
+        model.start_search(_query())
+    qtbot.waitExposed(view)
+    assert model.rowCount() == PAGE
+    assert len(workstation.search_calls) == 1  # a screenful needs no second page
+
+    # Two requests in a row while the first is in flight ask the workstation once.
+    with qtbot.waitSignal(model.page_loaded, timeout=2000) as blocker:
+        model.fetchMore(QModelIndex())
+        model.fetchMore(QModelIndex())
+    assert blocker.args == [PAGE]
+    assert len(workstation.search_calls) == 2
+    assert model.rowCount() == 2 * PAGE
+
+    # Scrolling to the end asks for the next page, with the cursor of the last row.
+    with qtbot.waitSignal(model.page_loaded, timeout=2000):
+        view.scrollToBottom()
+    assert model.rowCount() == 3 * PAGE
+    _, after, limit = workstation.search_calls[-1]
+    assert after is not None
+    assert after.read_id == workstation.reads[2 * PAGE - 1].read_id
+    assert limit == PAGE
+    assert {limit for _, _, limit in workstation.search_calls} == {PAGE}
+
+    # Until the end: the last page is short and nothing more is asked for.
+    while model.canFetchMore(QModelIndex()):
+        with qtbot.waitSignal(model.page_loaded, timeout=2000):
+            model.fetchMore(QModelIndex())
+    assert model.rowCount() == 450
+    calls = len(workstation.search_calls)
+    model.fetchMore(QModelIndex())
+    assert len(workstation.search_calls) == calls
+
+
+def test_a_new_search_drops_a_late_page(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    model = _model(workstation, runner)
+    with qtbot.waitSignal(model.search_finished, timeout=2000):
+        model.start_search(_query())
+    with qtbot.waitSignal(model.search_finished, timeout=2000) as blocker:
+        model.fetchMore(QModelIndex())
+        model.start_search(_query("*7K2*"))
+    assert blocker.args == [90]
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=2000)
+    assert model.rowCount() == 90
+    assert all("7K2" in model.read_at(row).plate for row in range(model.rowCount()))

@@ -1,0 +1,94 @@
+"""The tracer in the window, against a real hub process on loopback: sign in, choose a case
+and purpose, request and sync a slice with the progress bar, search, and see a read's image."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from app.demo import totp_now
+from app.ui.dialogs.sign_in import SignInDialog
+from app.ui.main_window import GATE_CHOOSE, GATE_NEED_SLICE, MainWindow
+from app.ui.workers import TaskRunner
+from app.workstation import Workstation
+from tests.support.live_hub import SeededHub
+
+pytestmark = pytest.mark.e2e
+JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
+
+
+@pytest.fixture
+def real_workstation(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[Workstation]:
+    workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=seeded_hub.url)
+    yield workstation
+    workstation.close()
+
+
+def test_detective_signs_in_syncs_searches_and_sees_the_image(
+    qtbot: QtBot, runner: TaskRunner, seeded_hub: SeededHub, real_workstation: Workstation
+) -> None:
+    user = seeded_hub.user("detective")
+    case = seeded_hub.case_for(user["username"])
+
+    dialog = SignInDialog(
+        workstation=real_workstation,
+        runner=runner,
+        hub_url=seeded_hub.url,
+        username=user["username"],
+    )
+    qtbot.addWidget(dialog)
+    dialog.password_edit.setText(user["password"])
+    dialog.code_edit.setText("000000")
+    with qtbot.waitSignal(dialog.sign_in_failed, timeout=20_000):
+        qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    assert "Wrong user name, password or code" in dialog.error_label.text()
+
+    dialog.code_edit.setText(totp_now(user["totp_secret"]))
+    with qtbot.waitSignal(dialog.signed_in, timeout=20_000):
+        qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    assert real_workstation.session is not None
+
+    window = MainWindow(real_workstation, runner, demo=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.is_ready, timeout=20_000)
+    assert window.gate_reason == GATE_CHOOSE
+    assert not window.search_button.isEnabled()
+
+    window.case_bar.select(case_number=case, purpose="robbery")
+    qtbot.waitUntil(lambda: window.gate_reason == GATE_NEED_SLICE, timeout=10_000)
+    assert not window.search_button.isEnabled()
+
+    slice_dialog = window.open_slice_dialog()
+    assert slice_dialog is not None
+    slice_dialog.justification_edit.setPlainText(JUSTIFICATION)
+    progress_seen: list[int] = []
+    slice_dialog.sync_panel.progress_bar.valueChanged.connect(progress_seen.append)
+    with qtbot.waitSignal(slice_dialog.sync_finished, timeout=120_000) as synced:
+        qtbot.mouseClick(slice_dialog.request_button, Qt.MouseButton.LeftButton)
+    assert synced.args[0].reads == slice_dialog.slice.estimated_reads > 0
+    assert progress_seen
+    assert max(progress_seen) > 0
+
+    qtbot.waitUntil(lambda: window.gate_reason is None, timeout=10_000)
+    assert window.search_button.isEnabled()
+    with qtbot.waitSignal(window.search_finished, timeout=20_000) as searched:
+        window.run_search("*7K2*")
+    total = searched.args[0]
+    assert total > 0
+    assert window.results_model.rowCount() == min(total, 200)
+    first = window.results_model.read_at(0)
+    assert "7K2" in first.plate
+
+    with qtbot.waitSignal(window.image_pane.image_shown, timeout=20_000) as shown:
+        window.select_row(0)
+    assert shown.args[0] == first.read_id
+    assert window.image_pane.scene_view.has_image()
+
+    status = real_workstation.journal_status()
+    assert status.chain_ok
+    runner.shutdown(timeout_ms=20_000)

@@ -1,0 +1,161 @@
+"""Helpers for the hub tests: the fixture object, the clock, the small seed."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pyotp
+from fastapi.testclient import TestClient
+
+from app.core.schemas import CameraPublic, Role
+from hub.accounts import create_user
+from hub.catalog import add_camera, create_case
+from hub.core.config import HubSettings
+from hub.core.db import Database
+from hub.core.security import PasswordService
+from hub.db.types import to_ms
+from hub.images import ImageStore, store_image
+from hub.reads import insert_reads
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PASSWORD = "correct-horse-battery"
+CASE = "2026-004211"
+OTHER_CASE = "2026-000999"
+CLOSED_CASE = "2026-000100"
+
+
+def pg_reachable() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def pg_url(name: str) -> str:
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = to_ms(datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now = self.now + delta
+
+
+@dataclass
+class HubFixture:
+    settings: HubSettings
+    database: Database
+    client: TestClient
+    clock: FakeClock
+    totp: dict[str, str]
+    reads: list[dict[str, Any]] = field(default_factory=list)
+
+    def code(self, username: str) -> str:
+        return pyotp.TOTP(self.totp[username]).at(self.clock.now)
+
+    def login(self, username: str = "detective", password: str = PASSWORD) -> dict[str, Any]:
+        reply = self.client.post(
+            "/api/v1/auth/login",
+            json={"username": username, "password": password, "totp": self.code(username)},
+        )
+        assert reply.status_code == 200, reply.text
+        body: dict[str, Any] = reply.json()
+        return body
+
+    def headers(self, username: str = "detective") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.login(username)['access_token']}"}
+
+    def slice_body(self, **overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "case_number": CASE,
+            "purpose": "robbery",
+            "justification": "Suspect vehicle seen leaving the robbery scene on Lincolnway.",
+            "time_from": (self.clock.now - timedelta(days=2)).isoformat(),
+            "time_to": self.clock.now.isoformat(),
+        }
+        body.update(overrides)
+        return body
+
+
+def tiny_jpeg(tag: str) -> bytes:
+    return b"\xff\xd8\xff\xe0" + tag.encode() + b"\xff\xd9"
+
+
+def seed_small(hub: HubFixture, passwords: PasswordService, count: int = 250) -> None:
+    """Users of every role, cases, two cameras and `count` reads over the last 2 days."""
+    now = hub.clock.now
+    store = ImageStore(hub.settings.images_dir)
+    with hub.database.write() as connection:
+        ids = {}
+        for username, role, training in (
+            ("detective", Role.DETECTIVE, now.date() + timedelta(days=365)),
+            ("detective2", Role.DETECTIVE, now.date() + timedelta(days=365)),
+            ("technician", Role.EVIDENCE_TECHNICIAN, now.date() + timedelta(days=365)),
+            ("lapsed", Role.DETECTIVE, date(2020, 1, 31)),
+        ):
+            hub.totp[username] = pyotp.random_base32()
+            ids[username] = create_user(
+                connection, passwords, username=username, password=PASSWORD, role=role,
+                totp_secret=hub.totp[username], now=now, training_valid_until=training,
+            )  # fmt: skip
+        pattern = hub.settings.case_number_pattern
+        create_case(
+            connection, case_number=CASE, title="Robbery", offense_category="robbery",
+            now=now, pattern=pattern, assigned_user_ids=[ids["detective"], ids["detective2"]],
+        )  # fmt: skip
+        create_case(
+            connection, case_number=OTHER_CASE, title="Burglary", offense_category="burglary",
+            now=now, pattern=pattern, assigned_user_ids=[ids["technician"]],
+        )  # fmt: skip
+        create_case(
+            connection, case_number=CLOSED_CASE, title="Old", offense_category="fraud",
+            now=now, pattern=pattern, assigned_user_ids=[ids["detective"]], status="closed",
+        )  # fmt: skip
+        for camera_id in ("CAM-001", "CAM-002"):
+            add_camera(
+                connection,
+                CameraPublic(
+                    camera_id=camera_id, name=f"Camera {camera_id}", agency="Test PD",
+                    latitude=41.14, longitude=-104.82, direction="NB", active=True,
+                ),
+            )  # fmt: skip
+        rows = []
+        for index in range(count):
+            image = store_image(store, connection, tiny_jpeg(f"scene-{index}"), now=now)
+            crop = store_image(store, connection, tiny_jpeg(f"crop-{index}"), now=now)
+            plate = f"7K2{index:03d}" if index % 10 == 0 else f"ABC{index:04d}"
+            rows.append(
+                {
+                    "read_id": uuid.uuid4().hex, "plate": plate, "state": "WY",
+                    "confidence": 0.9,
+                    "captured_at": now - timedelta(minutes=10 * (index + 1), milliseconds=index),
+                    "camera_id": "CAM-001" if index % 2 else "CAM-002", "direction": "NB",
+                    "make": "Ford", "model": "F-150", "color": "white", "body_type": "pickup",
+                    "features": ["roof rack"] if index % 3 == 0 else [],
+                    "image_sha256": image, "image_size": len(tiny_jpeg(f"scene-{index}")),
+                    "crop_sha256": crop, "crop_size": len(tiny_jpeg(f"crop-{index}")),
+                }
+            )  # fmt: skip
+        insert_reads(connection, rows, now=now)
+    hub.reads = rows
+
+
+def fast_settings(data_dir: Path, db_url: str | None) -> HubSettings:
+    return HubSettings(
+        data_dir=data_dir,
+        database_url=db_url,
+        argon2_time_cost=1,
+        argon2_memory_cost=8192,
+        argon2_parallelism=1,
+    )

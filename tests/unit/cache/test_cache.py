@@ -1,0 +1,259 @@
+"""The encrypted cache: search, feed pages, journal, keys and migrations."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from app.cache.catalog import CatalogRepository
+from app.cache.connection import CacheError, Database, WrongKeyError, open_encrypted
+from app.cache.journal import Actor, JournalRepository
+from app.cache.migrations import MIGRATIONS, migrate
+from app.cache.reads import ReadRepository
+from app.cache.search import SearchRepository
+from app.core.plates import parse_pattern
+from app.core.records import SearchQuery
+from app.core.schemas import ReadPublic, SlicePublic
+
+CASE = "2026-004211"
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+PLATES = [
+    "ABC1234",
+    "AB7K2CD",
+    "7K2XYZ",
+    "XYZ7K20",
+    "ZZZ9999",
+    "ABD1234",
+    "Q7K2",
+    "A8C1234",
+    "ABC123",
+    "A8CI2345",
+]
+
+
+def _read(n: int, plate: str) -> ReadPublic:
+    return ReadPublic(
+        read_id=f"r{n:04d}",
+        plate=plate,
+        state="WY",
+        confidence=0.9,
+        captured_at=T0 + timedelta(minutes=n),
+        camera_id="CAM-001",
+        latitude=41.14,
+        longitude=-104.82,
+        direction="N",
+        make="Ford",
+        model="F-150",
+        color="blue" if n % 2 else "white",
+        body_type="pickup",
+        features=["roof rack"],
+        image_sha256=f"{n:064x}",
+        image_size=100,
+        crop_sha256=f"{n + 1000:064x}",
+        crop_size=10,
+    )
+
+
+def _slice(slice_id: str, purpose: str = "robbery") -> SlicePublic:
+    return SlicePublic(
+        slice_id=slice_id,
+        case_number=CASE,
+        purpose=purpose,
+        justification="Suspect vehicle leaving the robbery scene on Dell Range",
+        time_from=T0,
+        time_to=T0 + timedelta(days=1),
+        camera_ids=None,
+        plate_pattern=None,
+        estimated_reads=len(PLATES),
+        created_at=T0,
+        expires_at=T0 + timedelta(days=30),
+        status="active",
+    )
+
+
+@pytest.fixture
+def key() -> bytes:
+    return os.urandom(32)
+
+
+@pytest.fixture
+def db(tmp_path: Path, key: bytes) -> Iterator[Database]:
+    database = open_encrypted(tmp_path / "cache.db", key)
+    migrate(database)
+    CatalogRepository(database).save_slice(_slice("s1"))
+    ReadRepository(database).apply_page(
+        slice_id="s1",
+        reads=[_read(n, plate) for n, plate in enumerate(PLATES)],
+        tombstones=[],
+        next_cursor="c1",
+        complete=True,
+    )
+    yield database
+    database.close()
+
+
+def _plates(db: Database, pattern: str | None, **filters: object) -> list[str]:
+    query = SearchQuery(
+        case_number=CASE,
+        purpose="robbery",
+        pattern=None if pattern is None else parse_pattern(pattern),
+        **filters,  # type: ignore[arg-type]
+    )
+    page = SearchRepository(db).page(query, after=None, limit=100)
+    return sorted(row.plate for row in page.rows)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["ABC1234", "AB*", "*7K2*", "AB?1234", "*2*", "7K2*", "*K2X*", "Q?K2"],
+)
+def test_search_agrees_with_the_pattern_definition(db: Database, pattern: str) -> None:
+    expected = sorted(p for p in PLATES if parse_pattern(pattern).matches(p))
+    assert _plates(db, pattern) == expected
+
+
+@pytest.mark.parametrize("pattern", ["ABC1234", "A8C1Z34", "ABC123", "*7K2*", "8C1234"])
+def test_fuzzy_search_agrees_with_the_fuzzy_definition(db: Database, pattern: str) -> None:
+    from app.core.plates import fuzzy_matches
+
+    expected = sorted(p for p in PLATES if fuzzy_matches(parse_pattern(pattern), p))
+    assert _plates(db, pattern, fuzzy=True) == expected
+    assert len(expected) >= 1
+
+
+def test_search_is_limited_to_the_case_and_purpose(db: Database) -> None:
+    query = SearchQuery(case_number=CASE, purpose="homicide", pattern=None)
+    assert SearchRepository(db).count(query) == 0
+    other = SearchQuery(case_number="2026-000001", purpose="robbery", pattern=None)
+    assert SearchRepository(db).count(other) == 0
+
+
+def test_filters_narrow_the_results(db: Database) -> None:
+    assert _plates(db, None, color="BLUE") == sorted(PLATES[1::2])
+    assert _plates(db, None, time_from=T0 + timedelta(minutes=5)) == sorted(PLATES[5:])
+
+
+def test_wildcard_search_uses_the_trigram_index(db: Database) -> None:
+    query = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern("*7K2*"))
+    where = SearchRepository(db).where(query)
+    plan = " ".join(
+        str(row[3])
+        for row in db.execute(
+            f"EXPLAIN QUERY PLAN SELECT * FROM {where.source} WHERE {where.sql}", where.params
+        )
+    )
+    assert "reads_plate_fts VIRTUAL TABLE INDEX" in plan
+
+
+def test_exact_and_prefix_search_use_the_plate_index(db: Database) -> None:
+    for text in ("ABC1234", "AB*"):
+        query = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern(text))
+        where = SearchRepository(db).where(query)
+        plan = " ".join(
+            str(row[3])
+            for row in db.execute(
+                f"EXPLAIN QUERY PLAN SELECT * FROM {where.source} WHERE {where.sql}", where.params
+            )
+        )
+        assert "USING INDEX reads_plate" in plan
+
+
+def test_paging_by_key_visits_every_row_once_newest_first(db: Database) -> None:
+    query = SearchQuery(case_number=CASE, purpose="robbery", pattern=None)
+    repo = SearchRepository(db)
+    seen: list[str] = []
+    page = repo.page(query, after=None, limit=3)
+    while True:
+        seen += [row.read_id for row in page.rows]
+        if page.next_cursor is None:
+            break
+        page = repo.page(query, after=page.next_cursor, limit=3)
+    assert seen == [f"r{n:04d}" for n in reversed(range(len(PLATES)))]
+
+
+def test_a_tombstone_removes_the_read_and_its_images(db: Database) -> None:
+    reads = ReadRepository(db)
+    reads.put_image(f"{0:064x}", b"jpeg")
+    applied = reads.apply_page(
+        slice_id="s1", reads=[], tombstones=["r0000"], next_cursor="c2", complete=True
+    )
+    assert applied.deleted == 1
+    assert reads.get("r0000") is None
+    assert reads.image(f"{0:064x}") is None
+    assert CatalogRepository(db).slice_cursor("s1") == "c2"
+    assert "ABC1234" not in _plates(db, None)
+
+
+def test_a_read_held_by_another_slice_survives_a_tombstone(db: Database) -> None:
+    CatalogRepository(db).save_slice(_slice("s2"))
+    reads = ReadRepository(db)
+    reads.apply_page(
+        slice_id="s2", reads=[_read(0, PLATES[0])], tombstones=[], next_cursor="x", complete=True
+    )
+    reads.apply_page(slice_id="s1", reads=[], tombstones=["r0000"], next_cursor="c2", complete=True)
+    assert reads.get("r0000") is not None
+
+
+def test_reapplying_a_page_adds_no_duplicate(db: Database) -> None:
+    reads = ReadRepository(db)
+    before = reads.count()
+    reads.apply_page(
+        slice_id="s1", reads=[_read(1, PLATES[1])], tombstones=[], next_cursor="c1", complete=True
+    )
+    assert reads.count() == before
+
+
+def test_the_journal_is_a_verifiable_chain(db: Database) -> None:
+    journal = JournalRepository(db)
+    actor = Actor("device-1", "detective", "session-1")
+    for n in range(5):
+        journal.append(actor, "search", params={"n": n})
+    status = journal.status()
+    assert (status.pending, status.delivered, status.chain_ok) == (5, 0, True)
+    assert journal.mark_delivered(through_seq=3) == 3
+    assert journal.status().pending == 2
+    db.execute("UPDATE journal SET params = '{\"n\": 9}' WHERE seq = 2")
+    status = journal.status()
+    assert not status.chain_ok
+    assert "event 2" in status.problems[0]
+
+
+def test_a_failed_action_leaves_no_journal_event(db: Database) -> None:
+    journal = JournalRepository(db)
+    actor = Actor("device-1", "detective", "session-1")
+
+    def search_whose_effect_fails() -> None:
+        with db.atomic():
+            journal.append(actor, "search")
+            raise RuntimeError("the effect failed")
+
+    with pytest.raises(RuntimeError):
+        search_whose_effect_fails()
+    assert journal.status().pending == 0
+
+
+def test_the_file_holds_no_plate_text(db: Database, tmp_path: Path) -> None:
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.is_file())
+    for plate in PLATES:
+        assert plate.encode() not in raw
+    assert CASE.encode() not in raw
+    assert b"SQLite format 3" not in raw
+
+
+def test_a_wrong_key_is_a_clear_error_and_deletes_nothing(db: Database, tmp_path: Path) -> None:
+    db.close()
+    size = (tmp_path / "cache.db").stat().st_size
+    with pytest.raises(WrongKeyError, match="Nothing was deleted"):
+        open_encrypted(tmp_path / "cache.db", os.urandom(32))
+    assert (tmp_path / "cache.db").stat().st_size == size
+
+
+def test_a_cache_from_a_newer_platedesk_is_refused(db: Database) -> None:
+    db.execute("INSERT INTO schema_migrations VALUES ('0999_future', '2027-01-01T00:00:00.000Z')")
+    with pytest.raises(CacheError, match="newer Platedesk"):
+        migrate(db, MIGRATIONS)
