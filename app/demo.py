@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from app.logs import configure_logging
 
 DEMO_DATA = Path("demo-data")
 DEMO_PORT = 8750
@@ -97,13 +100,25 @@ def running_hub(
     log_path = data / "hub-serve.log"
     data.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
     hub = HubProcess(f"http://127.0.0.1:{port}", process, log_path)
     try:
         _wait_healthy(hub, timeout=timeout)
         yield hub
     finally:
         hub.stop()
+
+
+def _die_with_parent() -> None:
+    """In the hub's process, before it starts: on Linux, be stopped when the launcher dies,
+    however it dies, so a killed demo or test never leaves a hub running."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _wait_healthy(hub: HubProcess, *, timeout: float) -> None:
@@ -223,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reseed", action="store_true", help="start over with fresh demo data")
     parser.add_argument("--screenshots", type=Path, help="render the main screens to PNG and quit")
     args = parser.parse_args(argv)
+    configure_logging()
     try:
         return launch(data=args.data, reseed=args.reseed, screenshots=args.screenshots)
     except LaunchError as exc:

@@ -167,7 +167,8 @@ class MainWindow(QMainWindow):
         session = workstation.session
         if session is not None:
             self.user_label.setText(
-                f"Signed in as {session.display_name} ({session.username}), {session.role}"
+                f"Signed in as {session.display_name} ({session.username}) · role: "
+                f"{session.role.replace('_', ' ')}"
             )
         self.keyring_label.setVisible(session is not None and session.insecure_keyring)
 

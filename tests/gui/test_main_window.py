@@ -151,7 +151,7 @@ def test_status_bar_shows_user_journal_and_warnings(
     window = make_window(demo=True)
     assert window.demo_banner.isVisible()
     assert window.demo_banner.text() == DEMO_BANNER
-    assert window.user_label.text() == "Signed in as Dana Ortiz (dortiz), detective"
+    assert window.user_label.text() == "Signed in as Dana Ortiz (dortiz) · role: detective"
     assert window.keyring_label.isVisible()
     assert window.keyring_label.text() == INSECURE_KEYRING
     qtbot.waitUntil(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -137,29 +138,31 @@ def test_filters_narrow_the_results(db: Database) -> None:
     assert _plates(db, None, time_from=T0 + timedelta(minutes=5)) == sorted(PLATES[5:])
 
 
-def test_wildcard_search_uses_the_trigram_index(db: Database) -> None:
-    query = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern("*7K2*"))
-    where = SearchRepository(db).where(query)
-    plan = " ".join(
-        str(row[3])
-        for row in db.execute(
-            f"EXPLAIN QUERY PLAN SELECT * FROM {where.source} WHERE {where.sql}", where.params
-        )
+def _plan(db: Database, pattern: str, *, fuzzy: bool = False) -> str:
+    query = SearchQuery(
+        case_number=CASE, purpose="robbery", pattern=parse_pattern(pattern), fuzzy=fuzzy
     )
-    assert "reads_plate_fts VIRTUAL TABLE INDEX" in plan
+    where = SearchRepository(db).where(query)
+    rows = db.execute(
+        f"EXPLAIN QUERY PLAN SELECT * FROM {where.source} WHERE {where.sql}", where.params
+    )
+    return " ".join(str(row[3]) for row in rows)
+
+
+def test_wildcard_search_uses_the_trigram_index(db: Database) -> None:
+    assert "reads_plate_fts VIRTUAL TABLE INDEX" in _plan(db, "*7K2*")
 
 
 def test_exact_and_prefix_search_use_the_plate_index(db: Database) -> None:
     for text in ("ABC1234", "AB*"):
-        query = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern(text))
-        where = SearchRepository(db).where(query)
-        plan = " ".join(
-            str(row[3])
-            for row in db.execute(
-                f"EXPLAIN QUERY PLAN SELECT * FROM {where.source} WHERE {where.sql}", where.params
-            )
-        )
-        assert "USING INDEX reads_plate" in plan
+        assert "USING INDEX reads_plate" in _plan(db, text)
+
+
+def test_fuzzy_search_uses_the_folded_indexes(db: Database) -> None:
+    plan = _plan(db, "ABC1234", fuzzy=True)
+    assert "INDEX reads_plate_folded" in plan
+    assert "reads_plate_fts VIRTUAL TABLE INDEX" in plan
+    assert re.search(r"SCAN (r|reads)\b(?!_)", plan) is None  # no full scan of the reads
 
 
 def test_paging_by_key_visits_every_row_once_newest_first(db: Database) -> None:
