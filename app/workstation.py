@@ -61,6 +61,13 @@ class NotSignedIn(KnownError):
     pass
 
 
+class SessionLocked(KnownError):
+    """The session is locked (idle, or by the user): nothing is served until unlock."""
+
+
+LOCKED_MESSAGE = "Platedesk is locked; sign in again (password and code) to continue."
+
+
 class Workstation:
     """One profile (one user at one hub): its cache, its keys, its session."""
 
@@ -85,6 +92,7 @@ class Workstation:
         self._migrated = False
         self._session: SessionInfo | None = None
         self._session_id = ""
+        self._locked = False
         if self._settings.username and profile_dir is not None and self.cache_path.exists():
             self._resume()
 
@@ -127,6 +135,15 @@ class Workstation:
     def hub_url(self) -> str | None:
         return self._hub_url
 
+    @property
+    def locked(self) -> bool:
+        return self._locked
+
+    @property
+    def idle_lock_seconds(self) -> int:
+        """After this long without input the window locks (policy: at most 30 minutes)."""
+        return self._settings.idle_lock_minutes * 60
+
     # plumbing --------------------------------------------------------------------
     def _secrets(self) -> SecretStore:
         return SecretStore(self._settings.profile_id)
@@ -138,6 +155,7 @@ class Workstation:
                     self._client.close()
                 self._client = HubClient(hub_url, transport=self._transport)
                 self._client.on_unauthorized = self._renew_access
+                self._client.on_device_revoked = self._wipe_revoked_device
             return self._client
 
     @property
@@ -167,8 +185,8 @@ class Workstation:
         self._local.db = db
         return db
 
-    def _actor(self) -> Actor:
-        session = self._require_session()
+    def _actor(self, *, while_locked: bool = False) -> Actor:
+        session = self._require_session(while_locked=while_locked)
         return Actor(session.device_id, session.username, self._session_id)
 
     def _journal(self) -> JournalRepository:
@@ -181,19 +199,27 @@ class Workstation:
         *,
         object_refs: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        outcome: str = "ok",
+        while_locked: bool = False,
     ) -> Iterator[Database]:
         """A transaction whose effect and whose journal event commit together."""
         db = self.db()
         with db.atomic():
             yield db
             JournalRepository(db).append(
-                self._actor(), action, object_refs=object_refs, params=params
+                self._actor(while_locked=while_locked),
+                action,
+                object_refs=object_refs,
+                params=params,
+                outcome=outcome,
             )
 
-    def _require_session(self) -> SessionInfo:
+    def _require_session(self, *, while_locked: bool = False) -> SessionInfo:
         session = self._session
         if session is None:
             raise NotSignedIn("You are not signed in; sign in to the hub first.")
+        if self._locked and not while_locked:
+            raise SessionLocked(LOCKED_MESSAGE)
         if session.session_expires_at <= datetime.now(UTC):
             raise NotSignedIn(
                 "Your session is over (a full sign-in is required every 12 hours); sign in again."
@@ -317,6 +343,50 @@ class Workstation:
             )
         except CacheError:
             log.warning("a failed sign-in could not be journaled: the cache is unavailable")
+
+    def lock(self) -> None:
+        """Lock the session: no data is served until `unlock` re-authenticates at the hub."""
+        if self._session is None or self._locked:
+            return
+        with self._journaled("session.lock"):
+            pass
+        self._locked = True
+
+    def unlock(self, *, password: str, totp: str) -> SessionInfo:
+        """Sign in again as the same user (password and code) and lift the lock."""
+        session = self._require_session(while_locked=True)
+        request = LoginRequest(username=session.username, password=password, totp=totp)
+        try:
+            token = self.client.login(request)
+        except HubRefused as exc:
+            with self._journaled("session.unlock", outcome="refused", while_locked=True):
+                pass
+            raise KnownError(str(exc)) from exc
+        self._secrets().set_tokens(access=token.access_token, refresh=token.refresh_token)
+        self.client.access_token = token.access_token
+        self._locked = False
+        self._start_session(token)
+        return self._session or session
+
+    def _wipe_revoked_device(self) -> None:
+        """The hub revoked this device: remove its cache and keys, then stop serving."""
+        profile_id = self._settings.profile_id
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+            self._local = threading.local()
+            self._migrated = False
+            if self._profile_dir is not None:
+                for path in self._profile_dir.glob(CACHE_FILE + "*"):
+                    path.unlink(missing_ok=True)
+            if profile_id:
+                SecretStore(profile_id).wipe()
+            self._settings.device_id = ""
+            if self._profile_dir is not None:
+                save_settings(self._profile_dir, self._settings)
+            self._session = None
+        log.warning("this device was revoked at the hub: cache and keys wiped")
 
     def logout(self) -> None:
         """Sign out: journal it, deliver what can be delivered, remove the tokens."""
@@ -489,8 +559,13 @@ class Workstation:
             "time_from": None if query.time_from is None else utc_iso(query.time_from),
             "time_to": None if query.time_to is None else utc_iso(query.time_to),
             "camera_ids": list(query.camera_ids),
-            "color": query.color,
+            "state": query.state,
             "make": query.make,
+            "model": query.model,
+            "color": query.color,
+            "body_type": query.body_type,
+            "feature": query.feature,
+            "min_confidence": query.min_confidence,
             "result_count": total,
         }
         try:

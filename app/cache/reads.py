@@ -50,24 +50,21 @@ class ReadRepository:
                 " body_type = excluded.body_type, features = excluded.features",
                 [_row(read) for read in reads],
             )
-            self.db.executemany(
+            added = self.db.executemany(
                 "INSERT OR IGNORE INTO slice_reads (slice_id, read_id) VALUES (?, ?)",
                 [(slice_id, read.read_id) for read in reads],
-            )
-            deleted = 0
+            ).rowcount
+            deleted = removed = 0
             for read_id in tombstones:
-                self.db.execute(
+                removed += self.db.execute(
                     "DELETE FROM slice_reads WHERE slice_id = ? AND read_id = ?",
                     (slice_id, read_id),
-                )
+                ).rowcount
                 deleted += self.delete_if_orphan(read_id)
-            synced = self.db.scalar(
-                "SELECT count(*) FROM slice_reads WHERE slice_id = ?", (slice_id,)
-            )
             self.db.execute(
-                "UPDATE slices SET cursor = ?, synced_reads = ?, last_synced_at = ?,"
-                " complete = complete OR ? WHERE slice_id = ?",
-                (next_cursor, synced, utc_iso(datetime.now(UTC)), int(complete), slice_id),
+                "UPDATE slices SET cursor = ?, synced_reads = synced_reads + ?,"
+                " last_synced_at = ?, complete = complete OR ? WHERE slice_id = ?",
+                (next_cursor, added - removed, utc_iso(datetime.now(UTC)), int(complete), slice_id),
             )
         return AppliedPage(upserted=len(reads), deleted=deleted)
 

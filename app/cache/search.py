@@ -81,12 +81,24 @@ def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
     if query.camera_ids:
         clauses.append(f"r.camera_id IN ({', '.join('?' * len(query.camera_ids))})")
         params += list(query.camera_ids)
-    if query.color:
-        clauses.append("r.color = ? COLLATE NOCASE")
-        params.append(query.color)
-    if query.make:
-        clauses.append("r.make = ? COLLATE NOCASE")
-        params.append(query.make)
+    for column, value in (
+        ("state", query.state),
+        ("make", query.make),
+        ("model", query.model),
+        ("color", query.color),
+        ("body_type", query.body_type),
+    ):
+        if value:
+            clauses.append(f"r.{column} = ? COLLATE NOCASE")
+            params.append(value)
+    if query.feature:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(r.features) f WHERE f.value = ? COLLATE NOCASE)"
+        )
+        params.append(query.feature)
+    if query.min_confidence is not None:
+        clauses.append("r.confidence >= ?")
+        params.append(query.min_confidence)
     return _Where(" AND ".join(clauses), tuple(params), source)
 
 

@@ -32,7 +32,7 @@ class ProfileSettings(BaseModel):
         ge=1,
         le=int(IDLE_LOCK_MAX.total_seconds() // 60),
     )
-    feed_page_size: int = Field(default=500, ge=1, le=1000)
+    feed_page_size: int = Field(default=1000, ge=1, le=1000)
 
 
 def load_settings(profile_dir: Path) -> ProfileSettings:

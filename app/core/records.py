@@ -91,8 +91,13 @@ class SearchQuery:
     time_from: datetime | None = None
     time_to: datetime | None = None
     camera_ids: tuple[str, ...] = ()
-    color: str | None = None
+    state: str | None = None
     make: str | None = None
+    model: str | None = None
+    color: str | None = None
+    body_type: str | None = None
+    feature: str | None = None  # one of the read's features, e.g. "roof rack"
+    min_confidence: float | None = None  # 0..1
     fuzzy: bool = False  # also find misreads: confusable characters, one missing or extra
 
 

@@ -59,6 +59,13 @@ class CorruptResponse(HubError):
     pass
 
 
+class DeviceRevoked(HubRefused):
+    """The agency revoked this workstation; its cache and keys must be wiped."""
+
+
+REVOKED_DETAIL = "This device has been revoked"
+
+
 class HubClient:
     """A thread-safe client for one hub; `tokens` supplies and renews the access token."""
 
@@ -71,6 +78,7 @@ class HubClient:
         )
         self.access_token: str | None = None
         self.on_unauthorized: Callable[[], str | None] | None = None
+        self.on_device_revoked: Callable[[], None] | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -108,6 +116,14 @@ class HubClient:
         detail = _detail(response)
         if status == 401:
             raise SessionEnded(detail or "Your session has ended; sign in again.", status)
+        if status == 403 and detail.startswith(REVOKED_DETAIL):
+            if self.on_device_revoked is not None:
+                self.on_device_revoked()
+            raise DeviceRevoked(
+                "This workstation was revoked by the agency: its cache and keys have been "
+                "wiped. Ask your administrator to register it again.",
+                status,
+            )
         if status >= 500:
             raise HubError(
                 f"The hub at {self.base_url} had an internal problem (HTTP {status}); "

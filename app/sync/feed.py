@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,31 +51,45 @@ class FeedPuller:
         progress: Callable[[SyncProgress], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> FeedResult:
+        """Pull pages until the feed's end; the next page is fetched while one is applied."""
         applied = deleted = 0
-        while True:
-            if cancel is not None and cancel.is_set():
-                return FeedResult(applied, deleted, cancelled=True)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed") as fetcher:
             cursor = self.catalog.slice_cursor(slice_id)
-            page = self._verified_page(slice_id, cursor=cursor, limit=page_size)
-            try:
-                reads = _READS.validate_python(page["reads"])
-            except ValidationError as exc:
-                raise CorruptResponse(
-                    "The hub sent reads Platedesk cannot read; the page was not stored."
-                ) from exc
-            result = self.reads.apply_page(
-                slice_id=slice_id,
-                reads=reads,
-                tombstones=page["tombstones"],
-                next_cursor=str(page["next_cursor"]),
-                complete=not page["has_more"],
-            )
-            applied += result.upserted
-            deleted += result.deleted
-            if progress is not None:
-                progress(SyncProgress(slice_id, applied, estimated, deleted))
-            if not page["has_more"]:
-                return FeedResult(applied, deleted, cancelled=False)
+            ahead = fetcher.submit(self._fetch, slice_id, cursor=cursor, limit=page_size)
+            while True:
+                if cancel is not None and cancel.is_set():
+                    ahead.cancel()
+                    return FeedResult(applied, deleted, cancelled=True)
+                page, reads = ahead.result()
+                if page["has_more"]:
+                    ahead = fetcher.submit(
+                        self._fetch, slice_id, cursor=str(page["next_cursor"]), limit=page_size
+                    )
+                result = self.reads.apply_page(
+                    slice_id=slice_id,
+                    reads=reads,
+                    tombstones=page["tombstones"],
+                    next_cursor=str(page["next_cursor"]),
+                    complete=not page["has_more"],
+                )
+                applied += result.upserted
+                deleted += result.deleted
+                if progress is not None:
+                    progress(SyncProgress(slice_id, applied, estimated, deleted))
+                if not page["has_more"]:
+                    return FeedResult(applied, deleted, cancelled=False)
+
+    def _fetch(
+        self, slice_id: str, *, cursor: str | None, limit: int
+    ) -> tuple[dict[str, Any], list[ReadPublic]]:
+        """One page, checked against its checksum and parsed (on the fetching thread)."""
+        page = self._verified_page(slice_id, cursor=cursor, limit=limit)
+        try:
+            return page, _READS.validate_python(page["reads"])
+        except ValidationError as exc:
+            raise CorruptResponse(
+                "The hub sent reads Platedesk cannot read; the page was not stored."
+            ) from exc
 
     def _verified_page(self, slice_id: str, *, cursor: str | None, limit: int) -> dict[str, Any]:
         for _attempt in range(CHECKSUM_ATTEMPTS):

@@ -135,6 +135,12 @@ def test_search_is_limited_to_the_case_and_purpose(db: Database) -> None:
 
 def test_filters_narrow_the_results(db: Database) -> None:
     assert _plates(db, None, color="BLUE") == sorted(PLATES[1::2])
+    assert _plates(db, None, feature="Roof Rack") == sorted(PLATES)
+    assert _plates(db, None, feature="bumper sticker") == []
+    assert _plates(db, None, make="ford", model="F-150", state="wy", body_type="pickup") == sorted(
+        PLATES
+    )
+    assert _plates(db, None, min_confidence=0.95) == []
     assert _plates(db, None, time_from=T0 + timedelta(minutes=5)) == sorted(PLATES[5:])
 
 

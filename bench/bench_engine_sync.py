@@ -1,0 +1,145 @@
+"""Slice sync from a local hub into the encrypted cache, against a raw SQLCipher bulk insert.
+
+A hub on SQLite gets N metadata-only reads (no images) on top of a small demo
+seed; a workstation signs in, requests a slice covering them and syncs it. In
+the same run the same rows go into a fresh SQLCipher cache with one plain
+executemany, as the baseline. Prints JSON. Target (issue 3): sync >= 50% of
+the raw rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from app.cache.connection import open_encrypted
+from app.cache.migrations import migrate
+from app.cache.reads import READ_COLUMNS
+from app.core.plates import fold_plate
+from app.demo import running_hub, seed_hub, totp_now, user_of
+from app.workstation import Workstation
+from hub.core.db import Database
+from hub.reads import insert_reads
+
+ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+
+
+def _rows(count: int, cameras: list[str], rng: random.Random) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    return [
+        {
+            "read_id": uuid.UUID(int=rng.getrandbits(128), version=4).hex,
+            "plate": "".join(rng.choice(ALPHABET) for _ in range(7)),
+            "state": "WY",
+            "confidence": 0.9,
+            "captured_at": now - timedelta(seconds=rng.randrange(1, 86_400)),
+            "camera_id": rng.choice(cameras),
+            "direction": "N",
+            "make": "Ford",
+            "model": "F-150",
+            "color": "white",
+            "body_type": "pickup",
+            "features": ["roof rack"],
+            "image_sha256": f"{n:064x}",
+            "image_size": 60_000,
+            "crop_sha256": f"{n + count:064x}",
+            "crop_size": 6_000,
+        }
+        for n in range(count)
+    ]
+
+
+def _raw_rate(rows: list[dict[str, Any]], folder: Path) -> float:
+    db = open_encrypted(folder / "raw.db", os.urandom(32))
+    migrate(db)
+    values = [
+        (
+            row["read_id"], row["plate"], fold_plate(row["plate"]), row["state"], row["confidence"],
+            row["captured_at"].isoformat(), row["camera_id"], 41.1, -104.8, row["direction"],
+            row["make"], row["model"], row["color"], row["body_type"], json.dumps(row["features"]),
+            row["image_sha256"], row["image_size"], row["crop_sha256"], row["crop_size"],
+        )
+        for row in rows
+    ]  # fmt: skip
+    began = time.perf_counter()
+    with db.atomic():
+        db.executemany(f"INSERT INTO reads ({READ_COLUMNS}) VALUES ({', '.join('?' * 19)})", values)
+    seconds = time.perf_counter() - began
+    db.close()
+    return len(rows) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reads", type=int, default=200_000)
+    args = parser.parse_args()
+    rng = random.Random(3)
+    os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        os.environ["XDG_DATA_HOME"] = str(folder / "xdg")  # a private keyring file
+        data = folder / "hub"
+        seeded = seed_hub(data, extra=["--cameras", "2", "--days", "1", "--reads-per-day", "10"])
+        hub_db = Database(f"sqlite:///{data / 'hub.sqlite3'}")
+        with hub_db.read() as connection:
+            cameras = [
+                row[0] for row in connection.exec_driver_sql("SELECT camera_id FROM cameras")
+            ]
+        rows = _rows(args.reads, cameras, rng)
+        with hub_db.write() as connection:
+            insert_reads(connection, rows, now=datetime.now(UTC))
+        hub_db.dispose()
+
+        raw = _raw_rate(rows, folder)
+        detective = user_of(seeded, "detective")
+        case = next(c["case_number"] for c in seeded["cases"] if "detective" in c["assigned"])
+        with running_hub(data) as hub:
+            workstation = Workstation.open(profile_dir=folder / "profile", hub_url=hub.url)
+            workstation.login(
+                username=detective["username"],
+                password=detective["password"],
+                totp=totp_now(detective["totp_secret"]),
+            )
+            now = datetime.now(UTC)
+            created = workstation.request_slice(
+                case_number=case,
+                purpose="robbery",
+                justification="benchmark: sync rate of a large slice into the cache",
+                time_from=now - timedelta(days=2),
+                time_to=now + timedelta(minutes=1),
+            )
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            began = time.perf_counter()
+            result = workstation.sync(slice_id=created.slice_id)
+            seconds = time.perf_counter() - began
+            rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            workstation.close()
+        sync_rate = result.reads / seconds
+        print(
+            json.dumps(
+                {
+                    "benchmark": "engine_sync",
+                    "reads": result.reads,
+                    "sync_seconds": round(seconds, 2),
+                    "sync_reads_per_s": round(sync_rate),
+                    "raw_insert_reads_per_s": round(raw),
+                    "sync_vs_raw": round(sync_rate / raw, 3),
+                    "target_sync_vs_raw": 0.5,
+                    "peak_rss_mb_after_sync": round(rss_after / 1024, 1),
+                    "peak_rss_growth_mb_during_sync": round((rss_after - rss_before) / 1024, 1),
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The session: idle lock and unlock, sign-out, offline use of the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from app.core.errors import KnownError
+from app.core.records import SearchQuery
+from app.demo import totp_now
+from app.sync.secrets import SecretStore
+from app.workstation import SessionLocked, Workstation
+from tests.support.live_hub import SeededHub
+
+pytestmark = pytest.mark.e2e
+JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
+
+
+@pytest.fixture
+def signed_in(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[Workstation, str]]:
+    user = seeded_hub.user("detective")
+    workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=seeded_hub.url)
+    workstation.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    case = seeded_hub.case_for(user["username"])
+    now = datetime.now(UTC)
+    created = workstation.request_slice(
+        case_number=case,
+        purpose="robbery",
+        justification=JUSTIFICATION,
+        time_from=now - timedelta(days=5),
+        time_to=now,
+    )
+    workstation.sync(slice_id=created.slice_id)
+    yield workstation, case
+    workstation.close()
+
+
+def _search(workstation: Workstation, case: str) -> int | None:
+    query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
+    return workstation.search(query, limit=5).total
+
+
+def test_a_locked_session_serves_nothing_until_the_user_signs_in_again(
+    seeded_hub: SeededHub, signed_in: tuple[Workstation, str]
+) -> None:
+    workstation, case = signed_in
+    user = seeded_hub.user("detective")
+    before = _search(workstation, case)
+    assert before
+
+    workstation.lock()
+    assert workstation.locked
+    with pytest.raises(SessionLocked):
+        _search(workstation, case)
+    with pytest.raises(SessionLocked):
+        workstation.cases()
+
+    with pytest.raises(KnownError, match="Wrong user name, password or code"):
+        workstation.unlock(password=user["password"], totp="000000")
+    assert workstation.locked
+
+    workstation.unlock(password=user["password"], totp=totp_now(user["totp_secret"]))
+    assert not workstation.locked
+    assert _search(workstation, case) == before
+    actions = [event["action"] for event in workstation._journal().events()]
+    assert actions[-4:] == ["session.lock", "session.unlock", "session.sign_in", "search"]
+    assert workstation.journal_status().chain_ok
+
+
+def test_sign_out_removes_the_tokens_and_keeps_the_cache_key(
+    signed_in: tuple[Workstation, str],
+) -> None:
+    workstation, _case = signed_in
+    profile_id = workstation._settings.profile_id
+    workstation.logout()
+    store = SecretStore(profile_id)
+    assert store.tokens() == (None, None)
+    assert store.cache_key(create=False) is not None
+    assert workstation.session is None
+    assert workstation.journal_status().pending == 0  # the sign-out itself was delivered
+
+
+def test_offline_the_cache_still_answers_and_events_wait(
+    signed_in: tuple[Workstation, str],
+) -> None:
+    workstation, case = signed_in
+    workstation.close()
+    # The same profile, with the hub out of reach (nothing listens on port 9).
+    offline = Workstation.open(profile_dir=workstation.profile_dir, hub_url="http://127.0.0.1:9")
+    try:
+        assert offline.session is not None
+        assert _search(offline, case)
+        assert offline.upload_journal() == 0
+        assert offline.journal_status().pending >= 1
+    finally:
+        offline.close()
