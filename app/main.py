@@ -24,6 +24,7 @@ from app.ui.dialogs.sign_in import SignInDialog
 from app.ui.main_window import GATE_CHECKING, MainWindow
 from app.ui.style import apply_style
 from app.ui.workers import TaskRunner
+from app.vision.plate_reader import PlateReader, load_plate_reader
 
 if TYPE_CHECKING:
     from app.workstation import Workstation
@@ -97,8 +98,8 @@ def run_gui(
 ) -> int:
     """Show sign-in if needed, then the main window; return the exit code.
 
-    With `screenshots_dir`, render signin.png and results.png there instead of
-    waiting for the user, then quit.
+    With `screenshots_dir`, render signin.png, results.png and lock.png there
+    instead of waiting for the user, then quit.
     """
     with _application() as app:
         if app is None:
@@ -127,6 +128,7 @@ def run_gui(
                 demo=demo,
                 initial_case=initial_case,
                 initial_purpose=initial_purpose,
+                plate_reader=_plate_reader(),
             )
             window.show()
             if start_sync_slice is not None:
@@ -134,6 +136,15 @@ def run_gui(
             return app.exec()
         finally:
             runner.shutdown()
+
+
+def _plate_reader() -> PlateReader | None:
+    """The installed plate reader, or None (re-reading plates is then off, with a reason)."""
+    try:
+        return load_plate_reader()
+    except KnownError as exc:
+        log.warning("%s", exc)
+        return None
 
 
 # -- screenshots ----------------------------------------------------------
@@ -196,7 +207,9 @@ def _render_screenshots(
         demo=demo,
         initial_case=initial_case,
         initial_purpose=initial_purpose,
+        plate_reader=_plate_reader(),
     )
+    window.idle_watcher.stop()  # the screenshots lock the window themselves
     window.resize(*SCREENSHOT_SIZE)
     window.show()
     try:
@@ -213,6 +226,15 @@ def _render_screenshots(
         if window.gate_reason is None:
             _search_and_select(window)
         _save(window, directory / "results.png")
+        locked: list[bool] = []
+
+        def note_locked() -> None:
+            locked.append(True)
+
+        window.session_locked.connect(note_locked)
+        window.lock_session()
+        _wait_until(lambda: bool(locked), LOAD_TIMEOUT_S)
+        _save(window, directory / "lock.png")
     finally:
         window.close()
         window.deleteLater()

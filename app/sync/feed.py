@@ -2,13 +2,15 @@
 
 Each page is checked against its checksum, then applied in one transaction
 together with its cursor: a crash or a dropped connection resumes at the last
-applied page, with no duplicate and no gap. A page that fails its checksum is
-fetched again, then reported; it is never stored.
+applied page, with no duplicate and no gap. A page that is cut off, dropped or
+fails its checksum is fetched again with backoff, then reported; it is never
+stored.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,9 +23,11 @@ from app.cache.reads import ReadRepository
 from app.core.canonical import page_checksum
 from app.core.records import SyncProgress
 from app.core.schemas import ReadPublic
-from app.sync.client import CorruptResponse, HubClient
+from app.sync.client import CorruptResponse, HubClient, HubError, HubUnreachable
 
-CHECKSUM_ATTEMPTS = 3
+FETCH_ATTEMPTS = 5
+BACKOFF_FIRST_S = 0.2
+BACKOFF_MAX_S = 3.0
 _READS = TypeAdapter(list[ReadPublic])
 
 
@@ -82,27 +86,37 @@ class FeedPuller:
     def _fetch(
         self, slice_id: str, *, cursor: str | None, limit: int
     ) -> tuple[dict[str, Any], list[ReadPublic]]:
-        """One page, checked against its checksum and parsed (on the fetching thread)."""
-        page = self._verified_page(slice_id, cursor=cursor, limit=limit)
-        try:
-            return page, _READS.validate_python(page["reads"])
-        except ValidationError as exc:
-            raise CorruptResponse(
-                "The hub sent reads Platedesk cannot read; the page was not stored."
-            ) from exc
+        """One page, checked and parsed (on the fetching thread).
 
-    def _verified_page(self, slice_id: str, *, cursor: str | None, limit: int) -> dict[str, Any]:
-        for _attempt in range(CHECKSUM_ATTEMPTS):
-            page = self.client.changes(slice_id, cursor=cursor, limit=limit)
-            if _well_formed(page) and page_checksum(page["reads"], page["tombstones"]) == page.get(
-                "checksum"
-            ):
-                return page
-        raise CorruptResponse(
-            f"The hub's change feed failed its checksum {CHECKSUM_ATTEMPTS} times in a row; "
-            "nothing from those pages was stored. Try the sync again later and tell your "
-            "administrator if it persists."
-        )
+        A dropped connection, a cut-off body or a page that fails its checksum is
+        fetched again with backoff; after FETCH_ATTEMPTS the last problem is raised.
+        Nothing from a bad page is ever returned.
+        """
+        problem: HubError = CorruptResponse("The hub's change feed could not be read.")
+        for attempt in range(FETCH_ATTEMPTS):
+            if attempt:
+                time.sleep(min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (attempt - 1)))
+            try:
+                page = self.client.changes(slice_id, cursor=cursor, limit=limit)
+            except (HubUnreachable, CorruptResponse) as exc:
+                problem = exc
+                continue
+            if not _well_formed(page) or page_checksum(
+                page["reads"], page["tombstones"]
+            ) != page.get("checksum"):
+                problem = CorruptResponse(
+                    f"The hub's change feed failed its checksum {FETCH_ATTEMPTS} times in a "
+                    "row; nothing from those pages was stored. Try the sync again later and "
+                    "tell your administrator if it persists."
+                )
+                continue
+            try:
+                return page, _READS.validate_python(page["reads"])
+            except ValidationError:
+                problem = CorruptResponse(
+                    "The hub sent reads Platedesk cannot read; the page was not stored."
+                )
+        raise problem
 
 
 def _well_formed(page: dict[str, Any]) -> bool:

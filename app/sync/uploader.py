@@ -11,7 +11,7 @@ import logging
 
 from app.cache.journal import JournalRepository
 from app.core.schemas import AuditBatch, AuditEventIn
-from app.sync.client import HubClient, HubUnreachable
+from app.sync.client import CorruptResponse, HubClient, HubUnreachable
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -33,7 +33,7 @@ class JournalUploader:
             )
             try:
                 ack = self.client.post_audit(batch)
-            except HubUnreachable:
+            except (HubUnreachable, CorruptResponse):
                 log.info("hub unreachable: %d audit events wait for delivery", len(events))
                 return delivered
             if ack.problems:

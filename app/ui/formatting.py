@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime
 
 
 def local_time(moment: datetime) -> str:
@@ -19,3 +21,25 @@ def count_of(n: int, singular: str, plural: str | None = None) -> str:
 def percent(confidence: float) -> str:
     """A 0..1 confidence as a whole percentage."""
     return f"{confidence * 100:.0f}%"
+
+
+def to_qdatetime(moment: datetime) -> QDateTime:
+    """A UTC (or any aware) time for a QDateTimeEdit, which shows local time."""
+    return QDateTime.fromSecsSinceEpoch(int(moment.timestamp()))
+
+
+def to_utc(value: QDateTime) -> datetime:
+    """What a QDateTimeEdit shows (local time), as an aware UTC datetime."""
+    return datetime.fromtimestamp(value.toSecsSinceEpoch(), tz=UTC)
+
+
+def file_size(size: int) -> str:
+    """`812 bytes`, `3.4 MB`, `1.2 GB` (powers of 1024)."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    value = size / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

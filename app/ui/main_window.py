@@ -2,43 +2,58 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHeaderView,
     QLabel,
     QMainWindow,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from app.core.errors import KnownError
 from app.core.plates import PlatePattern
 from app.core.records import (
+    CameraInfo,
     CaseInfo,
     JournalStatus,
     PurposeInfo,
     SearchQuery,
+    SessionInfo,
     SliceInfo,
     SyncResult,
 )
+from app.ui.dialogs.compare_dialog import CompareDialog
 from app.ui.dialogs.slice_dialog import SliceDialog
 from app.ui.errors import UNREACHABLE_PREFIX, is_unreachable, user_message
-from app.ui.formatting import count_of
+from app.ui.formatting import count_of, file_size
+from app.ui.idle import IdleWatcher
 from app.ui.models.results_model import COLUMNS, ResultsTableModel
 from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.image_pane import ImagePane
+from app.ui.widgets.lock_screen import LOCKING, LockScreen
 from app.ui.widgets.search_panel import SearchPanel
 from app.ui.widgets.sync_panel import SyncPanel
 from app.ui.workers import Lane, TaskRunner
+from app.vision.plate_reader import PlateReader
 
 if TYPE_CHECKING:
     from app.workstation import Workstation
+
+log = logging.getLogger(__name__)
 
 GATE_CHOOSE = "Choose a case and purpose to search"
 GATE_NEED_SLICE = "Request the reads this case needs (Request reads…) before searching"
@@ -47,6 +62,8 @@ DEMO_BANNER = "Demo session: synthetic data on a local demo hub"
 INSECURE_KEYRING = "Secrets are stored in a plaintext keyring (test backend)"
 ONLINE = "Online"
 OFFLINE = "Offline: working from this workstation's cache"
+LOCKED_TITLE = "Platedesk — locked"
+CACHE_UNKNOWN = "Cache size: unknown"
 UPLOAD_INTERVAL_MS = 60_000
 COLUMN_WIDTHS = (150, 96, 56, 170, 80, 80, 64, 90)
 
@@ -60,6 +77,12 @@ class MainWindow(QMainWindow):
     sync_finished = Signal(object)  # SyncResult of a sync started here or in the slice dialog
     image_shown = Signal(str)  # read id
     status_refreshed = Signal()  # the unsent-events count was refreshed
+    cache_size_refreshed = Signal(object)  # bytes, or None when unknown
+    cameras_loaded = Signal(int)
+    session_locked = Signal()  # the engine has locked the session (the screen locks at once)
+    session_unlocked = Signal()
+    unlock_failed = Signal(str)  # the message shown on the lock screen
+    theme_changed = Signal(bool)  # dark
 
     def __init__(
         self,
@@ -69,6 +92,8 @@ class MainWindow(QMainWindow):
         demo: bool = False,
         initial_case: str | None = None,
         initial_purpose: str | None = None,
+        plate_reader: PlateReader | None = None,
+        dark_theme: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -79,6 +104,12 @@ class MainWindow(QMainWindow):
         self._purposes: list[PurposeInfo] | None = None
         self._gate_request = 0
         self._closing = False
+        self._last_query: SearchQuery | None = None
+        self._restore_query_text = ""
+        self._restore_search: SearchQuery | None = None
+        self._slice_dialog_was_open = False
+        self.compare_dialogs: list[CompareDialog] = []
+        self.is_locked = False
         self.is_ready = False
         self.last_sync: datetime | None = None
         self.slice_dialog: SliceDialog | None = None
@@ -104,7 +135,8 @@ class MainWindow(QMainWindow):
         self.results_view.setObjectName("resultsView")
         self.results_view.setModel(self.results_model)
         self.results_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Extended: two selected reads can be compared side by side.
+        self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.results_view.setAlternatingRowColors(True)
         self.results_view.setWordWrap(False)
         self.results_view.verticalHeader().hide()
@@ -116,7 +148,9 @@ class MainWindow(QMainWindow):
         for column, width in enumerate(COLUMN_WIDTHS[: len(COLUMNS)]):
             self.results_view.setColumnWidth(column, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.image_pane = ImagePane(workstation=workstation, runner=runner)
+        self.image_pane = ImagePane(
+            workstation=workstation, runner=runner, plate_reader=plate_reader
+        )
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.results_view)
@@ -144,7 +178,13 @@ class MainWindow(QMainWindow):
         body.addWidget(splitter, 1)
         body.addWidget(self.sync_panel)
         layout.addLayout(body, 1)
-        self.setCentralWidget(central)
+        self.workspace = central
+        self.lock_screen = LockScreen()
+        self.lock_screen.set_session(workstation.session)
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self.workspace)
+        self._stack.addWidget(self.lock_screen)
+        self.setCentralWidget(self._stack)
 
         # -- status bar -------------------------------------------------------
         self.connection_label = QLabel("Connecting…")
@@ -152,6 +192,8 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel()
         self.journal_label = QLabel("Audit events: checking…")
         self.last_sync_label = QLabel("Not synced in this session")
+        self.cache_label = QLabel("Cache size: checking…")
+        self.cache_label.setObjectName("cacheLabel")
         self.keyring_label = QLabel(INSECURE_KEYRING)
         self.keyring_label.setObjectName("warningLabel")
         status = self.statusBar()
@@ -161,16 +203,14 @@ class MainWindow(QMainWindow):
             self.user_label,
             self.journal_label,
             self.last_sync_label,
+            self.cache_label,
             self.keyring_label,
         ):
             status.addPermanentWidget(label)
         session = workstation.session
-        if session is not None:
-            self.user_label.setText(
-                f"Signed in as {session.display_name} ({session.username}) · role: "
-                f"{session.role.replace('_', ' ')}"
-            )
+        self._show_user(session)
         self.keyring_label.setVisible(session is not None and session.insecure_keyring)
+        self._build_menus(dark_theme=dark_theme)
 
         # -- wiring -----------------------------------------------------------
         self.case_bar.selection_changed.connect(self._selection_changed)
@@ -183,7 +223,10 @@ class MainWindow(QMainWindow):
         self.sync_panel.sync_started.connect(lambda _slice_id: self.sync_panel.show())
         self.sync_panel.sync_finished.connect(self._sync_finished)
         self.sync_panel.sync_failed.connect(self._sync_failed)
-        QShortcut(QKeySequence.StandardKey.Find, self, activated=self._focus_query)
+        self.results_view.selectionModel().selectionChanged.connect(self._selection_rows_changed)
+        self.lock_screen.unlock_requested.connect(self._unlock_requested)
+        self.idle_watcher = IdleWatcher(_idle_ms(workstation), self)
+        self.idle_watcher.idle.connect(self.lock_session)
         self._upload_timer = QTimer(self)
         self._upload_timer.setInterval(UPLOAD_INTERVAL_MS)
         self._upload_timer.timeout.connect(self.upload_journal)
@@ -193,6 +236,91 @@ class MainWindow(QMainWindow):
         self.refresh_status()
         self.upload_journal()
         self._upload_timer.start()
+        self.idle_watcher.start()
+
+    # -- menus and shortcuts ---------------------------------------------
+
+    def _build_menus(self, *, dark_theme: bool) -> None:
+        def action(
+            text: str,
+            keys: Sequence[QKeySequence | QKeySequence.StandardKey | str],
+            slot: Callable[..., object],
+            tip: str = "",
+        ) -> QAction:
+            item = QAction(text, self)
+            item.setShortcuts([QKeySequence(key) for key in keys])
+            item.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            if tip:
+                item.setStatusTip(tip)
+            item.triggered.connect(slot)
+            self.addAction(item)
+            return item
+
+        self.find_action = action(
+            "Find plate…", [QKeySequence.StandardKey.Find], self._focus_query, "Go to the search"
+        )
+        self.request_reads_action = action(
+            "Request reads…", ["Ctrl+R"], self.open_slice_dialog, "Ask the hub for reads"
+        )
+        self.sync_action = action(
+            "Sync now", ["F5"], self.sync_now, "Pull new reads of your slices, send audit events"
+        )
+        self.compare_action = action(
+            "Compare the two selected reads",
+            ["Ctrl+D"],
+            self.compare_selected,
+            "Select two reads (Ctrl+click) to see them side by side",
+        )
+        self.compare_action.setEnabled(False)
+        self.lock_action = action(
+            "Lock now", ["Ctrl+L"], self.lock_session, "Hide everything until you sign in again"
+        )
+        self.dark_theme_action = action("Dark theme", [], self._theme_toggled)
+        self.dark_theme_action.setCheckable(True)
+        self.dark_theme_action.setChecked(dark_theme)
+
+        bar = self.menuBar()
+        case_menu = bar.addMenu("&Case")
+        for item in (self.find_action, self.request_reads_action, self.sync_action):
+            case_menu.addAction(item)
+        review_menu = bar.addMenu("&Review")
+        pane = self.image_pane
+        for item in (
+            pane.fit_action,
+            pane.actual_size_action,
+            pane.zoom_in_action,
+            pane.zoom_out_action,
+        ):
+            review_menu.addAction(item)
+        review_menu.addSeparator()
+        review_menu.addAction(pane.reset_action)
+        review_menu.addAction(self.compare_action)
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.dark_theme_action)
+        session_menu = bar.addMenu("&Session")
+        session_menu.addAction(self.lock_action)
+        self._data_actions = (
+            self.find_action,
+            self.request_reads_action,
+            self.sync_action,
+            self.compare_action,
+            pane.reset_action,
+        )
+
+    def _show_user(self, session: SessionInfo | None) -> None:
+        if session is not None:
+            self.user_label.setText(
+                f"Signed in as {session.display_name} ({session.username}) · role: "
+                f"{session.role.replace('_', ' ')}"
+            )
+
+    def _theme_toggled(self, dark: bool) -> None:
+        from app.ui.style import apply_style
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_style(app, dark=dark)
+        self.theme_changed.emit(dark)
 
     # -- reference data --------------------------------------------------
 
@@ -210,6 +338,16 @@ class MainWindow(QMainWindow):
             on_failure=self._reference_failed,
             lane=Lane.NETWORK,
         )
+        self._runner.run(
+            workstation.cameras,
+            on_success=self._cameras_arrived,
+            on_failure=self._reference_failed,
+            lane=Lane.CACHE,
+        )
+
+    def _cameras_arrived(self, cameras: list[CameraInfo]) -> None:
+        self.search_panel.set_cameras(cameras)
+        self.cameras_loaded.emit(len(cameras))
 
     def _cases_arrived(self, cases: list[CaseInfo]) -> None:
         self._cases = cases
@@ -253,6 +391,7 @@ class MainWindow(QMainWindow):
 
     def _selection_changed(self) -> None:
         case_number = self.case_bar.case_number
+        self._last_query = None
         self.results_model.clear()
         self.count_label.clear()
         self.image_pane.show_read(None)
@@ -305,11 +444,14 @@ class MainWindow(QMainWindow):
         case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
         if case_number is None or purpose is None:
             return
+        query = self.search_panel.build_query(case_number=case_number, purpose=purpose)
+        self._start_search(query)
+
+    def _start_search(self, query: SearchQuery) -> None:
+        self._last_query = query
         self.count_label.setText("Searching…")
         self.image_pane.show_read(None)
-        self.results_model.start_search(
-            SearchQuery(case_number=case_number, purpose=purpose, pattern=pattern)
-        )
+        self.results_model.start_search(query)
 
     def _search_finished(self, total: int) -> None:
         self.count_label.setText(count_of(total, "read"))
@@ -336,13 +478,38 @@ class MainWindow(QMainWindow):
         self.results_view.selectRow(row)
         self.results_view.setFocus()
 
+    def selected_rows(self) -> list[int]:
+        return sorted(index.row() for index in self.results_view.selectionModel().selectedRows())
+
+    def _selection_rows_changed(self) -> None:
+        self.compare_action.setEnabled(not self.is_locked and len(self.selected_rows()) == 2)
+
+    def compare_selected(self) -> CompareDialog | None:
+        """Show the two selected reads side by side (non-modal)."""
+        rows = self.selected_rows()
+        if self.is_locked or len(rows) != 2:
+            self.statusBar().showMessage("Select two reads (Ctrl+click) to compare them.", 5000)
+            return None
+        reads = (self.results_model.read_at(rows[0]), self.results_model.read_at(rows[1]))
+        dialog = CompareDialog(
+            workstation=self._workstation, runner=self._runner, reads=reads, parent=self
+        )
+        self.compare_dialogs.append(dialog)
+        dialog.destroyed.connect(lambda _obj=None, d=dialog: self._forget_compare(d))
+        dialog.show()
+        return dialog
+
+    def _forget_compare(self, dialog: CompareDialog) -> None:
+        if dialog in self.compare_dialogs:
+            self.compare_dialogs.remove(dialog)
+
     # -- slices and sync -------------------------------------------------
 
     def open_slice_dialog(self) -> SliceDialog | None:
         """The "Request reads…" dialog for the chosen case and purpose (window-modal)."""
         case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
         label = self.case_bar.purpose_label
-        if case_number is None or purpose is None or label is None:
+        if self.is_locked or case_number is None or purpose is None or label is None:
             return None
         dialog = SliceDialog(
             workstation=self._workstation,
@@ -365,6 +532,34 @@ class MainWindow(QMainWindow):
         """Sync a slice with the progress bar in the status bar."""
         self.sync_panel.start(slice_id)
 
+    def sync_now(self) -> None:
+        """F5: pull every slice of the chosen case, then send the audit events."""
+        if self.is_locked:
+            return
+        self.upload_journal()
+        case_number = self.case_bar.case_number
+        if case_number is None:
+            self.statusBar().showMessage("Choose a case to sync its reads.", 5000)
+            return
+        workstation = self._workstation
+        self._runner.run(
+            lambda: workstation.slices(case_number=case_number),
+            on_success=self._sync_slices,
+            on_failure=lambda exc: self.statusBar().showMessage(user_message(exc)),
+            lane=Lane.CACHE,
+        )
+
+    def _sync_slices(self, slices: list[SliceInfo]) -> None:
+        if self.is_locked or self.sync_panel.is_running:
+            return
+        now = datetime.now().astimezone()
+        live = [s for s in slices if s.expires_at > now]
+        if not live:
+            self.statusBar().showMessage("This case has no current slice to sync.", 5000)
+            return
+        newest = max(live, key=lambda s: s.time_to)
+        self.start_sync(newest.slice_id)
+
     def _sync_finished(self, result: SyncResult) -> None:
         self._set_connection(online=True)
         if not result.cancelled or result.reads:
@@ -383,7 +578,7 @@ class MainWindow(QMainWindow):
     # -- status ----------------------------------------------------------
 
     def refresh_status(self) -> None:
-        """Re-read the journal: how many audit events have not reached the hub yet."""
+        """Re-read the journal (unsent audit events) and the size of the cache file."""
         if self._closing:
             return
         workstation = self._workstation
@@ -393,6 +588,24 @@ class MainWindow(QMainWindow):
             on_failure=lambda exc: self.journal_label.setText(user_message(exc)),
             lane=Lane.CACHE,
         )
+
+        def cache_size() -> int | None:
+            try:
+                path: Path = workstation.cache_path
+            except KnownError:
+                return None
+            return _cache_bytes(path)
+
+        self._runner.run(
+            cache_size,
+            on_success=self._cache_size_arrived,
+            on_failure=lambda _exc: self._cache_size_arrived(None),
+            lane=Lane.NETWORK,
+        )
+
+    def _cache_size_arrived(self, size: int | None) -> None:
+        self.cache_label.setText(CACHE_UNKNOWN if size is None else f"Cache: {file_size(size)}")
+        self.cache_size_refreshed.emit(size)
 
     def _journal_arrived(self, status: JournalStatus) -> None:
         if status.pending:
@@ -443,13 +656,113 @@ class MainWindow(QMainWindow):
     def online(self) -> bool:
         return self.connection_label.text() == ONLINE
 
+    # -- idle lock -------------------------------------------------------
+
+    def lock_session(self) -> None:
+        """Cover the window at once, drop every read from the widgets, then lock the engine."""
+        if self.is_locked or self._closing:
+            return
+        self.is_locked = True
+        self.idle_watcher.stop()
+        # What to bring back after unlock: the search text and the search itself.
+        self._restore_query_text = self.query_edit.text()
+        self._restore_search = self._last_query
+        self._stack.setCurrentWidget(self.lock_screen)
+        self.results_model.clear()
+        self.count_label.clear()
+        self.image_pane.show_read(None)
+        self.query_edit.clear()
+        for dialog in list(self.compare_dialogs):
+            dialog.close()
+        self._slice_dialog_was_open = bool(self.slice_dialog and self.slice_dialog.isVisible())
+        if self.slice_dialog is not None:
+            self.slice_dialog.hide()
+        for item in self._data_actions:
+            item.setEnabled(False)
+        self.setWindowTitle(LOCKED_TITLE)
+        self.lock_screen.set_session(self._workstation.session)
+        self.lock_screen.reset()
+        self.lock_screen.set_busy(True, LOCKING)
+        workstation = self._workstation
+        self._runner.run(
+            workstation.lock,
+            on_success=lambda _none: self._engine_locked(),
+            on_failure=self._lock_failed,
+            lane=Lane.CACHE,
+        )
+
+    def _engine_locked(self) -> None:
+        self.lock_screen.set_busy(False)
+        self.lock_screen.password_edit.setFocus()
+        self.session_locked.emit()
+
+    def _lock_failed(self, exc: BaseException) -> None:
+        # The screen stays locked: unlocking re-authenticates at the hub either way.
+        log.warning("the session could not be locked in the engine: %s", exc)
+        self._engine_locked()
+
+    def _unlock_requested(self, password: str, code: str) -> None:
+        workstation = self._workstation
+        self._runner.run(
+            lambda: workstation.unlock(password=password, totp=code),
+            on_success=self._unlocked,
+            on_failure=self._unlock_refused,
+            lane=Lane.NETWORK,
+        )
+
+    def _unlock_refused(self, exc: BaseException) -> None:
+        message = user_message(exc)
+        self._note_hub(exc)
+        self.lock_screen.show_error(message)
+        self.unlock_failed.emit(message)
+
+    def _unlocked(self, session: SessionInfo) -> None:
+        self.is_locked = False
+        self._show_user(session)
+        self.lock_screen.reset()
+        self.lock_screen.set_busy(False)
+        for item in self._data_actions:
+            item.setEnabled(True)
+        self._selection_rows_changed()
+        case_number = self.case_bar.case_number
+        self.setWindowTitle(f"Platedesk — case {case_number}" if case_number else "Platedesk")
+        self._stack.setCurrentWidget(self.workspace)
+        self.query_edit.setText(self._restore_query_text)
+        if self.slice_dialog is not None and self._slice_dialog_was_open:
+            self.slice_dialog.show()
+        search, self._restore_search = self._restore_search, None
+        if search is not None:
+            self._start_search(search)
+        self.idle_watcher.start()
+        self.refresh_status()
+        self.session_unlocked.emit()
+
     # -- closing ---------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop background work that can stop; the runner waits for the rest."""
         self._closing = True
+        self.idle_watcher.stop()
         self._upload_timer.stop()
         self.sync_panel.cancel()
         if self.slice_dialog is not None:
             self.slice_dialog.sync_panel.cancel()
         super().closeEvent(event)
+
+
+def _idle_ms(workstation: Workstation) -> int:
+    """The engine's idle-lock time in milliseconds (0: off when the engine has none)."""
+    seconds = getattr(workstation, "idle_lock_seconds", 0)
+    return int(seconds) * 1000
+
+
+def _cache_bytes(path: Path) -> int | None:
+    """The cache file's size with its write-ahead log; None when there is no cache yet."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    wal = path.with_name(path.name + "-wal")
+    with contextlib.suppress(OSError):
+        size += wal.stat().st_size
+    return size

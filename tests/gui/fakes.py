@@ -4,6 +4,9 @@ It implements the methods the UI calls with the records of app/core/records.py,
 records what it was asked, and can be told to fail, to refuse, to hand out a
 corrupt image, or to pause a sync until it is cancelled. End-to-end tests use
 the real Workstation against a real hub instead.
+
+It follows the engine's session lock: after `lock()` every data method raises
+SessionLocked until `unlock(password=..., totp=...)` succeeds.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
@@ -32,6 +36,7 @@ from app.core.records import (
     SyncProgress,
     SyncResult,
 )
+from app.workstation import LOCKED_MESSAGE, SessionLocked
 
 HUB_URL = "https://hub.example.test"
 PASSWORD = "correct horse"
@@ -86,8 +91,8 @@ def make_reads(count: int) -> list[ReadRecord]:
                 make=make,
                 model=model,
                 color=color,
-                body_type="sedan",
-                features=(),
+                body_type="pickup" if make == "Ford" else "sedan",
+                features=("roof rack",) if i % 4 == 0 else (),
                 image_sha256=f"img{i:05d}",
                 crop_sha256=f"crop{i:05d}",
             )
@@ -116,6 +121,11 @@ class FakeWorkstation:
     slice_requests: list[dict[str, object]] = field(default_factory=list)
     scene_jpeg: bytes = b""
     crop_jpeg: bytes = b""
+    idle_lock_seconds: int = 900
+    locked: bool = False
+    lock_calls: int = 0
+    unlock_calls: list[dict[str, str]] = field(default_factory=list)
+    cache_file: Path | None = None  # cache_path; None: no profile yet (NotSignedIn)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -165,18 +175,49 @@ class FakeWorkstation:
     def logout(self) -> None:
         self.signed_in = False
 
+    @property
+    def cache_path(self) -> Path:
+        if self.cache_file is None:
+            raise KnownError("No profile yet: sign in first.")
+        return self.cache_file
+
+    def lock(self) -> None:
+        self.lock_calls += 1
+        self.locked = True
+
+    def unlock(self, *, password: str, totp: str) -> SessionInfo:
+        self.unlock_calls.append({"password": password, "totp": totp})
+        if self.hub_unreachable:
+            raise KnownError(
+                f"Cannot reach the hub at {HUB_URL}: connection refused. "
+                "Check the address and your network."
+            )
+        if password != PASSWORD or totp != TOTP:
+            raise KnownError("Wrong user name, password or code.")
+        self.locked = False
+        session = self.session
+        assert session is not None
+        return session
+
+    def _check_unlocked(self) -> None:
+        if self.locked:
+            raise SessionLocked(LOCKED_MESSAGE)
+
     # -- reference data --------------------------------------------------
 
     def cases(self) -> list[CaseInfo]:
+        self._check_unlocked()
         return [
             CaseInfo(CASE, "Armed robbery, 5th St pharmacy", "robbery", "open"),
             CaseInfo(OTHER_CASE, "Stolen silver Camry", "stolen_vehicle", "open"),
         ]
 
     def purposes(self) -> list[PurposeInfo]:
+        self._check_unlocked()
         return [PurposeInfo(code, label) for code, label in PURPOSES.items()]
 
     def cameras(self) -> list[CameraInfo]:
+        self._check_unlocked()
         return [CameraInfo(f"cam-{i}", STREETS[i], 37.0, -122.0, "N", True) for i in range(4)]
 
     # -- slices and sync -------------------------------------------------
@@ -192,6 +233,7 @@ class FakeWorkstation:
         camera_ids: list[str] | None = None,
         plate_pattern: str | None = None,
     ) -> SliceInfo:
+        self._check_unlocked()
         self.slice_requests.append(
             {
                 "case_number": case_number,
@@ -220,7 +262,7 @@ class FakeWorkstation:
                 camera_ids=tuple(camera_ids) if camera_ids else None,
                 plate_pattern=plate_pattern,
                 estimated_reads=self.sync_pages * self.sync_page_size,
-                expires_at=NOW + timedelta(days=30),
+                expires_at=datetime.now(UTC) + timedelta(days=30),
                 synced_reads=0,
                 complete=False,
             )
@@ -228,6 +270,7 @@ class FakeWorkstation:
         return info
 
     def slices(self, *, case_number: str | None = None) -> list[SliceInfo]:
+        self._check_unlocked()
         with self._lock:
             if case_number is None:
                 return [s for group in self.slices_by_case.values() for s in group]
@@ -259,6 +302,7 @@ class FakeWorkstation:
         progress: Callable[[SyncProgress], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> SyncResult:
+        self._check_unlocked()
         self.sync_calls.append(slice_id)
         if self.hub_unreachable:
             raise KnownError(
@@ -288,10 +332,9 @@ class FakeWorkstation:
     def search(
         self, query: SearchQuery, *, after: SearchCursor | None = None, limit: int = 200
     ) -> SearchPage:
+        self._check_unlocked()
         self.search_calls.append((query, after, limit))
-        matching = [
-            r for r in self.reads if query.pattern is None or query.pattern.matches(r.plate)
-        ]
+        matching = [r for r in self.reads if _matches(query, r)]
         start = 0
         if after is not None:
             start = next(i for i, r in enumerate(matching) if r.read_id == after.read_id) + 1
@@ -303,9 +346,11 @@ class FakeWorkstation:
         )
 
     def read(self, read_id: str) -> ReadRecord:
+        self._check_unlocked()
         return next(r for r in self.reads if r.read_id == read_id)
 
     def image(self, sha256: str, *, read_id: str) -> bytes:
+        self._check_unlocked()
         self.image_calls.append((sha256, read_id))
         if sha256 in self.corrupt_images:
             return CORRUPT
@@ -324,3 +369,27 @@ class FakeWorkstation:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _matches(query: SearchQuery, read: ReadRecord) -> bool:
+    """The filters of a SearchQuery, roughly as the engine applies them (no fuzzy matching)."""
+
+    def same(wanted: str | None, value: str) -> bool:
+        return wanted is None or wanted.casefold() == value.casefold()
+
+    return (
+        (query.pattern is None or query.pattern.matches(read.plate))
+        and (query.time_from is None or read.captured_at >= query.time_from)
+        and (query.time_to is None or read.captured_at <= query.time_to)
+        and (not query.camera_ids or read.camera_id in query.camera_ids)
+        and same(query.state, read.state)
+        and same(query.make, read.make)
+        and same(query.model, read.model)
+        and same(query.color, read.color)
+        and same(query.body_type, read.body_type)
+        and (
+            query.feature is None
+            or query.feature.casefold() in (f.casefold() for f in read.features)
+        )
+        and (query.min_confidence is None or read.confidence >= query.min_confidence)
+    )

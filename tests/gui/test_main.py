@@ -54,7 +54,8 @@ def test_screenshots_after_sync_and_search(
     assert query.pattern is not None
     assert query.pattern.text == "*7K2*"
     assert workstation.image_calls  # the first row's image was loaded
-    for name in ("signin.png", "results.png"):
+    assert workstation.lock_calls == 1  # lock.png shows the window locked in the engine too
+    for name in ("signin.png", "results.png", "lock.png"):
         image = QImage(str(tmp_path / name))
         assert not image.isNull(), name
         assert image.width() > 300

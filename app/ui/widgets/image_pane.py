@@ -1,101 +1,161 @@
-"""The selected read: its scene image scaled to fit, the plate crop inset, and its details."""
+"""Image review of the selected read: zoom and pan, plate-crop inset, enhancement, details.
+
+Images are fetched and decoded off the GUI thread; enhancement runs on the
+vision lane from the decoded originals, latest request wins, so the original
+pixels are never changed and dragging a slider never queues up work.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QResizeEvent
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
-    QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QStackedLayout,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.core.errors import KnownError
 from app.core.records import ReadRecord
 from app.ui.errors import user_message
 from app.ui.formatting import local_time, percent
+from app.ui.widgets.enhance_panel import EnhancePanel
+from app.ui.widgets.review_view import ReviewView
 from app.ui.workers import Lane, TaskRunner
+from app.vision.enhance import UNDECODABLE, Enhancement, Image, apply_enhancement, decode_jpeg
+from app.vision.plate_reader import NO_MODEL, PlateCandidate, PlateReader
 
 if TYPE_CHECKING:
     from app.workstation import Workstation
 
-NOT_DECODED = "This image could not be decoded"
+NOT_DECODED = UNDECODABLE
+CROP_NOT_DECODED = "Plate crop not decoded"
 NOTHING_SELECTED = "Select a read to see its image"
 LOADING = "Loading image…"
-CROP_SIZE = (240, 72)
+REREAD = "Re-read plate"
+
+
+def to_qimage(image: Image) -> QImage:
+    """A QImage holding its own copy of an 8-bit BGR or grayscale array."""
+    image = np.ascontiguousarray(image)
+    height, width = image.shape[:2]
+    fmt = QImage.Format.Format_Grayscale8 if image.ndim == 2 else QImage.Format.Format_BGR888
+    return QImage(image.data, width, height, image.strides[0], fmt).copy()
 
 
 @dataclass(frozen=True)
-class _Decoded:
+class _Pictures:
+    """Decoded originals and what is on screen for them (both may be None)."""
+
     read_id: str
-    scene: QImage
-    crop: QImage
+    enhancement: Enhancement
+    scene: Image | None
+    crop: Image | None
+    scene_shown: QImage | None
+    crop_shown: QImage | None
+    scene_error: str | None = None
 
 
-class FitGraphicsView(QGraphicsView):
-    """A view that keeps its whole scene in sight, scaled to fit, as it is resized."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setScene(QGraphicsScene(self))
-        self._item = QGraphicsPixmapItem()
-        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self.scene().addItem(self._item)
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-    def set_image(self, image: QImage | None) -> None:
-        pixmap = QPixmap.fromImage(image) if image is not None else QPixmap()
-        self._item.setPixmap(pixmap)
-        self.scene().setSceneRect(QRectF(pixmap.rect()))
-        self._fit()
-
-    def has_image(self) -> bool:
-        return not self._item.pixmap().isNull()
-
-    def _fit(self) -> None:
-        if self.has_image():
-            self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit()
+def _render(
+    read_id: str, scene: Image | None, crop: Image | None, enhancement: Enhancement
+) -> _Pictures:
+    """Runs on a worker: the enhanced copies as QImages."""
+    return _Pictures(
+        read_id=read_id,
+        enhancement=enhancement,
+        scene=scene,
+        crop=crop,
+        scene_shown=None if scene is None else to_qimage(apply_enhancement(scene, enhancement)),
+        crop_shown=None if crop is None else to_qimage(apply_enhancement(crop, enhancement)),
+    )
 
 
 class ImagePane(QFrame):
-    """Loads a read's images off the GUI thread and shows them with the read's details."""
+    """The review widget: a zoomable view of the scene, the crop inset, controls and details."""
 
-    image_shown = Signal(str)  # read id: scene and crop are on screen
+    image_shown = Signal(str)  # read id: the scene is on screen
     image_failed = Signal(str)  # the message shown instead
+    enhancement_applied = Signal(object)  # Enhancement now on screen
+    plate_reread = Signal(object)  # list[PlateCandidate] from the plate reader
 
     def __init__(
         self,
         *,
         workstation: Workstation,
         runner: TaskRunner,
+        plate_reader: PlateReader | None = None,
+        show_details: bool = True,
+        shortcuts: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("imagePane")
         self._workstation = workstation
         self._runner = runner
+        self._plate_reader = plate_reader
+        self._shortcuts = shortcuts
         self._request = 0
+        self._scene: Image | None = None
+        self._crop: Image | None = None
+        self._enhancing = False  # a render is running on the vision lane
+        self._enhance_again = False  # the controls moved while it ran
         self.read: ReadRecord | None = None
 
-        self.scene_view = FitGraphicsView()
-        self.scene_view.setObjectName("sceneView")
+        # -- toolbar -----------------------------------------------------------
+        self.fit_action = self._action("Fit", "Fit the image in the view", ["Ctrl+0"])
+        self.actual_size_action = self._action(
+            "1:1", "One image pixel per screen pixel", ["Ctrl+1"]
+        )
+        self.zoom_in_action = self._action("+", "Zoom in", ["+", "=", "Ctrl++", "Ctrl+="])
+        self.zoom_out_action = self._action("−", "Zoom out", ["-", "Ctrl+-"])
+        self.reset_action = self._action("Reset enhancement", "Show the original image", [])
+        self.zoom_label = QLabel("—")
+        self.zoom_label.setObjectName("zoomLabel")
+        self.zoom_label.setMinimumWidth(48)
+        self.enhance_button = QToolButton()
+        self.enhance_button.setText("Enhance")
+        self.enhance_button.setCheckable(True)
+        self.enhance_button.setChecked(True)
+        self.enhance_button.setToolTip("Show or hide the enhancement controls")
+        self.reread_button = QPushButton(REREAD)
+        self.reread_button.setObjectName("rereadButton")
+        self.reread_button.setAutoDefault(False)
+        self.reread_button.setEnabled(False)
+        self.reread_button.setToolTip(
+            NO_MODEL if plate_reader is None else "Read the plate again with the plate reader"
+        )
+        toolbar = QHBoxLayout()
+        toolbar.setSpacing(4)
+        self.fit_button = self._tool_button(self.fit_action)
+        self.actual_size_button = self._tool_button(self.actual_size_action)
+        self.zoom_out_button = self._tool_button(self.zoom_out_action)
+        self.zoom_in_button = self._tool_button(self.zoom_in_action)
+        for button in (
+            self.fit_button,
+            self.actual_size_button,
+            self.zoom_out_button,
+            self.zoom_in_button,
+        ):
+            toolbar.addWidget(button)
+        toolbar.addWidget(self.zoom_label)
+        toolbar.addStretch(1)
+        toolbar.addWidget(self.enhance_button)
+        toolbar.addWidget(self.reread_button)
+
+        # -- the stage: the view, or a message instead -------------------------
+        self.scene_view = ReviewView()
         self.scene_view.setMinimumSize(320, 200)
+        self.crop_label = self.scene_view.inset_label
         self.message_label = QLabel(NOTHING_SELECTED)
         self.message_label.setObjectName("imageMessage")
         self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -107,12 +167,13 @@ class ImagePane(QFrame):
         stage.setObjectName("imageStage")
         stage.setLayout(self._stack)
 
-        self.crop_label = QLabel()
-        self.crop_label.setObjectName("cropLabel")
-        self.crop_label.setFixedSize(*CROP_SIZE)
-        self.crop_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.crop_label.setToolTip("The plate as the camera cropped it")
+        self.enhance_panel = EnhancePanel()
+        self.reread_label = QLabel()
+        self.reread_label.setObjectName("rereadLabel")
+        self.reread_label.setWordWrap(True)
+        self.reread_label.hide()
 
+        # -- details -----------------------------------------------------------
         self.plate_value = QLabel("—")
         self.plate_value.setObjectName("plateValue")
         self.state_value = QLabel("—")
@@ -121,33 +182,74 @@ class ImagePane(QFrame):
         self.camera_value.setWordWrap(True)
         self.vehicle_value = QLabel("—")
         self.vehicle_value.setWordWrap(True)
+        self.body_value = QLabel("—")
+        self.body_value.setWordWrap(True)
         self.confidence_value = QLabel("—")
-        for value in (
+        self._values = (
             self.plate_value,
             self.state_value,
             self.time_value,
             self.camera_value,
             self.vehicle_value,
+            self.body_value,
             self.confidence_value,
-        ):
+        )
+        for value in self._values:
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         details = QFormLayout()
         details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         details.setHorizontalSpacing(12)
-        details.addRow("Plate crop", self.crop_label)
+        details.setVerticalSpacing(4)
         details.addRow("Plate", self.plate_value)
         details.addRow("State", self.state_value)
         details.addRow("Time", self.time_value)
         details.addRow("Camera", self.camera_value)
         details.addRow("Vehicle", self.vehicle_value)
+        details.addRow("Body, features", self.body_value)
         details.addRow("Confidence", self.confidence_value)
+        self.details = QWidget()
+        self.details.setLayout(details)
+        self.details.setVisible(show_details)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(10)
+        layout.setSpacing(6)
+        layout.addLayout(toolbar)
         layout.addWidget(stage, 1)
-        layout.addLayout(details)
+        layout.addWidget(self.enhance_panel)
+        layout.addWidget(self.reread_label)
+        layout.addWidget(self.details)
+
+        # -- wiring ------------------------------------------------------------
+        self.fit_action.triggered.connect(self.scene_view.fit)
+        self.actual_size_action.triggered.connect(self.scene_view.actual_size)
+        self.zoom_in_action.triggered.connect(self.scene_view.zoom_in)
+        self.zoom_out_action.triggered.connect(self.scene_view.zoom_out)
+        self.reset_action.triggered.connect(self.enhance_panel.reset)
+        self.scene_view.zoom_changed.connect(self._zoom_changed)
+        self.enhance_button.toggled.connect(self.enhance_panel.setVisible)
+        self.enhance_panel.enhancement_changed.connect(self._enhancement_changed)
+        self.reread_button.clicked.connect(self.reread_plate)
         self.show_read(None)
+
+    def _action(self, text: str, tip: str, keys: list[str]) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(f"{tip} ({keys[0]})" if keys else tip)
+        if self._shortcuts:
+            # Window-wide: one pane per window has them (a compare dialog's panes do not).
+            action.setShortcuts([QKeySequence(key) for key in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.addAction(action)
+        return action
+
+    @staticmethod
+    def _tool_button(action: QAction) -> QToolButton:
+        button = QToolButton()
+        button.setDefaultAction(action)
+        button.setMinimumWidth(32)
+        return button
+
+    # -- state -------------------------------------------------------------
 
     @property
     def message(self) -> str | None:
@@ -156,22 +258,30 @@ class ImagePane(QFrame):
             self.message_label.text() if self._stack.currentWidget() is self.message_label else None
         )
 
+    @property
+    def enhancement(self) -> Enhancement:
+        return self.enhance_panel.enhancement
+
+    @property
+    def original_scene(self) -> Image | None:
+        """The decoded scene as the camera took it (never enhanced in place)."""
+        return self._scene
+
+    # -- showing a read ------------------------------------------------------
+
     def show_read(self, read: ReadRecord | None) -> None:
         """Show a read's details now and its images once they have been fetched and decoded."""
         self._request += 1
         self.read = read
+        self._scene = self._crop = None
         self.scene_view.set_image(None)
-        self.crop_label.clear()
+        self.scene_view.set_inset(None)
+        self.reread_label.hide()
+        self.reread_label.clear()
+        self._set_image_actions(enabled=False)
         if read is None:
             self._show_message(NOTHING_SELECTED)
-            for value in (
-                self.plate_value,
-                self.state_value,
-                self.time_value,
-                self.camera_value,
-                self.vehicle_value,
-                self.confidence_value,
-            ):
+            for value in self._values:
                 value.setText("—")
             return
         self.plate_value.setText(read.plate)
@@ -180,20 +290,31 @@ class ImagePane(QFrame):
         self.camera_value.setText(f"{read.camera_name} ({read.camera_id}), facing {read.direction}")
         vehicle = " ".join(part for part in (read.color, read.make, read.model) if part)
         self.vehicle_value.setText(vehicle or "—")
+        self.body_value.setText(", ".join(p for p in (read.body_type, *read.features) if p) or "—")
         self.confidence_value.setText(percent(read.confidence))
         self._show_message(LOADING)
         request = self._request
         workstation = self._workstation
+        enhancement = self.enhancement
         read_id, scene_sha, crop_sha = read.read_id, read.image_sha256, read.crop_sha256
 
-        def fetch_and_decode() -> _Decoded:
-            scene = QImage.fromData(workstation.image(scene_sha, read_id=read_id))
-            crop = QImage.fromData(workstation.image(crop_sha, read_id=read_id))
-            return _Decoded(read_id, scene, crop)
+        def fetch_and_decode() -> _Pictures:
+            scene_data = workstation.image(scene_sha, read_id=read_id)
+            crop_data = workstation.image(crop_sha, read_id=read_id)
+            try:
+                crop: Image | None = decode_jpeg(crop_data)
+            except KnownError:
+                crop = None
+            try:
+                scene = decode_jpeg(scene_data)
+            except KnownError as exc:
+                pictures = _render(read_id, None, crop, enhancement)
+                return replace(pictures, scene_error=str(exc))
+            return _render(read_id, scene, crop, enhancement)
 
         self._runner.run(
             fetch_and_decode,
-            on_success=lambda decoded: self._arrived(request, decoded),
+            on_success=lambda pictures: self._arrived(request, pictures),
             on_failure=lambda exc: self._failed(request, exc),
             lane=Lane.NETWORK,
         )
@@ -202,26 +323,41 @@ class ImagePane(QFrame):
         self.message_label.setText(text)
         self._stack.setCurrentWidget(self.message_label)
 
-    def _arrived(self, request: int, decoded: _Decoded) -> None:
+    def _set_image_actions(self, *, enabled: bool) -> None:
+        for action in (
+            self.fit_action,
+            self.actual_size_action,
+            self.zoom_in_action,
+            self.zoom_out_action,
+        ):
+            action.setEnabled(enabled)
+        self.reread_button.setEnabled(enabled and self._plate_reader is not None)
+        if not enabled:
+            self.zoom_label.setText("—")
+
+    def _arrived(self, request: int, pictures: _Pictures) -> None:
         if request != self._request:
             return  # another read was selected meanwhile
-        if not decoded.crop.isNull():
-            self.crop_label.setPixmap(
-                QPixmap.fromImage(decoded.crop).scaled(
-                    *CROP_SIZE,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-            )
-        else:
-            self.crop_label.setText("Not decoded")
-        if decoded.scene.isNull():
-            self._show_message(NOT_DECODED)
-            self.image_failed.emit(NOT_DECODED)
+        self._scene, self._crop = pictures.scene, pictures.crop
+        self._show_crop(pictures.crop_shown)
+        if pictures.scene_shown is None:
+            message = pictures.scene_error or NOT_DECODED
+            self._show_message(message)
+            self.image_failed.emit(message)
             return
         self._stack.setCurrentWidget(self.scene_view)
-        self.scene_view.set_image(decoded.scene)
-        self.image_shown.emit(decoded.read_id)
+        self.scene_view.set_image(pictures.scene_shown)
+        self._set_image_actions(enabled=True)
+        self._zoom_changed(self.scene_view.zoom)
+        self.image_shown.emit(pictures.read_id)
+        if pictures.enhancement != self.enhancement:
+            self._enhancement_changed(self.enhancement)
+
+    def _show_crop(self, crop: QImage | None) -> None:
+        if crop is None:
+            self.scene_view.set_inset(None, text=CROP_NOT_DECODED)
+        else:
+            self.scene_view.set_inset(QPixmap.fromImage(crop))
 
     def _failed(self, request: int, exc: BaseException) -> None:
         if request != self._request:
@@ -229,3 +365,81 @@ class ImagePane(QFrame):
         message = user_message(exc)
         self._show_message(message)
         self.image_failed.emit(message)
+
+    def _zoom_changed(self, zoom: float) -> None:
+        if self.scene_view.has_image():
+            fit = " (fit)" if self.scene_view.fit_mode else ""
+            self.zoom_label.setText(f"{zoom * 100:.0f}%{fit}")
+
+    # -- enhancement -------------------------------------------------------
+
+    def _enhancement_changed(self, _enhancement: Enhancement) -> None:
+        if self._scene is None and self._crop is None:
+            return
+        if self._enhancing:
+            self._enhance_again = True
+            return
+        self._enhancing = True
+        self._enhance_again = False
+        request = self._request
+        read_id = self.read.read_id if self.read is not None else ""
+        scene, crop, enhancement = self._scene, self._crop, self.enhancement
+        self._runner.run(
+            lambda: _render(read_id, scene, crop, enhancement),
+            on_success=lambda pictures: self._enhanced(request, pictures),
+            on_failure=lambda exc: self._enhance_failed(request, exc),
+            lane=Lane.VISION,
+        )
+
+    def _enhanced(self, request: int, pictures: _Pictures) -> None:
+        self._enhancing = False
+        if request == self._request:
+            if pictures.scene_shown is not None:
+                self.scene_view.set_image(pictures.scene_shown, keep_view=True)
+            self._show_crop(pictures.crop_shown)
+        if self._enhance_again or pictures.enhancement != self.enhancement:
+            self._enhancement_changed(self.enhancement)  # the latest request wins
+        elif request == self._request:
+            self.enhancement_applied.emit(pictures.enhancement)
+
+    def _enhance_failed(self, request: int, exc: BaseException) -> None:
+        self._enhancing = False
+        if request == self._request:
+            self._show_message(user_message(exc))
+            self.image_failed.emit(user_message(exc))
+
+    # -- plate reading -------------------------------------------------------
+
+    def reread_plate(self) -> None:
+        """Read the plate crop (or the scene) again with the plate reader, off the GUI thread."""
+        reader = self._plate_reader
+        image = self._crop if self._crop is not None else self._scene
+        if reader is None or image is None:
+            return
+        request = self._request
+        self.reread_button.setEnabled(False)
+        self.reread_label.setText("Reading the plate…")
+        self.reread_label.show()
+        self._runner.run(
+            lambda: reader.read(image),
+            on_success=lambda candidates: self._reread(request, candidates),
+            on_failure=lambda exc: self._reread_failed(request, exc),
+            lane=Lane.VISION,
+        )
+
+    def _reread(self, request: int, candidates: list[PlateCandidate]) -> None:
+        if request != self._request:
+            return
+        self.reread_button.setEnabled(True)
+        if candidates:
+            readings = ", ".join(f"{c.text} ({percent(c.confidence)})" for c in candidates[:3])
+            self.reread_label.setText(f"Plate reader: {readings}")
+        else:
+            self.reread_label.setText("Plate reader: no plate found")
+        self.plate_reread.emit(candidates)
+
+    def _reread_failed(self, request: int, exc: BaseException) -> None:
+        if request != self._request:
+            return
+        self.reread_button.setEnabled(True)
+        self.reread_label.setText(user_message(exc))

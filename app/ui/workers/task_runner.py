@@ -8,7 +8,9 @@ the GUI thread. Two lanes:
   reads, the journal's status), as Anki's executor with one worker;
 - `Lane.NETWORK`: a few threads for calls that may wait on the hub (sign-in,
   cases, slice requests, sync, images, journal upload), so a long sync never
-  holds up a search.
+  holds up a search;
+- `Lane.VISION`: one thread for image work (decoding, enhancement, plate
+  reading), so slider moves never queue behind a sync or a search.
 
 Progress and cancellation cross into the work function as a plain callable and
 a `threading.Event` (STYLE section 1). `shutdown()` cancels what can be
@@ -36,6 +38,7 @@ NETWORK_THREADS = 4
 class Lane(StrEnum):
     CACHE = "cache"
     NETWORK = "network"
+    VISION = "vision"
 
 
 class _Relay(QObject):
@@ -106,12 +109,14 @@ class TaskRunner(QObject):
         self._pools = {
             Lane.CACHE: QThreadPool(self),
             Lane.NETWORK: QThreadPool(self),
+            Lane.VISION: QThreadPool(self),
         }
         for pool in self._pools.values():
             # Threads never expire: each keeps its own cache connection for its lifetime.
             pool.setExpiryTimeout(-1)
         self._pools[Lane.CACHE].setMaxThreadCount(1)
         self._pools[Lane.NETWORK].setMaxThreadCount(NETWORK_THREADS)
+        self._pools[Lane.VISION].setMaxThreadCount(1)
         self._live: dict[_Relay, threading.Event | None] = {}
         self._closed = False
 

@@ -1,0 +1,263 @@
+"""Image review: zoom and pan, the crop inset, enhancement off the GUI thread, re-read, compare."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QWheelEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.ui.dialogs.compare_dialog import CompareDialog
+from app.ui.main_window import MainWindow
+from app.ui.widgets.image_pane import ImagePane
+from app.ui.widgets.review_view import MAX_ZOOM, ZOOM_STEP, ReviewView
+from app.ui.workers import TaskRunner
+from app.vision.enhance import Enhancement, Image
+from app.vision.plate_reader import NO_MODEL, PlateCandidate
+
+from .fakes import CASE, FakeWorkstation
+
+MakeWindow = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> MakeWindow:
+    def make(**kwargs: object) -> MainWindow:
+        workstation.add_synced_slice(CASE)
+        window = MainWindow(
+            workstation,  # type: ignore[arg-type]
+            runner,
+            initial_case=CASE,
+            initial_purpose="robbery",
+            **kwargs,  # type: ignore[arg-type]
+        )
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=2000)
+        with qtbot.waitSignal(window.search_finished, timeout=2000):
+            window.run_search("")
+        return window
+
+    return make
+
+
+def _image(width: int, height: int, color: str = "#506070") -> QImage:
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor(color))
+    return image
+
+
+def _wheel(view: ReviewView, delta: int) -> None:
+    center = QPointF(view.viewport().rect().center())
+    event = QWheelEvent(
+        center,
+        QPointF(view.viewport().mapToGlobal(center.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, delta),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), event)
+
+
+def _pixels(image: QImage) -> Image:
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+    rows = data.reshape(image.height(), image.bytesPerLine())
+    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+
+
+def test_fit_one_to_one_steps_and_wheel(qtbot: QtBot) -> None:
+    view = ReviewView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_image(_image(800, 400))
+    assert view.fit_mode
+    assert view.zoom == pytest.approx(0.5, abs=0.02)
+
+    with qtbot.waitSignal(view.zoom_changed, timeout=1000) as zoomed:
+        view.zoom_in()
+    assert zoomed.args[0] == pytest.approx(view.zoom)
+    assert view.zoom == pytest.approx(0.5 * ZOOM_STEP, abs=0.03)
+    assert not view.fit_mode
+
+    view.actual_size()
+    assert view.zoom == pytest.approx(1.0)
+    _wheel(view, 120)
+    assert view.zoom == pytest.approx(ZOOM_STEP)
+    _wheel(view, -240)
+    assert view.zoom == pytest.approx(1 / ZOOM_STEP)
+    for _ in range(40):
+        view.zoom_in()
+    assert view.zoom == pytest.approx(MAX_ZOOM)
+
+    # A resize keeps the user's zoom; Fit goes back to following the view's size.
+    view.resize(500, 300)
+    assert view.zoom == pytest.approx(MAX_ZOOM)
+    view.fit()
+    view.resize(200, 300)
+    assert view.fit_mode
+    assert view.zoom == pytest.approx(200 / 800, abs=0.02)
+
+
+# QTest warns that QGraphicsView leaves the release of a hand drag unaccepted (Qt's own code).
+@pytest.mark.qt_log_ignore(r'Mouse event "MouseRelease" not accepted')
+def test_dragging_pans_a_zoomed_image(qtbot: QtBot) -> None:
+    view = ReviewView()
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_image(_image(1200, 800))
+    view.actual_size()
+    scrollbar = view.horizontalScrollBar()
+    before = scrollbar.value()
+    viewport = view.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=QPoint(150, 100))
+    qtbot.mouseMove(viewport, QPoint(100, 100))
+    qtbot.mouseMove(viewport, QPoint(60, 100))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(60, 100))
+    assert scrollbar.value() == before + 90
+
+
+def test_review_shortcuts_and_crop_inset(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window()
+    pane = window.image_pane
+    assert not pane.fit_action.isEnabled()  # nothing to zoom yet
+    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+        window.select_row(0)
+    assert pane.crop_label.isVisible()
+    assert not pane.crop_label.pixmap().isNull()
+    assert pane.zoom_label.text().endswith("(fit)")
+
+    qtbot.keyClick(window.results_view, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert pane.scene_view.zoom == pytest.approx(1.0)
+    assert pane.zoom_label.text() == "100%"
+    qtbot.keyClick(window.results_view, Qt.Key.Key_Plus)
+    assert pane.scene_view.zoom == pytest.approx(ZOOM_STEP)
+    qtbot.keyClick(window.results_view, Qt.Key.Key_Minus)
+    qtbot.keyClick(window.results_view, Qt.Key.Key_Minus)
+    assert pane.scene_view.zoom == pytest.approx(1 / ZOOM_STEP)
+    qtbot.keyClick(window.results_view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert pane.scene_view.fit_mode
+
+
+def test_enhancement_is_applied_off_the_gui_thread_and_reset(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    window = make_window()
+    pane = window.image_pane
+    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+        window.select_row(0)
+    original = pane.original_scene
+    assert original is not None
+    kept = original.copy()
+    plain = _pixels(pane.scene_view.shown_image())
+    pane.scene_view.actual_size()
+
+    with qtbot.waitSignal(
+        pane.enhancement_applied,
+        timeout=3000,
+        check_params_cb=lambda e: e == Enhancement(brightness=60),
+    ):
+        pane.enhance_panel.brightness_slider.setValue(60)
+    brighter = _pixels(pane.scene_view.shown_image())
+    assert brighter.mean() > plain.mean() + 40
+    assert pane.scene_view.zoom == pytest.approx(1.0)  # the view stayed where it was
+    assert pane.enhance_panel.reset_button.isEnabled()
+    np.testing.assert_array_equal(pane.original_scene, kept)  # the original is untouched
+
+    # Dragging a slider sends many requests; the last one is what ends up on screen.
+    final = Enhancement(brightness=60, contrast=1.5, gamma=1.2, clahe=True, sharpen=0.8)
+    with qtbot.waitSignal(
+        pane.enhancement_applied, timeout=5000, check_params_cb=lambda e: e == final
+    ):
+        for value in range(100, 151, 5):
+            pane.enhance_panel.contrast_slider.setValue(value)
+        pane.enhance_panel.gamma_slider.setValue(120)
+        pane.enhance_panel.clahe_check.setChecked(True)
+        pane.enhance_panel.sharpen_slider.setValue(80)
+    assert pane.enhancement == final
+
+    # The enhancement carries over to the next read, and Reset (Review menu) undoes it.
+    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+        window.select_row(1)
+    assert pane.enhancement == final
+    with qtbot.waitSignal(
+        pane.enhancement_applied, timeout=3000, check_params_cb=lambda e: e.is_identity
+    ):
+        pane.reset_action.trigger()
+    np.testing.assert_array_equal(_pixels(pane.scene_view.shown_image()), plain)
+    assert not pane.enhance_panel.reset_button.isEnabled()
+
+
+def test_re_read_is_off_without_a_model(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window()
+    pane = window.image_pane
+    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+        window.select_row(0)
+    assert not pane.reread_button.isEnabled()
+    assert pane.reread_button.toolTip() == NO_MODEL
+
+
+class _FakeReader:
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def read(self, image: Image) -> list[PlateCandidate]:
+        self.shapes.append(image.shape)
+        return [PlateCandidate("8K7K2", 0.91), PlateCandidate("BK7K2", 0.42)]
+
+
+def test_re_read_uses_the_plate_reader_seam(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    reader = _FakeReader()
+    pane = ImagePane(workstation=workstation, runner=runner, plate_reader=reader)  # type: ignore[arg-type]
+    qtbot.addWidget(pane)
+    pane.show()
+    assert not pane.reread_button.isEnabled()
+    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+        pane.show_read(workstation.reads[0])
+    assert pane.reread_button.isEnabled()
+    with qtbot.waitSignal(pane.plate_reread, timeout=2000) as reread:
+        qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
+    assert [c.text for c in reread.args[0]] == ["8K7K2", "BK7K2"]
+    assert pane.reread_label.text() == "Plate reader: 8K7K2 (91%), BK7K2 (42%)"
+    assert reader.shapes == [(60, 200, 3)]  # the plate crop, not the scene
+
+
+def test_compare_two_selected_reads(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window()
+    assert not window.compare_action.isEnabled()
+    window.select_row(0)
+    index = window.results_model.index(3, 0)
+    qtbot.mouseClick(
+        window.results_view.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ControlModifier,
+        window.results_view.visualRect(index).center(),
+    )
+    assert window.selected_rows() == [0, 3]
+    assert window.compare_action.isEnabled()
+    # The panes' images arrive through queued callbacks, so both_shown cannot fire before
+    # the wait below runs the event loop.
+    window.compare_action.trigger()
+    assert len(window.compare_dialogs) == 1
+    dialog: CompareDialog = window.compare_dialogs[0]
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.both_shown, timeout=3000):
+        pass
+    left, right = dialog.panes
+    assert left.plate_value.text() == window.results_model.read_at(0).plate
+    assert right.plate_value.text() == window.results_model.read_at(3).plate
+    assert left.scene_view.has_image()
+    assert right.scene_view.has_image()
