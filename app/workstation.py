@@ -20,24 +20,31 @@ from typing import Any
 
 import httpx
 
+from app.cache.analysis import AnalysisRepository
 from app.cache.catalog import CatalogRepository
 from app.cache.connection import CacheError, Database, open_encrypted
 from app.cache.journal import Actor, JournalRepository
 from app.cache.migrations import migrate
 from app.cache.reads import ReadRepository
+from app.cache.review import ReviewRepository
 from app.cache.search import SearchRepository
 from app.config.paths import current_profile_file, default_profile_dir
 from app.config.settings import ProfileSettings, load_settings, save_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import KnownError, PolicyRefusal
-from app.core.plates import parse_pattern
+from app.core.plates import normalize_plate, parse_pattern
 from app.core.policy import RETENTION
 from app.core.records import (
+    SEARCH_OUTCOMES,
+    Associate,
     CameraInfo,
     CaseInfo,
     JournalStatus,
+    PlaceMatch,
     PurposeInfo,
     ReadRecord,
+    ReviewMark,
+    SavedSearch,
     SearchCursor,
     SearchPage,
     SearchQuery,
@@ -45,6 +52,7 @@ from app.core.records import (
     SliceInfo,
     SyncProgress,
     SyncResult,
+    query_to_dict,
 )
 from app.core.schemas import DeviceCreate, LoginRequest, SliceCreate, TokenPublic
 from app.sync.client import HubClient, HubRefused, HubUnreachable, SessionEnded
@@ -156,6 +164,7 @@ class Workstation:
                 self._client = HubClient(hub_url, transport=self._transport)
                 self._client.on_unauthorized = self._renew_access
                 self._client.on_device_revoked = self._wipe_revoked_device
+                self._client.device_id = self._settings.device_id or None
             return self._client
 
     @property
@@ -299,6 +308,7 @@ class Workstation:
         if not settings.device_id:
             device = client.register_device(DeviceCreate(name=_device_name()))
             settings.device_id = device.device_id
+        client.device_id = settings.device_id
         save_settings(self.profile_dir, settings)
         secrets.set_tokens(access=token.access_token, refresh=token.refresh_token)
         self._start_session(token)
@@ -383,6 +393,8 @@ class Workstation:
             if profile_id:
                 SecretStore(profile_id).wipe()
             self._settings.device_id = ""
+            if self._client is not None:
+                self._client.device_id = None
             if self._profile_dir is not None:
                 save_settings(self._profile_dir, self._settings)
             self._session = None
@@ -532,45 +544,26 @@ class Workstation:
         return fetched
 
     # search and review ---------------------------------------------------------
-    def search(
-        self, query: SearchQuery, *, after: SearchCursor | None = None, limit: int = 200
-    ) -> SearchPage:
-        """A page of cached reads for the case and purpose; the first page is journaled."""
+    def _require_slice(self, case_number: str, purpose: str) -> Database:
+        """This thread's cache, once it is sure the user holds reads for the case and purpose."""
         self._require_session()
         db = self.db()
         if not any(
-            s.purpose == query.purpose
-            for s in CatalogRepository(db).slices(case_number=query.case_number)
+            s.purpose == purpose for s in CatalogRepository(db).slices(case_number=case_number)
         ):
             raise KnownError(
-                f"You hold no reads for case {query.case_number} under this purpose; request "
+                f"You hold no reads for case {case_number} under this purpose; request "
                 "the reads the case needs first."
             )
-        repo = SearchRepository(db)
-        if after is not None:
-            return repo.page(query, after=after, limit=limit)
-        total = repo.count(query)
-        params = {
-            "case_number": query.case_number,
-            "purpose": query.purpose,
-            "pattern": None if query.pattern is None else query.pattern.text,
-            "pattern_kind": None if query.pattern is None else query.pattern.kind.value,
-            "fuzzy": query.fuzzy,
-            "time_from": None if query.time_from is None else utc_iso(query.time_from),
-            "time_to": None if query.time_to is None else utc_iso(query.time_to),
-            "camera_ids": list(query.camera_ids),
-            "state": query.state,
-            "make": query.make,
-            "model": query.model,
-            "color": query.color,
-            "body_type": query.body_type,
-            "feature": query.feature,
-            "min_confidence": query.min_confidence,
-            "result_count": total,
-        }
+        return db
+
+    def _journal_search(self, params: dict[str, Any], *, result_count: int) -> None:
+        """Record a search (its exact parameters and result count) before answering it."""
         try:
             with self._journaled(
-                "search", object_refs={"case_number": query.case_number}, params=params
+                "search",
+                object_refs={"case_number": params["case_number"]},
+                params={**params, "result_count": result_count},
             ):
                 pass
         except CacheError:
@@ -580,8 +573,172 @@ class Workstation:
                 "The search was not run because the audit journal cannot record it; "
                 "check the disk and try again."
             ) from exc
+
+    def search(
+        self, query: SearchQuery, *, after: SearchCursor | None = None, limit: int = 200
+    ) -> SearchPage:
+        """A page of cached reads for the case and purpose; the first page is journaled."""
+        repo = SearchRepository(self._require_slice(query.case_number, query.purpose))
+        if after is not None:
+            return repo.page(query, after=after, limit=limit)
+        total = repo.count(query)
+        self._journal_search(query_to_dict(query), result_count=total)
         page = repo.page(query, after=None, limit=limit)
         return SearchPage(rows=page.rows, next_cursor=page.next_cursor, total=total)
+
+    # analyses -----------------------------------------------------------------
+    def sightings(self, *, case_number: str, purpose: str, plate: str) -> list[ReadRecord]:
+        """Every cached read of one plate in the case, oldest first (journaled as a search)."""
+        repo = AnalysisRepository(self._require_slice(case_number, purpose))
+        found = repo.sightings(case_number=case_number, purpose=purpose, plate=plate)
+        self._journal_search(
+            {"analysis": "sightings", "case_number": case_number, "purpose": purpose,
+             "plate": normalize_plate(plate)},
+            result_count=len(found),
+        )  # fmt: skip
+        return found
+
+    def associates(
+        self,
+        *,
+        case_number: str,
+        purpose: str,
+        plate: str,
+        window_seconds: int = 60,
+        min_cameras: int = 2,
+    ) -> list[Associate]:
+        """Vehicles seen with a plate: same camera within the window, at several cameras."""
+        repo = AnalysisRepository(self._require_slice(case_number, purpose))
+        found = repo.associates(
+            case_number=case_number,
+            purpose=purpose,
+            plate=plate,
+            window_seconds=window_seconds,
+            min_cameras=min_cameras,
+        )
+        self._journal_search(
+            {"analysis": "associates", "case_number": case_number, "purpose": purpose,
+             "plate": normalize_plate(plate), "window_seconds": window_seconds,
+             "min_cameras": min_cameras},
+            result_count=len(found),
+        )  # fmt: skip
+        return found
+
+    def multi_place(
+        self,
+        *,
+        case_number: str,
+        purpose: str,
+        places: list[list[str]],
+        time_from: datetime | None = None,
+        time_to: datetime | None = None,
+    ) -> list[PlaceMatch]:
+        """Plates seen at every one of several places (camera groups) within the window."""
+        if len(places) < 2 or not all(places):
+            raise KnownError("Choose at least two places, each with at least one camera.")
+        repo = AnalysisRepository(self._require_slice(case_number, purpose))
+        found = repo.multi_place(
+            case_number=case_number,
+            purpose=purpose,
+            places=places,
+            time_from=time_from,
+            time_to=time_to,
+        )
+        self._journal_search(
+            {"analysis": "multi_place", "case_number": case_number, "purpose": purpose,
+             "places": places,
+             "time_from": None if time_from is None else utc_iso(time_from),
+             "time_to": None if time_to is None else utc_iso(time_to)},
+            result_count=len(found),
+        )  # fmt: skip
+        return found
+
+    # review --------------------------------------------------------------------
+    def mark_misread(
+        self, *, read_id: str, case_number: str, corrected_plate: str, note: str = ""
+    ) -> ReviewMark:
+        """Record that the reader got a plate wrong, with the plate the image shows."""
+        corrected = normalize_plate(corrected_plate)
+        if not corrected:
+            raise KnownError("Give the plate as the image shows it (letters and digits).")
+        return self._mark(
+            "misread", read_id=read_id, case_number=case_number, corrected=corrected, note=note
+        )
+
+    def mark_evidence(self, *, read_id: str, case_number: str, note: str = "") -> ReviewMark:
+        """Mark a read as evidence for the case (journaled; the hub's hold follows in issue 4)."""
+        return self._mark(
+            "evidence", read_id=read_id, case_number=case_number, corrected=None, note=note
+        )
+
+    def _mark(
+        self, kind: str, *, read_id: str, case_number: str, corrected: str | None, note: str
+    ) -> ReviewMark:
+        session = self._require_session()
+        if ReadRepository(self.db()).get(read_id) is None:
+            raise KnownError(f"The read {read_id} is not in this cache (it may have been purged).")
+        refs = {"read_id": read_id, "case_number": case_number}
+        params = {"corrected_plate": corrected, "note": note}
+        with self._journaled(f"review.{kind}", object_refs=refs, params=params) as db:
+            mark_id = ReviewRepository(db).add_mark(
+                read_id=read_id,
+                case_number=case_number,
+                kind=kind,
+                corrected_plate=corrected,
+                note=note,
+                marked_by=session.username,
+            )
+        return next(m for m in self.review_marks(read_id=read_id) if m.mark_id == mark_id)
+
+    def review_marks(
+        self, *, read_id: str | None = None, case_number: str | None = None
+    ) -> list[ReviewMark]:
+        self._require_session()
+        return ReviewRepository(self.db()).marks(read_id=read_id, case_number=case_number)
+
+    def record_outcome(
+        self, *, case_number: str, purpose: str, outcome: str, note: str = ""
+    ) -> None:
+        """Record what the case's searches led to, so the agency can report results."""
+        if outcome not in SEARCH_OUTCOMES:
+            raise KnownError(
+                f"'{outcome}' is not a search outcome; choose one of: {', '.join(SEARCH_OUTCOMES)}"
+            )
+        self._require_session()
+        refs = {"case_number": case_number}
+        with self._journaled(
+            "search.outcome", object_refs=refs, params={"purpose": purpose, "outcome": outcome,
+                                                        "note": note}
+        ):  # fmt: skip
+            pass
+
+    def save_search(self, *, name: str, query: SearchQuery) -> SavedSearch:
+        """Keep a search under a name for its case (the case and purpose are not saved)."""
+        name = " ".join(name.split())
+        if not name:
+            raise KnownError("Give the saved search a name.")
+        self._require_session()
+        kept = {
+            k: v for k, v in query_to_dict(query).items() if k not in ("case_number", "purpose")
+        }
+        refs = {"case_number": query.case_number}
+        with self._journaled("search.save", object_refs=refs, params={"name": name, **kept}) as db:
+            saved_id = ReviewRepository(db).save_search(
+                case_number=query.case_number, name=name, query=kept
+            )
+        return next(
+            s for s in self.saved_searches(case_number=query.case_number) if s.saved_id == saved_id
+        )
+
+    def saved_searches(self, *, case_number: str) -> list[SavedSearch]:
+        self._require_session()
+        return ReviewRepository(self.db()).saved_searches(case_number=case_number)
+
+    def delete_saved_search(self, saved_id: int) -> None:
+        self._require_session()
+        with self._journaled("search.unsave", params={"saved_id": saved_id}) as db:
+            if not ReviewRepository(db).delete_saved_search(saved_id):
+                raise KnownError("That saved search no longer exists.")
 
     def read(self, read_id: str) -> ReadRecord:
         self._require_session()
@@ -608,8 +765,9 @@ class Workstation:
         return data
 
     # journal and retention ----------------------------------------------------
-    def journal_status(self) -> JournalStatus:
-        return self._journal().status()
+    def journal_status(self, *, full: bool = False) -> JournalStatus:
+        """Unsent and delivered events, and whether the chain verifies (`full`: from the start)."""
+        return self._journal().status(full=full)
 
     def upload_journal(self) -> int:
         """Deliver pending events to the hub; offline they wait (returns 0)."""

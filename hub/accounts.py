@@ -20,7 +20,6 @@ from app.core.policy import (
     ACCESS_TOKEN_LIFETIME,
     FAILED_SIGN_IN_WINDOW,
     MAX_FAILED_SIGN_INS,
-    MIN_PASSWORD_LENGTH,
     SESSION_LIFETIME,
 )
 from app.core.schemas import DevicePublic, Role, TokenPublic, UserPublic
@@ -35,6 +34,7 @@ from hub.core.security import (
 )
 from hub.db.tables import chain_heads, devices, refresh_tokens, sign_in_failures, users
 from hub.errors import HubError, unauthorized
+from hub.passwords import password_problem
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,9 @@ def create_user(
     display_name: str | None = None,
     training_valid_until: date | None = None,
 ) -> int:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise HubError(422, f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    problem = password_problem(password, username=username)
+    if problem is not None:
+        raise HubError(422, problem)
     result = connection.execute(
         users.insert().values(
             username=username,
@@ -209,15 +210,25 @@ def login(
     return LoginOutcome(token, None)
 
 
-def release_lock(connection: Connection, *, username: str, now: datetime, by: str) -> bool:
-    """An administrator releases a locked account (also used by the CLI)."""
-    row = connection.execute(sa.select(users.c.user_id).where(users.c.username == username)).first()
+def release_lock(
+    connection: Connection, *, username: str, now: datetime, by: str, session_id: str = ""
+) -> bool:
+    """An administrator releases a locked account (also used by the CLI); audited."""
+    row = connection.execute(
+        sa.select(users.c.user_id, users.c.locked_at).where(users.c.username == username)
+    ).first()
     if row is None:
         return False
     connection.execute(users.update().where(users.c.user_id == row.user_id).values(locked_at=None))
     connection.execute(sign_in_failures.delete().where(sign_in_failures.c.user_id == row.user_id))
     record_hub_event(
-        connection, action="auth.unlock", now=now, username=by, object_refs={"username": username}
+        connection,
+        action="auth.unlock",
+        now=now,
+        username=by,
+        session_id=session_id,
+        object_refs={"username": username},
+        params={"was_locked": row.locked_at is not None},
     )
     return True
 
@@ -348,3 +359,13 @@ def register_device(
         params={"name": name},
     )
     return DevicePublic(device_id=device_id, name=name, registered_at=now)
+
+
+DEVICE_REVOKED = "This device has been revoked by the agency; its cache must be wiped."
+
+
+def device_revoked(connection: Connection, device_id: str) -> bool:
+    revoked_at = connection.execute(
+        sa.select(devices.c.revoked_at).where(devices.c.device_id == device_id)
+    ).first()
+    return revoked_at is not None and revoked_at[0] is not None

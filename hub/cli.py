@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.core.errors import KnownError
+from app.core.schemas import Role
 from hub.context import system_clock
 from hub.core.config import HubSettings, create_secret, load_secret
 from hub.core.db import Database, drop_everything, migrate
@@ -146,6 +147,164 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if report.chains_ok else 1
 
 
+HUB_CLI = "platedesk-hub"
+
+
+def _open(args: argparse.Namespace) -> tuple[HubSettings, Database]:
+    """An initialized hub's settings and migrated database."""
+    settings = _settings(args)
+    load_secret(settings)
+    database = Database(settings.sqlalchemy_url)
+    migrate(database)
+    return settings, database
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import random
+
+    from hub.admin import create_feed_token
+    from hub.images import ImageStore
+    from hub.simulate.http_feed import post_reads
+    from hub.simulate.traffic import (
+        default_workers,
+        ensure_cameras,
+        generate_traffic,
+        render_scenes,
+        write_bulk,
+    )
+
+    if not args.bulk and not args.url:
+        raise KnownError(
+            "Give --url HUB_URL to feed the ingest API, or --bulk to write the database."
+        )
+    if args.bulk and args.url:
+        raise KnownError("--bulk writes the database directly; leave out --url.")
+    settings, database = _open(args)
+    try:
+        now = system_clock()
+        rng = random.Random(args.seed)  # noqa: S311 (simulated traffic)
+        started = time.perf_counter()
+        with database.write() as connection:
+            camera_ids = ensure_cameras(connection, rng, args.cameras)
+            token = args.camera_token
+            if args.url and not token:
+                from app.core.schemas import FeedTokenCreate
+
+                token = create_feed_token(
+                    connection, FeedTokenCreate(name="simulator"), by=HUB_CLI, now=now
+                ).token
+        rows, specs = generate_traffic(
+            rng, camera_ids, days=args.days, reads_per_day=args.reads_per_day, now=now
+        )
+        if args.bulk:
+            count = write_bulk(database, ImageStore(settings.images_dir), rows, specs, now=now)
+            result: dict[str, Any] = {"reads": count}
+        else:
+            rendered = render_scenes(specs, default_workers())
+            counts = post_reads(
+                args.url,
+                token,
+                ((row, image, crop) for row, (image, crop) in zip(rows, rendered, strict=True)),
+            )
+            result = {
+                "reads": len(rows),
+                "created": counts["created"],
+                "duplicates": counts["duplicate"],
+            }
+    finally:
+        database.dispose()
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["mode"] = "bulk" if args.bulk else "http"
+    _print(result)
+    return 0
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise KnownError("Give the new user's password on standard input (one line).")
+    return password
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from pydantic import ValidationError
+
+    from app.core.schemas import UserCreate
+    from hub.admin import add_user
+    from hub.core.security import PasswordService
+
+    try:
+        body = UserCreate(
+            username=args.username,
+            display_name=args.display_name,
+            role=args.role,
+            password=_read_password(),
+            training_valid_until=date.fromisoformat(args.training_until)
+            if args.training_until
+            else None,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise KnownError(f"The new user is not valid: {where}: {first['msg']}.") from None
+    except ValueError:
+        raise KnownError("--training-until must be a date, YYYY-MM-DD.") from None
+    settings, database = _open(args)
+    try:
+        with database.write() as connection:
+            created = add_user(
+                connection, PasswordService(settings), body, by=HUB_CLI, now=system_clock()
+            )
+    finally:
+        database.dispose()
+    _print(
+        {
+            "username": created.user.username,
+            "role": created.user.role.value,
+            "totp_secret": created.totp_secret,
+            "provisioning_uri": created.provisioning_uri,
+        }
+    )
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    from hub.accounts import release_lock
+
+    _, database = _open(args)
+    try:
+        with database.write() as connection:
+            found = release_lock(connection, username=args.username, now=system_clock(), by=HUB_CLI)
+    finally:
+        database.dispose()
+    if not found:
+        raise KnownError(f"No user named {args.username}; check the user name.")
+    _print({"username": args.username, "locked": False})
+    return 0
+
+
+def cmd_feed_add(args: argparse.Namespace) -> int:
+    from app.core.schemas import FeedTokenCreate
+    from hub.admin import create_feed_token
+
+    _, database = _open(args)
+    try:
+        with database.write() as connection:
+            feed = create_feed_token(
+                connection,
+                FeedTokenCreate(name=args.name, camera_id=args.camera_id),
+                by=HUB_CLI,
+                now=system_clock(),
+            )
+    finally:
+        database.dispose()
+    _print(feed.model_dump(mode="json"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="platedesk-hub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -178,6 +337,43 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("audit-verify", help="verify every device's audit chain")
     common(verify)
     verify.set_defaults(handler=cmd_audit_verify)
+
+    simulate = commands.add_parser(
+        "simulate", help="feed simulated camera traffic to the ingest API (or --bulk: the DB)"
+    )
+    common(simulate)
+    simulate.add_argument("--url", default=None, help="the hub to post to, http(s)://HOST:PORT")
+    simulate.add_argument(
+        "--camera-token", default=None, help="a feed token (default: one is created)"
+    )
+    simulate.add_argument("--cameras", type=int, default=6)
+    simulate.add_argument("--days", type=int, default=1)
+    simulate.add_argument("--reads-per-day", type=int, default=400, help="per camera")
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--bulk", action="store_true", help="write the database directly")
+    simulate.set_defaults(handler=cmd_simulate)
+
+    user = commands.add_parser("user", help="add a user or release a locked account")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="add a user (password on standard input)")
+    common(add)
+    add.add_argument("--username", required=True)
+    add.add_argument("--role", required=True, choices=[role.value for role in Role])
+    add.add_argument("--display-name", required=True)
+    add.add_argument("--training-until", default=None, help="YYYY-MM-DD")
+    add.set_defaults(handler=cmd_user_add)
+    unlock = user_commands.add_parser("unlock", help="release a locked account")
+    common(unlock)
+    unlock.add_argument("--username", required=True)
+    unlock.set_defaults(handler=cmd_user_unlock)
+
+    feed = commands.add_parser("feed", help="camera feed tokens")
+    feed_commands = feed.add_subparsers(dest="feed_command", required=True)
+    feed_add = feed_commands.add_parser("add", help="create a feed token (shown once)")
+    common(feed_add)
+    feed_add.add_argument("--name", required=True)
+    feed_add.add_argument("--camera-id", default=None, help="limit it to one camera")
+    feed_add.set_defaults(handler=cmd_feed_add)
     return parser
 
 

@@ -20,8 +20,10 @@ from hub.db.tables import read_changes, reads
 from hub.errors import HubError
 from hub.reads import read_public, read_select
 from hub.slices import (
+    attribute_conditions,
     owned_slice,
     pattern_condition,
+    slice_attributes,
     slice_cameras,
     slice_pattern,
     slice_status,
@@ -81,6 +83,9 @@ def feed_page(
                 pattern_condition(reads.c.plate, pattern, connection.dialect.name),
             )
         )
+    wanted = attribute_conditions(slice_attributes(row))
+    if wanted:
+        query = query.where(sa.or_(read_changes.c.op == "delete", sa.and_(*wanted)))
     changes = connection.execute(query).all()
     has_more = len(changes) > limit
     changes = changes[:limit]

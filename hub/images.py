@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from hub.db.tables import images, reads, slices
-from hub.slices import slice_cameras, slice_pattern
+from hub.slices import attributes_match, slice_attributes, slice_cameras, slice_pattern
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 JPEG = "image/jpeg"
@@ -104,7 +104,16 @@ def image_row(connection: Connection, sha256: str) -> Any:
 def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: datetime) -> bool:
     """Whether the image belongs to a read inside one of the user's active slices."""
     candidates = connection.execute(
-        sa.select(reads.c.plate, reads.c.captured_at, reads.c.camera_id)
+        sa.select(
+            reads.c.plate,
+            reads.c.captured_at,
+            reads.c.camera_id,
+            reads.c.make,
+            reads.c.model,
+            reads.c.color,
+            reads.c.body_type,
+            reads.c.features,
+        )
         .where(sa.or_(reads.c.image_sha256 == sha256, reads.c.crop_sha256 == sha256))
         .limit(100)
     ).all()
@@ -120,12 +129,15 @@ def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: 
     for slice_row in active:
         cameras = slice_cameras(slice_row)
         pattern = slice_pattern(slice_row)
+        wanted = slice_attributes(slice_row)
         for read in candidates:
             if not slice_row.time_from <= read.captured_at < slice_row.time_to:
                 continue
             if cameras is not None and read.camera_id not in cameras:
                 continue
             if pattern is not None and not pattern.matches(read.plate):
+                continue
+            if not attributes_match(wanted, read):
                 continue
             return True
     return False

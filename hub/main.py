@@ -12,7 +12,20 @@ from fastapi.responses import JSONResponse
 
 from app.core.schemas import API_PREFIX
 from hub import __version__
-from hub.api.routes import audit, auth, catalog, devices, feed, health, images, slices
+from hub.api.limits import BodyLimitMiddleware
+from hub.api.routes import (
+    admin,
+    audit,
+    auth,
+    catalog,
+    devices,
+    feed,
+    health,
+    images,
+    ingest,
+    search,
+    slices,
+)
 from hub.context import Clock, HubContext, system_clock
 from hub.core.config import HubSettings, load_secret
 from hub.core.db import Database
@@ -24,8 +37,13 @@ log = logging.getLogger(__name__)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "it cannot be parsed")
+            return f"The request body is not valid JSON: {reason}."
     parts = []
-    for error in exc.errors()[:3]:
+    for error in errors[:3]:
         where = ".".join(str(item) for item in error.get("loc", ()) if item != "body")
         parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg")))
     return "The request is not valid: " + "; ".join(parts) + "."
@@ -74,6 +92,14 @@ def create_app(
         )
 
     app.include_router(health.router)
-    for module in (auth, devices, catalog, slices, feed, images, audit):
+    for module in (auth, devices, catalog, slices, search, feed, images, audit, ingest, admin):
         app.include_router(module.router, prefix=API_PREFIX)
+    ingest_path = f"{API_PREFIX}/ingest/"
+
+    def body_limit(path: str) -> int:
+        if path.startswith(ingest_path):
+            return settings.max_ingest_bytes
+        return settings.max_body_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     return app

@@ -18,12 +18,12 @@ from sqlalchemy.engine import Connection
 
 from app.core.canonical import utc_iso
 from app.core.errors import KnownError, PatternError
-from app.core.plates import PlatePattern, parse_pattern
+from app.core.plates import PatternKind, PlatePattern, parse_pattern
 from app.core.policy import SLICE_LIFETIME
 from app.core.purposes import check_purpose, validate_case_number
-from app.core.schemas import Role, SliceCreate, SlicePublic
+from app.core.schemas import AttributeFilter, Role, SliceCreate, SlicePublic
 from hub.audit import record_hub_event
-from hub.db.tables import cameras, case_assignments, cases, reads, slices
+from hub.db.tables import PLATE_FTS_TABLE, cameras, case_assignments, cases, reads, slices
 from hub.db.types import to_ms
 from hub.errors import HubError
 
@@ -59,10 +59,65 @@ def window_condition(column: Any, time_from: datetime, time_to: datetime) -> Any
     return sa.and_(column >= time_from, column < time_to)
 
 
-def pattern_condition(column: Any, pattern: PlatePattern, dialect: str) -> Any:
-    if dialect == "sqlite":
-        return column.op("GLOB")(pattern.glob)
-    return column.like(pattern.like)
+_plate_fts = sa.table(PLATE_FTS_TABLE, sa.column("rowid"), sa.column("plate"))
+_reads_rowid: sa.ColumnElement[int] = sa.literal_column("reads.rowid")
+
+
+def pattern_condition(
+    column: Any, pattern: PlatePattern, dialect: str, *, indexed: bool = True
+) -> Any:
+    """The SQL for `plate matches pattern` on reads.plate.
+
+    An exact plate is an equality (B-tree index). On SQLite, a wildcard pattern
+    with a literal run of 3+ characters goes through the FTS5 trigram table
+    (reads_plate_fts) and the GLOB re-checks; on PostgreSQL the planner uses the
+    pg_trgm GIN index for the LIKE by itself. `indexed=False` forces the plain
+    scan (the benchmark compares the two).
+    """
+    if indexed and pattern.kind is PatternKind.EXACT:
+        return column == pattern.text
+    if dialect != "sqlite":
+        return column.like(pattern.like)
+    condition = column.op("GLOB")(pattern.glob)
+    if indexed and pattern.kind is PatternKind.WILDCARD and pattern.trigram_terms:
+        hits = sa.select(_plate_fts.c.rowid).where(_plate_fts.c.plate.op("GLOB")(pattern.glob))
+        return sa.and_(_reads_rowid.in_(hits), condition)
+    return condition
+
+
+ATTRIBUTE_COLUMNS = ("make", "model", "color", "body_type")
+
+
+def attribute_conditions(wanted: AttributeFilter | None) -> list[Any]:
+    """SQL conditions on reads for an attribute filter (case-insensitive; all must hold)."""
+    if wanted is None:
+        return []
+    conditions: list[Any] = [
+        sa.func.lower(reads.c[name]) == value.lower()
+        for name in ATTRIBUTE_COLUMNS
+        if (value := getattr(wanted, name))
+    ]
+    conditions += [
+        reads.c.features.contains(json.dumps(feature), autoescape=True)
+        for feature in wanted.features
+    ]
+    return conditions
+
+
+def attributes_match(wanted: AttributeFilter | None, read: Any) -> bool:
+    """The Python twin of attribute_conditions, for one read row."""
+    if wanted is None:
+        return True
+    for name in ATTRIBUTE_COLUMNS:
+        value = getattr(wanted, name)
+        if value and str(getattr(read, name)).lower() != value.lower():
+            return False
+    features = set(json.loads(read.features))
+    return all(feature in features for feature in wanted.features)
+
+
+def slice_attributes(row: Any) -> AttributeFilter | None:
+    return AttributeFilter.model_validate_json(row.attributes) if row.attributes else None
 
 
 def _slice_params(request: SliceCreate) -> dict[str, Any]:
@@ -145,6 +200,8 @@ def count_matching(
     time_to: datetime,
     camera_ids: list[str] | None,
     pattern: PlatePattern | None,
+    attributes: AttributeFilter | None = None,
+    indexed: bool = True,
 ) -> int:
     query = (
         sa.select(sa.func.count())
@@ -154,7 +211,11 @@ def count_matching(
     if camera_ids is not None:
         query = query.where(reads.c.camera_id.in_(camera_ids))
     if pattern is not None:
-        query = query.where(pattern_condition(reads.c.plate, pattern, connection.dialect.name))
+        query = query.where(
+            pattern_condition(reads.c.plate, pattern, connection.dialect.name, indexed=indexed)
+        )
+    for condition in attribute_conditions(attributes):
+        query = query.where(condition)
     return int(connection.execute(query).scalar_one())
 
 
@@ -165,16 +226,29 @@ def create_slice(
     rules: SliceRules,
     *,
     now: datetime,
+    attributes: AttributeFilter | None = None,
+    kind: str = "slice",
 ) -> SliceOutcome:
-    """Validate and record a slice request; every request and refusal is audited."""
+    """Validate and record a slice request; every request and refusal is audited.
+
+    A remote search (kind "search") creates its slice here too, with its
+    attribute filter; its events are `search.request` and `search.refused`.
+    """
     params = _slice_params(request)
+    if attributes is not None:
+        params["attributes"] = attributes.model_dump(mode="json")
     refs = {"case_number": request.case_number}
     try:
         number, pattern = _validate(connection, caller, request, rules, now)
         time_from, time_to = to_ms(request.time_from), to_ms(request.time_to)
         camera_ids = sorted(set(request.camera_ids)) if request.camera_ids is not None else None
         estimated = count_matching(
-            connection, time_from=time_from, time_to=time_to, camera_ids=camera_ids, pattern=pattern
+            connection,
+            time_from=time_from,
+            time_to=time_to,
+            camera_ids=camera_ids,
+            pattern=pattern,
+            attributes=attributes,
         )
         if estimated > rules.read_limit:
             raise HubError(
@@ -185,7 +259,7 @@ def create_slice(
     except HubError as refusal:
         record_hub_event(
             connection,
-            action="slice.refused",
+            action=f"{kind}.refused",
             now=now,
             username=caller.username,
             session_id=caller.session_id,
@@ -223,11 +297,12 @@ def create_slice(
             estimated_reads=estimated,
             created_at=now,
             expires_at=created.expires_at,
+            attributes=attributes.model_dump_json() if attributes is not None else None,
         )
     )
     record_hub_event(
         connection,
-        action="slice.request",
+        action=f"{kind}.request",
         now=now,
         username=caller.username,
         session_id=caller.session_id,

@@ -18,6 +18,8 @@ from app.core.audit_chain import EVENT_FIELDS, GENESIS_HASH, seal_event, verify_
 from app.core.canonical import utc_iso
 from app.core.records import JournalStatus
 
+VERIFIED_KEY = "journal_verified_through"
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -102,24 +104,39 @@ class JournalRepository:
         ).fetchall()
         return [_event(row) for row in rows]
 
-    def status(self) -> JournalStatus:
+    def status(self, *, full: bool = True) -> JournalStatus:
+        """Counts, and whether the chain verifies.
+
+        `full` re-verifies every event; otherwise only the events after the last
+        point verified (kept in the cache), so the window can ask often.
+        """
         pending = int(self.db.scalar("SELECT count(*) FROM journal WHERE delivered_at IS NULL"))
         delivered = int(
             self.db.scalar("SELECT count(*) FROM journal WHERE delivered_at IS NOT NULL")
         )
+        last_seq, last_hash = 0, GENESIS_HASH
         problems: list[str] = []
-        last_seq = 0
+        checkpoint = (
+            None
+            if full
+            else self.db.scalar("SELECT value FROM settings WHERE key = ?", (VERIFIED_KEY,))
+        )
+        if checkpoint:
+            seq_text, _, last_hash = str(checkpoint).partition(":")
+            last_seq = int(seq_text)
+            if self._hash_of(last_seq) != last_hash:
+                problems.append(f"event {last_seq} changed after it was verified")
         while batch := self.events(after_seq=last_seq, limit=5_000):
-            start_hash = GENESIS_HASH if last_seq == 0 else None
             problems += [
-                str(p)
-                for p in verify_chain(
-                    batch,
-                    start_seq=last_seq + 1,
-                    start_hash=start_hash if start_hash else self._hash_of(last_seq),
-                )
+                str(p) for p in verify_chain(batch, start_seq=last_seq + 1, start_hash=last_hash)
             ]
-            last_seq = int(batch[-1]["seq"])
+            last_seq, last_hash = int(batch[-1]["seq"]), str(batch[-1]["hash"])
+        if not problems and last_seq:
+            self.db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (VERIFIED_KEY, f"{last_seq}:{last_hash}"),
+            )
         return JournalStatus(
             pending=pending, delivered=delivered, chain_ok=not problems, problems=tuple(problems)
         )

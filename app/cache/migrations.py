@@ -144,7 +144,39 @@ CREATE TABLE journal (
 CREATE INDEX journal_pending ON journal (seq) WHERE delivered_at IS NULL;
 """
 
-MIGRATIONS: tuple[Migration, ...] = (("0001_initial", _initial),)
+REVIEW_SCHEMA = """
+CREATE INDEX reads_camera_time ON reads (camera_id, captured_at);
+CREATE TABLE review_marks (
+    mark_id INTEGER PRIMARY KEY,
+    read_id TEXT NOT NULL,
+    case_number TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('evidence', 'misread')),
+    corrected_plate TEXT,
+    note TEXT NOT NULL,
+    marked_by TEXT NOT NULL,
+    marked_at TEXT NOT NULL
+);
+CREATE INDEX review_marks_read ON review_marks (read_id);
+CREATE INDEX review_marks_case ON review_marks (case_number, kind);
+CREATE TABLE saved_searches (
+    saved_id INTEGER PRIMARY KEY,
+    case_number TEXT NOT NULL,
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (case_number, name)
+);
+"""
+
+
+def _review(db: Database) -> None:
+    run_script(db, REVIEW_SCHEMA)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    ("0001_initial", _initial),
+    ("0002_review_and_analysis", _review),
+)
 
 
 def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[str]:

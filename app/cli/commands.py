@@ -268,7 +268,7 @@ def _search(ws: Workstation, args: argparse.Namespace) -> Any:
 def _journal(ws: Workstation, args: argparse.Namespace) -> Any:
     if args.journal_command == "upload":
         return {"delivered": ws.upload_journal()}
-    status = ws.journal_status()
+    status = ws.journal_status(full=True)
     return {
         "pending": status.pending,
         "delivered": status.delivered,

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.core.plates import PlatePattern
+from app.core.canonical import parse_utc, utc_iso
+from app.core.plates import PlatePattern, parse_pattern
 
 
 @dataclass(frozen=True)
@@ -143,3 +144,109 @@ class JournalStatus:
     delivered: int
     chain_ok: bool
     problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+SEARCH_OUTCOMES: dict[str, str] = {
+    "lead": "Lead",
+    "no_lead": "No lead",
+    "vehicle_recovered": "Vehicle recovered",
+    "arrest": "Arrest",
+    "suspect_cleared": "Cleared a suspect",
+}
+
+REVIEW_KINDS = ("evidence", "misread")
+
+
+@dataclass(frozen=True)
+class ReviewMark:
+    """A reviewer's marking of a read: evidence for the case, or a misread with the true plate."""
+
+    mark_id: int
+    read_id: str
+    case_number: str
+    kind: str  # one of REVIEW_KINDS
+    corrected_plate: str | None
+    note: str
+    marked_by: str
+    marked_at: datetime
+
+
+@dataclass(frozen=True)
+class SavedSearch:
+    saved_id: int
+    case_number: str
+    name: str
+    query: dict[str, object]  # query_to_dict's form, minus case and purpose
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Associate:
+    """A plate seen near a target plate: same camera, within the window of one of its reads."""
+
+    plate: str
+    cameras: int
+    sightings: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class PlaceMatch:
+    """A plate seen at every chosen place; sightings per place, in the order given."""
+
+    plate: str
+    sightings: tuple[int, ...]
+
+
+def query_to_dict(query: SearchQuery) -> dict[str, object]:
+    """A search's parameters as plain JSON values (what is journaled and saved)."""
+    return {
+        "case_number": query.case_number,
+        "purpose": query.purpose,
+        "pattern": None if query.pattern is None else query.pattern.text,
+        "pattern_kind": None if query.pattern is None else query.pattern.kind.value,
+        "fuzzy": query.fuzzy,
+        "time_from": None if query.time_from is None else utc_iso(query.time_from),
+        "time_to": None if query.time_to is None else utc_iso(query.time_to),
+        "camera_ids": list(query.camera_ids),
+        "state": query.state,
+        "make": query.make,
+        "model": query.model,
+        "color": query.color,
+        "body_type": query.body_type,
+        "feature": query.feature,
+        "min_confidence": query.min_confidence,
+    }
+
+
+def query_from_dict(data: dict[str, object], *, case_number: str, purpose: str) -> SearchQuery:
+    """The inverse of query_to_dict, for a saved search run under a case and purpose."""
+
+    def text(name: str) -> str | None:
+        value = data.get(name)
+        return None if value is None else str(value)
+
+    def moment(name: str) -> datetime | None:
+        value = text(name)
+        return None if value is None else parse_utc(value)
+
+    pattern = text("pattern")
+    confidence = data.get("min_confidence")
+    cameras = data.get("camera_ids") or []
+    return SearchQuery(
+        case_number=case_number,
+        purpose=purpose,
+        pattern=None if pattern is None else parse_pattern(pattern),
+        time_from=moment("time_from"),
+        time_to=moment("time_to"),
+        camera_ids=tuple(str(c) for c in cameras) if isinstance(cameras, list) else (),
+        state=text("state"),
+        make=text("make"),
+        model=text("model"),
+        color=text("color"),
+        body_type=text("body_type"),
+        feature=text("feature"),
+        min_confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        fuzzy=bool(data.get("fuzzy", False)),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -192,3 +193,112 @@ class HealthPublic(WireModel):
     database: str  # "sqlite" or "postgresql"
     retention_days: int
     time: datetime
+
+
+# --- Camera ingest, administration, device status and remote search (hub 0002) ---
+
+
+class VehicleAttributes(WireModel):
+    """What the camera's classifier saw; no person data."""
+
+    make: str = Field(min_length=1, max_length=64)
+    model: str = Field(min_length=1, max_length=64)
+    color: str = Field(min_length=1, max_length=32)
+    body_type: str = Field(min_length=1, max_length=32)
+    features: list[str] = Field(default_factory=list, max_length=16)
+
+
+class ReadIngestCreate(WireModel):
+    """One read as a camera feed posts it; the JPEGs travel base64-encoded."""
+
+    read_id: UUID
+    plate: str = Field(min_length=1, max_length=16)
+    state: str = Field(min_length=2, max_length=8)
+    confidence: float = Field(ge=0.0, le=1.0)
+    captured_at: AwareDatetime
+    camera_id: str = Field(min_length=1, max_length=32)
+    direction: str = Field(min_length=1, max_length=16)
+    attributes: VehicleAttributes
+    image_jpeg: str = Field(min_length=4, description="the full scene, JPEG, base64")
+    crop_jpeg: str = Field(min_length=4, description="the plate crop, JPEG, base64")
+
+
+class IngestPublic(WireModel):
+    read_id: str
+    status: str  # "created" or "duplicate"
+    image_sha256: str
+    crop_sha256: str
+
+
+class FeedTokenCreate(WireModel):
+    name: str = Field(min_length=1, max_length=128)
+    camera_id: str | None = Field(default=None, max_length=32)  # None: any registered camera
+
+
+class FeedTokenPublic(WireModel):
+    """A camera feed's credentials; the token is shown once and stored hashed."""
+
+    feed_id: str
+    name: str
+    camera_id: str | None
+    token: str
+
+
+class UserCreate(WireModel):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    display_name: str = Field(min_length=1, max_length=128)
+    role: Role
+    password: str = Field(min_length=1, max_length=256)
+    training_valid_until: date | None = None
+
+
+class UserCreatedPublic(WireModel):
+    """The new user; the TOTP secret and provisioning URI are shown this once."""
+
+    user: UserPublic
+    totp_secret: str
+    provisioning_uri: str
+
+
+class TrainingUpdate(WireModel):
+    training_valid_until: date | None
+
+
+class DeviceStatusPublic(WireModel):
+    device_id: str
+    name: str
+    registered_at: AwareDatetime
+    status: str  # "active" or "revoked"
+    revoked_at: AwareDatetime | None
+
+
+class AttributeFilter(WireModel):
+    """Vehicle attributes a search narrows on; every given one must match."""
+
+    make: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, max_length=64)
+    color: str | None = Field(default=None, max_length=32)
+    body_type: str | None = Field(default=None, max_length=32)
+    features: list[str] = Field(default_factory=list, max_length=8)
+
+
+class SearchCreate(WireModel):
+    """A remote search over all the hub's reads; its result becomes a slice."""
+
+    case_number: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=64)
+    justification: str = Field(max_length=2000)
+    plate_pattern: str = Field(min_length=1, max_length=32)
+    time_from: AwareDatetime
+    time_to: AwareDatetime
+    camera_ids: list[str] | None = None
+    attributes: AttributeFilter | None = None
+
+
+class SearchPublic(WireModel):
+    """The slice the search created, how many reads match, and the newest of them."""
+
+    slice: SlicePublic
+    attributes: AttributeFilter | None
+    total: int
+    reads: list[ReadPublic]

@@ -64,6 +64,7 @@ class DeviceRevoked(HubRefused):
 
 
 REVOKED_DETAIL = "This device has been revoked"
+DEVICE_HEADER = "X-Platedesk-Device"
 
 
 class HubClient:
@@ -77,6 +78,7 @@ class HubClient:
             base_url=self.base_url, timeout=TIMEOUT, transport=transport, follow_redirects=False
         )
         self.access_token: str | None = None
+        self.device_id: str | None = None  # sent with every request once registered
         self.on_unauthorized: Callable[[], str | None] | None = None
         self.on_device_revoked: Callable[[], None] | None = None
 
@@ -89,6 +91,8 @@ class HubClient:
             headers = dict(kwargs.pop("headers", {}) or {})
             if auth and self.access_token:
                 headers["Authorization"] = f"Bearer {self.access_token}"
+            if self.device_id:
+                headers[DEVICE_HEADER] = self.device_id
             try:
                 response = self._http.request(method, path, headers=headers, **kwargs)
             except httpx.TimeoutException as exc:

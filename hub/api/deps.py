@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.core.schemas import Role
+from hub.accounts import DEVICE_REVOKED, device_revoked
 from hub.context import HubContext
 from hub.core.db import Database
-from hub.db.tables import users
-from hub.errors import HubError, unauthorized
+from hub.core.security import token_digest
+from hub.db.tables import feed_tokens, users
+from hub.errors import HubError, forbidden, unauthorized
 from hub.slices import Caller
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from /api/v1/auth/login")
 
 SIGN_IN_FIRST = "Sign in first: this request needs a valid access token."
+DEVICE_HEADER = "X-Platedesk-Device"
+ADMIN_ONLY = "Only an administrator may do this."
+FEED_TOKEN_FIRST = "This route takes a camera feed token: Authorization: Bearer <feed token>."  # noqa: S105 (a message)
 
 
 def get_context(request: Request) -> HubContext:
@@ -47,6 +53,14 @@ def get_current_user(
     context: ContextDep,
     now: NowDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    device_header: Annotated[
+        str | None,
+        Header(
+            alias=DEVICE_HEADER,
+            max_length=64,
+            description="The calling workstation's device id; a revoked device gets 403.",
+        ),
+    ] = None,
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized(SIGN_IN_FIRST)
@@ -63,6 +77,10 @@ def get_current_user(
         raise unauthorized(SIGN_IN_FIRST)
     if row.locked_at is not None:
         raise HubError(423, "This account is locked; ask an administrator to release it.")
+    if device_header:
+        with context.database.read() as connection:
+            if device_revoked(connection, device_header):
+                raise forbidden(DEVICE_REVOKED)
     return Caller(
         user_id=int(row.user_id),
         username=row.username,
@@ -72,6 +90,45 @@ def get_current_user(
 
 
 CurrentUser = Annotated[Caller, Depends(get_current_user)]
+
+
+def get_admin(caller: CurrentUser) -> Caller:
+    if caller.role is not Role.ADMIN:
+        raise forbidden(ADMIN_ONLY)
+    return caller
+
+
+AdminUser = Annotated[Caller, Depends(get_admin)]
+
+
+@dataclass(frozen=True)
+class Feed:
+    feed_id: str
+    name: str
+    camera_id: str | None  # None: any registered camera
+
+
+def get_feed(
+    context: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Feed:
+    """The camera feed a feed token belongs to; 401 for anything else (user tokens too)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized(FEED_TOKEN_FIRST)
+    with context.database.read() as connection:
+        row: Any = connection.execute(
+            sa.select(feed_tokens).where(
+                feed_tokens.c.token_hash == token_digest(credentials.credentials)
+            )
+        ).first()
+    if row is None:
+        raise unauthorized(FEED_TOKEN_FIRST)
+    if row.revoked_at is not None:
+        raise forbidden("This camera feed's token has been revoked; ask an administrator.")
+    return Feed(feed_id=row.feed_id, name=row.name, camera_id=row.camera_id)
+
+
+CameraFeed = Annotated[Feed, Depends(get_feed)]
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -33,6 +33,9 @@ class HubSettings(BaseSettings):
     retention_days: int = Field(default=RETENTION.days, ge=1, le=3650)
     case_number_pattern: str = DEFAULT_CASE_NUMBER_PATTERN
     slice_read_limit: int = Field(default=2_000_000, ge=1)
+    # Request bodies: camera ingest carries two JPEGs (base64); everything else is small.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_ingest_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Password hashing cost; production keeps argon2-cffi's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost: int = Field(default=65536, ge=8)

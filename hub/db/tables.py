@@ -65,6 +65,7 @@ devices = sa.Table(
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("public_key", sa.String(512), nullable=True),
     sa.Column("registered_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),  # 0002
 )
 
 cases = sa.Table(
@@ -162,6 +163,7 @@ slices = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("expires_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column("attributes", sa.Text(), nullable=True),  # 0002: JSON AttributeFilter, NULL: any
 )
 
 # Append-only: the API never updates or deletes a row; on PostgreSQL and SQLite a
@@ -208,3 +210,20 @@ chain_heads = sa.Table(
     sa.Column("last_seq", sa.BigInteger(), nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
 )
+
+# 0002: camera feed devices. A feed authenticates with a bearer token stored as its
+# SHA-256; camera_id NULL lets one feed post for every registered camera.
+feed_tokens = sa.Table(
+    "feed_tokens",
+    metadata,
+    sa.Column("feed_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("camera_id", sa.String(32), sa.ForeignKey("cameras.camera_id"), nullable=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+# 0002: the SQLite trigram index over reads.plate (an FTS5 table, external content,
+# kept in step by triggers); on PostgreSQL a pg_trgm GIN index on reads.plate.
+PLATE_FTS_TABLE = "reads_plate_fts"

@@ -8,40 +8,20 @@ the moment of seeding, which ends the window).
 from __future__ import annotations
 
 import base64
-import multiprocessing
 import random
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from app.core.plates import normalize_plate
-from app.core.schemas import CameraPublic, Role
+from app.core.schemas import Role
 from hub.accounts import create_user
-from hub.catalog import add_camera, create_case
+from hub.catalog import create_case
 from hub.core.config import HubSettings
 from hub.core.db import Database
 from hub.core.security import PasswordService
-from hub.images import ImageStore, register_images
-from hub.reads import insert_reads
-from hub.simulate.scene import SceneSpec, render
+from hub.images import ImageStore
+from hub.simulate.traffic import ensure_cameras, generate_traffic, write_bulk
 
-CITY_LAT, CITY_LON = 41.14, -104.82
-AGENCY = "Cheyenne Police Department"
-INTERSECTIONS = (
-    "Lincolnway & Central",
-    "Dell Range & Yellowstone",
-    "Pershing & Converse",
-    "College & Lincolnway",
-    "Warren & I-80",
-    "Yellowstone & Four Mile",
-    "Central & 24th",
-    "Missile Dr & Happy Jack",
-    "Storey & Ridge",
-    "Fox Farm & Walterscheid",
-)
-DIRECTIONS = ("NB", "SB", "EB", "WB")
 USERS = (
     ("detective", "Det. Dana Ruiz", Role.DETECTIVE),
     ("technician", "Evidence Tech. Sam Okafor", Role.EVIDENCE_TECHNICIAN),
@@ -53,92 +33,6 @@ CASES = (
     ("2026-004387", "Hit and run, Dell Range Blvd", "hit_and_run"),
     ("2026-004502", "Stolen pickup, Pershing Blvd", "stolen_vehicle"),
 )
-VEHICLES = (  # make, model, body type, weight
-    ("Ford", "F-150", "pickup", 12),
-    ("Chevrolet", "Silverado", "pickup", 9),
-    ("Ram", "1500", "pickup", 7),
-    ("Toyota", "Camry", "sedan", 6),
-    ("Honda", "Civic", "sedan", 5),
-    ("Nissan", "Altima", "sedan", 4),
-    ("Tesla", "Model 3", "sedan", 2),
-    ("Toyota", "RAV4", "suv", 7),
-    ("Honda", "CR-V", "suv", 6),
-    ("Jeep", "Wrangler", "suv", 5),
-    ("Ford", "Explorer", "suv", 4),
-    ("Chevrolet", "Equinox", "suv", 4),
-    ("Subaru", "Outback", "wagon", 6),
-    ("Dodge", "Grand Caravan", "van", 3),
-)
-COLORS = (
-    ("white", 24), ("black", 18), ("gray", 15), ("silver", 13), ("blue", 9),
-    ("red", 9), ("green", 4), ("brown", 3), ("tan", 3), ("yellow", 2),
-)  # fmt: skip
-FEATURES = (
-    ("roof rack", 0.10), ("bumper sticker", 0.12), ("tow hitch", 0.15), ("dented door", 0.04),
-    ("tinted windows", 0.10), ("ladder rack", 0.03), ("missing hubcap", 0.03),
-    ("temporary tag", 0.01),
-)  # fmt: skip
-STATES = (("WY", 60), ("CO", 22), ("NE", 6), ("TX", 4), ("UT", 4), ("MT", 4))
-CONFUSIONS = {"O": "0", "0": "O", "B": "8", "8": "B", "I": "1", "1": "I", "S": "5", "5": "S"}
-# Traffic by local hour (Mountain time): quiet nights, morning and evening peaks.
-HOURLY = (1, 1, 1, 1, 1, 2, 5, 9, 10, 7, 6, 6, 7, 6, 6, 7, 9, 10, 8, 6, 4, 3, 2, 1)
-UTC_OFFSET_HOURS = 7  # local + 7 h = UTC
-LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q on plates
-MISREAD_SHARE = 0.03
-
-
-def _letters(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice(LETTERS) for _ in range(n))
-
-
-def _digits(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice("0123456789") for _ in range(n))
-
-
-def plate_for(state: str, rng: random.Random) -> str:
-    """A plate as printed, in the state's layout (dash or space kept)."""
-    if state == "WY":
-        return f"{rng.randint(1, 23)}-{_digits(rng, rng.choice((4, 5)))}"
-    if state == "CO":
-        return f"{_letters(rng, 3)}-{_letters(rng, 1)}{_digits(rng, 2)}"
-    if state == "NE":
-        return f"{_letters(rng, 3)} {_digits(rng, 3)}"
-    if state == "TX":
-        return f"{_letters(rng, 3)}-{_digits(rng, 4)}"
-    if state == "UT":
-        return f"{_letters(rng, 1)}{_digits(rng, 2)} {_digits(rng, 1)}{_letters(rng, 2)}"
-    return f"{rng.randint(1, 56)}-{_digits(rng, 4)}{_letters(rng, 1)}"  # MT
-
-
-@dataclass
-class Vehicle:
-    printed: str
-    state: str
-    make: str
-    model: str
-    body_type: str
-    color: str
-    features: list[str]
-    cameras: list[str] = field(default_factory=list)  # commuters: their usual cameras
-    hour: int = 8
-
-
-def _weighted(rng: random.Random, items: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
-    return rng.choices(items, weights=[item[-1] for item in items])[0]
-
-
-def _vehicle(rng: random.Random, printed: str | None = None, state: str | None = None) -> Vehicle:
-    make, model, body, _ = _weighted(rng, VEHICLES)
-    chosen_state = state or str(_weighted(rng, STATES)[0])
-    return Vehicle(
-        printed=printed or plate_for(chosen_state, rng),
-        state=chosen_state,
-        make=make,
-        model=model,
-        body_type=body,
-        color=str(_weighted(rng, COLORS)[0]),
-        features=[name for name, share in FEATURES if rng.random() < share],
-    )
 
 
 def derive_secret(seed: int, username: str) -> tuple[str, str]:
@@ -148,33 +42,6 @@ def derive_secret(seed: int, username: str) -> tuple[str, str]:
     password = f"{rng.choice(words)}-{rng.choice(words)}-{rng.randint(1000, 9999)}"
     totp_secret = base64.b32encode(rng.randbytes(20)).decode("ascii").rstrip("=")
     return password, totp_secret
-
-
-def _render_batch(args: tuple[str, list[SceneSpec]]) -> list[tuple[str, int, str, int]]:
-    root, specs = args
-    from pathlib import Path
-
-    store = ImageStore(Path(root))
-    out = []
-    for spec in specs:
-        scene, crop = render(spec)
-        out.append((store.put(scene), len(scene), store.put(crop), len(crop)))
-    return out
-
-
-def render_all(
-    store: ImageStore, specs: list[SceneSpec], workers: int
-) -> list[tuple[str, int, str, int]]:
-    """Render and store every scene, on `workers` processes; results in input order."""
-    chunk = 200
-    batches = [(str(store.root), specs[i : i + chunk]) for i in range(0, len(specs), chunk)]
-    if workers <= 1 or len(specs) < chunk:
-        results = [_render_batch(batch) for batch in batches]
-    else:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
-            results = pool.map(_render_batch, batches)
-    return [item for batch in results for item in batch]
 
 
 @dataclass(frozen=True)
@@ -215,111 +82,10 @@ def seed_demo(
                 assigned_user_ids=[ids[name] for name in assigned],
             )  # fmt: skip
             cases_out.append({"case_number": number, "assigned": assigned})
-        camera_ids = []
-        for index in range(options.cameras):
-            camera_id = f"CAM-{index + 1:03d}"
-            name = INTERSECTIONS[index % len(INTERSECTIONS)]
-            if index >= len(INTERSECTIONS):
-                name = f"{name} ({index // len(INTERSECTIONS) + 1})"
-            add_camera(
-                connection,
-                CameraPublic(
-                    camera_id=camera_id, name=name, agency=AGENCY,
-                    latitude=round(CITY_LAT + rng.uniform(-0.04, 0.04), 5),
-                    longitude=round(CITY_LON + rng.uniform(-0.06, 0.06), 5),
-                    direction=rng.choice(DIRECTIONS), active=True,
-                ),
-            )  # fmt: skip
-            camera_ids.append(camera_id)
+        camera_ids = ensure_cameras(connection, rng, options.cameras)
 
-    rows, specs = _simulate_reads(rng, camera_ids, options, now=now)
-    workers = max(1, min(4, multiprocessing.cpu_count()))
-    rendered = render_all(store, specs, workers)
-    with database.write() as connection:
-        stored: list[tuple[str, int]] = []
-        for row, (image_sha, image_size, crop_sha, crop_size) in zip(rows, rendered, strict=True):
-            row.update(
-                image_sha256=image_sha, image_size=image_size,
-                crop_sha256=crop_sha, crop_size=crop_size,
-            )  # fmt: skip
-            stored += [(image_sha, image_size), (crop_sha, crop_size)]
-        register_images(connection, stored, now=now)
-        insert_reads(connection, rows, now=now)
-    return {"users": users_out, "cases": cases_out, "reads": len(rows)}
-
-
-def _simulate_reads(
-    rng: random.Random, camera_ids: list[str], options: SeedOptions, *, now: datetime
-) -> tuple[list[dict[str, Any]], list[SceneSpec]]:
-    start = now - timedelta(days=options.days)
-    total = options.cameras * options.days * options.reads_per_day
-    commuters = [_vehicle(rng) for _ in range(max(3, total // 120))]
-    for commuter in commuters:
-        commuter.cameras = rng.sample(camera_ids, k=min(len(camera_ids), rng.choice((1, 2))))
-        commuter.hour = rng.choice((6, 7, 8, 16, 17))
-    interest = [
-        _vehicle(rng, "7K2-LMV", "CO"),
-        _vehicle(rng, "7K2 481", "NE"),
-        _vehicle(rng, "17K2-RTB", "TX"),
-    ]
-    pool = [_vehicle(rng) for _ in range(max(20, total // 3))]
-    sightings: list[tuple[Vehicle, datetime, str]] = []
-
-    def moment(day: int, local_hour: int) -> datetime:
-        base = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=day + 1)
-        return base + timedelta(hours=local_hour + UTC_OFFSET_HOURS, seconds=rng.uniform(0, 3600))
-
-    for day in range(options.days):
-        for commuter in commuters:
-            for camera_id in commuter.cameras:
-                sightings.append((commuter, moment(day, commuter.hour), camera_id))
-        for vehicle in interest:
-            for _ in range(rng.randint(1, 2)):
-                sightings.append((vehicle, moment(day, rng.randrange(24)), rng.choice(camera_ids)))
-    while len(sightings) < total:
-        hour = rng.choices(range(24), weights=HOURLY)[0]
-        sightings.append(
-            (rng.choice(pool), moment(rng.randrange(options.days), hour), rng.choice(camera_ids))
-        )
-    # Keep every sighting inside the window that ends now.
-    span = (now - start).total_seconds()
-    rows: list[dict[str, Any]] = []
-    specs: list[SceneSpec] = []
-    for vehicle, when, camera_id in sightings[:total]:
-        captured = when
-        if not start <= captured < now:
-            offset = (captured - start).total_seconds() % span
-            captured = start + timedelta(seconds=offset)
-        local_hour = (captured.hour - UTC_OFFSET_HOURS) % 24
-        night = local_hour < 6 or local_hour >= 20
-        plate = normalize_plate(vehicle.printed)
-        confidence = rng.uniform(0.72, 0.99) if not night else rng.uniform(0.6, 0.95)
-        if rng.random() < MISREAD_SHARE:
-            positions = [i for i, ch in enumerate(plate) if ch in CONFUSIONS]
-            if positions:
-                at = rng.choice(positions)
-                plate = plate[:at] + CONFUSIONS[plate[at]] + plate[at + 1 :]
-                confidence = rng.uniform(0.6, 0.8)
-        rows.append(
-            {
-                "read_id": uuid.UUID(int=rng.getrandbits(128), version=4).hex,
-                "plate": plate,
-                "state": vehicle.state,
-                "confidence": round(confidence, 3),
-                "captured_at": captured,
-                "camera_id": camera_id,
-                "direction": rng.choice(DIRECTIONS),
-                "make": vehicle.make,
-                "model": vehicle.model,
-                "color": vehicle.color,
-                "body_type": vehicle.body_type,
-                "features": vehicle.features,
-            }
-        )
-        specs.append(
-            SceneSpec(
-                plate_text=vehicle.printed, state=vehicle.state, color=vehicle.color,
-                body_type=vehicle.body_type, night=night, seed=rng.getrandbits(32),
-            )
-        )  # fmt: skip
-    return rows, specs
+    rows, specs = generate_traffic(
+        rng, camera_ids, days=options.days, reads_per_day=options.reads_per_day, now=now
+    )
+    count = write_bulk(database, store, rows, specs, now=now)
+    return {"users": users_out, "cases": cases_out, "reads": count}

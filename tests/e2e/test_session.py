@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.core.errors import KnownError
 from app.core.records import SearchQuery
 from app.demo import totp_now
+from app.sync.client import DeviceRevoked
 from app.sync.secrets import SecretStore
 from app.workstation import SessionLocked, Workstation
 from tests.support.live_hub import SeededHub
@@ -99,3 +101,82 @@ def test_offline_the_cache_still_answers_and_events_wait(
         assert offline.journal_status().pending >= 1
     finally:
         offline.close()
+
+
+def test_review_analyses_and_outcomes_are_journaled_and_reach_the_hub(
+    seeded_hub: SeededHub, signed_in: tuple[Workstation, str]
+) -> None:
+    workstation, case = signed_in
+    query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
+    first = workstation.search(query, limit=1).rows[0]
+
+    sightings = workstation.sightings(case_number=case, purpose="robbery", plate=first.plate)
+    assert first.read_id in {read.read_id for read in sightings}
+    assert sightings == sorted(sightings, key=lambda read: read.captured_at)
+    associates = workstation.associates(case_number=case, purpose="robbery", plate=first.plate)
+    assert all(a.plate != first.plate and a.cameras >= 2 for a in associates)
+
+    cameras = [camera.camera_id for camera in workstation.cameras()]
+    matches = workstation.multi_place(
+        case_number=case, purpose="robbery", places=[cameras[:1], cameras[1:]]
+    )
+    assert all(len(match.sightings) == 2 and all(match.sightings) for match in matches)
+    with pytest.raises(KnownError, match="at least two places"):
+        workstation.multi_place(case_number=case, purpose="robbery", places=[cameras])
+
+    misread = workstation.mark_misread(
+        read_id=first.read_id, case_number=case, corrected_plate="abc 123", note="I read as 1"
+    )
+    assert misread.corrected_plate == "ABC123"
+    workstation.mark_evidence(read_id=first.read_id, case_number=case, note="leaving the scene")
+    assert [m.kind for m in workstation.review_marks(read_id=first.read_id)] == [
+        "misread",
+        "evidence",
+    ]
+    workstation.record_outcome(case_number=case, purpose="robbery", outcome="lead")
+    with pytest.raises(KnownError, match="not a search outcome"):
+        workstation.record_outcome(case_number=case, purpose="robbery", outcome="hunch")
+    saved = workstation.save_search(name="first plate", query=query)
+    assert workstation.saved_searches(case_number=case) == [saved]
+
+    actions = [event["action"] for event in workstation._journal().events()]
+    for action in ("review.misread", "review.evidence", "search.outcome", "search.save"):
+        assert action in actions
+    assert actions.count("search") >= 4  # the search, sightings, associates, the two places
+    while workstation.journal_status().pending:
+        assert workstation.upload_journal() > 0
+    assert '"chains_ok": true' in seeded_hub.hub_cli("audit-verify").stdout
+
+
+def test_a_device_revoked_at_the_hub_is_wiped_at_its_next_contact(
+    seeded_hub: SeededHub, signed_in: tuple[Workstation, str]
+) -> None:
+    workstation, case = signed_in
+    admin = seeded_hub.user("admin")
+    login = httpx.post(
+        f"{seeded_hub.url}/api/v1/auth/login",
+        json={
+            "username": admin["username"],
+            "password": admin["password"],
+            "totp": totp_now(admin["totp_secret"]),
+        },
+        timeout=30,
+    )
+    token = login.json()["access_token"]
+    device_id = workstation.session.device_id if workstation.session else ""
+    revoked = httpx.post(
+        f"{seeded_hub.url}/api/v1/admin/devices/{device_id}/revoke",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert revoked.status_code == 200, revoked.text
+    profile_id = workstation._settings.profile_id
+
+    with pytest.raises(DeviceRevoked, match="wiped"):
+        workstation.sync()
+    assert not list(workstation.profile_dir.glob("cache.db*"))
+    assert SecretStore(profile_id).cache_key(create=False) is None
+    assert SecretStore(profile_id).tokens() == (None, None)
+    assert workstation.session is None
+    with pytest.raises(KnownError):
+        _search(workstation, case)

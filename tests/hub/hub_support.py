@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -76,6 +77,16 @@ class HubFixture:
     def headers(self, username: str = "detective") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.login(username)['access_token']}"}
 
+    def feed_token(self, camera_id: str | None = None) -> str:
+        reply = self.client.post(
+            "/api/v1/admin/feeds",
+            json={"name": "test feed", "camera_id": camera_id},
+            headers=self.headers("admin"),
+        )
+        assert reply.status_code == 201, reply.text
+        token: str = reply.json()["token"]
+        return token
+
     def slice_body(self, **overrides: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
             "case_number": CASE,
@@ -102,6 +113,8 @@ def seed_small(hub: HubFixture, passwords: PasswordService, count: int = 250) ->
             ("detective", Role.DETECTIVE, now.date() + timedelta(days=365)),
             ("detective2", Role.DETECTIVE, now.date() + timedelta(days=365)),
             ("technician", Role.EVIDENCE_TECHNICIAN, now.date() + timedelta(days=365)),
+            ("supervisor", Role.SUPERVISOR, now.date() + timedelta(days=365)),
+            ("admin", Role.ADMIN, now.date() + timedelta(days=365)),
             ("lapsed", Role.DETECTIVE, date(2020, 1, 31)),
         ):
             hub.totp[username] = pyotp.random_base32()
@@ -159,3 +172,39 @@ def fast_settings(data_dir: Path, db_url: str | None) -> HubSettings:
         argon2_memory_cost=8192,
         argon2_parallelism=1,
     )
+
+
+def real_jpeg(seed: int, size: tuple[int, int] = (48, 64)) -> bytes:
+    """A small, decodable JPEG whose pixels depend on `seed`."""
+    import cv2
+    import numpy as np
+
+    pixels = np.random.default_rng(seed).integers(0, 255, size=(*size, 3), dtype=np.uint8)
+    ok, encoded = cv2.imencode(".jpg", pixels)
+    assert ok
+    return bytes(encoded.tobytes())
+
+
+def ingest_body(
+    now: datetime, *, read_id: str | None = None, image: bytes | None = None, **overrides: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "read_id": read_id or uuid.uuid4().hex,
+        "plate": "7k2-lmv",
+        "state": "CO",
+        "confidence": 0.91,
+        "captured_at": (now - timedelta(minutes=5)).isoformat(),
+        "camera_id": "CAM-001",
+        "direction": "NB",
+        "attributes": {
+            "make": "Toyota",
+            "model": "RAV4",
+            "color": "blue",
+            "body_type": "suv",
+            "features": ["roof rack"],
+        },
+        "image_jpeg": base64.b64encode(image or real_jpeg(1)).decode(),
+        "crop_jpeg": base64.b64encode(real_jpeg(2, (20, 40))).decode(),
+    }
+    body.update(overrides)
+    return body

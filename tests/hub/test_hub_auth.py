@@ -91,21 +91,6 @@ def test_logout_revokes(hub: HubFixture) -> None:
     assert hub.client.post("/api/v1/auth/refresh", json=body).status_code == 401
 
 
-def test_anonymous_is_refused_everywhere(hub: HubFixture) -> None:
-    schema = hub.client.get("/openapi.json").json()
-    checked = 0
-    for path, operations in schema["paths"].items():
-        if not path.startswith("/api/v1/") or path.startswith("/api/v1/auth/"):
-            continue
-        concrete = path.replace("{slice_id}", "x" * 32).replace("{sha256}", "a" * 64)
-        for method in operations:
-            reply = hub.client.request(method.upper(), concrete, json={})
-            assert reply.status_code == 401, (method, path, reply.text)
-            assert reply.json()["detail"].startswith("Sign in first")
-            checked += 1
-    assert checked >= 9
-
-
 @pytest.mark.parametrize("token", ["garbage", "a.b.c"])
 def test_bad_token_refused(hub: HubFixture, token: str) -> None:
     reply = hub.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})

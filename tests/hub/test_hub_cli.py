@@ -37,7 +37,7 @@ def test_init_seed_verify(tmp_path: Path, hub_db: str | None) -> None:
     init = _json(_run("init", "--data", str(data), *_db_args(hub_db)))
     assert init["data"] == str(data)
     assert init["database"] == ("postgresql" if hub_db else "sqlite")
-    assert init["revision"] == "0001"
+    assert init["revision"] == "0002"
     secret = data / "hub-secret.key"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert len(secret.read_bytes()) == 32
@@ -80,3 +80,82 @@ def test_bad_database_url(tmp_path: Path) -> None:
     result = _run("init", "--data", str(tmp_path / "d"), "--db", "mysql://x")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_user_add_and_unlock(tmp_path: Path) -> None:
+    data = str(tmp_path / "hub")
+    _json(_run("init", "--data", data))
+    add = ["user", "add", "--data", data, "--username", "kim", "--role", "admin"]
+    created = subprocess.run(
+        [sys.executable, "-m", "hub.cli", *add, "--display-name", "Pat Kim"],
+        input="violet-harbor-kettle\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    user = _json(created)
+    assert user["role"] == "admin"
+    assert user["provisioning_uri"].startswith("otpauth://totp/")
+    pyotp.TOTP(user["totp_secret"]).now()
+    weak = subprocess.run(
+        [sys.executable, "-m", "hub.cli", *add[:5], "lee", *add[6:], "--display-name", "Lee"],
+        input="Password2024\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert weak.returncode == 1
+    assert "list of common or leaked passwords" in weak.stderr
+    unlocked = _json(_run("user", "unlock", "--data", data, "--username", "kim"))
+    assert unlocked == {"username": "kim", "locked": False}
+    missing = _run("user", "unlock", "--data", data, "--username", "nobody")
+    assert missing.returncode == 1
+    assert "No user named nobody" in missing.stderr
+
+
+def test_simulate_bulk(tmp_path: Path, hub_db: str | None) -> None:
+    data = str(tmp_path / "hub")
+    _json(_run("init", "--data", data, *_db_args(hub_db)))
+    args = ["--cameras", "2", "--days", "1", "--reads-per-day", "40", "--seed", "3"]
+    result = _json(_run("simulate", "--data", data, *_db_args(hub_db), *args, "--bulk"))
+    assert result["reads"] == 80
+    assert result["mode"] == "bulk"
+    no_target = _run("simulate", "--data", data, *args)
+    assert no_target.returncode == 1
+    assert "--url" in no_target.stderr
+
+
+def test_simulate_over_http(tmp_path: Path) -> None:
+    data = str(tmp_path / "hub")
+    _json(_run("init", "--data", data))
+    feed = _json(_run("feed", "add", "--data", data, "--name", "gate"))
+    port = _free_port()
+    with subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "serve", "--data", data, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as server:
+        assert server.stdout is not None
+        assert json.loads(server.stdout.readline())["listening"].endswith(str(port))
+        url = f"http://127.0.0.1:{port}"
+        args = ["--cameras", "2", "--days", "1", "--reads-per-day", "30", "--seed", "5"]
+        common = ["simulate", "--data", data, "--url", url, "--camera-token", feed["token"]]
+        first = _json(_run(*common, *args))
+        assert first == {**first, "reads": 60, "created": 60, "duplicates": 0, "mode": "http"}
+        again = _json(_run(*common, *args))  # same seed, same day: the same reads
+        server.terminate()
+        server.wait(timeout=30)
+    assert again["created"] == 0
+    assert again["duplicates"] == 60

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 
 from app.core.schemas import AuditAck, AuditBatch
+from hub.accounts import DEVICE_REVOKED, device_revoked
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
 from hub.audit import ingest_batch
 from hub.db.tables import devices
@@ -26,4 +27,6 @@ def post_events(
         ).scalar_one_or_none()
         if owner is None or int(owner) != caller.user_id:
             raise HubError(403, "This device is not registered to you; register it first.")
+        if device_revoked(connection, body.device_id):
+            raise HubError(403, DEVICE_REVOKED)
         return ingest_batch(connection, body.device_id, body.events, now=now)

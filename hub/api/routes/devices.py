@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from app.core.schemas import DeviceCreate, DevicePublic
-from hub import accounts
+import sqlalchemy as sa
+from fastapi import APIRouter, Path
+
+from app.core.schemas import DeviceCreate, DevicePublic, DeviceStatusPublic
+from hub import accounts, admin
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.db.tables import devices
+from hub.errors import HubError
 
 router = APIRouter(tags=["devices"])
 
@@ -25,3 +30,21 @@ def register_device(
             public_key=body.public_key,
             now=now,
         )
+
+
+@router.get(
+    "/devices/{device_id}",
+    response_model=DeviceStatusPublic,
+    responses=error_responses(404),
+)
+def device_status(
+    caller: CurrentUser,
+    context: ContextDep,
+    device_id: Annotated[str, Path(min_length=1, max_length=64)],
+) -> DeviceStatusPublic:
+    """The device's status (active or revoked), to its owner only (404 for others)."""
+    with context.database.read() as connection:
+        row = connection.execute(sa.select(devices).where(devices.c.device_id == device_id)).first()
+    if row is None or int(row.user_id) != caller.user_id:
+        raise HubError(404, "No such device among yours; register this workstation first.")
+    return admin.device_status(row)

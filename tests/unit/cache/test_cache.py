@@ -225,10 +225,13 @@ def test_the_journal_is_a_verifiable_chain(db: Database) -> None:
     assert (status.pending, status.delivered, status.chain_ok) == (5, 0, True)
     assert journal.mark_delivered(through_seq=3) == 3
     assert journal.status().pending == 2
+    assert journal.status(full=False).chain_ok  # remembers it verified through event 5
     db.execute("UPDATE journal SET params = '{\"n\": 9}' WHERE seq = 2")
     status = journal.status()
     assert not status.chain_ok
     assert "event 2" in status.problems[0]
+    db.execute("UPDATE journal SET hash = 'x' WHERE seq = 5")
+    assert not journal.status(full=False).chain_ok  # the verified point itself changed
 
 
 def test_a_failed_action_leaves_no_journal_event(db: Database) -> None:

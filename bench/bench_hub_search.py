@@ -1,0 +1,142 @@
+"""Remote partial plate search ('*7K2*'): p95 with the trigram index vs a plain scan.
+
+Fills a fresh hub (SQLite by default, or --db postgresql://...) with --reads
+reads over the last 29 days, then times the slice estimate a remote search runs
+(count of matching reads in the retention window) both ways. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from app.core.plates import parse_pattern
+from app.core.schemas import CameraPublic
+from hub.catalog import add_camera
+from hub.core.config import HubSettings, create_secret
+from hub.core.db import Database, migrate
+from hub.db.types import to_ms
+from hub.reads import insert_reads
+from hub.slices import count_matching
+
+LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+
+
+def _fill(database: Database, count: int, now: datetime) -> None:
+    rng = random.Random(11)
+    with database.write() as connection:
+        for camera in range(8):
+            add_camera(
+                connection,
+                CameraPublic(
+                    camera_id=f"CAM-{camera:03d}", name="Bench", agency="Bench",
+                    latitude=41.1, longitude=-104.8, direction="NB", active=True,
+                ),
+            )  # fmt: skip
+    span = int(timedelta(days=29).total_seconds())
+    batch = 20_000
+    for start in range(0, count, batch):
+        rows = []
+        for _ in range(min(batch, count - start)):
+            plate = "".join(rng.choice(LETTERS) for _ in range(rng.choice((6, 7))))
+            rows.append(
+                {
+                    "read_id": uuid.UUID(int=rng.getrandbits(128), version=4).hex,
+                    "plate": plate, "state": "WY", "confidence": 0.9,
+                    "captured_at": now - timedelta(seconds=rng.randrange(span)),
+                    "camera_id": f"CAM-{rng.randrange(8):03d}", "direction": "NB",
+                    "make": "Ford", "model": "F-150", "color": "white", "body_type": "pickup",
+                    "features": [], "image_sha256": "0" * 64, "image_size": 1,
+                    "crop_sha256": "0" * 64, "crop_size": 1,
+                }
+            )  # fmt: skip
+        with database.write() as connection:
+            insert_reads(connection, rows, now=now)
+
+
+@contextmanager
+def scratch_database(admin_url: str | None) -> Iterator[str | None]:
+    """None for SQLite; for PostgreSQL a new database beside admin_url's, dropped after."""
+    if admin_url is None:
+        yield None
+        return
+    import psycopg
+
+    name = f"platedesk_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _p95(samples: list[float]) -> float:
+    return round(statistics.quantiles(samples, n=20)[-1] * 1000, 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reads", type=int, default=100_000)
+    parser.add_argument(
+        "--db", default=None, help="postgresql://... server (a scratch database is made there)"
+    )
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--pattern", default="*7K2*")
+    args = parser.parse_args()
+    pattern = parse_pattern(args.pattern)
+    with tempfile.TemporaryDirectory() as folder, scratch_database(args.db) as db_url:
+        settings = HubSettings(data_dir=Path(folder), database_url=db_url)
+        create_secret(settings.secret_path)
+        database = Database(settings.sqlalchemy_url)
+        migrate(database)
+        now = to_ms(datetime.now(UTC))
+        started = time.perf_counter()
+        _fill(database, args.reads, now)
+        fill_seconds = time.perf_counter() - started
+        if database.is_postgresql:
+            with database.write() as connection:
+                connection.exec_driver_sql("ANALYZE reads")
+        timings: dict[str, list[float]] = {"indexed": [], "scan": []}
+        matches = {}
+        for indexed, key in ((True, "indexed"), (False, "scan")):
+            for _ in range(args.runs):
+                with database.read() as connection:
+                    if database.is_postgresql and not indexed:
+                        # The plain scan: keep the planner off the trigram index.
+                        connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+                    begin = time.perf_counter()
+                    matches[key] = count_matching(
+                        connection, time_from=now - timedelta(days=30), time_to=now,
+                        camera_ids=None, pattern=pattern, indexed=indexed,
+                    )  # fmt: skip
+                    timings[key].append(time.perf_counter() - begin)
+        assert matches["indexed"] == matches["scan"]
+        result = {
+            "bench": "hub_search",
+            "database": database.kind,
+            "reads": args.reads,
+            "pattern": pattern.text,
+            "matches": matches["indexed"],
+            "p95_ms_indexed": _p95(timings["indexed"]),
+            "p95_ms_scan": _p95(timings["scan"]),
+            "median_ms_indexed": round(statistics.median(timings["indexed"]) * 1000, 2),
+            "median_ms_scan": round(statistics.median(timings["scan"]) * 1000, 2),
+            "fill_seconds": round(fill_seconds, 1),
+        }
+        database.dispose()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Administration: users, locks, training dates, devices, cameras and feed tokens.
+
+Every change is a hub audit event naming the administrator (`admin.*`, and
+`auth.unlock` for a released lock).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import pyotp
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from app.core.schemas import (
+    CameraPublic,
+    DeviceStatusPublic,
+    FeedTokenCreate,
+    FeedTokenPublic,
+    UserCreate,
+    UserCreatedPublic,
+    UserPublic,
+)
+from hub.accounts import create_user, user_public
+from hub.audit import record_hub_event
+from hub.catalog import add_camera
+from hub.core.security import PasswordService, token_digest
+from hub.db.tables import cameras, devices, feed_tokens, users
+from hub.errors import HubError
+
+TOTP_ISSUER = "Platedesk hub"
+
+
+def _user_row(connection: Connection, username: str) -> Any:
+    row = connection.execute(sa.select(users).where(users.c.username == username)).first()
+    if row is None:
+        raise HubError(404, f"No user named {username}; check the user name.")
+    return row
+
+
+def add_user(
+    connection: Connection,
+    passwords: PasswordService,
+    body: UserCreate,
+    *,
+    by: str,
+    session_id: str = "",
+    now: datetime,
+) -> UserCreatedPublic:
+    """Create a user with a fresh TOTP secret; 409 when the name is taken."""
+    taken = connection.execute(
+        sa.select(users.c.user_id).where(users.c.username == body.username)
+    ).first()
+    if taken is not None:
+        raise HubError(409, f"A user named {body.username} already exists.")
+    secret = pyotp.random_base32()
+    create_user(
+        connection,
+        passwords,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        totp_secret=secret,
+        now=now,
+        display_name=body.display_name,
+        training_valid_until=body.training_valid_until,
+    )
+    record_hub_event(
+        connection,
+        action="admin.user_create",
+        now=now,
+        username=by,
+        session_id=session_id,
+        object_refs={"username": body.username},
+        params={
+            "role": body.role.value,
+            "display_name": body.display_name,
+            "training_valid_until": (
+                body.training_valid_until.isoformat() if body.training_valid_until else None
+            ),
+        },
+    )
+    user = user_public(_user_row(connection, body.username))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=body.username, issuer_name=TOTP_ISSUER)
+    return UserCreatedPublic(user=user, totp_secret=secret, provisioning_uri=uri)
+
+
+def set_training(
+    connection: Connection,
+    *,
+    username: str,
+    valid_until: date | None,
+    by: str,
+    session_id: str = "",
+    now: datetime,
+) -> UserPublic:
+    row = _user_row(connection, username)
+    connection.execute(
+        users.update()
+        .where(users.c.user_id == row.user_id)
+        .values(training_valid_until=valid_until)
+    )
+    record_hub_event(
+        connection,
+        action="admin.training_set",
+        now=now,
+        username=by,
+        session_id=session_id,
+        object_refs={"username": username},
+        params={"training_valid_until": valid_until.isoformat() if valid_until else None},
+    )
+    return user_public(_user_row(connection, username))
+
+
+def device_status(row: Any) -> DeviceStatusPublic:
+    return DeviceStatusPublic(
+        device_id=row.device_id,
+        name=row.name,
+        registered_at=row.registered_at,
+        status="revoked" if row.revoked_at is not None else "active",
+        revoked_at=row.revoked_at,
+    )
+
+
+def revoke_device(
+    connection: Connection, *, device_id: str, by: str, session_id: str = "", now: datetime
+) -> DeviceStatusPublic:
+    """Revoke a workstation: every request naming it gets 403 and it wipes its cache."""
+    row = connection.execute(sa.select(devices).where(devices.c.device_id == device_id)).first()
+    if row is None:
+        raise HubError(404, f"No device {device_id} is registered at this hub.")
+    if row.revoked_at is None:
+        connection.execute(
+            devices.update().where(devices.c.device_id == device_id).values(revoked_at=now)
+        )
+        record_hub_event(
+            connection,
+            action="admin.device_revoke",
+            now=now,
+            username=by,
+            session_id=session_id,
+            object_refs={"device_id": device_id, "owner_user_id": int(row.user_id)},
+        )
+    stored = connection.execute(sa.select(devices).where(devices.c.device_id == device_id)).one()
+    return device_status(stored)
+
+
+def register_camera(
+    connection: Connection, camera: CameraPublic, *, by: str, session_id: str = "", now: datetime
+) -> CameraPublic:
+    known = connection.execute(
+        sa.select(cameras.c.camera_id).where(cameras.c.camera_id == camera.camera_id)
+    ).first()
+    if known is not None:
+        raise HubError(409, f"Camera {camera.camera_id} is already registered.")
+    add_camera(connection, camera)
+    record_hub_event(
+        connection,
+        action="admin.camera_add",
+        now=now,
+        username=by,
+        session_id=session_id,
+        object_refs={"camera_id": camera.camera_id},
+        params=camera.model_dump(mode="json"),
+    )
+    return camera
+
+
+def create_feed_token(
+    connection: Connection, body: FeedTokenCreate, *, by: str, session_id: str = "", now: datetime
+) -> FeedTokenPublic:
+    """A new camera feed token (shown once, stored as its SHA-256)."""
+    if body.camera_id is not None:
+        known = connection.execute(
+            sa.select(cameras.c.camera_id).where(cameras.c.camera_id == body.camera_id)
+        ).first()
+        if known is None:
+            raise HubError(422, f"Unknown camera {body.camera_id}; register it first.")
+    feed_id = uuid.uuid4().hex
+    token = "pdf_" + secrets.token_urlsafe(32)
+    connection.execute(
+        feed_tokens.insert().values(
+            feed_id=feed_id,
+            name=body.name,
+            camera_id=body.camera_id,
+            token_hash=token_digest(token),
+            created_at=now,
+        )
+    )
+    record_hub_event(
+        connection,
+        action="admin.feed_create",
+        now=now,
+        username=by,
+        session_id=session_id,
+        object_refs={"feed_id": feed_id, "camera_id": body.camera_id},
+        params={"name": body.name},
+    )
+    return FeedTokenPublic(feed_id=feed_id, name=body.name, camera_id=body.camera_id, token=token)
+
+
+def revoke_feed(
+    connection: Connection, *, feed_id: str, by: str, session_id: str = "", now: datetime
+) -> None:
+    row = connection.execute(
+        sa.select(feed_tokens.c.revoked_at).where(feed_tokens.c.feed_id == feed_id)
+    ).first()
+    if row is None:
+        raise HubError(404, f"No camera feed {feed_id} is registered at this hub.")
+    if row.revoked_at is None:
+        connection.execute(
+            feed_tokens.update().where(feed_tokens.c.feed_id == feed_id).values(revoked_at=now)
+        )
+        record_hub_event(
+            connection,
+            action="admin.feed_revoke",
+            now=now,
+            username=by,
+            session_id=session_id,
+            object_refs={"feed_id": feed_id},
+        )

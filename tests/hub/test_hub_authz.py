@@ -1,0 +1,115 @@
+"""The authorization matrix: every route x every role x anonymous.
+
+Every route the app serves must be classified here, so a new route cannot ship
+without its access rule being tested.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.routing import iter_route_contexts
+
+from hub.api.deps import ADMIN_ONLY
+from tests.hub.hub_support import HubFixture
+
+PUBLIC = "public"  # anonymous allowed
+CREDENTIALS = "credentials"  # takes its credentials in the body (sign-in, refresh, logout)
+USER = "user"  # any signed-in user
+ADMIN = "admin"  # administrators only
+FEED = "feed"  # camera feed token only
+
+POLICY: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("POST", "/api/v1/auth/login"): CREDENTIALS,
+    ("POST", "/api/v1/auth/refresh"): CREDENTIALS,
+    ("POST", "/api/v1/auth/logout"): CREDENTIALS,
+    ("GET", "/api/v1/me"): USER,
+    ("POST", "/api/v1/devices"): USER,
+    ("GET", "/api/v1/devices/{device_id}"): USER,
+    ("GET", "/api/v1/purposes"): USER,
+    ("GET", "/api/v1/cases"): USER,
+    ("GET", "/api/v1/cameras"): USER,
+    ("POST", "/api/v1/slices"): USER,
+    ("GET", "/api/v1/slices"): USER,
+    ("GET", "/api/v1/slices/{slice_id}/changes"): USER,
+    ("POST", "/api/v1/search"): USER,
+    ("GET", "/api/v1/images/{sha256}"): USER,
+    ("POST", "/api/v1/audit/events"): USER,
+    ("POST", "/api/v1/ingest/reads"): FEED,
+    ("POST", "/api/v1/admin/users"): ADMIN,
+    ("POST", "/api/v1/admin/users/{username}/unlock"): ADMIN,
+    ("PUT", "/api/v1/admin/users/{username}/training"): ADMIN,
+    ("POST", "/api/v1/admin/devices/{device_id}/revoke"): ADMIN,
+    ("POST", "/api/v1/admin/cameras"): ADMIN,
+    ("POST", "/api/v1/admin/feeds"): ADMIN,
+    ("POST", "/api/v1/admin/feeds/{feed_id}/revoke"): ADMIN,
+}
+PLACEHOLDERS = {
+    "{slice_id}": "x" * 32,
+    "{sha256}": "a" * 64,
+    "{username}": "nobody",
+    "{device_id}": "no-such-device",
+    "{feed_id}": "no-such-feed",
+}
+BOGUS_CREDENTIALS: dict[str, dict[str, Any]] = {
+    "/api/v1/auth/login": {"username": "nobody", "password": "wrong-password", "totp": "000000"},
+    "/api/v1/auth/refresh": {"refresh_token": "not-a-real-refresh-token"},
+    "/api/v1/auth/logout": {"refresh_token": "not-a-real-refresh-token"},
+}
+ROLES = ("detective", "technician", "supervisor", "admin")
+
+
+def _routes(hub: HubFixture) -> list[tuple[str, str]]:
+    found = []
+    for context in iter_route_contexts(hub.client.app.routes):  # type: ignore[attr-defined]
+        for method in sorted((context.methods or set()) - {"HEAD"}):
+            assert context.path is not None
+            found.append((method, context.path))
+    return found
+
+
+def _call(hub: HubFixture, method: str, path: str, headers: dict[str, str]) -> Any:
+    concrete = path
+    for name, value in PLACEHOLDERS.items():
+        concrete = concrete.replace(name, value)
+    body = BOGUS_CREDENTIALS.get(path, {})
+    if method == "GET":
+        return hub.client.get(concrete, headers=headers)
+    return hub.client.request(method, concrete, json=body, headers=headers)
+
+
+def test_every_route_is_classified(hub: HubFixture) -> None:
+    routes = _routes(hub)
+    assert set(routes) == set(POLICY), set(routes) ^ set(POLICY)
+
+
+def test_authorization_matrix(hub: HubFixture) -> None:
+    routes = _routes(hub)
+    tokens = {role: hub.headers(role) for role in ROLES}
+    identities: dict[str, dict[str, str]] = {"anonymous": {}, **tokens}
+    for method, path in routes:
+        rule = POLICY[(method, path)]
+        for who, headers in identities.items():
+            reply = _call(hub, method, path, headers)
+            where = (method, path, who, reply.status_code, reply.text[:200])
+            assert reply.status_code < 500, where
+            if rule == PUBLIC:
+                assert reply.status_code == 200, where
+            elif rule == CREDENTIALS:
+                expected = 204 if path.endswith("/logout") else 401
+                assert reply.status_code == expected, where
+            elif who == "anonymous":
+                assert reply.status_code == 401, where
+                assert reply.headers["www-authenticate"] == "Bearer"
+            elif rule == FEED:
+                assert reply.status_code == 401, where  # a user token is no feed token
+            elif rule == ADMIN and who != "admin":
+                assert reply.status_code == 403, where
+                assert reply.json()["detail"] == ADMIN_ONLY
+            else:
+                assert reply.status_code not in (401, 403), where

@@ -1,0 +1,104 @@
+"""Bad input gets a 4xx whose detail names the problem; never a 5xx or a traceback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.hub.hub_support import HubFixture
+
+
+def test_malformed_json(hub: HubFixture) -> None:
+    reply = hub.client.post(
+        "/api/v1/slices",
+        content=b'{"case_number": "2026-004211",',
+        headers={**hub.headers(), "Content-Type": "application/json"},
+    )
+    assert reply.status_code == 422
+    assert reply.json()["detail"].startswith("The request body is not valid JSON: ")
+
+
+def test_wrong_types_name_the_field(hub: HubFixture) -> None:
+    headers = hub.headers()
+    reply = hub.client.post(
+        "/api/v1/slices", json=hub.slice_body(time_from="yesterday"), headers=headers
+    )
+    assert reply.status_code == 422
+    assert reply.json()["detail"].startswith("The request is not valid: time_from: ")
+    reply = hub.client.post(
+        "/api/v1/slices", json=hub.slice_body(camera_ids="CAM-001"), headers=headers
+    )
+    assert reply.status_code == 422
+    assert "camera_ids" in reply.json()["detail"]
+    extra = hub.client.post("/api/v1/slices", json=hub.slice_body(colour="red"), headers=headers)
+    assert extra.status_code == 422
+    assert "colour" in extra.json()["detail"]
+    limit = hub.client.get(
+        f"/api/v1/slices/{'x' * 32}/changes", params={"limit": "many"}, headers=headers
+    )
+    assert limit.status_code == 422
+    assert "limit" in limit.json()["detail"]
+
+
+def test_oversized_body(hub: HubFixture) -> None:
+    big = {"device_id": "d", "events": [], "padding": "x" * (hub.settings.max_body_bytes + 1)}
+    reply = hub.client.post("/api/v1/audit/events", json=big, headers=hub.headers())
+    assert reply.status_code == 413
+    assert reply.json()["detail"] == (
+        "The request body is over the 4 MiB limit of this route; send less at once."
+    )
+
+
+def test_bad_content_length(hub: HubFixture) -> None:
+    reply = hub.client.post(
+        "/api/v1/auth/login",
+        content=b"{}",
+        headers={"Content-Type": "application/json", "Content-Length": "lots"},
+    )
+    assert reply.status_code == 400
+    assert reply.json()["detail"] == "The Content-Length header is not a number."
+
+
+def test_unknown_case(hub: HubFixture) -> None:
+    reply = hub.client.post(
+        "/api/v1/slices", json=hub.slice_body(case_number="2026-777777"), headers=hub.headers()
+    )
+    assert reply.status_code == 404
+    assert reply.json()["detail"] == (
+        "No case 2026-777777 is on record at this hub; check the case number."
+    )
+
+
+def test_expired_token(hub: HubFixture) -> None:
+    headers = hub.headers()
+    hub.clock.advance(timedelta(minutes=15, seconds=1))
+    reply = hub.client.get("/api/v1/slices", headers=headers)
+    assert reply.status_code == 401
+    assert reply.json()["detail"] == (
+        "Your access token is not valid or has expired; refresh it or sign in."
+    )
+    assert reply.headers["www-authenticate"] == "Bearer"
+
+
+def test_bad_image_name(hub: HubFixture) -> None:
+    reply = hub.client.get("/api/v1/images/NOT-A-HASH", headers=hub.headers())
+    assert reply.status_code == 422
+    assert reply.json()["detail"] == (
+        "An image is named by its SHA-256: 64 lower-case hex characters."
+    )
+
+
+def test_bad_user_fields(hub: HubFixture) -> None:
+    reply = hub.client.post(
+        "/api/v1/admin/users",
+        json={
+            "username": "Bad Name",
+            "display_name": "x",
+            "role": "chief",
+            "password": "violet-harbor-kettle",
+        },
+        headers=hub.headers("admin"),
+    )
+    assert reply.status_code == 422
+    detail = reply.json()["detail"]
+    assert "username" in detail
+    assert "role" in detail

@@ -1,0 +1,124 @@
+"""Camera ingest: feed tokens, idempotency, image checks, body limits."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import sqlalchemy as sa
+
+from hub.db.tables import read_changes, reads
+from tests.hub.hub_support import HubFixture, ingest_body, real_jpeg
+
+URL = "/api/v1/ingest/reads"
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_ingest_is_idempotent(hub: HubFixture) -> None:
+    headers = _auth(hub.feed_token())
+    body = ingest_body(hub.clock.now)
+    first = hub.client.post(URL, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    created = first.json()
+    assert created["status"] == "created"
+    assert created["image_sha256"] == hashlib.sha256(real_jpeg(1)).hexdigest()
+    read_id = created["read_id"]
+    with hub.database.read() as connection:
+        stored = connection.execute(sa.select(reads).where(reads.c.read_id == read_id)).one()
+        changes = connection.execute(
+            sa.select(read_changes.c.op).where(read_changes.c.read_id == read_id)
+        ).all()
+    assert stored.plate == "7K2LMV"
+    assert [change.op for change in changes] == ["upsert"]
+    assert hub.settings.images_dir.joinpath(
+        created["image_sha256"][:2], created["image_sha256"] + ".jpg"
+    ).read_bytes() == real_jpeg(1)
+
+    again = hub.client.post(URL, json=body, headers=headers)
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
+    changed = dict(body, plate="7K2LMW")
+    conflict = hub.client.post(URL, json=changed, headers=headers)
+    assert conflict.status_code == 409
+    assert conflict.json()["detail"].startswith(
+        f"A different read is already stored under read_id {read_id}"
+    )
+    with hub.database.read() as connection:
+        count = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(read_changes)
+            .where(read_changes.c.read_id == read_id)
+        ).scalar_one()
+    assert count == 1
+
+
+def test_bad_images_refused(hub: HubFixture) -> None:
+    headers = _auth(hub.feed_token())
+    good = real_jpeg(3)
+    cases = {
+        "not base64!": "image_jpeg is not valid base64.",
+        base64.b64encode(b"GIF89a" + good).decode(): (
+            "image_jpeg is not a JPEG: it does not start with the SOI marker."
+        ),
+        base64.b64encode(good[: len(good) // 2]).decode(): (
+            "image_jpeg is truncated: the JPEG does not end with the EOI marker."
+        ),
+        base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9").decode(): (
+            "image_jpeg is damaged: OpenCV cannot decode the JPEG."
+        ),
+    }
+    for encoded, detail in cases.items():
+        body = ingest_body(hub.clock.now, image_jpeg=encoded)
+        reply = hub.client.post(URL, json=body, headers=headers)
+        assert reply.status_code == 422, reply.text
+        assert reply.json()["detail"] == detail
+    with hub.database.read() as connection:
+        assert (
+            connection.execute(
+                sa.select(sa.func.count()).select_from(reads).where(reads.c.plate == "7K2LMV")
+            ).scalar_one()
+            == 0
+        )
+
+
+def test_feed_tokens_and_cameras(hub: HubFixture) -> None:
+    bound = _auth(hub.feed_token("CAM-002"))
+    other_camera = hub.client.post(URL, json=ingest_body(hub.clock.now), headers=bound)
+    assert other_camera.status_code == 403
+    assert "CAM-002" in other_camera.json()["detail"]
+    unknown = hub.client.post(
+        URL, json=ingest_body(hub.clock.now, camera_id="CAM-404"), headers=_auth(hub.feed_token())
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"].startswith("Unknown camera CAM-404")
+    user_token = hub.client.post(URL, json=ingest_body(hub.clock.now), headers=hub.headers())
+    assert user_token.status_code == 401
+    assert "camera feed token" in user_token.json()["detail"]
+
+
+def test_revoked_feed_refused(hub: HubFixture) -> None:
+    reply = hub.client.post(
+        "/api/v1/admin/feeds", json={"name": "gate"}, headers=hub.headers("admin")
+    )
+    feed = reply.json()
+    revoke = hub.client.post(
+        f"/api/v1/admin/feeds/{feed['feed_id']}/revoke", headers=hub.headers("admin")
+    )
+    assert revoke.status_code == 204
+    refused = hub.client.post(URL, json=ingest_body(hub.clock.now), headers=_auth(feed["token"]))
+    assert refused.status_code == 403
+    assert "revoked" in refused.json()["detail"]
+
+
+def test_oversize_body_refused(hub: HubFixture) -> None:
+    headers = _auth(hub.feed_token())
+    limit = hub.settings.max_ingest_bytes
+    body = ingest_body(hub.clock.now, image_jpeg="A" * (limit + 10))
+    reply = hub.client.post(URL, json=body, headers=headers)
+    assert reply.status_code == 413
+    assert reply.json()["detail"] == (
+        "The request body is over the 16 MiB limit of this route; send less at once."
+    )
