@@ -13,10 +13,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEventLoop, QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import (
+    QEventLoop,
+    QMessageLogContext,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from app.core.errors import KnownError
@@ -98,7 +105,7 @@ def run_gui(
 ) -> int:
     """Show sign-in if needed, then the main window; return the exit code.
 
-    With `screenshots_dir`, render signin.png, results.png and lock.png there
+    With `screenshots_dir`, render signin.png, results.png, sightings.png and lock.png there
     instead of waiting for the user, then quit.
     """
     with _application() as app:
@@ -226,6 +233,8 @@ def _render_screenshots(
         if window.gate_reason is None:
             _search_and_select(window)
         _save(window, directory / "results.png")
+        if _show_sightings(window):
+            _save(window, directory / "sightings.png")
         locked: list[bool] = []
 
         def note_locked() -> None:
@@ -247,7 +256,7 @@ def _search_and_select(window: MainWindow) -> None:
         totals: list[int] = []
         window.search_finished.connect(totals.append)
         window.run_search(query)
-        _wait_until(lambda totals=totals: bool(totals), LOAD_TIMEOUT_S)
+        _wait_until(partial(bool, totals), LOAD_TIMEOUT_S)
         window.search_finished.disconnect(totals.append)
         if totals and totals[0] > 0:
             break
@@ -258,6 +267,21 @@ def _search_and_select(window: MainWindow) -> None:
     window.image_pane.image_failed.connect(shown.append)
     window.select_row(0)
     _wait_until(lambda: bool(shown), LOAD_TIMEOUT_S)
+
+
+def _show_sightings(window: MainWindow) -> bool:
+    """Open the Sightings tab for the shown read's plate; False when there is no read."""
+    if window.image_pane.read is None:
+        print("No read to show sightings for: sightings.png skipped.", file=sys.stderr)
+        return False
+    done: list[str] = []
+    panel = window.sightings_panel
+    panel.sightings_loaded.connect(lambda _n: done.append("sightings"))
+    panel.associates_loaded.connect(lambda _n: done.append("associates"))
+    panel.load_failed.connect(lambda _message: done.extend(("sightings", "associates")))
+    window.show_sightings()
+    _wait_until(lambda: {"sightings", "associates"} <= set(done), LOAD_TIMEOUT_S)
+    return True
 
 
 # -- `platedesk` with no subcommand -----------------------------------------

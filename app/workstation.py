@@ -257,6 +257,7 @@ class Workstation:
             insecure_keyring=keyring_is_insecure(),
         )
         self.client.access_token = access
+        self.purge()
 
     def _renew_access(self) -> str | None:
         """Called on a 401: rotate the refresh token for a new access token, or give up."""
@@ -313,6 +314,7 @@ class Workstation:
         secrets.set_tokens(access=token.access_token, refresh=token.refresh_token)
         self._start_session(token)
         self.refresh_catalog()
+        self.purge()
         current_profile_file().parent.mkdir(parents=True, exist_ok=True)
         current_profile_file().write_text(str(self.profile_dir.resolve()), encoding="utf-8")
         self.upload_journal()
@@ -782,19 +784,28 @@ class Workstation:
             return 0
 
     def purge(self, *, now: datetime | None = None) -> dict[str, int]:
-        """Delete cached reads older than the retention period, with their images."""
-        self._require_session()
+        """Delete cached reads past the retention period, with their images, on this
+        workstation's own clock (so an offline cache never holds an expired read).
+
+        Reads marked as evidence are kept (the hub's hold governs them). Runs without
+        a live session: it only removes data. Journaled when it removed anything.
+        """
         cutoff = utc_iso((now or datetime.now(UTC)) - RETENTION)
         db = self.db()
-        with self._journaled("retention.purge", params={"cutoff": cutoff}):
-            stale = [
-                row[0]
-                for row in db.execute("SELECT read_id FROM reads WHERE captured_at < ?", (cutoff,))
-            ]
-            db.executemany("DELETE FROM slice_reads WHERE read_id = ?", [(r,) for r in stale])
-            repo = ReadRepository(db)
-            purged = sum(repo.delete_if_orphan(read_id) for read_id in stale)
-        return {"purged": purged, "kept_on_hold": 0}
+        with db.atomic():
+            purged, kept = ReadRepository(db).purge_expired(cutoff=cutoff)
+            if purged:
+                actor = Actor(
+                    self._settings.device_id,
+                    self._settings.username,
+                    self._session_id or "maintenance",
+                )
+                JournalRepository(db).append(
+                    actor,
+                    "retention.purge",
+                    params={"cutoff": cutoff, "purged": purged, "kept_on_hold": kept},
+                )
+        return {"purged": purged, "kept_on_hold": kept}
 
     def close(self) -> None:
         with self._lock:

@@ -33,11 +33,21 @@ from app.core.audit_chain import GENESIS_HASH, event_hash, seal_event, verify_ch
 from app.core.canonical import canonical_json, parse_utc, utc_iso
 from app.core.schemas import AuditAck, AuditEventIn
 from hub.db.tables import audit_events, audit_problems, chain_heads
+from hub.merkle_log import tree_figures
 
 log = logging.getLogger(__name__)
 
 HUB_DEVICE_ID = "hub"
 LATE_AFTER = timedelta(hours=1)
+
+
+def lock_audit_log(connection: Connection) -> None:
+    """On PostgreSQL, serialize writers so row ids commit in order (the Merkle tree's order).
+
+    EXCLUSIVE blocks other writers, not readers; SQLite has one writer at a time already.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE audit_events IN EXCLUSIVE MODE")
 
 
 def _lock_head(connection: Connection, device_id: str) -> tuple[int, str]:
@@ -67,30 +77,32 @@ def _set_head(connection: Connection, device_id: str, seq: int, hash_: str) -> N
     )
 
 
-def _store(connection: Connection, event: Mapping[str, Any], *, received_at: datetime) -> None:
+def _row(event: Mapping[str, Any], *, received_at: datetime) -> dict[str, Any]:
     late = False
     try:
         late = received_at - parse_utc(str(event["occurred_at"])) > LATE_AFTER
     except ValueError:
         late = False
-    connection.execute(
-        audit_events.insert().values(
-            event_id=event["event_id"],
-            device_id=event["device_id"],
-            username=event["username"],
-            session_id=event["session_id"],
-            seq=event["seq"],
-            occurred_at=event["occurred_at"],
-            action=event["action"],
-            object_refs=canonical_json(event["object_refs"]).decode(),
-            params=canonical_json(event["params"]).decode(),
-            outcome=event["outcome"],
-            prev_hash=event["prev_hash"],
-            hash=event["hash"],
-            received_at=received_at,
-            late=late,
-        )
-    )
+    return {
+        "event_id": event["event_id"],
+        "device_id": event["device_id"],
+        "username": event["username"],
+        "session_id": event["session_id"],
+        "seq": event["seq"],
+        "occurred_at": event["occurred_at"],
+        "action": event["action"],
+        "object_refs": canonical_json(event["object_refs"]).decode(),
+        "params": canonical_json(event["params"]).decode(),
+        "outcome": event["outcome"],
+        "prev_hash": event["prev_hash"],
+        "hash": event["hash"],
+        "received_at": received_at,
+        "late": late,
+    }
+
+
+def _store(connection: Connection, event: Mapping[str, Any], *, received_at: datetime) -> None:
+    connection.execute(audit_events.insert(), [_row(event, received_at=received_at)])
 
 
 def record_hub_event(
@@ -108,6 +120,7 @@ def record_hub_event(
 
     Never pass passwords, codes or tokens in `params`.
     """
+    lock_audit_log(connection)
     last_seq, last_hash = _lock_head(connection, HUB_DEVICE_ID)
     event = seal_event(
         {
@@ -197,20 +210,57 @@ def _adopt_waiting(
         seq, hash_ = nxt["seq"], nxt["hash"]
 
 
+_ID_CHUNK = 500
+
+
+def _stored_hashes(connection: Connection, event_ids: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(event_ids), _ID_CHUNK):
+        chunk = event_ids[start : start + _ID_CHUNK]
+        rows = connection.execute(
+            sa.select(audit_events.c.event_id, audit_events.c.hash).where(
+                audit_events.c.event_id.in_(chunk)
+            )
+        )
+        found.update((str(event_id), str(hash_)) for event_id, hash_ in rows)
+    return found
+
+
 def ingest_batch(
     connection: Connection, device_id: str, events: Sequence[AuditEventIn], *, now: datetime
 ) -> AuditAck:
-    """Store a workstation's batch (see the module docstring for the rules)."""
+    """Store a workstation's batch (see the module docstring for the rules).
+
+    One query finds the events held already and the new rows go in one statement;
+    stored events waiting behind a gap are looked for only when some may exist
+    (an earlier event of the device beyond the head, or one stored in this batch
+    without moving the head).
+    """
+    lock_audit_log(connection)
     last_seq, last_hash = _lock_head(connection, device_id)
     accepted = duplicates = 0
     problems: list[str] = []
-    for incoming in sorted(events, key=lambda item: item.seq):
-        event = incoming.model_dump()
-        stored = connection.execute(
-            sa.select(audit_events.c.hash).where(audit_events.c.event_id == event["event_id"])
+    ordered = [incoming.model_dump() for incoming in sorted(events, key=lambda item: item.seq)]
+    known = _stored_hashes(connection, [event["event_id"] for event in ordered])
+    waiting = (
+        connection.execute(
+            sa.select(audit_events.c.row_id)
+            .where(audit_events.c.device_id == device_id, audit_events.c.seq > last_seq)
+            .limit(1)
         ).first()
-        if stored is not None:
-            if stored.hash == event["hash"]:
+        is not None
+    )
+    rows: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if rows:
+            connection.execute(audit_events.insert(), rows)
+            rows.clear()
+
+    for event in ordered:
+        stored_hash = known.get(event["event_id"])
+        if stored_hash is not None:
+            if stored_hash == event["hash"]:
                 duplicates += 1
             else:
                 problems.append(
@@ -219,13 +269,18 @@ def ingest_batch(
             continue
         hash_ok = event_hash(event) == event["hash"]
         links = event["seq"] == last_seq + 1 and event["prev_hash"] == last_hash
-        _store(connection, event, received_at=now)
+        rows.append(_row(event, received_at=now))
+        known[event["event_id"]] = event["hash"]
+        accepted += 1
         if hash_ok and links:
-            accepted += 1
-            last_seq, last_hash = _adopt_waiting(
-                connection, device_id, event["seq"], event["hash"], now
-            )
+            last_seq, last_hash = event["seq"], event["hash"]
+            if waiting:
+                flush()
+                last_seq, last_hash = _adopt_waiting(
+                    connection, device_id, last_seq, last_hash, now
+                )
             continue
+        waiting = True
         if not hash_ok:
             kind, detail = "hash", "its contents do not match its hash"
         elif event["seq"] > last_seq + 1:
@@ -234,8 +289,8 @@ def ingest_batch(
             kind, detail = "order", f"event {event['seq']} repeats an acknowledged position"
         else:
             kind, detail = "link", "does not link to the event before it"
-        accepted += 1
         problems.append(_problem(connection, event, kind, detail, now))
+    flush()
     _set_head(connection, device_id, last_seq, last_hash)
     return AuditAck(acked_seq=last_seq, accepted=accepted, duplicates=duplicates, problems=problems)
 
@@ -245,6 +300,8 @@ class VerifyReport:
     events: int = 0
     devices: int = 0
     problems: list[str] = field(default_factory=list)
+    tree_size: int = 0  # the audit log's Merkle tree (hub.merkle_log)
+    root_hash: str = ""
 
     @property
     def chains_ok(self) -> bool:
@@ -256,6 +313,8 @@ class VerifyReport:
             "devices": self.devices,
             "chains_ok": self.chains_ok,
             "problems": self.problems,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
         }
 
 
@@ -282,6 +341,8 @@ def verify_all(connection: Connection) -> VerifyReport:
         .where(audit_problems.c.resolved_at.is_(None))
         .order_by(audit_problems.c.problem_id)
     ).all()
+    figures = tree_figures(connection)
+    report.tree_size, report.root_hash = int(figures["tree_size"]), str(figures["root_hash"])
     report.problems.extend(
         f"recorded {row.kind} at {utc_iso(row.detected_at)}: device {row.device_id} "
         f"event {row.seq}: {row.detail}"

@@ -1,4 +1,4 @@
-"""`platedesk-hub`: init, demo-seed, serve, audit-verify. JSON on stdout.
+"""`platedesk-hub`: init, demo-seed, serve, audit-verify, purge, transparency... JSON on stdout.
 
 User errors are one line on stderr and exit code 1 (2 for bad arguments, as
 argparse does); never a traceback.
@@ -305,6 +305,50 @@ def cmd_feed_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from app.core.canonical import parse_utc
+    from hub.db.types import to_ms
+    from hub.images import ImageStore
+    from hub.retention import purge
+
+    now = system_clock()
+    if args.now:
+        try:
+            now = to_ms(parse_utc(args.now))
+        except ValueError:
+            raise KnownError(
+                "--now must be an ISO 8601 time with its zone, e.g. 2026-11-20T08:00:00Z."
+            ) from None
+    settings, database = _open(args)
+    try:
+        result = purge(
+            database,
+            ImageStore(settings.images_dir),
+            now=now,
+            retention_days=settings.retention_days,
+            by=HUB_CLI,
+        )
+    finally:
+        database.dispose()
+    _print(result.as_json())
+    return 0
+
+
+def cmd_transparency(args: argparse.Namespace) -> int:
+    from hub.transparency import build_report
+
+    settings, database = _open(args)
+    try:
+        with database.read() as connection:
+            report = build_report(
+                connection, now=system_clock(), retention_days=settings.retention_days
+            )
+    finally:
+        database.dispose()
+    _print(report.model_dump(mode="json"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="platedesk-hub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -374,6 +418,19 @@ def build_parser() -> argparse.ArgumentParser:
     feed_add.add_argument("--name", required=True)
     feed_add.add_argument("--camera-id", default=None, help="limit it to one camera")
     feed_add.set_defaults(handler=cmd_feed_add)
+
+    purge = commands.add_parser(
+        "purge", help="delete reads and images past retention unless held (audited)"
+    )
+    common(purge)
+    purge.add_argument("--now", default=None, help="ISO 8601 time with zone (default: now)")
+    purge.set_defaults(handler=cmd_purge)
+
+    transparency = commands.add_parser(
+        "transparency", help="print the public transparency figures (as /transparency.json)"
+    )
+    common(transparency)
+    transparency.set_defaults(handler=cmd_transparency)
     return parser
 
 

@@ -21,10 +21,12 @@ from hub.api.routes import (
     devices,
     feed,
     health,
+    holds,
     images,
     ingest,
     search,
     slices,
+    transparency,
 )
 from hub.context import Clock, HubContext, system_clock
 from hub.core.config import HubSettings, load_secret
@@ -32,6 +34,7 @@ from hub.core.db import Database
 from hub.core.security import CursorSigner, PasswordService, TokenService
 from hub.errors import HubError
 from hub.images import ImageStore
+from hub.jobs import RetentionJob
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        job = RetentionJob(context) if settings.retention_job else None
+        if job is not None:
+            job.start()
         yield
+        if job is not None:
+            await job.stop()
         if database is None:
             db.dispose()
 
@@ -92,7 +100,10 @@ def create_app(
         )
 
     app.include_router(health.router)
-    for module in (auth, devices, catalog, slices, search, feed, images, audit, ingest, admin):
+    app.include_router(transparency.router)
+    for module in (
+        auth, devices, catalog, slices, search, feed, images, audit, ingest, admin, holds,
+    ):  # fmt: skip
         app.include_router(module.router, prefix=API_PREFIX)
     ingest_path = f"{API_PREFIX}/ingest/"
 

@@ -86,6 +86,28 @@ class ReadRepository:
                 self.db.execute("DELETE FROM images WHERE sha256 = ?", (sha,))
         return 1
 
+    def purge_expired(self, *, cutoff: str) -> tuple[int, int]:
+        """Delete reads captured before `cutoff` unless marked as evidence; (purged, kept)."""
+        with self.db.atomic():
+            kept = int(
+                self.db.scalar(
+                    "SELECT count(*) FROM reads WHERE captured_at < ? AND read_id IN"
+                    " (SELECT read_id FROM review_marks WHERE kind = 'evidence')",
+                    (cutoff,),
+                )
+            )
+            stale = [
+                row[0]
+                for row in self.db.execute(
+                    "SELECT read_id FROM reads WHERE captured_at < ? AND read_id NOT IN"
+                    " (SELECT read_id FROM review_marks WHERE kind = 'evidence')",
+                    (cutoff,),
+                )
+            ]
+            self.db.executemany("DELETE FROM slice_reads WHERE read_id = ?", [(r,) for r in stale])
+            purged = sum(self.delete_if_orphan(read_id) for read_id in stale)
+        return purged, kept
+
     def get(self, read_id: str) -> ReadRecord | None:
         row = self.db.one(
             "SELECT r.*, coalesce(c.name, r.camera_id) AS camera_name FROM reads r"

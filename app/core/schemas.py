@@ -302,3 +302,84 @@ class SearchPublic(WireModel):
     attributes: AttributeFilter | None
     total: int
     reads: list[ReadPublic]
+
+
+# --- Evidence holds and the transparency report (hub 0003) ---
+
+
+class HoldCreate(WireModel):
+    """Reads to preserve as evidence in a case (read ids as 32 hex characters)."""
+
+    case_number: str = Field(min_length=1, max_length=32)
+    read_ids: list[str] = Field(min_length=1, max_length=1000)
+    note: str = Field(default="", max_length=2000)
+
+
+class HoldPublic(WireModel):
+    """One read held for one case; `status` is "proposed", "confirmed" or "released"."""
+
+    hold_id: str
+    case_number: str
+    read_id: str
+    status: str
+    note: str
+    proposed_by: str
+    proposed_at: AwareDatetime
+    confirmed_by: str | None
+    confirmed_at: AwareDatetime | None
+    released_by: str | None
+    released_at: AwareDatetime | None
+
+
+class TransparencyPublic(WireModel):
+    """The public figures of /transparency.json: counts only, never a plate, case or name."""
+
+    agency_policy: str
+    generated_at: AwareDatetime
+    period_days: int
+    period_start: AwareDatetime
+    cameras_in_use: int
+    searches: int
+    searches_by_kind: dict[str, int]
+    unique_vehicles: int
+    refused_searches: int
+    flagged_searches: int
+    review_outcomes: dict[str, int]
+    search_outcomes: dict[str, int]
+    partner_agencies: list[str]
+    retention_days: int
+    last_purge_at: AwareDatetime | None
+    acceptable_uses: list[str]
+    prohibited_uses: list[str]
+    counting_rules: list[str]
+
+
+# --- The audit log's Merkle tree (app.core.merkle) ---
+
+
+class AuditCheckpointPublic(WireModel):
+    """A signed view of the whole audit log: its size and Merkle root (RFC 9162).
+
+    `signature` (base64) is Ed25519 by `public_key` (base64, raw 32 bytes) over
+    app.core.merkle.checkpoint_text(tree_size, root_hash, signed_at).
+    """
+
+    tree_size: int
+    root_hash: str  # 64 lower-case hex characters
+    signed_at: str  # UTC to the millisecond, as signed
+    signature: str
+    public_key: str
+
+
+class AuditInclusionProofPublic(WireModel):
+    """The audit path of one event (leaf `leaf_index`) in the tree of `tree_size` leaves."""
+
+    leaf_index: int
+    tree_size: int
+    proof: list[str]  # hex, leaf level first
+
+
+class AuditConsistencyProofPublic(WireModel):
+    """Proof that the tree of `second` leaves extends the tree of `first` leaves."""
+
+    proof: list[str]  # hex

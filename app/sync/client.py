@@ -19,6 +19,9 @@ from app.core.schemas import (
     API_PREFIX,
     AuditAck,
     AuditBatch,
+    AuditCheckpointPublic,
+    AuditConsistencyProofPublic,
+    AuditInclusionProofPublic,
     CameraPublic,
     CasePublic,
     DeviceCreate,
@@ -210,6 +213,25 @@ class HubClient:
 
     def post_audit(self, batch: AuditBatch) -> AuditAck:
         return self._json("POST", f"{API_PREFIX}/audit/events", AuditAck, **self._body(batch))
+
+    def audit_checkpoint(self) -> AuditCheckpointPublic:
+        return self._json("GET", f"{API_PREFIX}/audit/checkpoint", AuditCheckpointPublic)
+
+    def audit_inclusion_proof(self, *, event_id: str, tree_size: int) -> AuditInclusionProofPublic:
+        return self._json(
+            "GET",
+            f"{API_PREFIX}/audit/proof/inclusion",
+            AuditInclusionProofPublic,
+            params={"event_id": event_id, "tree_size": tree_size},
+        )
+
+    def audit_consistency_proof(self, *, first: int, second: int) -> AuditConsistencyProofPublic:
+        return self._json(
+            "GET",
+            f"{API_PREFIX}/audit/proof/consistency",
+            AuditConsistencyProofPublic,
+            params={"first": first, "second": second},
+        )
 
 
 def _detail(response: httpx.Response) -> str:

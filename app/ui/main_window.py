@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -27,16 +28,29 @@ from PySide6.QtWidgets import (
 from app.core.errors import KnownError
 from app.core.plates import PlatePattern
 from app.core.records import (
+    SEARCH_OUTCOMES,
     CameraInfo,
     CaseInfo,
     JournalStatus,
     PurposeInfo,
+    ReadRecord,
+    ReviewMark,
+    SavedSearch,
     SearchQuery,
     SessionInfo,
     SliceInfo,
     SyncResult,
+    query_from_dict,
+    query_to_dict,
 )
 from app.ui.dialogs.compare_dialog import CompareDialog
+from app.ui.dialogs.multi_place_dialog import MultiPlaceDialog
+from app.ui.dialogs.review_dialogs import (
+    EvidenceDialog,
+    MisreadDialog,
+    OutcomeDialog,
+    SaveSearchDialog,
+)
 from app.ui.dialogs.slice_dialog import SliceDialog
 from app.ui.errors import UNREACHABLE_PREFIX, is_unreachable, user_message
 from app.ui.formatting import count_of, file_size
@@ -45,7 +59,8 @@ from app.ui.models.results_model import COLUMNS, ResultsTableModel
 from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.widgets.lock_screen import LOCKING, LockScreen
-from app.ui.widgets.search_panel import SearchPanel
+from app.ui.widgets.search_panel import SearchPanel, describe_search
+from app.ui.widgets.sightings_panel import SightingsPanel
 from app.ui.widgets.sync_panel import SyncPanel
 from app.ui.workers import Lane, TaskRunner
 from app.vision.plate_reader import PlateReader
@@ -66,6 +81,9 @@ LOCKED_TITLE = "Platedesk — locked"
 CACHE_UNKNOWN = "Cache size: unknown"
 UPLOAD_INTERVAL_MS = 60_000
 COLUMN_WIDTHS = (150, 96, 56, 170, 80, 80, 64, 90)
+# Who may do what in this window (the hub enforces the same; these only keep the menus honest).
+REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
+OUTCOME_ROLES = frozenset({"detective", "supervisor"})
 
 
 class MainWindow(QMainWindow):
@@ -83,6 +101,12 @@ class MainWindow(QMainWindow):
     session_unlocked = Signal()
     unlock_failed = Signal(str)  # the message shown on the lock screen
     theme_changed = Signal(bool)  # dark
+    review_marked = Signal(object)  # ReviewMark the engine recorded
+    outcome_recorded = Signal(str)  # outcome code
+    search_saved = Signal(object)  # SavedSearch
+    saved_search_deleted = Signal(int)  # saved id
+    saved_searches_loaded = Signal(int)  # how many the case has
+    action_failed = Signal(str)  # a review, outcome or saved-search call failed: the message
 
     def __init__(
         self,
@@ -113,6 +137,13 @@ class MainWindow(QMainWindow):
         self.is_ready = False
         self.last_sync: datetime | None = None
         self.slice_dialog: SliceDialog | None = None
+        self.review_dialog: EvidenceDialog | MisreadDialog | None = None
+        self.outcome_dialog: OutcomeDialog | None = None
+        self.save_search_dialog: SaveSearchDialog | None = None
+        self.multi_place_dialog: MultiPlaceDialog | None = None
+        self.cameras: list[CameraInfo] = []
+        self._saved_request = 0
+        self._sightings_plate: str | None = None
         self.setWindowTitle("Platedesk")
         self.resize(1360, 840)
 
@@ -152,8 +183,15 @@ class MainWindow(QMainWindow):
             workstation=workstation, runner=runner, plate_reader=plate_reader
         )
 
+        # Results and the sightings of a plate share the left side, as tabs.
+        self.sightings_panel = SightingsPanel(workstation=workstation, runner=runner)
+        self.results_tabs = QTabWidget()
+        self.results_tabs.setObjectName("resultsTabs")
+        self.results_tabs.setDocumentMode(True)
+        self.results_tabs.addTab(self.results_view, "Results")
+        self.results_tabs.addTab(self.sightings_panel, "Sightings")
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.results_view)
+        splitter.addWidget(self.results_tabs)
         splitter.addWidget(self.image_pane)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -211,6 +249,7 @@ class MainWindow(QMainWindow):
         self._show_user(session)
         self.keyring_label.setVisible(session is not None and session.insecure_keyring)
         self._build_menus(dark_theme=dark_theme)
+        self._apply_role(session)
 
         # -- wiring -----------------------------------------------------------
         self.case_bar.selection_changed.connect(self._selection_changed)
@@ -225,6 +264,11 @@ class MainWindow(QMainWindow):
         self.sync_panel.sync_failed.connect(self._sync_failed)
         self.results_view.selectionModel().selectionChanged.connect(self._selection_rows_changed)
         self.lock_screen.unlock_requested.connect(self._unlock_requested)
+        self.sightings_panel.associate_activated.connect(self.run_search)
+        self.sightings_panel.multi_place_requested.connect(self.open_multi_place)
+        self.search_panel.save_requested.connect(self.save_search)
+        self.search_panel.saved_search_chosen.connect(self.run_saved_search)
+        self.search_panel.saved_search_delete_requested.connect(self.delete_saved_search)
         self.idle_watcher = IdleWatcher(_idle_ms(workstation), self)
         self.idle_watcher.idle.connect(self.lock_session)
         self._upload_timer = QTimer(self)
@@ -275,6 +319,39 @@ class MainWindow(QMainWindow):
         self.lock_action = action(
             "Lock now", ["Ctrl+L"], self.lock_session, "Hide everything until you sign in again"
         )
+        self.mark_evidence_action = action(
+            "Mark as &evidence…",
+            ["Ctrl+E"],
+            self.mark_evidence,
+            "Mark the selected read as evidence for the case",
+        )
+        self.mark_misread_action = action(
+            "Mark as &misread…",
+            ["Ctrl+M"],
+            self.mark_misread,
+            "Record the plate the image really shows",
+        )
+        self.sightings_action = action(
+            "Sightings of this plate",
+            ["Ctrl+T"],
+            self.show_sightings,
+            "Timeline, camera map and vehicles seen with the selected read's plate",
+        )
+        self.multi_place_action = action(
+            "Multi-place search…",
+            ["Ctrl+Shift+T"],
+            self.open_multi_place,
+            "Plates seen at every one of several places within a time window",
+        )
+        self.save_search_action = action(
+            "Save search…", ["Ctrl+Shift+S"], self.save_search, "Keep this search with the case"
+        )
+        self.record_outcome_action = action(
+            "Record outcome…",
+            [],
+            self.record_outcome,
+            "Record what this case's searches led to",
+        )
         self.dark_theme_action = action("Dark theme", [], self._theme_toggled)
         self.dark_theme_action.setCheckable(True)
         self.dark_theme_action.setChecked(dark_theme)
@@ -283,6 +360,9 @@ class MainWindow(QMainWindow):
         case_menu = bar.addMenu("&Case")
         for item in (self.find_action, self.request_reads_action, self.sync_action):
             case_menu.addAction(item)
+        case_menu.addSeparator()
+        case_menu.addAction(self.save_search_action)
+        case_menu.addAction(self.record_outcome_action)
         review_menu = bar.addMenu("&Review")
         pane = self.image_pane
         for item in (
@@ -295,6 +375,23 @@ class MainWindow(QMainWindow):
         review_menu.addSeparator()
         review_menu.addAction(pane.reset_action)
         review_menu.addAction(self.compare_action)
+        review_menu.addSeparator()
+        review_menu.addAction(self.mark_evidence_action)
+        review_menu.addAction(self.mark_misread_action)
+        analysis_menu = bar.addMenu("&Analysis")
+        analysis_menu.addAction(self.sightings_action)
+        analysis_menu.addAction(self.multi_place_action)
+        self.review_buttons = pane.add_review_actions(
+            [self.mark_evidence_action, self.mark_misread_action, self.sightings_action]
+        )
+        self.results_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for item in (
+            self.sightings_action,
+            self.mark_evidence_action,
+            self.mark_misread_action,
+            self.compare_action,
+        ):
+            self.results_view.addAction(item)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.dark_theme_action)
         session_menu = bar.addMenu("&Session")
@@ -305,6 +402,40 @@ class MainWindow(QMainWindow):
             self.sync_action,
             self.compare_action,
             pane.reset_action,
+        )
+
+    @property
+    def role(self) -> str | None:
+        session = self._workstation.session
+        return None if session is None else session.role
+
+    def _apply_role(self, session: SessionInfo | None) -> None:
+        """Offer only what the signed-in role can use."""
+        role = None if session is None else session.role
+        for item in (self.mark_evidence_action, self.mark_misread_action):
+            item.setVisible(role in REVIEW_ROLES)
+        for button in self.review_buttons[:2]:
+            button.setVisible(role in REVIEW_ROLES)
+        self.record_outcome_action.setVisible(role in OUTCOME_ROLES)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        """Enable the case actions that make sense now (read selected, case chosen, unlocked)."""
+        if not hasattr(self, "record_outcome_action"):
+            return  # still building the window
+        open_case = not self.is_locked and self.case_bar.case_number is not None
+        searchable = open_case and self.case_bar.purpose is not None and self.gate_reason is None
+        read = self.image_pane.read
+        role = self.role
+        for item in (self.mark_evidence_action, self.mark_misread_action):
+            item.setEnabled(open_case and read is not None and role in REVIEW_ROLES)
+        self.sightings_action.setEnabled(searchable and read is not None)
+        self.multi_place_action.setEnabled(searchable)
+        self.sightings_panel.multi_place_button.setEnabled(searchable)
+        self.save_search_action.setEnabled(searchable)
+        self.search_panel.saved_button.setEnabled(searchable)
+        self.record_outcome_action.setEnabled(
+            open_case and self.case_bar.purpose is not None and role in OUTCOME_ROLES
         )
 
     def _show_user(self, session: SessionInfo | None) -> None:
@@ -346,7 +477,9 @@ class MainWindow(QMainWindow):
         )
 
     def _cameras_arrived(self, cameras: list[CameraInfo]) -> None:
+        self.cameras = list(cameras)
         self.search_panel.set_cameras(cameras)
+        self.sightings_panel.set_cameras(cameras)
         self.cameras_loaded.emit(len(cameras))
 
     def _cases_arrived(self, cases: list[CaseInfo]) -> None:
@@ -386,6 +519,7 @@ class MainWindow(QMainWindow):
     def _set_gate(self, reason: str | None) -> None:
         changed = reason != self.search_panel.gate_reason
         self.search_panel.set_gate(reason)
+        self._update_actions()
         if changed:
             self.gate_changed.emit(reason)
 
@@ -394,10 +528,16 @@ class MainWindow(QMainWindow):
         self._last_query = None
         self.results_model.clear()
         self.count_label.clear()
+        self.image_pane.case_number = case_number
         self.image_pane.show_read(None)
+        self._sightings_plate = None
+        self.sightings_panel.clear()
+        if self.multi_place_dialog is not None:
+            self.multi_place_dialog.close()
         title = f"Platedesk — case {case_number}" if case_number else "Platedesk"
         self.setWindowTitle(title)
         self.refresh_gate()
+        self.load_saved_searches()
 
     def refresh_gate(self) -> None:
         """Searching needs a case, a purpose, and a slice of the case with reads synced."""
@@ -450,7 +590,9 @@ class MainWindow(QMainWindow):
     def _start_search(self, query: SearchQuery) -> None:
         self._last_query = query
         self.count_label.setText("Searching…")
+        self.results_tabs.setCurrentWidget(self.results_view)
         self.image_pane.show_read(None)
+        self._update_actions()
         self.results_model.start_search(query)
 
     def _search_finished(self, total: int) -> None:
@@ -472,6 +614,7 @@ class MainWindow(QMainWindow):
             self.refresh_status()
         else:
             self.image_pane.show_read(None)
+        self._update_actions()
 
     def select_row(self, row: int) -> None:
         """Make `row` current, as a click or the arrow keys would."""
@@ -502,6 +645,244 @@ class MainWindow(QMainWindow):
     def _forget_compare(self, dialog: CompareDialog) -> None:
         if dialog in self.compare_dialogs:
             self.compare_dialogs.remove(dialog)
+
+    # -- review marks ------------------------------------------------------
+
+    def _review_target(self) -> tuple[ReadRecord, str] | None:
+        read, case_number = self.image_pane.read, self.case_bar.case_number
+        if self.is_locked or read is None or case_number is None or self.role not in REVIEW_ROLES:
+            self.statusBar().showMessage("Select a read of the case to mark it.", 5000)
+            return None
+        return read, case_number
+
+    def _open_review_dialog(self, dialog: EvidenceDialog | MisreadDialog) -> None:
+        if self.review_dialog is not None:
+            self.review_dialog.deleteLater()
+        self.review_dialog = dialog
+        dialog.open()
+
+    def mark_evidence(self) -> EvidenceDialog | None:
+        """Ctrl+E: ask for a note, then mark the shown read as evidence for the case."""
+        target = self._review_target()
+        if target is None:
+            return None
+        read, case_number = target
+        dialog = EvidenceDialog(read=read, case_number=case_number, parent=self)
+        workstation = self._workstation
+        dialog.accepted.connect(
+            lambda: self._run_mark(
+                lambda: workstation.mark_evidence(
+                    read_id=read.read_id, case_number=case_number, note=dialog.note
+                )
+            )
+        )
+        self._open_review_dialog(dialog)
+        return dialog
+
+    def mark_misread(self) -> MisreadDialog | None:
+        """Ctrl+M: ask for the plate the image shows and a note, then record the misread."""
+        target = self._review_target()
+        if target is None:
+            return None
+        read, case_number = target
+        dialog = MisreadDialog(read=read, case_number=case_number, parent=self)
+        workstation = self._workstation
+        dialog.accepted.connect(
+            lambda: self._run_mark(
+                lambda: workstation.mark_misread(
+                    read_id=read.read_id,
+                    case_number=case_number,
+                    corrected_plate=dialog.corrected_plate,
+                    note=dialog.note,
+                )
+            )
+        )
+        self._open_review_dialog(dialog)
+        return dialog
+
+    def _run_mark(self, work: Callable[[], ReviewMark]) -> None:
+        self.statusBar().showMessage("Recording the review mark…")
+        self._runner.run(
+            work, on_success=self._marked, on_failure=self._action_failed, lane=Lane.CACHE
+        )
+
+    def _marked(self, mark: ReviewMark) -> None:
+        what = "evidence" if mark.kind == "evidence" else f"a misread of {mark.corrected_plate}"
+        self.statusBar().showMessage(
+            f"Marked read {mark.read_id} as {what} for case {mark.case_number}.", 8000
+        )
+        if self.image_pane.read is not None and self.image_pane.read.read_id == mark.read_id:
+            self.image_pane.refresh_marks()
+        self.refresh_status()
+        self.review_marked.emit(mark)
+
+    def _action_failed(self, exc: BaseException) -> None:
+        message = user_message(exc)
+        self._note_hub(exc)
+        self.statusBar().showMessage(message, 10000)
+        self.action_failed.emit(message)
+
+    # -- outcomes ----------------------------------------------------------
+
+    def record_outcome(self) -> OutcomeDialog | None:
+        """Ask what the case's searches led to, then record it (journaled)."""
+        case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
+        label = self.case_bar.purpose_label
+        if self.is_locked or case_number is None or purpose is None or label is None:
+            return None
+        if self.role not in OUTCOME_ROLES:
+            return None
+        dialog = OutcomeDialog(case_number=case_number, purpose_label=label, parent=self)
+        workstation = self._workstation
+
+        def submit() -> None:
+            outcome, note = dialog.outcome, dialog.note
+            self._runner.run(
+                lambda: workstation.record_outcome(
+                    case_number=case_number, purpose=purpose, outcome=outcome, note=note
+                ),
+                on_success=lambda _none: self._outcome_recorded(case_number, outcome),
+                on_failure=self._action_failed,
+                lane=Lane.CACHE,
+            )
+
+        dialog.accepted.connect(submit)
+        if self.outcome_dialog is not None:
+            self.outcome_dialog.deleteLater()
+        self.outcome_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _outcome_recorded(self, case_number: str, outcome: str) -> None:
+        label = SEARCH_OUTCOMES.get(outcome, outcome)
+        self.statusBar().showMessage(f"Outcome recorded for case {case_number}: {label}.", 8000)
+        self.refresh_status()
+        self.outcome_recorded.emit(outcome)
+
+    # -- saved searches ------------------------------------------------------
+
+    def load_saved_searches(self) -> None:
+        """Refresh the search panel's list of the case's saved searches (cache lane)."""
+        self._saved_request += 1
+        case_number = self.case_bar.case_number
+        if self.is_locked or case_number is None:
+            self.search_panel.set_saved_searches([])
+            return
+        request = self._saved_request
+        workstation = self._workstation
+        self._runner.run(
+            lambda: workstation.saved_searches(case_number=case_number),
+            on_success=lambda saved: self._saved_searches_arrived(request, saved),
+            on_failure=self._action_failed,
+            lane=Lane.CACHE,
+        )
+
+    def _saved_searches_arrived(self, request: int, saved: list[SavedSearch]) -> None:
+        if request != self._saved_request or self.is_locked:
+            return
+        self.search_panel.set_saved_searches(saved)
+        self.saved_searches_loaded.emit(len(saved))
+
+    def save_search(self) -> SaveSearchDialog | None:
+        """Ctrl+Shift+S: name the search now in the panel and keep it with the case."""
+        case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
+        if self.is_locked or case_number is None or purpose is None:
+            return None
+        if not self.search_panel.can_search:
+            self.statusBar().showMessage("Fix the search before saving it.", 5000)
+            return None
+        query = self.search_panel.build_query(case_number=case_number, purpose=purpose)
+        dialog = SaveSearchDialog(
+            case_number=case_number, summary=describe_search(query_to_dict(query)), parent=self
+        )
+        workstation = self._workstation
+
+        def submit() -> None:
+            name = dialog.name
+            self._runner.run(
+                lambda: workstation.save_search(name=name, query=query),
+                on_success=self._search_saved,
+                on_failure=self._action_failed,
+                lane=Lane.CACHE,
+            )
+
+        dialog.accepted.connect(submit)
+        if self.save_search_dialog is not None:
+            self.save_search_dialog.deleteLater()
+        self.save_search_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _search_saved(self, saved: SavedSearch) -> None:
+        self.statusBar().showMessage(f"Saved the search \u201c{saved.name}\u201d.", 8000)
+        self.load_saved_searches()
+        self.search_saved.emit(saved)
+
+    def run_saved_search(self, saved: SavedSearch) -> None:
+        """Fill the query field, misread toggle and filters from a saved search, and run it."""
+        case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
+        if self.is_locked or case_number is None or purpose is None:
+            return
+        query = query_from_dict(saved.query, case_number=case_number, purpose=purpose)
+        self.search_panel.apply_query(query)
+        self.search_panel.submit()
+
+    def delete_saved_search(self, saved: SavedSearch) -> None:
+        if self.is_locked:
+            return
+        workstation = self._workstation
+        self._runner.run(
+            lambda: workstation.delete_saved_search(saved.saved_id),
+            on_success=lambda _none: self._saved_search_deleted(saved),
+            on_failure=self._action_failed,
+            lane=Lane.CACHE,
+        )
+
+    def _saved_search_deleted(self, saved: SavedSearch) -> None:
+        self.statusBar().showMessage(f"Deleted the saved search \u201c{saved.name}\u201d.", 8000)
+        self.load_saved_searches()
+        self.saved_search_deleted.emit(saved.saved_id)
+
+    # -- sightings and multi-place ------------------------------------------
+
+    def show_sightings(self, plate: str | None = None) -> None:
+        """Ctrl+T: the Sightings tab for `plate` (by default the shown read's plate)."""
+        case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
+        if self.is_locked or case_number is None or purpose is None or self.gate_reason:
+            return
+        if not plate:
+            read = self.image_pane.read
+            if read is None:
+                self.statusBar().showMessage("Select a read to see its plate's sightings.", 5000)
+                return
+            plate = read.plate
+        self._sightings_plate = plate
+        self.results_tabs.setCurrentWidget(self.sightings_panel)
+        self.sightings_panel.show_plate(plate=plate, case_number=case_number, purpose=purpose)
+
+    @property
+    def sightings_shown(self) -> bool:
+        """Whether the Sightings tab is the one on screen."""
+        return self.results_tabs.currentWidget() is self.sightings_panel
+
+    def open_multi_place(self) -> MultiPlaceDialog | None:
+        """Ctrl+Shift+T: plates seen at every one of several places (non-modal)."""
+        case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
+        if self.is_locked or case_number is None or purpose is None or self.gate_reason:
+            return None
+        if self.multi_place_dialog is not None:
+            self.multi_place_dialog.deleteLater()
+        dialog = MultiPlaceDialog(
+            workstation=self._workstation,
+            runner=self._runner,
+            case_number=case_number,
+            purpose=purpose,
+            cameras=self.cameras,
+            parent=self,
+        )
+        self.multi_place_dialog = dialog
+        dialog.show()
+        return dialog
 
     # -- slices and sync -------------------------------------------------
 
@@ -674,11 +1055,22 @@ class MainWindow(QMainWindow):
         self.query_edit.clear()
         for dialog in list(self.compare_dialogs):
             dialog.close()
+        self.sightings_panel.clear()
+        self.search_panel.set_saved_searches([])
+        for other in (
+            self.review_dialog,
+            self.outcome_dialog,
+            self.save_search_dialog,
+            self.multi_place_dialog,
+        ):
+            if other is not None:
+                other.reject()
         self._slice_dialog_was_open = bool(self.slice_dialog and self.slice_dialog.isVisible())
         if self.slice_dialog is not None:
             self.slice_dialog.hide()
         for item in self._data_actions:
             item.setEnabled(False)
+        self._update_actions()
         self.setWindowTitle(LOCKED_TITLE)
         self.lock_screen.set_session(self._workstation.session)
         self.lock_screen.reset()
@@ -724,6 +1116,10 @@ class MainWindow(QMainWindow):
         for item in self._data_actions:
             item.setEnabled(True)
         self._selection_rows_changed()
+        self._apply_role(session)
+        self.load_saved_searches()
+        if self._sightings_plate is not None and self.sightings_shown:
+            self.show_sightings(self._sightings_plate)
         case_number = self.case_bar.case_number
         self.setWindowTitle(f"Platedesk — case {case_number}" if case_number else "Platedesk")
         self._stack.setCurrentWidget(self.workspace)

@@ -40,6 +40,8 @@ class HubSettings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
+    # The daily retention purge inside `serve` (hub.jobs); the tests turn it off.
+    retention_job: bool = True
 
     @property
     def secret_path(self) -> Path:

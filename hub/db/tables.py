@@ -224,6 +224,30 @@ feed_tokens = sa.Table(
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
 )
 
+# 0003: evidence holds, one row per read and case. A hold protects its read from the
+# retention purge while released_at is NULL (proposed or confirmed; hub.retention).
+# read_id is not a foreign key: the row stays as the record once the read is purged.
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("hold_id", sa.String(32), primary_key=True),
+    sa.Column(
+        "case_number",
+        sa.String(32),
+        sa.ForeignKey("cases.case_number"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("read_id", sa.String(32), nullable=False, index=True),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("proposed_by", sa.String(64), nullable=False),
+    sa.Column("proposed_at", UTCDateTime(), nullable=False),
+    sa.Column("confirmed_by", sa.String(64), nullable=True),
+    sa.Column("confirmed_at", UTCDateTime(), nullable=True),
+    sa.Column("released_by", sa.String(64), nullable=True),
+    sa.Column("released_at", UTCDateTime(), nullable=True),
+)
+
 # 0002: the SQLite trigram index over reads.plate (an FTS5 table, external content,
 # kept in step by triggers); on PostgreSQL a pg_trgm GIN index on reads.plate.
 PLATE_FTS_TABLE = "reads_plate_fts"

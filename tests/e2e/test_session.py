@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -180,3 +181,43 @@ def test_a_device_revoked_at_the_hub_is_wiped_at_its_next_contact(
     assert workstation.session is None
     with pytest.raises(KnownError):
         _search(workstation, case)
+
+
+def test_the_hubs_purge_reaches_the_cache_but_a_held_read_stays(
+    seeded_hub: SeededHub, signed_in: tuple[Workstation, str]
+) -> None:
+    """Runs last in this module: it purges every unheld read of the shared hub."""
+    workstation, case = signed_in
+    query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
+    before = workstation.search(query, limit=1)
+    held = before.rows[0]
+    technician = seeded_hub.user("evidence_technician")
+    login = httpx.post(
+        f"{seeded_hub.url}/api/v1/auth/login",
+        json={
+            "username": technician["username"],
+            "password": technician["password"],
+            "totp": totp_now(technician["totp_secret"]),
+        },
+        timeout=30,
+    )
+    placed = httpx.post(
+        f"{seeded_hub.url}/api/v1/holds",
+        json={"case_number": case, "read_ids": [held.read_id], "note": "leaving the scene"},
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=30,
+    )
+    assert placed.status_code == 201, placed.text
+
+    later = (datetime.now(UTC) + timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    purged = seeded_hub.hub_cli("purge", "--now", later)
+    assert purged.returncode == 0, purged.stderr
+    report = json.loads(purged.stdout)
+    assert report["kept_on_hold"] == 1
+    assert report["deleted_reads"] >= (before.total or 0) - 1
+
+    result = workstation.sync()
+    assert result.deleted == (before.total or 0) - 1
+    after = workstation.search(query, limit=5)
+    assert after.total == 1
+    assert after.rows[0].read_id == held.read_id

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.ui.main_window import MainWindow
 from app.ui.workers import TaskRunner
 
-from .fakes import FakeWorkstation
+from .fakes import CASE, FakeWorkstation
 
 
 @pytest.fixture
@@ -24,3 +25,23 @@ def runner(qtbot: QtBot) -> Iterator[TaskRunner]:
 def workstation(qtbot: QtBot) -> FakeWorkstation:
     """A signed-in fake workstation with 450 reads and no slices yet."""
     return FakeWorkstation()
+
+
+@pytest.fixture
+def searched_window(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> MainWindow:
+    """A window on CASE (robbery) with a synced slice, every read listed, the first one shown."""
+    workstation.add_synced_slice(CASE)
+    window = MainWindow(
+        workstation,  # type: ignore[arg-type]
+        runner,
+        initial_case=CASE,
+        initial_purpose="robbery",
+    )
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=2000)
+    with qtbot.waitSignal(window.search_finished, timeout=2000):
+        window.run_search("")
+    with qtbot.waitSignal(window.image_pane.marks_loaded, timeout=2000):
+        window.select_row(0)
+    return window

@@ -21,13 +21,19 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from app.core.errors import KnownError, PolicyRefusal
+from app.core.plates import normalize_plate
 from app.core.purposes import PURPOSES
 from app.core.records import (
+    SEARCH_OUTCOMES,
+    Associate,
     CameraInfo,
     CaseInfo,
     JournalStatus,
+    PlaceMatch,
     PurposeInfo,
     ReadRecord,
+    ReviewMark,
+    SavedSearch,
     SearchCursor,
     SearchPage,
     SearchQuery,
@@ -35,6 +41,7 @@ from app.core.records import (
     SliceInfo,
     SyncProgress,
     SyncResult,
+    query_to_dict,
 )
 from app.workstation import LOCKED_MESSAGE, SessionLocked
 
@@ -45,6 +52,8 @@ CASE = "2024-000123"
 OTHER_CASE = "2024-000456"
 NOW = datetime(2024, 5, 20, 15, 0, tzinfo=UTC)
 STREETS = ("Main St & 1st Ave", "Main St & 2nd Ave", "Oak Rd & 3rd Ave", "Harbor Blvd")
+# Distinct positions, so the camera map has a shape (roughly 1 km apart).
+CAMERA_POSITIONS = ((37.000, -122.000), (37.004, -121.994), (37.009, -122.003), (36.996, -121.989))
 CORRUPT = b"\xff\xd8\xff\xe0 this is not really a JPEG"
 
 
@@ -126,6 +135,20 @@ class FakeWorkstation:
     lock_calls: int = 0
     unlock_calls: list[dict[str, str]] = field(default_factory=list)
     cache_file: Path | None = None  # cache_path; None: no profile yet (NotSignedIn)
+    role: str = "detective"
+    marks: list[ReviewMark] = field(default_factory=list)
+    outcomes: list[dict[str, str]] = field(default_factory=list)
+    saved: list[SavedSearch] = field(default_factory=list)
+    analysis_calls: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    associates_found: list[Associate] = field(
+        default_factory=lambda: [
+            Associate("XYZ9876", 2, 3, NOW - timedelta(hours=3), NOW - timedelta(minutes=20)),
+            Associate("JKL4455", 2, 2, NOW - timedelta(hours=2), NOW - timedelta(hours=1)),
+        ]
+    )
+    place_matches: list[PlaceMatch] = field(
+        default_factory=lambda: [PlaceMatch("807K200", (2, 1)), PlaceMatch("ABC0003", (1, 1))]
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -143,7 +166,7 @@ class FakeWorkstation:
         return SessionInfo(
             username="dortiz",
             display_name="Dana Ortiz",
-            role="detective",
+            role=self.role,
             hub_url=HUB_URL,
             device_id="dev-1",
             session_expires_at=NOW + timedelta(hours=12),
@@ -218,7 +241,9 @@ class FakeWorkstation:
 
     def cameras(self) -> list[CameraInfo]:
         self._check_unlocked()
-        return [CameraInfo(f"cam-{i}", STREETS[i], 37.0, -122.0, "N", True) for i in range(4)]
+        return [
+            CameraInfo(f"cam-{i}", STREETS[i], *CAMERA_POSITIONS[i], "N", True) for i in range(4)
+        ]
 
     # -- slices and sync -------------------------------------------------
 
@@ -355,6 +380,165 @@ class FakeWorkstation:
         if sha256 in self.corrupt_images:
             return CORRUPT
         return self.crop_jpeg if sha256.startswith("crop") else self.scene_jpeg
+
+    # -- analyses --------------------------------------------------------
+
+    def _require_slice(self, case_number: str, purpose: str) -> None:
+        self._check_unlocked()
+        if not any(s.purpose == purpose for s in self.slices(case_number=case_number)):
+            raise KnownError(
+                f"You hold no reads for case {case_number} under this purpose; request "
+                "the reads the case needs first."
+            )
+
+    def sightings(self, *, case_number: str, purpose: str, plate: str) -> list[ReadRecord]:
+        self._require_slice(case_number, purpose)
+        self.analysis_calls.append(
+            ("sightings", {"case_number": case_number, "purpose": purpose, "plate": plate})
+        )
+        wanted = normalize_plate(plate)
+        return sorted((r for r in self.reads if r.plate == wanted), key=lambda r: r.captured_at)
+
+    def associates(
+        self,
+        *,
+        case_number: str,
+        purpose: str,
+        plate: str,
+        window_seconds: int = 60,
+        min_cameras: int = 2,
+    ) -> list[Associate]:
+        self._require_slice(case_number, purpose)
+        self.analysis_calls.append(
+            (
+                "associates",
+                {
+                    "case_number": case_number,
+                    "purpose": purpose,
+                    "plate": plate,
+                    "window_seconds": window_seconds,
+                    "min_cameras": min_cameras,
+                },
+            )
+        )
+        return list(self.associates_found)
+
+    def multi_place(
+        self,
+        *,
+        case_number: str,
+        purpose: str,
+        places: list[list[str]],
+        time_from: datetime | None = None,
+        time_to: datetime | None = None,
+    ) -> list[PlaceMatch]:
+        if len(places) < 2 or not all(places):
+            raise KnownError("Choose at least two places, each with at least one camera.")
+        self._require_slice(case_number, purpose)
+        self.analysis_calls.append(
+            (
+                "multi_place",
+                {
+                    "case_number": case_number,
+                    "purpose": purpose,
+                    "places": places,
+                    "time_from": time_from,
+                    "time_to": time_to,
+                },
+            )
+        )
+        return [replace(m, sightings=m.sightings[: len(places)]) for m in self.place_matches]
+
+    # -- review marks, outcomes, saved searches --------------------------
+
+    def mark_misread(
+        self, *, read_id: str, case_number: str, corrected_plate: str, note: str = ""
+    ) -> ReviewMark:
+        corrected = normalize_plate(corrected_plate)
+        if not corrected:
+            raise KnownError("Give the plate as the image shows it (letters and digits).")
+        return self._mark(
+            "misread", read_id=read_id, case_number=case_number, corrected=corrected, note=note
+        )
+
+    def mark_evidence(self, *, read_id: str, case_number: str, note: str = "") -> ReviewMark:
+        return self._mark(
+            "evidence", read_id=read_id, case_number=case_number, corrected=None, note=note
+        )
+
+    def _mark(
+        self, kind: str, *, read_id: str, case_number: str, corrected: str | None, note: str
+    ) -> ReviewMark:
+        self._check_unlocked()
+        if not any(r.read_id == read_id for r in self.reads):
+            raise KnownError(f"The read {read_id} is not in this cache (it may have been purged).")
+        with self._lock:
+            mark = ReviewMark(
+                mark_id=len(self.marks) + 1,
+                read_id=read_id,
+                case_number=case_number,
+                kind=kind,
+                corrected_plate=corrected,
+                note=note,
+                marked_by="dortiz",
+                marked_at=NOW,
+            )
+            self.marks.append(mark)
+        return mark
+
+    def review_marks(
+        self, *, read_id: str | None = None, case_number: str | None = None
+    ) -> list[ReviewMark]:
+        self._check_unlocked()
+        with self._lock:
+            return [
+                m
+                for m in self.marks
+                if (read_id is None or m.read_id == read_id)
+                and (case_number is None or m.case_number == case_number)
+            ]
+
+    def record_outcome(
+        self, *, case_number: str, purpose: str, outcome: str, note: str = ""
+    ) -> None:
+        if outcome not in SEARCH_OUTCOMES:
+            raise KnownError(f"'{outcome}' is not a search outcome")
+        self._check_unlocked()
+        self.outcomes.append(
+            {"case_number": case_number, "purpose": purpose, "outcome": outcome, "note": note}
+        )
+
+    def save_search(self, *, name: str, query: SearchQuery) -> SavedSearch:
+        name = " ".join(name.split())
+        if not name:
+            raise KnownError("Give the saved search a name.")
+        self._check_unlocked()
+        kept = {
+            k: v for k, v in query_to_dict(query).items() if k not in ("case_number", "purpose")
+        }
+        with self._lock:
+            saved = SavedSearch(
+                saved_id=max((s.saved_id for s in self.saved), default=0) + 1,
+                case_number=query.case_number,
+                name=name,
+                query=kept,
+                created_at=NOW,
+            )
+            self.saved.append(saved)
+        return saved
+
+    def saved_searches(self, *, case_number: str) -> list[SavedSearch]:
+        self._check_unlocked()
+        with self._lock:
+            return [s for s in self.saved if s.case_number == case_number]
+
+    def delete_saved_search(self, saved_id: int) -> None:
+        self._check_unlocked()
+        with self._lock:
+            kept = [s for s in self.saved if s.saved_id != saved_id]
+            if len(kept) == len(self.saved):
+                raise KnownError("That saved search no longer exists.")
+            self.saved[:] = kept
 
     def journal_status(self) -> JournalStatus:
         return JournalStatus(pending=self.pending_events, delivered=10, chain_ok=True)

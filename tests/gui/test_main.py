@@ -55,7 +55,14 @@ def test_screenshots_after_sync_and_search(
     assert query.pattern.text == "*7K2*"
     assert workstation.image_calls  # the first row's image was loaded
     assert workstation.lock_calls == 1  # lock.png shows the window locked in the engine too
-    for name in ("signin.png", "results.png", "lock.png"):
+    first = workstation.search_calls[0][0]
+    assert first.case_number == CASE
+    analyses = [name for name, _params in workstation.analysis_calls]
+    assert analyses == ["sightings", "associates"]  # sightings.png: the first result's plate
+    query_plate = workstation.analysis_calls[0][1]["plate"]
+    assert isinstance(query_plate, str)
+    assert "7K2" in query_plate
+    for name in ("signin.png", "results.png", "sightings.png", "lock.png"):
         image = QImage(str(tmp_path / name))
         assert not image.isNull(), name
         assert image.width() > 300

@@ -171,6 +171,7 @@ def fast_settings(data_dir: Path, db_url: str | None) -> HubSettings:
         argon2_time_cost=1,
         argon2_memory_cost=8192,
         argon2_parallelism=1,
+        retention_job=False,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi.routing import iter_route_contexts
 
 from hub.api.deps import ADMIN_ONLY
+from hub.holds import CUSTODY_ONLY
 from tests.hub.hub_support import HubFixture
 
 PUBLIC = "public"  # anonymous allowed
@@ -18,6 +19,7 @@ CREDENTIALS = "credentials"  # takes its credentials in the body (sign-in, refre
 USER = "user"  # any signed-in user
 ADMIN = "admin"  # administrators only
 FEED = "feed"  # camera feed token only
+CUSTODY = "custody"  # evidence technicians and supervisors only
 
 POLICY: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
@@ -40,6 +42,9 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/search"): USER,
     ("GET", "/api/v1/images/{sha256}"): USER,
     ("POST", "/api/v1/audit/events"): USER,
+    ("GET", "/api/v1/audit/checkpoint"): USER,
+    ("GET", "/api/v1/audit/proof/inclusion"): USER,
+    ("GET", "/api/v1/audit/proof/consistency"): USER,
     ("POST", "/api/v1/ingest/reads"): FEED,
     ("POST", "/api/v1/admin/users"): ADMIN,
     ("POST", "/api/v1/admin/users/{username}/unlock"): ADMIN,
@@ -48,6 +53,12 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/admin/cameras"): ADMIN,
     ("POST", "/api/v1/admin/feeds"): ADMIN,
     ("POST", "/api/v1/admin/feeds/{feed_id}/revoke"): ADMIN,
+    ("GET", "/transparency.json"): PUBLIC,
+    ("GET", "/transparency"): PUBLIC,
+    ("POST", "/api/v1/holds"): USER,
+    ("GET", "/api/v1/holds"): USER,
+    ("POST", "/api/v1/holds/{hold_id}/confirm"): CUSTODY,
+    ("POST", "/api/v1/holds/{hold_id}/release"): CUSTODY,
 }
 PLACEHOLDERS = {
     "{slice_id}": "x" * 32,
@@ -55,6 +66,7 @@ PLACEHOLDERS = {
     "{username}": "nobody",
     "{device_id}": "no-such-device",
     "{feed_id}": "no-such-feed",
+    "{hold_id}": "no-such-hold",
 }
 BOGUS_CREDENTIALS: dict[str, dict[str, Any]] = {
     "/api/v1/auth/login": {"username": "nobody", "password": "wrong-password", "totp": "000000"},
@@ -111,5 +123,8 @@ def test_authorization_matrix(hub: HubFixture) -> None:
             elif rule == ADMIN and who != "admin":
                 assert reply.status_code == 403, where
                 assert reply.json()["detail"] == ADMIN_ONLY
+            elif rule == CUSTODY and who in ("detective", "admin"):
+                assert reply.status_code == 403, where
+                assert reply.json()["detail"] == CUSTODY_ONLY
             else:
                 assert reply.status_code not in (401, 403), where

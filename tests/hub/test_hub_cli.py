@@ -37,7 +37,7 @@ def test_init_seed_verify(tmp_path: Path, hub_db: str | None) -> None:
     init = _json(_run("init", "--data", str(data), *_db_args(hub_db)))
     assert init["data"] == str(data)
     assert init["database"] == ("postgresql" if hub_db else "sqlite")
-    assert init["revision"] == "0002"
+    assert init["revision"] == "0003"
     secret = data / "hub-secret.key"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert len(secret.read_bytes()) == 32
@@ -66,7 +66,11 @@ def test_init_seed_verify(tmp_path: Path, hub_db: str | None) -> None:
     assert reseeded["users"] == seeded["users"]  # deterministic under --seed
 
     verify = _json(_run("audit-verify", "--data", str(data), *_db_args(hub_db)))
-    assert verify == {"events": 0, "devices": 0, "chains_ok": True, "problems": []}
+    empty_root = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert verify == {
+        "events": 0, "devices": 0, "chains_ok": True, "problems": [],
+        "tree_size": 0, "root_hash": empty_root,
+    }  # fmt: skip
 
 
 def test_serve_refuses_without_init(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -144,7 +145,7 @@ class SliceDialog(QDialog):
             form.addWidget(caption, row, 0, top)
             if isinstance(field, QWidget):
                 form.addWidget(field, row, 1)
-            else:
+            elif isinstance(field, QLayout):
                 form.addLayout(field, row, 1)
         self._form_widgets: tuple[QWidget, ...] = (
             self.from_edit,

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import KnownError
-from app.core.records import ReadRecord
+from app.core.records import ReadRecord, ReviewMark
 from app.ui.errors import user_message
 from app.ui.formatting import local_time, percent
 from app.ui.widgets.enhance_panel import EnhancePanel
@@ -43,6 +43,17 @@ CROP_NOT_DECODED = "Plate crop not decoded"
 NOTHING_SELECTED = "Select a read to see its image"
 LOADING = "Loading image…"
 REREAD = "Re-read plate"
+NO_MARKS = "Not marked in this case"
+MARK_KINDS = {"evidence": "Evidence", "misread": "Misread"}
+
+
+def describe_mark(mark: ReviewMark) -> str:
+    """One line per review mark: kind (and corrected plate), who, when, note."""
+    kind = MARK_KINDS.get(mark.kind, mark.kind)
+    if mark.corrected_plate:
+        kind = f"{kind}, shows {mark.corrected_plate}"
+    line = f"{kind} · {mark.marked_by} · {local_time(mark.marked_at)}"
+    return f"{line} — {mark.note}" if mark.note else line
 
 
 def to_qimage(image: Image) -> QImage:
@@ -87,6 +98,7 @@ class ImagePane(QFrame):
     image_failed = Signal(str)  # the message shown instead
     enhancement_applied = Signal(object)  # Enhancement now on screen
     plate_reread = Signal(object)  # list[PlateCandidate] from the plate reader
+    marks_loaded = Signal(object)  # list[ReviewMark] of the shown read in the case
 
     def __init__(
         self,
@@ -104,12 +116,16 @@ class ImagePane(QFrame):
         self._runner = runner
         self._plate_reader = plate_reader
         self._shortcuts = shortcuts
+        self._show_details = show_details
         self._request = 0
         self._scene: Image | None = None
         self._crop: Image | None = None
         self._enhancing = False  # a render is running on the vision lane
         self._enhance_again = False  # the controls moved while it ran
         self.read: ReadRecord | None = None
+        self.case_number: str | None = None  # review marks are shown for this case
+        self.marks: list[ReviewMark] = []
+        self._marks_request = 0
 
         # -- toolbar -----------------------------------------------------------
         self.fit_action = self._action("Fit", "Fit the image in the view", ["Ctrl+0"])
@@ -185,6 +201,12 @@ class ImagePane(QFrame):
         self.body_value = QLabel("—")
         self.body_value.setWordWrap(True)
         self.confidence_value = QLabel("—")
+        self.marks_label = QLabel("—")
+        self.marks_label.setObjectName("marksLabel")
+        self.marks_label.setWordWrap(True)
+        self.marks_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.review_buttons = QHBoxLayout()
+        self.review_buttons.setSpacing(4)
         self._values = (
             self.plate_value,
             self.state_value,
@@ -193,6 +215,7 @@ class ImagePane(QFrame):
             self.vehicle_value,
             self.body_value,
             self.confidence_value,
+            self.marks_label,
         )
         for value in self._values:
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -207,6 +230,8 @@ class ImagePane(QFrame):
         details.addRow("Vehicle", self.vehicle_value)
         details.addRow("Body, features", self.body_value)
         details.addRow("Confidence", self.confidence_value)
+        details.addRow("Review", self.marks_label)
+        details.addRow("", self.review_buttons)
         self.details = QWidget()
         self.details.setLayout(details)
         self.details.setVisible(show_details)
@@ -283,6 +308,8 @@ class ImagePane(QFrame):
             self._show_message(NOTHING_SELECTED)
             for value in self._values:
                 value.setText("—")
+            self._marks_request += 1
+            self.marks = []
             return
         self.plate_value.setText(read.plate)
         self.state_value.setText(read.state)
@@ -292,6 +319,7 @@ class ImagePane(QFrame):
         self.vehicle_value.setText(vehicle or "—")
         self.body_value.setText(", ".join(p for p in (read.body_type, *read.features) if p) or "—")
         self.confidence_value.setText(percent(read.confidence))
+        self.refresh_marks()
         self._show_message(LOADING)
         request = self._request
         workstation = self._workstation
@@ -318,6 +346,48 @@ class ImagePane(QFrame):
             on_failure=lambda exc: self._failed(request, exc),
             lane=Lane.NETWORK,
         )
+
+    def add_review_actions(self, actions: list[QAction]) -> list[QToolButton]:
+        """Buttons under the details for the window's review actions (mark evidence, misread)."""
+        buttons = []
+        for action in actions:
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            self.review_buttons.addWidget(button)
+            buttons.append(button)
+        self.review_buttons.addStretch(1)
+        return buttons
+
+    def refresh_marks(self) -> None:
+        """Load the shown read's review marks in the case (cache lane), then show them."""
+        self._marks_request += 1
+        self.marks = []
+        read, case_number = self.read, self.case_number
+        if read is None or case_number is None or not self._show_details:
+            self.marks_label.setText("—")
+            return
+        self.marks_label.setText("Checking…")
+        request = self._marks_request
+        workstation = self._workstation
+        read_id = read.read_id
+        self._runner.run(
+            lambda: workstation.review_marks(read_id=read_id, case_number=case_number),
+            on_success=lambda marks: self._marks_arrived(request, marks),
+            on_failure=lambda exc: self._marks_failed(request, exc),
+            lane=Lane.CACHE,
+        )
+
+    def _marks_arrived(self, request: int, marks: list[ReviewMark]) -> None:
+        if request != self._marks_request:
+            return
+        self.marks = list(marks)
+        self.marks_label.setText("\n".join(describe_mark(m) for m in marks) or NO_MARKS)
+        self.marks_loaded.emit(self.marks)
+
+    def _marks_failed(self, request: int, exc: BaseException) -> None:
+        if request == self._marks_request:
+            self.marks_label.setText(user_message(exc))
 
     def _show_message(self, text: str) -> None:
         self.message_label.setText(text)

@@ -6,6 +6,7 @@ every field of it and journals it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import Signal
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import PatternError
 from app.core.plates import PlatePattern, parse_pattern
-from app.core.records import CameraInfo, SearchQuery
+from app.core.records import CameraInfo, SavedSearch, SearchQuery
 from app.ui.formatting import count_of, to_qdatetime, to_utc
 
 FUZZY_LABEL = "Include likely misreads"
@@ -37,6 +38,8 @@ ANY_CONFIDENCE = "Any"
 TIME_RANGE_ERROR = "The start of the time range must be before its end"
 DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
 DEFAULT_LOOKBACK = timedelta(days=1)
+SAVED_LABEL = "Saved searches"
+NO_SAVED = "No saved searches for this case"
 
 
 class SearchPanel(QFrame):
@@ -44,6 +47,9 @@ class SearchPanel(QFrame):
 
     search_requested = Signal(object)  # PlatePattern, or None for every read of the case
     filters_changed = Signal()
+    saved_search_chosen = Signal(object)  # SavedSearch
+    saved_search_delete_requested = Signal(object)  # SavedSearch
+    save_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +58,9 @@ class SearchPanel(QFrame):
         self._pattern: PlatePattern | None = None
         self._valid = True
         self.camera_actions: dict[str, QAction] = {}
+        self.saved_actions: dict[int, QAction] = {}
+        self.delete_saved_actions: dict[int, QAction] = {}
+        self.saved_searches: list[SavedSearch] = []
 
         self.query_edit = QLineEdit()
         self.query_edit.setObjectName("queryEdit")
@@ -70,6 +79,13 @@ class SearchPanel(QFrame):
         self.filters_button.setText("Filters")
         self.filters_button.setCheckable(True)
         self.filters_button.setToolTip("Time range, cameras, vehicle and confidence filters")
+        self.saved_button = QToolButton()
+        self.saved_button.setObjectName("savedButton")
+        self.saved_button.setText(SAVED_LABEL)
+        self.saved_button.setToolTip("Searches saved with this case: run one, save or delete")
+        self.saved_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.saved_menu = QMenu(self.saved_button)
+        self.saved_button.setMenu(self.saved_menu)
         self.search_button = QPushButton("Search")
         self.search_button.setObjectName("searchButton")
         self.count_label = QLabel()
@@ -90,6 +106,7 @@ class SearchPanel(QFrame):
         row.addWidget(self.query_edit, 1)
         row.addWidget(self.fuzzy_check)
         row.addWidget(self.filters_button)
+        row.addWidget(self.saved_button)
         row.addWidget(self.search_button)
         row.addWidget(self.count_label)
 
@@ -109,6 +126,7 @@ class SearchPanel(QFrame):
         self.query_edit.returnPressed.connect(self.submit)
         self.search_button.clicked.connect(self.submit)
         self.filters_button.toggled.connect(self.filters_box.setVisible)
+        self.set_saved_searches([])
         self._refresh()
 
     def _build_filters(self) -> QFrame:
@@ -264,6 +282,56 @@ class SearchPanel(QFrame):
             self.camera_actions[camera.camera_id] = action
         self._show_cameras()
 
+    def set_saved_searches(self, saved: list[SavedSearch]) -> None:
+        """The case's saved searches: choose one to run it; delete from the submenu."""
+        self.saved_searches = list(saved)
+        menu = self.saved_menu
+        menu.clear()
+        self.saved_actions = {}
+        self.delete_saved_actions = {}
+        self.save_action = menu.addAction("Save this search…")
+        self.save_action.triggered.connect(self.save_requested)
+        menu.addSeparator()
+        if not saved:
+            empty = menu.addAction(NO_SAVED)
+            empty.setEnabled(False)
+        for item in saved:
+            action = menu.addAction(item.name)
+            action.setToolTip(describe_search(item.query))
+            action.triggered.connect(
+                lambda _checked=False, s=item: self.saved_search_chosen.emit(s)
+            )
+            self.saved_actions[item.saved_id] = action
+        if saved:
+            menu.addSeparator()
+            delete_menu = menu.addMenu("Delete")
+            for item in saved:
+                action = delete_menu.addAction(item.name)
+                action.triggered.connect(
+                    lambda _checked=False, s=item: self.saved_search_delete_requested.emit(s)
+                )
+                self.delete_saved_actions[item.saved_id] = action
+        self.saved_button.setText(f"{SAVED_LABEL} ({len(saved)})" if saved else SAVED_LABEL)
+
+    def apply_query(self, query: SearchQuery) -> None:
+        """Fill the field, the misread toggle and the filters from a search."""
+        self.query_edit.setText("" if query.pattern is None else query.pattern.text)
+        self.fuzzy_check.setChecked(query.fuzzy)
+        self.set_time_range(query.time_from, query.time_to)
+        for camera_id, action in self.camera_actions.items():
+            action.setChecked(camera_id in query.camera_ids)
+        self.confidence_spin.setValue(
+            0 if query.min_confidence is None else round(query.min_confidence * 100)
+        )
+        for edit, value in zip(
+            self._text_edits(),
+            (query.state, query.make, query.model, query.color, query.body_type, query.feature),
+            strict=True,
+        ):
+            edit.setText(value or "")
+        if self.active_filter_count:
+            self.filters_button.setChecked(True)
+
     def checked_camera_ids(self) -> list[str]:
         return [cid for cid, action in self.camera_actions.items() if action.isChecked()]
 
@@ -362,3 +430,21 @@ class SearchPanel(QFrame):
 
     def _refresh(self) -> None:
         self.search_button.setEnabled(self.can_search)
+
+
+def describe_search(query: Mapping[str, object]) -> str:
+    """A search's pattern and filters (query_to_dict's form) in a line."""
+    parts = [str(query.get("pattern") or "all reads")]
+    if query.get("fuzzy"):
+        parts.append("with likely misreads")
+    for name in ("state", "make", "model", "color", "body_type", "feature"):
+        if query.get(name):
+            parts.append(f"{name.replace('_', ' ')} {query[name]}")
+    cameras = query.get("camera_ids")
+    if isinstance(cameras, list) and cameras:
+        parts.append(count_of(len(cameras), "camera"))
+    if query.get("time_from") or query.get("time_to"):
+        parts.append("time range")
+    if query.get("min_confidence") is not None:
+        parts.append(f"confidence ≥ {query['min_confidence']}")
+    return ", ".join(parts)

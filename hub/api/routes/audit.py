@@ -8,11 +8,13 @@ from fastapi import APIRouter
 from app.core.schemas import AuditAck, AuditBatch
 from hub.accounts import DEVICE_REVOKED, device_revoked
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.api.routes import audit_log
 from hub.audit import ingest_batch
 from hub.db.tables import devices
 from hub.errors import HubError
 
 router = APIRouter(tags=["audit"])
+router.include_router(audit_log.router)  # checkpoint and proofs (hub.merkle_log)
 
 
 @router.post("/audit/events", response_model=AuditAck, responses=error_responses(403, 422))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from app.core.policy import FEED_PAGE_DEFAULT, FEED_PAGE_MAX
 from app.core.schemas import FeedPage
@@ -27,10 +27,10 @@ def changes(
     now: NowDep,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=FEED_PAGE_MAX)] = FEED_PAGE_DEFAULT,
-) -> JSONResponse:
+) -> Response:
     # The page goes out as built: its checksum covers exactly these JSON values.
     with context.database.read() as connection:
-        page = feed.feed_page(
+        body = feed.feed_page_json(
             connection,
             context.cursors,
             slice_id=slice_id,
@@ -39,4 +39,4 @@ def changes(
             limit=limit,
             now=now,
         )
-    return JSONResponse(page)
+    return Response(body, media_type="application/json")

@@ -269,3 +269,19 @@ def test_a_cache_from_a_newer_platedesk_is_refused(db: Database) -> None:
     db.execute("INSERT INTO schema_migrations VALUES ('0999_future', '2027-01-01T00:00:00.000Z')")
     with pytest.raises(CacheError, match="newer Platedesk"):
         migrate(db, MIGRATIONS)
+
+
+def test_purge_removes_expired_reads_but_keeps_evidence(db: Database) -> None:
+    from app.cache.review import ReviewRepository
+
+    ReviewRepository(db).add_mark(
+        read_id="r0001", case_number=CASE, kind="evidence", corrected_plate=None, note="",
+        marked_by="detective",
+    )  # fmt: skip
+    cutoff = T0 + timedelta(minutes=2, seconds=30)  # r0000, r0001 and r0002 are older
+    reads = ReadRepository(db)
+    assert reads.purge_expired(cutoff=cutoff.strftime("%Y-%m-%dT%H:%M:%S.000Z")) == (2, 1)
+    assert reads.get("r0000") is None
+    assert reads.get("r0001") is not None
+    assert reads.get("r0003") is not None
+    assert reads.count() == len(PLATES) - 2

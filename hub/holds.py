@@ -1,0 +1,283 @@
+"""Evidence holds: reads preserved for a case, exempt from the retention purge.
+
+Who may do what:
+- a detective assigned to the case proposes holds, and only on reads inside one
+  of their own active slices for that case (the reads they were allowed to see);
+- an evidence technician or a supervisor places holds confirmed directly, and
+  confirms or releases any hold;
+- administrators do not handle evidence.
+
+One row per read and case. Every action is one audit event of the hub's chain
+(`hold.propose`, `hold.place`, `hold.confirm`, `hold.release`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from app.core.errors import KnownError
+from app.core.purposes import validate_case_number
+from app.core.schemas import HoldCreate, HoldPublic, Role
+from hub.audit import record_hub_event
+from hub.db.tables import case_assignments, cases, holds, reads, slices
+from hub.errors import HubError, forbidden, not_found
+from hub.slices import Caller, attributes_match, slice_attributes, slice_cameras, slice_pattern
+
+CUSTODIANS = frozenset({Role.EVIDENCE_TECHNICIAN, Role.SUPERVISOR})
+CUSTODY_ONLY = "Only an evidence technician or a supervisor may do this."
+READ_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def hold_status(row: Any) -> str:
+    if row.released_at is not None:
+        return "released"
+    if row.confirmed_at is not None:
+        return "confirmed"
+    return "proposed"
+
+
+def hold_public(row: Any) -> HoldPublic:
+    return HoldPublic(
+        hold_id=row.hold_id,
+        case_number=row.case_number,
+        read_id=row.read_id,
+        status=hold_status(row),
+        note=row.note,
+        proposed_by=row.proposed_by,
+        proposed_at=row.proposed_at,
+        confirmed_by=row.confirmed_by,
+        confirmed_at=row.confirmed_at,
+        released_by=row.released_by,
+        released_at=row.released_at,
+    )
+
+
+def _case(connection: Connection, case_number: str, pattern: str) -> str:
+    try:
+        number = validate_case_number(case_number, pattern)
+    except KnownError as exc:
+        raise HubError(422, str(exc)) from None
+    found = connection.execute(sa.select(cases.c.case_number).where(cases.c.case_number == number))
+    if found.first() is None:
+        raise not_found(f"No case {number} is on record at this hub; check the case number.")
+    return number
+
+
+def _assigned(connection: Connection, case_number: str, user_id: int) -> bool:
+    row = connection.execute(
+        sa.select(case_assignments.c.user_id).where(
+            case_assignments.c.case_number == case_number,
+            case_assignments.c.user_id == user_id,
+        )
+    ).first()
+    return row is not None
+
+
+def _outside_slices(
+    connection: Connection, caller: Caller, case_number: str, rows: Sequence[Any], now: datetime
+) -> list[str]:
+    """The read ids not covered by any of the caller's active slices for the case."""
+    active = connection.execute(
+        sa.select(slices).where(
+            slices.c.user_id == caller.user_id,
+            slices.c.case_number == case_number,
+            slices.c.revoked_at.is_(None),
+            slices.c.expires_at > now,
+        )
+    ).all()
+    rules = [(row, slice_cameras(row), slice_pattern(row), slice_attributes(row)) for row in active]
+
+    def covered(read: Any) -> bool:
+        for slice_row, camera_ids, pattern, wanted in rules:
+            if not slice_row.time_from <= read.captured_at < slice_row.time_to:
+                continue
+            if camera_ids is not None and read.camera_id not in camera_ids:
+                continue
+            if pattern is not None and not pattern.matches(read.plate):
+                continue
+            if attributes_match(wanted, read):
+                return True
+        return False
+
+    return [read.read_id for read in rows if not covered(read)]
+
+
+def place_holds(
+    connection: Connection,
+    caller: Caller,
+    request: HoldCreate,
+    *,
+    now: datetime,
+    case_number_pattern: str,
+) -> list[HoldPublic]:
+    """Propose (detective) or place confirmed (technician, supervisor) holds on reads."""
+    if caller.role is not Role.DETECTIVE and caller.role not in CUSTODIANS:
+        raise forbidden("Only detectives, evidence technicians and supervisors handle holds.")
+    number = _case(connection, request.case_number, case_number_pattern)
+    wanted = list(dict.fromkeys(request.read_ids))
+    malformed = [read_id for read_id in wanted if not READ_ID_RE.match(read_id)]
+    if malformed:
+        raise HubError(422, f"Not a read id (32 lower-case hex characters): {malformed[0]}.")
+    if caller.role is Role.DETECTIVE and not _assigned(connection, number, caller.user_id):
+        raise forbidden(
+            f"You are not assigned to case {number}; ask your supervisor to assign you."
+        )
+    rows = connection.execute(
+        sa.select(
+            reads.c.read_id,
+            reads.c.plate,
+            reads.c.captured_at,
+            reads.c.camera_id,
+            reads.c.make,
+            reads.c.model,
+            reads.c.color,
+            reads.c.body_type,
+            reads.c.features,
+        ).where(reads.c.read_id.in_(wanted))
+    ).all()
+    missing = sorted(set(wanted) - {row.read_id for row in rows})
+    if missing:
+        raise not_found(
+            f"{len(missing)} read(s) are not at this hub (purged or never ingested), "
+            f"first {missing[0]}."
+        )
+    if caller.role is Role.DETECTIVE:
+        outside = _outside_slices(connection, caller, number, rows, now)
+        if outside:
+            raise forbidden(
+                f"{len(outside)} read(s) are outside your slices for case {number}, first "
+                f"{outside[0]}; you may only hold reads you requested for this case."
+            )
+    already = connection.execute(
+        sa.select(holds.c.hold_id, holds.c.read_id).where(
+            holds.c.case_number == number,
+            holds.c.read_id.in_(wanted),
+            holds.c.released_at.is_(None),
+        )
+    ).first()
+    if already is not None:
+        raise HubError(
+            409,
+            f"Read {already.read_id} is already held for case {number} "
+            f"(hold {already.hold_id}); confirm or release that hold instead.",
+        )
+    confirmed = caller.role in CUSTODIANS
+    values = [
+        {
+            "hold_id": uuid.uuid4().hex,
+            "case_number": number,
+            "read_id": read_id,
+            "note": request.note,
+            "proposed_by": caller.username,
+            "proposed_at": now,
+            "confirmed_by": caller.username if confirmed else None,
+            "confirmed_at": now if confirmed else None,
+            "released_by": None,
+            "released_at": None,
+        }
+        for read_id in wanted
+    ]
+    connection.execute(holds.insert(), values)
+    record_hub_event(
+        connection,
+        action="hold.place" if confirmed else "hold.propose",
+        now=now,
+        username=caller.username,
+        session_id=caller.session_id,
+        object_refs={"case_number": number, "hold_ids": [item["hold_id"] for item in values]},
+        params={"read_ids": wanted, "note": request.note},
+    )
+    return [hold_public(SimpleNamespace(**item)) for item in values]
+
+
+def _hold(connection: Connection, hold_id: str) -> Any:
+    query = sa.select(holds).where(holds.c.hold_id == hold_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    if row is None:
+        raise not_found("No such hold; check the hold id.")
+    return row
+
+
+def _require_custodian(caller: Caller) -> None:
+    if caller.role not in CUSTODIANS:
+        raise forbidden(CUSTODY_ONLY)
+
+
+def confirm_hold(
+    connection: Connection, caller: Caller, *, hold_id: str, now: datetime
+) -> HoldPublic:
+    """A technician or supervisor confirms a proposed hold (409 once confirmed or released)."""
+    _require_custodian(caller)
+    row = _hold(connection, hold_id)
+    status = hold_status(row)
+    if status != "proposed":
+        raise HubError(409, f"This hold is already {status}; only a proposed hold is confirmed.")
+    connection.execute(
+        holds.update()
+        .where(holds.c.hold_id == hold_id)
+        .values(confirmed_by=caller.username, confirmed_at=now)
+    )
+    record_hub_event(
+        connection,
+        action="hold.confirm",
+        now=now,
+        username=caller.username,
+        session_id=caller.session_id,
+        object_refs={"case_number": row.case_number, "hold_id": hold_id, "read_id": row.read_id},
+    )
+    return hold_public(_hold(connection, hold_id))
+
+
+def release_hold(
+    connection: Connection, caller: Caller, *, hold_id: str, now: datetime
+) -> HoldPublic:
+    """A technician or supervisor releases a hold (proposed or confirmed); the purge may
+    then take the read once it is past retention."""
+    _require_custodian(caller)
+    row = _hold(connection, hold_id)
+    if row.released_at is not None:
+        raise HubError(409, "This hold is already released.")
+    connection.execute(
+        holds.update()
+        .where(holds.c.hold_id == hold_id)
+        .values(released_by=caller.username, released_at=now)
+    )
+    record_hub_event(
+        connection,
+        action="hold.release",
+        now=now,
+        username=caller.username,
+        session_id=caller.session_id,
+        object_refs={"case_number": row.case_number, "hold_id": hold_id, "read_id": row.read_id},
+        params={"was": hold_status(row)},
+    )
+    return hold_public(_hold(connection, hold_id))
+
+
+def list_holds(
+    connection: Connection, caller: Caller, *, case_number: str, case_number_pattern: str
+) -> list[HoldPublic]:
+    """A case's holds, oldest first: to its assigned detectives, technicians, supervisors."""
+    if caller.role is not Role.DETECTIVE and caller.role not in CUSTODIANS:
+        raise forbidden("Only detectives, evidence technicians and supervisors handle holds.")
+    number = _case(connection, case_number, case_number_pattern)
+    if caller.role is Role.DETECTIVE and not _assigned(connection, number, caller.user_id):
+        raise forbidden(
+            f"You are not assigned to case {number}; ask your supervisor to assign you."
+        )
+    rows = connection.execute(
+        sa.select(holds)
+        .where(holds.c.case_number == number)
+        .order_by(holds.c.proposed_at, holds.c.hold_id)
+    ).all()
+    return [hold_public(row) for row in rows]

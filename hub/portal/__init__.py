@@ -1,0 +1,1 @@
+"""The public portal's pages, built as plain HTML strings (no JavaScript)."""

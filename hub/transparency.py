@@ -1,0 +1,160 @@
+"""The public transparency report: counts computed from the database and the audit log.
+
+Nothing here ever names a plate, a case, a user or a device: every figure is a
+count, and the only texts are the agency's policy, the purpose labels and the
+prohibited-use reasons. What counts (also published in `counting_rules`):
+
+- searches: workstation searches over their cache (audit action `search`, any
+  device but the hub), remote searches at the hub (`search.request`) and slice
+  requests (`slice.request`, each is a query of the hub's reads), over the last
+  30 days by the time the event happened;
+- refused searches: `search.refused` and `slice.refused` at the hub;
+- unique vehicles: distinct plates among the reads captured in the last 30 days;
+- search outcomes: `search.outcome` events from workstations, by outcome code
+  (app.core.records.SEARCH_OUTCOMES; any other value counts as "other");
+- flagged searches and review outcomes: 0 until search flags exist at the hub;
+- partner agencies: none have access yet;
+- last purge: the newest `retention.purge` event of the hub.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from app.core.canonical import parse_utc, utc_iso
+from app.core.purposes import PROHIBITED_USES, PURPOSES
+from app.core.records import SEARCH_OUTCOMES
+from app.core.schemas import TransparencyPublic
+from hub.audit import HUB_DEVICE_ID
+from hub.db.tables import audit_events, cameras, reads
+from hub.retention import PURGE_ACTION
+
+PERIOD = timedelta(days=30)
+WORKSTATION_SEARCH = "search"
+HUB_SEARCH = "search.request"
+SLICE_REQUEST = "slice.request"
+REFUSALS = ("search.refused", "slice.refused")
+OUTCOME = "search.outcome"
+REVIEW_OUTCOMES = ("approved", "justification_requested", "referred")
+
+COUNTING_RULES = [
+    "Searches: searches run on investigators' workstations, remote searches at the hub "
+    "and requests for reads (slices), each counted once, in the last 30 days.",
+    "Refused searches: requests the hub turned down (prohibited purpose, unassigned case, "
+    "window outside retention, too broad), in the last 30 days.",
+    "Unique vehicles: distinct plates among the reads captured in the last 30 days; "
+    "only the count is published.",
+    "Search outcomes: what investigators recorded their searches led to, in the last 30 days.",
+    "Flagged searches and review outcomes: searches that hit an oversight rule and what "
+    "review decided (none until flags are in service).",
+]
+
+
+def policy_text(retention_days: int) -> str:
+    return (
+        "Automatic license plate reader (ALPR) data is used only to investigate crimes. "
+        "Every search names a case number and one of the acceptable uses below, with a "
+        "written justification, and is recorded in a tamper-evident audit log. Reads are "
+        f"deleted {retention_days} days after capture unless they are preserved as evidence "
+        "in a case. No images of people are kept and no names are attached to reads. "
+        "The prohibited uses below are refused. Searches are sampled and reviewed, and "
+        "these figures are computed from the audit log itself."
+    )
+
+
+def _in_period(action_condition: sa.ColumnElement[bool], since: datetime) -> sa.Select[Any]:
+    return (
+        sa.select(sa.func.count())
+        .select_from(audit_events)
+        .where(
+            action_condition,
+            audit_events.c.received_at >= since,
+            audit_events.c.occurred_at >= utc_iso(since),
+        )
+    )
+
+
+def build_report(
+    connection: Connection, *, now: datetime, retention_days: int
+) -> TransparencyPublic:
+    since = now - PERIOD
+    action = audit_events.c.action
+    from_hub = audit_events.c.device_id == HUB_DEVICE_ID
+    by_kind = {
+        "workstation_searches": int(
+            connection.execute(
+                _in_period(sa.and_(action == WORKSTATION_SEARCH, ~from_hub), since)
+            ).scalar_one()
+        ),
+        "hub_searches": int(
+            connection.execute(
+                _in_period(sa.and_(action == HUB_SEARCH, from_hub), since)
+            ).scalar_one()
+        ),
+        "slice_requests": int(
+            connection.execute(
+                _in_period(sa.and_(action == SLICE_REQUEST, from_hub), since)
+            ).scalar_one()
+        ),
+    }
+    refused = int(
+        connection.execute(_in_period(sa.and_(action.in_(REFUSALS), from_hub), since)).scalar_one()
+    )
+    outcomes: dict[str, int] = {**dict.fromkeys(SEARCH_OUTCOMES, 0), "other": 0}
+    outcome_rows = connection.execute(
+        sa.select(audit_events.c.params).where(
+            action == OUTCOME,
+            ~from_hub,
+            audit_events.c.received_at >= since,
+            audit_events.c.occurred_at >= utc_iso(since),
+        )
+    ).scalars()
+    for params in outcome_rows:
+        try:
+            value = json.loads(params).get("outcome")
+        except (ValueError, AttributeError):
+            continue
+        # Only the known outcome codes are published: a value sent by a workstation
+        # is never echoed to the public.
+        outcomes[value if value in SEARCH_OUTCOMES else "other"] += 1
+    cameras_in_use = int(
+        connection.execute(
+            sa.select(sa.func.count()).select_from(cameras).where(cameras.c.active.is_(True))
+        ).scalar_one()
+    )
+    unique_vehicles = int(
+        connection.execute(
+            sa.select(sa.func.count(sa.distinct(reads.c.plate))).where(reads.c.captured_at >= since)
+        ).scalar_one()
+    )
+    last_purge = connection.execute(
+        sa.select(audit_events.c.occurred_at)
+        .where(action == PURGE_ACTION, from_hub)
+        .order_by(audit_events.c.seq.desc())
+        .limit(1)
+    ).scalar()
+    return TransparencyPublic(
+        agency_policy=policy_text(retention_days),
+        generated_at=now,
+        period_days=PERIOD.days,
+        period_start=since,
+        cameras_in_use=cameras_in_use,
+        searches=sum(by_kind.values()),
+        searches_by_kind=by_kind,
+        unique_vehicles=unique_vehicles,
+        refused_searches=refused,
+        flagged_searches=0,
+        review_outcomes=dict.fromkeys(REVIEW_OUTCOMES, 0),
+        search_outcomes=outcomes,
+        partner_agencies=[],
+        retention_days=retention_days,
+        last_purge_at=parse_utc(last_purge) if last_purge else None,
+        acceptable_uses=list(PURPOSES.values()),
+        prohibited_uses=[use.reason for use in PROHIBITED_USES],
+        counting_rules=COUNTING_RULES,
+    )

@@ -1,0 +1,102 @@
+"""The detective's desk against a real hub on loopback: review marks, sightings, saved
+searches and outcomes go through the real engine and land in the audit journal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.demo import totp_now
+from app.ui.main_window import MainWindow
+from app.ui.workers import TaskRunner
+from app.workstation import Workstation
+from tests.support.live_hub import SeededHub
+
+pytestmark = pytest.mark.e2e
+JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
+
+
+@pytest.fixture
+def synced(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[Workstation, str]]:
+    user = seeded_hub.user("detective")
+    workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=seeded_hub.url)
+    workstation.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    case = seeded_hub.case_for(user["username"])
+    now = datetime.now(UTC)
+    created = workstation.request_slice(
+        case_number=case,
+        purpose="robbery",
+        justification=JUSTIFICATION,
+        time_from=now - timedelta(days=5),
+        time_to=now,
+    )
+    workstation.sync(slice_id=created.slice_id)
+    yield workstation, case
+    workstation.close()
+
+
+def test_review_sightings_saved_search_and_outcome_are_journaled(
+    qtbot: QtBot, runner: TaskRunner, synced: tuple[Workstation, str]
+) -> None:
+    workstation, case = synced
+    window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=20_000)
+    with qtbot.waitSignal(window.search_finished, timeout=20_000) as searched:
+        window.run_search("")
+    assert searched.args[0] > 0
+    with qtbot.waitSignal(window.image_pane.marks_loaded, timeout=20_000):
+        window.select_row(0)
+    read = window.image_pane.read
+    assert read is not None
+
+    evidence = window.mark_evidence()
+    assert evidence is not None
+    evidence.note_edit.setPlainText("Leaving the lot")
+    with qtbot.waitSignal(window.review_marked, timeout=20_000):
+        evidence.accept()
+    misread = window.mark_misread()
+    assert misread is not None
+    misread.plate_edit.setText("ZZZ 999")
+    with qtbot.waitSignal(window.review_marked, timeout=20_000):
+        misread.accept()
+    qtbot.waitUntil(lambda: len(window.image_pane.marks) == 2, timeout=20_000)
+    assert "Misread, shows ZZZ999" in window.image_pane.marks_label.text()
+
+    panel = window.sightings_panel
+    with qtbot.waitSignals([panel.sightings_loaded, panel.associates_loaded], timeout=20_000):
+        window.show_sightings()
+    sightings = workstation.sightings(case_number=case, purpose="robbery", plate=read.plate)
+    panel.grab()
+    assert panel.timeline.painted_marks == len(sightings) > 0
+    assert panel.camera_map.painted_sightings == len(sightings)
+
+    window.query_edit.setText(read.plate[:3] + "*")
+    dialog = window.save_search()
+    assert dialog is not None
+    dialog.name_edit.setText("First three")
+    with qtbot.waitSignals([window.search_saved, window.saved_searches_loaded], timeout=20_000):
+        dialog.accept()
+    window.query_edit.clear()
+    [saved] = window.search_panel.saved_searches
+    with qtbot.waitSignal(window.search_finished, timeout=20_000):
+        window.search_panel.saved_actions[saved.saved_id].trigger()
+    assert window.query_edit.text() == read.plate[:3] + "*"
+
+    outcome = window.record_outcome()
+    assert outcome is not None
+    outcome.set_outcome("lead")
+    with qtbot.waitSignal(window.outcome_recorded, timeout=20_000):
+        outcome.accept()
+
+    actions = [event["action"] for event in workstation._journal().events()]
+    for action in ("review.evidence", "review.misread", "search.save", "search.outcome"):
+        assert action in actions
+    assert workstation.journal_status().chain_ok

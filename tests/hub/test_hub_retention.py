@@ -1,0 +1,205 @@
+"""Retention: expired reads and their images go unless held; tombstones reach slices."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from app.core.canonical import utc_iso
+from hub.db.tables import audit_events, images, reads
+from hub.images import ImageStore, store_image
+from hub.main import create_app
+from hub.reads import insert_reads
+from hub.retention import purge
+from tests.hub.hub_support import CASE, HubFixture, tiny_jpeg
+
+
+def _old_read(hub: HubFixture, tag: str, *, days: int = 31, image: str | None = None) -> Any:
+    """A read captured `days` ago with its own crop (and scene, unless `image` is given)."""
+    now = hub.clock.now
+    store = ImageStore(hub.settings.images_dir)
+    with hub.database.write() as connection:
+        scene = image or store_image(store, connection, tiny_jpeg(f"old-{tag}"), now=now)
+        crop = store_image(store, connection, tiny_jpeg(f"old-crop-{tag}"), now=now)
+        row = {
+            "read_id": uuid.uuid4().hex, "plate": f"OLD{tag}", "state": "WY", "confidence": 0.9,
+            "captured_at": now - timedelta(days=days), "camera_id": "CAM-001", "direction": "NB",
+            "make": "Ford", "model": "F-150", "color": "white", "body_type": "pickup",
+            "features": [], "image_sha256": scene, "image_size": 10, "crop_sha256": crop,
+            "crop_size": 10,
+        }  # fmt: skip
+        insert_reads(connection, [row], now=now)
+    return row
+
+
+def _hold(hub: HubFixture, username: str, read_ids: list[str]) -> list[dict[str, Any]]:
+    reply = hub.client.post(
+        "/api/v1/holds",
+        json={"case_number": CASE, "read_ids": read_ids, "note": "evidence"},
+        headers=hub.headers(username),
+    )
+    assert reply.status_code == 201, reply.text
+    created: list[dict[str, Any]] = reply.json()
+    return created
+
+
+def _read_ids(hub: HubFixture) -> set[str]:
+    with hub.database.read() as connection:
+        return set(connection.execute(sa.select(reads.c.read_id)).scalars())
+
+
+def _purge_events(hub: HubFixture) -> list[dict[str, Any]]:
+    with hub.database.read() as connection:
+        rows = connection.execute(
+            sa.select(audit_events.c.params)
+            .where(audit_events.c.action == "retention.purge")
+            .order_by(audit_events.c.row_id)
+        ).scalars()
+        return [json.loads(params) for params in rows]
+
+
+def test_old_reads_and_images_go_unless_held(hub: HubFixture) -> None:
+    store = ImageStore(hub.settings.images_dir)
+    shared_scene = hub.reads[0]["image_sha256"]  # a fresh read uses this scene too
+    gone = _old_read(hub, "A")
+    held = _old_read(hub, "B")
+    sharing = _old_read(hub, "C", image=shared_scene)
+    released = _old_read(hub, "D")
+    young = _old_read(hub, "E", days=29)
+    _hold(hub, "technician", [held["read_id"]])
+    (release_me,) = _hold(hub, "supervisor", [released["read_id"]])
+    reply = hub.client.post(
+        f"/api/v1/holds/{release_me['hold_id']}/release", headers=hub.headers("technician")
+    )
+    assert reply.status_code == 200, reply.text
+
+    result = purge(hub.database, store, now=hub.clock.now, retention_days=30, batch_size=2)
+
+    assert result.as_json() == {"deleted_reads": 3, "deleted_images": 5, "kept_on_hold": 1}
+    left = _read_ids(hub)
+    assert {gone["read_id"], sharing["read_id"], released["read_id"]}.isdisjoint(left)
+    assert {held["read_id"], young["read_id"], hub.reads[0]["read_id"]} <= left
+    for row in (gone, released):
+        assert not store.exists(row["image_sha256"])
+        assert not store.exists(row["crop_sha256"])
+    assert not store.exists(sharing["crop_sha256"])
+    assert store.exists(shared_scene)
+    assert store.exists(held["image_sha256"])
+    assert store.exists(held["crop_sha256"])
+    with hub.database.read() as connection:
+        known = set(connection.execute(sa.select(images.c.sha256)).scalars())
+    assert gone["image_sha256"] not in known
+    assert shared_scene in known
+    (event,) = _purge_events(hub)
+    assert event["deleted_reads"] == 3
+    assert event["kept_on_hold"] == 1
+    assert event["cutoff"] == utc_iso(hub.clock.now - timedelta(days=30))
+    again = purge(hub.database, store, now=hub.clock.now, retention_days=30)
+    assert again.as_json() == {"deleted_reads": 0, "deleted_images": 0, "kept_on_hold": 1}
+
+
+def _pull(
+    hub: HubFixture, headers: dict[str, str], slice_id: str, cursor: str | None = None
+) -> tuple[list[str], list[str], str]:
+    read_ids: list[str] = []
+    tombstones: list[str] = []
+    while True:
+        params: dict[str, Any] = {"limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        reply = hub.client.get(f"/api/v1/slices/{slice_id}/changes", params=params, headers=headers)
+        assert reply.status_code == 200, reply.text
+        page = reply.json()
+        read_ids += [read["read_id"] for read in page["reads"]]
+        tombstones += page["tombstones"]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            assert cursor is not None
+            return read_ids, tombstones, cursor
+
+
+def test_purge_sends_tombstones_to_slices(hub: HubFixture) -> None:
+    detective = hub.headers("detective")
+    reply = hub.client.post("/api/v1/slices", json=hub.slice_body(), headers=detective)
+    assert reply.status_code == 201, reply.text
+    slice_id = reply.json()["slice_id"]
+    synced, _, cursor = _pull(hub, detective, slice_id)
+    assert set(synced) == {row["read_id"] for row in hub.reads}
+    proposed = hub.reads[0]["read_id"]
+    confirmed = hub.reads[1]["read_id"]
+    (proposal,) = _hold(hub, "detective", [proposed])
+    assert proposal["status"] == "proposed"
+    (placed,) = _hold(hub, "technician", [confirmed])
+    reply = hub.client.post(
+        f"/api/v1/holds/{placed['hold_id']}/release", headers=hub.headers("supervisor")
+    )
+    assert reply.json()["status"] == "released"
+
+    # 31 days on, every seeded read (all captured in the last 2 days) has expired.
+    later = hub.clock.now + timedelta(days=31)
+    store = ImageStore(hub.settings.images_dir)
+    result = purge(hub.database, store, now=later, retention_days=30, batch_size=100)
+
+    assert result.as_json() == {
+        "deleted_reads": len(hub.reads) - 1,
+        "deleted_images": 2 * (len(hub.reads) - 1),
+        "kept_on_hold": 1,
+    }
+    assert _read_ids(hub) == {proposed}
+    upserts, tombstones, _ = _pull(hub, detective, slice_id, cursor)
+    assert upserts == []
+    assert sorted(tombstones) == sorted(row["read_id"] for row in hub.reads[1:])
+    assert store.exists(hub.reads[0]["image_sha256"])
+    assert not store.exists(hub.reads[1]["image_sha256"])
+
+
+def test_cli_purge_and_transparency(hub: HubFixture) -> None:
+    db_args = ["--db", hub.settings.database_url] if hub.settings.database_url else []
+    base = [sys.executable, "-m", "hub.cli"]
+    later = utc_iso(hub.clock.now + timedelta(days=31))
+    run = subprocess.run(
+        [*base, "purge", "--data", str(hub.settings.data_dir), *db_args, "--now", later],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {
+        "deleted_reads": len(hub.reads),
+        "deleted_images": 2 * len(hub.reads),
+        "kept_on_hold": 0,
+    }
+    assert _purge_events(hub)[-1]["deleted_reads"] == len(hub.reads)
+    run = subprocess.run(
+        [*base, "transparency", "--data", str(hub.settings.data_dir), *db_args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    printed = json.loads(run.stdout)
+    served = hub.client.get("/transparency.json").json()
+    assert set(printed) == set(served)
+    assert printed["last_purge_at"] == served["last_purge_at"] is not None
+    bad = subprocess.run(
+        [*base, "purge", "--data", str(hub.settings.data_dir), *db_args, "--now", "yesterday"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "--now" in bad.stderr
+
+
+def test_daily_job_purges_at_start(hub: HubFixture) -> None:
+    gone = _old_read(hub, "J")
+    settings = hub.settings.model_copy(update={"retention_job": True})
+    app = create_app(settings, database=hub.database, clock=hub.clock)
+    with TestClient(app):
+        deadline = time.monotonic() + 10
+        while not _purge_events(hub) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert _purge_events(hub)[0]["deleted_reads"] == 1
+    assert gone["read_id"] not in _read_ids(hub)
