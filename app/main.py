@@ -43,6 +43,7 @@ NO_DISPLAY = (
     "to run headless (for `make screenshots`)."
 )
 SCREENSHOT_QUERY = "*7K2*"
+SCREENSHOT_PLATE = "7K2LMV"  # the demo's vehicle of interest with a companion vehicle
 SCREENSHOT_SIZE = (1440, 900)
 LOAD_TIMEOUT_S = 60.0
 SYNC_TIMEOUT_S = 900.0
@@ -251,7 +252,8 @@ def _render_screenshots(
 
 
 def _search_and_select(window: MainWindow) -> None:
-    """Search for a partial plate (everything when nothing matches) and show the first read."""
+    """Search for a partial plate (everything when nothing matches) and show a read of the
+    demo's vehicle of interest (or the first read)."""
     for query in (SCREENSHOT_QUERY, ""):
         totals: list[int] = []
         window.search_finished.connect(totals.append)
@@ -262,10 +264,13 @@ def _search_and_select(window: MainWindow) -> None:
             break
     if window.results_model.rowCount() == 0:
         return
+    model = window.results_model
+    plates = [model.read_at(row).plate for row in range(model.rowCount())]
+    row = plates.index(SCREENSHOT_PLATE) if SCREENSHOT_PLATE in plates else 0
     shown: list[str] = []
     window.image_pane.image_shown.connect(shown.append)
     window.image_pane.image_failed.connect(shown.append)
-    window.select_row(0)
+    window.select_row(row)
     _wait_until(lambda: bool(shown), LOAD_TIMEOUT_S)
 
 

@@ -8,8 +8,10 @@ transaction as its effect where it has one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import random
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -55,13 +57,17 @@ from app.core.records import (
     query_to_dict,
 )
 from app.core.schemas import DeviceCreate, LoginRequest, SliceCreate, TokenPublic
-from app.sync.client import HubClient, HubRefused, HubUnreachable, SessionEnded
+from app.sync.checkpoints import CheckpointVerifier, IntegrityProblem, VerifiedCheckpoint
+from app.sync.client import CorruptResponse, HubClient, HubRefused, HubUnreachable, SessionEnded
 from app.sync.feed import FeedPuller
 from app.sync.secrets import SecretStore, keyring_is_insecure
 from app.sync.uploader import JournalUploader
 
 log = logging.getLogger(__name__)
 CACHE_FILE = "cache.db"
+CHECKPOINT_KEY = "audit_checkpoint"
+INTEGRITY_KEY = "audit_integrity_problem"
+PROOF_SAMPLE = 16
 IMAGE_PREFETCH_BATCH = 200
 
 
@@ -768,8 +774,15 @@ class Workstation:
 
     # journal and retention ----------------------------------------------------
     def journal_status(self, *, full: bool = False) -> JournalStatus:
-        """Unsent and delivered events, and whether the chain verifies (`full`: from the start)."""
-        return self._journal().status(full=full)
+        """Unsent and delivered events, and whether the chain verifies (`full`: from the start);
+        a failed check of the hub's log is among its problems."""
+        status = self._journal().status(full=full)
+        hub_problem = CatalogRepository(self.db()).get_setting(INTEGRITY_KEY)
+        if hub_problem:
+            return dataclasses.replace(
+                status, chain_ok=False, problems=(*status.problems, hub_problem)
+            )
+        return status
 
     def upload_journal(self) -> int:
         """Deliver pending events to the hub; offline they wait (returns 0)."""
@@ -779,9 +792,65 @@ class Workstation:
             client=self.client, journal=self._journal(), device_id=self._settings.device_id
         )
         try:
-            return uploader.upload()
+            delivered = uploader.upload()
         except SessionEnded:
             return 0
+        if delivered:
+            self.verify_hub_log()
+        return delivered
+
+    def verify_hub_log(self) -> VerifiedCheckpoint | None:
+        """Check the hub kept this device's delivered events and that its log only grew.
+
+        Verifies the signed checkpoint (its key pinned on first use), consistency
+        with the last verified checkpoint, and inclusion of the newest delivered
+        event plus a random sample of the others delivered since the last check
+        (each hash links to the one before it, so the newest commits to the chain).
+        A failure is journaled (and so reported to the hub), kept for the status
+        bar, and raised as IntegrityProblem. Offline: None.
+        """
+        db = self.db()
+        catalog = CatalogRepository(db)
+        stored = catalog.get_setting(CHECKPOINT_KEY)
+        last = json.loads(stored) if stored else {}
+        proven = int(last.get("proven_through_seq", 0))
+        journal = self._journal()
+        acknowledged = journal.delivered_through()
+        delivered = [
+            event
+            for event in journal.events(after_seq=proven, limit=100_000)
+            if event["seq"] <= acknowledged
+        ]
+        if not delivered:
+            return None
+        sample = [
+            delivered[-1],
+            *random.sample(delivered[:-1], min(PROOF_SAMPLE, len(delivered) - 1)),
+        ]
+        verifier = CheckpointVerifier(self.client)
+        try:
+            checkpoint = verifier.verify(
+                events={event["event_id"]: event["hash"] for event in sample},
+                last_checkpoint=(last["tree_size"], last["root_hash"]) if last else None,
+                pinned_public_key=last.get("public_key"),
+            )
+        except (HubUnreachable, CorruptResponse):
+            return None
+        except IntegrityProblem as problem:
+            with self._journaled(
+                "audit.integrity_problem", params={"problem": str(problem)}, outcome="failed"
+            ) as tx:
+                CatalogRepository(tx).set_setting(INTEGRITY_KEY, str(problem))
+            raise
+        record = {
+            "tree_size": checkpoint.tree_size,
+            "root_hash": checkpoint.root_hash,
+            "public_key": checkpoint.public_key,
+            "signed_at": checkpoint.signed_at,
+            "proven_through_seq": delivered[-1]["seq"],
+        }
+        catalog.set_setting(CHECKPOINT_KEY, json.dumps(record))
+        return checkpoint
 
     def purge(self, *, now: datetime | None = None) -> dict[str, int]:
         """Delete cached reads past the retention period, with their images, on this

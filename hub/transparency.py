@@ -61,9 +61,9 @@ def policy_text(retention_days: int) -> str:
         "Every search names a case number and one of the acceptable uses below, with a "
         "written justification, and is recorded in a tamper-evident audit log. Reads are "
         f"deleted {retention_days} days after capture unless they are preserved as evidence "
-        "in a case. No images of people are kept and no names are attached to reads. "
-        "The prohibited uses below are refused. Searches are sampled and reviewed, and "
-        "these figures are computed from the audit log itself."
+        "in a case. Reads describe vehicles; no name is attached to a read. "
+        "The prohibited uses below are refused. These figures are computed from the "
+        "audit log itself."
     )
 
 

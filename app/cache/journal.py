@@ -98,6 +98,11 @@ class JournalRepository:
             )
         return int(cursor.rowcount)
 
+    def delivered_through(self) -> int:
+        """The highest seq the hub has acknowledged (0 when none)."""
+        value = self.db.scalar("SELECT max(seq) FROM journal WHERE delivered_at IS NOT NULL")
+        return int(value or 0)
+
     def events(self, *, after_seq: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)

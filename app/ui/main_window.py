@@ -80,6 +80,7 @@ OFFLINE = "Offline: working from this workstation's cache"
 LOCKED_TITLE = "Platedesk — locked"
 CACHE_UNKNOWN = "Cache size: unknown"
 UPLOAD_INTERVAL_MS = 60_000
+PURGE_INTERVAL_MS = 3_600_000  # the engine also purges at start and at sign-in
 COLUMN_WIDTHS = (150, 96, 56, 170, 80, 80, 64, 90)
 # Who may do what in this window (the hub enforces the same; these only keep the menus honest).
 REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
@@ -274,12 +275,16 @@ class MainWindow(QMainWindow):
         self._upload_timer = QTimer(self)
         self._upload_timer.setInterval(UPLOAD_INTERVAL_MS)
         self._upload_timer.timeout.connect(self.upload_journal)
+        self._purge_timer = QTimer(self)
+        self._purge_timer.setInterval(PURGE_INTERVAL_MS)
+        self._purge_timer.timeout.connect(self.purge_expired)
 
         self._set_gate(GATE_CHOOSE)
         self._load_reference_data()
         self.refresh_status()
         self.upload_journal()
         self._upload_timer.start()
+        self._purge_timer.start()
         self.idle_watcher.start()
 
     # -- menus and shortcuts ---------------------------------------------
@@ -1002,6 +1007,17 @@ class MainWindow(QMainWindow):
         self.journal_label.style().polish(self.journal_label)
         self.status_refreshed.emit()
 
+    def purge_expired(self) -> None:
+        """Hourly: drop cached reads past retention (the engine's own clock, online or not)."""
+        if self._closing:
+            return
+        self._runner.run(
+            self._workstation.purge,
+            on_success=lambda _counts: self.refresh_status(),
+            on_failure=lambda exc: log.warning("the hourly purge failed: %s", exc),
+            lane=Lane.CACHE,
+        )
+
     def upload_journal(self) -> None:
         """Send unsent audit events to the hub; doubles as the online/offline check."""
         if self._closing:
@@ -1020,6 +1036,8 @@ class MainWindow(QMainWindow):
 
     def _upload_failed(self, exc: BaseException) -> None:
         self._note_hub(exc)
+        if not is_unreachable(exc):  # e.g. the hub's signed audit log failed its check
+            self.statusBar().showMessage(user_message(exc))
         self.refresh_status()
 
     def _note_hub(self, exc: BaseException) -> None:
@@ -1140,6 +1158,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.idle_watcher.stop()
         self._upload_timer.stop()
+        self._purge_timer.stop()
         self.sync_panel.cancel()
         if self.slice_dialog is not None:
             self.slice_dialog.sync_panel.cancel()

@@ -3,9 +3,10 @@ sightings and rendered scenes.
 
 N cameras over D days: US plates of several states, recurring vehicles
 (commuters at their usual cameras and hours, a few vehicles of interest whose
-plates share `7K2`), make/model/color/body type/feature distributions, day and
-night traffic curves, and a share of misreads (O/0, B/8, I/1, S/5) so that fuzzy
-search matters. Everything derives from the seed and the window's end.
+plates share `7K2`, one of them followed by a companion vehicle),
+make/model/color/body type/feature distributions, day and night traffic
+curves, and a share of misreads (O/0, B/8, I/1, S/5) so that fuzzy search
+matters. Everything derives from the seed and the window's end.
 """
 
 from __future__ import annotations
@@ -256,6 +257,8 @@ def generate_traffic(
         _vehicle(rng, "7K2 481", "NE"),
         _vehicle(rng, "17K2-RTB", "TX"),
     ]
+    # A vehicle that travels with the first vehicle of interest (the convoy analysis finds it).
+    convoy = _vehicle(rng, "CVY 2291", "WY")
     pool = [_vehicle(rng) for _ in range(max(20, total // 3))]
     sightings: list[tuple[Vehicle, datetime, str]] = []
 
@@ -269,7 +272,11 @@ def generate_traffic(
                 sightings.append((commuter, moment(day, commuter.hour), camera_id))
         for vehicle in interest:
             for _ in range(rng.randint(1, 2)):
-                sightings.append((vehicle, moment(day, rng.randrange(24)), rng.choice(camera_ids)))
+                when, camera_id = moment(day, rng.randrange(24)), rng.choice(camera_ids)
+                sightings.append((vehicle, when, camera_id))
+                if vehicle is interest[0]:
+                    behind = timedelta(seconds=rng.uniform(5, 50))
+                    sightings.append((convoy, when + behind, camera_id))
     while len(sightings) < total:
         hour = rng.choices(range(24), weights=HOURLY)[0]
         sightings.append(

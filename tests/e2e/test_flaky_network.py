@@ -11,10 +11,9 @@ import pytest
 from app.demo import totp_now
 from app.workstation import Workstation
 from tests.support.flaky_proxy import FlakyProxy
-from tests.support.live_hub import SeededHub
+from tests.support.live_hub import JUSTIFICATION, SeededHub
 
 pytestmark = pytest.mark.e2e
-JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
 
 
 def test_sync_through_a_flaky_network_gets_exactly_the_hubs_reads(

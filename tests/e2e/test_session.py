@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,34 +11,13 @@ import pytest
 from app.core.errors import KnownError
 from app.core.records import SearchQuery
 from app.demo import totp_now
+from app.sync.checkpoints import IntegrityProblem
 from app.sync.client import DeviceRevoked
 from app.sync.secrets import SecretStore
 from app.workstation import SessionLocked, Workstation
 from tests.support.live_hub import SeededHub
 
 pytestmark = pytest.mark.e2e
-JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
-
-
-@pytest.fixture
-def signed_in(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[Workstation, str]]:
-    user = seeded_hub.user("detective")
-    workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=seeded_hub.url)
-    workstation.login(
-        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
-    )
-    case = seeded_hub.case_for(user["username"])
-    now = datetime.now(UTC)
-    created = workstation.request_slice(
-        case_number=case,
-        purpose="robbery",
-        justification=JUSTIFICATION,
-        time_from=now - timedelta(days=5),
-        time_to=now,
-    )
-    workstation.sync(slice_id=created.slice_id)
-    yield workstation, case
-    workstation.close()
 
 
 def _search(workstation: Workstation, case: str) -> int | None:
@@ -49,9 +26,9 @@ def _search(workstation: Workstation, case: str) -> int | None:
 
 
 def test_a_locked_session_serves_nothing_until_the_user_signs_in_again(
-    seeded_hub: SeededHub, signed_in: tuple[Workstation, str]
+    seeded_hub: SeededHub, synced_workstation: tuple[Workstation, str]
 ) -> None:
-    workstation, case = signed_in
+    workstation, case = synced_workstation
     user = seeded_hub.user("detective")
     before = _search(workstation, case)
     assert before
@@ -76,9 +53,9 @@ def test_a_locked_session_serves_nothing_until_the_user_signs_in_again(
 
 
 def test_sign_out_removes_the_tokens_and_keeps_the_cache_key(
-    signed_in: tuple[Workstation, str],
+    synced_workstation: tuple[Workstation, str],
 ) -> None:
-    workstation, _case = signed_in
+    workstation, _case = synced_workstation
     profile_id = workstation._settings.profile_id
     workstation.logout()
     store = SecretStore(profile_id)
@@ -89,9 +66,9 @@ def test_sign_out_removes_the_tokens_and_keeps_the_cache_key(
 
 
 def test_offline_the_cache_still_answers_and_events_wait(
-    signed_in: tuple[Workstation, str],
+    synced_workstation: tuple[Workstation, str],
 ) -> None:
-    workstation, case = signed_in
+    workstation, case = synced_workstation
     workstation.close()
     # The same profile, with the hub out of reach (nothing listens on port 9).
     offline = Workstation.open(profile_dir=workstation.profile_dir, hub_url="http://127.0.0.1:9")
@@ -105,9 +82,9 @@ def test_offline_the_cache_still_answers_and_events_wait(
 
 
 def test_review_analyses_and_outcomes_are_journaled_and_reach_the_hub(
-    seeded_hub: SeededHub, signed_in: tuple[Workstation, str]
+    seeded_hub: SeededHub, synced_workstation: tuple[Workstation, str]
 ) -> None:
-    workstation, case = signed_in
+    workstation, case = synced_workstation
     query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
     first = workstation.search(query, limit=1).rows[0]
 
@@ -116,6 +93,9 @@ def test_review_analyses_and_outcomes_are_journaled_and_reach_the_hub(
     assert sightings == sorted(sightings, key=lambda read: read.captured_at)
     associates = workstation.associates(case_number=case, purpose="robbery", plate=first.plate)
     assert all(a.plate != first.plate and a.cameras >= 2 for a in associates)
+    # The simulator sends a companion vehicle behind the first vehicle of interest.
+    convoy = workstation.associates(case_number=case, purpose="robbery", plate="7K2LMV")
+    assert "CVY2291" in {a.plate for a in convoy}
 
     cameras = [camera.camera_id for camera in workstation.cameras()]
     matches = workstation.multi_place(
@@ -149,10 +129,39 @@ def test_review_analyses_and_outcomes_are_journaled_and_reach_the_hub(
     assert '"chains_ok": true' in seeded_hub.hub_cli("audit-verify").stdout
 
 
-def test_a_device_revoked_at_the_hub_is_wiped_at_its_next_contact(
-    seeded_hub: SeededHub, signed_in: tuple[Workstation, str]
+def test_the_workstation_checks_the_hubs_signed_log_after_each_delivery(
+    synced_workstation: tuple[Workstation, str],
 ) -> None:
-    workstation, case = signed_in
+    workstation, case = synced_workstation
+    first = workstation.verify_hub_log()  # everything delivered so far is already proven
+    assert first is None
+    _search(workstation, case)
+    assert workstation.upload_journal() >= 1
+    stored = json.loads(workstation.db().execute(
+        "SELECT value FROM settings WHERE key = 'audit_checkpoint'"
+    ).fetchone()[0])  # fmt: skip
+    assert stored["tree_size"] > 0
+    assert stored["proven_through_seq"] == workstation._journal().delivered_through()
+
+    # A hub that signs with another key than the one pinned is caught, journaled and shown.
+    stored["public_key"] = "A" * 43 + "="
+    workstation.db().execute(
+        "UPDATE settings SET value = ? WHERE key = 'audit_checkpoint'", (json.dumps(stored),)
+    )
+    _search(workstation, case)
+    with pytest.raises(IntegrityProblem, match="different key"):
+        workstation.upload_journal()
+    status = workstation.journal_status()
+    assert not status.chain_ok
+    assert any("different key" in problem for problem in status.problems)
+    actions = [event["action"] for event in workstation._journal().events()]
+    assert actions[-1] == "audit.integrity_problem"
+
+
+def test_a_device_revoked_at_the_hub_is_wiped_at_its_next_contact(
+    seeded_hub: SeededHub, synced_workstation: tuple[Workstation, str]
+) -> None:
+    workstation, case = synced_workstation
     admin = seeded_hub.user("admin")
     login = httpx.post(
         f"{seeded_hub.url}/api/v1/auth/login",
@@ -184,10 +193,10 @@ def test_a_device_revoked_at_the_hub_is_wiped_at_its_next_contact(
 
 
 def test_the_hubs_purge_reaches_the_cache_but_a_held_read_stays(
-    seeded_hub: SeededHub, signed_in: tuple[Workstation, str]
+    seeded_hub: SeededHub, synced_workstation: tuple[Workstation, str]
 ) -> None:
     """Runs last in this module: it purges every unheld read of the shared hub."""
-    workstation, case = signed_in
+    workstation, case = synced_workstation
     query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
     before = workstation.search(query, limit=1)
     held = before.rows[0]

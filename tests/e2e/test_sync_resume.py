@@ -18,10 +18,9 @@ import pytest
 from app.core.records import SearchQuery, SyncProgress
 from app.demo import totp_now
 from app.workstation import Workstation
-from tests.support.live_hub import SeededHub
+from tests.support.live_hub import JUSTIFICATION, SeededHub
 
 pytestmark = pytest.mark.e2e
-JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
 
 
 def _signed_in(hub: SeededHub, profile: Path, *, page_size: int) -> tuple[Workstation, str]:

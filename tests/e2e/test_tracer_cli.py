@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.demo import totp_now
-from tests.support.live_hub import SeededHub, cli_json, run_cli
+from tests.support.live_hub import JUSTIFICATION, SeededHub, cli_json, run_cli
 
 pytestmark = pytest.mark.e2e
-JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
 
 
 def _login(hub: SeededHub, profile: Path, role: str = "detective") -> dict[str, object]:

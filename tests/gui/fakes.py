@@ -133,6 +133,7 @@ class FakeWorkstation:
     idle_lock_seconds: int = 900
     locked: bool = False
     lock_calls: int = 0
+    purge_calls: int = 0
     unlock_calls: list[dict[str, str]] = field(default_factory=list)
     cache_file: Path | None = None  # cache_path; None: no profile yet (NotSignedIn)
     role: str = "detective"
@@ -542,6 +543,10 @@ class FakeWorkstation:
 
     def journal_status(self) -> JournalStatus:
         return JournalStatus(pending=self.pending_events, delivered=10, chain_ok=True)
+
+    def purge(self, *, now: datetime | None = None) -> dict[str, int]:
+        self.purge_calls += 1
+        return {"purged": 0, "kept_on_hold": 0}
 
     def upload_journal(self) -> int:
         if self.hub_unreachable:

@@ -3,48 +3,20 @@ searches and outcomes go through the real engine and land in the audit journal."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.demo import totp_now
 from app.ui.main_window import MainWindow
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
-from tests.support.live_hub import SeededHub
 
 pytestmark = pytest.mark.e2e
-JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
-
-
-@pytest.fixture
-def synced(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[Workstation, str]]:
-    user = seeded_hub.user("detective")
-    workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=seeded_hub.url)
-    workstation.login(
-        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
-    )
-    case = seeded_hub.case_for(user["username"])
-    now = datetime.now(UTC)
-    created = workstation.request_slice(
-        case_number=case,
-        purpose="robbery",
-        justification=JUSTIFICATION,
-        time_from=now - timedelta(days=5),
-        time_to=now,
-    )
-    workstation.sync(slice_id=created.slice_id)
-    yield workstation, case
-    workstation.close()
 
 
 def test_review_sightings_saved_search_and_outcome_are_journaled(
-    qtbot: QtBot, runner: TaskRunner, synced: tuple[Workstation, str]
+    qtbot: QtBot, runner: TaskRunner, synced_workstation: tuple[Workstation, str]
 ) -> None:
-    workstation, case = synced
+    workstation, case = synced_workstation
     window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
     qtbot.addWidget(window)
     window.show()

@@ -172,3 +172,15 @@ def test_dark_theme_can_be_switched_on_and_off(qtbot: QtBot, window: MainWindow)
     finally:
         app.setStyleSheet(sheet)
         app.setPalette(palette)
+
+
+def test_the_window_purges_expired_reads_hourly(
+    qtbot: QtBot, window: MainWindow, workstation: FakeWorkstation
+) -> None:
+    from app.ui.main_window import PURGE_INTERVAL_MS
+
+    assert window._purge_timer.isActive()
+    assert window._purge_timer.interval() == PURGE_INTERVAL_MS
+    with qtbot.waitSignal(window.status_refreshed, timeout=2000):
+        window._purge_timer.timeout.emit()
+    assert workstation.purge_calls == 1

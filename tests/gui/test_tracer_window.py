@@ -16,10 +16,9 @@ from app.ui.dialogs.sign_in import SignInDialog
 from app.ui.main_window import GATE_CHOOSE, GATE_NEED_SLICE, MainWindow
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
-from tests.support.live_hub import SeededHub
+from tests.support.live_hub import JUSTIFICATION, SeededHub
 
 pytestmark = pytest.mark.e2e
-JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
 
 
 @pytest.fixture

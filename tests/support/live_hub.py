@@ -8,12 +8,14 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.demo import HubProcess, running_hub, seed_hub
+from app.demo import HubProcess, running_hub, seed_hub, totp_now
+from app.workstation import Workstation
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SEED_ARGS = ["--cameras", "3", "--days", "2", "--reads-per-day", "120", "--seed", "11"]
@@ -88,3 +90,28 @@ def cli_json(*args: str, stdin: str | None = None) -> Any:
     done = run_cli(*args, "--json", stdin=stdin)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
+
+
+@pytest.fixture
+def synced_workstation(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[Workstation, str]]:
+    """The demo detective signed in, with a slice of their case synced; (workstation, case)."""
+    user = seeded_hub.user("detective")
+    workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=seeded_hub.url)
+    workstation.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    case = seeded_hub.case_for(user["username"])
+    now = datetime.now(UTC)
+    created = workstation.request_slice(
+        case_number=case,
+        purpose="robbery",
+        justification=JUSTIFICATION,
+        time_from=now - timedelta(days=5),
+        time_to=now,
+    )
+    workstation.sync(slice_id=created.slice_id)
+    yield workstation, case
+    workstation.close()

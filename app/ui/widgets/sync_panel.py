@@ -117,11 +117,15 @@ class SyncPanel(QWidget):
             self.status_label.setText(
                 f"Sync cancelled: {count_of(result.reads, 'read')} kept. Sync again to resume."
             )
+        elif result.reads == 0 and result.deleted == 0:
+            self.progress_bar.setValue(self.progress_bar.maximum())
+            self.progress_bar.setFormat("Up to date")
+            self.status_label.setText("Up to date: nothing new from the hub since the last sync.")
         else:
             self.progress_bar.setValue(self.progress_bar.maximum())
-            self.progress_bar.setFormat(f"{result.reads:,} reads")
+            self.progress_bar.setFormat(f"{result.reads:,} new reads")
             removed = f", {count_of(result.deleted, 'read')} removed" if result.deleted else ""
-            self.status_label.setText(f"Synced {count_of(result.reads, 'read')}{removed}.")
+            self.status_label.setText(f"Synced {count_of(result.reads, 'new read')}{removed}.")
         self.sync_finished.emit(result)
 
     def _failed(self, exc: BaseException) -> None:
