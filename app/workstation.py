@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app import __version__ as app_version
 from app.cache.analysis import AnalysisRepository
 from app.cache.catalog import CatalogRepository
 from app.cache.connection import CacheError, Database, open_encrypted
@@ -57,6 +59,16 @@ from app.core.records import (
     query_to_dict,
 )
 from app.core.schemas import DeviceCreate, LoginRequest, SliceCreate, TokenPublic
+from app.export.packet import (
+    AuditExcerpt,
+    ExportCancelled,
+    ExportProgress,
+    Original,
+    PacketInfo,
+    PacketResult,
+    write_packet,
+)
+from app.export.sign import private_key, public_key_b64
 from app.sync.checkpoints import CheckpointVerifier, IntegrityProblem, VerifiedCheckpoint
 from app.sync.client import CorruptResponse, HubClient, HubRefused, HubUnreachable, SessionEnded
 from app.sync.feed import FeedPuller
@@ -313,7 +325,10 @@ class Workstation:
         self._hub_url = hub
         client.access_token = token.access_token
         if not settings.device_id:
-            device = client.register_device(DeviceCreate(name=_device_name()))
+            signing_key = private_key(secrets.device_key(create=True) or b"")
+            device = client.register_device(
+                DeviceCreate(name=_device_name(), public_key=public_key_b64(signing_key))
+            )
             settings.device_id = device.device_id
         client.device_id = settings.device_id
         save_settings(self.profile_dir, settings)
@@ -772,6 +787,161 @@ class Workstation:
                 ReadRepository(db).put_image(sha256, data)
         return data
 
+    # evidence export -------------------------------------------------------------
+    def device_public_key(self) -> str:
+        """This device's packet-signing public key (base64 of its 32 raw bytes)."""
+        return public_key_b64(self._signing_key())
+
+    def _signing_key(self) -> Ed25519PrivateKey:
+        """The device key; a profile registered before device keys existed gets one now
+        (the hub does not know that late key yet)."""
+        raw = self._secrets().device_key(create=True)
+        assert raw is not None
+        return private_key(raw)
+
+    def export_packet(
+        self,
+        *,
+        case_number: str,
+        out_dir: Path,
+        zip: bool = False,
+        progress: Callable[[ExportProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> PacketResult:
+        """Write the case's evidence (reads marked 'evidence') as a signed BagIt packet.
+
+        Images not yet cached are fetched first (journaled as views, as any fetch is).
+        The start is journaled (so the packet's custody and audit excerpt hold it), and
+        so is the end: "export.packet" with the packet id, the read count and the
+        SHA-256 of the signed tag manifest, or its cancellation or failure.
+        """
+        session = self._require_session()
+        db = self.db()
+        marks = ReviewRepository(db).marks(case_number=case_number)
+        read_ids = list(dict.fromkeys(m.read_id for m in marks if m.kind == "evidence"))
+        if not read_ids:
+            raise KnownError(
+                f"No read is marked as evidence for case {case_number}; mark them first "
+                "(platedesk evidence add --case CASE READ_ID...)."
+            )
+        repo = ReadRepository(db)
+        records: list[ReadRecord] = []
+        for read_id in read_ids:
+            record = repo.get(read_id)
+            if record is None:
+                raise KnownError(f"The evidence read {read_id} is no longer in this cache.")
+            records.append(record)
+        originals: list[Original] = []
+        for record in records:
+            for kind, sha in (("scene", record.image_sha256), ("crop", record.crop_sha256)):
+                if not sha:
+                    continue
+                if repo.image(sha) is None:
+                    self.image(sha, read_id=record.read_id)
+                originals.append(
+                    Original(
+                        name=f"{record.read_id}-{kind}.jpg",
+                        sha256=sha,
+                        load=_image_loader(repo, sha),
+                    )
+                )
+        packet_id = uuid.uuid4().hex
+        refs = {"case_number": case_number, "packet_id": packet_id}
+        with self._journaled(
+            "export.start", object_refs=refs, params={"packet_id": packet_id, "reads": read_ids}
+        ):
+            pass
+        custody, excerpt = self._custody(
+            case_number=case_number, read_ids=set(read_ids), packet_id=packet_id
+        )
+        reads = [
+            {
+                **_read_fields(record),
+                "review_marks": [_mark_fields(m) for m in marks if m.read_id == record.read_id],
+            }
+            for record in records
+        ]
+        info = PacketInfo(
+            packet_id=packet_id,
+            case_number=case_number,
+            organization=f"Platedesk hub at {self._hub_url or 'unknown'}",
+            exporting_user=session.username,
+            device_id=session.device_id,
+            software_version=f"Platedesk {app_version}",
+            bagged_at=datetime.now(UTC),
+        )
+        try:
+            built = write_packet(
+                info=info,
+                reads=reads,
+                originals=originals,
+                custody=custody,
+                excerpt=excerpt,
+                key=self._signing_key(),
+                out_dir=out_dir,
+                zip=zip,
+                progress=progress,
+                cancel=cancel,
+            )
+        except ExportCancelled:
+            with self._journaled("export.packet", object_refs=refs, outcome="cancelled"):
+                pass
+            raise
+        except Exception as exc:
+            with self._journaled(
+                "export.packet", object_refs=refs, params={"error": str(exc)}, outcome="failed"
+            ):
+                pass
+            raise
+        params = {
+            "packet_id": packet_id,
+            "reads": len(reads),
+            "files": built.result.files,
+            "manifest_sha256": built.manifest_sha256,
+        }
+        with self._journaled("export.packet", object_refs=refs, params=params):
+            pass
+        return built.result
+
+    def _custody(
+        self, *, case_number: str, read_ids: set[str], packet_id: str
+    ) -> tuple[list[dict[str, Any]], AuditExcerpt]:
+        """The journal events touching the reads (custody) and the chain segment from the
+        first to the last event concerning the case (read by the packet writer as it goes)."""
+        journal = self._journal()
+        custody: list[dict[str, Any]] = []
+        case_seqs: list[int] = []
+        after = 0
+        while batch := journal.events(after_seq=after, limit=5_000):
+            for event in batch:
+                refs = event["object_refs"]
+                touches = refs.get("read_id") in read_ids or refs.get("packet_id") == packet_id
+                if touches:
+                    custody.append(event)
+                if touches or refs.get("case_number") == case_number:
+                    case_seqs.append(int(event["seq"]))
+            after = int(batch[-1]["seq"])
+        first = journal.events(after_seq=case_seqs[0] - 1, limit=1)[0]
+        last_seq = case_seqs[-1]
+
+        def segment() -> Iterator[dict[str, Any]]:
+            position = first["seq"] - 1
+            while position < last_seq:
+                batch = journal.events(after_seq=position, limit=min(5_000, last_seq - position))
+                if not batch:
+                    return
+                yield from batch
+                position = int(batch[-1]["seq"])
+
+        excerpt = AuditExcerpt(
+            device_id=str(first["device_id"]),
+            first_seq=int(first["seq"]),
+            start_hash=str(first["prev_hash"]),
+            case_seqs=case_seqs,
+            events=segment(),
+        )
+        return custody, excerpt
+
     # journal and retention ----------------------------------------------------
     def journal_status(self, *, full: bool = False) -> JournalStatus:
         """Unsent and delivered events, and whether the chain verifies (`full`: from the start);
@@ -885,6 +1055,26 @@ class Workstation:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _image_loader(repo: ReadRepository, sha256: str) -> Callable[[], bytes]:
+    def load() -> bytes:
+        return repo.image(sha256) or b""
+
+    return load
+
+
+def _read_fields(record: ReadRecord) -> dict[str, Any]:
+    fields = dataclasses.asdict(record)
+    fields["captured_at"] = utc_iso(record.captured_at)
+    fields["features"] = list(record.features)
+    return fields
+
+
+def _mark_fields(mark: ReviewMark) -> dict[str, Any]:
+    fields = dataclasses.asdict(mark)
+    fields["marked_at"] = utc_iso(mark.marked_at)
+    return fields
 
 
 def _device_name() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,14 +35,24 @@ class ImageStore:
     def put(self, data: bytes) -> str:
         """Store the bytes (once) and return their SHA-256."""
         sha = hashlib.sha256(data).hexdigest()
-        target = self.path_of(sha)
-        if target.exists():
+        folder = os.path.join(self.root, sha[:2])
+        target = os.path.join(folder, f"{sha}.jpg")
+        if os.path.exists(target):
             return sha
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        temp_name = os.path.join(folder, f".tmp-{sha}-{os.getpid()}-{threading.get_ident()}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            fd = os.open(temp_name, flags, 0o644)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(temp_name, flags, 0o644)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             os.replace(temp_name, target)
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from app.core.plates import MAX_PLATE_LENGTH, normalize_plate
-from app.core.schemas import IngestPublic, ReadIngestCreate
+from app.core.schemas import (
+    IngestBatchItemPublic,
+    IngestBatchPublic,
+    IngestPublic,
+    ReadIngestCreate,
+)
 from hub.db.tables import cameras, reads
 from hub.db.types import to_ms
 from hub.errors import HubError
@@ -30,6 +38,9 @@ JPEG_SOI = b"\xff\xd8\xff"
 JPEG_EOI = b"\xff\xd9"
 CREATED = "created"
 DUPLICATE = "duplicate"
+CONFLICT = "conflict"
+REFUSED = "refused"
+MAX_BATCH_READS = 500
 
 
 @dataclass(frozen=True)
@@ -48,18 +59,91 @@ def decode_base64(text: str, *, field: str) -> bytes:
         raise HubError(422, f"{field} is not valid base64.") from None
 
 
-def check_jpeg(data: bytes, *, field: str) -> None:
-    """Refuse anything but a whole, decodable JPEG; the message names the problem."""
-    import cv2
-    import numpy as np
+_SCAN_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_BASELINE_SOF = (0xC0, 0xC1)
+_OTHER_SOF = frozenset({0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+UNSURE = "unsure"
 
+
+def jpeg_structure(data: bytes) -> str | None:
+    """Walk a JPEG's markers without decoding it: None when it is a whole baseline JPEG.
+
+    Checks the segment chain from SOI to the first SOS (every length inside the data,
+    a frame header with non-zero size and 1..4 components, quantization and Huffman
+    tables), then that the entropy-coded data holds only stuffed bytes and restart
+    markers up to the final EOI. Returns a problem, or UNSURE for what this walk does
+    not cover (progressive or multi-scan files): those are decoded with OpenCV.
+    """
+    size = len(data)
+    pos = 2
+    frame = tables = huffman = False
+    while True:
+        if pos + 4 > size or data[pos] != 0xFF:
+            return "the marker chain is broken"
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            pos += 2
+            continue
+        if marker in (0xD8, 0xD9, 0x00):
+            return "a marker is out of place"
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        end = pos + 2 + length
+        if length < 2 or end > size - 2:
+            return "a segment runs past the end of the data"
+        if marker in _OTHER_SOF:
+            return UNSURE
+        if marker in _BASELINE_SOF:
+            if length < 8:
+                return "the frame header is too short"
+            height = (data[pos + 5] << 8) | data[pos + 6]
+            width = (data[pos + 7] << 8) | data[pos + 8]
+            components = data[pos + 9]
+            if not height or not width or not 1 <= components <= 4:
+                return "the frame header is invalid"
+            if length != 8 + 3 * components:
+                return "the frame header is invalid"
+            frame = True
+        elif marker == 0xDB:
+            tables = True
+        elif marker == 0xC4:
+            huffman = True
+        elif marker == 0xDA:
+            if not frame or not tables:
+                return "the image data comes before its frame header or tables"
+            if not huffman:
+                return UNSURE  # default (MJPEG) Huffman tables: let the decoder judge
+            if end >= size - 2:
+                return "there is no image data"
+            if _SCAN_MARKER.search(data, end, size - 2) is not None:
+                return UNSURE  # more scans or tables follow: let the decoder judge
+            return None
+        pos = end
+
+
+def check_jpeg(data: bytes, *, field: str) -> None:
+    """Refuse anything but a whole, decodable JPEG; the message names the problem.
+
+    A baseline JPEG whose marker structure is whole passes without a decode; anything
+    else is decoded (reduced to 1/8, grey) with OpenCV, the costly part.
+    """
     if not data.startswith(JPEG_SOI):
         raise HubError(422, f"{field} is not a JPEG: it does not start with the SOI marker.")
     if not data.endswith(JPEG_EOI):
         raise HubError(422, f"{field} is truncated: the JPEG does not end with the EOI marker.")
+    problem = jpeg_structure(data)
+    if problem is None:
+        return
+    import cv2
+    import numpy as np
+
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
     if image is None or image.size == 0:
         raise HubError(422, f"{field} is damaged: OpenCV cannot decode the JPEG.")
+    if problem != UNSURE:
+        raise HubError(422, f"{field} is damaged: {problem}.")
 
 
 def check_read(body: ReadIngestCreate) -> CheckedRead:
@@ -168,3 +252,197 @@ def insert_read(
         image_sha256=row["image_sha256"],
         crop_sha256=row["crop_sha256"],
     )
+
+
+# --- Batches: POST /ingest/reads:batch ------------------------------------------------
+
+
+def _conflict_reason(read_id: str) -> str:
+    return f"A different read is already stored under read_id {read_id}; a read id names one read only."
+
+
+def _validation_reason(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the read"
+    return f"{where}: {first['msg']}"
+
+
+def _hashed_row(checked: CheckedRead) -> dict[str, Any]:
+    row = dict(checked.row)
+    row["image_sha256"] = hashlib.sha256(checked.image).hexdigest()
+    row["image_size"] = len(checked.image)
+    row["crop_sha256"] = hashlib.sha256(checked.crop).hexdigest()
+    row["crop_size"] = len(checked.crop)
+    return row
+
+
+@dataclass
+class _Pending:
+    index: int
+    row: dict[str, Any]
+    image: bytes
+    crop: bytes
+
+
+def ingest_batch(
+    database: Any,
+    store: ImageStore,
+    items: list[Any],
+    *,
+    allowed_camera: str | None,
+    now: datetime,
+) -> IngestBatchPublic:
+    """Check every read, then record the good new ones in one transaction.
+
+    Each read gets its own outcome, in the order sent: created, duplicate (the same
+    read is stored, or came earlier in this batch), conflict (another read holds its
+    read_id) or refused (the reason: a check failed, the camera is unknown, inactive
+    or not this feed's). Refused and conflicting reads store nothing.
+    """
+    results: list[IngestBatchItemPublic | None] = [None] * len(items)
+    first_of: dict[str, _Pending] = {}
+    later: list[_Pending] = []  # a read_id seen earlier in this batch
+
+    def refuse(index: int, read_id: str | None, reason: str) -> None:
+        results[index] = IngestBatchItemPublic(
+            index=index, read_id=read_id, status=REFUSED, reason=reason
+        )
+
+    for index, item in enumerate(items):
+        raw_id = item.get("read_id") if isinstance(item, dict) else None
+        read_id = raw_id if isinstance(raw_id, str) else None
+        try:
+            body = ReadIngestCreate.model_validate(item)
+        except ValidationError as error:
+            refuse(index, read_id, _validation_reason(error))
+            continue
+        read_id = body.read_id.hex
+        if allowed_camera is not None and body.camera_id != allowed_camera:
+            refuse(
+                index,
+                read_id,
+                f"This feed token is for camera {allowed_camera}; "
+                f"it may not post reads of {body.camera_id}.",
+            )
+            continue
+        try:
+            checked = check_read(body)
+        except HubError as error:
+            refuse(index, read_id, error.message)
+            continue
+        pending = _Pending(index, _hashed_row(checked), checked.image, checked.crop)
+        if read_id in first_of:
+            later.append(pending)
+        else:
+            first_of[read_id] = pending
+
+    for _attempt in range(2):
+        try:
+            with database.write() as connection:
+                outcomes = _record_batch(connection, store, list(first_of.values()), now=now)
+            break
+        except sa.exc.IntegrityError:
+            # A concurrent request stored one of these read ids first: look again.
+            continue
+    else:
+        raise HubError(409, "Concurrent requests kept storing these reads; send the batch again.")
+    for pending in first_of.values():
+        results[pending.index] = outcomes[pending.index]
+    for pending in later:
+        first = first_of[pending.row["read_id"]]
+        done = outcomes[first.index]
+        row = pending.row
+        if done.status == REFUSED:
+            results[pending.index] = done.model_copy(update={"index": pending.index})
+        elif all(row[name] == first.row[name] for name in READ_COLUMNS):
+            results[pending.index] = _item(pending.index, row, DUPLICATE)
+        else:
+            results[pending.index] = IngestBatchItemPublic(
+                index=pending.index,
+                read_id=row["read_id"],
+                status=CONFLICT,
+                reason=_conflict_reason(row["read_id"]),
+            )
+    final = [result for result in results if result is not None]
+    counts = {status: 0 for status in (CREATED, DUPLICATE, CONFLICT, REFUSED)}
+    for result in final:
+        counts[result.status] += 1
+    return IngestBatchPublic(results=final, **counts)
+
+
+def _item(index: int, row: dict[str, Any], status: str) -> IngestBatchItemPublic:
+    return IngestBatchItemPublic(
+        index=index,
+        read_id=row["read_id"],
+        status=status,
+        image_sha256=row["image_sha256"],
+        crop_sha256=row["crop_sha256"],
+    )
+
+
+def _record_batch(
+    connection: Connection, store: ImageStore, pending: list[_Pending], *, now: datetime
+) -> dict[int, IngestBatchItemPublic]:
+    """Camera checks, duplicates, images, reads and change rows: all in this transaction."""
+    outcomes: dict[int, IngestBatchItemPublic] = {}
+    if not pending:
+        return outcomes
+    camera_ids = sorted({p.row["camera_id"] for p in pending})
+    active = dict(
+        connection.execute(
+            sa.select(cameras.c.camera_id, cameras.c.active).where(
+                cameras.c.camera_id.in_(camera_ids)
+            )
+        ).all()
+    )
+    read_ids = [p.row["read_id"] for p in pending]
+    stored: dict[str, Any] = {}
+    for chunk in range(0, len(read_ids), 500):
+        for found in connection.execute(
+            sa.select(*(reads.c[name] for name in READ_COLUMNS)).where(
+                reads.c.read_id.in_(read_ids[chunk : chunk + 500])
+            )
+        ):
+            stored[found.read_id] = found
+    new: list[_Pending] = []
+    for item in pending:
+        row = item.row
+        camera_id = row["camera_id"]
+        if camera_id not in active:
+            outcomes[item.index] = IngestBatchItemPublic(
+                index=item.index,
+                read_id=row["read_id"],
+                status=REFUSED,
+                reason=f"Unknown camera {camera_id}; an administrator must register it.",
+            )
+        elif not active[camera_id]:
+            outcomes[item.index] = IngestBatchItemPublic(
+                index=item.index,
+                read_id=row["read_id"],
+                status=REFUSED,
+                reason=f"Camera {camera_id} is not active; its reads are not accepted.",
+            )
+        elif row["read_id"] in stored:
+            if _same(stored[row["read_id"]], row):
+                outcomes[item.index] = _item(item.index, row, DUPLICATE)
+            else:
+                outcomes[item.index] = IngestBatchItemPublic(
+                    index=item.index,
+                    read_id=row["read_id"],
+                    status=CONFLICT,
+                    reason=_conflict_reason(row["read_id"]),
+                )
+        else:
+            new.append(item)
+            outcomes[item.index] = _item(item.index, row, CREATED)
+    if not new:
+        return outcomes
+    files: dict[str, bytes] = {}
+    for item in new:
+        files[item.row["image_sha256"]] = item.image
+        files[item.row["crop_sha256"]] = item.crop
+    for data in files.values():
+        store.put(data)
+    register_images(connection, [(sha, len(data)) for sha, data in files.items()], now=now)
+    insert_reads(connection, [item.row for item in new], now=now)
+    return outcomes

@@ -21,12 +21,25 @@ from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import KnownError
 from app.core.plates import parse_pattern
 from app.core.records import SearchQuery
+from app.export.verify import verify_packet
 from app.workstation import Workstation
 
 log = logging.getLogger("platedesk")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-COMMANDS = ("login", "logout", "cases", "slice", "sync", "search", "journal", "purge")
+COMMANDS = (
+    "login",
+    "logout",
+    "cases",
+    "slice",
+    "sync",
+    "search",
+    "journal",
+    "purge",
+    "evidence",
+    "export",
+    "verify",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +99,25 @@ def build_parser() -> argparse.ArgumentParser:
         sub = journal_sub.add_parser(name)
         sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     command("purge", "delete cached reads past the retention period")
+
+    evidence = command("evidence", "reads marked as evidence for a case")
+    evidence_sub = evidence.add_subparsers(dest="evidence_command", required=True)
+    add = evidence_sub.add_parser("add", help="mark reads as evidence for the case")
+    add.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    add.add_argument("--case", required=True)
+    add.add_argument("--note", default="")
+    add.add_argument("read_ids", nargs="+", metavar="READ_ID")
+
+    export = command("export", "write the case's evidence as a signed packet (a BagIt bag)")
+    export.add_argument("--case", required=True)
+    export.add_argument("--out", required=True, type=Path, help="the folder to write it in")
+    export.add_argument("--zip", action="store_true", help="write one ZIP instead of a folder")
+
+    verify = command("verify", "check a packet offline (exit 0 valid, 1 invalid)")
+    verify.add_argument("packet", type=Path, metavar="PACKET", help="a packet folder or ZIP")
+    verify.add_argument(
+        "--public-key", type=Path, help="a file with the device's public key (base64 or PEM)"
+    )
     return parser
 
 
@@ -104,6 +136,8 @@ def run(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "verify":
+        return _verify(args)
     handler = HANDLERS[args.command]
     workstation: Workstation | None = None
     try:
@@ -281,6 +315,48 @@ def _purge(ws: Workstation, args: argparse.Namespace) -> Any:
     return ws.purge()
 
 
+def _evidence(ws: Workstation, args: argparse.Namespace) -> Any:
+    marks = [
+        ws.mark_evidence(read_id=read_id, case_number=args.case, note=args.note)
+        for read_id in args.read_ids
+    ]
+    return {"case_number": args.case, "marked": [mark.read_id for mark in marks]}
+
+
+def _export(ws: Workstation, args: argparse.Namespace) -> Any:
+    result = ws.export_packet(case_number=args.case, out_dir=args.out, zip=args.zip)
+    return {
+        "packet": str(result.packet),
+        "packet_id": result.packet_id,
+        "reads": result.reads,
+        "files": result.files,
+    }
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Offline, without a profile: the packet alone (and a public key, when given)."""
+    try:
+        public_key = (
+            args.public_key.read_text(encoding="utf-8") if args.public_key is not None else None
+        )
+    except OSError as exc:
+        print(f"platedesk: the public key file cannot be read: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    report = verify_packet(args.packet, public_key=public_key)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        for check in report.checked:
+            print(f"checked: {check}")
+        if report.valid:
+            print(f"valid: {args.packet}")
+        else:
+            print(f"INVALID: {report.problems[0]}")
+            for problem in report.problems[1:]:
+                print(f"  also: {problem}")
+    return 0 if report.valid else EXIT_ERROR
+
+
 HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "login": _login,
     "logout": _logout,
@@ -290,4 +366,6 @@ HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "search": _search,
     "journal": _journal,
     "purge": _purge,
+    "evidence": _evidence,
+    "export": _export,
 }

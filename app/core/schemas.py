@@ -230,6 +230,25 @@ class IngestPublic(WireModel):
     crop_sha256: str
 
 
+class IngestBatchItemPublic(WireModel):
+    """One read's outcome in POST /ingest/reads:batch, in the order the reads were sent."""
+
+    index: int
+    read_id: str | None  # None when the read had no usable read_id
+    status: str  # "created", "duplicate", "conflict" or "refused"
+    reason: str | None = None  # why a read was refused or is a conflict
+    image_sha256: str | None = None
+    crop_sha256: str | None = None
+
+
+class IngestBatchPublic(WireModel):
+    created: int
+    duplicate: int
+    conflict: int
+    refused: int
+    results: list[IngestBatchItemPublic]
+
+
 class FeedTokenCreate(WireModel):
     name: str = Field(min_length=1, max_length=128)
     camera_id: str | None = Field(default=None, max_length=32)  # None: any registered camera

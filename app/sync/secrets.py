@@ -1,4 +1,4 @@
-"""Secrets in the OS keyring: the cache key and the tokens. Never in files we write.
+"""Secrets in the OS keyring: the cache key, the device key and the tokens. Never in files we write.
 
 Headless machines and tests use the keyrings.alt plaintext file backend (chosen
 through PYTHON_KEYRING_BACKEND); it works, and it is reported as insecure so the
@@ -20,6 +20,7 @@ SERVICE = "platedesk"
 CACHE_KEY = "cache-key"
 ACCESS_TOKEN = "access-token"  # noqa: S105 (a keyring entry name)
 REFRESH_TOKEN = "refresh-token"  # noqa: S105 (a keyring entry name)
+DEVICE_KEY = "device-key"
 
 
 class KeyringUnavailable(KnownError):
@@ -79,6 +80,15 @@ class SecretStore:
             self._set(CACHE_KEY, value)
         return None if value is None else bytes.fromhex(value)
 
+    def device_key(self, *, create: bool) -> bytes | None:
+        """The device's raw 32-byte Ed25519 private key (it signs packets); created (once)
+        only when `create` is true. Any 32 random bytes are a valid Ed25519 private key."""
+        value = self._get(DEVICE_KEY)
+        if value is None and create:
+            value = random_secrets.token_bytes(32).hex()
+            self._set(DEVICE_KEY, value)
+        return None if value is None else bytes.fromhex(value)
+
     def tokens(self) -> tuple[str | None, str | None]:
         return self._get(ACCESS_TOKEN), self._get(REFRESH_TOKEN)
 
@@ -91,6 +101,7 @@ class SecretStore:
         self._delete(REFRESH_TOKEN)
 
     def wipe(self) -> None:
-        """Remove every secret of the profile, the cache key included."""
+        """Remove every secret of the profile, the cache and device keys included."""
         self.clear_tokens()
         self._delete(CACHE_KEY)
+        self._delete(DEVICE_KEY)

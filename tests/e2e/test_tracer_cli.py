@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from app.demo import totp_now
@@ -118,6 +120,21 @@ def test_no_plate_text_in_the_profile_folder(seeded_hub: SeededHub, tmp_path: Pa
     leaked = [plate for plate in plates if plate.encode() in raw]
     assert leaked == []
     assert case.encode() not in raw
+
+    # Nor in the application's log or the hub's, nor a password, token or key.
+    user = seeded_hub.user("detective")
+    secrets = [user["password"], user["totp_secret"]]
+    keyring_file = next(Path(os.environ["XDG_DATA_HOME"]).rglob("keyring_pass.cfg"))
+    secrets += [
+        line.split("=", 1)[1].strip()
+        for line in keyring_file.read_text().splitlines()
+        if "=" in line and len(line.split("=", 1)[1].strip()) >= 16
+    ]
+    app_log = Path(platformdirs.user_log_dir("platedesk", appauthor=False)) / "platedesk.log"
+    logs = app_log.read_text() + seeded_hub.process.log_path.read_text()
+    assert "audit checkpoint verified" in logs  # the workstation did write its log
+    assert [plate for plate in plates if plate in logs] == []
+    assert [secret for secret in secrets if secret in logs] == []
 
 
 def test_errors_name_the_problem(seeded_hub: SeededHub, tmp_path: Path) -> None:

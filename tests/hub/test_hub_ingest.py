@@ -122,3 +122,94 @@ def test_oversize_body_refused(hub: HubFixture) -> None:
     assert reply.json()["detail"] == (
         "The request body is over the 16 MiB limit of this route; send less at once."
     )
+
+
+BATCH_URL = "/api/v1/ingest/reads:batch"
+
+
+def _count(hub: HubFixture, table: sa.Table, read_ids: list[str]) -> int:
+    with hub.database.read() as connection:
+        count: int = connection.execute(
+            sa.select(sa.func.count()).select_from(table).where(table.c.read_id.in_(read_ids))
+        ).scalar_one()
+    return count
+
+
+def test_batch_outcomes_per_read(hub: HubFixture) -> None:
+    headers = _auth(hub.feed_token())
+    stored = ingest_body(hub.clock.now)
+    assert hub.client.post(URL, json=stored, headers=headers).status_code == 201
+    good = ingest_body(hub.clock.now, image=real_jpeg(7))
+    truncated = ingest_body(
+        hub.clock.now, image_jpeg=base64.b64encode(real_jpeg(8)[:200] + b"\xff\xd9").decode()
+    )
+    damaged = ingest_body(
+        hub.clock.now,
+        image_jpeg=base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9").decode(),
+    )
+    cut = ingest_body(hub.clock.now, image_jpeg=base64.b64encode(real_jpeg(9)[:300]).decode())
+    conflict = dict(stored, plate="7K2LMW")
+    unknown = ingest_body(hub.clock.now, camera_id="CAM-404")
+    batch = [good, stored, conflict, truncated, damaged, cut, unknown, {"plate": 5}, good]
+    reply = hub.client.post(BATCH_URL, json=batch, headers=headers)
+    assert reply.status_code == 200, reply.text
+    outcome = reply.json()
+    statuses = [item["status"] for item in outcome["results"]]
+    assert statuses == [
+        "created", "duplicate", "conflict", "refused", "refused", "refused", "refused",
+        "refused", "duplicate",
+    ]  # fmt: skip
+    assert [item["index"] for item in outcome["results"]] == list(range(len(batch)))
+    assert (outcome["created"], outcome["duplicate"], outcome["conflict"]) == (1, 2, 1)
+    assert outcome["refused"] == 5
+    reasons = [item["reason"] for item in outcome["results"]]
+    assert reasons[2].startswith("A different read is already stored under read_id")
+    assert reasons[3].startswith("image_jpeg is damaged")
+    assert reasons[4] == "image_jpeg is damaged: OpenCV cannot decode the JPEG."
+    assert reasons[5] == "image_jpeg is truncated: the JPEG does not end with the EOI marker."
+    assert reasons[6].startswith("Unknown camera CAM-404")
+    assert reasons[7].startswith("read_id")
+    assert outcome["results"][0]["image_sha256"] == hashlib.sha256(real_jpeg(7)).hexdigest()
+    refused_ids = [body["read_id"] for body in (truncated, damaged, cut, unknown)]
+    assert _count(hub, reads, refused_ids) == 0
+    assert _count(hub, reads, [good["read_id"]]) == 1
+    assert _count(hub, read_changes, [good["read_id"], stored["read_id"]]) == 2
+    with hub.database.read() as connection:
+        plate = connection.execute(
+            sa.select(reads.c.plate).where(reads.c.read_id == stored["read_id"].replace("-", ""))
+        ).scalar_one()
+    assert plate == "7K2LMV"
+    sha = hashlib.sha256(real_jpeg(8)[:200] + b"\xff\xd9").hexdigest()
+    assert not hub.settings.images_dir.joinpath(sha[:2], sha + ".jpg").exists()
+
+    again = hub.client.post(BATCH_URL, json=batch, headers=headers).json()
+    assert [item["status"] for item in again["results"]] == [
+        "duplicate", "duplicate", "conflict", "refused", "refused", "refused", "refused",
+        "refused", "duplicate",
+    ]  # fmt: skip
+    assert _count(hub, read_changes, [good["read_id"], stored["read_id"]]) == 2
+
+
+def test_batch_tokens_and_limits(hub: HubFixture) -> None:
+    body = [ingest_body(hub.clock.now)]
+    anonymous = hub.client.post(BATCH_URL, json=body)
+    assert anonymous.status_code == 401
+    user_token = hub.client.post(BATCH_URL, json=body, headers=hub.headers())
+    assert user_token.status_code == 401
+    wrong = hub.client.post(BATCH_URL, json=body, headers=_auth("not-a-feed-token"))
+    assert wrong.status_code == 401
+    bound = hub.client.post(BATCH_URL, json=body, headers=_auth(hub.feed_token("CAM-002")))
+    assert bound.status_code == 200
+    assert bound.json()["results"][0]["status"] == "refused"
+    assert "CAM-002" in bound.json()["results"][0]["reason"]
+    reply = hub.client.post(
+        "/api/v1/admin/feeds", json={"name": "gate"}, headers=hub.headers("admin")
+    )
+    feed = reply.json()
+    hub.client.post(f"/api/v1/admin/feeds/{feed['feed_id']}/revoke", headers=hub.headers("admin"))
+    revoked = hub.client.post(BATCH_URL, json=body, headers=_auth(feed["token"]))
+    assert revoked.status_code == 403
+    too_many = hub.client.post(BATCH_URL, json=[{}] * 501, headers=_auth(hub.feed_token()))
+    assert too_many.status_code == 413
+    assert too_many.json()["detail"].startswith("A batch holds at most 500 reads")
+    assert _count(hub, reads, [body[0]["read_id"]]) == 0

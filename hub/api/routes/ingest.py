@@ -1,14 +1,29 @@
-"""POST /ingest/reads: a camera feed posts one read with its two JPEGs."""
+"""POST /ingest/reads: a camera feed posts one read with its two JPEGs.
+
+POST /ingest/reads:batch: up to 500 reads at once, one outcome per read, the good
+new ones recorded in one transaction.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import sqlalchemy as sa
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
-from app.core.schemas import IngestPublic, ReadIngestCreate
+from app.core.schemas import IngestBatchPublic, IngestPublic, ReadIngestCreate
 from hub.api.deps import CameraFeed, ContextDep, NowDep, error_responses
-from hub.ingest import CREATED, check_read, existing_outcome, insert_read, stored_row
+from hub.errors import HubError
+from hub.ingest import (
+    CREATED,
+    MAX_BATCH_READS,
+    check_read,
+    existing_outcome,
+    ingest_batch,
+    insert_read,
+    stored_row,
+)
 
 router = APIRouter(tags=["ingest"])
 
@@ -25,9 +40,10 @@ router = APIRouter(tags=["ingest"])
 def ingest_read(
     body: ReadIngestCreate, feed: CameraFeed, context: ContextDep, now: NowDep
 ) -> JSONResponse:
-    row = stored_row(context.images, check_read(body))
+    checked = check_read(body)
     try:
         with context.database.write() as connection:
+            row = stored_row(context.images, checked)
             outcome = insert_read(connection, row, allowed_camera=feed.camera_id, now=now)
     except sa.exc.IntegrityError:
         # A concurrent request stored this read id first: answer as for a resend.
@@ -38,3 +54,39 @@ def ingest_read(
         outcome = again
     status = 201 if outcome.status == CREATED else 200
     return JSONResponse(outcome.model_dump(mode="json"), status_code=status)
+
+
+_BATCH_SCHEMA = {
+    "type": "array",
+    "maxItems": MAX_BATCH_READS,
+    "items": {"$ref": "#/components/schemas/ReadIngestCreate"},
+}
+
+
+@router.post(
+    "/ingest/reads:batch",
+    response_model=IngestBatchPublic,
+    responses=error_responses(403, 409, 413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _BATCH_SCHEMA}},
+        }
+    },
+)
+def ingest_reads_batch(
+    items: Annotated[list[Any], Body()],
+    feed: CameraFeed,
+    context: ContextDep,
+    now: NowDep,
+) -> JSONResponse:
+    if len(items) > MAX_BATCH_READS:
+        raise HubError(
+            413,
+            f"A batch holds at most {MAX_BATCH_READS} reads; this one has {len(items)}. "
+            "Send them in smaller batches.",
+        )
+    outcome = ingest_batch(
+        context.database, context.images, items, allowed_camera=feed.camera_id, now=now
+    )
+    return JSONResponse(outcome.model_dump(mode="json"))

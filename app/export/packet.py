@@ -1,0 +1,334 @@
+"""Write a case packet: a BagIt bag (RFC 8493) with a detached Ed25519 signature.
+
+Layout of a packet folder (or of the one folder inside its ZIP):
+
+    bagit.txt, bag-info.txt            BagIt declaration; case, agency, user, time, packet id
+    manifest-sha256.txt, manifest-sha512.txt        every payload file's hashes
+    tagmanifest-sha256.txt, tagmanifest-sha512.txt  hashes of the four files above
+    signature.ed25519       base64 Ed25519 signature over tagmanifest-sha256.txt's bytes
+    device-public-key.txt   base64 of the signing device's raw 32-byte public key
+    data/originals/<read_id>-scene.jpg, <read_id>-crop.jpg   byte-identical to the hub's
+    data/reads.csv, data/reads.json     every field of every read, with its review marks
+    data/custody.json       journal events touching these reads, and the export's own
+    data/audit-excerpt.json the device's hash chain from the first to the last event
+                            concerning the case, verifiable on its own (other cases'
+                            events between them withheld: seq, links and hash only)
+
+The two signature files are written after the bag, so no manifest lists them:
+RFC 8493 allows tag files that no tag manifest lists, and `bagit.Bag.validate()`
+accepts them. The signature covers the tag manifest, which covers the payload
+manifests, which cover every payload file. `verify` refuses any other unlisted file.
+
+The packet is built in `.<name>.partial` next to its final place and renamed when
+complete, so a failed or cancelled export never leaves something that looks like a
+packet. Files are written one at a time (memory stays flat).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import bagit
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from app.core.audit_chain import withheld
+from app.core.canonical import utc_iso
+from app.core.errors import KnownError
+from app.export.sign import public_key_b64, sign_b64
+
+CHECKSUMS = ("sha256", "sha512")
+SIGNED_FILE = "tagmanifest-sha256.txt"
+SIGNATURE_FILE = "signature.ed25519"
+PUBLIC_KEY_FILE = "device-public-key.txt"
+UNLISTED_TAG_FILES = (SIGNATURE_FILE, PUBLIC_KEY_FILE)
+ORIGINALS_DIR = "originals"
+READ_FIELDS = (
+    "read_id",
+    "plate",
+    "state",
+    "confidence",
+    "captured_at",
+    "camera_id",
+    "camera_name",
+    "latitude",
+    "longitude",
+    "direction",
+    "make",
+    "model",
+    "color",
+    "body_type",
+    "features",
+    "image_sha256",
+    "crop_sha256",
+)
+_COPY_BLOCK = 1 << 20
+# bagit.make_bag changes the process's working directory while it runs.
+_BAGIT_LOCK = threading.Lock()
+
+
+class ExportCancelled(KnownError):
+    """The user cancelled the export; nothing that looks like a packet was left."""
+
+
+class ExportFailed(KnownError):
+    """The packet could not be built; nothing that looks like a packet was left."""
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    stage: str  # "originals", "records", "manifests", "signature", "zip", "done"
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class PacketInfo:
+    """What bag-info.txt says about the packet."""
+
+    packet_id: str
+    case_number: str
+    organization: str
+    exporting_user: str
+    device_id: str
+    software_version: str
+    bagged_at: datetime
+
+
+@dataclass(frozen=True)
+class Original:
+    """One image for data/originals/: its file name, the SHA-256 it must have, its bytes."""
+
+    name: str
+    sha256: str
+    load: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class AuditExcerpt:
+    """A run of one device's chain: events first_seq.. (each linked to the one before),
+    starting from start_hash; case_seqs are the ones that concern the case."""
+
+    device_id: str
+    first_seq: int
+    start_hash: str
+    case_seqs: Sequence[int]
+    events: Iterable[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class PacketResult:
+    packet: Path
+    packet_id: str
+    reads: int
+    files: int  # payload files
+
+
+@dataclass(frozen=True)
+class BuiltPacket:
+    result: PacketResult
+    manifest_sha256: str  # SHA-256 of tagmanifest-sha256.txt, the signed file
+
+
+def packet_name(*, case_number: str, packet_id: str, bagged_at: datetime) -> str:
+    safe_case = re.sub(r"[^A-Za-z0-9_-]+", "_", case_number).strip("_") or "case"
+    return f"packet-{safe_case}-{bagged_at:%Y%m%dT%H%M%SZ}-{packet_id[:8]}"
+
+
+def write_packet(
+    *,
+    info: PacketInfo,
+    reads: Sequence[Mapping[str, Any]],
+    originals: Sequence[Original],
+    custody: Sequence[Mapping[str, Any]],
+    excerpt: AuditExcerpt,
+    key: Ed25519PrivateKey,
+    out_dir: Path,
+    zip: bool = False,
+    progress: Callable[[ExportProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> BuiltPacket:
+    """Write the packet into out_dir (a folder, or a .zip when `zip`) and sign it.
+
+    `reads` are plain records (READ_FIELDS plus "review_marks", a list of dicts).
+    Raises ExportCancelled or ExportFailed, leaving no packet and no partial folder.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = packet_name(
+        case_number=info.case_number, packet_id=info.packet_id, bagged_at=info.bagged_at
+    )
+    final = out_dir / (f"{name}.zip" if zip else name)
+    if final.exists():
+        raise ExportFailed(f"{final} already exists; choose another folder.")
+    partial = out_dir / f".{name}.partial"
+    partial_zip = out_dir / f".{name}.zip.partial"
+    total = len(originals) + 3 + (1 if zip else 0)
+
+    def step(stage: str, done: int) -> None:
+        if cancel is not None and cancel.is_set():
+            raise ExportCancelled("The export was cancelled; no packet was written.")
+        if progress is not None:
+            progress(ExportProgress(stage=stage, done=done, total=total))
+
+    try:
+        shutil.rmtree(partial, ignore_errors=True)
+        (partial / ORIGINALS_DIR).mkdir(parents=True)
+        done = 0
+        for original in originals:
+            step("originals", done)
+            _write_original(partial / ORIGINALS_DIR / original.name, original)
+            done += 1
+        step("records", done)
+        _write_reads(partial, reads, info)
+        _write_json(partial / "custody.json", _custody_document(info, custody))
+        _write_excerpt(partial / "audit-excerpt.json", excerpt, info)
+        done += 1
+        step("manifests", done)
+        with _BAGIT_LOCK:
+            bagit.make_bag(str(partial), bag_info=_bag_info(info), checksums=list(CHECKSUMS))
+        done += 1
+        step("signature", done)
+        signed = (partial / SIGNED_FILE).read_bytes()
+        (partial / SIGNATURE_FILE).write_text(sign_b64(key, signed) + "\n", encoding="ascii")
+        (partial / PUBLIC_KEY_FILE).write_text(public_key_b64(key) + "\n", encoding="ascii")
+        done += 1
+        if zip:
+            step("zip", done)
+            _zip_folder(partial, partial_zip, top=name)
+            done += 1
+        step("done", done)
+        if zip:
+            os.replace(partial_zip, final)
+            shutil.rmtree(partial)
+        else:
+            partial.rename(final)
+    except (OSError, bagit.BagError) as exc:
+        _remove(partial, partial_zip)
+        raise ExportFailed(f"The packet could not be written to {out_dir}: {exc}") from exc
+    except BaseException:
+        _remove(partial, partial_zip)
+        raise
+    files = len(originals) + 4
+    result = PacketResult(packet=final, packet_id=info.packet_id, reads=len(reads), files=files)
+    return BuiltPacket(result=result, manifest_sha256=hashlib.sha256(signed).hexdigest())
+
+
+def _remove(folder: Path, zip_file: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    zip_file.unlink(missing_ok=True)
+
+
+def _write_original(path: Path, original: Original) -> None:
+    data = original.load()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != original.sha256:
+        raise ExportFailed(
+            f"The image {original.name} does not match its recorded SHA-256 "
+            f"({digest} instead of {original.sha256}); the cache may be damaged."
+        )
+    path.write_bytes(data)
+
+
+def _bag_info(info: PacketInfo) -> dict[str, str]:
+    return {
+        "Source-Organization": info.organization,
+        "Case-Number": info.case_number,
+        "Exporting-User": info.exporting_user,
+        "Exporting-Device": info.device_id,
+        "Bagging-Date": f"{info.bagged_at:%Y-%m-%d}",
+        "Bagging-Time": utc_iso(info.bagged_at),
+        "Software-Version": info.software_version,
+        "Packet-Id": info.packet_id,
+        "External-Description": (
+            f"Evidence packet for case {info.case_number}: original images, read records, "
+            "chain of custody and audit excerpt; signed with the exporting device's "
+            f"Ed25519 key ({SIGNATURE_FILE} over {SIGNED_FILE})."
+        ),
+    }
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return ";".join(str(item) for item in value)
+    return value
+
+
+def _write_reads(folder: Path, reads: Sequence[Mapping[str, Any]], info: PacketInfo) -> None:
+    with (folder / "reads.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*READ_FIELDS, "review_marks"])
+        for read in reads:
+            writer.writerow(
+                [_csv_value(read.get(field)) for field in READ_FIELDS]
+                + [json.dumps(read.get("review_marks", []), ensure_ascii=False, sort_keys=True)]
+            )
+    document = {
+        "packet_id": info.packet_id,
+        "case_number": info.case_number,
+        "reads": [dict(read) for read in reads],
+    }
+    _write_json(folder / "reads.json", document)
+
+
+def _custody_document(info: PacketInfo, custody: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        "packet_id": info.packet_id,
+        "case_number": info.case_number,
+        "source": f"audit journal of device {info.device_id}",
+        "events": [dict(event) for event in custody],
+    }
+
+
+def _write_json(path: Path, document: Any) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(document, handle, ensure_ascii=False, indent=1, sort_keys=True)
+        handle.write("\n")
+
+
+def _write_excerpt(path: Path, excerpt: AuditExcerpt, info: PacketInfo) -> None:
+    """Streamed: the events may be many (every event between the case's first and last)."""
+    head = {
+        "packet_id": info.packet_id,
+        "case_number": info.case_number,
+        "device_id": excerpt.device_id,
+        "first_seq": excerpt.first_seq,
+        "start_hash": excerpt.start_hash,
+        "case_seqs": list(excerpt.case_seqs),
+        "how_to_verify": (
+            "app.core.audit_chain.verify_chain(events, start_seq=first_seq, "
+            "start_hash=start_hash): each event's hash is SHA-256 of its other fields in "
+            "canonical JSON, and prev_hash links it to the event before. Events of other "
+            "cases between this case's events are withheld: only their seq, links and hash "
+            "are given, so the chain still links up without disclosing them"
+        ),
+    }
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(head, ensure_ascii=False, sort_keys=True)[:-1])
+        handle.write(', "events": [')
+        own = set(excerpt.case_seqs)
+        for index, event in enumerate(excerpt.events):
+            shown = dict(event) if int(event["seq"]) in own else withheld(event)
+            handle.write(",\n " if index else "\n ")
+            handle.write(json.dumps(shown, ensure_ascii=False, sort_keys=True))
+        handle.write("\n]}\n")
+
+
+def _zip_folder(folder: Path, target: Path, *, top: str) -> None:
+    with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file():
+                continue
+            arcname = f"{top}/{path.relative_to(folder).as_posix()}"
+            compression = zipfile.ZIP_STORED if path.suffix == ".jpg" else zipfile.ZIP_DEFLATED
+            archive.write(path, arcname, compress_type=compression)

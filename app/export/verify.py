@@ -1,0 +1,213 @@
+"""Verify a packet offline: bag completeness and hashes, signature, audit chain.
+
+Needs no profile, no keyring and no network. Every check runs (so the report says
+what was checked); problems are listed in the order found, the first one first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import bagit
+
+from app.core.audit_chain import event_hash, verify_chain
+from app.core.errors import KnownError
+from app.export.packet import (
+    PUBLIC_KEY_FILE,
+    SIGNATURE_FILE,
+    SIGNED_FILE,
+    UNLISTED_TAG_FILES,
+)
+from app.export.sign import load_public_key, raw_public, signature_ok
+
+REQUIRED_INFO = ("Case-Number", "Packet-Id", "Exporting-User", "Source-Organization")
+
+
+@dataclass
+class VerifyReport:
+    valid: bool = True
+    checked: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, text: str) -> None:
+        self.valid = False
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "checked": self.checked, "problems": self.problems}
+
+
+def verify_packet(path: Path, *, public_key: str | None = None) -> VerifyReport:
+    """Check a packet folder or its ZIP; `public_key` (base64 raw or PEM text), when given,
+    must be the key in the packet and is the one the signature is checked with."""
+    if path.is_file() and zipfile.is_zipfile(path):
+        with tempfile.TemporaryDirectory(prefix="platedesk-verify-") as scratch:
+            report = VerifyReport()
+            folder = _unzip(path, Path(scratch), report)
+            if folder is None:
+                return report
+            return _verify_folder(folder, public_key=public_key, report=report)
+    if not path.is_dir():
+        report = VerifyReport()
+        report.problem(f"{path} is neither a packet folder nor a packet ZIP")
+        return report
+    return _verify_folder(path, public_key=public_key, report=VerifyReport())
+
+
+def _unzip(path: Path, scratch: Path, report: VerifyReport) -> Path | None:
+    report.checked.append("ZIP archive: one packet folder, no path leaving it")
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        tops = {PurePosixPath(name).parts[0] for name in names if name}
+        unsafe = [
+            name
+            for name in names
+            if PurePosixPath(name).is_absolute() or ".." in PurePosixPath(name).parts
+        ]
+        if unsafe or len(tops) != 1:
+            report.problem(
+                f"the ZIP does not hold exactly one packet folder ({unsafe[0] if unsafe else ', '.join(sorted(tops))})"
+            )
+            return None
+        archive.extractall(scratch)
+    return scratch / tops.pop()
+
+
+def _verify_folder(folder: Path, *, public_key: str | None, report: VerifyReport) -> VerifyReport:
+    bag = _check_bag(folder, report)
+    _check_unlisted_files(folder, bag, report)
+    _check_signature(folder, public_key, report)
+    _check_audit(folder, report)
+    return report
+
+
+def _check_bag(folder: Path, report: VerifyReport) -> bagit.Bag | None:
+    report.checked.append("BagIt structure (bagit.txt, bag-info.txt, manifests)")
+    try:
+        bag = bagit.Bag(str(folder))
+    except bagit.BagError as exc:
+        report.problem(f"not a valid bag: {exc}")
+        return None
+    report.checked.append("bag-info.txt names " + ", ".join(REQUIRED_INFO))
+    for name in REQUIRED_INFO:
+        if not bag.info.get(name):
+            report.problem(f"bag-info.txt has no {name}")
+    report.checked.append("completeness: every payload file listed, every listed file present")
+    found_before = len(report.problems)
+    only_in_manifests, only_on_disk = bag.compare_manifests_with_fs()
+    for name in sorted(only_in_manifests):
+        report.problem(f"{name} is missing (listed in the manifest)")
+    for name in sorted(only_on_disk):
+        report.problem(f"{name} was added (not in the manifest)")
+    report.checked.append("every file's SHA-256 and SHA-512 against the (tag) manifests")
+    for relative, expected in sorted(bag.entries.items()):
+        path = folder / relative
+        if not path.is_file():
+            if not relative.startswith("data/"):
+                report.problem(f"{relative} is missing (listed in the tag manifest)")
+            continue
+        for algorithm, digest in _hashes(path, expected).items():
+            if digest != str(expected[algorithm]).lower():
+                report.problem(
+                    f"{relative} was altered: its {algorithm} does not match the manifest"
+                )
+                break
+    report.checked.append("bagit: bagit.txt, Payload-Oxum (file count and bytes)")
+    try:
+        bag.validate(processes=1, fast=True)
+    except bagit.BagError as exc:
+        if len(report.problems) == found_before:
+            report.problem(f"the bag does not validate: {getattr(exc, 'message', exc)}")
+    return bag
+
+
+def _hashes(path: Path, expected: dict[str, str]) -> dict[str, str]:
+    """The file's digests in the manifests' algorithms, read once in blocks."""
+    hashers = {name: hashlib.new(name) for name in expected if name in hashlib.algorithms_available}
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            for hasher in hashers.values():
+                hasher.update(block)
+    return {name: hasher.hexdigest() for name, hasher in hashers.items()}
+
+
+def _check_unlisted_files(folder: Path, bag: bagit.Bag | None, report: VerifyReport) -> None:
+    """Only the signature files may sit outside the manifests."""
+    if bag is None:
+        return
+    report.checked.append(
+        f"no file outside the payload but the tag files, {SIGNATURE_FILE} and {PUBLIC_KEY_FILE}"
+    )
+    listed = {name for name in bag.entries if not name.startswith("data/")}
+    allowed = listed | set(UNLISTED_TAG_FILES)
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if relative == "data" or relative.startswith("data/") or path.is_dir():
+            continue
+        if relative.startswith("tagmanifest-") or relative.startswith("manifest-"):
+            continue
+        if relative not in allowed:
+            report.problem(f"{relative} was added (no manifest lists it)")
+
+
+def _check_signature(folder: Path, public_key: str | None, report: VerifyReport) -> None:
+    report.checked.append(
+        f"Ed25519 signature {SIGNATURE_FILE} over {SIGNED_FILE}"
+        + (" with the given public key" if public_key else f" with {PUBLIC_KEY_FILE}")
+    )
+    try:
+        packet_key_text = (folder / PUBLIC_KEY_FILE).read_text(encoding="ascii")
+        signature = (folder / SIGNATURE_FILE).read_text(encoding="ascii")
+        signed = (folder / SIGNED_FILE).read_bytes()
+    except (OSError, UnicodeDecodeError) as exc:
+        report.problem(f"the signature cannot be checked: {exc}")
+        return
+    try:
+        packet_key = load_public_key(packet_key_text)
+        key = load_public_key(public_key) if public_key else packet_key
+    except KnownError as exc:
+        report.problem(f"the signature cannot be checked: {exc}")
+        return
+    if raw_public(key) != raw_public(packet_key):
+        report.problem(f"{PUBLIC_KEY_FILE} is not the public key given")
+    if not signature_ok(key, signature, signed):
+        report.problem(f"{SIGNATURE_FILE} is not a valid signature of {SIGNED_FILE} by the key")
+
+
+def _check_audit(folder: Path, report: VerifyReport) -> None:
+    report.checked.append("data/audit-excerpt.json: hash chain links up and each hash matches")
+    try:
+        excerpt = json.loads((folder / "data" / "audit-excerpt.json").read_text(encoding="utf-8"))
+        custody = json.loads((folder / "data" / "custody.json").read_text(encoding="utf-8"))
+        events = list(excerpt["events"])
+        chain_problems = verify_chain(
+            events, start_seq=int(excerpt["first_seq"]), start_hash=str(excerpt["start_hash"])
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        report.problem(f"the audit excerpt cannot be read: {exc!r}")
+        return
+    for chain_problem in chain_problems:
+        report.problem(f"audit excerpt: {chain_problem}")
+    by_seq = {int(event["seq"]): event for event in events}
+    missing = [seq for seq in excerpt.get("case_seqs", []) if int(seq) not in by_seq]
+    if missing:
+        report.problem(f"audit excerpt: events {missing[:5]} of the case are not in it")
+    report.checked.append("data/custody.json: each event's hash, and the same event as the excerpt")
+    for event in custody.get("events", []):
+        try:
+            own = event_hash(event)
+        except ValueError as exc:
+            report.problem(f"custody: {exc}")
+            continue
+        seq = int(event["seq"])
+        if own != event.get("hash"):
+            report.problem(f"custody: event {seq}'s contents do not match its hash")
+        elif seq in by_seq and by_seq[seq]["hash"] != own:
+            report.problem(f"custody: event {seq} differs from the audit excerpt")

@@ -1,0 +1,330 @@
+"""Packets built from plain records: they verify, and every kind of tampering is named."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import threading
+import zipfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bagit
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from app.core.audit_chain import GENESIS_HASH, seal_event
+from app.export.packet import (
+    PUBLIC_KEY_FILE,
+    SIGNATURE_FILE,
+    AuditExcerpt,
+    ExportCancelled,
+    ExportFailed,
+    ExportProgress,
+    Original,
+    PacketInfo,
+    PacketResult,
+    write_packet,
+)
+from app.export.sign import public_key_b64, sign_b64
+from app.export.verify import verify_packet
+
+CASE = "2026-CR-0042"
+DEVICE = "dev-1"
+
+
+def _chain(count: int) -> list[dict[str, Any]]:
+    events, prev = [], GENESIS_HASH
+    for seq in range(1, count + 1):
+        refs: dict[str, Any] = (
+            {"read_id": "r1", "case_number": CASE} if seq % 2 else {"case_number": "OTHER"}
+        )
+        event = seal_event(
+            {
+                "event_id": f"e{seq}",
+                "device_id": DEVICE,
+                "username": "det",
+                "session_id": "s",
+                "seq": seq,
+                "occurred_at": f"2026-11-20T08:00:{seq:02d}Z",
+                "action": "review.evidence" if seq % 2 else "search",
+                "object_refs": refs,
+                "params": {},
+                "outcome": "ok",
+                "prev_hash": prev,
+            }
+        )
+        events.append(event)
+        prev = event["hash"]
+    return events
+
+
+def _read(read_id: str, scene: bytes, crop: bytes) -> dict[str, Any]:
+    return {
+        "read_id": read_id,
+        "plate": "ABC123",
+        "state": "WY",
+        "confidence": 0.93,
+        "captured_at": "2026-11-20T08:00:00Z",
+        "camera_id": "cam-1",
+        "camera_name": "Lincolnway",
+        "latitude": 41.13,
+        "longitude": -104.82,
+        "direction": "N",
+        "make": "Ford",
+        "model": "F-150",
+        "color": "red",
+        "body_type": "pickup",
+        "features": ["roof rack"],
+        "image_sha256": hashlib.sha256(scene).hexdigest(),
+        "crop_sha256": hashlib.sha256(crop).hexdigest(),
+        "review_marks": [{"kind": "evidence", "marked_by": "det", "note": "leaving scene"}],
+    }
+
+
+def _build(
+    out: Path,
+    key: Ed25519PrivateKey,
+    *,
+    zip: bool = False,
+    cancel: threading.Event | None = None,
+    progress: Callable[[ExportProgress], None] | None = None,
+) -> PacketResult:
+    images = {
+        "r1": (b"\xff\xd8scene-one" * 50, b"\xff\xd8crop-one"),
+        "r2": (b"\xff\xd8scene-two" * 70, b"\xff\xd8crop-two"),
+    }
+    reads = [_read(read_id, *pair) for read_id, pair in images.items()]
+    originals = [
+        Original(name=f"{read_id}-{kind}.jpg", sha256=hashlib.sha256(data).hexdigest(),
+                 load=lambda data=data: data)
+        for read_id, (scene, crop) in images.items()
+        for kind, data in (("scene", scene), ("crop", crop))
+    ]  # fmt: skip
+    events = _chain(6)
+    excerpt = AuditExcerpt(
+        device_id=DEVICE,
+        first_seq=1,
+        start_hash=GENESIS_HASH,
+        case_seqs=[1, 3, 5],
+        events=iter(events),
+    )
+    info = PacketInfo(
+        packet_id="p" * 32,
+        case_number=CASE,
+        organization="Cheyenne Police Department",
+        exporting_user="tech",
+        device_id=DEVICE,
+        software_version="Platedesk test",
+        bagged_at=datetime(2026, 11, 21, 9, 30, tzinfo=UTC),
+    )
+    return write_packet(
+        info=info,
+        reads=reads,
+        originals=originals,
+        custody=[e for e in events if e["object_refs"].get("read_id") == "r1"],
+        excerpt=excerpt,
+        key=key,
+        out_dir=out,
+        zip=zip,
+        cancel=cancel,
+        progress=progress,
+    ).result
+
+
+@pytest.fixture(scope="module")
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory, key: Ed25519PrivateKey) -> Path:
+    return _build(tmp_path_factory.mktemp("pristine"), key).packet
+
+
+@pytest.fixture
+def packet(pristine: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / pristine.name
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def _problems(path: Path, **kwargs: Any) -> list[str]:
+    report = verify_packet(path, **kwargs)
+    assert report.valid is (not report.problems)
+    return report.problems
+
+
+def test_a_fresh_packet_is_a_valid_bag_and_verifies(packet: Path, key: Ed25519PrivateKey) -> None:
+    bagit.Bag(str(packet)).validate()
+    report = verify_packet(packet)
+    assert report.valid, report.problems
+    assert any("signature" in check for check in report.checked)
+    assert any("audit-excerpt" in check for check in report.checked)
+    assert verify_packet(packet, public_key=public_key_b64(key)).valid
+    names = sorted(p.name for p in (packet / "data" / "originals").iterdir())
+    assert names == ["r1-crop.jpg", "r1-scene.jpg", "r2-crop.jpg", "r2-scene.jpg"]
+    info = bagit.Bag(str(packet)).info
+    assert info["Case-Number"] == CASE
+    assert info["Packet-Id"] == "p" * 32
+    reads = json.loads((packet / "data" / "reads.json").read_text(encoding="utf-8"))["reads"]
+    assert [r["read_id"] for r in reads] == ["r1", "r2"]
+    assert "review_marks" in (packet / "data" / "reads.csv").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "data/originals/r1-scene.jpg",
+        "data/originals/r2-crop.jpg",
+        "data/reads.csv",
+        "data/reads.json",
+        "data/custody.json",
+        "data/audit-excerpt.json",
+    ],
+)
+def test_flipping_one_byte_of_a_payload_file_is_named(packet: Path, relative: str) -> None:
+    target = packet / relative
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    problems = _problems(packet)
+    assert problems
+    assert relative in problems[0]
+    assert "altered" in problems[0]
+
+
+def test_a_truncated_payload_file_is_named(packet: Path) -> None:
+    target = packet / "data" / "reads.csv"
+    target.write_bytes(target.read_bytes()[:-20])
+    problems = _problems(packet)
+    assert problems[0].startswith("data/reads.csv was altered")
+
+
+def test_a_deleted_payload_file_is_named(packet: Path) -> None:
+    (packet / "data" / "originals" / "r2-scene.jpg").unlink()
+    problems = _problems(packet)
+    assert problems[0] == "data/originals/r2-scene.jpg is missing (listed in the manifest)"
+
+
+def test_an_added_payload_file_is_named(packet: Path) -> None:
+    (packet / "data" / "originals" / "r3-scene.jpg").write_bytes(b"\xff\xd8planted")
+    problems = _problems(packet)
+    assert problems[0] == "data/originals/r3-scene.jpg was added (not in the manifest)"
+
+
+def test_a_file_added_beside_the_payload_is_named(packet: Path) -> None:
+    (packet / "notes.txt").write_text("planted", encoding="utf-8")
+    assert _problems(packet)[0] == "notes.txt was added (no manifest lists it)"
+
+
+def test_an_edited_bag_info_is_named(packet: Path) -> None:
+    info = packet / "bag-info.txt"
+    info.write_text(
+        info.read_text(encoding="utf-8").replace(CASE, "2026-CR-0043"), encoding="utf-8"
+    )
+    problems = _problems(packet)
+    assert "bag-info.txt" in problems[0]
+
+
+def test_a_packet_re_signed_by_another_key_fails(packet: Path, key: Ed25519PrivateKey) -> None:
+    other = Ed25519PrivateKey.generate()
+    signed = (packet / "tagmanifest-sha256.txt").read_bytes()
+    (packet / SIGNATURE_FILE).write_text(sign_b64(other, signed), encoding="ascii")
+    problems = _problems(packet)
+    assert problems == [
+        f"{SIGNATURE_FILE} is not a valid signature of tagmanifest-sha256.txt by the key"
+    ]
+
+    # ...and swapping in the other key too is caught when the device's key is given
+    (packet / PUBLIC_KEY_FILE).write_text(public_key_b64(other), encoding="ascii")
+    assert not _problems(packet)
+    problems = _problems(packet, public_key=public_key_b64(key))
+    assert problems[0] == f"{PUBLIC_KEY_FILE} is not the public key given"
+
+
+def test_a_broken_audit_chain_is_named(packet: Path) -> None:
+    """Re-hashed in the manifests and re-signed: only the chain check can see it."""
+    path = packet / "data" / "audit-excerpt.json"
+    excerpt = json.loads(path.read_text(encoding="utf-8"))
+    excerpt["events"][2]["username"] = "someone-else"
+    path.write_text(json.dumps(excerpt), encoding="utf-8")
+    (packet / SIGNATURE_FILE).unlink()
+    (packet / PUBLIC_KEY_FILE).unlink()
+    bag = bagit.Bag(str(packet))
+    bag.save(manifests=True)
+    key = Ed25519PrivateKey.generate()
+    signed = (packet / "tagmanifest-sha256.txt").read_bytes()
+    (packet / SIGNATURE_FILE).write_text(sign_b64(key, signed), encoding="ascii")
+    (packet / PUBLIC_KEY_FILE).write_text(public_key_b64(key), encoding="ascii")
+    problems = _problems(packet)
+    assert problems[0] == "audit excerpt: device dev-1 event 3: its contents do not match its hash"
+
+
+def test_the_excerpt_withholds_other_cases_events_but_still_links(packet: Path) -> None:
+    excerpt = json.loads((packet / "data" / "audit-excerpt.json").read_text(encoding="utf-8"))
+    shown = {event["seq"]: event for event in excerpt["events"]}
+    assert sorted(shown) == [1, 2, 3, 4, 5, 6]  # the run of the chain the excerpt was given
+    for seq in (2, 4, 6):  # not the case's: place, links and hash only
+        assert shown[seq] == {
+            "device_id": DEVICE, "seq": seq, "prev_hash": shown[seq]["prev_hash"],
+            "hash": shown[seq]["hash"], "withheld": True,
+        }  # fmt: skip
+    assert "params" in shown[3]
+    assert verify_packet(packet).valid
+
+
+def test_a_zip_packet_verifies_and_its_tampering_is_caught(
+    tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
+    result = _build(tmp_path / "out", key, zip=True)
+    assert result.packet.suffix == ".zip"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [result.packet.name]
+    assert verify_packet(result.packet).valid
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(result.packet) as source, zipfile.ZipFile(tampered, "w") as sink:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.endswith("r1-crop.jpg"):
+                data = data[:-1] + bytes([data[-1] ^ 1])
+            sink.writestr(item, data)
+    assert "data/originals/r1-crop.jpg" in _problems(tampered)[0]
+
+
+def test_a_cancelled_export_leaves_no_packet(tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    cancel = threading.Event()
+    seen: list[ExportProgress] = []
+
+    def progress(step: ExportProgress) -> None:
+        seen.append(step)
+        if step.done == 2:
+            cancel.set()
+
+    out = tmp_path / "out"
+    with pytest.raises(ExportCancelled):
+        _build(out, key, cancel=cancel, progress=progress)
+    assert list(out.iterdir()) == []
+    assert seen
+    assert seen[-1].done == 2
+
+
+def test_an_image_that_does_not_match_its_hash_fails_and_leaves_nothing(
+    tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
+    info = PacketInfo("p" * 32, CASE, "org", "tech", DEVICE, "test", datetime.now(UTC))
+    bad = Original(name="r1-scene.jpg", sha256="0" * 64, load=lambda: b"not it")
+    excerpt = AuditExcerpt(DEVICE, 1, GENESIS_HASH, [], iter(()))
+    with pytest.raises(ExportFailed, match="does not match its recorded SHA-256"):
+        write_packet(info=info, reads=[], originals=[bad], custody=[], excerpt=excerpt,
+                     key=key, out_dir=tmp_path)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_public_key_file_is_base64_of_the_raw_key(packet: Path, key: Ed25519PrivateKey) -> None:
+    text = (packet / PUBLIC_KEY_FILE).read_text(encoding="ascii").strip()
+    assert len(base64.b64decode(text)) == 32
+    assert text == public_key_b64(key)
