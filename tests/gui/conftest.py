@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -27,19 +27,34 @@ def workstation(qtbot: QtBot) -> FakeWorkstation:
     return FakeWorkstation()
 
 
+ReadyWindow = Callable[..., MainWindow]
+
+
 @pytest.fixture
-def searched_window(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> MainWindow:
-    """A window on CASE (robbery) with a synced slice, every read listed, the first one shown."""
-    workstation.add_synced_slice(CASE)
-    window = MainWindow(
-        workstation,  # type: ignore[arg-type]
-        runner,
-        initial_case=CASE,
-        initial_purpose="robbery",
-    )
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=2000)
+def ready_window(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> ReadyWindow:
+    """A factory: a shown window on CASE (robbery) with a synced slice, ready to search."""
+
+    def make(**kwargs: object) -> MainWindow:
+        workstation.add_synced_slice(CASE)
+        window = MainWindow(
+            workstation,  # type: ignore[arg-type]
+            runner,
+            initial_case=CASE,
+            initial_purpose="robbery",
+            **kwargs,  # type: ignore[arg-type]
+        )
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=2000)
+        return window
+
+    return make
+
+
+@pytest.fixture
+def searched_window(qtbot: QtBot, ready_window: ReadyWindow) -> MainWindow:
+    """A ready window with every read listed and the first one shown."""
+    window = ready_window()
     with qtbot.waitSignal(window.search_finished, timeout=2000):
         window.run_search("")
     with qtbot.waitSignal(window.image_pane.marks_loaded, timeout=2000):

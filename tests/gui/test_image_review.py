@@ -19,25 +19,16 @@ from app.ui.workers import TaskRunner
 from app.vision.enhance import Enhancement, Image
 from app.vision.plate_reader import NO_MODEL, PlateCandidate
 
-from .fakes import CASE, FakeWorkstation
+from .conftest import ReadyWindow
+from .fakes import FakeWorkstation
 
 MakeWindow = Callable[..., MainWindow]
 
 
 @pytest.fixture
-def make_window(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> MakeWindow:
+def make_window(qtbot: QtBot, ready_window: ReadyWindow) -> MakeWindow:
     def make(**kwargs: object) -> MainWindow:
-        workstation.add_synced_slice(CASE)
-        window = MainWindow(
-            workstation,  # type: ignore[arg-type]
-            runner,
-            initial_case=CASE,
-            initial_purpose="robbery",
-            **kwargs,  # type: ignore[arg-type]
-        )
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=2000)
+        window = ready_window(**kwargs)
         with qtbot.waitSignal(window.search_finished, timeout=2000):
             window.run_search("")
         return window

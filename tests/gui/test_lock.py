@@ -13,21 +13,13 @@ from app.ui.main_window import LOCKED_TITLE, MainWindow
 from app.ui.widgets.lock_screen import LOCKED_TITLE as LOCK_PANEL_TITLE
 from app.ui.workers import TaskRunner
 
+from .conftest import ReadyWindow
 from .fakes import CASE, PASSWORD, TOTP, FakeWorkstation
 
 
 @pytest.fixture
-def window(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> MainWindow:
-    workstation.add_synced_slice(CASE)
-    main = MainWindow(
-        workstation,  # type: ignore[arg-type]
-        runner,
-        initial_case=CASE,
-        initial_purpose="robbery",
-    )
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.is_ready and main.gate_reason is None, timeout=2000)
+def window(qtbot: QtBot, ready_window: ReadyWindow) -> MainWindow:
+    main = ready_window()
     return main
 
 

@@ -11,25 +11,16 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.main_window import MainWindow
 from app.ui.widgets.search_panel import ALL_CAMERAS, FUZZY_LABEL, TIME_RANGE_ERROR
-from app.ui.workers import TaskRunner
 
-from .fakes import CASE, NOW, FakeWorkstation
+from .conftest import ReadyWindow
+from .fakes import NOW, FakeWorkstation
 
 MakeWindow = Callable[..., MainWindow]
 
 
 @pytest.fixture
-def window(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> MainWindow:
-    workstation.add_synced_slice(CASE)
-    main = MainWindow(
-        workstation,  # type: ignore[arg-type]
-        runner,
-        initial_case=CASE,
-        initial_purpose="robbery",
-    )
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.is_ready and main.gate_reason is None, timeout=2000)
+def window(qtbot: QtBot, ready_window: ReadyWindow) -> MainWindow:
+    main = ready_window()
     qtbot.waitUntil(lambda: len(main.search_panel.camera_actions) == 4, timeout=2000)
     return main
 
