@@ -86,7 +86,7 @@ def main() -> None:
         started = time.perf_counter()
         while True:
             with database.read() as connection:
-                page = feed_page(
+                page, _body = feed_page(
                     connection, signer, slice_id=outcome.slice.slice_id, user_id=user_id,
                     cursor=cursor, limit=PAGE, now=now,
                 )  # fmt: skip

@@ -122,41 +122,9 @@ def feed_page(
     cursor: str | None,
     limit: int,
     now: datetime,
-) -> dict[str, Any]:
-    """The FeedPage as a JSON-ready dict; its checksum covers exactly these values."""
-    page, _body = _feed_page(
-        connection, signer, slice_id=slice_id, user_id=user_id, cursor=cursor, limit=limit, now=now
-    )
-    return page
-
-
-def feed_page_json(
-    connection: Connection,
-    signer: CursorSigner,
-    *,
-    slice_id: str,
-    user_id: int,
-    cursor: str | None,
-    limit: int,
-    now: datetime,
-) -> bytes:
-    """The FeedPage's JSON body, encoded once (the same values as `feed_page`)."""
-    _page, body = _feed_page(
-        connection, signer, slice_id=slice_id, user_id=user_id, cursor=cursor, limit=limit, now=now
-    )
-    return body
-
-
-def _feed_page(
-    connection: Connection,
-    signer: CursorSigner,
-    *,
-    slice_id: str,
-    user_id: int,
-    cursor: str | None,
-    limit: int,
-    now: datetime,
 ) -> tuple[dict[str, Any], bytes]:
+    """The FeedPage as a JSON-ready dict and its JSON body, encoded once; the checksum
+    covers exactly these values."""
     row = owned_slice(connection, slice_id=slice_id, user_id=user_id)
     status = slice_status(row, now)
     if status != "active":

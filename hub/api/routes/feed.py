@@ -30,7 +30,7 @@ def changes(
 ) -> Response:
     # The page goes out as built: its checksum covers exactly these JSON values.
     with context.database.read() as connection:
-        body = feed.feed_page_json(
+        _page, body = feed.feed_page(
             connection,
             context.cursors,
             slice_id=slice_id,
