@@ -148,13 +148,15 @@ def revoke_device(
     return device_status(stored)
 
 
+def _camera_known(connection: Connection, camera_id: str) -> bool:
+    query = sa.select(cameras.c.camera_id).where(cameras.c.camera_id == camera_id)
+    return connection.execute(query).first() is not None
+
+
 def register_camera(
     connection: Connection, camera: CameraPublic, *, by: str, session_id: str = "", now: datetime
 ) -> CameraPublic:
-    known = connection.execute(
-        sa.select(cameras.c.camera_id).where(cameras.c.camera_id == camera.camera_id)
-    ).first()
-    if known is not None:
+    if _camera_known(connection, camera.camera_id):
         raise HubError(409, f"Camera {camera.camera_id} is already registered.")
     add_camera(connection, camera)
     record_hub_event(
@@ -173,12 +175,8 @@ def create_feed_token(
     connection: Connection, body: FeedTokenCreate, *, by: str, session_id: str = "", now: datetime
 ) -> FeedTokenPublic:
     """A new camera feed token (shown once, stored as its SHA-256)."""
-    if body.camera_id is not None:
-        known = connection.execute(
-            sa.select(cameras.c.camera_id).where(cameras.c.camera_id == body.camera_id)
-        ).first()
-        if known is None:
-            raise HubError(422, f"Unknown camera {body.camera_id}; register it first.")
+    if body.camera_id is not None and not _camera_known(connection, body.camera_id):
+        raise HubError(422, f"Unknown camera {body.camera_id}; register it first.")
     feed_id = uuid.uuid4().hex
     token = "pdf_" + secrets.token_urlsafe(32)
     connection.execute(

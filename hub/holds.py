@@ -222,20 +222,10 @@ def confirm_hold(
     status = hold_status(row)
     if status != "proposed":
         raise HubError(409, f"This hold is already {status}; only a proposed hold is confirmed.")
-    connection.execute(
-        holds.update()
-        .where(holds.c.hold_id == hold_id)
-        .values(confirmed_by=caller.username, confirmed_at=now)
-    )
-    record_hub_event(
-        connection,
-        action="hold.confirm",
-        now=now,
-        username=caller.username,
-        session_id=caller.session_id,
-        object_refs={"case_number": row.case_number, "hold_id": hold_id, "read_id": row.read_id},
-    )
-    return hold_public(_hold(connection, hold_id))
+    return _change_hold(
+        connection, caller, row, "hold.confirm", now=now,
+        values={"confirmed_by": caller.username, "confirmed_at": now},
+    )  # fmt: skip
 
 
 def release_hold(
@@ -247,19 +237,34 @@ def release_hold(
     row = _hold(connection, hold_id)
     if row.released_at is not None:
         raise HubError(409, "This hold is already released.")
-    connection.execute(
-        holds.update()
-        .where(holds.c.hold_id == hold_id)
-        .values(released_by=caller.username, released_at=now)
-    )
+    return _change_hold(
+        connection, caller, row, "hold.release", now=now,
+        values={"released_by": caller.username, "released_at": now},
+        params={"was": hold_status(row)},
+    )  # fmt: skip
+
+
+def _change_hold(
+    connection: Connection,
+    caller: Caller,
+    row: Any,
+    action: str,
+    *,
+    now: datetime,
+    values: dict[str, Any],
+    params: dict[str, Any] | None = None,
+) -> HoldPublic:
+    """Apply a hold's confirmation or release and audit it, in the caller's transaction."""
+    hold_id = row.hold_id
+    connection.execute(holds.update().where(holds.c.hold_id == hold_id).values(**values))
     record_hub_event(
         connection,
-        action="hold.release",
+        action=action,
         now=now,
         username=caller.username,
         session_id=caller.session_id,
         object_refs={"case_number": row.case_number, "hold_id": hold_id, "read_id": row.read_id},
-        params={"was": hold_status(row)},
+        params=params,
     )
     return hold_public(_hold(connection, hold_id))
 
