@@ -39,6 +39,7 @@ from app.core.errors import KnownError, PolicyRefusal
 from app.core.plates import normalize_plate, parse_pattern
 from app.core.policy import RETENTION
 from app.core.records import (
+    NEWEST_FIRST,
     SEARCH_OUTCOMES,
     Associate,
     CameraInfo,
@@ -50,6 +51,7 @@ from app.core.records import (
     ReviewMark,
     SavedSearch,
     SearchCursor,
+    SearchOrder,
     SearchPage,
     SearchQuery,
     SessionInfo,
@@ -598,15 +600,27 @@ class Workstation:
             ) from exc
 
     def search(
-        self, query: SearchQuery, *, after: SearchCursor | None = None, limit: int = 200
+        self,
+        query: SearchQuery,
+        *,
+        order: SearchOrder = NEWEST_FIRST,
+        after: SearchCursor | None = None,
+        limit: int = 200,
     ) -> SearchPage:
-        """A page of cached reads for the case and purpose; the first page is journaled."""
+        """A page of cached reads for the case and purpose, in `order`.
+
+        The first page is journaled (with its order, when not newest first: a
+        re-sort is a new look at the results); later pages continue the cursor.
+        """
         repo = SearchRepository(self._require_slice(query.case_number, query.purpose))
         if after is not None:
-            return repo.page(query, after=after, limit=limit)
+            return repo.page(query, order=after.order, after=after, limit=limit)
         total = repo.count(query)
-        self._journal_search(query_to_dict(query), result_count=total)
-        page = repo.page(query, after=None, limit=limit)
+        params = query_to_dict(query)
+        if order != NEWEST_FIRST:
+            params["order"] = order.label
+        self._journal_search(params, result_count=total)
+        page = repo.page(query, order=order, after=None, limit=limit)
         return SearchPage(rows=page.rows, next_cursor=page.next_cursor, total=total)
 
     # analyses -----------------------------------------------------------------

@@ -3,7 +3,8 @@
 Plate patterns use the indexes: exact and prefix the plate's B-tree, wildcards
 with a literal run of three or more characters the FTS5 trigram index (which
 answers GLOB), and only a pattern with no such run falls back to a scan.
-Results are ordered newest first and paged by key, never by offset.
+Results are ordered newest first unless asked otherwise (SearchOrder), and paged
+by key, never by offset.
 """
 
 from __future__ import annotations
@@ -16,9 +17,31 @@ from app.cache.connection import Database
 from app.cache.reads import read_record
 from app.core.canonical import utc_iso
 from app.core.plates import TRIGRAM, PatternKind, fuzzy_variants
-from app.core.records import SearchCursor, SearchPage, SearchQuery
+from app.core.records import (
+    NEWEST_FIRST,
+    SearchCursor,
+    SearchOrder,
+    SearchPage,
+    SearchQuery,
+    SortKey,
+)
 
 MAX_PAGE = 1000
+
+# What each sort key orders by; captured_at is stored as canonical UTC text, so it
+# sorts as time does. Cameras sort by the name the user sees.
+SORT_COLUMNS: dict[SortKey, str] = {
+    SortKey.TIME: "r.captured_at",
+    SortKey.PLATE: "r.plate",
+    SortKey.STATE: "r.state",
+    SortKey.CAMERA: "coalesce(c.name, r.camera_id)",
+    SortKey.MAKE: "r.make",
+    SortKey.MODEL: "r.model",
+    SortKey.COLOR: "r.color",
+    SortKey.CONFIDENCE: "r.confidence",
+}
+# The result column holding a row's sort value, where it is not named after the key.
+_RESULT_COLUMNS = {SortKey.TIME: "captured_at", SortKey.CAMERA: "camera_name"}
 
 
 def _has_trigram(glob: str) -> bool:
@@ -122,26 +145,37 @@ class SearchRepository:
             self.db.scalar(f"SELECT count(*) FROM {where.source} WHERE {where.sql}", where.params)
         )
 
-    def page(self, query: SearchQuery, *, after: SearchCursor | None, limit: int) -> SearchPage:
-        """One page of results after the cursor, newest first."""
+    def page(
+        self,
+        query: SearchQuery,
+        *,
+        order: SearchOrder = NEWEST_FIRST,
+        after: SearchCursor | None,
+        limit: int,
+    ) -> SearchPage:
+        """One page of results after the cursor, in `order` (the read id breaks ties)."""
         limit = max(1, min(limit, MAX_PAGE))
+        if after is not None and after.order != order:
+            raise ValueError("a cursor continues only the order it was made in")
         where = self.where(query)
         sql = where.sql
         params = list(where.params)
+        column = SORT_COLUMNS[order.key]
+        direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
         if after is not None:
-            sql += " AND (r.captured_at < ? OR (r.captured_at = ? AND r.read_id < ?))"
-            params += [after.captured_at, after.captured_at, after.read_id]
+            sql += f" AND ({column} {beyond} ? OR ({column} = ? AND r.read_id {beyond} ?))"
+            params += [after.value, after.value, after.read_id]
         rows = self.db.execute(
-            f"SELECT r.*, coalesce(c.name, r.camera_id) AS camera_name FROM {where.source}"
+            f"SELECT r.*, {SORT_COLUMNS[SortKey.CAMERA]} AS camera_name FROM {where.source}"
             f" LEFT JOIN cameras c ON c.camera_id = r.camera_id WHERE {sql}"
-            " ORDER BY r.captured_at DESC, r.read_id DESC LIMIT ?",
+            f" ORDER BY {column} {direction}, r.read_id {direction} LIMIT ?",
             (*params, limit + 1),
         ).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        cursor = (
-            SearchCursor(captured_at=rows[-1]["captured_at"], read_id=rows[-1]["read_id"])
-            if more
-            else None
-        )
+        cursor = None
+        if more:
+            last = rows[-1]
+            value = last[_RESULT_COLUMNS.get(order.key, order.key.value)]
+            cursor = SearchCursor(value=value, read_id=last["read_id"], order=order)
         return SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)

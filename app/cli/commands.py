@@ -20,7 +20,7 @@ from typing import Any
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import KnownError
 from app.core.plates import parse_pattern
-from app.core.records import SearchQuery
+from app.core.records import NEWEST_FIRST, SearchOrder, SearchQuery, SortKey, parse_order
 from app.export.verify import verify_packet
 from app.workstation import Workstation
 
@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--color")
     search.add_argument("--make")
     search.add_argument("--limit", type=int, default=50)
+    search.add_argument(
+        "--sort",
+        type=_order,
+        default=NEWEST_FIRST,
+        metavar="KEY[:asc|desc]",
+        help=f"order by one of {', '.join(k.value for k in SortKey)} (default: time:desc)",
+    )
 
     journal = command("journal", "the audit journal")
     journal_sub = journal.add_subparsers(dest="journal_command", required=True)
@@ -128,6 +135,13 @@ def _time(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a time; give ISO 8601 in UTC, e.g. 2026-11-20T08:00:00Z"
         ) from exc
+
+
+def _order(text: str) -> SearchOrder:
+    try:
+        return parse_order(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def run(argv: list[str]) -> int:
@@ -278,7 +292,7 @@ def _search(ws: Workstation, args: argparse.Namespace) -> Any:
         make=args.make,
         fuzzy=args.fuzzy,
     )
-    page = ws.search(query, limit=max(1, args.limit))
+    page = ws.search(query, order=args.sort, limit=max(1, args.limit))
     return {
         "count": page.total,
         "purpose": purpose,

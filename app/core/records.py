@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from app.core.canonical import parse_utc, utc_iso
 from app.core.plates import PlatePattern, parse_pattern
@@ -123,12 +124,53 @@ class ReadRecord:
     crop_sha256: str
 
 
+class SortKey(StrEnum):
+    """The columns results can be ordered by (each with the read id as tiebreak)."""
+
+    TIME = "time"
+    PLATE = "plate"
+    STATE = "state"
+    CAMERA = "camera"
+    MAKE = "make"
+    MODEL = "model"
+    COLOR = "color"
+    CONFIDENCE = "confidence"
+
+
+@dataclass(frozen=True)
+class SearchOrder:
+    key: SortKey = SortKey.TIME
+    descending: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"{self.key.value} {'descending' if self.descending else 'ascending'}"
+
+
+NEWEST_FIRST = SearchOrder()
+
+
+def parse_order(text: str) -> SearchOrder:
+    """'plate', 'plate:asc' or 'time:desc' as a SearchOrder; ValueError names the problem."""
+    name, _, direction = text.strip().lower().partition(":")
+    try:
+        key = SortKey(name)
+    except ValueError:
+        keys = ", ".join(k.value for k in SortKey)
+        raise ValueError(f"'{name}' is not a sort key; use one of {keys}") from None
+    if direction not in ("", "asc", "desc"):
+        raise ValueError(f"'{direction}' is not a direction; use asc or desc")
+    descending = direction == "desc" if direction else key in (SortKey.TIME, SortKey.CONFIDENCE)
+    return SearchOrder(key, descending)
+
+
 @dataclass(frozen=True)
 class SearchCursor:
-    """Keyset position: results are ordered newest first, then by read id."""
+    """Keyset position: the last row's sort value and read id, in the page's order."""
 
-    captured_at: str
+    value: str | float
     read_id: str
+    order: SearchOrder = NEWEST_FIRST
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ from app.ui.dialogs.slice_dialog import SliceDialog
 from app.ui.errors import UNREACHABLE_PREFIX, is_unreachable, user_message
 from app.ui.formatting import count_of, file_size
 from app.ui.idle import IdleWatcher
-from app.ui.models.results_model import COLUMNS, ResultsTableModel
+from app.ui.models.results_model import COLUMNS, TIME, ResultsTableModel
 from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.widgets.lock_screen import LOCKING, LockScreen
@@ -180,6 +180,9 @@ class MainWindow(QMainWindow):
         for column, width in enumerate(COLUMN_WIDTHS[: len(COLUMNS)]):
             self.results_view.setColumnWidth(column, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # Newest first until the user clicks a column; the engine does the sorting.
+        header.setSortIndicator(TIME, Qt.SortOrder.DescendingOrder)
+        self.results_view.setSortingEnabled(True)
         self.image_pane = ImagePane(
             workstation=workstation, runner=runner, plate_reader=plate_reader
         )

@@ -24,6 +24,7 @@ from app.core.errors import KnownError, PolicyRefusal
 from app.core.plates import normalize_plate
 from app.core.purposes import PURPOSES
 from app.core.records import (
+    NEWEST_FIRST,
     SEARCH_OUTCOMES,
     Associate,
     CameraInfo,
@@ -35,10 +36,12 @@ from app.core.records import (
     ReviewMark,
     SavedSearch,
     SearchCursor,
+    SearchOrder,
     SearchPage,
     SearchQuery,
     SessionInfo,
     SliceInfo,
+    SortKey,
     SyncProgress,
     SyncResult,
     query_to_dict,
@@ -125,6 +128,7 @@ class FakeWorkstation:
     hub_unreachable: bool = False
     login_calls: list[dict[str, object]] = field(default_factory=list)
     search_calls: list[tuple[SearchQuery, SearchCursor | None, int]] = field(default_factory=list)
+    search_orders: list[SearchOrder] = field(default_factory=list)
     image_calls: list[tuple[str, str]] = field(default_factory=list)
     sync_calls: list[str | None] = field(default_factory=list)
     slice_requests: list[dict[str, object]] = field(default_factory=list)
@@ -356,17 +360,33 @@ class FakeWorkstation:
     # -- search and review -----------------------------------------------
 
     def search(
-        self, query: SearchQuery, *, after: SearchCursor | None = None, limit: int = 200
+        self,
+        query: SearchQuery,
+        *,
+        order: SearchOrder = NEWEST_FIRST,
+        after: SearchCursor | None = None,
+        limit: int = 200,
     ) -> SearchPage:
         self._check_unlocked()
         self.search_calls.append((query, after, limit))
+        self.search_orders.append(order if after is None else after.order)
         matching = [r for r in self.reads if _matches(query, r)]
+        if after is not None:
+            order = after.order
+        if order != NEWEST_FIRST:
+            matching.sort(key=lambda r: (_sort_value(r, order.key), r.read_id))
+            if order.descending:
+                matching.reverse()
         start = 0
         if after is not None:
             start = next(i for i, r in enumerate(matching) if r.read_id == after.read_id) + 1
         rows = tuple(matching[start : start + limit])
         more = start + limit < len(matching) and rows
-        cursor = SearchCursor(rows[-1].captured_at.isoformat(), rows[-1].read_id) if more else None
+        cursor = (
+            SearchCursor(_sort_value(rows[-1], order.key), rows[-1].read_id, order)
+            if more
+            else None
+        )
         return SearchPage(
             rows=rows, next_cursor=cursor, total=len(matching) if after is None else None
         )
@@ -582,3 +602,12 @@ def _matches(query: SearchQuery, read: ReadRecord) -> bool:
         )
         and (query.min_confidence is None or read.confidence >= query.min_confidence)
     )
+
+
+def _sort_value(read: ReadRecord, key: SortKey) -> str | float:
+    if key is SortKey.TIME:
+        return read.captured_at.isoformat()
+    if key is SortKey.CAMERA:
+        return read.camera_name
+    value: str | float = getattr(read, key.value)
+    return value

@@ -4,9 +4,11 @@ searches and outcomes go through the real engine and land in the audit journal."
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from app.ui.main_window import MainWindow
+from app.ui.models.results_model import PLATE
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 
@@ -72,3 +74,44 @@ def test_review_sightings_saved_search_and_outcome_are_journaled(
     for action in ("review.evidence", "review.misread", "search.save", "search.outcome"):
         assert action in actions
     assert workstation.journal_status().chain_ok
+
+
+def _click_header(qtbot: QtBot, window: MainWindow, column: int) -> None:
+    header = window.results_view.horizontalHeader()
+    where = QPoint(header.sectionViewportPosition(column) + 8, header.height() // 2)
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=where)
+
+
+def test_clicking_a_column_sorts_every_cached_read_and_journals_the_order(
+    qtbot: QtBot, runner: TaskRunner, synced_workstation: tuple[Workstation, str]
+) -> None:
+    workstation, case = synced_workstation
+    window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=20_000)
+    with qtbot.waitSignal(window.search_finished, timeout=20_000):
+        window.run_search("")
+    model = window.results_model
+    newest = [model.read_at(row).captured_at for row in range(model.rowCount())]
+    assert newest == sorted(newest, reverse=True)
+
+    with qtbot.waitSignal(window.search_finished, timeout=20_000) as searched:
+        _click_header(qtbot, window, PLATE)
+    total = searched.args[0]
+    while model.canFetchMore():  # page through the whole result, as scrolling would
+        with qtbot.waitSignal(model.page_loaded, timeout=20_000):
+            model.fetchMore()
+    plates = [model.read_at(row).plate for row in range(model.rowCount())]
+    assert len(plates) == total > 0
+    assert plates == sorted(plates)
+    assert window.results_view.horizontalHeader().sortIndicatorSection() == PLATE
+
+    with qtbot.waitSignal(window.search_finished, timeout=20_000):
+        _click_header(qtbot, window, PLATE)  # again: descending
+    first = model.read_at(0).plate
+    assert first == max(plates)
+
+    searches = [e for e in workstation._journal().events() if e["action"] == "search"]
+    assert searches[-2]["params"]["order"] == "plate ascending"
+    assert searches[-1]["params"]["order"] == "plate descending"

@@ -20,7 +20,15 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont
 
-from app.core.records import ReadRecord, SearchCursor, SearchPage, SearchQuery
+from app.core.records import (
+    NEWEST_FIRST,
+    ReadRecord,
+    SearchCursor,
+    SearchOrder,
+    SearchPage,
+    SearchQuery,
+    SortKey,
+)
 from app.ui.errors import user_message
 from app.ui.formatting import local_time, percent
 from app.ui.workers import Lane, TaskRunner
@@ -41,6 +49,17 @@ COLUMNS: tuple[str, ...] = (
     "Confidence",
 )
 TIME, PLATE, STATE, CAMERA, MAKE, MODEL, COLOR, CONFIDENCE = range(len(COLUMNS))
+# The engine's sort key behind each column (the table sorts by asking the engine).
+COLUMN_SORT_KEYS: tuple[SortKey, ...] = (
+    SortKey.TIME,
+    SortKey.PLATE,
+    SortKey.STATE,
+    SortKey.CAMERA,
+    SortKey.MAKE,
+    SortKey.MODEL,
+    SortKey.COLOR,
+    SortKey.CONFIDENCE,
+)
 DEFAULT_PAGE_SIZE = 200
 
 
@@ -67,6 +86,7 @@ class ResultsTableModel(QAbstractTableModel):
         self._page_size = page_size
         self._rows: list[ReadRecord] = []
         self._query: SearchQuery | None = None
+        self._order: SearchOrder = NEWEST_FIRST
         self._cursor: SearchCursor | None = None
         self._total: int | None = None
         self._fetching = False
@@ -82,6 +102,10 @@ class ResultsTableModel(QAbstractTableModel):
         return self._query
 
     @property
+    def order(self) -> SearchOrder:
+        return self._order
+
+    @property
     def total(self) -> int | None:
         """The result count, once the first page has arrived."""
         return self._total
@@ -95,13 +119,26 @@ class ResultsTableModel(QAbstractTableModel):
         self._reset(query)
         self._fetching = True
         generation = self._generation
-        workstation, limit = self._workstation, self._page_size
+        workstation, order, limit = self._workstation, self._order, self._page_size
         self._runner.run(
-            lambda: workstation.search(query, after=None, limit=limit),
+            lambda: workstation.search(query, order=order, after=None, limit=limit),
             on_success=lambda page: self._first_page_arrived(generation, page),
             on_failure=lambda exc: self._fetch_failed(generation, exc),
             lane=Lane.CACHE,
         )
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order by a column: the engine sorts the whole result, then pages again."""
+        if not 0 <= column < len(COLUMN_SORT_KEYS):
+            return
+        wanted = SearchOrder(
+            COLUMN_SORT_KEYS[column], descending=order == Qt.SortOrder.DescendingOrder
+        )
+        if wanted == self._order:
+            return
+        self._order = wanted
+        if self._query is not None:
+            self.start_search(self._query)
 
     def clear(self) -> None:
         self._reset(None)

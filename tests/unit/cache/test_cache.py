@@ -17,7 +17,7 @@ from app.cache.migrations import MIGRATIONS, migrate
 from app.cache.reads import ReadRepository
 from app.cache.search import SearchRepository
 from app.core.plates import parse_pattern
-from app.core.records import SearchQuery
+from app.core.records import ReadRecord, SearchOrder, SearchQuery, SortKey, parse_order
 from app.core.schemas import ReadPublic, SlicePublic
 
 CASE = "2026-004211"
@@ -182,6 +182,50 @@ def test_paging_by_key_visits_every_row_once_newest_first(db: Database) -> None:
             break
         page = repo.page(query, after=page.next_cursor, limit=3)
     assert seen == [f"r{n:04d}" for n in reversed(range(len(PLATES)))]
+
+
+def _all_pages(repo: SearchRepository, query: SearchQuery, order: SearchOrder) -> list[ReadRecord]:
+    rows: list[ReadRecord] = []
+    page = repo.page(query, order=order, after=None, limit=3)
+    while True:
+        rows += page.rows
+        if page.next_cursor is None:
+            return rows
+        page = repo.page(query, order=order, after=page.next_cursor, limit=3)
+
+
+@pytest.mark.parametrize("sort_key", list(SortKey))
+@pytest.mark.parametrize("descending", [False, True])
+def test_paging_in_any_order_visits_every_row_once_in_that_order(
+    db: Database, sort_key: SortKey, descending: bool
+) -> None:
+    # Colours and confidences tie across reads: the read id must break the ties.
+    query = SearchQuery(case_number=CASE, purpose="robbery", pattern=None)
+    order = SearchOrder(sort_key, descending)
+    rows = _all_pages(SearchRepository(db), query, order)
+
+    def value(row: ReadRecord) -> object:
+        if sort_key is SortKey.CAMERA:
+            return row.camera_name
+        return row.captured_at if sort_key is SortKey.TIME else getattr(row, sort_key.value)
+
+    assert sorted(row.read_id for row in rows) == sorted(f"r{n:04d}" for n in range(len(PLATES)))
+    expected = sorted(rows, key=lambda row: (value(row), row.read_id), reverse=descending)
+    assert [row.read_id for row in rows] == [row.read_id for row in expected]
+
+
+def test_sorting_by_plate_orders_the_plates(db: Database) -> None:
+    query = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern("AB*"))
+    rows = _all_pages(SearchRepository(db), query, parse_order("plate"))
+    assert [row.plate for row in rows] == sorted(p for p in PLATES if p.startswith("AB"))
+
+
+def test_a_cursor_cannot_continue_another_order(db: Database) -> None:
+    query = SearchQuery(case_number=CASE, purpose="robbery", pattern=None)
+    repo = SearchRepository(db)
+    cursor = repo.page(query, after=None, limit=3).next_cursor
+    with pytest.raises(ValueError, match="order"):
+        repo.page(query, order=parse_order("plate"), after=cursor, limit=3)
 
 
 def test_a_tombstone_removes_the_read_and_its_images(db: Database) -> None:
