@@ -114,6 +114,8 @@ def run_gui(
             print(NO_DISPLAY, file=sys.stderr)
             return 2
         runner = TaskRunner()
+        if workstation.dark_theme:
+            apply_style(app, dark=True)
         try:
             if screenshots_dir is not None:
                 return _render_screenshots(
@@ -137,6 +139,7 @@ def run_gui(
                 initial_case=initial_case,
                 initial_purpose=initial_purpose,
                 plate_reader=_plate_reader(),
+                dark_theme=workstation.dark_theme,
             )
             window.show()
             if start_sync_slice is not None:

@@ -172,6 +172,18 @@ class Workstation:
         """After this long without input the window locks (policy: at most 30 minutes)."""
         return self._settings.idle_lock_minutes * 60
 
+    @property
+    def dark_theme(self) -> bool:
+        """The look the user chose last (View > Dark theme)."""
+        return self._settings.dark_theme
+
+    def set_dark_theme(self, dark: bool) -> None:
+        """Keep the user's choice of look in the profile's settings."""
+        with self._lock:
+            self._settings.dark_theme = dark
+            if self._profile_dir is not None:
+                save_settings(self._profile_dir, self._settings)
+
     # plumbing --------------------------------------------------------------------
     def _secrets(self) -> SecretStore:
         return SecretStore(self._settings.profile_id)
@@ -799,6 +811,28 @@ class Workstation:
         ) as db:
             if fetched:
                 ReadRepository(db).put_image(sha256, data)
+        return data
+
+    def plate_crop(self, read_id: str) -> bytes | None:
+        """The plate crop shown beside a result row: cached, or fetched once and kept.
+
+        None when it is not cached and the hub cannot be reached (the row shows no
+        thumbnail; nothing fails). Not journaled on its own: the crop belongs to a
+        result row, which was journaled with its search; opening the read's image
+        is journaled as a view (`image`).
+        """
+        self._require_session()
+        repo = ReadRepository(self.db())
+        sha256 = repo.crop_sha256(read_id)
+        if sha256 is None:
+            raise KnownError("That read is not in this cache.")
+        data = repo.image(sha256)
+        if data is None:
+            try:
+                data = self.client.image(sha256)
+            except HubUnreachable:
+                return None
+            repo.put_image(sha256, data)
         return data
 
     # evidence export -------------------------------------------------------------

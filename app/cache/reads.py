@@ -127,6 +127,10 @@ class ReadRepository:
             )
         )
 
+    def crop_sha256(self, read_id: str) -> str | None:
+        value = self.db.scalar("SELECT crop_sha256 FROM reads WHERE read_id = ?", (read_id,))
+        return None if value is None else str(value)
+
     def image(self, sha256: str) -> bytes | None:
         data = self.db.scalar("SELECT data FROM images WHERE sha256 = ?", (sha256,))
         return None if data is None else bytes(data)

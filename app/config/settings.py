@@ -33,6 +33,7 @@ class ProfileSettings(BaseModel):
         le=int(IDLE_LOCK_MAX.total_seconds() // 60),
     )
     feed_page_size: int = Field(default=1000, ge=1, le=1000)
+    dark_theme: bool = False  # the window's look, kept between sessions
 
 
 def load_settings(profile_dir: Path) -> ProfileSettings:

@@ -55,7 +55,7 @@ from app.ui.dialogs.slice_dialog import SliceDialog
 from app.ui.errors import UNREACHABLE_PREFIX, is_unreachable, user_message
 from app.ui.formatting import count_of, file_size
 from app.ui.idle import IdleWatcher
-from app.ui.models.results_model import COLUMNS, TIME, ResultsTableModel
+from app.ui.models.results_model import COLUMNS, THUMBNAIL_SIZE, TIME, ResultsTableModel
 from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.widgets.lock_screen import LOCKING, LockScreen
@@ -81,7 +81,7 @@ LOCKED_TITLE = "Platedesk — locked"
 CACHE_UNKNOWN = "Cache size: unknown"
 UPLOAD_INTERVAL_MS = 60_000
 PURGE_INTERVAL_MS = 3_600_000  # the engine also purges at start and at sign-in
-COLUMN_WIDTHS = (150, 96, 56, 170, 80, 80, 64, 90)
+COLUMN_WIDTHS = (150, 170, 56, 170, 80, 80, 64, 90)
 # Who may do what in this window (the hub enforces the same; these only keep the menus honest).
 REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
 OUTCOME_ROLES = frozenset({"detective", "supervisor"})
@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         # Newest first until the user clicks a column; the engine does the sorting.
         header.setSortIndicator(TIME, Qt.SortOrder.DescendingOrder)
         self.results_view.setSortingEnabled(True)
+        self.results_view.setIconSize(THUMBNAIL_SIZE)
         self.image_pane = ImagePane(
             workstation=workstation, runner=runner, plate_reader=plate_reader
         )
@@ -459,6 +460,13 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_style(app, dark=dark)
+        workstation = self._workstation
+        self._runner.run(
+            lambda: workstation.set_dark_theme(dark),
+            on_success=lambda _none: None,
+            on_failure=self._action_failed,
+            lane=Lane.CACHE,
+        )
         self.theme_changed.emit(dark)
 
     # -- reference data --------------------------------------------------

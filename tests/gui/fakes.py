@@ -129,6 +129,8 @@ class FakeWorkstation:
     login_calls: list[dict[str, object]] = field(default_factory=list)
     search_calls: list[tuple[SearchQuery, SearchCursor | None, int]] = field(default_factory=list)
     search_orders: list[SearchOrder] = field(default_factory=list)
+    crop_calls: list[str] = field(default_factory=list)
+    dark_theme: bool = False
     image_calls: list[tuple[str, str]] = field(default_factory=list)
     sync_calls: list[str | None] = field(default_factory=list)
     slice_requests: list[dict[str, object]] = field(default_factory=list)
@@ -401,6 +403,16 @@ class FakeWorkstation:
         if sha256 in self.corrupt_images:
             return CORRUPT
         return self.crop_jpeg if sha256.startswith("crop") else self.scene_jpeg
+
+    def set_dark_theme(self, dark: bool) -> None:
+        self.dark_theme = dark
+
+    def plate_crop(self, read_id: str) -> bytes | None:
+        self._check_unlocked()
+        self.crop_calls.append(read_id)
+        if self.hub_unreachable:
+            return None
+        return self.crop_jpeg
 
     # -- analyses --------------------------------------------------------
 

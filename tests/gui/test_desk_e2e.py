@@ -1,5 +1,9 @@
 """The detective's desk against a real hub on loopback: review marks, sightings, saved
-searches and outcomes go through the real engine and land in the audit journal."""
+searches and outcomes go through the real engine and land in the audit journal.
+
+The runner is asked for after the workstation, so it is shut down first: every
+background task (a page, a thumbnail) is finished before the workstation closes.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_review_sightings_saved_search_and_outcome_are_journaled(
-    qtbot: QtBot, runner: TaskRunner, synced_workstation: tuple[Workstation, str]
+    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
 ) -> None:
     workstation, case = synced_workstation
     window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
@@ -83,7 +87,7 @@ def _click_header(qtbot: QtBot, window: MainWindow, column: int) -> None:
 
 
 def test_clicking_a_column_sorts_every_cached_read_and_journals_the_order(
-    qtbot: QtBot, runner: TaskRunner, synced_workstation: tuple[Workstation, str]
+    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
 ) -> None:
     workstation, case = synced_workstation
     window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
@@ -95,6 +99,9 @@ def test_clicking_a_column_sorts_every_cached_read_and_journals_the_order(
     model = window.results_model
     newest = [model.read_at(row).captured_at for row in range(model.rowCount())]
     assert newest == sorted(newest, reverse=True)
+    # The painted rows show their plate crops, fetched from the hub and decoded.
+    first = model.read_at(0).read_id
+    qtbot.waitUntil(lambda: model.thumbnail(first) is not None, timeout=20_000)
 
     with qtbot.waitSignal(window.search_finished, timeout=20_000) as searched:
         _click_header(qtbot, window, PLATE)
@@ -109,8 +116,7 @@ def test_clicking_a_column_sorts_every_cached_read_and_journals_the_order(
 
     with qtbot.waitSignal(window.search_finished, timeout=20_000):
         _click_header(qtbot, window, PLATE)  # again: descending
-    first = model.read_at(0).plate
-    assert first == max(plates)
+    assert model.read_at(0).plate == max(plates)
 
     searches = [e for e in workstation._journal().events() if e["action"] == "search"]
     assert searches[-2]["params"]["order"] == "plate ascending"

@@ -148,7 +148,9 @@ def test_sync_now_pulls_the_case_slice(
     assert workstation.sync_calls == [slice_id]
 
 
-def test_dark_theme_can_be_switched_on_and_off(qtbot: QtBot, window: MainWindow) -> None:
+def test_dark_theme_can_be_switched_on_and_off_and_is_remembered(
+    qtbot: QtBot, window: MainWindow, workstation: FakeWorkstation
+) -> None:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     sheet, palette = app.styleSheet(), app.palette()
@@ -159,8 +161,10 @@ def test_dark_theme_can_be_switched_on_and_off(qtbot: QtBot, window: MainWindow)
         assert app.property("darkTheme") is True
         assert "dark theme" in app.styleSheet()
         assert app.palette().window().color().lightness() < 80
+        qtbot.waitUntil(lambda: workstation.dark_theme, timeout=1000)  # kept for next time
         window.dark_theme_action.trigger()
         assert app.property("darkTheme") is False
+        qtbot.waitUntil(lambda: not workstation.dark_theme, timeout=1000)
     finally:
         app.setStyleSheet(sheet)
         app.setPalette(palette)

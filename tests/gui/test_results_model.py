@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.plates import parse_pattern
 from app.core.records import SearchQuery
-from app.ui.models.results_model import COLUMNS, ResultsTableModel
+from app.ui.models.results_model import COLUMNS, PLATE, THUMBNAIL_SIZE, ResultsTableModel
 from app.ui.workers import TaskRunner
 
 from .fakes import CASE, FakeWorkstation
@@ -113,3 +113,39 @@ def test_a_new_search_drops_a_late_page(
     qtbot.waitUntil(lambda: runner.pending == 0, timeout=2000)
     assert model.rowCount() == 90
     assert all("7K2" in model.read_at(row).plate for row in range(model.rowCount()))
+
+
+def test_painted_rows_get_plate_crop_thumbnails_in_batches(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    model = _model(workstation, runner)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(600, 300)
+    with qtbot.waitSignal(model.search_finished, timeout=2000):
+        model.start_search(_query())
+    view.show()
+    qtbot.waitUntil(lambda: model.thumbnail(model.read_at(0).read_id) is not None, timeout=2000)
+    thumbnail = model.thumbnail(model.read_at(0).read_id)
+    assert thumbnail is not None
+    assert thumbnail.height() <= THUMBNAIL_SIZE.height()
+    assert model.data(model.index(0, PLATE), Qt.ItemDataRole.DecorationRole) is thumbnail
+    # Only rows that were painted were asked for, never the whole page.
+    assert 0 < len(workstation.crop_calls) < PAGE
+    assert model.thumbnail(model.read_at(PAGE - 1).read_id) is None
+
+
+def test_without_the_hub_rows_have_no_thumbnail_and_still_show_the_plate(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    workstation.hub_unreachable = True
+    model = _model(workstation, runner)
+    with qtbot.waitSignal(model.search_finished, timeout=2000):
+        model.start_search(_query())
+    assert model.data(model.index(0, PLATE), Qt.ItemDataRole.DecorationRole) is None
+    qtbot.waitUntil(lambda: workstation.crop_calls != [], timeout=2000)
+    qtbot.wait(50)
+    assert model.data(model.index(0, PLATE), Qt.ItemDataRole.DecorationRole) is None
+    assert model.data(model.index(0, PLATE)) == workstation.reads[0].plate
+    assert workstation.crop_calls.count(model.read_at(0).read_id) == 1  # not asked again

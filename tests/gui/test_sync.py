@@ -83,6 +83,34 @@ def test_slice_request_shows_the_estimate_then_syncs(
     assert workstation.slices(case_number=CASE)[0].complete
 
 
+def test_clicking_a_camera_on_the_map_limits_the_request_to_it(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    dialog = _dialog(qtbot, workstation, runner)
+    cameras = dialog.camera_map.cameras
+    assert len(cameras) == dialog.camera_list.count() == 4
+    target = cameras[2].camera_id
+    where = dialog.camera_map.positions()[target].toPoint()
+    qtbot.mouseClick(dialog.camera_map, Qt.MouseButton.LeftButton, pos=where)
+    assert dialog.checked_camera_ids() == [target]
+    assert dialog.camera_map.selected == {target}
+    assert dialog.camera_hint.text() == "1 camera of 4."
+
+    qtbot.mouseClick(dialog.camera_map, Qt.MouseButton.LeftButton, pos=where)  # again: off
+    assert dialog.checked_camera_ids() == []
+    assert dialog.camera_hint.text() == "None checked: all cameras."
+
+    dialog.camera_list.item(0).setCheckState(Qt.CheckState.Checked)  # the list drives the map
+    assert dialog.camera_map.selected == {dialog.camera_list.item(0).data(Qt.ItemDataRole.UserRole)}
+    qtbot.mouseClick(dialog.camera_map, Qt.MouseButton.LeftButton, pos=where)
+    dialog.justification_edit.setPlainText(JUSTIFICATION)
+    with qtbot.waitSignal(dialog.sync_finished, timeout=2000):
+        qtbot.mouseClick(dialog.request_button, Qt.MouseButton.LeftButton)
+    assert sorted(workstation.slice_requests[0]["camera_ids"]) == sorted(
+        [dialog.camera_list.item(0).data(Qt.ItemDataRole.UserRole), target]
+    )
+
+
 def test_a_refusal_shows_the_policy_reason(
     qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
 ) -> None:

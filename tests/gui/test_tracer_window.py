@@ -29,7 +29,7 @@ def real_workstation(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[Workstat
 
 
 def test_detective_signs_in_syncs_searches_and_sees_the_image(
-    qtbot: QtBot, runner: TaskRunner, seeded_hub: SeededHub, real_workstation: Workstation
+    qtbot: QtBot, seeded_hub: SeededHub, real_workstation: Workstation, runner: TaskRunner
 ) -> None:
     user = seeded_hub.user("detective")
     case = seeded_hub.case_for(user["username"])

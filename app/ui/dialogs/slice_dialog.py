@@ -31,6 +31,7 @@ from app.core.records import CameraInfo, SliceInfo, SyncResult
 from app.ui.errors import user_message
 from app.ui.formatting import count_of
 from app.ui.style import fit_height
+from app.ui.widgets.camera_map import CameraMapWidget
 from app.ui.widgets.sync_panel import SyncPanel
 from app.ui.workers import Lane, TaskRunner
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from app.workstation import Workstation
 
 DEFAULT_WINDOW = timedelta(days=3)
+CAMERA_PICKER_HEIGHT = 150
 DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
 
 
@@ -76,7 +78,7 @@ class SliceDialog(QDialog):
         self.slice: SliceInfo | None = None
         self.setWindowTitle("Request reads")
         self.setObjectName("sliceDialog")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(680)
 
         title = QLabel(f"Request reads for case {case_number}")
         title.setObjectName("dialogTitle")
@@ -119,12 +121,20 @@ class SliceDialog(QDialog):
         pattern_box.addWidget(self.pattern_error_label)
 
         self.camera_list = QListWidget()
-        self.camera_list.setFixedHeight(120)
+        self.camera_list.setFixedHeight(CAMERA_PICKER_HEIGHT)
+        # The same cameras where they stand: click one to check or uncheck it.
+        self.camera_map = CameraMapWidget()
+        self.camera_map.setMinimumSize(240, CAMERA_PICKER_HEIGHT)
+        self.camera_map.setFixedHeight(CAMERA_PICKER_HEIGHT)
         self.camera_hint = QLabel("Loading cameras…")
         self.camera_hint.setObjectName("hintLabel")
+        pickers = QHBoxLayout()
+        pickers.setSpacing(8)
+        pickers.addWidget(self.camera_list, 1)
+        pickers.addWidget(self.camera_map, 1)
         camera_box = QVBoxLayout()
         camera_box.setSpacing(2)
-        camera_box.addWidget(self.camera_list)
+        camera_box.addLayout(pickers)
         camera_box.addWidget(self.camera_hint)
 
         form = QGridLayout()
@@ -153,6 +163,7 @@ class SliceDialog(QDialog):
             self.justification_edit,
             self.pattern_edit,
             self.camera_list,
+            self.camera_map,
         )
 
         self.error_label = QLabel()
@@ -193,6 +204,7 @@ class SliceDialog(QDialog):
         self.sync_panel.sync_finished.connect(self._sync_finished)
         self.sync_panel.sync_failed.connect(self._sync_failed)
         self.camera_list.itemChanged.connect(self._update_camera_hint)
+        self.camera_map.camera_clicked.connect(self.toggle_camera)
         self._load_cameras()
 
     # -- cameras ---------------------------------------------------------
@@ -217,6 +229,7 @@ class SliceDialog(QDialog):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.camera_list.addItem(item)
+        self.camera_map.set_cameras(cameras)
         self._update_camera_hint()
         fit_height(self)
         self.cameras_loaded.emit(len(cameras))
@@ -226,7 +239,18 @@ class SliceDialog(QDialog):
         self.camera_hint.setWordWrap(True)
         fit_height(self)
 
+    def toggle_camera(self, camera_id: str) -> None:
+        """Check a camera that is unchecked and the reverse (a click on the map)."""
+        for row in range(self.camera_list.count()):
+            item = self.camera_list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == camera_id:
+                checked = item.checkState() == Qt.CheckState.Checked
+                item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+                self.camera_list.scrollToItem(item)
+                return
+
     def _update_camera_hint(self) -> None:
+        self.camera_map.set_selected(self.checked_camera_ids())
         checked = len(self.checked_camera_ids())
         if checked:
             self.camera_hint.setText(

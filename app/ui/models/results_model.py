@@ -9,16 +9,19 @@ rows, and rows are inserted as `first .. first + n - 1`.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QSize,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QImage, QPixmap
 
 from app.core.records import (
     NEWEST_FIRST,
@@ -35,6 +38,8 @@ from app.ui.workers import Lane, TaskRunner
 
 if TYPE_CHECKING:
     from app.workstation import Workstation
+
+log = logging.getLogger(__name__)
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -61,6 +66,9 @@ COLUMN_SORT_KEYS: tuple[SortKey, ...] = (
     SortKey.CONFIDENCE,
 )
 DEFAULT_PAGE_SIZE = 200
+THUMBNAIL_SIZE = QSize(66, 22)  # the plate crop beside the plate text
+THUMBNAIL_BATCH = 40  # crops asked for in one background task
+THUMBNAIL_CACHE = 3000  # decoded thumbnails kept (a few screens of rows)
 
 
 class ResultsTableModel(QAbstractTableModel):
@@ -71,6 +79,7 @@ class ResultsTableModel(QAbstractTableModel):
     search_finished = Signal(int)  # the first page arrived; the result count
     search_failed = Signal(str)  # a message for the user
     page_loaded = Signal(int)  # a further page arrived; how many rows it added
+    thumbnails_loaded = Signal(int)  # how many plate-crop thumbnails arrived
 
     def __init__(
         self,
@@ -91,6 +100,15 @@ class ResultsTableModel(QAbstractTableModel):
         self._total: int | None = None
         self._fetching = False
         self._generation = 0
+        # Plate-crop thumbnails, asked for only for the rows a view paints.
+        self._thumbnails: dict[str, QPixmap] = {}  # read id -> thumbnail (insertion = age)
+        self._thumbnails_wanted: list[str] = []  # read ids, in the order painted
+        self._thumbnails_asked: set[str] = set()  # wanted, loading, or unavailable
+        self._thumbnail_flush = QTimer(self)
+        self._thumbnail_flush.setSingleShot(True)
+        self._thumbnail_flush.setInterval(0)
+        self._thumbnail_flush.timeout.connect(self._load_thumbnails)
+        self._row_of: dict[str, int] = {}
         self._plate_font = QFont("monospace")
         self._plate_font.setStyleHint(QFont.StyleHint.TypeWriter)
         self._plate_font.setBold(True)
@@ -150,6 +168,11 @@ class ResultsTableModel(QAbstractTableModel):
         self._generation += 1
         self.beginResetModel()
         self._rows = []
+        self._row_of = {}
+        self._thumbnails_wanted = []
+        self._thumbnails_asked -= {
+            rid for rid in self._thumbnails_asked if rid not in self._thumbnails
+        }
         self._query = query
         self._cursor = None
         self._total = None
@@ -185,6 +208,8 @@ class ResultsTableModel(QAbstractTableModel):
         if n:
             self.beginInsertRows(QModelIndex(), first, first + n - 1)
             self._rows.extend(page.rows)
+            for offset, read in enumerate(page.rows):
+                self._row_of[read.read_id] = first + offset
             self.endInsertRows()
         return n
 
@@ -238,7 +263,55 @@ class ResultsTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.FontRole and column == PLATE:
             return self._plate_font
+        if role == Qt.ItemDataRole.DecorationRole and column == PLATE:
+            return self._thumbnail(read.read_id)
         return None
+
+    # -- thumbnails ------------------------------------------------------
+
+    def thumbnail(self, read_id: str) -> QPixmap | None:
+        """The plate crop thumbnail of a row, once it has arrived."""
+        return self._thumbnails.get(read_id)
+
+    def _thumbnail(self, read_id: str) -> QPixmap | None:
+        pixmap = self._thumbnails.get(read_id)
+        if pixmap is None and read_id not in self._thumbnails_asked:
+            self._thumbnails_asked.add(read_id)
+            self._thumbnails_wanted.append(read_id)
+            if not self._thumbnail_flush.isActive():
+                self._thumbnail_flush.start()
+        return pixmap
+
+    def _load_thumbnails(self) -> None:
+        """Ask for the wanted crops in one background task, newest wish first."""
+        if not self._thumbnails_wanted:
+            return
+        batch = self._thumbnails_wanted[-THUMBNAIL_BATCH:]
+        del self._thumbnails_wanted[-THUMBNAIL_BATCH:]
+        workstation, size = self._workstation, THUMBNAIL_SIZE
+        self._runner.run(
+            lambda: _decoded_thumbnails(workstation, batch, size),
+            on_success=self._thumbnails_arrived,
+            on_failure=lambda _exc: None,  # no thumbnail: the row still shows its plate
+            lane=Lane.NETWORK,
+        )
+
+    def _thumbnails_arrived(self, images: dict[str, QImage]) -> None:
+        for read_id, image in images.items():
+            self._thumbnails[read_id] = QPixmap.fromImage(image)
+        while len(self._thumbnails) > THUMBNAIL_CACHE:
+            oldest = next(iter(self._thumbnails))
+            del self._thumbnails[oldest]
+            self._thumbnails_asked.discard(oldest)
+        for read_id in images:
+            row = self._row_of.get(read_id)
+            if row is not None:
+                index = self.index(row, PLATE)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+        if images:
+            self.thumbnails_loaded.emit(len(images))
+        if self._thumbnails_wanted:
+            self._thumbnail_flush.start()
 
     def headerData(
         self,
@@ -272,3 +345,28 @@ def _display(read: ReadRecord, column: int) -> str | None:
         case 7:
             return percent(read.confidence)
     return None
+
+
+def _decoded_thumbnails(
+    workstation: Workstation, read_ids: list[str], size: QSize
+) -> dict[str, QImage]:
+    """Off the GUI thread: each crop decoded and scaled (QImage is safe here; QPixmap is not).
+
+    A crop that cannot be had (hub unreachable, damaged, not an image) is skipped.
+    """
+    images: dict[str, QImage] = {}
+    for read_id in read_ids:
+        try:
+            data = workstation.plate_crop(read_id)
+        except Exception as exc:  # one bad crop must not cost the others their thumbnail
+            log.info("no thumbnail for a result row: %s", type(exc).__name__)
+            continue
+        if data is None:
+            continue
+        image = QImage.fromData(data)
+        if image.isNull():
+            continue
+        images[read_id] = image.scaled(
+            size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+    return images

@@ -3,8 +3,8 @@
 Positions come from each camera's latitude and longitude through an equirectangular
 projection (longitude scaled by the cosine of the mean latitude) fitted to the
 cameras' bounding box. The map can highlight a plate's sightings in order, and
-colour cameras by place (camera group) for the multi-place search; clicking a
-camera emits `camera_clicked`.
+colour cameras by place (camera group) for the multi-place search, and mark the
+cameras chosen for a request; clicking a camera emits `camera_clicked`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from app.core.records import CameraInfo, ReadRecord
 
 SIGHTING_COLOR = QColor("#d9822b")
+SELECTED_COLOR = QColor("#2f7fc1")
 PLACE_COLORS = tuple(QColor(c) for c in ("#2f7fc1", "#3a9d5d", "#9b59b6", "#c0392b", "#16a085"))
 CAMERA_RADIUS = 5.0
 HIT_RADIUS = 12.0
@@ -46,6 +47,7 @@ class CameraMapWidget(QWidget):
         self._orders: dict[str, list[int]] = {}  # camera id -> sighting numbers (1-based)
         self._route: list[str] = []  # camera ids in sighting order
         self._places: dict[str, int] = {}  # camera id -> place index
+        self._selected: set[str] = set()  # cameras chosen for a request
         self.painted_cameras = 0
         self.painted_sightings = 0
 
@@ -75,6 +77,15 @@ class CameraMapWidget(QWidget):
         """Colour cameras by the place (camera group, 0-based) they belong to."""
         self._places = dict(places)
         self.update()
+
+    def set_selected(self, camera_ids: Sequence[str]) -> None:
+        """Mark the cameras a request is limited to (drawn larger, with a ring)."""
+        self._selected = set(camera_ids)
+        self.update()
+
+    @property
+    def selected(self) -> set[str]:
+        return set(self._selected)
 
     # -- geometry ----------------------------------------------------------
 
@@ -161,9 +172,13 @@ class CameraMapWidget(QWidget):
             if place is not None:
                 fill = place_color(place)
             radius = CAMERA_RADIUS
+            ring = QPen(palette.color(QPalette.ColorRole.Base), 1.5)
+            if camera.camera_id in self._selected:
+                fill, radius = SELECTED_COLOR, CAMERA_RADIUS + 2
+                ring = QPen(palette.color(QPalette.ColorRole.Text), 2)
             if orders:
                 fill, radius = SIGHTING_COLOR, CAMERA_RADIUS + 3
-            painter.setPen(QPen(palette.color(QPalette.ColorRole.Base), 1.5))
+            painter.setPen(ring)
             painter.setBrush(fill)
             painter.drawEllipse(point, radius, radius)
             self.painted_cameras += 1

@@ -1,0 +1,182 @@
+"""The results table with a large cache: does the window stay responsive?
+
+Fills an encrypted cache with synthetic reads (bench_local_search's filler), then
+drives the real ResultsTableModel in a real QTableView (offscreen): the first
+page of every read, scrolling through 20 further pages, and a re-sort by plate.
+All searching runs on the task runner's threads, as in the window; what is
+measured is the GUI thread's event-loop stall (the longest gap between ticks of
+a 5 ms timer) during that work, against the same figure with the loop idle in
+the same run. The engine's search is called through SearchRepository, the code
+Workstation.search runs (its journal append is timed in bench_journal).
+Prints JSON. Target (issue 6): the longest stall stays under 50 ms with
+1,000,000 cached reads, i.e. the window never visibly freezes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QTableView
+
+from app.cache.connection import Database, open_encrypted
+from app.cache.search import SearchRepository
+from app.core.records import (
+    NEWEST_FIRST,
+    SearchCursor,
+    SearchOrder,
+    SearchPage,
+    SearchQuery,
+)
+from app.ui.models.results_model import PLATE, ResultsTableModel
+from app.ui.workers import TaskRunner
+from bench.bench_local_search import CASE, _fill
+
+
+class CacheSearch:
+    """What the table asks of the engine, over one cache file (one connection per thread)."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self._path, self._key = path, key
+        self._connections: dict[int, Database] = {}
+
+    def _repo(self) -> SearchRepository:
+        import threading
+
+        ident = threading.get_ident()
+        if ident not in self._connections:
+            self._connections[ident] = open_encrypted(self._path, self._key)
+        return SearchRepository(self._connections[ident])
+
+    def search(
+        self,
+        query: SearchQuery,
+        *,
+        order: SearchOrder = NEWEST_FIRST,
+        after: SearchCursor | None = None,
+        limit: int = 200,
+    ) -> SearchPage:
+        repo = self._repo()
+        if after is not None:
+            return repo.page(query, order=after.order, after=after, limit=limit)
+        total = repo.count(query)
+        page = repo.page(query, order=order, after=None, limit=limit)
+        return SearchPage(rows=page.rows, next_cursor=page.next_cursor, total=total)
+
+    def plate_crop(self, read_id: str) -> bytes | None:
+        return None  # the synthetic reads have no images
+
+    def close(self) -> None:
+        for db in self._connections.values():
+            db.close()
+
+
+class StallMeter:
+    """The longest gap between ticks of a short timer: how long the GUI thread was busy."""
+
+    def __init__(self, app: QApplication, interval_ms: int = 5) -> None:
+        self._app = app
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+        self._last = 0.0
+        self.longest_ms = 0.0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest_ms = max(self.longest_ms, (now - self._last) * 1000)
+        self._last = now
+
+    def run_until(self, done: object, timeout_s: float = 600.0) -> float:
+        """Spin the event loop until done() is true; the longest stall in ms."""
+        self.longest_ms = 0.0
+        self._last = time.perf_counter()
+        self._timer.start()
+        deadline = time.perf_counter() + timeout_s
+        while not done() and time.perf_counter() < deadline:  # type: ignore[operator]
+            self._app.processEvents()
+            time.sleep(0.001)
+        self._timer.stop()
+        return self.longest_ms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reads", type=int, default=200_000)
+    parser.add_argument("--pages", type=int, default=20)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    with tempfile.TemporaryDirectory() as folder:
+        path, key = Path(folder) / "cache.db", os.urandom(32)
+        _fill(path, key, args.reads, random.Random(5))
+        engine = CacheSearch(path, key)
+        runner = TaskRunner()
+        model = ResultsTableModel(workstation=engine, runner=runner)  # type: ignore[arg-type]
+        view = QTableView()
+        view.setModel(model)
+        view.verticalHeader().hide()  # as the main window has it
+        view.verticalHeader().setDefaultSectionSize(26)
+        view.resize(1000, 700)
+        view.show()
+        meter = StallMeter(app)
+
+        idle_until = time.perf_counter() + 1.0
+        idle = meter.run_until(lambda: time.perf_counter() > idle_until)
+
+        query = SearchQuery(case_number=CASE, purpose="robbery", pattern=None)
+        began = time.perf_counter()
+        model.start_search(query)
+        first = meter.run_until(lambda: model.total is not None)
+        first_page_s = time.perf_counter() - began
+
+        began = time.perf_counter()
+        scroll_stall = 0.0
+        stalls: list[float] = []
+        for _ in range(args.pages):
+            rows = model.rowCount()
+            view.scrollToBottom()
+            stall = meter.run_until(lambda r=rows: model.rowCount() > r)
+            stalls.append(round(stall, 1))
+            scroll_stall = max(scroll_stall, stall)
+        scroll_s = time.perf_counter() - began
+        rows_loaded = model.rowCount()
+
+        began = time.perf_counter()
+        model.sort(PLATE)
+        sort_stall = meter.run_until(lambda: model.total is not None)
+        sort_s = time.perf_counter() - began
+
+        runner.shutdown()
+        engine.close()
+        print(
+            json.dumps(
+                {
+                    "benchmark": "ui_results_responsiveness",
+                    "reads": args.reads,
+                    "idle_longest_stall_ms": round(idle, 1),
+                    "first_page_seconds": round(first_page_s, 2),
+                    "first_page_longest_stall_ms": round(first, 1),
+                    "scroll_pages": args.pages,
+                    "rows_loaded": rows_loaded,
+                    "scroll_stalls_ms": stalls,
+                    "scroll_seconds": round(scroll_s, 2),
+                    "scroll_longest_stall_ms": round(scroll_stall, 1),
+                    "resort_by_plate_seconds": round(sort_s, 2),
+                    "resort_longest_stall_ms": round(sort_stall, 1),
+                    "target_longest_stall_ms": 50,
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
