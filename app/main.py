@@ -106,7 +106,7 @@ def run_gui(
 ) -> int:
     """Show sign-in if needed, then the main window; return the exit code.
 
-    With `screenshots_dir`, render signin.png, results.png, sightings.png and lock.png there
+    With `screenshots_dir`, render signin.png, results.png, sightings.png, alerts.png and lock.png there
     instead of waiting for the user, then quit.
     """
     with _application() as app:
@@ -239,6 +239,8 @@ def _render_screenshots(
         _save(window, directory / "results.png")
         if _show_sightings(window):
             _save(window, directory / "sightings.png")
+        if _show_alert(window):
+            _save(window, directory / "alerts.png")
         locked: list[bool] = []
 
         def note_locked() -> None:
@@ -252,6 +254,20 @@ def _render_screenshots(
         window.close()
         window.deleteLater()
     return 0
+
+
+def _show_alert(window: MainWindow) -> bool:
+    """The Alerts tab on the newest hotlist hit, with its image (False: no alert)."""
+    panel = window.alerts_panel
+    _wait_until(lambda: panel.loaded, LOAD_TIMEOUT_S)
+    if not panel.alerts:
+        return False
+    loaded: list[int] = []
+    panel.image_loaded.connect(loaded.append)
+    window.review_alert(panel.alerts[0].alert_id)
+    _wait_until(lambda: bool(loaded), LOAD_TIMEOUT_S)
+    panel.image_loaded.disconnect(loaded.append)
+    return True
 
 
 def _search_and_select(window: MainWindow) -> None:

@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from app import __version__ as app_version
 from app.cache.analysis import AnalysisRepository
 from app.cache.catalog import CatalogRepository
 from app.cache.connection import CacheError, Database, open_encrypted
+from app.cache.evidence import EvidenceRepository
 from app.cache.journal import Actor, JournalRepository
 from app.cache.migrations import migrate
 from app.cache.reads import ReadRepository
@@ -39,11 +40,14 @@ from app.core.errors import KnownError, PolicyRefusal
 from app.core.plates import normalize_plate, parse_pattern
 from app.core.policy import RETENTION
 from app.core.records import (
+    ALERT_OUTCOMES,
     NEWEST_FIRST,
     SEARCH_OUTCOMES,
+    AlertRecord,
     Associate,
     CameraInfo,
     CaseInfo,
+    HoldState,
     JournalStatus,
     PlaceMatch,
     PurposeInfo,
@@ -60,22 +64,47 @@ from app.core.records import (
     SyncResult,
     query_to_dict,
 )
-from app.core.schemas import DeviceCreate, LoginRequest, SliceCreate, TokenPublic
+from app.core.schemas import (
+    AlertAcknowledgeCreate,
+    AlertOutcome,
+    DeviceCreate,
+    HoldCreate,
+    HoldPublic,
+    LoginRequest,
+    PacketReceiptCreate,
+    Role,
+    SliceCreate,
+    TokenPublic,
+    acknowledgement_problem,
+)
 from app.export.packet import (
     AuditExcerpt,
+    Derived,
+    DerivedCopy,
     ExportCancelled,
     ExportProgress,
+    HubCustody,
     Original,
     PacketInfo,
     PacketResult,
     write_packet,
 )
 from app.export.sign import private_key, public_key_b64
+from app.sync.alerts import AlertListener, alert_record
 from app.sync.checkpoints import CheckpointVerifier, IntegrityProblem, VerifiedCheckpoint
-from app.sync.client import CorruptResponse, HubClient, HubRefused, HubUnreachable, SessionEnded
+from app.sync.client import (
+    CorruptResponse,
+    DeviceRevoked,
+    HubClient,
+    HubError,
+    HubRefused,
+    HubUnreachable,
+    SessionEnded,
+)
 from app.sync.feed import FeedPuller
 from app.sync.secrets import SecretStore, keyring_is_insecure
 from app.sync.uploader import JournalUploader
+from app.vision.redact import DerivedSpec, derive
 
 log = logging.getLogger(__name__)
 CACHE_FILE = "cache.db"
@@ -83,6 +112,7 @@ CHECKPOINT_KEY = "audit_checkpoint"
 INTEGRITY_KEY = "audit_integrity_problem"
 PROOF_SAMPLE = 16
 IMAGE_PREFETCH_BATCH = 200
+CUSTODIAN_ROLES = frozenset({Role.EVIDENCE_TECHNICIAN.value, Role.SUPERVISOR.value})
 
 
 class NotSignedIn(KnownError):
@@ -714,14 +744,40 @@ class Workstation:
             "misread", read_id=read_id, case_number=case_number, corrected=corrected, note=note
         )
 
-    def mark_evidence(self, *, read_id: str, case_number: str, note: str = "") -> ReviewMark:
-        """Mark a read as evidence for the case (journaled; the hub's hold follows in issue 4)."""
-        return self._mark(
-            "evidence", read_id=read_id, case_number=case_number, corrected=None, note=note
+    def mark_evidence(
+        self, *, read_id: str, case_number: str, note: str = "", deliver: bool = True
+    ) -> ReviewMark:
+        """Mark a read as evidence for the case and ask the hub to hold it (journaled).
+
+        The hold request is queued in the same transaction as the mark, then sent
+        (unless `deliver` is False: the caller sends a batch); offline it waits for
+        the next contact with the hub. `evidence_holds` shows where each stands.
+        """
+
+        def queue_hold(db: Database) -> None:
+            EvidenceRepository(db).request_hold(case_number=case_number, read_id=read_id, note=note)
+
+        mark = self._mark(
+            "evidence",
+            read_id=read_id,
+            case_number=case_number,
+            corrected=None,
+            note=note,
+            also=queue_hold,
         )
+        if deliver:
+            self.deliver_evidence()
+        return mark
 
     def _mark(
-        self, kind: str, *, read_id: str, case_number: str, corrected: str | None, note: str
+        self,
+        kind: str,
+        *,
+        read_id: str,
+        case_number: str,
+        corrected: str | None,
+        note: str,
+        also: Callable[[Database], None] | None = None,
     ) -> ReviewMark:
         session = self._require_session()
         if ReadRepository(self.db()).get(read_id) is None:
@@ -737,7 +793,135 @@ class Workstation:
                 note=note,
                 marked_by=session.username,
             )
+            if also is not None:
+                also(db)
         return next(m for m in self.review_marks(read_id=read_id) if m.mark_id == mark_id)
+
+    # evidence at the hub: holds and packet receipts ------------------------------
+    def evidence_holds(self, *, case_number: str, refresh: bool = False) -> list[HoldState]:
+        """Where each read marked as evidence for the case stands at the hub; `refresh`
+        first sends what waits and asks the hub for the holds' current status."""
+        self._require_session()
+        if refresh:
+            self.deliver_evidence()
+            try:
+                current = self.client.holds(case_number=case_number)
+            except (HubUnreachable, CorruptResponse, SessionEnded):
+                current = []  # offline: the last known status stands
+            self._adopt_holds(case_number, current, only_known=True)
+        return EvidenceRepository(self.db()).holds(case_number=case_number)
+
+    def _adopt_holds(
+        self, case_number: str, current: list[HoldPublic], *, only_known: bool
+    ) -> set[str]:
+        """Take the hub's status of each read's newest hold; returns the read ids held now."""
+        newest: dict[str, HoldPublic] = {}
+        for hold in current:  # oldest first: the last one per read is its newest
+            newest[hold.read_id] = hold
+        repo = EvidenceRepository(self.db())
+        known = {h.read_id: h for h in repo.holds(case_number=case_number)}
+        held: set[str] = set()
+        with self.db().atomic():
+            for read_id, hold in newest.items():
+                mine = known.get(read_id)
+                if mine is None or (only_known and mine.status == "pending"):
+                    continue
+                if hold.status != "released":
+                    held.add(read_id)
+                if mine.status != hold.status or mine.hold_id != hold.hold_id:
+                    repo.set_hold(
+                        case_number=case_number,
+                        read_id=read_id,
+                        status=hold.status,
+                        hold_id=hold.hold_id,
+                    )
+        return held
+
+    def deliver_evidence(self) -> dict[str, int]:
+        """Send pending hold requests and packet receipts to the hub; offline (or with
+        the session over) they wait for the next contact. Returns what was settled."""
+        counts = {"holds": 0, "refused": 0, "receipts": 0}
+        if self._session is None or self._locked or not self._hub_url:
+            return counts
+        repo = EvidenceRepository(self.db())
+        try:
+            for case_number, wanted in repo.pending_holds().items():
+                placed, refused = self._deliver_holds(case_number, wanted)
+                counts["holds"] += placed
+                counts["refused"] += refused
+            for packet_id, body in repo.pending_receipts():
+                counts["receipts"] += self._deliver_receipt(packet_id, body)
+        except DeviceRevoked:
+            raise
+        except (HubUnreachable, SessionEnded, CorruptResponse):
+            log.info("evidence requests wait for the next contact with the hub")
+        except HubError as exc:  # the hub failed (5xx): try again next time
+            log.warning("evidence requests wait: %s", exc.__class__.__name__)
+        return counts
+
+    def _deliver_holds(self, case_number: str, wanted: list[tuple[str, str]]) -> tuple[int, int]:
+        """Adopt holds the hub already has, place the others; (placed, refused)."""
+        refs = {"case_number": case_number}
+        read_ids = [read_id for read_id, _ in wanted]
+        try:
+            held = self._adopt_holds(case_number, self.client.holds(case_number=case_number),
+                                     only_known=False)  # fmt: skip
+            by_note: dict[str, list[str]] = {}
+            for read_id, note in wanted:
+                if read_id not in held:
+                    by_note.setdefault(note, []).append(read_id)
+            placed: list[HoldPublic] = []
+            for note, ids in by_note.items():
+                for start in range(0, len(ids), 1000):
+                    request = HoldCreate(
+                        case_number=case_number, read_ids=ids[start : start + 1000], note=note
+                    )
+                    placed.extend(self.client.place_holds(request))
+        except (SessionEnded, DeviceRevoked):
+            raise
+        except HubRefused as exc:
+            if exc.status == 409:  # placed meanwhile by someone else: adopt it next time
+                return 0, 0
+            with self._journaled(
+                "evidence.hold", object_refs=refs,
+                params={"read_ids": read_ids, "refused": str(exc)}, outcome="refused",
+            ) as db:  # fmt: skip
+                for read_id in read_ids:
+                    EvidenceRepository(db).set_hold(
+                        case_number=case_number, read_id=read_id, status="refused",
+                        hold_id=None, detail=str(exc),
+                    )  # fmt: skip
+            return 0, len(read_ids)
+        statuses = {hold.read_id: hold.status for hold in placed}
+        with self._journaled(
+            "evidence.hold", object_refs=refs,
+            params={"read_ids": read_ids, "placed": statuses},
+        ) as db:  # fmt: skip
+            for hold in placed:
+                EvidenceRepository(db).set_hold(
+                    case_number=case_number, read_id=hold.read_id, status=hold.status,
+                    hold_id=hold.hold_id,
+                )  # fmt: skip
+        return len(read_ids), 0
+
+    def _deliver_receipt(self, packet_id: str, body: dict[str, Any]) -> int:
+        refs = {"case_number": body["case_number"], "packet_id": packet_id}
+        try:
+            receipt = self.client.post_receipt(PacketReceiptCreate.model_validate(body))
+        except (SessionEnded, DeviceRevoked):
+            raise
+        except HubRefused as exc:
+            with self._journaled(
+                "export.receipt", object_refs=refs, params={"refused": str(exc)},
+                outcome="refused",
+            ) as db:  # fmt: skip
+                EvidenceRepository(db).set_receipt(packet_id, status="refused", detail=str(exc))
+            return 0
+        params = {"manifest_sha256": receipt.manifest_sha256, "received_at":
+                  utc_iso(receipt.received_at)}  # fmt: skip
+        with self._journaled("export.receipt", object_refs=refs, params=params) as db:
+            EvidenceRepository(db).set_receipt(packet_id, status="delivered")
+        return 1
 
     def review_marks(
         self, *, read_id: str | None = None, case_number: str | None = None
@@ -760,6 +944,82 @@ class Workstation:
                                                         "note": note}
         ):  # fmt: skip
             pass
+
+    # hotlist alerts --------------------------------------------------------------
+    def alerts(self, *, after: int = 0, limit: int = 100) -> list[AlertRecord]:
+        """My hotlist alerts at the hub (assigned cases, my unit) after an alert id."""
+        self._require_session()
+        page = self.client.alerts(after=after, limit=limit)
+        return [alert_record(alert) for alert in page.alerts]
+
+    def alert_listener(
+        self,
+        *,
+        on_alert: Callable[[AlertRecord], None],
+        on_state: Callable[[str], None] | None = None,
+        after: int | None = None,
+    ) -> AlertListener:
+        """A listener for new alerts (not started: call start(), and stop() when done).
+
+        `on_alert` runs on the listener's thread; a window marshals it to the GUI thread.
+        """
+        self._require_session()
+        client = self.client
+        return AlertListener(
+            base_url=client.base_url,
+            access_token=lambda: client.access_token,
+            renew=self._renew_access,
+            on_alert=on_alert,
+            on_state=on_state,
+            after=after,
+            device_id=client.device_id,
+            transport=self._transport,
+        )
+
+    def acknowledge_alert(
+        self,
+        *,
+        alert_id: int,
+        outcome: str,
+        visual_confirmed: bool,
+        state_match: bool,
+        entry_confirmed: bool,
+        note: str = "",
+    ) -> AlertRecord:
+        """Record the verification steps and the hit's outcome at the hub; journaled.
+
+        An outcome of action_taken needs all three steps (the policy); a refusal, here
+        or at the hub, is journaled too and raised with the reason.
+        """
+        if outcome not in ALERT_OUTCOMES:
+            raise KnownError(
+                f"'{outcome}' is not an alert outcome; choose one of: {', '.join(ALERT_OUTCOMES)}"
+            )
+        self._require_session()
+        request = AlertAcknowledgeCreate(
+            visual_confirmed=visual_confirmed,
+            state_match=state_match,
+            entry_confirmed=entry_confirmed,
+            outcome=AlertOutcome(outcome),
+            note=note,
+        )
+        params: dict[str, Any] = request.model_dump(mode="json")
+        refs: dict[str, Any] = {"alert_id": alert_id}
+        problem = acknowledgement_problem(request)
+        try:
+            if problem is not None:
+                raise PolicyRefusal(problem)
+            done = self.client.acknowledge_alert(alert_id, request)
+        except (PolicyRefusal, HubRefused):
+            with self._journaled(
+                "alert.acknowledge", object_refs=refs, params=params, outcome="refused"
+            ):
+                pass
+            raise
+        refs.update(case_number=done.case_number, read_id=done.read_id, entry_id=done.entry_id)
+        with self._journaled("alert.acknowledge", object_refs=refs, params=params):
+            pass
+        return alert_record(done)
 
     def save_search(self, *, name: str, query: SearchQuery) -> SavedSearch:
         """Keep a search under a name for its case (the case and purpose are not saved)."""
@@ -835,6 +1095,25 @@ class Workstation:
             repo.put_image(sha256, data)
         return data
 
+    def alert_images(self, alert: AlertRecord) -> tuple[bytes, bytes] | None:
+        """The scene and plate crop behind a hotlist alert, for the visual confirmation
+        the policy requires: from the cache when the read is there, else from the hub
+        (not kept: the read is not in a slice). Journaled as a view of the alert's
+        read. None once the hub has purged the read."""
+        self._require_session()
+        if alert.image_sha256 is None or alert.crop_sha256 is None:
+            return None
+        repo = ReadRepository(self.db())
+        images = []
+        for sha256 in (alert.image_sha256, alert.crop_sha256):
+            data = repo.image(sha256)
+            images.append(self.client.image(sha256) if data is None else data)
+        refs = {"alert_id": alert.alert_id, "read_id": alert.read_id,
+                "image_sha256": alert.image_sha256}  # fmt: skip
+        with self._journaled("image.view", object_refs=refs):
+            pass
+        return images[0], images[1]
+
     # evidence export -------------------------------------------------------------
     def device_public_key(self) -> str:
         """This device's packet-signing public key (base64 of its 32 raw bytes)."""
@@ -853,17 +1132,25 @@ class Workstation:
         case_number: str,
         out_dir: Path,
         zip: bool = False,
+        redactions: Mapping[str, DerivedSpec] | None = None,
         progress: Callable[[ExportProgress], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> PacketResult:
         """Write the case's evidence (reads marked 'evidence') as a signed BagIt packet.
 
         Images not yet cached are fetched first (journaled as views, as any fetch is).
-        The start is journaled (so the packet's custody and audit excerpt hold it), and
-        so is the end: "export.packet" with the packet id, the read count and the
-        SHA-256 of the signed tag manifest, or its cancellation or failure.
+        Holds not yet at the hub are sent first, and an evidence technician's or a
+        supervisor's export confirms the reads' proposed holds. `redactions` (by read
+        id) make derived copies of the scene images. The hub's own events about the
+        case's evidence go into the custody record when the hub answers. The start is
+        journaled (so the packet's custody and audit excerpt hold it), and so is the
+        end: "export.packet" with the packet id, the read count and the SHA-256 of the
+        signed tag manifest, or its cancellation or failure. A receipt for the hub is
+        queued with the end and sent at once (offline: at the next contact).
+        `progress` and `cancel` are for a worker thread.
         """
         session = self._require_session()
+        redactions = dict(redactions or {})
         db = self.db()
         marks = ReviewRepository(db).marks(case_number=case_number)
         read_ids = list(dict.fromkeys(m.read_id for m in marks if m.kind == "evidence"))
@@ -879,6 +1166,14 @@ class Workstation:
             if record is None:
                 raise KnownError(f"The evidence read {read_id} is no longer in this cache.")
             records.append(record)
+        unknown = sorted(set(redactions) - set(read_ids))
+        if unknown:
+            raise KnownError(
+                f"The read {unknown[0]} given for redaction is not marked as evidence for case "
+                f"{case_number}; redact only reads in the packet."
+            )
+        self._confirm_holds(case_number, read_ids)
+        hub_custody = self._hub_custody(case_number, set(read_ids))
         originals: list[Original] = []
         for record in records:
             for kind, sha in (("scene", record.image_sha256), ("crop", record.crop_sha256)):
@@ -891,13 +1186,26 @@ class Workstation:
                         name=f"{record.read_id}-{kind}.jpg",
                         sha256=sha,
                         load=_image_loader(repo, sha),
+                        read_id=record.read_id,
+                        kind=kind,
                     )
                 )
+        derived = {
+            f"{read_id}-scene.jpg": Derived(
+                name=f"{read_id}-scene.derived.png", make=_deriver(spec)
+            )
+            for read_id, spec in redactions.items()
+            if not spec.is_identity
+        }
         packet_id = uuid.uuid4().hex
         refs = {"case_number": case_number, "packet_id": packet_id}
-        with self._journaled(
-            "export.start", object_refs=refs, params={"packet_id": packet_id, "reads": read_ids}
-        ):
+        start_params: dict[str, Any] = {"packet_id": packet_id, "reads": read_ids}
+        if derived:
+            start_params["derived"] = {
+                read_id: [region.as_text() for region in spec.regions]
+                for read_id, spec in redactions.items()
+            }
+        with self._journaled("export.start", object_refs=refs, params=start_params):
             pass
         custody, excerpt = self._custody(
             case_number=case_number, read_ids=set(read_ids), packet_id=packet_id
@@ -928,6 +1236,8 @@ class Workstation:
                 key=self._signing_key(),
                 out_dir=out_dir,
                 zip=zip,
+                derived=derived,
+                hub_custody=hub_custody,
                 progress=progress,
                 cancel=cancel,
             )
@@ -947,9 +1257,74 @@ class Workstation:
             "files": built.result.files,
             "manifest_sha256": built.manifest_sha256,
         }
-        with self._journaled("export.packet", object_refs=refs, params=params):
-            pass
-        return built.result
+        receipt = PacketReceiptCreate(
+            packet_id=packet_id,
+            case_number=case_number,
+            manifest_sha256=built.manifest_sha256,
+            reads=len(reads),
+            exported_at=info.bagged_at,
+        )
+        with self._journaled("export.packet", object_refs=refs, params=params) as db:
+            EvidenceRepository(db).queue_receipt(
+                packet_id=packet_id,
+                case_number=case_number,
+                body=receipt.model_dump(mode="json"),
+            )
+        self.deliver_evidence()
+        status = EvidenceRepository(self.db()).receipt_status(packet_id) or "pending"
+        return dataclasses.replace(built.result, receipt=status)
+
+    def _confirm_holds(self, case_number: str, read_ids: list[str]) -> None:
+        """Before an export: every evidence read has a hold requested (marks made before
+        holds existed get one now) and sent; a custodian's export confirms proposed holds."""
+        session = self._require_session()
+        with self.db().atomic() as db:
+            repo = EvidenceRepository(db)
+            known = {hold.read_id for hold in repo.holds(case_number=case_number)}
+            for read_id in read_ids:
+                if read_id not in known:
+                    repo.request_hold(case_number=case_number, read_id=read_id, note="")
+        self.deliver_evidence()
+        if session.role not in CUSTODIAN_ROLES:
+            return
+        wanted = set(read_ids)
+        for hold in EvidenceRepository(self.db()).holds(case_number=case_number):
+            if hold.read_id not in wanted or hold.status != "proposed" or not hold.hold_id:
+                continue
+            try:
+                confirmed = self.client.confirm_hold(hold.hold_id)
+            except (HubUnreachable, SessionEnded, CorruptResponse):
+                return  # offline: the packet says which holds stand as proposed
+            except HubRefused as exc:
+                log.info("a hold was not confirmed: HTTP %s", exc.status)
+                continue
+            refs = {"case_number": case_number, "read_id": hold.read_id}
+            with self._journaled(
+                "evidence.hold_confirm", object_refs=refs, params={"hold_id": hold.hold_id}
+            ) as db:
+                EvidenceRepository(db).set_hold(
+                    case_number=case_number,
+                    read_id=hold.read_id,
+                    status=confirmed.status,
+                    hold_id=confirmed.hold_id,
+                )
+
+    def _hub_custody(self, case_number: str, read_ids: set[str]) -> HubCustody:
+        """The hub's own events about these reads' holds and the case's packets."""
+        source = f"audit log of the hub at {self._hub_url}"
+        try:
+            events = self.client.custody_events(case_number=case_number)
+        except DeviceRevoked:
+            raise
+        except (HubUnreachable, HubRefused, CorruptResponse) as exc:  # offline, or refused
+            return HubCustody(source=source, included=False, note=f"not included: {exc}")
+        kept = []
+        for event in events:
+            refs, params = event.object_refs, event.params
+            touched = {refs.get("read_id"), *params.get("read_ids", [])}
+            if event.action == "packet.receipt" or touched & read_ids:
+                kept.append(event.model_dump(mode="json"))
+        return HubCustody(source=source, included=True, events=kept)
 
     def _custody(
         self, *, case_number: str, read_ids: set[str], packet_id: str
@@ -1006,6 +1381,8 @@ class Workstation:
         """Deliver pending events to the hub; offline they wait (returns 0)."""
         if not self._settings.device_id or self._session is None:
             return 0
+        if not self._locked:
+            self.deliver_evidence()
         uploader = JournalUploader(
             client=self.client, journal=self._journal(), device_id=self._settings.device_id
         )
@@ -1103,6 +1480,16 @@ class Workstation:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _deriver(spec: DerivedSpec) -> Callable[[bytes], DerivedCopy]:
+    def make(original: bytes) -> DerivedCopy:
+        image = derive(original, spec)
+        return DerivedCopy(
+            data=image.png, preview_jpeg=image.preview_jpeg, operations=image.operations
+        )
+
+    return make
 
 
 def _image_loader(repo: ReadRepository, sha256: str) -> Callable[[], bytes]:

@@ -25,7 +25,7 @@ from app.cache.migrations import migrate
 from app.cache.reads import ReadRepository
 from app.cache.search import SearchRepository
 from app.core.plates import parse_pattern
-from app.core.records import SearchQuery, parse_order
+from app.core.records import NEWEST_FIRST, SearchOrder, SearchQuery, parse_order
 from app.core.schemas import ReadPublic, SlicePublic
 
 CASE = "2026-000001"
@@ -121,42 +121,39 @@ def main() -> None:
             "target_fuzzy_p95_ms": 50,
         }
         patterns["fuzzy"] = samples
-        for kind, texts in patterns.items():
+
+        def first_pages(
+            queries: list[SearchQuery], order: SearchOrder = NEWEST_FIRST
+        ) -> list[float]:
+            """Milliseconds for each query's count and first page, as a search does."""
             timings = []
-            for text in texts:
-                query = SearchQuery(
-                    case_number=CASE,
-                    purpose="robbery",
-                    pattern=parse_pattern(text),
-                    fuzzy=kind == "fuzzy",
-                )
-                began = time.perf_counter()
-                repo.count(query)
-                repo.page(query, after=None, limit=200)
-                timings.append((time.perf_counter() - began) * 1000)
-            figures[f"{kind}_p95_ms"] = round(_p95(timings), 2)
-        # Re-sorting by a column: the worst case is every cached read (no pattern),
-        # against the default newest-first order over the same rows.
-        everything = SearchQuery(case_number=CASE, purpose="robbery", pattern=None)
-        for label in ("time", "plate", "confidence", "camera"):
-            order = parse_order(label)
-            timings = []
-            for _ in range(5):
-                began = time.perf_counter()
-                repo.count(everything)
-                repo.page(everything, order=order, after=None, limit=200)
-                timings.append((time.perf_counter() - began) * 1000)
-            figures[f"all_reads_sorted_by_{label}_max_ms"] = round(max(timings), 2)
-            timings = []
-            for text in patterns["prefix"][:20]:
-                query = SearchQuery(
-                    case_number=CASE, purpose="robbery", pattern=parse_pattern(text)
-                )
+            for query in queries:
                 began = time.perf_counter()
                 repo.count(query)
                 repo.page(query, order=order, after=None, limit=200)
                 timings.append((time.perf_counter() - began) * 1000)
-            figures[f"prefix_sorted_by_{label}_p95_ms"] = round(_p95(timings), 2)
+            return timings
+
+        def queries(texts: list[str], *, fuzzy: bool = False) -> list[SearchQuery]:
+            return [
+                SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern(text),
+                            fuzzy=fuzzy)
+                for text in texts
+            ]  # fmt: skip
+
+        for kind, texts in patterns.items():
+            timings = first_pages(queries(texts, fuzzy=kind == "fuzzy"))
+            figures[f"{kind}_p95_ms"] = round(_p95(timings), 2)
+        # Re-sorting by a column: the worst case is every cached read (no pattern),
+        # against the default newest-first order over the same rows.
+        everything = [SearchQuery(case_number=CASE, purpose="robbery", pattern=None)] * 5
+        for label in ("time", "plate", "confidence", "camera"):
+            order = parse_order(label)
+            figures[f"all_reads_sorted_by_{label}_max_ms"] = round(
+                max(first_pages(everything, order)), 2
+            )
+            prefixed = first_pages(queries(patterns["prefix"][:20]), order)
+            figures[f"prefix_sorted_by_{label}_p95_ms"] = round(_p95(prefixed), 2)
         scan = []
         for text in patterns["wildcard"][:10]:
             began = time.perf_counter()

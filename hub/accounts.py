@@ -64,6 +64,7 @@ def create_user(
     now: datetime,
     display_name: str | None = None,
     training_valid_until: date | None = None,
+    unit: str | None = None,
 ) -> int:
     problem = password_problem(password, username=username)
     if problem is not None:
@@ -77,6 +78,7 @@ def create_user(
             totp_secret=totp_secret,
             training_valid_until=training_valid_until,
             created_at=now,
+            unit=unit,
         )
     )
     key = result.inserted_primary_key
@@ -90,6 +92,7 @@ def user_public(row: Any) -> UserPublic:
         display_name=row.display_name,
         role=Role(row.role),
         training_valid_until=row.training_valid_until,
+        unit=row.unit,
     )
 
 

@@ -1,4 +1,4 @@
-"""Administration: users, locks, training dates, devices, cameras and feed tokens.
+"""Administration: users, units, locks, training dates, devices, cameras and feed tokens.
 
 Every change is a hub audit event naming the administrator (`admin.*`, and
 `auth.unlock` for a released lock).
@@ -67,6 +67,7 @@ def add_user(
         now=now,
         display_name=body.display_name,
         training_valid_until=body.training_valid_until,
+        unit=body.unit,
     )
     record_hub_event(
         connection,
@@ -81,6 +82,7 @@ def add_user(
             "training_valid_until": (
                 body.training_valid_until.isoformat() if body.training_valid_until else None
             ),
+            "unit": body.unit,
         },
     )
     user = user_public(_user_row(connection, body.username))
@@ -111,6 +113,33 @@ def set_training(
         session_id=session_id,
         object_refs={"username": username},
         params={"training_valid_until": valid_until.isoformat() if valid_until else None},
+    )
+    return user_public(_user_row(connection, username))
+
+
+def set_unit(
+    connection: Connection,
+    *,
+    username: str,
+    unit: str | None,
+    by: str,
+    session_id: str = "",
+    now: datetime,
+) -> UserPublic:
+    """Put a user in a unit (None: no unit); audited with the old and new unit."""
+    row = _user_row(connection, username)
+    unit = unit.strip() if unit is not None else None
+    if unit == "":
+        raise HubError(422, "The unit name is empty; give a name, or null for no unit.")
+    connection.execute(users.update().where(users.c.user_id == row.user_id).values(unit=unit))
+    record_hub_event(
+        connection,
+        action="admin.unit_set",
+        now=now,
+        username=by,
+        session_id=session_id,
+        object_refs={"username": username},
+        params={"old": row.unit, "new": unit},
     )
     return user_public(_user_row(connection, username))
 

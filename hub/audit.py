@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -226,15 +226,24 @@ def _stored_hashes(connection: Connection, event_ids: Sequence[str]) -> dict[str
     return found
 
 
+StoredHook = Callable[[Connection, list[dict[str, Any]]], object]
+
+
 def ingest_batch(
-    connection: Connection, device_id: str, events: Sequence[AuditEventIn], *, now: datetime
+    connection: Connection,
+    device_id: str,
+    events: Sequence[AuditEventIn],
+    *,
+    now: datetime,
+    on_stored: StoredHook | None = None,
 ) -> AuditAck:
     """Store a workstation's batch (see the module docstring for the rules).
 
     One query finds the events held already and the new rows go in one statement;
     stored events waiting behind a gap are looked for only when some may exist
     (an earlier event of the device beyond the head, or one stored in this batch
-    without moving the head).
+    without moving the head). `on_stored` gets the newly stored events, in the
+    same transaction (hub.flags flags the mirrored searches among them).
     """
     lock_audit_log(connection)
     last_seq, last_hash = _lock_head(connection, device_id)
@@ -251,6 +260,7 @@ def ingest_batch(
         is not None
     )
     rows: list[dict[str, Any]] = []
+    stored: list[dict[str, Any]] = []
 
     def flush() -> None:
         if rows:
@@ -270,6 +280,7 @@ def ingest_batch(
         hash_ok = event_hash(event) == event["hash"]
         links = event["seq"] == last_seq + 1 and event["prev_hash"] == last_hash
         rows.append(_row(event, received_at=now))
+        stored.append(event)
         known[event["event_id"]] = event["hash"]
         accepted += 1
         if hash_ok and links:
@@ -292,6 +303,8 @@ def ingest_batch(
         problems.append(_problem(connection, event, kind, detail, now))
     flush()
     _set_head(connection, device_id, last_seq, last_hash)
+    if on_stored is not None and stored:
+        on_stored(connection, stored)
     return AuditAck(acked_seq=last_seq, accepted=accepted, duplicates=duplicates, problems=problems)
 
 

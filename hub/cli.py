@@ -245,6 +245,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             training_valid_until=date.fromisoformat(args.training_until)
             if args.training_until
             else None,
+            unit=args.unit,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -264,6 +265,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         {
             "username": created.user.username,
             "role": created.user.role.value,
+            "unit": created.user.unit,
             "totp_secret": created.totp_secret,
             "provisioning_uri": created.provisioning_uri,
         }
@@ -283,6 +285,62 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
     if not found:
         raise KnownError(f"No user named {args.username}; check the user name.")
     _print({"username": args.username, "locked": False})
+    return 0
+
+
+def cmd_user_set_unit(args: argparse.Namespace) -> int:
+    from hub.admin import set_unit
+    from hub.errors import HubError
+
+    _, database = _open(args)
+    try:
+        with database.write() as connection:
+            user = set_unit(
+                connection,
+                username=args.username,
+                unit=None if args.unit.strip().lower() == "none" else args.unit,
+                by=HUB_CLI,
+                now=system_clock(),
+            )
+    except HubError as exc:
+        raise KnownError(exc.message) from None
+    finally:
+        database.dispose()
+    _print({"username": user.username, "unit": user.unit})
+    return 0
+
+
+def cmd_policy_show(args: argparse.Namespace) -> int:
+    from hub.flag_policy import load_policy, policy_path
+
+    settings = _settings(args)
+    policy = load_policy(settings.data_dir)
+    _print(
+        {
+            "file": str(policy_path(settings.data_dir)),
+            "exists": policy_path(settings.data_dir).exists(),
+            "policy": policy.model_dump(mode="json"),
+        }
+    )
+    return 0
+
+
+def cmd_policy_set(args: argparse.Namespace) -> int:
+    from app.core.flag_rules import parse_policy_value
+    from hub.flag_policy import change_policy, load_policy
+
+    value = parse_policy_value(args.key, args.value)
+    settings, database = _open(args)
+    try:
+        old = load_policy(settings.data_dir).model_dump(mode="json")[args.key]
+        with database.write() as connection:
+            policy = change_policy(
+                connection, settings.data_dir, {args.key: value}, by=HUB_CLI, now=system_clock()
+            )
+    finally:
+        database.dispose()
+    new = policy.model_dump(mode="json")
+    _print({"key": args.key, "old": old, "new": new[args.key], "policy": new})
     return 0
 
 
@@ -349,6 +407,35 @@ def cmd_transparency(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hotlist_import(args: argparse.Namespace) -> int:
+    from hub.hotlists import import_csv
+    from hub.slices import Caller
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnownError(
+            f"Cannot read {path} ({exc.__class__.__name__}); give a UTF-8 CSV file."
+        ) from None
+    settings, database = _open(args)
+    caller = Caller(user_id=0, username=HUB_CLI, role=Role.ADMIN, session_id="")
+    try:
+        with database.write() as connection:
+            result = import_csv(
+                connection,
+                caller,
+                text,
+                now=system_clock(),
+                case_number_pattern=settings.case_number_pattern,
+                origin=f"cli:{path.name}",
+            )
+    finally:
+        database.dispose()
+    _print(result.model_dump(mode="json"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="platedesk-hub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -405,11 +492,30 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=[role.value for role in Role])
     add.add_argument("--display-name", required=True)
     add.add_argument("--training-until", default=None, help="YYYY-MM-DD")
+    add.add_argument("--unit", default=None, help="the unit whose supervisors review the user")
     add.set_defaults(handler=cmd_user_add)
+    set_unit = user_commands.add_parser("set-unit", help="put a user in a unit (none: no unit)")
+    common(set_unit)
+    set_unit.add_argument("--username", required=True)
+    set_unit.add_argument("--unit", required=True, help="the unit's name, or none")
+    set_unit.set_defaults(handler=cmd_user_set_unit)
     unlock = user_commands.add_parser("unlock", help="release a locked account")
     common(unlock)
     unlock.add_argument("--username", required=True)
     unlock.set_defaults(handler=cmd_user_unlock)
+
+    policy = commands.add_parser("policy", help="the flag rules' thresholds (audited changes)")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    policy_show = policy_commands.add_parser("show", help="print the flag policy")
+    common(policy_show)
+    policy_show.set_defaults(handler=cmd_policy_show)
+    policy_set = policy_commands.add_parser(
+        "set", help="change one setting (lists: comma-separated; sample_seed none: random)"
+    )
+    common(policy_set)
+    policy_set.add_argument("key", help="e.g. max_window_days")
+    policy_set.add_argument("value")
+    policy_set.set_defaults(handler=cmd_policy_set)
 
     feed = commands.add_parser("feed", help="camera feed tokens")
     feed_commands = feed.add_subparsers(dest="feed_command", required=True)
@@ -431,6 +537,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(transparency)
     transparency.set_defaults(handler=cmd_transparency)
+
+    hotlist = commands.add_parser("hotlist", help="hotlist entries (plates of interest)")
+    hotlist_commands = hotlist.add_subparsers(dest="hotlist_command", required=True)
+    hotlist_import = hotlist_commands.add_parser(
+        "import",
+        help="import a CSV (plate,state,reason,source,case_number,expires_at[,unit]); "
+        "all lines or none",
+    )
+    common(hotlist_import)
+    hotlist_import.add_argument("file", metavar="FILE.csv")
+    hotlist_import.set_defaults(handler=cmd_hotlist_import)
     return parser
 
 

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from hub.db.tables import images, reads, slices
-from hub.slices import attributes_match, slice_attributes, slice_cameras, slice_pattern
+from hub.alerts import recipient_condition
+from hub.db.tables import alerts, images, reads, slices
+from hub.slices import Caller, attributes_match, slice_attributes, slice_cameras, slice_pattern
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 JPEG = "image/jpeg"
@@ -151,3 +152,18 @@ def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: 
                 continue
             return True
     return False
+
+
+def alert_image_visible_to(connection: Connection, *, sha256: str, caller: Caller) -> bool:
+    """Whether the image (scene or crop) is of a read behind an alert addressed to the
+    caller: the policy's visual confirmation needs it, slice or no slice."""
+    found = connection.execute(
+        sa.select(alerts.c.alert_id)
+        .select_from(alerts.join(reads, reads.c.read_id == alerts.c.read_id))
+        .where(
+            sa.or_(reads.c.image_sha256 == sha256, reads.c.crop_sha256 == sha256),
+            recipient_condition(connection, caller),
+        )
+        .limit(1)
+    ).first()
+    return found is not None

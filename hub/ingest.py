@@ -31,6 +31,7 @@ from app.core.schemas import (
 from hub.db.tables import cameras, reads
 from hub.db.types import to_ms
 from hub.errors import HubError
+from hub.hotlists import record_hits
 from hub.images import ImageStore, register_images
 from hub.reads import READ_COLUMNS, insert_reads
 
@@ -246,6 +247,7 @@ def insert_read(
         now=now,
     )
     insert_reads(connection, [row], now=now)
+    record_hits(connection, [row], now=now)  # hotlist alerts, same transaction
     return IngestPublic(
         read_id=row["read_id"],
         status=CREATED,
@@ -444,5 +446,7 @@ def _record_batch(
     for data in files.values():
         store.put(data)
     register_images(connection, [(sha, len(data)) for sha, data in files.items()], now=now)
-    insert_reads(connection, [item.row for item in new], now=now)
+    new_rows = [item.row for item in new]
+    insert_reads(connection, new_rows, now=now)
+    record_hits(connection, new_rows, now=now)  # hotlist alerts, same transaction
     return outcomes

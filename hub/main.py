@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from app.core.schemas import API_PREFIX
 from hub import __version__
 from hub.api.limits import BodyLimitMiddleware
 from hub.api.routes import (
     admin,
+    alerts,
     audit,
     auth,
     catalog,
@@ -22,8 +24,11 @@ from hub.api.routes import (
     feed,
     health,
     holds,
+    hotlists,
     images,
     ingest,
+    packets,
+    review,
     search,
     slices,
     transparency,
@@ -91,6 +96,19 @@ def create_app(
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
 
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # A value the request carried does not fit its column (too long, out of range):
+        # the request's fault, so a 422, and nothing was stored.
+        log.warning(
+            "refused a request whose values do not fit the database (%s)", type(exc.orig).__name__
+        )  # the message may quote the value: not logged
+        return JSONResponse(
+            {"detail": "A value in the request is too long or out of range for the hub; "
+                       "check the lengths and ranges in the API description (/openapi.json)."},
+            status_code=422,
+        )  # fmt: skip
+
     @app.exception_handler(Exception)
     async def _bug(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected %s while handling a request", type(exc).__name__)
@@ -103,6 +121,7 @@ def create_app(
     app.include_router(transparency.router)
     for module in (
         auth, devices, catalog, slices, search, feed, images, audit, ingest, admin, holds,
+        hotlists, alerts, packets, review,
     ):  # fmt: skip
         app.include_router(module.router, prefix=API_PREFIX)
     ingest_path = f"{API_PREFIX}/ingest/"

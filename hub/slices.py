@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from app.core.canonical import utc_iso
 from app.core.errors import KnownError, PatternError
+from app.core.flag_rules import FlagPolicy
 from app.core.plates import PatternKind, PlatePattern, parse_pattern
 from app.core.policy import SLICE_LIFETIME
 from app.core.purposes import check_purpose, validate_case_number
@@ -26,6 +27,7 @@ from hub.audit import record_hub_event
 from hub.db.tables import PLATE_FTS_TABLE, cameras, case_assignments, cases, reads, slices
 from hub.db.types import to_ms
 from hub.errors import HubError
+from hub.flags import SOURCE_SEARCH, SOURCE_SLICE, SearchRecord, flag_search
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class SliceRules:
     retention: timedelta
     case_number_pattern: str
     read_limit: int
+    flag_policy: FlagPolicy | None = None  # None: the default thresholds (hub.flag_policy)
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,8 @@ def create_slice(
 
     A remote search (kind "search") creates its slice here too, with its
     attribute filter; its events are `search.request` and `search.refused`.
+    A created slice or search is then checked against the flag rules
+    (hub.flags, with `rules.flag_policy`); a flag never refuses it.
     """
     params = _slice_params(request)
     if attributes is not None:
@@ -300,7 +305,7 @@ def create_slice(
             attributes=attributes.model_dump_json() if attributes is not None else None,
         )
     )
-    record_hub_event(
+    event = record_hub_event(
         connection,
         action=f"{kind}.request",
         now=now,
@@ -308,6 +313,30 @@ def create_slice(
         session_id=caller.session_id,
         object_refs={"case_number": number, "slice_id": slice_id},
         params={**params, "justification": request.justification, "estimated_reads": estimated},
+    )
+    flag_search(
+        connection,
+        SearchRecord(
+            source=SOURCE_SEARCH if kind == "search" else SOURCE_SLICE,
+            username=caller.username,
+            case_number=number,
+            purpose=request.purpose,
+            params=event["params"],
+            result_count=estimated,
+            occurred_at=now,
+            pattern=created.plate_pattern,
+            time_from=time_from,
+            time_to=time_to,
+            camera_ids=camera_ids,
+            justification=request.justification,
+            check_justification=True,
+            case_assigned=True,  # _validate refused an unassigned case already
+            key=event["event_id"],
+            event_id=event["event_id"],
+            slice_id=slice_id,
+        ),
+        policy=rules.flag_policy or FlagPolicy(),
+        now=now,
     )
     return SliceOutcome(created, None)
 

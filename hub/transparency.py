@@ -12,7 +12,8 @@ prohibited-use reasons. What counts (also published in `counting_rules`):
 - unique vehicles: distinct plates among the reads captured in the last 30 days;
 - search outcomes: `search.outcome` events from workstations, by outcome code
   (app.core.records.SEARCH_OUTCOMES; any other value counts as "other");
-- flagged searches and review outcomes: 0 until search flags exist at the hub;
+- flagged searches: `flag.raise` events of the hub (hub.flags); review outcomes:
+  `review.decision` events by the status they set (hub.review);
 - partner agencies: none have access yet;
 - last purge: the newest `retention.purge` event of the hub.
 """
@@ -32,7 +33,9 @@ from app.core.records import SEARCH_OUTCOMES
 from app.core.schemas import TransparencyPublic
 from hub.audit import HUB_DEVICE_ID
 from hub.db.tables import audit_events, cameras, reads
+from hub.flags import FLAG_ACTION
 from hub.retention import PURGE_ACTION
+from hub.review import DECISION_ACTION
 
 PERIOD = timedelta(days=30)
 WORKSTATION_SEARCH = "search"
@@ -50,8 +53,9 @@ COUNTING_RULES = [
     "Unique vehicles: distinct plates among the reads captured in the last 30 days; "
     "only the count is published.",
     "Search outcomes: what investigators recorded their searches led to, in the last 30 days.",
-    "Flagged searches and review outcomes: searches that hit an oversight rule and what "
-    "review decided (none until flags are in service).",
+    "Flagged searches and review outcomes: searches that hit an oversight rule (or were "
+    "picked for the routine random audit) and the review decisions made on them, "
+    "in the last 30 days.",
 ]
 
 
@@ -122,6 +126,22 @@ def build_report(
         # Only the known outcome codes are published: a value sent by a workstation
         # is never echoed to the public.
         outcomes[value if value in SEARCH_OUTCOMES else "other"] += 1
+    flagged = int(
+        connection.execute(_in_period(sa.and_(action == FLAG_ACTION, from_hub), since)).scalar_one()
+    )
+    reviews: dict[str, int] = dict.fromkeys(REVIEW_OUTCOMES, 0)
+    decision_rows = connection.execute(
+        sa.select(audit_events.c.params).where(
+            action == DECISION_ACTION,
+            from_hub,
+            audit_events.c.received_at >= since,
+            audit_events.c.occurred_at >= utc_iso(since),
+        )
+    ).scalars()
+    for params in decision_rows:
+        status = json.loads(params).get("status")
+        if status in reviews:
+            reviews[status] += 1
     cameras_in_use = int(
         connection.execute(
             sa.select(sa.func.count()).select_from(cameras).where(cameras.c.active.is_(True))
@@ -148,8 +168,8 @@ def build_report(
         searches_by_kind=by_kind,
         unique_vehicles=unique_vehicles,
         refused_searches=refused,
-        flagged_searches=0,
-        review_outcomes=dict.fromkeys(REVIEW_OUTCOMES, 0),
+        flagged_searches=flagged,
+        review_outcomes=reviews,
         search_outcomes=outcomes,
         partner_agencies=[],
         retention_days=retention_days,

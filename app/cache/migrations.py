@@ -173,9 +173,41 @@ def _review(db: Database) -> None:
     run_script(db, REVIEW_SCHEMA)
 
 
+# 0003: evidence requests for the hub (app.cache.evidence): a hold per read marked as
+# evidence, and a receipt per exported packet, kept until the hub has them.
+EVIDENCE_SCHEMA = """
+CREATE TABLE evidence_holds (
+    case_number TEXT NOT NULL,
+    read_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'proposed', 'confirmed', 'released',
+                                           'refused')),
+    hold_id TEXT,
+    note TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (case_number, read_id)
+);
+CREATE INDEX evidence_holds_pending ON evidence_holds (case_number) WHERE status = 'pending';
+CREATE TABLE packet_receipts (
+    packet_id TEXT PRIMARY KEY,
+    case_number TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'refused')),
+    detail TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+
+def _evidence(db: Database) -> None:
+    run_script(db, EVIDENCE_SCHEMA)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_review_and_analysis", _review),
+    ("0003_evidence_requests", _evidence),
 )
 
 

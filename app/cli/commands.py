@@ -17,11 +17,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import KnownError
 from app.core.plates import parse_pattern
-from app.core.records import NEWEST_FIRST, SearchOrder, SearchQuery, SortKey, parse_order
-from app.export.verify import verify_packet
+from app.core.records import (
+    ALERT_OUTCOMES,
+    NEWEST_FIRST,
+    SearchOrder,
+    SearchQuery,
+    SortKey,
+    parse_order,
+)
+from app.export.verify import HubLookup, HubRecord, verify_packet
+from app.sync.client import HubClient, HubError, HubRefused
+from app.vision.redact import load_spec_file, merge_specs, parse_redaction
 from app.workstation import Workstation
 
 log = logging.getLogger("platedesk")
@@ -39,6 +49,7 @@ COMMANDS = (
     "evidence",
     "export",
     "verify",
+    "alerts",
 )
 
 
@@ -114,17 +125,61 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--case", required=True)
     add.add_argument("--note", default="")
     add.add_argument("read_ids", nargs="+", metavar="READ_ID")
+    holds = evidence_sub.add_parser(
+        "holds", help="where the case's evidence holds stand at the hub"
+    )
+    holds.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    holds.add_argument("--case", required=True)
 
     export = command("export", "write the case's evidence as a signed packet (a BagIt bag)")
     export.add_argument("--case", required=True)
     export.add_argument("--out", required=True, type=Path, help="the folder to write it in")
     export.add_argument("--zip", action="store_true", help="write one ZIP instead of a folder")
+    export.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="READ_ID:x,y,w,h",
+        help="blur this rectangle (pixels) in a derived copy of the read's image (repeatable)",
+    )
+    export.add_argument(
+        "--redactions",
+        type=Path,
+        metavar="FILE",
+        help='a JSON redaction spec: {"READ_ID": {"regions": [[x, y, w, h]], "enhance": {}}}',
+    )
 
-    verify = command("verify", "check a packet offline (exit 0 valid, 1 invalid)")
+    verify = command("verify", "check a packet (exit 0 valid, 1 invalid)")
     verify.add_argument("packet", type=Path, metavar="PACKET", help="a packet folder or ZIP")
     verify.add_argument(
         "--public-key", type=Path, help="a file with the device's public key (base64 or PEM)"
     )
+    verify.add_argument(
+        "--hub",
+        default=argparse.SUPPRESS,
+        help="also check at this hub (or at the --profile's hub): its receipt for the packet "
+        "and the public key it holds for the exporting device",
+    )
+    alerts = command("alerts", "hotlist alerts for your cases: list them, acknowledge one")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True)
+    alerts_list = alerts_sub.add_parser("list", help="your alerts after an alert id")
+    alerts_list.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    alerts_list.add_argument("--after", type=int, default=0, help="an alert id (default 0)")
+    alerts_list.add_argument("--limit", type=int, default=100)
+    ack = alerts_sub.add_parser(
+        "ack", help="record the verification steps and the outcome of an alert"
+    )
+    ack.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    ack.add_argument("alert_id", type=int, metavar="ALERT_ID")
+    ack.add_argument("--outcome", required=True, choices=ALERT_OUTCOMES)
+    ack.add_argument("--visual", action="store_true", help="you confirmed the plate in the image")
+    ack.add_argument(
+        "--state-match", action="store_true", help="the plate's state matches the entry"
+    )
+    ack.add_argument(
+        "--entry-confirmed", action="store_true", help="you re-confirmed the hotlist entry"
+    )
+    ack.add_argument("--note", default="")
     return parser
 
 
@@ -330,25 +385,45 @@ def _purge(ws: Workstation, args: argparse.Namespace) -> Any:
 
 
 def _evidence(ws: Workstation, args: argparse.Namespace) -> Any:
+    if args.evidence_command == "holds":
+        return {"case_number": args.case, "holds": _holds(ws, args.case, refresh=True)}
     marks = [
-        ws.mark_evidence(read_id=read_id, case_number=args.case, note=args.note)
+        ws.mark_evidence(read_id=read_id, case_number=args.case, note=args.note, deliver=False)
         for read_id in args.read_ids
     ]
-    return {"case_number": args.case, "marked": [mark.read_id for mark in marks]}
+    ws.deliver_evidence()
+    marked = {mark.read_id for mark in marks}
+    holds = [hold for hold in _holds(ws, args.case, refresh=False) if hold["read_id"] in marked]
+    return {"case_number": args.case, "marked": [mark.read_id for mark in marks], "holds": holds}
+
+
+def _holds(ws: Workstation, case_number: str, *, refresh: bool) -> list[dict[str, Any]]:
+    """Each read's hold at the hub: pending (sent at the next contact), proposed,
+    confirmed, released or refused (with the hub's reason)."""
+    return [
+        {"read_id": h.read_id, "status": h.status, "hold_id": h.hold_id, "detail": h.detail}
+        for h in ws.evidence_holds(case_number=case_number, refresh=refresh)
+    ]
 
 
 def _export(ws: Workstation, args: argparse.Namespace) -> Any:
-    result = ws.export_packet(case_number=args.case, out_dir=args.out, zip=args.zip)
+    specs = load_spec_file(args.redactions) if args.redactions is not None else {}
+    redactions = merge_specs(specs, [parse_redaction(text) for text in args.redact])
+    result = ws.export_packet(
+        case_number=args.case, out_dir=args.out, zip=args.zip, redactions=redactions
+    )
     return {
         "packet": str(result.packet),
         "packet_id": result.packet_id,
         "reads": result.reads,
         "files": result.files,
+        "receipt": result.receipt,
     }
 
 
 def _verify(args: argparse.Namespace) -> int:
-    """Offline, without a profile: the packet alone (and a public key, when given)."""
+    """Offline, without a profile: the packet alone (and a public key, when given); with
+    --hub URL (or --online and a profile) also the hub's receipt and device key."""
     try:
         public_key = (
             args.public_key.read_text(encoding="utf-8") if args.public_key is not None else None
@@ -356,7 +431,27 @@ def _verify(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"platedesk: the public key file cannot be read: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    report = verify_packet(args.packet, public_key=public_key)
+    hub_url = args.hub
+    if hub_url is None and args.profile is not None:
+        hub_url = load_settings(args.profile).hub_url or None
+        if hub_url is None:
+            print(f"platedesk: the profile {args.profile} names no hub; give --hub URL.",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_ERROR
+    client: HubClient | None = None
+    try:
+        client = HubClient(hub_url) if hub_url else None
+        report = verify_packet(
+            args.packet,
+            public_key=public_key,
+            hub=None if client is None else _hub_lookup(client),
+        )
+    except KnownError as exc:
+        print(f"platedesk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        if client is not None:
+            client.close()
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
@@ -371,6 +466,48 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report.valid else EXIT_ERROR
 
 
+def _alerts(ws: Workstation, args: argparse.Namespace) -> Any:
+    if args.alerts_command == "list":
+        return {"alerts": ws.alerts(after=args.after, limit=args.limit)}
+    return ws.acknowledge_alert(
+        alert_id=args.alert_id,
+        outcome=args.outcome,
+        visual_confirmed=args.visual,
+        state_match=args.state_match,
+        entry_confirmed=args.entry_confirmed,
+        note=args.note,
+    )
+
+
+def _hub_lookup(client: HubClient) -> HubLookup:
+    """What the hub holds for a packet: its receipt and the exporting device's key."""
+
+    def lookup(packet_id: str, device_id: str) -> HubRecord:
+        try:
+            receipt = client.receipt(packet_id)
+        except HubRefused as exc:
+            if exc.status not in (404, 422):
+                return HubRecord(hub_url=client.base_url, unreachable=str(exc))
+            receipt = None
+        except HubError as exc:
+            return HubRecord(hub_url=client.base_url, unreachable=str(exc))
+        try:
+            device = client.device_key(device_id)
+            device_key: str | None = device.public_key
+        except HubRefused:
+            device_key = None
+        except HubError as exc:
+            return HubRecord(hub_url=client.base_url, unreachable=str(exc))
+        return HubRecord(
+            hub_url=client.base_url,
+            receipt_manifest_sha256=None if receipt is None else receipt.manifest_sha256,
+            receipt_device_id=None if receipt is None else receipt.device_id,
+            device_public_key=device_key,
+        )
+
+    return lookup
+
+
 HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "login": _login,
     "logout": _logout,
@@ -382,4 +519,5 @@ HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "purge": _purge,
     "evidence": _evidence,
     "export": _export,
+    "alerts": _alerts,
 }

@@ -292,3 +292,57 @@ def query_from_dict(data: dict[str, object], *, case_number: str, purpose: str) 
         min_confidence=float(confidence) if isinstance(confidence, int | float) else None,
         fuzzy=bool(data.get("fuzzy", False)),
     )
+
+
+# --- Evidence holds and packet receipts at the hub (issue 7) ---
+
+
+@dataclass(frozen=True)
+class HoldState:
+    """Where a read marked as evidence stands at the hub: "pending" (not yet delivered;
+    retried at the next contact), "proposed", "confirmed", "released", or "refused"
+    (the hub said no; `detail` says why)."""
+
+    case_number: str
+    read_id: str
+    status: str
+    hold_id: str | None
+    detail: str
+    updated_at: datetime
+
+
+# --- Hotlist alerts (issue 4 item 5; the alerts panel of issue 6 item 8) ---
+
+ALERT_OUTCOMES = ("correct_read", "wrong_state", "misread", "entry_no_longer_valid", "action_taken")
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One hotlist hit for the user: the entry, the read (None once purged at the hub),
+    and the acknowledgement once someone has recorded it. `match` is "exact" or
+    "fuzzy" (a likely misread: check the image)."""
+
+    alert_id: int
+    case_number: str
+    entry_id: str
+    entry_plate: str
+    entry_state: str | None
+    reason: str
+    source: str
+    unit: str | None
+    match: str
+    created_at: datetime
+    read_id: str
+    read_plate: str | None
+    read_state: str | None
+    captured_at: datetime | None
+    camera_id: str | None
+    image_sha256: str | None
+    crop_sha256: str | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    outcome: str | None
+    visual_confirmed: bool | None
+    state_match: bool | None
+    entry_confirmed: bool | None
+    note: str | None

@@ -49,6 +49,7 @@ class UserPublic(WireModel):
     display_name: str
     role: Role
     training_valid_until: date | None
+    unit: str | None = None  # supervisors review their unit's flagged searches
 
 
 class TokenPublic(WireModel):
@@ -92,6 +93,18 @@ class CameraPublic(WireModel):
     longitude: float
     direction: str
     active: bool
+
+
+class CameraCreate(WireModel):
+    """A camera to register: what the admin API takes (the hub's column sizes)."""
+
+    camera_id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(min_length=1, max_length=128)
+    agency: str = Field(min_length=1, max_length=128)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    direction: str = Field(min_length=1, max_length=16)
+    active: bool = True
 
 
 class SliceCreate(WireModel):
@@ -269,6 +282,7 @@ class UserCreate(WireModel):
     role: Role
     password: str = Field(min_length=1, max_length=256)
     training_valid_until: date | None = None
+    unit: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class UserCreatedPublic(WireModel):
@@ -402,3 +416,243 @@ class AuditConsistencyProofPublic(WireModel):
     """Proof that the tree of `second` leaves extends the tree of `first` leaves."""
 
     proof: list[str]  # hex
+
+
+# --- Hotlists and alerts (hub 0005) ---
+
+
+class AlertOutcome(StrEnum):
+    """What a hotlist hit turned out to be, as the recipient records it."""
+
+    CORRECT_READ = "correct_read"
+    WRONG_STATE = "wrong_state"
+    MISREAD = "misread"
+    ENTRY_NO_LONGER_VALID = "entry_no_longer_valid"
+    ACTION_TAKEN = "action_taken"
+
+
+# The policy's human verification before anyone acts on a hit.
+VERIFICATION_STEPS = {
+    "visual_confirmed": "visual confirmation of the plate in the image",
+    "state_match": "the plate's state matches the hotlist entry",
+    "entry_confirmed": "the hotlist entry re-confirmed as still valid",
+}
+
+
+class HotlistEntryCreate(WireModel):
+    """A plate of interest for a case; `state` None matches any state."""
+
+    plate: str = Field(min_length=1, max_length=32)
+    state: str | None = Field(default=None, max_length=8)
+    reason: str = Field(min_length=1, max_length=500)
+    source: str = Field(min_length=1, max_length=64)  # e.g. "NCIC stolen vehicle"
+    case_number: str = Field(min_length=1, max_length=32)
+    unit: str | None = Field(default=None, max_length=64)
+    expires_at: AwareDatetime
+
+
+class HotlistEntryPublic(WireModel):
+    entry_id: str
+    plate: str
+    state: str | None
+    reason: str
+    source: str
+    case_number: str
+    unit: str | None
+    expires_at: AwareDatetime
+    created_by: str
+    created_at: AwareDatetime
+    removed_by: str | None
+    removed_at: AwareDatetime | None
+    active: bool
+
+
+class HotlistImportPublic(WireModel):
+    imported: int
+    entry_ids: list[str]
+
+
+class AlertPublic(WireModel):
+    """One hotlist hit; the read's fields are None once the read has been purged."""
+
+    alert_id: int
+    entry_id: str
+    case_number: str
+    unit: str | None
+    match: str  # "exact" or "fuzzy" (a likely misread)
+    created_at: AwareDatetime
+    entry_plate: str
+    entry_state: str | None
+    reason: str
+    source: str
+    read_id: str
+    read_plate: str | None
+    read_state: str | None
+    captured_at: AwareDatetime | None
+    camera_id: str | None
+    image_sha256: str | None
+    crop_sha256: str | None
+    acknowledged_by: str | None
+    acknowledged_at: AwareDatetime | None
+    visual_confirmed: bool | None
+    state_match: bool | None
+    entry_confirmed: bool | None
+    outcome: AlertOutcome | None
+    note: str | None
+
+
+class AlertPage(WireModel):
+    """Alerts after a cursor, oldest first; pass `cursor` as `after` for the next page."""
+
+    alerts: list[AlertPublic]
+    cursor: int
+
+
+class AlertAcknowledgeCreate(WireModel):
+    visual_confirmed: bool
+    state_match: bool
+    entry_confirmed: bool
+    outcome: AlertOutcome
+    note: str = Field(default="", max_length=2000)
+
+
+def acknowledgement_problem(ack: AlertAcknowledgeCreate) -> str | None:
+    """Why the policy refuses this acknowledgement, or None: acting needs every step."""
+    if ack.outcome is not AlertOutcome.ACTION_TAKEN:
+        return None
+    missing = [label for name, label in VERIFICATION_STEPS.items() if not getattr(ack, name)]
+    if not missing:
+        return None
+    return (
+        "An outcome of action_taken needs every verification step first; missing: "
+        + "; ".join(missing)
+        + ". Verify them, or record another outcome."
+    )
+
+
+# --- Packet receipts (hub 0006) ---
+
+
+class PacketReceiptCreate(WireModel):
+    """A workstation's record that it exported a packet; the hub adds user, device, time."""
+
+    packet_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    case_number: str = Field(min_length=1, max_length=32)
+    manifest_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")  # of tagmanifest-sha256.txt
+    reads: int = Field(ge=0, le=1_000_000)
+    exported_at: AwareDatetime
+
+
+class PacketReceiptPublic(WireModel):
+    """The hub's receipt for a packet, with the public key it holds for the device."""
+
+    packet_id: str
+    case_number: str
+    manifest_sha256: str
+    reads: int
+    username: str
+    device_id: str
+    device_public_key: str | None  # base64 of the raw Ed25519 key; None: never registered
+    exported_at: AwareDatetime
+    received_at: AwareDatetime
+
+
+class DeviceKeyPublic(WireModel):
+    device_id: str
+    public_key: str | None  # base64 of the raw Ed25519 key; None: never registered
+    status: str  # "active" or "revoked"
+
+
+class CustodyEventPublic(WireModel):
+    """One of the hub's own audit events about a case's evidence (holds, receipts), whole:
+    its hash can be recomputed (app.core.audit_chain.event_hash)."""
+
+    event_id: str
+    device_id: str
+    username: str
+    session_id: str
+    seq: int
+    occurred_at: str
+    action: str
+    object_refs: dict[str, Any]
+    params: dict[str, Any]
+    outcome: str
+    prev_hash: str
+    hash: str
+
+
+# --- Flags and supervisor review (hub.flags, hub.review; issue 4) ---
+
+
+class UserUnitUpdate(WireModel):
+    """The unit whose supervisors review the user's flagged searches; None: no unit."""
+
+    unit: str | None = Field(min_length=1, max_length=64)
+
+
+class FiredRulePublic(WireModel):
+    rule: str  # app.core.flag_rules.RULES, or "unevaluated"
+    reason: str
+
+
+class RecentSearchPublic(WireModel):
+    occurred_at: AwareDatetime
+    source: str  # "search", "slice" or "workstation"
+    case_number: str
+    purpose: str
+    params: dict[str, Any]
+    result_count: int | None
+    flagged: bool
+
+
+class ReviewActionPublic(WireModel):
+    kind: str  # "approve", "request_justification", "refer" or "answer"
+    actor: str
+    at: AwareDatetime
+    text: str
+
+
+class ReviewItemPublic(WireModel):
+    """A flagged search with everything a supervisor needs to decide on it."""
+
+    item_id: str
+    status: str  # "open", "justification_requested", "answered", "approved", "referred"
+    source: str
+    username: str
+    display_name: str | None
+    unit: str | None
+    case_number: str
+    purpose: str
+    justification: str | None
+    params: dict[str, Any]  # the exact parameters, as audited
+    result_count: int | None
+    occurred_at: AwareDatetime
+    flagged_at: AwareDatetime
+    rules: list[FiredRulePublic]
+    history: list[ReviewActionPublic]
+    recent_searches: list[RecentSearchPublic]
+
+
+class ReviewDecisionCreate(WireModel):
+    """approve, request_justification (note: the question to the user) or refer."""
+
+    decision: str = Field(pattern=r"^(approve|request_justification|refer)$")
+    note: str = Field(default="", max_length=2000)
+
+
+class JustificationRequestPublic(WireModel):
+    """A supervisor's question about one of the user's flagged searches."""
+
+    item_id: str
+    case_number: str
+    purpose: str
+    occurred_at: AwareDatetime
+    params: dict[str, Any]
+    rules: list[FiredRulePublic]
+    question: str
+    requested_by: str
+    requested_at: AwareDatetime
+
+
+class JustificationAnswerCreate(WireModel):
+    answer: str = Field(min_length=1, max_length=2000)

@@ -2,14 +2,18 @@
 
 Layout of a packet folder (or of the one folder inside its ZIP):
 
-    bagit.txt, bag-info.txt            BagIt declaration; case, agency, user, time, packet id
+    bagit.txt, bag-info.txt            BagIt-Version 1.0; case, agency, user, time, packet id
     manifest-sha256.txt, manifest-sha512.txt        every payload file's hashes
     tagmanifest-sha256.txt, tagmanifest-sha512.txt  hashes of the four files above
     signature.ed25519       base64 Ed25519 signature over tagmanifest-sha256.txt's bytes
     device-public-key.txt   base64 of the signing device's raw 32-byte public key
     data/originals/<read_id>-scene.jpg, <read_id>-crop.jpg   byte-identical to the hub's
+    data/derived/<name>.png, <name>.png.json   enhanced or redacted copies, each with a
+                            record of the operations applied and of its original (SHA-256)
+    data/report.pdf         case summary, then one page per read (app.export.report)
     data/reads.csv, data/reads.json     every field of every read, with its review marks
-    data/custody.json       journal events touching these reads, and the export's own
+    data/custody.json       journal events touching these reads, and the export's own;
+                            the hub's own events for the case (holds, receipts) when online
     data/audit-excerpt.json the device's hash chain from the first to the last event
                             concerning the case, verifiable on its own (other cases'
                             events between them withheld: seq, links and hash only)
@@ -21,7 +25,8 @@ manifests, which cover every payload file. `verify` refuses any other unlisted f
 
 The packet is built in `.<name>.partial` next to its final place and renamed when
 complete, so a failed or cancelled export never leaves something that looks like a
-packet. Files are written one at a time (memory stays flat).
+packet. One read at a time is in memory (app.export.bag hashes files as it writes
+them; app.export.report streams the PDF), so memory stays flat with the read count.
 """
 
 from __future__ import annotations
@@ -38,22 +43,24 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import bagit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.core.audit_chain import withheld
 from app.core.canonical import utc_iso
 from app.core.errors import KnownError
+from app.export.bag import CHECKSUMS, BagWriter
+from app.export.report import ReportWriter
 from app.export.sign import public_key_b64, sign_b64
 
-CHECKSUMS = ("sha256", "sha512")
 SIGNED_FILE = "tagmanifest-sha256.txt"
 SIGNATURE_FILE = "signature.ed25519"
 PUBLIC_KEY_FILE = "device-public-key.txt"
 UNLISTED_TAG_FILES = (SIGNATURE_FILE, PUBLIC_KEY_FILE)
 ORIGINALS_DIR = "originals"
+DERIVED_DIR = "derived"
+REPORT_FILE = "report.pdf"
 READ_FIELDS = (
     "read_id",
     "plate",
@@ -74,8 +81,6 @@ READ_FIELDS = (
     "crop_sha256",
 )
 _COPY_BLOCK = 1 << 20
-# bagit.make_bag changes the process's working directory while it runs.
-_BAGIT_LOCK = threading.Lock()
 
 
 class ExportCancelled(KnownError):
@@ -108,11 +113,39 @@ class PacketInfo:
 
 @dataclass(frozen=True)
 class Original:
-    """One image for data/originals/: its file name, the SHA-256 it must have, its bytes."""
+    """One image for data/originals/: its file name, the SHA-256 it must have, its bytes,
+    the read it belongs to and its kind ("scene" or "crop")."""
 
     name: str
     sha256: str
     load: Callable[[], bytes]
+    read_id: str = ""
+    kind: str = "scene"
+
+
+@dataclass(frozen=True)
+class DerivedCopy:
+    data: bytes  # the derived file's bytes
+    preview_jpeg: bytes  # what the report shows
+    operations: list[dict[str, Any]]  # in the order applied, with their parameters
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived copy to make of one original (by its name) for data/derived/."""
+
+    name: str
+    make: Callable[[bytes], DerivedCopy]  # from the original's bytes
+
+
+@dataclass(frozen=True)
+class HubCustody:
+    """The hub's own events about the case's evidence, or why they are not included."""
+
+    source: str
+    included: bool
+    events: Sequence[Mapping[str, Any]] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +166,7 @@ class PacketResult:
     packet_id: str
     reads: int
     files: int  # payload files
+    receipt: str = ""  # the hub's receipt: "delivered", "pending" (sent later) or "refused"
 
 
 @dataclass(frozen=True)
@@ -156,13 +190,19 @@ def write_packet(
     key: Ed25519PrivateKey,
     out_dir: Path,
     zip: bool = False,
+    derived: Mapping[str, Derived] | None = None,
+    hub_custody: HubCustody | None = None,
     progress: Callable[[ExportProgress], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> BuiltPacket:
     """Write the packet into out_dir (a folder, or a .zip when `zip`) and sign it.
 
-    `reads` are plain records (READ_FIELDS plus "review_marks", a list of dicts).
-    Raises ExportCancelled or ExportFailed, leaving no packet and no partial folder.
+    `reads` are plain records (READ_FIELDS plus "review_marks", a list of dicts);
+    `originals` name their read; `derived` maps an original's name to the derived
+    copy to make of it. One read at a time: its originals are checked and written,
+    its derived copies made, its report page written; then the records, custody,
+    audit excerpt and tag files. Raises ExportCancelled or ExportFailed, leaving no
+    packet and no partial folder.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     name = packet_name(
@@ -173,7 +213,11 @@ def write_packet(
         raise ExportFailed(f"{final} already exists; choose another folder.")
     partial = out_dir / f".{name}.partial"
     partial_zip = out_dir / f".{name}.zip.partial"
-    total = len(originals) + 3 + (1 if zip else 0)
+    total = len(reads) + 3 + (1 if zip else 0)
+    derived = derived or {}
+    by_read: dict[str, list[Original]] = {}
+    for original in originals:
+        by_read.setdefault(original.read_id, []).append(original)
 
     def step(stage: str, done: int) -> None:
         if cancel is not None and cancel.is_set():
@@ -181,31 +225,56 @@ def write_packet(
         if progress is not None:
             progress(ExportProgress(stage=stage, done=done, total=total))
 
+    bag: BagWriter | None = None
     try:
         shutil.rmtree(partial, ignore_errors=True)
-        (partial / ORIGINALS_DIR).mkdir(parents=True)
+        bag = BagWriter(partial, algorithms=CHECKSUMS)
         done = 0
-        for original in originals:
-            step("originals", done)
-            _write_original(partial / ORIGINALS_DIR / original.name, original)
-            done += 1
+        with bag.binary(REPORT_FILE) as pdf:
+            report = ReportWriter(
+                pdf,
+                packet_id=info.packet_id,
+                case_number=info.case_number,
+                pages=1 + len(reads),
+                title=f"Evidence packet {info.packet_id}, case {info.case_number}",
+            )
+            report.summary_page(facts=_summary_facts(info, reads, derived), reads=reads)
+            for read in reads:
+                step("originals", done)
+                shown: dict[str, bytes] = {}
+                note = ""
+                for original in by_read.pop(str(read.get("read_id")), []):
+                    data = _checked(original)
+                    bag.add_bytes(f"{ORIGINALS_DIR}/{original.name}", data)
+                    shown[original.kind] = data
+                    copy_of = derived.get(original.name)
+                    if copy_of is not None:
+                        shown[original.kind] = _write_derived(bag, copy_of, original, data, info)
+                        note = f"Shown: the derived copy data/{DERIVED_DIR}/{copy_of.name}"
+                report.read_page(
+                    read, scene=shown.get("scene"), crop=shown.get("crop"), scene_note=note
+                )
+                done += 1
+            report.close()
+        for rest in by_read.values():  # originals of no listed read (none expected)
+            for original in rest:
+                bag.add_bytes(f"{ORIGINALS_DIR}/{original.name}", _checked(original))
         step("records", done)
-        _write_reads(partial, reads, info)
-        _write_json(partial / "custody.json", _custody_document(info, custody))
-        _write_excerpt(partial / "audit-excerpt.json", excerpt, info)
+        _write_reads(bag, reads, info)
+        with bag.text("custody.json") as handle:
+            _dump_json(handle, _custody_document(info, custody, hub_custody))
+        _write_excerpt(bag, excerpt, info)
         done += 1
         step("manifests", done)
-        with _BAGIT_LOCK:
-            bagit.make_bag(str(partial), bag_info=_bag_info(info), checksums=list(CHECKSUMS))
+        signed = bag.finish(_bag_info(info), bagged_at=info.bagged_at)
         done += 1
         step("signature", done)
-        signed = (partial / SIGNED_FILE).read_bytes()
         (partial / SIGNATURE_FILE).write_text(sign_b64(key, signed) + "\n", encoding="ascii")
         (partial / PUBLIC_KEY_FILE).write_text(public_key_b64(key) + "\n", encoding="ascii")
         done += 1
         if zip:
             step("zip", done)
-            _zip_folder(partial, partial_zip, top=name)
+            _zip_folder(partial, partial_zip, top=name, cancel=cancel)
             done += 1
         step("done", done)
         if zip:
@@ -213,23 +282,23 @@ def write_packet(
             shutil.rmtree(partial)
         else:
             partial.rename(final)
-    except (OSError, bagit.BagError) as exc:
-        _remove(partial, partial_zip)
+    except OSError as exc:
+        _abort(bag, partial, partial_zip)
         raise ExportFailed(f"The packet could not be written to {out_dir}: {exc}") from exc
     except BaseException:
-        _remove(partial, partial_zip)
+        _abort(bag, partial, partial_zip)
         raise
-    files = len(originals) + 4
-    result = PacketResult(packet=final, packet_id=info.packet_id, reads=len(reads), files=files)
+    result = PacketResult(packet=final, packet_id=info.packet_id, reads=len(reads), files=bag.files)
     return BuiltPacket(result=result, manifest_sha256=hashlib.sha256(signed).hexdigest())
 
 
-def _remove(folder: Path, zip_file: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-    zip_file.unlink(missing_ok=True)
+def _abort(bag: BagWriter | None, folder: Path, zip_file: Path) -> None:
+    if bag is not None:
+        bag.abort()
+    _remove(folder, zip_file)
 
 
-def _write_original(path: Path, original: Original) -> None:
+def _checked(original: Original) -> bytes:
     data = original.load()
     digest = hashlib.sha256(data).hexdigest()
     if digest != original.sha256:
@@ -237,7 +306,58 @@ def _write_original(path: Path, original: Original) -> None:
             f"The image {original.name} does not match its recorded SHA-256 "
             f"({digest} instead of {original.sha256}); the cache may be damaged."
         )
-    path.write_bytes(data)
+    return data
+
+
+def _write_derived(
+    bag: BagWriter, derived: Derived, original: Original, data: bytes, info: PacketInfo
+) -> bytes:
+    """Write the derived copy and its sidecar record; returns the copy's JPEG preview."""
+    copy = derived.make(data)
+    bag.add_bytes(f"{DERIVED_DIR}/{derived.name}", copy.data)
+    sidecar = {
+        "packet_id": info.packet_id,
+        "read_id": original.read_id,
+        "derived": f"data/{DERIVED_DIR}/{derived.name}",
+        "derived_sha256": hashlib.sha256(copy.data).hexdigest(),
+        "original": f"data/{ORIGINALS_DIR}/{original.name}",
+        "original_sha256": original.sha256,
+        "operations": copy.operations,
+        "software": info.software_version,
+        "made_at": utc_iso(info.bagged_at),
+        "note": "The original is unchanged; this copy was made from it by the operations listed, "
+        "in order.",
+    }
+    with bag.text(f"{DERIVED_DIR}/{derived.name}.json") as handle:
+        _dump_json(handle, sidecar)
+    return copy.preview_jpeg
+
+
+def _summary_facts(
+    info: PacketInfo, reads: Sequence[Mapping[str, Any]], derived: Mapping[str, Derived]
+) -> list[tuple[str, str]]:
+    times = sorted(str(read.get("captured_at")) for read in reads)
+    return [
+        ("Case number", info.case_number),
+        ("Packet id", info.packet_id),
+        ("Agency", info.organization),
+        ("Exported by", f"{info.exporting_user} on device {info.device_id}"),
+        ("Exported at (UTC)", utc_iso(info.bagged_at)),
+        ("Software", info.software_version),
+        ("Reads", str(len(reads))),
+        ("Captured between", f"{times[0]} and {times[-1]}" if times else "-"),
+        ("Derived copies", f"{len(derived)} (data/{DERIVED_DIR}/, each with a .json record)"),
+        (
+            "How to verify",
+            "platedesk verify PACKET, or bagit.py --validate PACKET; the Ed25519 signature "
+            f"{SIGNATURE_FILE} covers {SIGNED_FILE}.",
+        ),
+    ]
+
+
+def _remove(folder: Path, zip_file: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    zip_file.unlink(missing_ok=True)
 
 
 def _bag_info(info: PacketInfo) -> dict[str, str]:
@@ -264,8 +384,8 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def _write_reads(folder: Path, reads: Sequence[Mapping[str, Any]], info: PacketInfo) -> None:
-    with (folder / "reads.csv").open("w", encoding="utf-8", newline="") as handle:
+def _write_reads(bag: BagWriter, reads: Sequence[Mapping[str, Any]], info: PacketInfo) -> None:
+    with bag.text("reads.csv") as handle:
         writer = csv.writer(handle)
         writer.writerow([*READ_FIELDS, "review_marks"])
         for read in reads:
@@ -273,30 +393,46 @@ def _write_reads(folder: Path, reads: Sequence[Mapping[str, Any]], info: PacketI
                 [_csv_value(read.get(field)) for field in READ_FIELDS]
                 + [json.dumps(read.get("review_marks", []), ensure_ascii=False, sort_keys=True)]
             )
-    document = {
-        "packet_id": info.packet_id,
-        "case_number": info.case_number,
-        "reads": [dict(read) for read in reads],
-    }
-    _write_json(folder / "reads.json", document)
+    with bag.text("reads.json") as handle:
+        handle.write(
+            json.dumps(
+                {"packet_id": info.packet_id, "case_number": info.case_number},
+                ensure_ascii=False,
+                sort_keys=True,
+            )[:-1]
+        )
+        handle.write(', "reads": [')
+        for index, read in enumerate(reads):
+            handle.write(",\n " if index else "\n ")
+            handle.write(json.dumps(dict(read), ensure_ascii=False, sort_keys=True))
+        handle.write("\n]}\n")
 
 
-def _custody_document(info: PacketInfo, custody: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    return {
+def _custody_document(
+    info: PacketInfo, custody: Sequence[Mapping[str, Any]], hub: HubCustody | None
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
         "packet_id": info.packet_id,
         "case_number": info.case_number,
         "source": f"audit journal of device {info.device_id}",
         "events": [dict(event) for event in custody],
     }
+    if hub is not None:
+        document["hub"] = {
+            "source": hub.source,
+            "included": hub.included,
+            "note": hub.note,
+            "events": [dict(event) for event in hub.events],
+        }
+    return document
 
 
-def _write_json(path: Path, document: Any) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        json.dump(document, handle, ensure_ascii=False, indent=1, sort_keys=True)
-        handle.write("\n")
+def _dump_json(handle: IO[str], document: Any) -> None:
+    json.dump(document, handle, ensure_ascii=False, indent=1, sort_keys=True)
+    handle.write("\n")
 
 
-def _write_excerpt(path: Path, excerpt: AuditExcerpt, info: PacketInfo) -> None:
+def _write_excerpt(bag: BagWriter, excerpt: AuditExcerpt, info: PacketInfo) -> None:
     """Streamed: the events may be many (every event between the case's first and last)."""
     head = {
         "packet_id": info.packet_id,
@@ -313,7 +449,7 @@ def _write_excerpt(path: Path, excerpt: AuditExcerpt, info: PacketInfo) -> None:
             "are given, so the chain still links up without disclosing them"
         ),
     }
-    with path.open("w", encoding="utf-8") as handle:
+    with bag.text("audit-excerpt.json") as handle:
         handle.write(json.dumps(head, ensure_ascii=False, sort_keys=True)[:-1])
         handle.write(', "events": [')
         own = set(excerpt.case_seqs)
@@ -324,11 +460,14 @@ def _write_excerpt(path: Path, excerpt: AuditExcerpt, info: PacketInfo) -> None:
         handle.write("\n]}\n")
 
 
-def _zip_folder(folder: Path, target: Path, *, top: str) -> None:
+def _zip_folder(folder: Path, target: Path, *, top: str, cancel: threading.Event | None) -> None:
     with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
         for path in sorted(folder.rglob("*")):
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled("The export was cancelled; no packet was written.")
             if not path.is_file():
                 continue
             arcname = f"{top}/{path.relative_to(folder).as_posix()}"
-            compression = zipfile.ZIP_STORED if path.suffix == ".jpg" else zipfile.ZIP_DEFLATED
+            stored = path.suffix in (".jpg", ".png", ".pdf")
+            compression = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             archive.write(path, arcname, compress_type=compression)

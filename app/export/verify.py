@@ -1,7 +1,10 @@
-"""Verify a packet offline: bag completeness and hashes, signature, audit chain.
+"""Verify a packet: bag completeness and hashes, signature, audit chain; and online,
+the hub's receipt for the packet and the public key the hub holds for the device.
 
-Needs no profile, no keyring and no network. Every check runs (so the report says
-what was checked); problems are listed in the order found, the first one first.
+Offline it needs no profile, no keyring and no network. Online, `hub` is a lookup
+(the caller owns the HTTP client: app.export does not import app.sync). Every check
+runs (so the report says what was checked); problems are listed in the order
+found, the first one first.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import hashlib
 import json
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,6 +33,20 @@ from app.export.sign import load_public_key, raw_public, signature_ok
 REQUIRED_INFO = ("Case-Number", "Packet-Id", "Exporting-User", "Source-Organization")
 
 
+@dataclass(frozen=True)
+class HubRecord:
+    """What the hub holds for a packet; `unreachable` says why the hub could not be asked."""
+
+    hub_url: str
+    receipt_manifest_sha256: str | None = None  # None: the hub has no receipt
+    receipt_device_id: str | None = None
+    device_public_key: str | None = None  # None: the hub holds no key for the device
+    unreachable: str | None = None
+
+
+HubLookup = Callable[[str, str], HubRecord]  # (packet id, device id) -> what the hub holds
+
+
 @dataclass
 class VerifyReport:
     valid: bool = True
@@ -44,21 +62,24 @@ class VerifyReport:
         return {"valid": self.valid, "checked": self.checked, "problems": self.problems}
 
 
-def verify_packet(path: Path, *, public_key: str | None = None) -> VerifyReport:
+def verify_packet(
+    path: Path, *, public_key: str | None = None, hub: HubLookup | None = None
+) -> VerifyReport:
     """Check a packet folder or its ZIP; `public_key` (base64 raw or PEM text), when given,
-    must be the key in the packet and is the one the signature is checked with."""
+    must be the key in the packet and is the one the signature is checked with; `hub`,
+    when given, is asked for the packet's receipt and the device's key."""
     if path.is_file() and zipfile.is_zipfile(path):
         with tempfile.TemporaryDirectory(prefix="platedesk-verify-") as scratch:
             report = VerifyReport()
             folder = _unzip(path, Path(scratch), report)
             if folder is None:
                 return report
-            return _verify_folder(folder, public_key=public_key, report=report)
+            return _verify_folder(folder, public_key=public_key, hub=hub, report=report)
     if not path.is_dir():
         report = VerifyReport()
         report.problem(f"{path} is neither a packet folder nor a packet ZIP")
         return report
-    return _verify_folder(path, public_key=public_key, report=VerifyReport())
+    return _verify_folder(path, public_key=public_key, hub=hub, report=VerifyReport())
 
 
 def _unzip(path: Path, scratch: Path, report: VerifyReport) -> Path | None:
@@ -80,12 +101,62 @@ def _unzip(path: Path, scratch: Path, report: VerifyReport) -> Path | None:
     return scratch / tops.pop()
 
 
-def _verify_folder(folder: Path, *, public_key: str | None, report: VerifyReport) -> VerifyReport:
+def _verify_folder(
+    folder: Path, *, public_key: str | None, hub: HubLookup | None, report: VerifyReport
+) -> VerifyReport:
     bag = _check_bag(folder, report)
     _check_unlisted_files(folder, bag, report)
     _check_signature(folder, public_key, report)
     _check_audit(folder, report)
+    if hub is not None:
+        _check_hub(folder, bag, hub, report)
     return report
+
+
+def _check_hub(folder: Path, bag: bagit.Bag | None, hub: HubLookup, report: VerifyReport) -> None:
+    packet_id = str(bag.info.get("Packet-Id", "")) if bag is not None else ""
+    device_id = str(bag.info.get("Exporting-Device", "")) if bag is not None else ""
+    report.checked.append("the hub holds a receipt for the packet with the same manifest hash")
+    report.checked.append("the signature checks with the public key the hub holds for the device")
+    if not packet_id or not device_id:
+        report.problem("bag-info.txt names no Packet-Id or Exporting-Device to ask the hub about")
+        return
+    record = hub(packet_id, device_id)
+    where = f"the hub at {record.hub_url}"
+    if record.unreachable is not None:
+        report.problem(f"{where} could not be asked: {record.unreachable}")
+        return
+    try:
+        signed = (folder / SIGNED_FILE).read_bytes()
+        signature = (folder / SIGNATURE_FILE).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        report.problem(f"the packet cannot be checked against {where}: {exc}")
+        return
+    if record.receipt_manifest_sha256 is None:
+        report.problem(f"{where} holds no receipt for packet {packet_id}")
+    elif record.receipt_manifest_sha256 != hashlib.sha256(signed).hexdigest():
+        report.problem(
+            f"{SIGNED_FILE} is not the one {where} recorded for packet {packet_id} "
+            "(its SHA-256 differs from the receipt's manifest hash)"
+        )
+    elif record.receipt_device_id not in (None, device_id):
+        report.problem(
+            f"{where} recorded packet {packet_id} from device {record.receipt_device_id}, "
+            f"not {device_id} as bag-info.txt says"
+        )
+    if record.device_public_key is None:
+        report.problem(f"{where} holds no public key for device {device_id}")
+        return
+    try:
+        key = load_public_key(record.device_public_key)
+    except KnownError as exc:
+        report.problem(f"the key {where} holds for device {device_id} cannot be read: {exc}")
+        return
+    if not signature_ok(key, signature, signed):
+        report.problem(
+            f"{SIGNATURE_FILE} is not a valid signature by the key {where} holds for "
+            f"device {device_id}"
+        )
 
 
 def _check_bag(folder: Path, report: VerifyReport) -> bagit.Bag | None:
@@ -211,3 +282,16 @@ def _check_audit(folder: Path, report: VerifyReport) -> None:
             report.problem(f"custody: event {seq}'s contents do not match its hash")
         elif seq in by_seq and by_seq[seq]["hash"] != own:
             report.problem(f"custody: event {seq} differs from the audit excerpt")
+    hub = custody.get("hub")
+    if isinstance(hub, dict) and hub.get("events"):
+        report.checked.append("data/custody.json: each of the hub's events matches its hash")
+        for event in hub["events"]:
+            try:
+                own = event_hash(event)
+            except (ValueError, TypeError) as exc:
+                report.problem(f"custody: a hub event cannot be checked: {exc}")
+                continue
+            if own != event.get("hash"):
+                report.problem(
+                    f"custody: hub event {event.get('seq')}'s contents do not match its hash"
+                )

@@ -17,6 +17,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from app.core.errors import KnownError
 from app.core.schemas import (
     API_PREFIX,
+    AlertAcknowledgeCreate,
+    AlertPage,
+    AlertPublic,
     AuditAck,
     AuditBatch,
     AuditCheckpointPublic,
@@ -24,9 +27,17 @@ from app.core.schemas import (
     AuditInclusionProofPublic,
     CameraPublic,
     CasePublic,
+    CustodyEventPublic,
     DeviceCreate,
+    DeviceKeyPublic,
     DevicePublic,
+    HoldCreate,
+    HoldPublic,
+    JustificationAnswerCreate,
+    JustificationRequestPublic,
     LoginRequest,
+    PacketReceiptCreate,
+    PacketReceiptPublic,
     PurposePublic,
     RefreshRequest,
     SliceCreate,
@@ -232,6 +243,68 @@ class HubClient:
             AuditConsistencyProofPublic,
             params={"first": first, "second": second},
         )
+
+    # evidence: holds, packet receipts, device keys, custody (issue 7) --------------
+    def place_holds(self, request: HoldCreate) -> list[HoldPublic]:
+        return self._json("POST", f"{API_PREFIX}/holds", list[HoldPublic], **self._body(request))
+
+    def holds(self, *, case_number: str) -> list[HoldPublic]:
+        return self._json(
+            "GET", f"{API_PREFIX}/holds", list[HoldPublic], params={"case_number": case_number}
+        )
+
+    def confirm_hold(self, hold_id: str) -> HoldPublic:
+        return self._json("POST", f"{API_PREFIX}/holds/{hold_id}/confirm", HoldPublic)
+
+    def post_receipt(self, request: PacketReceiptCreate) -> PacketReceiptPublic:
+        return self._json(
+            "POST", f"{API_PREFIX}/packets/receipts", PacketReceiptPublic, **self._body(request)
+        )
+
+    def receipt(self, packet_id: str) -> PacketReceiptPublic:
+        """A packet's receipt (no sign-in needed)."""
+        return self._json(
+            "GET", f"{API_PREFIX}/packets/{packet_id}/receipt", PacketReceiptPublic, auth=False
+        )
+
+    def device_key(self, device_id: str) -> DeviceKeyPublic:
+        """The public key the hub holds for a device (no sign-in needed)."""
+        return self._json(
+            "GET", f"{API_PREFIX}/devices/{device_id}/public-key", DeviceKeyPublic, auth=False
+        )
+
+    def custody_events(self, *, case_number: str) -> list[CustodyEventPublic]:
+        return self._json(
+            "GET",
+            f"{API_PREFIX}/packets/custody",
+            list[CustodyEventPublic],
+            params={"case_number": case_number},
+        )
+
+    # hotlist alerts (hub 0005) ---------------------------------------------------------
+    def alerts(self, *, after: int = 0, limit: int = 100) -> AlertPage:
+        """My alerts with an id above `after`, oldest first."""
+        return self._json(
+            "GET", f"{API_PREFIX}/alerts", AlertPage, params={"after": after, "limit": limit}
+        )
+
+    def acknowledge_alert(self, alert_id: int, request: AlertAcknowledgeCreate) -> AlertPublic:
+        return self._json(
+            "POST",
+            f"{API_PREFIX}/alerts/{alert_id}/acknowledge",
+            AlertPublic,
+            **self._body(request),
+        )
+
+    # review (issue 4): a supervisor's questions about this user's flagged searches -----
+    def justification_requests(self) -> list[JustificationRequestPublic]:
+        """The justification requests waiting for this user's answer."""
+        return self._json("GET", f"{API_PREFIX}/review/requests", list[JustificationRequestPublic])
+
+    def answer_justification(self, item_id: str, answer: str) -> None:
+        """Answer one request; the hub attaches it and returns the item to the supervisor."""
+        body = JustificationAnswerCreate(answer=answer)
+        self._send("POST", f"{API_PREFIX}/review/requests/{item_id}/answer", **self._body(body))
 
 
 def _detail(response: httpx.Response) -> str:

@@ -29,6 +29,7 @@ from app.core.errors import KnownError
 from app.core.plates import PlatePattern
 from app.core.records import (
     SEARCH_OUTCOMES,
+    AlertRecord,
     CameraInfo,
     CaseInfo,
     JournalStatus,
@@ -44,6 +45,7 @@ from app.core.records import (
     query_to_dict,
 )
 from app.ui.dialogs.compare_dialog import CompareDialog
+from app.ui.dialogs.export_dialog import EXPORT_ROLES, ExportDialog
 from app.ui.dialogs.multi_place_dialog import MultiPlaceDialog
 from app.ui.dialogs.review_dialogs import (
     EvidenceDialog,
@@ -56,6 +58,7 @@ from app.ui.errors import UNREACHABLE_PREFIX, is_unreachable, user_message
 from app.ui.formatting import count_of, file_size
 from app.ui.idle import IdleWatcher
 from app.ui.models.results_model import COLUMNS, THUMBNAIL_SIZE, TIME, ResultsTableModel
+from app.ui.widgets.alerts_panel import AlertBanner, AlertsPanel
 from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.widgets.lock_screen import LOCKING, LockScreen
@@ -78,6 +81,7 @@ INSECURE_KEYRING = "Secrets are stored in a plaintext keyring (test backend)"
 ONLINE = "Online"
 OFFLINE = "Offline: working from this workstation's cache"
 LOCKED_TITLE = "Platedesk — locked"
+ALERTS_TAB = "Alerts"
 CACHE_UNKNOWN = "Cache size: unknown"
 UPLOAD_INTERVAL_MS = 60_000
 PURGE_INTERVAL_MS = 3_600_000  # the engine also purges at start and at sign-in
@@ -138,6 +142,7 @@ class MainWindow(QMainWindow):
         self.is_ready = False
         self.last_sync: datetime | None = None
         self.slice_dialog: SliceDialog | None = None
+        self.export_dialog: ExportDialog | None = None
         self.review_dialog: EvidenceDialog | MisreadDialog | None = None
         self.outcome_dialog: OutcomeDialog | None = None
         self.save_search_dialog: SaveSearchDialog | None = None
@@ -195,6 +200,9 @@ class MainWindow(QMainWindow):
         self.results_tabs.setDocumentMode(True)
         self.results_tabs.addTab(self.results_view, "Results")
         self.results_tabs.addTab(self.sightings_panel, "Sightings")
+        self.alerts_panel = AlertsPanel(workstation=workstation, runner=runner)
+        self.results_tabs.addTab(self.alerts_panel, ALERTS_TAB)
+        self.alert_banner = AlertBanner()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.results_tabs)
         splitter.addWidget(self.image_pane)
@@ -218,6 +226,7 @@ class MainWindow(QMainWindow):
         body = QVBoxLayout()
         body.setContentsMargins(12, 4, 12, 8)
         body.setSpacing(6)
+        body.addWidget(self.alert_banner)
         body.addWidget(splitter, 1)
         body.addWidget(self.sync_panel)
         layout.addLayout(body, 1)
@@ -274,6 +283,9 @@ class MainWindow(QMainWindow):
         self.search_panel.save_requested.connect(self.save_search)
         self.search_panel.saved_search_chosen.connect(self.run_saved_search)
         self.search_panel.saved_search_delete_requested.connect(self.delete_saved_search)
+        self.alerts_panel.alert_arrived.connect(self._alert_arrived)
+        self.alerts_panel.unacknowledged_changed.connect(self._alerts_waiting)
+        self.alert_banner.review_requested.connect(self.review_alert)
         self.idle_watcher = IdleWatcher(_idle_ms(workstation), self)
         self.idle_watcher.idle.connect(self.lock_session)
         self._upload_timer = QTimer(self)
@@ -290,6 +302,44 @@ class MainWindow(QMainWindow):
         self._upload_timer.start()
         self._purge_timer.start()
         self.idle_watcher.start()
+        if workstation.session is not None:
+            self.alerts_panel.start()
+
+    # -- hotlist alerts --------------------------------------------------
+
+    def _alert_arrived(self, alert: AlertRecord) -> None:
+        """A new hit: say so without blocking, and flash the taskbar entry."""
+        if self.is_locked:
+            return
+        self.alert_banner.show_alert(alert)
+        QApplication.alert(self)
+
+    def _alerts_waiting(self, count: int) -> None:
+        index = self.results_tabs.indexOf(self.alerts_panel)
+        self.results_tabs.setTabText(index, f"{ALERTS_TAB} ({count})" if count else ALERTS_TAB)
+
+    # -- evidence export -------------------------------------------------
+
+    def open_export(self) -> ExportDialog | None:
+        """The technician's export of the chosen case's evidence (non-modal)."""
+        case_number = self.case_bar.case_number
+        if case_number is None or self.is_locked or self.role not in EXPORT_ROLES:
+            return None
+        if self.export_dialog is not None and self.export_dialog.is_exporting:
+            self.export_dialog.show()
+            self.export_dialog.raise_()
+            return self.export_dialog
+        self.export_dialog = ExportDialog(
+            workstation=self._workstation, runner=self._runner, case_number=case_number,
+            parent=self,
+        )  # fmt: skip
+        self.export_dialog.show()
+        return self.export_dialog
+
+    def review_alert(self, alert_id: int) -> None:
+        """Open the Alerts tab on one alert."""
+        self.results_tabs.setCurrentWidget(self.alerts_panel)
+        self.alerts_panel.select(alert_id)
 
     # -- menus and shortcuts ---------------------------------------------
 
@@ -361,6 +411,12 @@ class MainWindow(QMainWindow):
             self.record_outcome,
             "Record what this case's searches led to",
         )
+        self.export_action = action(
+            "Export evidence packet…",
+            ["Ctrl+Shift+E"],
+            self.open_export,
+            "Write the case's evidence as a signed packet a court can verify",
+        )
         self.dark_theme_action = action("Dark theme", [], self._theme_toggled)
         self.dark_theme_action.setCheckable(True)
         self.dark_theme_action.setChecked(dark_theme)
@@ -372,6 +428,7 @@ class MainWindow(QMainWindow):
         case_menu.addSeparator()
         case_menu.addAction(self.save_search_action)
         case_menu.addAction(self.record_outcome_action)
+        case_menu.addAction(self.export_action)
         review_menu = bar.addMenu("&Review")
         pane = self.image_pane
         for item in (
@@ -426,6 +483,7 @@ class MainWindow(QMainWindow):
         for button in self.review_buttons[:2]:
             button.setVisible(role in REVIEW_ROLES)
         self.record_outcome_action.setVisible(role in OUTCOME_ROLES)
+        self.export_action.setVisible(role in EXPORT_ROLES)
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -439,6 +497,7 @@ class MainWindow(QMainWindow):
         for item in (self.mark_evidence_action, self.mark_misread_action):
             item.setEnabled(open_case and read is not None and role in REVIEW_ROLES)
         self.sightings_action.setEnabled(searchable and read is not None)
+        self.export_action.setEnabled(open_case and role in EXPORT_ROLES)
         self.multi_place_action.setEnabled(searchable)
         self.sightings_panel.multi_place_button.setEnabled(searchable)
         self.save_search_action.setEnabled(searchable)
@@ -1085,6 +1144,8 @@ class MainWindow(QMainWindow):
         for dialog in list(self.compare_dialogs):
             dialog.close()
         self.sightings_panel.clear()
+        self.alerts_panel.stop()
+        self.alert_banner.dismiss()
         self.search_panel.set_saved_searches([])
         for other in (
             self.review_dialog,
@@ -1095,6 +1156,12 @@ class MainWindow(QMainWindow):
             if other is not None:
                 other.reject()
         self._slice_dialog_was_open = bool(self.slice_dialog and self.slice_dialog.isVisible())
+        if self.export_dialog is not None:
+            if self.export_dialog.is_exporting:
+                self.export_dialog.hide()  # the export goes on; shown again after unlock
+            else:
+                self.export_dialog.close()
+                self.export_dialog = None
         if self.slice_dialog is not None:
             self.slice_dialog.hide()
         for item in self._data_actions:
@@ -1155,11 +1222,14 @@ class MainWindow(QMainWindow):
         self.query_edit.setText(self._restore_query_text)
         if self.slice_dialog is not None and self._slice_dialog_was_open:
             self.slice_dialog.show()
+        if self.export_dialog is not None:
+            self.export_dialog.show()
         search, self._restore_search = self._restore_search, None
         if search is not None:
             self._start_search(search)
         self.idle_watcher.start()
         self.refresh_status()
+        self.alerts_panel.start()
         self.session_unlocked.emit()
 
     # -- closing ---------------------------------------------------------
@@ -1170,9 +1240,12 @@ class MainWindow(QMainWindow):
         self.idle_watcher.stop()
         self._upload_timer.stop()
         self._purge_timer.stop()
+        self.alerts_panel.stop()
         self.sync_panel.cancel()
         if self.slice_dialog is not None:
             self.slice_dialog.sync_panel.cancel()
+        if self.export_dialog is not None:
+            self.export_dialog.cancel()
         super().closeEvent(event)
 
 

@@ -81,6 +81,15 @@ def decode_jpeg(data: bytes) -> Image:
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
+def fit_within(image: Image, width: int, height: int) -> Image:
+    """A copy scaled down (never up) to fit width x height, keeping its proportions."""
+    import cv2
+
+    scale = min(width / image.shape[1], height / image.shape[0], 1.0)
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+
+
 def apply_enhancement(image: Image, enhancement: Enhancement) -> Image:
     """A new, enhanced copy of `image`; `image` itself is never modified.
 

@@ -23,6 +23,7 @@ _bearer = HTTPBearer(auto_error=False, description="The access token from /api/v
 
 SIGN_IN_FIRST = "Sign in first: this request needs a valid access token."
 DEVICE_HEADER = "X-Platedesk-Device"
+MAX_ROW_ID = 2**63 - 1  # the largest 64-bit integer the databases store: bound every id and count
 ADMIN_ONLY = "Only an administrator may do this."
 FEED_TOKEN_FIRST = "This route takes a camera feed token: Authorization: Bearer <feed token>."  # noqa: S105 (a message)
 

@@ -34,6 +34,7 @@ users = sa.Table(
     sa.Column("training_valid_until", sa.Date(), nullable=True),
     sa.Column("locked_at", UTCDateTime(), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("unit", sa.String(64), nullable=True),  # 0004: supervisors review their unit
 )
 
 sign_in_failures = sa.Table(
@@ -251,3 +252,144 @@ holds = sa.Table(
 # 0002: the SQLite trigram index over reads.plate (an FTS5 table, external content,
 # kept in step by triggers); on PostgreSQL a pg_trgm GIN index on reads.plate.
 PLATE_FTS_TABLE = "reads_plate_fts"
+
+# 0005: hotlists and alerts (hub.hotlists, hub.alerts). An entry alerts until it
+# expires or is removed; `folded` is its plate with confusable characters folded
+# (app.core.plates.fold_plate) and hotlist_keys holds the folded plate with one
+# character left out, so exact and fuzzy matching of a read is one indexed query.
+hotlist_entries = sa.Table(
+    "hotlist_entries",
+    metadata,
+    sa.Column("entry_id", sa.String(32), primary_key=True),
+    sa.Column("plate", sa.String(16), nullable=False, index=True),
+    sa.Column("folded", sa.String(16), nullable=False, index=True),
+    sa.Column("state", sa.String(8), nullable=True),  # NULL: any state
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column(
+        "case_number", sa.String(32), sa.ForeignKey("cases.case_number"), nullable=False, index=True
+    ),
+    sa.Column("unit", sa.String(64), nullable=True),  # also alert this unit's users
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("removed_by", sa.String(64), nullable=True),
+    sa.Column("removed_at", UTCDateTime(), nullable=True),
+)
+
+hotlist_keys = sa.Table(
+    "hotlist_keys",
+    metadata,
+    sa.Column("key", sa.String(16), primary_key=True),
+    sa.Column(
+        "entry_id",
+        sa.String(32),
+        sa.ForeignKey("hotlist_entries.entry_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+# One row per hit (read x entry). read_id is not a foreign key: the alert stays as
+# the record once the read is purged. The acknowledgement columns are NULL until a
+# recipient records the verification steps and the outcome.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("alert_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "entry_id",
+        sa.String(32),
+        sa.ForeignKey("hotlist_entries.entry_id"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("read_id", sa.String(32), nullable=False, index=True),
+    sa.Column("case_number", sa.String(32), nullable=False, index=True),
+    sa.Column("unit", sa.String(64), nullable=True, index=True),
+    sa.Column("match", sa.String(8), nullable=False),  # "exact" or "fuzzy"
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("acknowledged_by", sa.String(64), nullable=True),
+    sa.Column("acknowledged_at", UTCDateTime(), nullable=True),
+    sa.Column("visual_confirmed", sa.Boolean(), nullable=True),
+    sa.Column("state_match", sa.Boolean(), nullable=True),
+    sa.Column("entry_confirmed", sa.Boolean(), nullable=True),
+    sa.Column("outcome", sa.String(32), nullable=True),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.UniqueConstraint("entry_id", "read_id"),
+)
+
+# 0006: packet receipts (hub.receipts). One row per exported evidence packet: its
+# manifest hash (SHA-256 of the signed tagmanifest-sha256.txt), who exported it on
+# which device, when. case_number is not a foreign key: the receipt is a record.
+packet_receipts = sa.Table(
+    "packet_receipts",
+    metadata,
+    sa.Column("packet_id", sa.String(32), primary_key=True),
+    sa.Column("case_number", sa.String(32), nullable=False, index=True),
+    sa.Column("manifest_sha256", sa.String(64), nullable=False),
+    sa.Column("reads", sa.Integer(), nullable=False),
+    sa.Column("user_id", BigId, nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("exported_at", UTCDateTime(), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+)
+
+# 0004: flags and supervisor review (hub.flags, hub.review). search_log holds one
+# row per search, slice request and mirrored workstation search, for the volume
+# rule and the reviewer's view of a user's recent searches. review_items holds
+# each flagged one with the rules that fired (JSON list of {rule, reason}) and its
+# review status; review_actions holds every decision, request and answer on it.
+search_log = sa.Table(
+    "search_log",
+    metadata,
+    sa.Column("log_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # "search", "slice" or "workstation"
+    sa.Column("case_number", sa.String(32), nullable=False),
+    sa.Column("purpose", sa.String(64), nullable=False),
+    sa.Column("params", sa.Text(), nullable=False),  # canonical JSON, exactly as audited
+    sa.Column("result_count", sa.BigInteger(), nullable=True),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("item_id", sa.String(32), nullable=True),  # its review item when flagged
+    sa.Index(None, "username", "occurred_at"),
+)
+
+review_items = sa.Table(
+    "review_items",
+    metadata,
+    sa.Column("item_id", sa.String(32), primary_key=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False, index=True),
+    sa.Column("unit", sa.String(64), nullable=True, index=True),  # the user's unit when flagged
+    sa.Column("case_number", sa.String(32), nullable=False),
+    sa.Column("purpose", sa.String(64), nullable=False),
+    sa.Column("justification", sa.Text(), nullable=True),
+    sa.Column("params", sa.Text(), nullable=False),
+    sa.Column("result_count", sa.BigInteger(), nullable=True),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("flagged_at", UTCDateTime(), nullable=False),
+    sa.Column("rules", sa.Text(), nullable=False),
+    sa.Column("event_id", sa.String(64), nullable=True),  # the search's audit event
+    sa.Column("slice_id", sa.String(32), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+review_actions = sa.Table(
+    "review_actions",
+    metadata,
+    sa.Column("action_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "item_id",
+        sa.String(32),
+        sa.ForeignKey("review_items.item_id"),
+        nullable=False,
+        index=True,
+    ),
+    # approve, request_justification, refer or answer
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+)

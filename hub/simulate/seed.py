@@ -10,29 +10,35 @@ from __future__ import annotations
 import base64
 import random
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from app.core.schemas import Role
+from sqlalchemy.engine import Connection
+
+from app.core.schemas import HotlistEntryCreate, Role
 from hub.accounts import create_user
 from hub.catalog import create_case
 from hub.core.config import HubSettings
 from hub.core.db import Database
 from hub.core.security import PasswordService
+from hub.hotlists import add_entry, record_hits
 from hub.images import ImageStore
 from hub.simulate.traffic import ensure_cameras, generate_traffic, write_bulk
+from hub.slices import Caller
 
+DEMO_UNIT = "Investigations"  # the supervisor reviews the flagged searches of this unit
 USERS = (
-    ("detective", "Det. Dana Ruiz", Role.DETECTIVE),
-    ("technician", "Evidence Tech. Sam Okafor", Role.EVIDENCE_TECHNICIAN),
-    ("supervisor", "Sgt. Lee Harmon", Role.SUPERVISOR),
-    ("admin", "Admin Pat Kim", Role.ADMIN),
+    ("detective", "Det. Dana Ruiz", Role.DETECTIVE, DEMO_UNIT),
+    ("technician", "Evidence Tech. Sam Okafor", Role.EVIDENCE_TECHNICIAN, DEMO_UNIT),
+    ("supervisor", "Sgt. Lee Harmon", Role.SUPERVISOR, DEMO_UNIT),
+    ("admin", "Admin Pat Kim", Role.ADMIN, None),
 )
 CASES = (
     ("2026-004211", "Armed robbery, Frontier Mall parking lot", "robbery"),
     ("2026-004387", "Hit and run, Dell Range Blvd", "hit_and_run"),
     ("2026-004502", "Stolen pickup, Pershing Blvd", "stolen_vehicle"),
 )
+HOTLIST_PLATE = "17K2RTB"  # a vehicle of interest of hub.simulate.traffic
 
 
 def derive_secret(seed: int, username: str) -> tuple[str, str]:
@@ -62,12 +68,12 @@ def seed_demo(
     users_out: list[dict[str, str]] = []
     ids: dict[str, int] = {}
     with database.write() as connection:
-        for username, display, role in USERS:
+        for username, display, role, unit in USERS:
             password, totp_secret = derive_secret(options.seed, username)
             ids[username] = create_user(
                 connection, passwords, username=username, password=password, role=role,
                 totp_secret=totp_secret, now=now, display_name=display,
-                training_valid_until=date(now.year + 1, now.month, min(now.day, 28)),
+                training_valid_until=date(now.year + 1, now.month, min(now.day, 28)), unit=unit,
             )  # fmt: skip
             users_out.append(
                 {"username": username, "password": password, "totp_secret": totp_secret,
@@ -88,4 +94,35 @@ def seed_demo(
         rng, camera_ids, days=options.days, reads_per_day=options.reads_per_day, now=now
     )
     count = write_bulk(database, store, rows, specs, now=now)
-    return {"users": users_out, "cases": cases_out, "reads": count}
+    with database.write() as connection:
+        alerts = seed_hotlist(
+            connection, rows, supervisor_id=ids["supervisor"], now=now,
+            case_number_pattern=settings.case_number_pattern,
+        )  # fmt: skip
+    return {"users": users_out, "cases": cases_out, "reads": count, "alerts": alerts}
+
+
+def seed_hotlist(
+    connection: Connection,
+    rows: list[dict[str, Any]],
+    *,
+    supervisor_id: int,
+    now: datetime,
+    case_number_pattern: str,
+) -> int:
+    """The stolen pickup of case 2026-004502 on the hotlist (added by the supervisor),
+    and the alerts its seeded sightings (misreads too) would have raised."""
+    supervisor = Caller(user_id=supervisor_id, username="supervisor", role=Role.SUPERVISOR,
+                        session_id="demo-seed")  # fmt: skip
+    add_entry(
+        connection,
+        supervisor,
+        HotlistEntryCreate(
+            plate=HOTLIST_PLATE, state="TX", reason="Pickup stolen from Pershing Blvd",
+            source="NCIC stolen vehicle", case_number=CASES[2][0],
+            expires_at=now + timedelta(days=30),
+        ),
+        now=now,
+        case_number_pattern=case_number_pattern,
+    )  # fmt: skip
+    return record_hits(connection, rows, now=now)

@@ -26,9 +26,11 @@ from app.core.purposes import PURPOSES
 from app.core.records import (
     NEWEST_FIRST,
     SEARCH_OUTCOMES,
+    AlertRecord,
     Associate,
     CameraInfo,
     CaseInfo,
+    HoldState,
     JournalStatus,
     PlaceMatch,
     PurposeInfo,
@@ -46,6 +48,7 @@ from app.core.records import (
     SyncResult,
     query_to_dict,
 )
+from app.export.packet import ExportCancelled, ExportProgress, PacketResult
 from app.workstation import LOCKED_MESSAGE, SessionLocked
 
 HUB_URL = "https://hub.example.test"
@@ -131,6 +134,12 @@ class FakeWorkstation:
     search_orders: list[SearchOrder] = field(default_factory=list)
     crop_calls: list[str] = field(default_factory=list)
     dark_theme: bool = False
+    hub_alerts: list[AlertRecord] = field(default_factory=list)
+    listeners: list[FakeAlertListener] = field(default_factory=list)
+    acknowledgements: list[dict[str, object]] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # read ids marked as evidence
+    exports: list[dict[str, object]] = field(default_factory=list)
+    pause_export: threading.Event | None = None  # set: the export waits for it
     image_calls: list[tuple[str, str]] = field(default_factory=list)
     sync_calls: list[str | None] = field(default_factory=list)
     slice_requests: list[dict[str, object]] = field(default_factory=list)
@@ -404,6 +413,86 @@ class FakeWorkstation:
             return CORRUPT
         return self.crop_jpeg if sha256.startswith("crop") else self.scene_jpeg
 
+    # -- evidence export -------------------------------------------------
+
+    def evidence_holds(self, *, case_number: str, refresh: bool = False) -> list[HoldState]:
+        self._check_unlocked()
+        return [
+            HoldState(case_number, read_id, "proposed", f"h{n}", "", NOW)
+            for n, read_id in enumerate(self.evidence)
+        ]
+
+    def export_packet(
+        self,
+        *,
+        case_number: str,
+        out_dir: Path,
+        zip: bool = False,
+        redactions: dict[str, object] | None = None,
+        progress: Callable[[ExportProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> PacketResult:
+        self._check_unlocked()
+        total = len(self.evidence)
+        for done in range(total + 1):
+            if progress is not None:
+                progress(ExportProgress("originals", done, total))
+            if self.pause_export is not None and cancel is not None:
+                cancel.wait(5)
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled("Export cancelled: nothing was written.")
+        self.exports.append({"case_number": case_number, "out_dir": out_dir, "zip": zip,
+                             "redactions": dict(redactions or {})})  # fmt: skip
+        packet = out_dir / f"case-{case_number}-packet"
+        return PacketResult(packet, "0" * 32, total, 4 * total + 5, receipt="delivered")
+
+    # -- hotlist alerts --------------------------------------------------
+
+    def alerts(self, *, after: int = 0, limit: int = 100) -> list[AlertRecord]:
+        self._check_unlocked()
+        if self.hub_unreachable:
+            raise KnownError("The hub cannot be reached.")
+        return [a for a in self.hub_alerts if a.alert_id > after][:limit]
+
+    def alert_listener(
+        self,
+        *,
+        on_alert: Callable[[AlertRecord], None],
+        on_state: Callable[[str], None] | None = None,
+        after: int | None = None,
+    ) -> FakeAlertListener:
+        self._check_unlocked()
+        listener = FakeAlertListener(on_alert=on_alert, on_state=on_state, after=after)
+        self.listeners.append(listener)
+        return listener
+
+    def alert_images(self, alert: AlertRecord) -> tuple[bytes, bytes] | None:
+        self._check_unlocked()
+        self.image_calls.append((alert.image_sha256 or "", alert.read_id))
+        return None if alert.image_sha256 is None else (self.scene_jpeg, self.crop_jpeg)
+
+    def acknowledge_alert(
+        self,
+        *,
+        alert_id: int,
+        outcome: str,
+        visual_confirmed: bool,
+        state_match: bool,
+        entry_confirmed: bool,
+        note: str = "",
+    ) -> AlertRecord:
+        self._check_unlocked()
+        steps = {"visual_confirmed": visual_confirmed, "state_match": state_match,
+                 "entry_confirmed": entry_confirmed}  # fmt: skip
+        self.acknowledgements.append({"alert_id": alert_id, "outcome": outcome, **steps})
+        index = next(i for i, a in enumerate(self.hub_alerts) if a.alert_id == alert_id)
+        done = replace(
+            self.hub_alerts[index], acknowledged_by="detective", acknowledged_at=NOW,
+            outcome=outcome, note=note, **steps,
+        )  # fmt: skip
+        self.hub_alerts[index] = done
+        return done
+
     def set_dark_theme(self, dark: bool) -> None:
         self.dark_theme = dark
 
@@ -623,3 +712,43 @@ def _sort_value(read: ReadRecord, key: SortKey) -> str | float:
         return read.camera_name
     value: str | float = getattr(read, key.value)
     return value
+
+
+class FakeAlertListener:
+    """Stands in for the SSE listener: push() delivers from another thread, as it would."""
+
+    def __init__(
+        self,
+        *,
+        on_alert: Callable[[AlertRecord], None],
+        on_state: Callable[[str], None] | None,
+        after: int | None,
+    ) -> None:
+        self.on_alert, self.on_state, self.after = on_alert, on_state, after
+        self.started = self.stopped = False
+
+    def start(self) -> None:
+        self.started = True
+        if self.on_state is not None:
+            self.on_state("connected")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopped = True
+
+    def push(self, alert: AlertRecord) -> None:
+        thread = threading.Thread(target=self.on_alert, args=(alert,))
+        thread.start()
+        thread.join()
+
+
+def make_alert(alert_id: int, *, plate: str = "7K2LMV", match: str = "exact") -> AlertRecord:
+    read_plate = plate if match == "exact" else plate.replace("M", "N")
+    return AlertRecord(
+        alert_id=alert_id, case_number=CASE, entry_id=f"e{alert_id}", entry_plate=plate,
+        entry_state="WY", reason="Stolen vehicle", source="NCIC", unit=None, match=match,
+        created_at=NOW, read_id=f"r-alert-{alert_id}", read_plate=read_plate, read_state="WY",
+        captured_at=NOW - timedelta(minutes=2), camera_id="cam-1",
+        image_sha256=f"scene-alert-{alert_id}", crop_sha256=f"crop-alert-{alert_id}",
+        acknowledged_by=None, acknowledged_at=None, outcome=None, visual_confirmed=None,
+        state_match=None, entry_confirmed=None, note=None,
+    )  # fmt: skip

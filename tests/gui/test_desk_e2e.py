@@ -19,14 +19,20 @@ from app.workstation import Workstation
 pytestmark = pytest.mark.e2e
 
 
-def test_review_sightings_saved_search_and_outcome_are_journaled(
-    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
-) -> None:
-    workstation, case = synced_workstation
+def _desk(qtbot: QtBot, workstation: Workstation, case: str, runner: TaskRunner) -> MainWindow:
+    """The window on the synced case, shown, ready to search."""
     window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=20_000)
+    return window
+
+
+def test_review_sightings_saved_search_and_outcome_are_journaled(
+    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
+) -> None:
+    workstation, case = synced_workstation
+    window = _desk(qtbot, workstation, case, runner)
     with qtbot.waitSignal(window.search_finished, timeout=20_000) as searched:
         window.run_search("")
     assert searched.args[0] > 0
@@ -90,10 +96,7 @@ def test_clicking_a_column_sorts_every_cached_read_and_journals_the_order(
     qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
 ) -> None:
     workstation, case = synced_workstation
-    window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=20_000)
+    window = _desk(qtbot, workstation, case, runner)
     with qtbot.waitSignal(window.search_finished, timeout=20_000):
         window.run_search("")
     model = window.results_model
@@ -121,3 +124,30 @@ def test_clicking_a_column_sorts_every_cached_read_and_journals_the_order(
     searches = [e for e in workstation._journal().events() if e["action"] == "search"]
     assert searches[-2]["params"]["order"] == "plate ascending"
     assert searches[-1]["params"]["order"] == "plate descending"
+
+
+def test_a_hotlist_alert_is_verified_with_its_image_and_journaled(
+    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
+) -> None:
+    # The demo seed hotlists a stolen pickup on one of the detective's cases; its
+    # sightings raised alerts at the hub. The read is in no slice of the detective's:
+    # the hub lets them see its image because the alert is addressed to them.
+    workstation, case = synced_workstation
+    window = _desk(qtbot, workstation, case, runner)
+    panel = window.alerts_panel
+    qtbot.waitUntil(lambda: len(panel.alerts) > 0, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.listener_state == "connected", timeout=20_000)
+    alert = panel.alerts[0]
+    with qtbot.waitSignal(panel.image_loaded, timeout=20_000):
+        window.review_alert(alert.alert_id)
+    assert not panel.image_label.pixmap().isNull()
+
+    panel.set_outcome("correct_read")
+    panel.step_boxes["visual_confirmed"].setChecked(True)
+    with qtbot.waitSignal(panel.acknowledged, timeout=20_000) as done:
+        qtbot.mouseClick(panel.acknowledge_button, Qt.MouseButton.LeftButton)
+    assert done.args[0].outcome == "correct_read"
+    assert done.args[0].acknowledged_by == workstation.session.username  # type: ignore[union-attr]
+    actions = [e["action"] for e in workstation._journal().events()]
+    assert "image.view" in actions
+    assert "alert.acknowledge" in actions

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app import main as app_main
 
-from .fakes import CASE, FakeWorkstation
+from .fakes import CASE, FakeWorkstation, make_alert
 
 
 def test_no_display_is_explained(
@@ -33,6 +33,7 @@ def test_display_found_when_a_platform_is_chosen(monkeypatch: pytest.MonkeyPatch
 def test_screenshots_after_sync_and_search(
     qtbot: QtBot, qtlog, tmp_path: Path, workstation: FakeWorkstation
 ) -> None:
+    workstation.hub_alerts = [make_alert(1)]
     info = workstation.request_slice(
         case_number=CASE,
         purpose="robbery",
@@ -62,7 +63,8 @@ def test_screenshots_after_sync_and_search(
     query_plate = workstation.analysis_calls[0][1]["plate"]
     assert isinstance(query_plate, str)
     assert "7K2" in query_plate
-    for name in ("signin.png", "results.png", "sightings.png", "lock.png"):
+    assert ("scene-alert-1", "r-alert-1") in workstation.image_calls  # alerts.png: its image
+    for name in ("signin.png", "results.png", "sightings.png", "alerts.png", "lock.png"):
         image = QImage(str(tmp_path / name))
         assert not image.isNull(), name
         assert image.width() > 300

@@ -12,6 +12,8 @@ from fastapi.routing import iter_route_contexts
 
 from hub.api.deps import ADMIN_ONLY
 from hub.holds import CUSTODY_ONLY
+from hub.hotlists import MANAGERS_ONLY
+from hub.review import NO_UNIT, SUPERVISORS_ONLY
 from tests.hub.hub_support import HubFixture
 
 PUBLIC = "public"  # anonymous allowed
@@ -20,6 +22,9 @@ USER = "user"  # any signed-in user
 ADMIN = "admin"  # administrators only
 FEED = "feed"  # camera feed token only
 CUSTODY = "custody"  # evidence technicians and supervisors only
+HOTLIST = "hotlist"  # administrators and supervisors only
+LOOKUP = "lookup"  # anonymous allowed, by an unguessable id: 200, or 404 when unknown
+REVIEW = "review"  # supervisors (of a unit) and administrators only
 
 POLICY: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
@@ -60,6 +65,25 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/holds"): USER,
     ("POST", "/api/v1/holds/{hold_id}/confirm"): CUSTODY,
     ("POST", "/api/v1/holds/{hold_id}/release"): CUSTODY,
+    ("POST", "/api/v1/hotlists"): HOTLIST,
+    ("GET", "/api/v1/hotlists"): HOTLIST,
+    ("POST", "/api/v1/hotlists/import"): HOTLIST,
+    ("DELETE", "/api/v1/hotlists/{entry_id}"): HOTLIST,
+    ("GET", "/api/v1/alerts"): USER,
+    ("GET", "/api/v1/alerts/stream"): USER,
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): USER,
+    ("POST", "/api/v1/packets/receipts"): USER,
+    ("GET", "/api/v1/packets/{packet_id}/receipt"): LOOKUP,
+    ("GET", "/api/v1/devices/{device_id}/public-key"): LOOKUP,
+    ("GET", "/api/v1/packets/custody"): USER,
+    ("PUT", "/api/v1/admin/users/{username}/unit"): ADMIN,
+    ("GET", "/api/v1/admin/policy"): ADMIN,
+    ("PATCH", "/api/v1/admin/policy"): ADMIN,
+    ("GET", "/api/v1/review/items"): REVIEW,
+    ("GET", "/api/v1/review/items/{item_id}"): REVIEW,
+    ("POST", "/api/v1/review/items/{item_id}/decision"): REVIEW,
+    ("GET", "/api/v1/review/requests"): USER,
+    ("POST", "/api/v1/review/requests/{item_id}/answer"): USER,
 }
 PLACEHOLDERS = {
     "{slice_id}": "x" * 32,
@@ -68,6 +92,10 @@ PLACEHOLDERS = {
     "{device_id}": "no-such-device",
     "{feed_id}": "no-such-feed",
     "{hold_id}": "no-such-hold",
+    "{entry_id}": "no-such-entry",
+    "{alert_id}": "1",
+    "{packet_id}": "0" * 32,
+    "{item_id}": "no-such-item",
 }
 BOGUS_CREDENTIALS: dict[str, dict[str, Any]] = {
     "/api/v1/auth/login": {"username": "nobody", "password": "wrong-password", "totp": "000000"},
@@ -92,7 +120,8 @@ def _call(hub: HubFixture, method: str, path: str, headers: dict[str, str]) -> A
         concrete = concrete.replace(name, value)
     body = BOGUS_CREDENTIALS.get(path, {})
     if method == "GET":
-        return hub.client.get(concrete, headers=headers)
+        params = {"max_seconds": 1} if path.endswith("/stream") else None  # SSE: ends by itself
+        return hub.client.get(concrete, headers=headers, params=params)
     return hub.client.request(method, concrete, json=body, headers=headers)
 
 
@@ -113,6 +142,8 @@ def test_authorization_matrix(hub: HubFixture) -> None:
             assert reply.status_code < 500, where
             if rule == PUBLIC:
                 assert reply.status_code == 200, where
+            elif rule == LOOKUP:
+                assert reply.status_code in (200, 404), where
             elif rule == CREDENTIALS:
                 expected = 204 if path.endswith("/logout") else 401
                 assert reply.status_code == expected, where
@@ -127,5 +158,14 @@ def test_authorization_matrix(hub: HubFixture) -> None:
             elif rule == CUSTODY and who in ("detective", "admin"):
                 assert reply.status_code == 403, where
                 assert reply.json()["detail"] == CUSTODY_ONLY
+            elif rule == HOTLIST and who in ("detective", "technician"):
+                assert reply.status_code == 403, where
+                assert reply.json()["detail"] == MANAGERS_ONLY
+            elif rule == REVIEW and who in ("detective", "technician"):
+                assert reply.status_code == 403, where
+                assert reply.json()["detail"] == SUPERVISORS_ONLY
+            elif rule == REVIEW and who == "supervisor":  # the seeded one has no unit
+                assert reply.status_code == 403, where
+                assert reply.json()["detail"] == NO_UNIT
             else:
                 assert reply.status_code not in (401, 403), where

@@ -102,3 +102,25 @@ def test_bad_user_fields(hub: HubFixture) -> None:
     detail = reply.json()["detail"]
     assert "username" in detail
     assert "role" in detail
+
+
+def test_a_camera_too_large_for_the_registry_is_named_not_stored(hub: HubFixture) -> None:
+    # Found by the API fuzzer: on PostgreSQL a 17-character direction was a 500.
+    camera = {
+        "camera_id": "CAM-900", "name": "Dell Range & Yellowstone", "agency": "Cheyenne PD",
+        "latitude": 41.16, "longitude": -104.8, "direction": "northbound-lane-2", "active": True,
+    }  # fmt: skip
+    admin = hub.headers("admin")
+    reply = hub.client.post("/api/v1/admin/cameras", json=camera, headers=admin)
+    assert reply.status_code == 422
+    assert "direction" in reply.json()["detail"]
+    far = hub.client.post(
+        "/api/v1/admin/cameras", json={**camera, "direction": "N", "latitude": 123.0},
+        headers=admin,
+    )  # fmt: skip
+    assert far.status_code == 422
+    assert "latitude" in far.json()["detail"]
+    cameras = hub.client.get("/api/v1/cameras", headers=hub.headers()).json()
+    assert "CAM-900" not in {c["camera_id"] for c in cameras}
+    ok = hub.client.post("/api/v1/admin/cameras", json={**camera, "direction": "N"}, headers=admin)
+    assert ok.status_code == 201, ok.text

@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtGui import QFont, QPixmap
 
 from app.core.records import (
     NEWEST_FIRST,
@@ -34,7 +34,9 @@ from app.core.records import (
 )
 from app.ui.errors import user_message
 from app.ui.formatting import local_time, percent
+from app.ui.widgets.image_pane import to_qimage
 from app.ui.workers import Lane, TaskRunner
+from app.vision.enhance import Image, decode_jpeg, fit_within
 
 if TYPE_CHECKING:
     from app.workstation import Workstation
@@ -296,9 +298,9 @@ class ResultsTableModel(QAbstractTableModel):
             lane=Lane.NETWORK,
         )
 
-    def _thumbnails_arrived(self, images: dict[str, QImage]) -> None:
+    def _thumbnails_arrived(self, images: dict[str, Image]) -> None:
         for read_id, image in images.items():
-            self._thumbnails[read_id] = QPixmap.fromImage(image)
+            self._thumbnails[read_id] = QPixmap.fromImage(to_qimage(image))
         while len(self._thumbnails) > THUMBNAIL_CACHE:
             oldest = next(iter(self._thumbnails))
             del self._thumbnails[oldest]
@@ -349,24 +351,20 @@ def _display(read: ReadRecord, column: int) -> str | None:
 
 def _decoded_thumbnails(
     workstation: Workstation, read_ids: list[str], size: QSize
-) -> dict[str, QImage]:
-    """Off the GUI thread: each crop decoded and scaled (QImage is safe here; QPixmap is not).
+) -> dict[str, Image]:
+    """Off the GUI thread: each crop decoded and scaled with OpenCV.
 
-    A crop that cannot be had (hub unreachable, damaged, not an image) is skipped.
+    Not with QImage: decoding through Qt's image plugins on a worker thread can
+    deadlock against the GUI thread (Qt's connection lock against Python's GIL).
+    A crop that cannot be had (hub unreachable, damaged, not a JPEG) is skipped.
     """
-    images: dict[str, QImage] = {}
+    images: dict[str, Image] = {}
     for read_id in read_ids:
         try:
             data = workstation.plate_crop(read_id)
+            if data is None:
+                continue
+            images[read_id] = fit_within(decode_jpeg(data), size.width(), size.height())
         except Exception as exc:  # one bad crop must not cost the others their thumbnail
             log.info("no thumbnail for a result row: %s", type(exc).__name__)
-            continue
-        if data is None:
-            continue
-        image = QImage.fromData(data)
-        if image.isNull():
-            continue
-        images[read_id] = image.scaled(
-            size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        )
     return images

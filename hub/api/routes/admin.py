@@ -1,13 +1,17 @@
-"""Administration routes (admin role only): users, locks, training, devices, cameras, feeds."""
+"""Administration routes (admin role only): users, units, locks, training, devices, cameras,
+feeds and the flag policy."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Body, Path, Response
 
+from app.core.errors import KnownError
+from app.core.flag_rules import FlagPolicy
 from app.core.schemas import (
+    CameraCreate,
     CameraPublic,
     DeviceStatusPublic,
     FeedTokenCreate,
@@ -16,11 +20,13 @@ from app.core.schemas import (
     UserCreate,
     UserCreatedPublic,
     UserPublic,
+    UserUnitUpdate,
 )
-from hub import accounts, admin
+from hub import accounts, admin, flag_policy
 from hub.api.deps import AdminUser, ContextDep, NowDep, error_responses
 from hub.db.tables import users
 from hub.errors import HubError
+from hub.flag_policy import load_policy
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -87,6 +93,62 @@ def set_training(
         )
 
 
+@router.put(
+    "/users/{username}/unit",
+    response_model=UserPublic,
+    responses=error_responses(403, 404, 422),
+)
+def set_unit(
+    body: UserUnitUpdate,
+    caller: AdminUser,
+    context: ContextDep,
+    now: NowDep,
+    username: Username,
+) -> UserPublic:
+    with context.database.write() as connection:
+        return admin.set_unit(
+            connection,
+            username=username,
+            unit=body.unit,
+            by=caller.username,
+            session_id=caller.session_id,
+            now=now,
+        )
+
+
+@router.get("/policy", response_model=FlagPolicy, responses=error_responses(403, 422))
+def read_policy(_caller: AdminUser, context: ContextDep) -> FlagPolicy:
+    """The flag rules' thresholds (the policy file in the data folder, or the defaults)."""
+    try:
+        return load_policy(context.settings.data_dir)
+    except KnownError as exc:
+        raise HubError(422, str(exc)) from None
+
+
+@router.patch("/policy", response_model=FlagPolicy, responses=error_responses(403, 422))
+def change_policy(
+    changes: Annotated[dict[str, Any], Body(examples=[{"max_window_days": 5}])],
+    caller: AdminUser,
+    context: ContextDep,
+    now: NowDep,
+) -> FlagPolicy:
+    """Change some thresholds (validated together; audited with old and new values)."""
+    try:
+        with context.database.write() as connection:
+            return flag_policy.change_policy(
+                connection,
+                context.settings.data_dir,
+                changes,
+                by=caller.username,
+                session_id=caller.session_id,
+                now=now,
+            )
+    except HubError:
+        raise
+    except KnownError as exc:
+        raise HubError(422, str(exc)) from None
+
+
 @router.post(
     "/devices/{device_id}/revoke",
     response_model=DeviceStatusPublic,
@@ -112,11 +174,15 @@ def revoke_device(
     responses=error_responses(403, 409, 422),
 )
 def add_camera(
-    body: CameraPublic, caller: AdminUser, context: ContextDep, now: NowDep
+    body: CameraCreate, caller: AdminUser, context: ContextDep, now: NowDep
 ) -> CameraPublic:
     with context.database.write() as connection:
         return admin.register_camera(
-            connection, body, by=caller.username, session_id=caller.session_id, now=now
+            connection,
+            CameraPublic(**body.model_dump()),
+            by=caller.username,
+            session_id=caller.session_id,
+            now=now,
         )
 
 

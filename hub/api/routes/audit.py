@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import sqlalchemy as sa
 from fastapi import APIRouter
 
@@ -12,6 +14,8 @@ from hub.api.routes import audit_log
 from hub.audit import ingest_batch
 from hub.db.tables import devices
 from hub.errors import HubError
+from hub.flag_policy import current_policy
+from hub.flags import flag_mirrored
 
 router = APIRouter(tags=["audit"])
 router.include_router(audit_log.router)  # checkpoint and proofs (hub.merkle_log)
@@ -31,4 +35,11 @@ def post_events(
             raise HubError(403, "This device is not registered to you; register it first.")
         if device_revoked(connection, body.device_id):
             raise HubError(403, DEVICE_REVOKED)
-        return ingest_batch(connection, body.device_id, body.events, now=now)
+        policy = current_policy(context.settings.data_dir)
+        return ingest_batch(
+            connection,
+            body.device_id,
+            body.events,
+            now=now,
+            on_stored=partial(flag_mirrored, policy=policy, now=now),
+        )

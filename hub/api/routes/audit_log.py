@@ -12,7 +12,7 @@ from app.core.schemas import (
     AuditConsistencyProofPublic,
     AuditInclusionProofPublic,
 )
-from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.api.deps import MAX_ROW_ID, ContextDep, CurrentUser, NowDep, error_responses
 from hub.merkle_log import AuditLog, AuditTree, load_signing_key
 
 router = APIRouter(tags=["audit"])
@@ -53,7 +53,7 @@ def inclusion(
     context: ContextDep,
     log: AuditLogDep,
     event_id: Annotated[str, Query(min_length=1, max_length=64)],
-    tree_size: Annotated[int | None, Query(ge=1)] = None,
+    tree_size: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> AuditInclusionProofPublic:
     with context.database.read() as connection:
         return log.inclusion(connection, event_id=event_id, tree_size=tree_size)
@@ -68,8 +68,8 @@ def consistency(
     _caller: CurrentUser,
     context: ContextDep,
     log: AuditLogDep,
-    first: Annotated[int, Query(ge=0)],
-    second: Annotated[int, Query(ge=0)],
+    first: Annotated[int, Query(ge=0, le=MAX_ROW_ID)],
+    second: Annotated[int, Query(ge=0, le=MAX_ROW_ID)],
 ) -> AuditConsistencyProofPublic:
     with context.database.read() as connection:
         return log.consistency(connection, first=first, second=second)

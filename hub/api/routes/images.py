@@ -1,4 +1,5 @@
-"""GET /images/{sha256}: an image of a read in one of the caller's active slices."""
+"""GET /images/{sha256}: an image of a read in one of the caller's active slices, or of
+the read behind a hotlist alert addressed to the caller (to verify the hit)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ from fastapi import APIRouter, Response
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
 from hub.audit import record_hub_event
 from hub.errors import HubError
-from hub.images import JPEG, SHA256_RE, image_row, image_visible_to
+from hub.images import (
+    JPEG,
+    SHA256_RE,
+    alert_image_visible_to,
+    image_row,
+    image_visible_to,
+)
 
 router = APIRouter(tags=["images"])
 
-NOT_HERE = "No such image in your active slices; sync the slice that holds it."
+NOT_HERE = "No such image in your active slices or alerts; sync the slice that holds it."
 
 
 @router.get(
@@ -24,8 +31,9 @@ def get_image(sha256: str, caller: CurrentUser, context: ContextDep, now: NowDep
         raise HubError(422, "An image is named by its SHA-256: 64 lower-case hex characters.")
     with context.database.write() as connection:
         row = image_row(connection, sha256)
-        if row is None or not image_visible_to(
-            connection, sha256=sha256, user_id=caller.user_id, now=now
+        if row is None or not (
+            image_visible_to(connection, sha256=sha256, user_id=caller.user_id, now=now)
+            or alert_image_visible_to(connection, sha256=sha256, caller=caller)
         ):
             raise HubError(404, NOT_HERE)
         record_hub_event(

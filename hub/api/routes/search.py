@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from app.core.schemas import SearchCreate, SearchPublic
 from hub import slices
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.flag_policy import current_policy
 from hub.search import run_search
 
 router = APIRouter(tags=["search"])
@@ -20,6 +21,7 @@ def slice_rules(context: ContextDep) -> slices.SliceRules:
         retention=timedelta(days=settings.retention_days),
         case_number_pattern=settings.case_number_pattern,
         read_limit=settings.slice_read_limit,
+        flag_policy=current_policy(settings.data_dir),
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from app.core.schemas import SliceCreate, SlicePublic
 from hub import slices
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.flag_policy import current_policy
 
 router = APIRouter(tags=["slices"])
 
@@ -27,6 +28,7 @@ def create_slice(
         retention=timedelta(days=settings.retention_days),
         case_number_pattern=settings.case_number_pattern,
         read_limit=settings.slice_read_limit,
+        flag_policy=current_policy(settings.data_dir),
     )
     with context.database.write() as connection:
         outcome = slices.create_slice(connection, caller, body, rules, now=now)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import bagit
+import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -35,6 +36,24 @@ from app.export.verify import verify_packet
 
 CASE = "2026-CR-0042"
 DEVICE = "dev-1"
+
+
+def jpeg(width: int, height: int, seed: int) -> bytes:
+    """A real JPEG with structure (gradients and a bright box), as a camera would send."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.dstack([(x * 255 // width), (y * 255 // height), ((x + y) % 256)]).astype(np.uint8)
+    image[height // 3 : height // 2, width // 3 : width // 2] = 255
+    image = cv2.add(image, rng.integers(0, 20, image.shape, dtype=np.uint8))
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return bytes(data.tobytes())
+
+
+SCENE_ONE, CROP_ONE = jpeg(320, 200, 1), jpeg(120, 40, 2)
+SCENE_TWO, CROP_TWO = jpeg(400, 240, 3), jpeg(100, 36, 4)
 
 
 def _chain(count: int) -> list[dict[str, Any]]:
@@ -94,14 +113,11 @@ def _build(
     cancel: threading.Event | None = None,
     progress: Callable[[ExportProgress], None] | None = None,
 ) -> PacketResult:
-    images = {
-        "r1": (b"\xff\xd8scene-one" * 50, b"\xff\xd8crop-one"),
-        "r2": (b"\xff\xd8scene-two" * 70, b"\xff\xd8crop-two"),
-    }
+    images = {"r1": (SCENE_ONE, CROP_ONE), "r2": (SCENE_TWO, CROP_TWO)}
     reads = [_read(read_id, *pair) for read_id, pair in images.items()]
     originals = [
         Original(name=f"{read_id}-{kind}.jpg", sha256=hashlib.sha256(data).hexdigest(),
-                 load=lambda data=data: data)
+                 load=lambda data=data: data, read_id=read_id, kind=kind)
         for read_id, (scene, crop) in images.items()
         for kind, data in (("scene", scene), ("crop", crop))
     ]  # fmt: skip

@@ -1,0 +1,141 @@
+"""Alerts: list mine after a cursor, acknowledge one, or follow them as server-sent events.
+
+GET /alerts/stream sends `ready` (data: {"cursor": N}) once connected, then each new
+alert as event `alert` with id = alert_id (data: AlertPublic JSON), and pings as
+SSE comments. A reconnecting client passes Last-Event-ID (or `after`) and misses
+nothing. The stream ends by itself after `max_seconds` (the client reconnects),
+when the access token expires (the client renews it and reconnects), when the
+client goes away, or when the server shuts down (sse-starlette watches uvicorn).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, Path, Query, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.core.schemas import AlertAcknowledgeCreate, AlertPage, AlertPublic
+from hub import alerts
+from hub.api.deps import MAX_ROW_ID, ContextDep, CurrentUser, NowDep, error_responses
+from hub.context import HubContext
+from hub.slices import Caller
+
+router = APIRouter(tags=["alerts"])
+
+POLL_SECONDS = 0.25  # how often a stream looks for new alerts: well inside a second
+SHUTDOWN_GRACE_SECONDS = 2.0
+
+
+@router.get("/alerts", response_model=AlertPage, responses=error_responses(422))
+def list_alerts(
+    caller: CurrentUser,
+    context: ContextDep,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ROW_ID, description="the cursor of the previous page")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=alerts.MAX_PAGE)] = 100,
+) -> AlertPage:
+    """My alerts (assigned cases, my unit) with an id above `after`, oldest first."""
+    with context.database.read() as connection:
+        return alerts.list_alerts(connection, caller, after=after, limit=limit)
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertPublic,
+    responses=error_responses(404, 409, 422),
+)
+def acknowledge_alert(
+    alert_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    body: AlertAcknowledgeCreate,
+    caller: CurrentUser,
+    context: ContextDep,
+    now: NowDep,
+) -> AlertPublic:
+    with context.database.write() as connection:
+        return alerts.acknowledge(connection, caller, alert_id=alert_id, request=body, now=now)
+
+
+def _token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+@router.get(
+    "/alerts/stream",
+    response_class=EventSourceResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The alert stream."},
+        **error_responses(422),
+    },
+)
+async def stream_alerts(
+    request: Request,
+    caller: CurrentUser,
+    context: ContextDep,
+    after: Annotated[
+        int | None,
+        Query(ge=0, le=MAX_ROW_ID, description="start after this alert id (default: only new)"),
+    ] = None,
+    ping: Annotated[float, Query(ge=1, le=60, description="seconds between pings")] = 15,
+    max_seconds: Annotated[float, Query(ge=1, le=3600)] = 600,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+) -> EventSourceResponse:
+    cursor = after
+    if last_event_id and last_event_id.strip().isdigit():
+        cursor = min(int(last_event_id.strip()), MAX_ROW_ID)
+    shutdown = anyio.Event()  # set by sse-starlette when the server shuts down
+    events = _events(
+        context, caller, _token(request), cursor=cursor, max_seconds=max_seconds, shutdown=shutdown
+    )
+    return EventSourceResponse(
+        events,
+        ping=ping,
+        send_timeout=30,
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+    )
+
+
+async def _events(
+    context: HubContext,
+    caller: Caller,
+    token: str,
+    *,
+    cursor: int | None,
+    max_seconds: float,
+    shutdown: anyio.Event,
+) -> AsyncIterator[ServerSentEvent]:
+    def page(after: int) -> AlertPage:
+        with context.database.read() as connection:
+            return alerts.list_alerts(connection, caller, after=after, limit=alerts.MAX_PAGE)
+
+    def latest() -> int:
+        with context.database.read() as connection:
+            return alerts.latest_alert_id(connection)
+
+    position = cursor if cursor is not None else await anyio.to_thread.run_sync(latest)
+    yield ServerSentEvent(event="ready", data=json.dumps({"cursor": position}))
+    deadline = anyio.current_time() + max_seconds
+    while not shutdown.is_set():
+        found = await anyio.to_thread.run_sync(page, position)
+        for alert in found.alerts:
+            yield ServerSentEvent(
+                event="alert", id=str(alert.alert_id), data=alert.model_dump_json()
+            )
+        position = found.cursor
+        if len(found.alerts) == alerts.MAX_PAGE:
+            continue
+        if context.tokens.check(token, now=context.clock()) is None:
+            return  # the token expired: the client renews it and reconnects
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            return
+        with anyio.move_on_after(min(POLL_SECONDS, remaining)):
+            await shutdown.wait()
+    # Shutting down: end the response properly, so the client sees a clean end and
+    # reconnects (to another hub process, or this one once it is back).

@@ -1,0 +1,103 @@
+"""/review: supervisors review flagged searches; users answer justification requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from app.core.schemas import (
+    JustificationAnswerCreate,
+    JustificationRequestPublic,
+    ReviewDecisionCreate,
+    ReviewItemPublic,
+)
+from hub import review
+from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.slices import Caller
+
+router = APIRouter(prefix="/review", tags=["review"])
+
+
+def get_reviewer(caller: CurrentUser, context: ContextDep) -> Caller:
+    """A supervisor with a unit, or an administrator (checked before the body is read)."""
+    with context.database.read() as connection:
+        review.reviewer_unit(connection, caller)
+    return caller
+
+
+Reviewer = Annotated[Caller, Depends(get_reviewer)]
+
+ItemId = Annotated[str, Path(min_length=1, max_length=32)]
+
+
+@router.get("/items", response_model=list[ReviewItemPublic], responses=error_responses(403, 422))
+def list_items(
+    caller: Reviewer,
+    context: ContextDep,
+    status: Annotated[
+        str,
+        Query(
+            max_length=32,
+            description="pending (default: open, justification_requested, answered), "
+            "all, or one status",
+        ),
+    ] = "pending",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ReviewItemPublic]:
+    """The flagged searches of the caller's unit (every unit for an admin), but their own."""
+    with context.database.read() as connection:
+        return review.list_items(connection, caller, status=status, limit=limit)
+
+
+@router.get(
+    "/items/{item_id}", response_model=ReviewItemPublic, responses=error_responses(403, 404)
+)
+def get_item(caller: Reviewer, context: ContextDep, item_id: ItemId) -> ReviewItemPublic:
+    with context.database.read() as connection:
+        return review.get_item(connection, caller, item_id)
+
+
+@router.post(
+    "/items/{item_id}/decision",
+    response_model=ReviewItemPublic,
+    responses=error_responses(403, 404, 409, 422),
+)
+def decide(
+    body: ReviewDecisionCreate,
+    caller: Reviewer,
+    context: ContextDep,
+    now: NowDep,
+    item_id: ItemId,
+) -> ReviewItemPublic:
+    """approve, request_justification (note: the question) or refer (note: why, to whom)."""
+    with context.database.write() as connection:
+        return review.decide(connection, caller, item_id, body, now=now)
+
+
+@router.get(
+    "/requests", response_model=list[JustificationRequestPublic], responses=error_responses()
+)
+def my_requests(caller: CurrentUser, context: ContextDep) -> list[JustificationRequestPublic]:
+    """The justification requests waiting for the caller's answer."""
+    with context.database.read() as connection:
+        return review.pending_requests(connection, caller)
+
+
+@router.post(
+    "/requests/{item_id}/answer",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(404, 409, 422),
+)
+def answer(
+    body: JustificationAnswerCreate,
+    caller: CurrentUser,
+    context: ContextDep,
+    now: NowDep,
+    item_id: ItemId,
+) -> Response:
+    """Answer a supervisor's request; the answer is attached and the item goes back to review."""
+    with context.database.write() as connection:
+        review.answer(connection, caller, item_id, body, now=now)
+    return Response(status_code=204)
