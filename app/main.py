@@ -46,6 +46,8 @@ SCREENSHOT_QUERY = "*7K2*"
 SCREENSHOT_PLATE = "7K2LMV"  # the demo's vehicle of interest with a companion vehicle
 SCREENSHOT_SIZE = (1440, 900)
 LOAD_TIMEOUT_S = 60.0
+THUMBNAIL_ROWS = 12  # rows surely on screen in a screenshot
+THUMBNAIL_WAIT_S = 10.0
 SYNC_TIMEOUT_S = 900.0
 
 _QT_LEVELS = {
@@ -291,6 +293,9 @@ def _search_and_select(window: MainWindow) -> None:
     window.image_pane.image_failed.connect(shown.append)
     window.select_row(row)
     _wait_until(lambda: bool(shown), LOAD_TIMEOUT_S)
+    # The painted rows' plate-crop thumbnails arrive in the background: let them land.
+    last = model.read_at(min(model.rowCount(), THUMBNAIL_ROWS) - 1).read_id
+    _wait_until(lambda: model.thumbnail(last) is not None, THUMBNAIL_WAIT_S)
 
 
 def _show_sightings(window: MainWindow) -> bool:

@@ -27,8 +27,9 @@ def test_alerts_held_at_the_hub_are_listed_newest_first_with_the_count_on_the_ta
     window = _window_with_alerts(qtbot, ready_window, workstation)
     panel = window.alerts_panel
     assert [a.alert_id for a in panel.alerts] == [2, 1]
-    assert panel.alert_list.item(0).text().startswith("7K2LNV — Stolen vehicle (NCIC)")
-    assert "possible misread of 7K2LMV" in panel.alert_list.item(0).text()
+    assert panel.alert_list.item(0).text().startswith("7K2LNV · ")
+    assert panel.alert_list.item(0).text().endswith("misread of 7K2LMV?")
+    assert "Stolen vehicle (NCIC)" in panel.alert_list.item(0).toolTip()
     tabs = window.results_tabs
     assert tabs.tabText(tabs.indexOf(panel)) == f"{ALERTS_TAB} (2)"
     [listener] = workstation.listeners

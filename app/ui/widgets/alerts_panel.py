@@ -73,6 +73,18 @@ def alert_title(alert: AlertRecord) -> str:
     return " · ".join(parts)
 
 
+def alert_line(alert: AlertRecord) -> str:
+    """The short form for the list: plate, when, where, and a fuzzy warning."""
+    parts = [alert.read_plate or alert.entry_plate]
+    if alert.captured_at is not None:
+        parts.append(local_time(alert.captured_at))
+    if alert.camera_id:
+        parts.append(alert.camera_id)
+    if alert.match == "fuzzy":
+        parts.append(f"misread of {alert.entry_plate}?")
+    return " · ".join(parts)
+
+
 class _Relay(QObject):
     """Carries the listener thread's callbacks onto the GUI thread (queued signals)."""
 
@@ -107,6 +119,7 @@ class AlertsPanel(QWidget):
 
         self.alert_list = QListWidget()
         self.alert_list.setObjectName("alertList")
+        self.alert_list.setMinimumWidth(260)
         self.empty_label = QLabel(NO_ALERTS)
         self.empty_label.setObjectName("hintLabel")
         self.stream_label = QLabel()
@@ -294,16 +307,16 @@ class AlertsPanel(QWidget):
         self.alert_list.blockSignals(True)
         self.alert_list.clear()
         for alert in self.alerts:
-            item = QListWidgetItem(alert_title(alert))
+            item = QListWidgetItem(alert_line(alert))
             item.setData(Qt.ItemDataRole.UserRole, alert.alert_id)
+            item.setToolTip(alert_title(alert))
             if alert.acknowledged_at is None:
                 font = item.font()
                 font.setBold(True)
                 item.setFont(font)
             else:
-                item.setText(
-                    f"{alert_title(alert)} · {OUTCOME_LABELS.get(alert.outcome or '', '')}"
-                )
+                outcome = OUTCOME_LABELS.get(alert.outcome or "", alert.outcome or "")
+                item.setText(f"{alert_line(alert)} · {outcome}")
             self.alert_list.addItem(item)
         self.alert_list.blockSignals(False)
         self.empty_label.setVisible(not self._alerts)
