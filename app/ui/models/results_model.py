@@ -172,9 +172,7 @@ class ResultsTableModel(QAbstractTableModel):
         self._rows = []
         self._row_of = {}
         self._thumbnails_wanted = []
-        self._thumbnails_asked -= {
-            rid for rid in self._thumbnails_asked if rid not in self._thumbnails
-        }
+        self._thumbnails_asked = set(self._thumbnails)  # a new search may ask again
         self._query = query
         self._cursor = None
         self._total = None

@@ -259,7 +259,7 @@ class AlertsPanel(QWidget):
     def _loaded(self, alerts: list[AlertRecord]) -> None:
         self.loaded = True
         for alert in alerts:
-            self._put(alert)
+            self._alerts[alert.alert_id] = alert
         self._refresh_list()
         self.alerts_loaded.emit(len(alerts))
         if self._listener is None:
@@ -270,19 +270,19 @@ class AlertsPanel(QWidget):
                     on_alert=relay.alert.emit, on_state=relay.state.emit, after=after
                 )
             except Exception as exc:  # signed out meanwhile: nothing to listen for
-                self._listener_state_text(user_message(exc))
+                self.stream_label.setText(user_message(exc))
                 return
             self._listener.start()
 
     def _load_failed(self, exc: BaseException) -> None:
         self.loaded = True
-        self._listener_state_text(f"Alerts could not be loaded: {user_message(exc)}")
+        self.stream_label.setText(f"Alerts could not be loaded: {user_message(exc)}")
 
     def _alert_pushed(self, alert: AlertRecord) -> None:
         if self._listener is None:
             return  # stopped (locked) since: show nothing
         known = alert.alert_id in self._alerts
-        self._put(alert)
+        self._alerts[alert.alert_id] = alert
         self._refresh_list()
         if not known:
             self.alert_arrived.emit(alert)
@@ -290,17 +290,11 @@ class AlertsPanel(QWidget):
     def _listener_state(self, state: str) -> None:
         self.listener_state = state
         if state == "connected":
-            self._listener_state_text(LISTENING)
+            self.stream_label.setText(LISTENING)
         elif state == "offline":
-            self._listener_state_text(NOT_LISTENING)
+            self.stream_label.setText(NOT_LISTENING)
         elif state == "signed_out":
-            self._listener_state_text("Not receiving new alerts: sign in again.")
-
-    def _listener_state_text(self, text: str) -> None:
-        self.stream_label.setText(text)
-
-    def _put(self, alert: AlertRecord) -> None:
-        self._alerts[alert.alert_id] = alert
+            self.stream_label.setText("Not receiving new alerts: sign in again.")
 
     def _refresh_list(self) -> None:
         current = self.current
@@ -441,7 +435,7 @@ class AlertsPanel(QWidget):
     def _acknowledged(self, alert: AlertRecord) -> None:
         self.acknowledge_button.setEnabled(True)
         self.note_edit.clear()
-        self._put(alert)
+        self._alerts[alert.alert_id] = alert
         self._refresh_list()
         self._show(alert)
         self.acknowledged.emit(alert)

@@ -1,0 +1,105 @@
+"""The window during a large sync: does the GUI thread stay responsive?
+
+A hub on SQLite gets N metadata-only reads (bench_engine_sync's generator); a real
+Workstation signs in and requests a slice covering them; the window's SyncPanel
+then syncs it through the task runner, exactly as the desk does, while a 5 ms
+timer on the GUI thread records the longest gap between its ticks (the stall).
+The same probe runs over an idle event loop first, in the same run, as the
+baseline. Prints JSON. Target (issue 6): no stall over 50 ms during a
+200,000-read sync.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+
+from PySide6.QtWidgets import QApplication
+
+from app.demo import running_hub, seed_hub, totp_now, user_of
+from app.ui.widgets.sync_panel import SyncPanel
+from app.ui.workers import TaskRunner
+from app.workstation import Workstation
+from bench.bench_engine_sync import _rows
+from bench.bench_ui_results import StallMeter
+from hub.core.db import Database
+from hub.reads import insert_reads
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reads", type=int, default=200_000)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        os.environ["XDG_DATA_HOME"] = str(folder / "xdg")  # a private keyring file
+        data = folder / "hub"
+        seeded = seed_hub(data, extra=["--cameras", "2", "--days", "1", "--reads-per-day", "10"])
+        hub_db = Database(f"sqlite:///{data / 'hub.sqlite3'}")
+        with hub_db.read() as connection:
+            cameras = [r[0] for r in connection.exec_driver_sql("SELECT camera_id FROM cameras")]
+        with hub_db.write() as connection:
+            insert_reads(
+                connection, _rows(args.reads, cameras, random.Random(3)), now=datetime.now(UTC)
+            )
+        hub_db.dispose()
+        detective = user_of(seeded, "detective")
+        case = next(c["case_number"] for c in seeded["cases"] if "detective" in c["assigned"])
+        with running_hub(data) as hub:
+            workstation = Workstation.open(profile_dir=folder / "profile", hub_url=hub.url)
+            workstation.login(
+                username=detective["username"],
+                password=detective["password"],
+                totp=totp_now(detective["totp_secret"]),
+            )
+            now = datetime.now(UTC)
+            created = workstation.request_slice(
+                case_number=case,
+                purpose="robbery",
+                justification="benchmark: the window's responsiveness during a large sync",
+                time_from=now - timedelta(days=2),
+                time_to=now + timedelta(minutes=1),
+            )
+            runner = TaskRunner()
+            panel = SyncPanel(workstation=workstation, runner=runner)
+            panel.show()
+            meter = StallMeter(app)
+            idle_until = time.perf_counter() + 1.0
+            idle = meter.run_until(lambda: time.perf_counter() > idle_until)
+            finished: list[object] = []
+            panel.sync_finished.connect(finished.append)
+            panel.sync_failed.connect(finished.append)
+            began = time.perf_counter()
+            panel.start(created.slice_id)
+            stall = meter.run_until(lambda: bool(finished), timeout_s=1800)
+            seconds = time.perf_counter() - began
+            runner.shutdown()
+            workstation.close()
+        result = finished[0] if finished else None
+        print(
+            json.dumps(
+                {
+                    "benchmark": "ui_sync_responsiveness",
+                    "reads": getattr(result, "reads", None),
+                    "sync_seconds": round(seconds, 1),
+                    "idle_longest_stall_ms": round(idle, 1),
+                    "sync_longest_stall_ms": round(stall, 1),
+                    "target_longest_stall_ms": 50,
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
