@@ -78,6 +78,47 @@ def _raw_rate(rows: list[dict[str, Any]], folder: Path) -> float:
     return len(rows) / seconds
 
 
+def hub_with_reads(
+    folder: Path, count: int, rng: random.Random
+) -> tuple[Path, dict[str, Any], list[dict[str, Any]]]:
+    """A demo hub on SQLite in folder/hub with `count` more metadata-only reads:
+    (data folder, what demo-seed printed, the added rows)."""
+    data = folder / "hub"
+    seeded = seed_hub(data, extra=["--cameras", "2", "--days", "1", "--reads-per-day", "10"])
+    hub_db = Database(f"sqlite:///{data / 'hub.sqlite3'}")
+    with hub_db.read() as connection:
+        cameras = [row[0] for row in connection.exec_driver_sql("SELECT camera_id FROM cameras")]
+    rows = _rows(count, cameras, rng)
+    with hub_db.write() as connection:
+        insert_reads(connection, rows, now=datetime.now(UTC))
+    hub_db.dispose()
+    return data, seeded, rows
+
+
+def signed_in_slice(
+    hub_url: str, folder: Path, seeded: dict[str, Any], justification: str
+) -> tuple[Workstation, str]:
+    """The demo detective signed in at the hub with a slice covering every read:
+    (workstation, slice id). The caller closes the workstation."""
+    detective = user_of(seeded, "detective")
+    case = next(c["case_number"] for c in seeded["cases"] if "detective" in c["assigned"])
+    workstation = Workstation.open(profile_dir=folder / "profile", hub_url=hub_url)
+    workstation.login(
+        username=detective["username"],
+        password=detective["password"],
+        totp=totp_now(detective["totp_secret"]),
+    )
+    now = datetime.now(UTC)
+    created = workstation.request_slice(
+        case_number=case,
+        purpose="robbery",
+        justification=justification,
+        time_from=now - timedelta(days=2),
+        time_to=now + timedelta(minutes=1),
+    )
+    return workstation, created.slice_id
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reads", type=int, default=200_000)
@@ -87,39 +128,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.environ["XDG_DATA_HOME"] = str(folder / "xdg")  # a private keyring file
-        data = folder / "hub"
-        seeded = seed_hub(data, extra=["--cameras", "2", "--days", "1", "--reads-per-day", "10"])
-        hub_db = Database(f"sqlite:///{data / 'hub.sqlite3'}")
-        with hub_db.read() as connection:
-            cameras = [
-                row[0] for row in connection.exec_driver_sql("SELECT camera_id FROM cameras")
-            ]
-        rows = _rows(args.reads, cameras, rng)
-        with hub_db.write() as connection:
-            insert_reads(connection, rows, now=datetime.now(UTC))
-        hub_db.dispose()
-
+        data, seeded, rows = hub_with_reads(folder, args.reads, rng)
         raw = _raw_rate(rows, folder)
-        detective = user_of(seeded, "detective")
-        case = next(c["case_number"] for c in seeded["cases"] if "detective" in c["assigned"])
         with running_hub(data) as hub:
-            workstation = Workstation.open(profile_dir=folder / "profile", hub_url=hub.url)
-            workstation.login(
-                username=detective["username"],
-                password=detective["password"],
-                totp=totp_now(detective["totp_secret"]),
-            )
-            now = datetime.now(UTC)
-            created = workstation.request_slice(
-                case_number=case,
-                purpose="robbery",
-                justification="benchmark: sync rate of a large slice into the cache",
-                time_from=now - timedelta(days=2),
-                time_to=now + timedelta(minutes=1),
+            workstation, slice_id = signed_in_slice(
+                hub.url, folder, seeded, "benchmark: sync rate of a large slice into the cache"
             )
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             began = time.perf_counter()
-            result = workstation.sync(slice_id=created.slice_id)
+            result = workstation.sync(slice_id=slice_id)
             seconds = time.perf_counter() - began
             rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             workstation.close()

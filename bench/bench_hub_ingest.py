@@ -32,6 +32,29 @@ from hub.simulate.http_feed import ingest_body
 from hub.simulate.traffic import default_workers, ensure_cameras, generate_traffic, render_scenes
 
 
+def post_reads(
+    app: Any, token: str, bodies: list[dict[str, Any]], *, single: int, batch: int
+) -> tuple[float, float]:
+    """Post the first `single` bodies one by one, the rest in batches of `batch`, as a
+    camera feed: (seconds for the single posts, seconds for the batches)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as client:
+        started = time.perf_counter()
+        for body in bodies[:single]:
+            reply = client.post("/api/v1/ingest/reads", json=body, headers=headers)
+            assert reply.status_code == 201, reply.text
+        single_seconds = time.perf_counter() - started
+        rest = bodies[single:]
+        started = time.perf_counter()
+        for start in range(0, len(rest), batch):
+            chunk = rest[start : start + batch]
+            reply = client.post("/api/v1/ingest/reads:batch", json=chunk, headers=headers)
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["created"] == len(chunk), reply.text[:500]
+        batch_seconds = time.perf_counter() - started
+    return single_seconds, batch_seconds
+
+
 def _run(db_url: str | None, count: int, single: int, batch: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         settings = HubSettings(data_dir=Path(folder), database_url=db_url)
@@ -52,21 +75,8 @@ def _run(db_url: str | None, count: int, single: int, batch: int) -> dict[str, A
             ingest_body(row, image, crop) for row, (image, crop) in zip(rows, rendered, strict=True)
         ]
         app = create_app(settings, database=database, clock=lambda: now + timedelta(seconds=1))
-        headers = {"Authorization": f"Bearer {token}"}
-        with TestClient(app) as client:
-            started = time.perf_counter()
-            for body in bodies[:single]:
-                reply = client.post("/api/v1/ingest/reads", json=body, headers=headers)
-                assert reply.status_code == 201, reply.text
-            single_seconds = time.perf_counter() - started
-            rest = bodies[single:]
-            started = time.perf_counter()
-            for start in range(0, len(rest), batch):
-                chunk = rest[start : start + batch]
-                reply = client.post("/api/v1/ingest/reads:batch", json=chunk, headers=headers)
-                assert reply.status_code == 200, reply.text
-                assert reply.json()["created"] == len(chunk), reply.text[:500]
-            batch_seconds = time.perf_counter() - started
+        single_seconds, batch_seconds = post_reads(app, token, bodies, single=single, batch=batch)
+        rest = bodies[single:]
         database.dispose()
         image_bytes = sum(len(image) + len(crop) for image, crop in rendered)
     return {

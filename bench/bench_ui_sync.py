@@ -17,7 +17,6 @@ import os
 import random
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -25,14 +24,11 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyr
 
 from PySide6.QtWidgets import QApplication
 
-from app.demo import running_hub, seed_hub, totp_now, user_of
+from app.demo import running_hub
 from app.ui.widgets.sync_panel import SyncPanel
 from app.ui.workers import TaskRunner
-from app.workstation import Workstation
-from bench.bench_engine_sync import _rows
+from bench.bench_engine_sync import hub_with_reads, signed_in_slice
 from bench.bench_ui_results import StallMeter
-from hub.core.db import Database
-from hub.reads import insert_reads
 
 
 def main() -> None:
@@ -44,32 +40,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.environ["XDG_DATA_HOME"] = str(folder / "xdg")  # a private keyring file
-        data = folder / "hub"
-        seeded = seed_hub(data, extra=["--cameras", "2", "--days", "1", "--reads-per-day", "10"])
-        hub_db = Database(f"sqlite:///{data / 'hub.sqlite3'}")
-        with hub_db.read() as connection:
-            cameras = [r[0] for r in connection.exec_driver_sql("SELECT camera_id FROM cameras")]
-        with hub_db.write() as connection:
-            insert_reads(
-                connection, _rows(args.reads, cameras, random.Random(3)), now=datetime.now(UTC)
-            )
-        hub_db.dispose()
-        detective = user_of(seeded, "detective")
-        case = next(c["case_number"] for c in seeded["cases"] if "detective" in c["assigned"])
+        data, seeded, _rows = hub_with_reads(folder, args.reads, random.Random(3))
         with running_hub(data) as hub:
-            workstation = Workstation.open(profile_dir=folder / "profile", hub_url=hub.url)
-            workstation.login(
-                username=detective["username"],
-                password=detective["password"],
-                totp=totp_now(detective["totp_secret"]),
-            )
-            now = datetime.now(UTC)
-            created = workstation.request_slice(
-                case_number=case,
-                purpose="robbery",
-                justification="benchmark: the window's responsiveness during a large sync",
-                time_from=now - timedelta(days=2),
-                time_to=now + timedelta(minutes=1),
+            workstation, slice_id = signed_in_slice(
+                hub.url,
+                folder,
+                seeded,
+                "benchmark: the window's responsiveness during a large sync",
             )
             runner = TaskRunner()
             panel = SyncPanel(workstation=workstation, runner=runner)
@@ -81,7 +58,7 @@ def main() -> None:
             panel.sync_finished.connect(finished.append)
             panel.sync_failed.connect(finished.append)
             began = time.perf_counter()
-            panel.start(created.slice_id)
+            panel.start(slice_id)
             stall = meter.run_until(lambda: bool(finished), timeout_s=1800)
             seconds = time.perf_counter() - began
             runner.shutdown()
