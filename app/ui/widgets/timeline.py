@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QSize, Qt
 from PySide6.QtGui import QFontMetrics, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -101,7 +101,7 @@ class TimelineWidget(QWidget):
                     painter.setPen(QPen(muted, 1, Qt.PenStyle.DotLine))
                     painter.drawLine(QPointF(x, y + 3), QPointF(x, axis_y - 18))
                     painter.setPen(text)
-                    painter.drawText(QRectF(left, y - metrics.ascent(), width, line_height), label)
+                    painter.drawText(QPointF(left, y), label)  # one line, never wrapped
                     self.painted_labels += 1
                     break
         painter.end()
