@@ -134,10 +134,29 @@ def _wait_healthy(hub: HubProcess, *, timeout: float) -> None:
     raise LaunchError(f"The hub did not answer on {hub.url} within {timeout:.0f} s.")
 
 
+_last_step: dict[str, int] = {}
+
+
 def totp_now(secret: str) -> str:
+    """A code the hub has not accepted yet, as a person would read it off their app.
+
+    The hub accepts each code once, and the codes of the current and the next 30 s
+    step (and the previous one, for drift). This gives the current step's code, then
+    the next step's, then waits for the clock to reach a new step: a second sign-in
+    within seconds of the first (a test, a quick unlock) needs a fresh code too.
+    """
     import pyotp
 
-    return str(pyotp.TOTP(secret).now())
+    totp = pyotp.TOTP(secret)
+    while True:
+        now = time.time()
+        current = totp.timecode(datetime.fromtimestamp(now, UTC))
+        step = max(current, _last_step.get(secret, current - 1) + 1)
+        if step <= current + 1:
+            break
+        time.sleep(totp.interval - now % totp.interval + 0.05)
+    _last_step[secret] = step
+    return str(totp.generate_otp(step))
 
 
 def user_of(seeded: dict[str, Any], role: str) -> dict[str, Any]:

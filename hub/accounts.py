@@ -30,7 +30,7 @@ from hub.core.security import (
     TokenService,
     new_refresh_token,
     token_digest,
-    verify_totp,
+    totp_step,
 )
 from hub.db.tables import chain_heads, devices, refresh_tokens, sign_in_failures, users
 from hub.errors import HubError, unauthorized
@@ -43,6 +43,10 @@ LOCKED = (
     "This account is locked after repeated failed sign-ins; ask an administrator to release it."
 )
 SESSION_OVER = "Your session has ended; sign in again."
+CODE_USED = (
+    "This code has been used already. Wait for your authenticator app to show the next "
+    "code, then sign in with that one."
+)
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,7 @@ def login(
     """Check password and code; records the attempt in the audit log either way."""
     row = connection.execute(sa.select(users).where(users.c.username == username)).first()
     password_ok = passwords.verify(row.password_hash if row is not None else None, password)
-    code_ok = row is not None and verify_totp(row.totp_secret, code, at=now)
+    step = totp_step(row.totp_secret, code, at=now) if row is not None else None
     refs = {"username": username}
     if row is not None and row.locked_at is not None:
         record_hub_event(
@@ -158,36 +162,11 @@ def login(
             outcome="locked",
         )
         return LoginOutcome(None, HubError(423, LOCKED))
-    if row is None or not password_ok or not code_ok:
-        if row is not None:
-            connection.execute(sign_in_failures.insert().values(user_id=row.user_id, failed_at=now))
-            failures = connection.execute(
-                sa.select(sa.func.count()).where(
-                    sign_in_failures.c.user_id == row.user_id,
-                    sign_in_failures.c.failed_at > now - FAILED_SIGN_IN_WINDOW,
-                )
-            ).scalar_one()
-            if failures >= MAX_FAILED_SIGN_INS:
-                connection.execute(
-                    users.update().where(users.c.user_id == row.user_id).values(locked_at=now)
-                )
-                record_hub_event(
-                    connection,
-                    action="auth.lock",
-                    now=now,
-                    username=username,
-                    object_refs=refs,
-                    params={"failures": int(failures)},
-                )
-        record_hub_event(
-            connection,
-            action="auth.login",
-            now=now,
-            username=username,
-            object_refs=refs,
-            outcome="refused",
-        )
-        return LoginOutcome(None, unauthorized(WRONG_CREDENTIALS))
+    if row is None or not password_ok or step is None:
+        return LoginOutcome(None, _refuse(connection, row, refs, now=now, outcome="refused"))
+    if not _accept_step(connection, int(row.user_id), step):
+        # The right code, seen before: a replayed or doubly submitted code (RFC 6238, 5.2).
+        return LoginOutcome(None, _refuse(connection, row, refs, now=now, outcome="code_reused"))
     refusal = training_error(row, now=now)
     if refusal is not None:
         record_hub_event(
@@ -211,6 +190,51 @@ def login(
         object_refs=refs,
     )
     return LoginOutcome(token, None)
+
+
+def _accept_step(connection: Connection, user_id: int, step: int) -> bool:
+    """Record the code's step unless a code of this step or a later one was accepted."""
+    updated = connection.execute(
+        users.update()
+        .where(
+            users.c.user_id == user_id,
+            sa.or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return updated.rowcount == 1
+
+
+def _refuse(
+    connection: Connection, row: Any, refs: dict[str, str], *, now: datetime, outcome: str
+) -> HubError:
+    """A failed sign-in: counted (five in 15 minutes lock the account) and audited."""
+    username = refs["username"]
+    if row is not None:
+        connection.execute(sign_in_failures.insert().values(user_id=row.user_id, failed_at=now))
+        failures = connection.execute(
+            sa.select(sa.func.count()).where(
+                sign_in_failures.c.user_id == row.user_id,
+                sign_in_failures.c.failed_at > now - FAILED_SIGN_IN_WINDOW,
+            )
+        ).scalar_one()
+        if failures >= MAX_FAILED_SIGN_INS:
+            connection.execute(
+                users.update().where(users.c.user_id == row.user_id).values(locked_at=now)
+            )
+            record_hub_event(
+                connection,
+                action="auth.lock",
+                now=now,
+                username=username,
+                object_refs=refs,
+                params={"failures": int(failures)},
+            )
+    record_hub_event(
+        connection, action="auth.login", now=now, username=username, object_refs=refs,
+        outcome=outcome,
+    )  # fmt: skip
+    return unauthorized(CODE_USED if outcome == "code_reused" else WRONG_CREDENTIALS)
 
 
 def release_lock(

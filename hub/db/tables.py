@@ -35,6 +35,8 @@ users = sa.Table(
     sa.Column("locked_at", UTCDateTime(), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("unit", sa.String(64), nullable=True),  # 0004: supervisors review their unit
+    # 0007: the 30 s TOTP step of the last accepted code; a code is never accepted twice.
+    sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
 )
 
 sign_in_failures = sa.Table(

@@ -61,9 +61,20 @@ class HubFixture:
     clock: FakeClock
     totp: dict[str, str]
     reads: list[dict[str, Any]] = field(default_factory=list)
+    last_steps: dict[str, int] = field(default_factory=dict)
 
     def code(self, username: str) -> str:
-        return pyotp.TOTP(self.totp[username]).at(self.clock.now)
+        """A code the hub has not accepted yet: the hub takes each code once, from the
+        step before, this one or the next; when all three are spent, the clock moves on
+        to the next 30 s step, as a user would wait for their app's next code."""
+        totp = pyotp.TOTP(self.totp[username])
+        current = totp.timecode(self.clock.now)
+        step = max(current - 1, self.last_steps.get(username, current - 2) + 1)
+        while step > current + 1:
+            self.clock.advance(timedelta(seconds=totp.interval))
+            current = totp.timecode(self.clock.now)
+        self.last_steps[username] = step
+        return str(totp.generate_otp(step))
 
     def login(self, username: str = "detective", password: str = PASSWORD) -> dict[str, Any]:
         reply = self.client.post(

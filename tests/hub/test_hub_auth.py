@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pyotp
 import pytest
+import sqlalchemy as sa
 
 from app.core.policy import SESSION_LIFETIME
+from hub.accounts import CODE_USED
+from hub.db.tables import audit_events
 from tests.hub.hub_support import PASSWORD, HubFixture
 
 WRONG = "Wrong user name, password or code."
@@ -33,6 +37,41 @@ def test_wrong_inputs_get_the_same_answer(hub: HubFixture) -> None:
     replies = [hub.client.post("/api/v1/auth/login", json=attempt) for attempt in attempts]
     assert {reply.status_code for reply in replies} == {401}
     assert {reply.json()["detail"] for reply in replies} == {WRONG}
+
+
+def _login(hub: HubFixture, code: str) -> tuple[int, str]:
+    reply = hub.client.post(
+        "/api/v1/auth/login", json={"username": "detective", "password": PASSWORD, "totp": code}
+    )
+    return reply.status_code, reply.json().get("detail", "")
+
+
+def test_a_code_is_accepted_once(hub: HubFixture) -> None:
+    totp = pyotp.TOTP(hub.totp["detective"])
+    step = totp.timecode(hub.clock.now)
+    current = str(totp.generate_otp(step))
+    assert _login(hub, current)[0] == 200
+    # The same code again (replayed, or sent twice): refused with a reason, and audited.
+    assert _login(hub, current) == (401, CODE_USED)
+    # The next step's code is still good; after it, the earlier step's code never is.
+    assert _login(hub, str(totp.generate_otp(step + 1)))[0] == 200
+    assert _login(hub, str(totp.generate_otp(step - 1))) == (401, CODE_USED)
+    with hub.database.read() as connection:
+        outcomes = connection.execute(
+            sa.select(audit_events.c.outcome)
+            .where(audit_events.c.action == "auth.login")
+            .order_by(audit_events.c.row_id)
+        ).scalars()
+        assert list(outcomes)[-4:] == ["ok", "code_reused", "ok", "code_reused"]
+
+
+def test_replayed_codes_count_towards_the_lock(hub: HubFixture) -> None:
+    totp = pyotp.TOTP(hub.totp["detective"])
+    code = str(totp.generate_otp(totp.timecode(hub.clock.now)))
+    assert _login(hub, code)[0] == 200
+    for _ in range(5):
+        assert _login(hub, code)[0] == 401
+    assert _login(hub, hub.code("detective"))[0] == 423
 
 
 def test_lockout_after_five_failures(hub: HubFixture) -> None:
