@@ -391,6 +391,34 @@ def register_device(
 DEVICE_REVOKED = "This device has been revoked by the agency; its cache must be wiped."
 
 
+def session_problem(
+    connection: Connection, *, user_id: int, session_id: str, device_id: str | None
+) -> str | None:
+    """Why a signed-in session may no longer receive data, or None while it may.
+
+    An access token stays valid for its 15 minutes; a long-lived response (the alert
+    stream) asks this again as it runs: the account locked, the session signed out
+    (no refresh token of it left unrevoked), or the device revoked.
+    """
+    locked = connection.execute(
+        sa.select(users.c.locked_at).where(users.c.user_id == user_id)
+    ).first()
+    if locked is None:
+        return SESSION_OVER
+    if locked[0] is not None:
+        return LOCKED
+    live = connection.execute(
+        sa.select(refresh_tokens.c.token_id)
+        .where(refresh_tokens.c.session_id == session_id, refresh_tokens.c.revoked_at.is_(None))
+        .limit(1)
+    ).first()
+    if live is None:
+        return SESSION_OVER
+    if device_id and device_revoked(connection, device_id):
+        return DEVICE_REVOKED
+    return None
+
+
 def device_revoked(connection: Connection, device_id: str) -> bool:
     revoked_at = connection.execute(
         sa.select(devices.c.revoked_at).where(devices.c.device_id == device_id)

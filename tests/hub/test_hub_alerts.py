@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 import uvicorn
 from sse_starlette.sse import AppStatus
@@ -263,3 +264,42 @@ def test_the_image_of_a_hit_is_visible_to_the_alerts_recipients_only(hub: HubFix
         ).scalars()
         fetched = [json.loads(refs)["image_sha256"] for refs in rows]
     assert fetched == [scene, crop]
+
+
+def _end_session(hub: HubFixture, how: str, refresh: str, device_id: str) -> str:
+    """Sign out, revoke the device or lock the account: the reason the stream gives."""
+    if how == "signed_out":
+        reply = hub.client.post("/api/v1/auth/logout", json={"refresh_token": refresh})
+        assert reply.status_code == 204
+        return "Your session has ended; sign in again."
+    if how == "device_revoked":
+        reply = hub.client.post(
+            f"/api/v1/admin/devices/{device_id}/revoke", headers=hub.headers("admin")
+        )
+        assert reply.status_code == 200
+        return "This device has been revoked by the agency; its cache must be wiped."
+    bad = {"username": "detective", "password": "not-the-password", "totp": "000000"}
+    for _ in range(5):
+        assert hub.client.post("/api/v1/auth/login", json=bad).status_code == 401
+    return (
+        "This account is locked after repeated failed sign-ins; ask an administrator to release it."
+    )
+
+
+@pytest.mark.parametrize("how", ["signed_out", "device_revoked", "locked"])
+def test_stream_closes_when_the_session_may_no_longer_receive(hub: HubFixture, how: str) -> None:
+    signed_in = hub.login("detective")
+    headers = {"Authorization": f"Bearer {signed_in['access_token']}"}
+    device = hub.client.post("/api/v1/devices", json={"name": "ws-1"}, headers=headers).json()
+    headers["X-Platedesk-Device"] = device["device_id"]
+    with (
+        live_server(hub) as (url, _server),
+        httpx.Client(base_url=url, timeout=10) as http,
+        http.stream("GET", f"{ALERTS}/stream", params={"ping": 1}, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(lines) == "event: ready"
+        reason = _end_session(hub, how, signed_in["refresh_token"], device["device_id"])
+        rest = "\n".join(lines)  # the hub ends the stream within seconds
+    assert _events(rest)[-1] == ("closed", json.dumps({"reason": reason}))

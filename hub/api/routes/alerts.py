@@ -6,6 +6,8 @@ SSE comments. A reconnecting client passes Last-Event-ID (or `after`) and misses
 nothing. The stream ends by itself after `max_seconds` (the client reconnects),
 when the access token expires (the client renews it and reconnects), when the
 client goes away, or when the server shuts down (sse-starlette watches uvicorn).
+Within SESSION_CHECK_SECONDS of a sign-out, an account lock or a device revocation
+it sends `closed` (data: {"reason": ...}) and ends: no alert goes out after that.
 """
 
 from __future__ import annotations
@@ -20,13 +22,22 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.core.schemas import AlertAcknowledgeCreate, AlertPage, AlertPublic
 from hub import alerts
-from hub.api.deps import MAX_ROW_ID, ContextDep, CurrentUser, NowDep, error_responses
+from hub.accounts import session_problem
+from hub.api.deps import (
+    DEVICE_HEADER,
+    MAX_ROW_ID,
+    ContextDep,
+    CurrentUser,
+    NowDep,
+    error_responses,
+)
 from hub.context import HubContext
 from hub.slices import Caller
 
 router = APIRouter(tags=["alerts"])
 
 POLL_SECONDS = 0.25  # how often a stream looks for new alerts: well inside a second
+SESSION_CHECK_SECONDS = 2.0  # how often it checks the session may still receive alerts
 SHUTDOWN_GRACE_SECONDS = 2.0
 
 
@@ -90,7 +101,13 @@ async def stream_alerts(
         cursor = min(int(last_event_id.strip()), MAX_ROW_ID)
     shutdown = anyio.Event()  # set by sse-starlette when the server shuts down
     events = _events(
-        context, caller, _token(request), cursor=cursor, max_seconds=max_seconds, shutdown=shutdown
+        context,
+        caller,
+        _token(request),
+        device_id=request.headers.get(DEVICE_HEADER),
+        cursor=cursor,
+        max_seconds=max_seconds,
+        shutdown=shutdown,
     )
     return EventSourceResponse(
         events,
@@ -106,6 +123,7 @@ async def _events(
     caller: Caller,
     token: str,
     *,
+    device_id: str | None,
     cursor: int | None,
     max_seconds: float,
     shutdown: anyio.Event,
@@ -118,10 +136,27 @@ async def _events(
         with context.database.read() as connection:
             return alerts.latest_alert_id(connection)
 
+    def problem() -> str | None:
+        with context.database.read() as connection:
+            return session_problem(
+                connection,
+                user_id=caller.user_id,
+                session_id=caller.session_id,
+                device_id=device_id,
+            )
+
     position = cursor if cursor is not None else await anyio.to_thread.run_sync(latest)
     yield ServerSentEvent(event="ready", data=json.dumps({"cursor": position}))
     deadline = anyio.current_time() + max_seconds
+    next_check = anyio.current_time() + SESSION_CHECK_SECONDS
     while not shutdown.is_set():
+        if anyio.current_time() >= next_check:
+            next_check = anyio.current_time() + SESSION_CHECK_SECONDS
+            reason = await anyio.to_thread.run_sync(problem)
+            if reason is not None:
+                # Signed out, locked or revoked meanwhile: no alert goes out after that.
+                yield ServerSentEvent(event="closed", data=json.dumps({"reason": reason}))
+                return
         found = await anyio.to_thread.run_sync(page, position)
         for alert in found.alerts:
             yield ServerSentEvent(
