@@ -69,6 +69,7 @@ def create_user(
     display_name: str | None = None,
     training_valid_until: date | None = None,
     unit: str | None = None,
+    partner_agency: str | None = None,
 ) -> int:
     problem = password_problem(password, username=username)
     if problem is not None:
@@ -83,6 +84,7 @@ def create_user(
             training_valid_until=training_valid_until,
             created_at=now,
             unit=unit,
+            partner_agency=partner_agency,
         )
     )
     key = result.inserted_primary_key
@@ -97,6 +99,7 @@ def user_public(row: Any) -> UserPublic:
         role=Role(row.role),
         training_valid_until=row.training_valid_until,
         unit=row.unit,
+        partner_agency=row.partner_agency,
     )
 
 

@@ -1,5 +1,8 @@
 """Administration: users, units, locks, training dates, devices, cameras and feed tokens.
 
+A user may belong to a partner agency (UserCreate.partner_agency): their slices
+then await a supervisor's approval (hub.partners).
+
 Every change is a hub audit event naming the administrator (`admin.*`, and
 `auth.unlock` for a released lock).
 """
@@ -20,6 +23,7 @@ from app.core.schemas import (
     DeviceStatusPublic,
     FeedTokenCreate,
     FeedTokenPublic,
+    Role,
     UserCreate,
     UserCreatedPublic,
     UserPublic,
@@ -50,7 +54,17 @@ def add_user(
     session_id: str = "",
     now: datetime,
 ) -> UserCreatedPublic:
-    """Create a user with a fresh TOTP secret; 409 when the name is taken."""
+    """Create a user with a fresh TOTP secret; 409 when the name is taken.
+
+    A partner agency's user is never an administrator (422).
+    """
+    partner = body.partner_agency.strip() if body.partner_agency is not None else None
+    if partner == "":
+        raise HubError(422, "The partner agency is empty; name the agency, or leave it out.")
+    if partner is not None and body.role is Role.ADMIN:
+        raise HubError(
+            422, "A partner agency's user cannot be an administrator of this hub; pick a role."
+        )
     taken = connection.execute(
         sa.select(users.c.user_id).where(users.c.username == body.username)
     ).first()
@@ -68,6 +82,7 @@ def add_user(
         display_name=body.display_name,
         training_valid_until=body.training_valid_until,
         unit=body.unit,
+        partner_agency=partner,
     )
     record_hub_event(
         connection,
@@ -83,9 +98,11 @@ def add_user(
                 body.training_valid_until.isoformat() if body.training_valid_until else None
             ),
             "unit": body.unit,
+            **({"partner_agency": partner} if partner is not None else {}),
         },
     )
-    user = user_public(_user_row(connection, body.username))
+    row = _user_row(connection, body.username)
+    user = user_public(row)
     uri = pyotp.TOTP(secret).provisioning_uri(name=body.username, issuer_name=TOTP_ISSUER)
     return UserCreatedPublic(user=user, totp_secret=secret, provisioning_uri=uri)
 

@@ -59,7 +59,16 @@ def user_unit(connection: Connection, user_id: int) -> str | None:
 
 
 def recipient_condition(connection: Connection, caller: Caller) -> Any:
-    """Alerts of the caller's assigned cases, and of the caller's unit."""
+    """Alerts of the caller's assigned cases, and of the caller's unit.
+
+    A partner agency's user gets none: a partner sees reads only through a slice a
+    supervisor approved (hub.partners), and an alert carries a read and its images.
+    """
+    partner = connection.execute(
+        sa.select(users.c.partner_agency).where(users.c.user_id == caller.user_id)
+    ).scalar_one_or_none()
+    if partner:
+        return sa.false()
     assigned = sa.select(case_assignments.c.case_number).where(
         case_assignments.c.user_id == caller.user_id
     )

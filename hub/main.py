@@ -28,6 +28,7 @@ from hub.api.routes import (
     images,
     ingest,
     packets,
+    partners,
     review,
     search,
     slices,
@@ -121,7 +122,7 @@ def create_app(
     app.include_router(transparency.router)
     for module in (
         auth, devices, catalog, slices, search, feed, images, audit, ingest, admin, holds,
-        hotlists, alerts, packets, review,
+        hotlists, alerts, packets, review, partners,
     ):  # fmt: skip
         app.include_router(module.router, prefix=API_PREFIX)
     ingest_path = f"{API_PREFIX}/ingest/"

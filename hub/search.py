@@ -1,6 +1,8 @@
 """Remote search: a plate pattern plus filters over all the hub's reads, always with
 a case, purpose and justification. The result becomes a slice (validated like
-any slice) and the reply carries the match count and the newest matching reads.
+any slice) and the reply carries the match count and the newest matching reads;
+a partner agency's user gets the count only, until a supervisor approves the
+search's slice (hub.partners).
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ def run_search(
         return None, outcome.error
     created = outcome.slice
     assert created is not None
+    if created.status != "active":
+        # A partner user's search awaits a supervisor's approval (hub.slices): the
+        # count only, no read, until then; the reads come through the slice's feed.
+        return (
+            SearchPublic(
+                slice=created, attributes=body.attributes, total=created.estimated_reads, reads=[]
+            ),
+            None,
+        )
     pattern = slice_pattern(created)
     query = read_select().where(
         window_condition(reads.c.captured_at, created.time_from, created.time_to)

@@ -2,6 +2,13 @@
 
 A slice covers captured_at in [time_from, time_to), the listed cameras (all when
 none are listed) and, optionally, a plate pattern.
+
+A partner agency's user (users.partner_agency) gets slices only for an open case
+they are assigned to, like anyone, and each starts "awaiting_approval": it serves
+nothing (owned_slice refuses its feed; its expires_at is its created_at, so no
+image check counts it as active) until a supervisor approves it (hub.partners),
+which starts its lifetime. A declined slice never serves anything. Every page of
+the feed a partner user fetches is audited (`partner.slice_access`).
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +31,16 @@ from app.core.policy import SLICE_LIFETIME
 from app.core.purposes import check_purpose, validate_case_number
 from app.core.schemas import AttributeFilter, Role, SliceCreate, SlicePublic
 from hub.audit import record_hub_event
-from hub.db.tables import PLATE_FTS_TABLE, cameras, case_assignments, cases, reads, slices
+from hub.core.db import _WRITE_OPTION
+from hub.db.tables import (
+    PLATE_FTS_TABLE,
+    cameras,
+    case_assignments,
+    cases,
+    reads,
+    slices,
+    users,
+)
 from hub.db.types import to_ms
 from hub.errors import HubError
 from hub.flags import SOURCE_SEARCH, SOURCE_SLICE, SearchRecord, flag_search
@@ -32,6 +48,20 @@ from hub.flags import SOURCE_SEARCH, SOURCE_SLICE, SearchRecord, flag_search
 log = logging.getLogger(__name__)
 
 MAX_FUTURE = timedelta(days=1)
+
+# The approval of a partner user's slice (slices.approval; NULL: none needed).
+AWAITING_APPROVAL = "awaiting_approval"
+APPROVED = "approved"
+DECLINED = "declined"
+PARTNER_ACCESS_ACTION = "partner.slice_access"
+AWAITS_APPROVAL = (
+    "This slice awaits a supervisor's approval: a partner agency's slice serves no reads "
+    "or images until a supervisor of the hub's agency approves it. Try again once approved."
+)
+WAS_DECLINED = (
+    "A supervisor declined this slice, so it serves nothing; "
+    "ask the case's supervisor, and request a new slice if the case still needs it."
+)
 
 
 @dataclass(frozen=True)
@@ -196,6 +226,14 @@ def _validate(
     return number, pattern
 
 
+def partner_agency_of(connection: Connection, user_id: int) -> str | None:
+    """The partner agency the user belongs to; None for the hub's own agency."""
+    agency = connection.execute(
+        sa.select(users.c.partner_agency).where(users.c.user_id == user_id)
+    ).scalar_one_or_none()
+    return str(agency) if agency else None
+
+
 def count_matching(
     connection: Connection,
     *,
@@ -238,6 +276,8 @@ def create_slice(
     attribute filter; its events are `search.request` and `search.refused`.
     A created slice or search is then checked against the flag rules
     (hub.flags, with `rules.flag_policy`); a flag never refuses it.
+    A partner agency's user gets a slice awaiting a supervisor's approval
+    (hub.partners), with no lifetime until approved.
     """
     params = _slice_params(request)
     if attributes is not None:
@@ -274,6 +314,8 @@ def create_slice(
         )
         return SliceOutcome(None, refusal)
     slice_id = uuid.uuid4().hex
+    partner = partner_agency_of(connection, caller.user_id)
+    approval = AWAITING_APPROVAL if partner is not None else None
     created = SlicePublic(
         slice_id=slice_id,
         case_number=number,
@@ -285,8 +327,8 @@ def create_slice(
         plate_pattern=pattern.text if pattern else None,
         estimated_reads=estimated,
         created_at=now,
-        expires_at=now + SLICE_LIFETIME,
-        status="active",
+        expires_at=now if partner is not None else now + SLICE_LIFETIME,
+        status=AWAITING_APPROVAL if partner is not None else "active",
     )
     connection.execute(
         slices.insert().values(
@@ -303,8 +345,11 @@ def create_slice(
             created_at=now,
             expires_at=created.expires_at,
             attributes=attributes.model_dump_json() if attributes is not None else None,
+            partner_agency=partner,
+            approval=approval,
         )
     )
+    partner_params = {"partner_agency": partner, "approval": approval} if partner else {}
     event = record_hub_event(
         connection,
         action=f"{kind}.request",
@@ -312,7 +357,12 @@ def create_slice(
         username=caller.username,
         session_id=caller.session_id,
         object_refs={"case_number": number, "slice_id": slice_id},
-        params={**params, "justification": request.justification, "estimated_reads": estimated},
+        params={
+            **params,
+            "justification": request.justification,
+            "estimated_reads": estimated,
+            **partner_params,
+        },
     )
     flag_search(
         connection,
@@ -342,8 +392,11 @@ def create_slice(
 
 
 def slice_status(row: Any, now: datetime) -> str:
+    """revoked, awaiting_approval, declined, expired or active (only this one serves)."""
     if row.revoked_at is not None:
         return "revoked"
+    if row.approval in (AWAITING_APPROVAL, DECLINED):
+        return str(row.approval)
     if row.expires_at <= now:
         return "expired"
     return "active"
@@ -373,18 +426,73 @@ def list_slices(connection: Connection, *, user_id: int, now: datetime) -> list[
     return [slice_public(row, now) for row in rows]
 
 
-def owned_slice(connection: Connection, *, slice_id: str, user_id: int) -> Any:
-    """The caller's slice row; 404 for a slice that is not there or not theirs."""
+def owned_slice(
+    connection: Connection, *, slice_id: str, user_id: int, now: datetime | None = None
+) -> Any:
+    """The caller's slice row, to serve from (the change feed, hub.feed).
+
+    404 for a slice that is not there or not theirs; 403 for a partner slice that
+    awaits a supervisor's approval or was declined. Serving an approved, live
+    partner slice is audited (`partner.slice_access`) before anything is served.
+    """
     row = connection.execute(sa.select(slices).where(slices.c.slice_id == slice_id)).first()
     if row is None or row.user_id != user_id:
         raise HubError(404, "No such slice among yours; request a slice first.")
+    if row.revoked_at is None and row.approval == AWAITING_APPROVAL:
+        raise HubError(403, AWAITS_APPROVAL)
+    if row.revoked_at is None and row.approval == DECLINED:
+        raise HubError(403, WAS_DECLINED)
+    if row.partner_agency is not None:
+        moment = now or utc_now()
+        if slice_status(row, moment) == "active":
+            _record_partner_access(connection, row, now=moment)
     return row
 
 
-def revoke_slice(connection: Connection, *, slice_id: str, now: datetime, by: str) -> None:
+def utc_now() -> datetime:
+    return to_ms(datetime.now(UTC))
+
+
+def _record_partner_access(connection: Connection, row: Any, *, now: datetime) -> None:
+    """Audit a partner user's access to their slice, committed before anything is served.
+
+    On a read transaction the event goes through its own write transaction (a
+    SQLite read snapshot cannot become a writer safely).
+    """
+    username = connection.execute(
+        sa.select(users.c.username).where(users.c.user_id == row.user_id)
+    ).scalar_one()
+
+    def record(target: Connection) -> None:
+        record_hub_event(
+            target,
+            action=PARTNER_ACCESS_ACTION,
+            now=now,
+            username=username,
+            object_refs={"slice_id": row.slice_id, "case_number": row.case_number},
+            params={"partner_agency": row.partner_agency},
+        )
+
+    if connection.get_execution_options().get(_WRITE_OPTION, False):
+        record(connection)
+        return
+    with connection.engine.connect() as writer:
+        writer.execution_options(**{_WRITE_OPTION: True})
+        with writer.begin():
+            record(writer)
+
+
+def revoke_slice(
+    connection: Connection, *, slice_id: str, now: datetime, by: str, session_id: str = ""
+) -> None:
     connection.execute(slices.update().where(slices.c.slice_id == slice_id).values(revoked_at=now))
     record_hub_event(
-        connection, action="slice.revoke", now=now, username=by, object_refs={"slice_id": slice_id}
+        connection,
+        action="slice.revoke",
+        now=now,
+        username=by,
+        session_id=session_id,
+        object_refs={"slice_id": slice_id},
     )
 
 

@@ -14,7 +14,10 @@ prohibited-use reasons. What counts (also published in `counting_rules`):
   (app.core.records.SEARCH_OUTCOMES; any other value counts as "other");
 - flagged searches: `flag.raise` events of the hub (hub.flags); review outcomes:
   `review.decision` events by the status they set (hub.review);
-- partner agencies: none have access yet;
+- partner agencies: the distinct partner agencies (users.partner_agency) whose
+  users fetched a page of an approved slice's feed (`partner.slice_access`) or an
+  image (`image.fetch`) at the hub in the last 30 days; a request, approved or
+  not, is no access (hub.partners). Agency names only, never a user's;
 - last purge: the newest `retention.purge` event of the hub.
 """
 
@@ -32,10 +35,11 @@ from app.core.purposes import PROHIBITED_USES, PURPOSES
 from app.core.records import SEARCH_OUTCOMES
 from app.core.schemas import TransparencyPublic
 from hub.audit import HUB_DEVICE_ID
-from hub.db.tables import audit_events, cameras, reads
+from hub.db.tables import audit_events, cameras, reads, users
 from hub.flags import FLAG_ACTION
 from hub.retention import PURGE_ACTION
 from hub.review import DECISION_ACTION
+from hub.slices import PARTNER_ACCESS_ACTION
 
 PERIOD = timedelta(days=30)
 WORKSTATION_SEARCH = "search"
@@ -44,6 +48,8 @@ SLICE_REQUEST = "slice.request"
 REFUSALS = ("search.refused", "slice.refused")
 OUTCOME = "search.outcome"
 REVIEW_OUTCOMES = ("approved", "justification_requested", "referred")
+IMAGE_FETCH = "image.fetch"
+DATA_ACCESS = (PARTNER_ACCESS_ACTION, IMAGE_FETCH)
 
 COUNTING_RULES = [
     "Searches: searches run on investigators' workstations, remote searches at the hub "
@@ -56,6 +62,9 @@ COUNTING_RULES = [
     "Flagged searches and review outcomes: searches that hit an oversight rule (or were "
     "picked for the routine random audit) and the review decisions made on them, "
     "in the last 30 days.",
+    "Partner agencies: the other agencies whose investigators actually received reads or "
+    "images from this hub in the last 30 days; each of their requests needs this agency's "
+    "approval and an open case.",
 ]
 
 
@@ -158,6 +167,22 @@ def build_report(
         .order_by(audit_events.c.seq.desc())
         .limit(1)
     ).scalar()
+    partner_agencies = [
+        str(name)
+        for name in connection.execute(
+            sa.select(users.c.partner_agency)
+            .distinct()
+            .select_from(audit_events.join(users, users.c.username == audit_events.c.username))
+            .where(
+                action.in_(DATA_ACCESS),
+                from_hub,
+                users.c.partner_agency.is_not(None),
+                audit_events.c.received_at >= since,
+                audit_events.c.occurred_at >= utc_iso(since),
+            )
+            .order_by(users.c.partner_agency)
+        ).scalars()
+    ]
     return TransparencyPublic(
         agency_policy=policy_text(retention_days),
         generated_at=now,
@@ -171,7 +196,7 @@ def build_report(
         flagged_searches=flagged,
         review_outcomes=reviews,
         search_outcomes=outcomes,
-        partner_agencies=[],
+        partner_agencies=partner_agencies,
         retention_days=retention_days,
         last_purge_at=parse_utc(last_purge) if last_purge else None,
         acceptable_uses=list(PURPOSES.values()),

@@ -50,6 +50,7 @@ class UserPublic(WireModel):
     role: Role
     training_valid_until: date | None
     unit: str | None = None  # supervisors review their unit's flagged searches
+    partner_agency: str | None = None  # a partner agency's user; None: the hub's agency
 
 
 class TokenPublic(WireModel):
@@ -129,7 +130,9 @@ class SlicePublic(WireModel):
     estimated_reads: int
     created_at: AwareDatetime
     expires_at: AwareDatetime
-    status: str  # "active", "expired" or "revoked"
+    # "active", "expired" or "revoked"; a partner user's slice: "awaiting_approval" or
+    # "declined" until a supervisor approves it (its lifetime starts then).
+    status: str
 
 
 class ReadPublic(WireModel):
@@ -283,6 +286,8 @@ class UserCreate(WireModel):
     password: str = Field(min_length=1, max_length=256)
     training_valid_until: date | None = None
     unit: str | None = Field(default=None, min_length=1, max_length=64)
+    # A partner agency's user: their slices await a supervisor's approval (hub.partners).
+    partner_agency: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class UserCreatedPublic(WireModel):
@@ -656,3 +661,37 @@ class JustificationRequestPublic(WireModel):
 
 class JustificationAnswerCreate(WireModel):
     answer: str = Field(min_length=1, max_length=2000)
+
+
+# --- Partner sharing (hub.partners) ---
+
+
+class PartnerDecisionCreate(WireModel):
+    """approve or decline a partner user's slice request; the note is required."""
+
+    decision: str = Field(pattern=r"^(approve|decline)$")
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class PartnerRequestPublic(WireModel):
+    """A partner agency user's slice request, as the supervisors decide it."""
+
+    slice_id: str
+    status: str  # awaiting_approval, approved (active or expired), declined or revoked
+    approval: str  # awaiting_approval, approved or declined
+    partner_agency: str
+    username: str
+    display_name: str
+    case_number: str
+    purpose: str
+    justification: str
+    time_from: AwareDatetime
+    time_to: AwareDatetime
+    camera_ids: list[str] | None
+    plate_pattern: str | None
+    estimated_reads: int
+    requested_at: AwareDatetime
+    expires_at: AwareDatetime
+    decided_by: str | None
+    decided_at: AwareDatetime | None
+    note: str | None

@@ -37,6 +37,8 @@ users = sa.Table(
     sa.Column("unit", sa.String(64), nullable=True),  # 0004: supervisors review their unit
     # 0007: the 30 s TOTP step of the last accepted code; a code is never accepted twice.
     sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    # 0008: the partner agency the user belongs to; NULL: the hub's own agency.
+    sa.Column("partner_agency", sa.String(128), nullable=True),
 )
 
 sign_in_failures = sa.Table(
@@ -167,6 +169,14 @@ slices = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
     sa.Column("attributes", sa.Text(), nullable=True),  # 0002: JSON AttributeFilter, NULL: any
+    # 0008: a partner user's slice (hub.partners): the agency, and the approval it awaits
+    # ("awaiting_approval", "approved", "declined"; NULL: a home-agency slice, no approval)
+    # with the supervisor's decision. Until approved, expires_at == created_at.
+    sa.Column("partner_agency", sa.String(128), nullable=True),
+    sa.Column("approval", sa.String(32), nullable=True),
+    sa.Column("decided_by", sa.String(64), nullable=True),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("decision_note", sa.Text(), nullable=True),
 )
 
 # Append-only: the API never updates or deletes a row; on PostgreSQL and SQLite a

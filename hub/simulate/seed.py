@@ -38,6 +38,10 @@ CASES = (
     ("2026-004387", "Hit and run, Dell Range Blvd", "hit_and_run"),
     ("2026-004502", "Stolen pickup, Pershing Blvd", "stolen_vehicle"),
 )
+# A partner agency's detective on the robbery case: their slices await the supervisor's
+# approval (hub.partners). Seeded after the home-agency users.
+PARTNER = ("partner", "Dep. Chris Vale", Role.DETECTIVE, "Laramie County Sheriff's Office")
+PARTNER_CASE = CASES[0][0]
 HOTLIST_PLATE = "17K2RTB"  # a vehicle of interest of hub.simulate.traffic
 
 
@@ -66,6 +70,7 @@ def seed_demo(
     passwords = PasswordService(settings)
     store = ImageStore(settings.images_dir)
     users_out: list[dict[str, str]] = []
+    training = date(now.year + 1, now.month, min(now.day, 28))
     ids: dict[str, int] = {}
     with database.write() as connection:
         for username, display, role, unit in USERS:
@@ -73,15 +78,28 @@ def seed_demo(
             ids[username] = create_user(
                 connection, passwords, username=username, password=password, role=role,
                 totp_secret=totp_secret, now=now, display_name=display,
-                training_valid_until=date(now.year + 1, now.month, min(now.day, 28)), unit=unit,
+                training_valid_until=training, unit=unit,
             )  # fmt: skip
             users_out.append(
                 {"username": username, "password": password, "totp_secret": totp_secret,
                  "role": role.value}
             )  # fmt: skip
+        username, display, role, agency = PARTNER
+        password, totp_secret = derive_secret(options.seed, username)
+        ids[username] = create_user(
+            connection, passwords, username=username, password=password, role=role,
+            totp_secret=totp_secret, now=now, display_name=display,
+            training_valid_until=training, partner_agency=agency,
+        )  # fmt: skip
+        partners_out = [
+            {"username": username, "password": password, "totp_secret": totp_secret,
+             "role": role.value, "partner_agency": agency}
+        ]  # fmt: skip
         cases_out = []
         for number, title, offense in CASES:
             assigned = ["detective", "technician"]
+            if number == PARTNER_CASE:
+                assigned.append(PARTNER[0])
             create_case(
                 connection, case_number=number, title=title, offense_category=offense, now=now,
                 pattern=settings.case_number_pattern,
@@ -99,7 +117,13 @@ def seed_demo(
             connection, rows, supervisor_id=ids["supervisor"], now=now,
             case_number_pattern=settings.case_number_pattern,
         )  # fmt: skip
-    return {"users": users_out, "cases": cases_out, "reads": count, "alerts": alerts}
+    return {
+        "users": users_out,
+        "partner_users": partners_out,  # apart: "users" lists the home agency's accounts
+        "cases": cases_out,
+        "reads": count,
+        "alerts": alerts,
+    }
 
 
 def seed_hotlist(

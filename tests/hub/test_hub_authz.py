@@ -6,6 +6,7 @@ without its access rule being tested.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
@@ -14,7 +15,7 @@ from hub.api.deps import ADMIN_ONLY
 from hub.holds import CUSTODY_ONLY
 from hub.hotlists import MANAGERS_ONLY
 from hub.review import NO_UNIT, SUPERVISORS_ONLY
-from tests.hub.hub_support import HubFixture
+from tests.hub.hub_support import PASSWORD, HubFixture
 
 PUBLIC = "public"  # anonymous allowed
 CREDENTIALS = "credentials"  # takes its credentials in the body (sign-in, refresh, logout)
@@ -84,6 +85,9 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/review/items/{item_id}/decision"): REVIEW,
     ("GET", "/api/v1/review/requests"): USER,
     ("POST", "/api/v1/review/requests/{item_id}/answer"): USER,
+    ("GET", "/api/v1/partner-requests"): REVIEW,
+    ("POST", "/api/v1/partner-requests/{slice_id}/decision"): REVIEW,
+    ("POST", "/api/v1/partner-requests/{slice_id}/revoke"): REVIEW,
 }
 PLACEHOLDERS = {
     "{slice_id}": "x" * 32,
@@ -103,6 +107,25 @@ BOGUS_CREDENTIALS: dict[str, dict[str, Any]] = {
     "/api/v1/auth/logout": {"refresh_token": "not-a-real-refresh-token"},
 }
 ROLES = ("detective", "technician", "supervisor", "admin")
+# A partner agency's detective (hub.partners) is held to a detective's rules everywhere.
+PARTNER = "partner"
+
+
+def _add_partner(hub: HubFixture) -> None:
+    reply = hub.client.post(
+        "/api/v1/admin/users",
+        json={
+            "username": PARTNER,
+            "display_name": "Dep. Partner",
+            "role": "detective",
+            "password": PASSWORD,
+            "training_valid_until": (hub.clock.now.date() + timedelta(days=365)).isoformat(),
+            "partner_agency": "Laramie County Sheriff's Office",
+        },
+        headers=hub.headers("admin"),
+    )
+    assert reply.status_code == 201, reply.text
+    hub.totp[PARTNER] = reply.json()["totp_secret"]
 
 
 def _routes(hub: HubFixture) -> list[tuple[str, str]]:
@@ -132,13 +155,15 @@ def test_every_route_is_classified(hub: HubFixture) -> None:
 
 def test_authorization_matrix(hub: HubFixture) -> None:
     routes = _routes(hub)
-    tokens = {role: hub.headers(role) for role in ROLES}
+    _add_partner(hub)
+    tokens = {role: hub.headers(role) for role in (*ROLES, PARTNER)}
     identities: dict[str, dict[str, str]] = {"anonymous": {}, **tokens}
     for method, path in routes:
         rule = POLICY[(method, path)]
-        for who, headers in identities.items():
+        for identity, headers in identities.items():
+            who = "detective" if identity == PARTNER else identity
             reply = _call(hub, method, path, headers)
-            where = (method, path, who, reply.status_code, reply.text[:200])
+            where = (method, path, identity, reply.status_code, reply.text[:200])
             assert reply.status_code < 500, where
             if rule == PUBLIC:
                 assert reply.status_code == 200, where

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from app.core.audit_chain import GENESIS_HASH, seal_event
 from app.core.canonical import parse_utc, utc_iso
 from app.core.schemas import TransparencyPublic
-from hub.db.tables import cases, reads, users
+from hub.db.tables import case_assignments, cases, reads, users
 from hub.images import ImageStore
 from hub.retention import purge
-from tests.hub.hub_support import CASE, HubFixture
+from tests.hub.hub_support import CASE, PASSWORD, HubFixture
 
 
 def _workstation_events(hub: HubFixture, headers: dict[str, str]) -> None:
@@ -121,3 +121,71 @@ def test_report_never_shows_plates_cases_or_names(hub: HubFixture) -> None:
         lowered = text.lower()
         for name in usernames:
             assert name.lower() not in lowered, name
+
+
+def _partner(hub: HubFixture, username: str, agency: str) -> dict[str, str]:
+    """A partner agency's detective on the robbery case, signed in."""
+    reply = hub.client.post(
+        "/api/v1/admin/users",
+        json={
+            "username": username, "display_name": f"Dep. {username}", "role": "detective",
+            "password": PASSWORD, "partner_agency": agency,
+            "training_valid_until": (hub.clock.now.date() + timedelta(days=365)).isoformat(),
+        },
+        headers=hub.headers("admin"),
+    )  # fmt: skip
+    assert reply.status_code == 201, reply.text
+    hub.totp[username] = reply.json()["totp_secret"]
+    with hub.database.write() as connection:
+        user_id = connection.execute(
+            sa.select(users.c.user_id).where(users.c.username == username)
+        ).scalar_one()
+        connection.execute(case_assignments.insert().values(case_number=CASE, user_id=user_id))
+    return hub.headers(username)
+
+
+def test_report_lists_partner_agencies_only_after_they_access_data(hub: HubFixture) -> None:
+    sheriff, county, idle = (
+        "Laramie County Sheriff's Office",
+        "Albany County Sheriff's Office",
+        "Wyoming Highway Patrol",
+    )
+    admin = hub.headers("admin")
+    for username, agency in (("deputy1", sheriff), ("deputy2", county), ("trooper", idle)):
+        headers = _partner(hub, username, agency)
+        reply = hub.client.post("/api/v1/slices", json=hub.slice_body(), headers=headers)
+        assert reply.status_code == 201, reply.text
+        slice_id = reply.json()["slice_id"]
+        # Before approval nothing is served, so nothing counts as access.
+        refused = hub.client.get(f"/api/v1/slices/{slice_id}/changes", headers=headers)
+        assert refused.status_code == 403
+        if username == "trooper":
+            continue  # requested, never approved: no access
+        decided = hub.client.post(
+            f"/api/v1/partner-requests/{slice_id}/decision",
+            json={"decision": "approve", "note": "Joint task force on the robbery."},
+            headers=admin,
+        )
+        assert decided.status_code == 200, decided.text
+        assert _report(hub)["partner_agencies"] == ([sheriff] if username == "deputy2" else [])
+        if username == "deputy1":  # syncs the slice's feed
+            page = hub.client.get(f"/api/v1/slices/{slice_id}/changes", headers=headers)
+            assert page.status_code == 200, page.text
+        else:  # fetches one image
+            sha = hub.reads[0]["image_sha256"]
+            assert hub.client.get(f"/api/v1/images/{sha}", headers=headers).status_code == 200
+    # Home-agency access never names an agency.
+    sha = hub.reads[1]["image_sha256"]
+    detective = hub.headers("detective")
+    assert hub.client.post("/api/v1/slices", json=hub.slice_body(), headers=detective).is_success
+    assert hub.client.get(f"/api/v1/images/{sha}", headers=detective).status_code == 200
+
+    report = _report(hub)
+    assert report["partner_agencies"] == sorted([sheriff, county])
+    as_json = hub.client.get("/transparency.json").text
+    for name in ("deputy1", "deputy2", "trooper", CASE):
+        assert name not in as_json
+    assert "Albany County Sheriff" in hub.client.get("/transparency").text
+
+    hub.clock.advance(timedelta(days=31))
+    assert _report(hub)["partner_agencies"] == []
