@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from app.core.schemas import ReadPublic
 from hub.db.tables import cameras, read_changes, reads
+from hub.partitions import ensure_day_partitions, partitioned, refuse_stored_read_ids, utc_day
 
 READ_COLUMNS = (
     "read_id",
@@ -58,6 +59,9 @@ def insert_reads(
     if not batch:
         return 0
     lock_change_log(connection)
+    if partitioned(connection):
+        refuse_stored_read_ids(connection, [values["read_id"] for values in batch])
+        ensure_day_partitions(connection, {utc_day(values["captured_at"]) for values in batch})
     connection.execute(reads.insert(), batch)
     connection.execute(
         read_changes.insert(),

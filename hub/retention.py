@@ -16,9 +16,15 @@ refers to the same sha256; its images row is deleted in the batch's transaction
 and the file is unlinked after the commit (a crash in between leaves an
 unreferenced file behind, never a row without its file).
 
+On PostgreSQL the reads table is partitioned by day (hub.partitions): each day
+that lies wholly before the cutoff goes first, one transaction per day, by
+dropping its partition (its held reads are kept, its tombstones written, its
+orphaned images removed). What remains past the cutoff after that (the part of
+the cutoff's own day, held reads whose hold was released since) goes in batches
+as above, which is also the whole purge on SQLite.
+
 The purge is recorded in the hub's audit chain (`retention.purge`: cutoff,
-retention days, counts). On PostgreSQL, dropping whole day partitions is a later
-step; this is a batched DELETE on both databases.
+retention days, counts).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from hub.audit import record_hub_event
 from hub.core.db import Database
 from hub.db.tables import holds, images, read_changes, reads
 from hub.images import ImageStore
+from hub.partitions import expired_day_partitions, purge_day_partition
 from hub.reads import lock_change_log
 
 log = logging.getLogger(__name__)
@@ -164,6 +171,16 @@ def purge(
     """
     cutoff = now - timedelta(days=retention_days)
     deleted_reads = deleted_images = 0
+    with database.read() as connection:
+        days = expired_day_partitions(connection, cutoff)
+    for day in days:
+        if stop is not None and stop.is_set():
+            break
+        with database.write() as connection:
+            lock_change_log(connection)
+            dropped = purge_day_partition(connection, day, now=now)
+        deleted_reads += dropped.deleted_reads
+        deleted_images += sum(1 for sha in dropped.orphans if _unlink(store, sha))
     after: tuple[datetime, str] | None = None
     while stop is None or not stop.is_set():
         with database.write() as connection:

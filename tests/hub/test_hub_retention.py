@@ -10,13 +10,15 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.core.canonical import utc_iso
-from hub.db.tables import audit_events, images, reads
+from hub.db.tables import audit_events, images, read_changes, reads
 from hub.images import ImageStore, store_image
 from hub.main import create_app
+from hub.partitions import partition_name, utc_day
 from hub.reads import insert_reads
 from hub.retention import purge
 from tests.hub.hub_support import CASE, HubFixture, tiny_jpeg
@@ -203,3 +205,83 @@ def test_daily_job_purges_at_start(hub: HubFixture) -> None:
             time.sleep(0.05)
     assert _purge_events(hub)[0]["deleted_reads"] == 1
     assert gone["read_id"] not in _read_ids(hub)
+
+
+def _day_partitions(hub: HubFixture) -> set[str]:
+    with hub.database.read() as connection:
+        return set(
+            connection.exec_driver_sql(
+                "SELECT child.relname FROM pg_inherits "
+                "JOIN pg_class child ON child.oid = pg_inherits.inhrelid "
+                "WHERE pg_inherits.inhparent = 'reads'::regclass"
+            ).scalars()
+        )
+
+
+def test_postgresql_purge_drops_whole_days_and_keeps_held_reads(hub: HubFixture) -> None:
+    if not hub.database.is_postgresql:
+        pytest.skip("reads are partitioned by day on PostgreSQL only")
+    store = ImageStore(hub.settings.images_dir)
+    gone = _old_read(hub, "A", days=40)
+    held = _old_read(hub, "B", days=40)
+    day = partition_name(utc_day(gone["captured_at"]))
+    assert day in _day_partitions(hub)  # the insert made the day's partition
+    (hold,) = _hold(hub, "technician", [held["read_id"]])
+
+    result = purge(hub.database, store, now=hub.clock.now, retention_days=30)
+
+    assert result.as_json() == {"deleted_reads": 1, "deleted_images": 2, "kept_on_hold": 1}
+    assert day not in _day_partitions(hub)  # dropped whole, not deleted row by row
+    left = _read_ids(hub)
+    assert held["read_id"] in left
+    assert gone["read_id"] not in left
+    assert store.exists(held["image_sha256"])
+    assert not store.exists(gone["image_sha256"])
+    with hub.database.read() as connection:
+        tombstones = connection.execute(
+            sa.select(read_changes.c.read_id).where(read_changes.c.op == "delete")
+        ).scalars()
+        assert list(tombstones) == [gone["read_id"]]
+    # The held read lives on in the default partition; released, the next purge takes it.
+    reply = hub.client.post(
+        f"/api/v1/holds/{hold['hold_id']}/release", headers=hub.headers("technician")
+    )
+    assert reply.status_code == 200, reply.text
+    again = purge(hub.database, store, now=hub.clock.now, retention_days=30)
+    assert again.as_json() == {"deleted_reads": 1, "deleted_images": 2, "kept_on_hold": 0}
+    assert held["read_id"] not in _read_ids(hub)
+    # A late read of the dropped day is still stored (in the default partition).
+    late = _old_read(hub, "L", days=40)
+    assert late["read_id"] in _read_ids(hub)
+
+
+def test_a_read_id_names_one_read_across_days(hub: HubFixture) -> None:
+    first = _old_read(hub, "F", days=3)
+    again = {**first, "captured_at": first["captured_at"] - timedelta(days=2)}
+    with pytest.raises(sa.exc.IntegrityError), hub.database.write() as connection:
+        insert_reads(connection, [again], now=hub.clock.now)
+
+
+def test_postgresql_partitioning_keeps_every_read(hub: HubFixture) -> None:
+    """Migration 0009 copies the reads of an existing hub into day partitions, and back."""
+    if not hub.database.is_postgresql:
+        pytest.skip("reads are partitioned by day on PostgreSQL only")
+    from alembic import command
+    from alembic.config import Config
+
+    from hub.core.db import MIGRATIONS_DIR
+
+    _old_read(hub, "M", days=12)
+    before = _read_ids(hub)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    for target, partitions in (("0008", False), ("head", True)):
+        with hub.database.engine.connect() as connection:
+            config.attributes["connection"] = connection
+            if target == "head":
+                command.upgrade(config, target)
+            else:
+                command.downgrade(config, target)
+            connection.commit()
+        assert _read_ids(hub) == before
+        assert bool(_day_partitions(hub)) is partitions

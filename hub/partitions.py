@@ -1,0 +1,174 @@
+"""Day partitions of the reads table on PostgreSQL, so the purge drops whole days.
+
+On PostgreSQL `reads` is partitioned by range of captured_at: one partition per
+UTC day (`reads_pYYYYMMDD`, holding [day 00:00, next day 00:00)), and
+`reads_default` for a moment whose day has no partition, which is where the held
+reads of a dropped day go back to. SQLite has no partitions: every function here
+does nothing there, and the purge deletes in batches (hub.retention).
+
+insert_reads calls ensure_day_partitions under the change-log lock that every
+writer of reads takes (hub.reads.lock_change_log), so two writers never race to
+create the same day. PostgreSQL needs the partition key in every unique
+constraint, so the primary key is (read_id, captured_at); insert_reads keeps
+read_id unique by looking for the ids it inserts under the same lock
+(refuse_stored_read_ids).
+
+The purge of a whole expired day (purge_day_partition), in one transaction: the
+day's held reads are copied aside, a tombstone is written for each of the others
+(read_changes, as for a deleted read), the partition is dropped, the held reads
+are put back (into reads_default), and the images no remaining read refers to
+are deleted from the images table (their files are unlinked after the commit).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARTITION = "reads_default"
+_PREFIX = "reads_p"
+_NAME = re.compile(r"^reads_p(\d{8})$")
+
+
+def partitioned(connection: Connection) -> bool:
+    """Whether reads is partitioned by day here: on PostgreSQL (migration 0009)."""
+    return connection.dialect.name == "postgresql"
+
+
+def partition_name(day: date) -> str:
+    return f"{_PREFIX}{day:%Y%m%d}"
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def create_day_partition(connection: Connection, day: date) -> bool:
+    """Create the partition of one UTC day; False when reads_default already holds
+    reads of that day (they stay there; the purge deletes them in batches)."""
+    name = partition_name(day)
+    start = day_start(day)
+    statement = (
+        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF reads "
+        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{(start + timedelta(days=1)).isoformat()}')"
+    )
+    try:
+        with connection.begin_nested():
+            connection.exec_driver_sql(statement)
+    except sa.exc.DBAPIError:
+        log.warning("reads of %s are in the default partition; that day keeps no partition", day)
+        return False
+    return True
+
+
+def ensure_day_partitions(connection: Connection, days: Iterable[date]) -> None:
+    """Make sure each day has its partition (call it under the change-log lock)."""
+    if not partitioned(connection):
+        return
+    wanted = {partition_name(day): day for day in days}
+    if not wanted:
+        return
+    existing = set(
+        connection.execute(
+            sa.text("SELECT relname FROM pg_class WHERE relname = ANY(:names)"),
+            {"names": list(wanted)},
+        ).scalars()
+    )
+    for name in sorted(set(wanted) - existing):
+        create_day_partition(connection, wanted[name])
+
+
+def refuse_stored_read_ids(connection: Connection, read_ids: list[str]) -> None:
+    """IntegrityError when one of these read ids is stored already (under any day).
+
+    Each day partition keeps read_id unique within its day only; the writers'
+    change-log lock makes this check and the insert that follows one step.
+    """
+    if not partitioned(connection) or not read_ids:
+        return
+    found = connection.execute(
+        sa.text("SELECT read_id FROM reads WHERE read_id = ANY(:ids) LIMIT 1"), {"ids": read_ids}
+    ).first()
+    if found is not None:
+        raise sa.exc.IntegrityError(
+            "INSERT INTO reads", None, ValueError("a read with this read_id is stored already")
+        )
+
+
+def expired_day_partitions(connection: Connection, cutoff: datetime) -> list[date]:
+    """The days whose partition lies wholly before the cutoff, oldest first."""
+    if not partitioned(connection):
+        return []
+    names = connection.execute(
+        sa.text(
+            "SELECT child.relname FROM pg_inherits "
+            "JOIN pg_class parent ON parent.oid = pg_inherits.inhparent "
+            "JOIN pg_class child ON child.oid = pg_inherits.inhrelid "
+            "WHERE parent.relname = 'reads'"
+        )
+    ).scalars()
+    days = []
+    for name in names:
+        matched = _NAME.match(name)
+        if matched is None:
+            continue
+        day = datetime.strptime(matched.group(1), "%Y%m%d").date()
+        if day_start(day) + timedelta(days=1) <= cutoff:
+            days.append(day)
+    return sorted(days)
+
+
+@dataclass(frozen=True)
+class DayPurge:
+    deleted_reads: int
+    kept_on_hold: int
+    orphans: list[str]  # sha256 of image files no read refers to any more
+
+
+def purge_day_partition(connection: Connection, day: date, *, now: datetime) -> DayPurge:
+    """Drop one expired day's partition, keeping its held reads (see the module doc).
+
+    The caller holds the change-log lock (hub.reads.lock_change_log) and commits.
+    """
+    name = partition_name(day)
+    held = "EXISTS (SELECT 1 FROM holds h WHERE h.read_id = r.read_id AND h.released_at IS NULL)"
+    connection.exec_driver_sql(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE purge_kept ON COMMIT DROP AS SELECT * FROM {name} r WHERE {held}"
+    )
+    deleted = connection.execute(
+        sa.text(
+            "INSERT INTO read_changes (read_id, op, camera_id, captured_at, changed_at) "
+            f"SELECT read_id, 'delete', camera_id, captured_at, :now FROM {name} r "
+            f"WHERE NOT {held} ORDER BY captured_at, read_id"
+        ),
+        {"now": now},
+    ).rowcount
+    connection.exec_driver_sql(
+        "CREATE TEMP TABLE purge_images ON COMMIT DROP AS "
+        f"SELECT image_sha256 AS sha256 FROM {name} UNION SELECT crop_sha256 FROM {name}"
+    )
+    connection.exec_driver_sql(f"DROP TABLE {name}")
+    kept = connection.exec_driver_sql("INSERT INTO reads SELECT * FROM purge_kept").rowcount
+    connection.exec_driver_sql("ANALYZE purge_images")
+    orphans = list(
+        connection.exec_driver_sql(
+            "DELETE FROM images i USING purge_images p WHERE i.sha256 = p.sha256 "
+            "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.image_sha256 = p.sha256) "
+            "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.crop_sha256 = p.sha256) "
+            "RETURNING i.sha256"
+        ).scalars()
+    )
+    return DayPurge(deleted_reads=int(deleted), kept_on_hold=int(kept), orphans=orphans)
