@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import threading
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,6 +23,7 @@ from hub.slices import Caller, attributes_match, slice_attributes, slice_cameras
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 JPEG = "image/jpeg"
+WRITER_THREADS = 4  # file creation waits on the file system, not on the GIL
 
 
 class ImageStore:
@@ -59,6 +63,23 @@ class ImageStore:
             Path(temp_name).unlink(missing_ok=True)
             raise
         return sha
+
+    @contextlib.contextmanager
+    def storing(self, files: Mapping[str, bytes]) -> Iterator[None]:
+        """Store files (SHA-256 -> bytes) on a few threads while the block runs.
+
+        The block (the transaction that records the files) overlaps the writing; on
+        leaving it every file is stored and named by its own SHA-256, or the first
+        failure is raised. When the block fails, the writes still finish (no file is
+        left half written) and the block's error is raised.
+        """
+        workers = min(WRITER_THREADS, len(files)) or 1
+        with ThreadPoolExecutor(workers, thread_name_prefix="image-store") as pool:
+            writes = {sha: pool.submit(self.put, data) for sha, data in files.items()}
+            yield
+            for sha, write in writes.items():
+                if write.result() != sha:
+                    raise ValueError("an image was announced under another SHA-256 than its own")
 
     def open(self, sha256: str) -> BinaryIO:
         return self.path_of(sha256).open("rb")

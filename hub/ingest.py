@@ -2,7 +2,8 @@
 
 The images are checked before anything is stored: base64, the JPEG start (SOI)
 and end (EOI) markers, then a full decode with OpenCV. They go to the
-content-addressed store (a file named by its SHA-256 is never rewritten); the
+content-addressed store (a file named by its SHA-256 is never rewritten), written
+on the store's threads while the rows go in and all stored before the commit; the
 read and its read_changes row are written in one transaction.
 """
 
@@ -54,6 +55,8 @@ class CheckedRead:
 
 
 def decode_base64(text: str, *, field: str) -> bytes:
+    # Since Python 3.11 this is binascii.a2b_base64(strict_mode=True), in C: it refuses
+    # characters outside the alphabet (whitespace too), bad padding and data after it.
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -223,14 +226,19 @@ def check_camera(connection: Connection, camera_id: str, *, allowed: str | None)
         raise HubError(409, f"Camera {camera_id} is not active; its reads are not accepted.")
 
 
-def stored_row(store: ImageStore, checked: CheckedRead) -> dict[str, Any]:
-    """Put the read's images in the content-addressed store; the full read row."""
+def hashed_row(checked: CheckedRead) -> dict[str, Any]:
+    """The full read row: the checked fields plus its images' SHA-256 and sizes."""
     row = dict(checked.row)
-    row["image_sha256"] = store.put(checked.image)
+    row["image_sha256"] = hashlib.sha256(checked.image).hexdigest()
     row["image_size"] = len(checked.image)
-    row["crop_sha256"] = store.put(checked.crop)
+    row["crop_sha256"] = hashlib.sha256(checked.crop).hexdigest()
     row["crop_size"] = len(checked.crop)
     return row
+
+
+def image_files(row: dict[str, Any], checked: CheckedRead) -> dict[str, bytes]:
+    """The read's images by SHA-256, for ImageStore.storing."""
+    return {row["image_sha256"]: checked.image, row["crop_sha256"]: checked.crop}
 
 
 def insert_read(
@@ -267,15 +275,6 @@ def _validation_reason(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "the read"
     return f"{where}: {first['msg']}"
-
-
-def _hashed_row(checked: CheckedRead) -> dict[str, Any]:
-    row = dict(checked.row)
-    row["image_sha256"] = hashlib.sha256(checked.image).hexdigest()
-    row["image_size"] = len(checked.image)
-    row["crop_sha256"] = hashlib.sha256(checked.crop).hexdigest()
-    row["crop_size"] = len(checked.crop)
-    return row
 
 
 @dataclass
@@ -332,7 +331,7 @@ def ingest_batch(
         except HubError as error:
             refuse(index, read_id, error.message)
             continue
-        pending = _Pending(index, _hashed_row(checked), checked.image, checked.crop)
+        pending = _Pending(index, hashed_row(checked), checked.image, checked.crop)
         if read_id in first_of:
             later.append(pending)
         else:
@@ -443,10 +442,10 @@ def _record_batch(
     for item in new:
         files[item.row["image_sha256"]] = item.image
         files[item.row["crop_sha256"]] = item.crop
-    for data in files.values():
-        store.put(data)
-    register_images(connection, [(sha, len(data)) for sha, data in files.items()], now=now)
-    new_rows = [item.row for item in new]
-    insert_reads(connection, new_rows, now=now)
-    record_hits(connection, new_rows, now=now)  # hotlist alerts, same transaction
+    # The files are written while the rows go in; all are stored before the commit.
+    with store.storing(files):
+        register_images(connection, [(sha, len(data)) for sha, data in files.items()], now=now)
+        new_rows = [item.row for item in new]
+        insert_reads(connection, new_rows, now=now)
+        record_hits(connection, new_rows, now=now)  # hotlist alerts, same transaction
     return outcomes

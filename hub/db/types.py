@@ -19,6 +19,14 @@ def to_ms(moment: datetime) -> datetime:
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
+def sqlite_text(moment: datetime) -> str:
+    """utc_iso(moment), the form SQLite keeps, made faster for the common case (a UTC
+    time of a four-digit year): it is bound for every time column of every row."""
+    if moment.tzinfo is UTC and moment.year >= 1000:
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+    return utc_iso(moment)
+
+
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """A timezone-aware UTC time kept to the millisecond.
 
@@ -39,7 +47,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return None
         if dialect.name == "postgresql":
             return to_ms(value)
-        return utc_iso(value)
+        return sqlite_text(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

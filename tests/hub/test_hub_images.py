@@ -1,13 +1,20 @@
-"""Image fetch: only images of reads in the caller's active slices."""
+"""Image fetch: only images of reads in the caller's active slices. The image store:
+whole files only, each stored once."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from hub.db.tables import audit_events
+from hub.images import ImageStore
 from tests.hub.hub_support import HubFixture
 
 
@@ -41,3 +48,80 @@ def test_image_fetch(hub: HubFixture) -> None:
             sa.select(sa.func.count()).where(audit_events.c.action == "image.fetch")
         ).scalar_one()
     assert fetched == 2
+
+
+# --- The content-addressed store ---------------------------------------------------
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+def _name(data: bytes) -> str:
+    sha = hashlib.sha256(data).hexdigest()
+    return f"{sha[:2]}/{sha}.jpg"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ImageStore:
+    return ImageStore(tmp_path / "images")
+
+
+def test_put_stores_once_and_never_rewrites(store: ImageStore) -> None:
+    data = b"\xff\xd8\xff" + bytes(range(256)) * 40
+    sha = store.put(data)
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert store.read(sha) == data
+    first = os.stat(store.path_of(sha))
+    assert store.put(data) == sha
+    again = os.stat(store.path_of(sha))
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    assert _files(store.root) == [_name(data)]  # no temp file left behind
+
+
+def test_a_failed_write_leaves_no_file(store: ImageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"\xff\xd8\xff" + b"\x01" * 100_000
+    real_write = os.write
+
+    def write_half_then_fail(fd: int, chunk: bytes | memoryview) -> int:
+        if len(chunk) < len(data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, chunk[: len(chunk) // 2])
+
+    monkeypatch.setattr(os, "write", write_half_then_fail)
+    with pytest.raises(OSError, match="No space"):
+        store.put(data)
+    monkeypatch.undo()
+    assert not store.exists(hashlib.sha256(data).hexdigest())
+    assert _files(store.root) == []  # neither a partial file nor a temp file
+    sha = store.put(data)  # the next try stores it whole
+    assert store.read(sha) == data
+
+
+def test_concurrent_puts_of_the_same_bytes(store: ImageStore) -> None:
+    data = b"\xff\xd8\xff" + b"\x02" * 200_000
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        shas = list(pool.map(lambda _: store.put(data), range(32)))
+    assert set(shas) == {hashlib.sha256(data).hexdigest()}
+    assert store.read(shas[0]) == data
+    assert _files(store.root) == [_name(data)]
+
+
+def test_storing_writes_every_file_while_the_block_runs(store: ImageStore) -> None:
+    files = {hashlib.sha256(data).hexdigest(): data for data in (b"one", b"two", b"three")}
+    with store.storing(files):
+        pass
+    assert all(store.read(sha) == data for sha, data in files.items())
+    assert sorted(_files(store.root)) == sorted(_name(data) for data in files.values())
+    with store.storing({}):
+        pass
+
+    later = {hashlib.sha256(b"four").hexdigest(): b"four"}
+    with pytest.raises(RuntimeError, match="the transaction failed"), store.storing(later):
+        raise RuntimeError("the transaction failed")
+    assert store.read(next(iter(later))) == b"four"  # written whole all the same
+
+    wrong = {hashlib.sha256(b"five").hexdigest(): b"not five"}
+    with pytest.raises(ValueError, match="another SHA-256"), store.storing(wrong):
+        pass
+    assert not store.exists(next(iter(wrong)))

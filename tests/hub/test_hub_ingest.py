@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
+from app.core.canonical import utc_iso
 from hub.db.tables import read_changes, reads
+from hub.db.types import sqlite_text
 from tests.hub.hub_support import HubFixture, ingest_body, real_jpeg
 
 URL = "/api/v1/ingest/reads"
@@ -213,3 +218,65 @@ def test_batch_tokens_and_limits(hub: HubFixture) -> None:
     assert too_many.status_code == 413
     assert too_many.json()["detail"].startswith("A batch holds at most 500 reads")
     assert _count(hub, reads, [body[0]["read_id"]]) == 0
+
+
+def test_base64_refused_strictly(hub: HubFixture) -> None:
+    """Whitespace, bad padding, data after the padding, other alphabets and non-ASCII
+    are refused, naming the field, on both routes; nothing is stored."""
+    headers = _auth(hub.feed_token())
+    files_before = sorted(hub.settings.images_dir.rglob("*"))
+    good = base64.b64encode(real_jpeg(4)).decode()
+    bad = [
+        good[:40] + "\n" + good[40:],  # a line break, as MIME encoders add
+        good[:40] + " " + good[40:],
+        good.rstrip("=") if good.endswith("=") else good[:-1],  # padding missing
+        good + "A",  # a length that is not a multiple of 4
+        good + "====",  # padding past the end
+        good + "QUJD",  # data after the padding
+        good.replace("+", "-").replace("/", "_") + "-_",  # the URL-safe alphabet
+        good[:40] + "é" + good[40:],
+    ]
+    for field in ("image_jpeg", "crop_jpeg"):
+        for encoded in bad:
+            body = ingest_body(hub.clock.now, **{field: encoded})
+            reply = hub.client.post(URL, json=body, headers=headers)
+            assert reply.status_code == 422, (field, encoded[-8:], reply.text)
+            assert reply.json()["detail"] == f"{field} is not valid base64."
+        batch = [ingest_body(hub.clock.now, **{field: encoded}) for encoded in bad]
+        outcome = hub.client.post(BATCH_URL, json=batch, headers=headers).json()
+        assert outcome["refused"] == len(bad)
+        assert {item["reason"] for item in outcome["results"]} == {f"{field} is not valid base64."}
+    assert sorted(hub.settings.images_dir.rglob("*")) == files_before
+
+
+def test_batch_stores_every_image_whole(hub: HubFixture) -> None:
+    """Many reads in one batch: the files (written on the store's threads) are all there,
+    whole, before the reply; a resend stores nothing new."""
+    headers = _auth(hub.feed_token())
+    images = [real_jpeg(100 + index, (64, 96)) for index in range(24)]
+    batch = [ingest_body(hub.clock.now, image=image) for image in images]
+    batch.append(ingest_body(hub.clock.now, image=images[0]))  # the same scene twice
+    outcome = hub.client.post(BATCH_URL, json=batch, headers=headers).json()
+    assert outcome["created"] == len(batch)
+    for item, image in zip(outcome["results"], [*images, images[0]], strict=True):
+        sha = item["image_sha256"]
+        assert sha == hashlib.sha256(image).hexdigest()
+        assert hub.settings.images_dir.joinpath(sha[:2], sha + ".jpg").read_bytes() == image
+    stored = sorted(path.name for path in hub.settings.images_dir.rglob("*") if path.is_file())
+    assert all(name.endswith(".jpg") and len(name) == 68 for name in stored)  # no temp files
+    again = hub.client.post(BATCH_URL, json=batch, headers=headers).json()
+    assert again["duplicate"] == len(batch)
+    assert (
+        sorted(path.name for path in hub.settings.images_dir.rglob("*") if path.is_file()) == stored
+    )
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.timezones()
+    )
+)
+def test_sqlite_time_text_is_utc_iso(moment: datetime) -> None:
+    assert sqlite_text(moment) == utc_iso(moment)
+    utc = moment.astimezone(UTC)
+    assert sqlite_text(utc) == utc_iso(utc)

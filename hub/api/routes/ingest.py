@@ -20,9 +20,10 @@ from hub.ingest import (
     MAX_BATCH_READS,
     check_read,
     existing_outcome,
+    hashed_row,
+    image_files,
     ingest_batch,
     insert_read,
-    stored_row,
 )
 
 router = APIRouter(tags=["ingest"])
@@ -41,9 +42,13 @@ def ingest_read(
     body: ReadIngestCreate, feed: CameraFeed, context: ContextDep, now: NowDep
 ) -> JSONResponse:
     checked = check_read(body)
+    row = hashed_row(checked)
     try:
-        with context.database.write() as connection:
-            row = stored_row(context.images, checked)
+        # The images are written while the read goes in; both are stored before the commit.
+        with (
+            context.database.write() as connection,
+            context.images.storing(image_files(row, checked)),
+        ):
             outcome = insert_read(connection, row, allowed_camera=feed.camera_id, now=now)
     except sa.exc.IntegrityError:
         # A concurrent request stored this read id first: answer as for a resend.
