@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
 import signal
 import socket
@@ -69,6 +70,7 @@ def seed_hub(
             f"Seeding the demo hub failed: {done.stderr.strip() or done.stdout.strip()}"
         )
     seeded: dict[str, Any] = json.loads(done.stdout)
+    forget_used_codes(seeded)
     return seeded
 
 
@@ -135,28 +137,38 @@ def _wait_healthy(hub: HubProcess, *, timeout: float) -> None:
 
 
 _last_step: dict[str, int] = {}
+TOTP_DRIFT_VARIABLE = "PLATEDESK_HUB_TOTP_DRIFT_STEPS"  # HubSettings.totp_drift_steps
 
 
 def totp_now(secret: str) -> str:
     """A code the hub has not accepted yet, as a person would read it off their app.
 
-    The hub accepts each code once, and the codes of the current and the next 30 s
-    step (and the previous one, for drift). This gives the current step's code, then
-    the next step's, then waits for the clock to reach a new step: a second sign-in
-    within seconds of the first (a test, a quick unlock) needs a fresh code too.
+    The hub accepts each code once, from the current 30 s step or up to
+    `totp_drift_steps` steps before or after it (1 unless PLATEDESK_HUB_TOTP_DRIFT_STEPS
+    says otherwise, for the hubs this process starts as for itself). This gives the
+    current step's code, then the following steps' while the hub still takes them,
+    then waits for the clock to reach a new step: a second sign-in within seconds of
+    the first (a quick unlock, a test) needs a fresh code too.
     """
     import pyotp
 
+    drift = int(os.environ.get(TOTP_DRIFT_VARIABLE) or 1)
     totp = pyotp.TOTP(secret)
     while True:
         now = time.time()
         current = totp.timecode(datetime.fromtimestamp(now, UTC))
         step = max(current, _last_step.get(secret, current - 1) + 1)
-        if step <= current + 1:
+        if step <= current + drift:
             break
         time.sleep(totp.interval - now % totp.interval + 0.05)
     _last_step[secret] = step
     return str(totp.generate_otp(step))
+
+
+def forget_used_codes(seeded: dict[str, Any]) -> None:
+    """A newly seeded hub has accepted none of its users' codes yet."""
+    for user in seeded.get("users", []) + seeded.get("partner_users", []):
+        _last_step.pop(user["totp_secret"], None)
 
 
 def user_of(seeded: dict[str, Any], role: str) -> dict[str, Any]:

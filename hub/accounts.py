@@ -149,11 +149,16 @@ def login(
     password: str,
     code: str,
     now: datetime,
+    totp_drift_steps: int = 1,
 ) -> LoginOutcome:
     """Check password and code; records the attempt in the audit log either way."""
     row = connection.execute(sa.select(users).where(users.c.username == username)).first()
     password_ok = passwords.verify(row.password_hash if row is not None else None, password)
-    step = totp_step(row.totp_secret, code, at=now) if row is not None else None
+    step = (
+        totp_step(row.totp_secret, code, at=now, drift=totp_drift_steps)
+        if row is not None
+        else None
+    )
     refs = {"username": username}
     if row is not None and row.locked_at is not None:
         record_hub_event(

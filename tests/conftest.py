@@ -22,6 +22,11 @@ SANDBOX = tempfile.mkdtemp(prefix="platedesk-tests-")
 for _variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
     os.environ[_variable] = os.path.join(SANDBOX, _variable.lower())
 
+# The hubs the tests start take TOTP codes up to 10 steps (5 minutes) ahead, so that
+# the many sign-ins of one user within a minute each get a fresh code without waiting
+# (a hub accepts each code once; app.demo.totp_now hands them out).
+os.environ["PLATEDESK_HUB_TOTP_DRIFT_STEPS"] = "10"
+
 # Fixtures for a real hub process on loopback, shared by tests/e2e and tests/gui.
 pytest_plugins = ["tests.support.live_hub"]
 

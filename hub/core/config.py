@@ -40,6 +40,9 @@ class HubSettings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
+    # TOTP codes of this many 30 s steps before and after the current one are taken
+    # (clock drift between the hub and the user's app); each code is taken once.
+    totp_drift_steps: int = Field(default=1, ge=0, le=10)
     # The daily retention purge inside `serve` (hub.jobs); the tests turn it off.
     retention_job: bool = True
 

@@ -55,14 +55,14 @@ class PasswordService:
         return matched and password_hash is not None
 
 
-def totp_step(secret: str, code: str, *, at: datetime) -> int | None:
-    """The 30 s step whose TOTP code this is (this step, the one before or the one
-    after, for clock drift), or None. Each comparison takes the same time."""
+def totp_step(secret: str, code: str, *, at: datetime, drift: int = 1) -> int | None:
+    """The 30 s step whose TOTP code this is (this step, or up to `drift` steps before
+    or after it, for clock drift), or None. Each comparison takes the same time."""
     totp = pyotp.TOTP(secret)
     current = totp.timecode(at)
     given = code.strip().encode()
     matched = None
-    for step in (current - 1, current, current + 1):
+    for step in range(current - drift, current + drift + 1):
         if hmac.compare_digest(totp.generate_otp(step).encode(), given):
             matched = step
     return matched

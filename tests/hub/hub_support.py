@@ -183,6 +183,7 @@ def fast_settings(data_dir: Path, db_url: str | None) -> HubSettings:
         argon2_memory_cost=8192,
         argon2_parallelism=1,
         retention_job=False,
+        totp_drift_steps=1,  # the product's default, whatever the live hubs' setting
     )
 
 

@@ -24,6 +24,7 @@ def login(body: LoginRequest, context: ContextDep, now: NowDep) -> TokenPublic:
             password=body.password,
             code=body.totp,
             now=now,
+            totp_drift_steps=context.settings.totp_drift_steps,
         )
     if outcome.error is not None:
         raise outcome.error
