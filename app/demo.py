@@ -23,11 +23,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from app.logs import configure_logging
+
+if TYPE_CHECKING:
+    from app.workstation import Workstation
 
 DEMO_DATA = Path("demo-data")
 DEMO_PORT = 8750
@@ -165,6 +168,25 @@ def totp_now(secret: str) -> str:
     return str(totp.generate_otp(step))
 
 
+def sign_in(workstation: Workstation, user: dict[str, Any]) -> None:
+    """Sign a seeded user in. A code the hub took already (a demo started twice within
+    a minute) is answered by the next one, as a person would type the next code."""
+    from app.core.policy import TOTP_CODE_USED
+    from app.sync.client import HubRefused
+
+    for attempt in range(3):
+        try:
+            workstation.login(
+                username=user["username"],
+                password=user["password"],
+                totp=totp_now(user["totp_secret"]),
+            )
+            return
+        except HubRefused as exc:
+            if str(exc) != TOTP_CODE_USED or attempt == 2:
+                raise
+
+
 def forget_used_codes(seeded: dict[str, Any]) -> None:
     """A newly seeded hub has accepted none of its users' codes yet."""
     for user in seeded.get("users", []) + seeded.get("partner_users", []):
@@ -227,11 +249,7 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
         workstation = Workstation.open(profile_dir=profile, hub_url=hub.url)
         try:
             if workstation.session is None:
-                workstation.login(
-                    username=detective["username"],
-                    password=detective["password"],
-                    totp=totp_now(detective["totp_secret"]),
-                )
+                sign_in(workstation, detective)
             slice_id = _demo_slice(workstation, case_number)
             return run_gui(
                 workstation=workstation,

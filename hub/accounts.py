@@ -21,6 +21,7 @@ from app.core.policy import (
     FAILED_SIGN_IN_WINDOW,
     MAX_FAILED_SIGN_INS,
     SESSION_LIFETIME,
+    TOTP_CODE_USED,
 )
 from app.core.schemas import DevicePublic, Role, TokenPublic, UserPublic
 from hub.audit import record_hub_event
@@ -43,10 +44,7 @@ LOCKED = (
     "This account is locked after repeated failed sign-ins; ask an administrator to release it."
 )
 SESSION_OVER = "Your session has ended; sign in again."
-CODE_USED = (
-    "This code has been used already. Wait for your authenticator app to show the next "
-    "code, then sign in with that one."
-)
+CODE_USED = TOTP_CODE_USED
 
 
 @dataclass(frozen=True)

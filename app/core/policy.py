@@ -10,6 +10,11 @@ SESSION_LIFETIME = timedelta(hours=12)
 IDLE_LOCK_DEFAULT = timedelta(minutes=15)
 IDLE_LOCK_MAX = timedelta(minutes=30)
 MAX_FAILED_SIGN_INS = 5
+# A TOTP code is accepted once (RFC 6238, 5.2); the hub's answer to a code used before.
+TOTP_CODE_USED = (
+    "This code has been used already. Wait for your authenticator app to show the next "
+    "code, then sign in with that one."
+)
 FAILED_SIGN_IN_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
 SLICE_LIFETIME = timedelta(days=30)
