@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.cache.connection import Database
@@ -18,6 +20,34 @@ READ_COLUMNS = (
     "read_id, plate, plate_folded, state, confidence, captured_at, camera_id, latitude, longitude, direction,"
     " make, model, color, body_type, features, image_sha256, image_size, crop_sha256, crop_size"
 )
+
+
+_UTC_OFFSET = timedelta(0)
+# Reads per upsert statement. One statement per chunk, not one per read: SQLite opens a
+# statement savepoint for each, and the plate index (FTS5) writes its pending terms out
+# at every savepoint, so per-read statements leave a tiny index segment per read.
+UPSERT_CHUNK = 500
+# While pages are applied one after another (bulk_sync): a page cache that holds the
+# indexes being filled, and fewer, larger WAL checkpoints.
+_BULK_CACHE_KIB = 32 * 1024
+_BULK_AUTOCHECKPOINT_PAGES = 10_000
+
+
+@functools.lru_cache(maxsize=8)
+def _upsert_sql(rows: int) -> str:
+    values = ", ".join([f"({', '.join('?' * 19)})"] * rows)
+    return (
+        f"INSERT INTO reads ({READ_COLUMNS}) VALUES {values}"
+        " ON CONFLICT (read_id) DO UPDATE SET plate = excluded.plate,"
+        " plate_folded = excluded.plate_folded,"
+        " state = excluded.state, confidence = excluded.confidence,"
+        " make = excluded.make, model = excluded.model, color = excluded.color,"
+        " body_type = excluded.body_type, features = excluded.features"
+    )
+
+
+# A read as the cache stores it: the values of READ_COLUMNS, in order.
+CacheRow = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -40,19 +70,31 @@ class ReadRepository:
         complete: bool,
     ) -> AppliedPage:
         """Apply one feed page and advance the slice's cursor, in the caller's transaction."""
+        return self.apply_rows(
+            slice_id=slice_id,
+            rows=[cache_row(read) for read in reads],
+            tombstones=tombstones,
+            next_cursor=next_cursor,
+            complete=complete,
+        )
+
+    def apply_rows(
+        self,
+        *,
+        slice_id: str,
+        rows: Sequence[CacheRow],
+        tombstones: Sequence[str],
+        next_cursor: str,
+        complete: bool,
+    ) -> AppliedPage:
+        """apply_page for reads already in cache form (cache_row), in one transaction."""
         with self.db.atomic():
-            self.db.executemany(
-                f"INSERT INTO reads ({READ_COLUMNS}) VALUES ({', '.join('?' * 19)})"
-                " ON CONFLICT (read_id) DO UPDATE SET plate = excluded.plate,"
-                " plate_folded = excluded.plate_folded,"
-                " state = excluded.state, confidence = excluded.confidence,"
-                " make = excluded.make, model = excluded.model, color = excluded.color,"
-                " body_type = excluded.body_type, features = excluded.features",
-                [_row(read) for read in reads],
-            )
+            for start in range(0, len(rows), UPSERT_CHUNK):
+                chunk = rows[start : start + UPSERT_CHUNK]
+                self.db.execute(_upsert_sql(len(chunk)), [v for row in chunk for v in row])
             added = self.db.executemany(
                 "INSERT OR IGNORE INTO slice_reads (slice_id, read_id) VALUES (?, ?)",
-                [(slice_id, read.read_id) for read in reads],
+                [(slice_id, row[0]) for row in rows],
             ).rowcount
             deleted = removed = 0
             for read_id in tombstones:
@@ -66,7 +108,42 @@ class ReadRepository:
                 " last_synced_at = ?, complete = complete OR ? WHERE slice_id = ?",
                 (next_cursor, added - removed, utc_iso(datetime.now(UTC)), int(complete), slice_id),
             )
-        return AppliedPage(upserted=len(reads), deleted=deleted)
+        return AppliedPage(upserted=len(rows), deleted=deleted)
+
+    @contextlib.contextmanager
+    def bulk_sync(self) -> Iterator[None]:
+        """Connection settings for applying many feed pages in a row, restored after.
+
+        Besides a larger page cache and fewer WAL checkpoints, page commits skip their
+        fsync (synchronous NORMAL): each page still commits atomically with its cursor,
+        and a power cut can only lose the last pages, which are fetched again from the
+        cursor that survived. The next FULL commit (the journal's sync.end) makes them
+        durable. Inside a caller's transaction nothing is changed.
+        """
+        connection = self.db.connection
+        if connection.in_transaction:
+            yield
+            return
+        saved = [
+            (name, self.db.scalar(f"PRAGMA {name}"))
+            for name in ("cache_size", "wal_autocheckpoint", "synchronous")
+        ]
+        self.db.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {_BULK_AUTOCHECKPOINT_PAGES}")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        except BaseException:
+            # Put them back if the connection is still open; a sync stopped because the
+            # device was revoked closes it (and wipes the cache): that error must surface.
+            with contextlib.suppress(Exception):
+                self._set_pragmas(saved)
+            raise
+        self._set_pragmas(saved)
+
+    def _set_pragmas(self, values: Sequence[tuple[str, Any]]) -> None:
+        for name, value in values:
+            self.db.execute(f"PRAGMA {name} = {int(value)}")
 
     def delete_if_orphan(self, read_id: str) -> int:
         """Delete a read no slice holds any more, with images no other read uses."""
@@ -153,14 +230,15 @@ class ReadRepository:
         return [row[0] for row in rows]
 
 
-def _row(read: ReadPublic) -> tuple[Any, ...]:
+def cache_row(read: ReadPublic) -> CacheRow:
+    """A read from the feed in the cache's form (READ_COLUMNS)."""
     return (
         read.read_id,
         read.plate,
         fold_plate(read.plate),
         read.state,
         read.confidence,
-        utc_iso(read.captured_at),
+        _utc_text(read.captured_at),
         read.camera_id,
         read.latitude,
         read.longitude,
@@ -169,12 +247,25 @@ def _row(read: ReadPublic) -> tuple[Any, ...]:
         read.model,
         read.color,
         read.body_type,
-        json.dumps(read.features),
+        _features_text(tuple(read.features)),
         read.image_sha256,
         read.image_size,
         read.crop_sha256,
         read.crop_size,
     )
+
+
+def _utc_text(moment: datetime) -> str:
+    """utc_iso(moment), without strftime for a time already in UTC (as the feed's are)."""
+    if moment.utcoffset() == _UTC_OFFSET and moment.year >= 1000:
+        return moment.isoformat(timespec="milliseconds")[:23] + "Z"
+    return utc_iso(moment)
+
+
+@functools.lru_cache(maxsize=1024)
+def _features_text(features: tuple[str, ...]) -> str:
+    # Few distinct feature lists exist: each is encoded once.
+    return json.dumps(list(features))
 
 
 def read_record(row: Any) -> ReadRecord:

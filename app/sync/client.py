@@ -198,21 +198,13 @@ class HubClient:
     def create_slice(self, request: SliceCreate) -> SlicePublic:
         return self._json("POST", f"{API_PREFIX}/slices", SlicePublic, **self._body(request))
 
-    def changes(self, slice_id: str, *, cursor: str | None, limit: int) -> dict[str, Any]:
-        """One raw feed page: the caller checks its checksum before trusting it."""
+    def changes(self, slice_id: str, *, cursor: str | None, limit: int) -> bytes:
+        """One raw feed page (a FeedPage's JSON body): the caller parses it and checks its
+        checksum before trusting it."""
         params: dict[str, Any] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
-        response = self._send("GET", f"{API_PREFIX}/slices/{slice_id}/changes", params=params)
-        try:
-            page = response.json()
-        except ValueError as exc:
-            raise CorruptResponse(
-                "The hub sent a change-feed page that is not JSON (it was cut off or damaged)."
-            ) from exc
-        if not isinstance(page, dict):
-            raise CorruptResponse("The hub sent a change-feed page of the wrong shape.")
-        return page
+        return self._send("GET", f"{API_PREFIX}/slices/{slice_id}/changes", params=params).content
 
     def image(self, sha256: str) -> bytes:
         data = self._send("GET", f"{API_PREFIX}/images/{sha256}").content

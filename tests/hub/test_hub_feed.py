@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from app.core.canonical import page_checksum
 from app.core.plates import parse_pattern
 from app.core.policy import SLICE_LIFETIME
 from app.core.schemas import FeedPage
-from hub.reads import delete_read
+from hub.reads import delete_read, insert_reads
 from tests.hub.hub_support import HubFixture
 
 
@@ -109,3 +110,35 @@ def test_only_the_owner_and_only_while_active(hub: HubFixture) -> None:
     assert hub.client.get(url, headers=hub.headers("detective2")).status_code == 404
     hub.clock.advance(SLICE_LIFETIME + timedelta(seconds=1))
     assert hub.client.get(url, headers=hub.headers()).status_code == 410
+
+
+def test_awkward_values_keep_their_checksum(hub: HubFixture) -> None:
+    """The feed writes each read's JSON itself: text that JSON escapes, non-ASCII text,
+    floats that need 17 digits and times without a fraction come out as canonical JSON."""
+    read_id = uuid.uuid4().hex
+    captured_at = (hub.clock.now - timedelta(hours=1)).replace(microsecond=0)
+    awkward = 'Say "hi" \\ back\tslash \u00e9\u6f22 \u2028 </script>\x01'
+    with hub.database.write() as connection:
+        insert_reads(
+            connection,
+            [
+                {
+                    "read_id": read_id, "plate": "QUOTE1", "state": "WY",
+                    "confidence": 0.1 + 0.2, "captured_at": captured_at,
+                    "camera_id": "CAM-001", "direction": "NB", "make": awkward,
+                    "model": "F\u00e9-150", "color": "white\n", "body_type": "",
+                    "features": ["roof \"rack\"", "\u00e9t\u00e9"], "image_sha256": "0" * 64,
+                    "image_size": 1, "crop_sha256": "1" * 64, "crop_size": 2,
+                }
+            ],
+            now=hub.clock.now,
+        )  # fmt: skip
+    headers = hub.headers()
+    created = _slice(hub, headers)
+    reads, _tombstones, _cursor, _pages = _pull(hub, headers, created["slice_id"])
+    read = next(read for read in reads if read["read_id"] == read_id)
+    assert read["make"] == awkward
+    assert read["features"] == ['roof "rack"', "\u00e9t\u00e9"]
+    assert read["confidence"] == 0.1 + 0.2
+    assert read["captured_at"] == captured_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (read["image_size"], read["crop_size"], read["color"]) == (1, 2, "white\n")
