@@ -6,7 +6,8 @@
 Without --db a scratch database is created on the PostgreSQL server at
 127.0.0.1:5432 (user postgres) and dropped afterwards; pass --db sqlite to run on
 SQLite in a temp folder. Every read is 31+ days old and has its own scene and
-crop sha256 (no files: the unlink misses are part of the cost). The batched
+crop sha256, registered in the images table as ingest does (no files: the unlink
+misses are part of the cost). The batched
 purge (hub.retention.purge, 5,000 reads a transaction, tombstones included)
 takes `--reads`; the row-by-row baseline (hub.reads.delete_read, one transaction
 per read) is measured on `--rowwise` more reads in the same run and its
@@ -35,7 +36,7 @@ from hub.catalog import add_camera
 from hub.core.config import HubSettings
 from hub.core.db import Database, migrate
 from hub.db.types import to_ms
-from hub.images import ImageStore
+from hub.images import ImageStore, register_images
 from hub.reads import delete_read, insert_reads
 from hub.retention import purge
 
@@ -58,12 +59,17 @@ def _rows(count: int, cameras: int, now: datetime, start: int) -> Iterator[dict[
 
 
 def _fill(database: Database, count: int, cameras: int, now: datetime, start: int) -> float:
+    """The reads, with their images rows (two per read) as ingest records them."""
     started = time.perf_counter()
     for offset in range(0, count, CHUNK):
+        rows = list(_rows(min(CHUNK, count - offset), cameras, now, start + offset))
         with database.write() as connection:
-            insert_reads(
-                connection, _rows(min(CHUNK, count - offset), cameras, now, start + offset), now=now
+            register_images(
+                connection,
+                [(row[key], 1) for row in rows for key in ("image_sha256", "crop_sha256")],
+                now=now,
             )
+            insert_reads(connection, rows, now=now)
     return time.perf_counter() - started
 
 

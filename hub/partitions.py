@@ -15,9 +15,12 @@ read_id unique by looking for the ids it inserts under the same lock
 
 The purge of a whole expired day (purge_day_partition), in one transaction: the
 day's held reads are copied aside, a tombstone is written for each of the others
-(read_changes, as for a deleted read), the partition is dropped, the held reads
-are put back (into reads_default), and the images no remaining read refers to
-are deleted from the images table (their files are unlinked after the commit).
+(read_changes, as for a deleted read), the day's images are listed in
+`purge_images`, the partition is dropped and the held reads are put back (into
+reads_default). Once every expired day is dropped, sweep_images deletes, in one
+transaction, the listed images no remaining read refers to (one anti-join against
+the reads left, not one per day) and empties the list; their files are unlinked
+after the commit. A crash between the two leaves the list for the next purge.
 """
 
 from __future__ import annotations
@@ -134,7 +137,6 @@ def expired_day_partitions(connection: Connection, cutoff: datetime) -> list[dat
 class DayPurge:
     deleted_reads: int
     kept_on_hold: int
-    orphans: list[str]  # sha256 of image files no read refers to any more
 
 
 def purge_day_partition(connection: Connection, day: date, *, now: datetime) -> DayPurge:
@@ -157,18 +159,28 @@ def purge_day_partition(connection: Connection, day: date, *, now: datetime) -> 
         {"now": now},
     ).rowcount
     connection.exec_driver_sql(
-        "CREATE TEMP TABLE purge_images ON COMMIT DROP AS "
-        f"SELECT image_sha256 AS sha256 FROM {name} UNION SELECT crop_sha256 FROM {name}"
+        "INSERT INTO purge_images (sha256) "
+        f"SELECT image_sha256 FROM {name} UNION ALL SELECT crop_sha256 FROM {name}"
     )
     connection.exec_driver_sql(f"DROP TABLE {name}")
     kept = connection.exec_driver_sql("INSERT INTO reads SELECT * FROM purge_kept").rowcount
+    return DayPurge(deleted_reads=int(deleted), kept_on_hold=int(kept))
+
+
+def sweep_images(connection: Connection) -> list[str]:
+    """Delete the images rows of dropped days that no read refers to any more, and
+    empty the list; the sha256 of the files to unlink after the commit."""
+    if not partitioned(connection):
+        return []
     connection.exec_driver_sql("ANALYZE purge_images")
     orphans = list(
         connection.exec_driver_sql(
-            "DELETE FROM images i USING purge_images p WHERE i.sha256 = p.sha256 "
+            "DELETE FROM images i USING purge_images p "
+            "WHERE i.sha256 = p.sha256 "
             "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.image_sha256 = p.sha256) "
             "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.crop_sha256 = p.sha256) "
             "RETURNING i.sha256"
         ).scalars()
     )
-    return DayPurge(deleted_reads=int(deleted), kept_on_hold=int(kept), orphans=orphans)
+    connection.exec_driver_sql("TRUNCATE purge_images")
+    return orphans

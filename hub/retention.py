@@ -43,7 +43,7 @@ from hub.audit import record_hub_event
 from hub.core.db import Database
 from hub.db.tables import holds, images, read_changes, reads
 from hub.images import ImageStore
-from hub.partitions import expired_day_partitions, purge_day_partition
+from hub.partitions import expired_day_partitions, purge_day_partition, sweep_images
 from hub.reads import lock_change_log
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,11 @@ def _delete_batch(
     return _Batch(len(rows), orphans, (rows[-1].captured_at, rows[-1].read_id))
 
 
+def _unlink_all(store: ImageStore, shas: list[str]) -> int:
+    """Unlink the files; how many there were."""
+    return sum(1 for sha in shas if _unlink(store, sha))
+
+
 def _unlink(store: ImageStore, sha256: str) -> bool:
     try:
         store.path_of(sha256).unlink()
@@ -180,13 +185,15 @@ def purge(
             lock_change_log(connection)
             dropped = purge_day_partition(connection, day, now=now)
         deleted_reads += dropped.deleted_reads
-        deleted_images += sum(1 for sha in dropped.orphans if _unlink(store, sha))
+    with database.write() as connection:
+        swept = sweep_images(connection)
+    deleted_images += _unlink_all(store, swept)
     after: tuple[datetime, str] | None = None
     while stop is None or not stop.is_set():
         with database.write() as connection:
             batch = _delete_batch(connection, cutoff, now=now, limit=batch_size, after=after)
         deleted_reads += batch.deleted
-        deleted_images += sum(1 for sha in batch.orphans if _unlink(store, sha))
+        deleted_images += _unlink_all(store, batch.orphans)
         after = batch.last
         if batch.deleted < batch_size:
             break

@@ -17,7 +17,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +31,6 @@ from app.core.policy import SLICE_LIFETIME
 from app.core.purposes import check_purpose, validate_case_number
 from app.core.schemas import AttributeFilter, Role, SliceCreate, SlicePublic
 from hub.audit import record_hub_event
-from hub.core.db import _WRITE_OPTION
 from hub.db.tables import (
     PLATE_FTS_TABLE,
     cameras,
@@ -426,14 +425,12 @@ def list_slices(connection: Connection, *, user_id: int, now: datetime) -> list[
     return [slice_public(row, now) for row in rows]
 
 
-def owned_slice(
-    connection: Connection, *, slice_id: str, user_id: int, now: datetime | None = None
-) -> Any:
+def owned_slice(connection: Connection, *, slice_id: str, user_id: int) -> Any:
     """The caller's slice row, to serve from (the change feed, hub.feed).
 
     404 for a slice that is not there or not theirs; 403 for a partner slice that
-    awaits a supervisor's approval or was declined. Serving an approved, live
-    partner slice is audited (`partner.slice_access`) before anything is served.
+    awaits a supervisor's approval or was declined. The server of a partner slice
+    records the access (record_partner_access) before it sends anything.
     """
     row = connection.execute(sa.select(slices).where(slices.c.slice_id == slice_id)).first()
     if row is None or row.user_id != user_id:
@@ -442,44 +439,24 @@ def owned_slice(
         raise HubError(403, AWAITS_APPROVAL)
     if row.revoked_at is None and row.approval == DECLINED:
         raise HubError(403, WAS_DECLINED)
-    if row.partner_agency is not None:
-        moment = now or utc_now()
-        if slice_status(row, moment) == "active":
-            _record_partner_access(connection, row, now=moment)
     return row
 
 
-def utc_now() -> datetime:
-    return to_ms(datetime.now(UTC))
-
-
-def _record_partner_access(connection: Connection, row: Any, *, now: datetime) -> None:
-    """Audit a partner user's access to their slice, committed before anything is served.
-
-    On a read transaction the event goes through its own write transaction (a
-    SQLite read snapshot cannot become a writer safely).
-    """
-    username = connection.execute(
-        sa.select(users.c.username).where(users.c.user_id == row.user_id)
+def record_partner_access(
+    connection: Connection, *, slice_id: str, username: str, partner_agency: str, now: datetime
+) -> None:
+    """Audit a partner user's access to their slice (`partner.slice_access`)."""
+    case_number = connection.execute(
+        sa.select(slices.c.case_number).where(slices.c.slice_id == slice_id)
     ).scalar_one()
-
-    def record(target: Connection) -> None:
-        record_hub_event(
-            target,
-            action=PARTNER_ACCESS_ACTION,
-            now=now,
-            username=username,
-            object_refs={"slice_id": row.slice_id, "case_number": row.case_number},
-            params={"partner_agency": row.partner_agency},
-        )
-
-    if connection.get_execution_options().get(_WRITE_OPTION, False):
-        record(connection)
-        return
-    with connection.engine.connect() as writer:
-        writer.execution_options(**{_WRITE_OPTION: True})
-        with writer.begin():
-            record(writer)
+    record_hub_event(
+        connection,
+        action=PARTNER_ACCESS_ACTION,
+        now=now,
+        username=username,
+        object_refs={"slice_id": slice_id, "case_number": case_number},
+        params={"partner_agency": partner_agency},
+    )
 
 
 def revoke_slice(

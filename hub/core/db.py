@@ -135,6 +135,7 @@ def drop_everything(database: Database, settings: HubSettings) -> None:
         with database.write() as connection:
             metadata.drop_all(connection)
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            connection.exec_driver_sql("DROP TABLE IF EXISTS purge_images")  # 0009
             connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_events_append_only()")
     else:
         database.dispose()

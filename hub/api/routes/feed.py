@@ -11,6 +11,7 @@ from app.core.policy import FEED_PAGE_DEFAULT, FEED_PAGE_MAX
 from app.core.schemas import FeedPage
 from hub import feed
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.slices import record_partner_access
 
 router = APIRouter(tags=["slices"])
 
@@ -30,7 +31,7 @@ def changes(
 ) -> Response:
     # The page goes out as built: its checksum covers exactly these JSON values.
     with context.database.read() as connection:
-        _page, body = feed.feed_page(
+        page = feed.feed_page(
             connection,
             context.cursors,
             slice_id=slice_id,
@@ -39,4 +40,11 @@ def changes(
             limit=limit,
             now=now,
         )
-    return Response(body, media_type="application/json")
+    if page.partner_agency is not None:
+        # A partner agency's access is on record before anything is sent.
+        with context.database.write() as connection:
+            record_partner_access(
+                connection, slice_id=slice_id, username=caller.username, now=now,
+                partner_agency=page.partner_agency,
+            )  # fmt: skip
+    return Response(page.body, media_type="application/json")

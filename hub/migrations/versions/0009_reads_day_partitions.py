@@ -8,7 +8,8 @@ The reads table becomes a partitioned table (RANGE on captured_at) with one
 partition per day that holds reads and a default partition (hub.partitions). Its
 primary key becomes (read_id, captured_at), as PostgreSQL requires of a
 partitioned table; the indexes keep their names. Existing reads are copied into
-their days' partitions. SQLite is unchanged.
+their days' partitions. `purge_images` holds the images of dropped days until the
+purge's last step has removed those no read refers to. SQLite is unchanged.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def _swap(create: str, primary_key: str, partitions: bool) -> None:
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.execute("CREATE TABLE purge_images (sha256 varchar(64) NOT NULL)")
     _swap(
         "CREATE TABLE reads_new (LIKE reads INCLUDING DEFAULTS) PARTITION BY RANGE (captured_at)",
         "read_id, captured_at",
@@ -72,4 +74,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.execute("DROP TABLE purge_images")
     _swap("CREATE TABLE reads_new (LIKE reads INCLUDING DEFAULTS)", "read_id", partitions=False)
