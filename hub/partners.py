@@ -21,7 +21,6 @@ actually accessed data (hub.transparency).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +40,7 @@ from hub.slices import (
     Caller,
     partner_agency_of,
     revoke_slice,
-    slice_status,
+    slice_public,
 )
 
 APPROVE_ACTION = "partner.approve"
@@ -87,23 +86,14 @@ def decider_unit(connection: Connection, caller: Caller) -> str | None:
 
 
 def request_public(row: Any, now: datetime) -> PartnerRequestPublic:
+    asked = slice_public(row, now).model_dump(exclude={"created_at"})
     return PartnerRequestPublic(
-        slice_id=row.slice_id,
-        status=slice_status(row, now),
+        **asked,
         approval=row.approval,
         partner_agency=row.partner_agency,
         username=row.username,
         display_name=row.display_name,
-        case_number=row.case_number,
-        purpose=row.purpose,
-        justification=row.justification,
-        time_from=row.time_from,
-        time_to=row.time_to,
-        camera_ids=json.loads(row.camera_ids) if row.camera_ids is not None else None,
-        plate_pattern=row.plate_pattern,
-        estimated_reads=row.estimated_reads,
         requested_at=row.created_at,
-        expires_at=row.expires_at,
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         note=row.decision_note,

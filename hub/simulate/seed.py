@@ -69,32 +69,26 @@ def seed_demo(
     rng = random.Random(options.seed)
     passwords = PasswordService(settings)
     store = ImageStore(settings.images_dir)
-    users_out: list[dict[str, str]] = []
     training = date(now.year + 1, now.month, min(now.day, 28))
     ids: dict[str, int] = {}
     with database.write() as connection:
-        for username, display, role, unit in USERS:
+
+        def add_user(
+            username: str, display: str, role: Role, unit: str | None, agency: str | None = None
+        ) -> dict[str, str]:
             password, totp_secret = derive_secret(options.seed, username)
             ids[username] = create_user(
                 connection, passwords, username=username, password=password, role=role,
                 totp_secret=totp_secret, now=now, display_name=display,
-                training_valid_until=training, unit=unit,
+                training_valid_until=training, unit=unit, partner_agency=agency,
             )  # fmt: skip
-            users_out.append(
-                {"username": username, "password": password, "totp_secret": totp_secret,
-                 "role": role.value}
-            )  # fmt: skip
+            printed = {"username": username, "password": password, "totp_secret": totp_secret,
+                       "role": role.value}  # fmt: skip
+            return printed | ({"partner_agency": agency} if agency else {})
+
+        users_out = [add_user(*user) for user in USERS]
         username, display, role, agency = PARTNER
-        password, totp_secret = derive_secret(options.seed, username)
-        ids[username] = create_user(
-            connection, passwords, username=username, password=password, role=role,
-            totp_secret=totp_secret, now=now, display_name=display,
-            training_valid_until=training, partner_agency=agency,
-        )  # fmt: skip
-        partners_out = [
-            {"username": username, "password": password, "totp_secret": totp_secret,
-             "role": role.value, "partner_agency": agency}
-        ]  # fmt: skip
+        partners_out = [add_user(username, display, role, None, agency)]
         cases_out = []
         for number, title, offense in CASES:
             assigned = ["detective", "technician"]
