@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pyotp
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.core.schemas import CameraPublic, Role
@@ -19,6 +20,7 @@ from hub.catalog import add_camera, create_case
 from hub.core.config import HubSettings
 from hub.core.db import Database
 from hub.core.security import PasswordService
+from hub.db.tables import case_assignments, users
 from hub.db.types import to_ms
 from hub.images import ImageStore, store_image
 from hub.reads import insert_reads
@@ -28,6 +30,7 @@ PASSWORD = "correct-horse-battery"
 CASE = "2026-004211"
 OTHER_CASE = "2026-000999"
 CLOSED_CASE = "2026-000100"
+PARTNER_AGENCY = "Laramie County Sheriff's Office"
 
 
 def pg_reachable() -> bool:
@@ -221,3 +224,38 @@ def ingest_body(
     }
     body.update(overrides)
     return body
+
+
+def add_partner(
+    hub: HubFixture,
+    username: str = "partner",
+    *,
+    role: str = "detective",
+    unit: str | None = None,
+    cases: tuple[str, ...] = (CASE,),
+    agency: str = PARTNER_AGENCY,
+) -> dict[str, Any]:
+    """A partner agency's user (through the admin API), assigned to `cases`."""
+    body: dict[str, Any] = {
+        "username": username,
+        "display_name": f"Dep. {username}",
+        "role": role,
+        "password": PASSWORD,
+        "training_valid_until": (hub.clock.now.date() + timedelta(days=365)).isoformat(),
+        "partner_agency": agency,
+    }
+    if unit is not None:
+        body["unit"] = unit
+    reply = hub.client.post("/api/v1/admin/users", json=body, headers=hub.headers("admin"))
+    assert reply.status_code == 201, reply.text
+    hub.totp[username] = reply.json()["totp_secret"]
+    with hub.database.write() as connection:
+        user_id = connection.execute(
+            sa.select(users.c.user_id).where(users.c.username == username)
+        ).scalar_one()
+        for number in cases:
+            connection.execute(
+                case_assignments.insert().values(case_number=number, user_id=user_id)
+            )
+    created: dict[str, Any] = reply.json()["user"]
+    return created

@@ -11,57 +11,30 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.api.deps import ADMIN_ONLY
-from hub.db.tables import case_assignments, users
+from hub.db.tables import users
 from hub.partners import NOT_IN_QUEUE, PARTNERS_CANNOT_DECIDE
 from hub.review import SUPERVISORS_ONLY
 from hub.slices import AWAITS_APPROVAL, WAS_DECLINED
 from tests.hub.flag_support import OTHER_UNIT, UNIT, hub_events, set_unit
-from tests.hub.hub_support import CASE, CLOSED_CASE, OTHER_CASE, PASSWORD, HubFixture
+from tests.hub.hub_support import (
+    CASE,
+    CLOSED_CASE,
+    OTHER_CASE,
+    PARTNER_AGENCY,
+    PASSWORD,
+    HubFixture,
+    add_partner,
+)
 from tests.hub.test_hub_hotlists import add_entry, ingest, my_alerts
 
-AGENCY = "Laramie County Sheriff's Office"
 REQUESTS = "/api/v1/partner-requests"
-
-
-def _add_partner(
-    hub: HubFixture,
-    username: str = "partner",
-    *,
-    role: str = "detective",
-    unit: str | None = None,
-    cases: tuple[str, ...] = (CASE,),
-) -> dict[str, Any]:
-    """A partner agency's user (through the admin API), assigned to `cases`."""
-    body: dict[str, Any] = {
-        "username": username,
-        "display_name": f"Dep. {username}",
-        "role": role,
-        "password": PASSWORD,
-        "training_valid_until": (hub.clock.now.date() + timedelta(days=365)).isoformat(),
-        "partner_agency": AGENCY,
-    }
-    if unit is not None:
-        body["unit"] = unit
-    reply = hub.client.post("/api/v1/admin/users", json=body, headers=hub.headers("admin"))
-    assert reply.status_code == 201, reply.text
-    hub.totp[username] = reply.json()["totp_secret"]
-    with hub.database.write() as connection:
-        user_id = connection.execute(
-            sa.select(users.c.user_id).where(users.c.username == username)
-        ).scalar_one()
-        for number in cases:
-            connection.execute(
-                case_assignments.insert().values(case_number=number, user_id=user_id)
-            )
-    created: dict[str, Any] = reply.json()["user"]
-    return created
 
 
 def _setup(hub: HubFixture) -> None:
     """The case's detectives and the supervisor in one unit, and a partner detective."""
     for username in ("detective", "detective2", "supervisor"):
         set_unit(hub, username, UNIT)
-    _add_partner(hub)
+    add_partner(hub)
 
 
 def _request(hub: HubFixture, username: str = "partner", **overrides: Any) -> dict[str, Any]:
@@ -117,7 +90,7 @@ def test_partner_syncs_only_after_a_supervisor_approves(hub: HubFixture) -> None
 
     queue = _pending(hub)
     assert [item["slice_id"] for item in queue] == [slice_id]
-    assert queue[0]["partner_agency"] == AGENCY
+    assert queue[0]["partner_agency"] == PARTNER_AGENCY
     assert queue[0]["username"] == "partner"
     assert queue[0]["case_number"] == CASE
 
@@ -133,7 +106,7 @@ def test_partner_syncs_only_after_a_supervisor_approves(hub: HubFixture) -> None
     assert _image(hub).status_code == 200
 
     request_event = hub_events(hub, "slice.request")[-1]
-    assert json.loads(request_event.params)["partner_agency"] == AGENCY
+    assert json.loads(request_event.params)["partner_agency"] == PARTNER_AGENCY
     assert json.loads(request_event.params)["approval"] == "awaiting_approval"
     approval = hub_events(hub, "partner.approve")
     assert [row.username for row in approval] == ["supervisor"]
@@ -142,7 +115,7 @@ def test_partner_syncs_only_after_a_supervisor_approves(hub: HubFixture) -> None
         "case_number": CASE,
         "username": "partner",
     }
-    assert json.loads(approval[0].params)["partner_agency"] == AGENCY
+    assert json.loads(approval[0].params)["partner_agency"] == PARTNER_AGENCY
     access = hub_events(hub, "partner.slice_access")
     assert [row.username for row in access] == ["partner"]
     assert json.loads(access[0].object_refs)["slice_id"] == slice_id
@@ -202,7 +175,7 @@ def test_partner_needs_an_open_case_assigned_to_them(hub: HubFixture) -> None:
     )
     assert unassigned.status_code == 403
     assert "not assigned" in unassigned.json()["detail"]
-    _add_partner(hub, "partner2", cases=(CLOSED_CASE,))
+    add_partner(hub, "partner2", cases=(CLOSED_CASE,))
     closed = hub.client.post(
         "/api/v1/slices",
         json=hub.slice_body(case_number=CLOSED_CASE),
@@ -225,7 +198,9 @@ def test_partner_search_gives_the_count_only_until_approved(hub: HubFixture) -> 
     assert found["slice"]["status"] == "awaiting_approval"
     slice_id = found["slice"]["slice_id"]
     assert _feed(hub, slice_id).json()["detail"] == AWAITS_APPROVAL
-    assert json.loads(hub_events(hub, "search.request")[-1].params)["partner_agency"] == AGENCY
+    assert (
+        json.loads(hub_events(hub, "search.request")[-1].params)["partner_agency"] == PARTNER_AGENCY
+    )
     assert _decide(hub, slice_id, "approve").status_code == 200
     reads = _feed(hub, slice_id).json()["reads"]
     assert reads
@@ -244,7 +219,7 @@ def test_home_agency_slices_need_no_approval(hub: HubFixture) -> None:
 
 def test_nobody_decides_their_own_request_and_partners_decide_none(hub: HubFixture) -> None:
     _setup(hub)
-    _add_partner(hub, "partnersgt", role="supervisor", unit=UNIT)
+    add_partner(hub, "partnersgt", role="supervisor", unit=UNIT)
     own = _request(hub, "partnersgt")["slice_id"]
     other = _request(hub)["slice_id"]
     for slice_id in (own, other):
@@ -288,10 +263,10 @@ def test_approval_rechecks_the_case(hub: HubFixture) -> None:
 
 
 def test_admin_creates_partner_users_audited(hub: HubFixture) -> None:
-    created = _add_partner(hub)
-    assert created["partner_agency"] == AGENCY
+    created = add_partner(hub)
+    assert created["partner_agency"] == PARTNER_AGENCY
     event = hub_events(hub, "admin.user_create")[-1]
-    assert json.loads(event.params)["partner_agency"] == AGENCY
+    assert json.loads(event.params)["partner_agency"] == PARTNER_AGENCY
     reply = hub.client.post(
         "/api/v1/admin/users",
         json={
@@ -299,7 +274,7 @@ def test_admin_creates_partner_users_audited(hub: HubFixture) -> None:
             "display_name": "Nope",
             "role": "admin",
             "password": PASSWORD,
-            "partner_agency": AGENCY,
+            "partner_agency": PARTNER_AGENCY,
         },
         headers=hub.headers("admin"),
     )
@@ -308,7 +283,7 @@ def test_admin_creates_partner_users_audited(hub: HubFixture) -> None:
     by_detective = hub.client.post(
         "/api/v1/admin/users",
         json={"username": "x-partner", "display_name": "X", "role": "detective",
-              "password": PASSWORD, "partner_agency": AGENCY},
+              "password": PASSWORD, "partner_agency": PARTNER_AGENCY},
         headers=hub.headers("detective"),
     )  # fmt: skip
     assert (by_detective.status_code, by_detective.json()["detail"]) == (403, ADMIN_ONLY)
@@ -316,7 +291,7 @@ def test_admin_creates_partner_users_audited(hub: HubFixture) -> None:
         stored = connection.execute(
             sa.select(users.c.partner_agency).where(users.c.username == "partner")
         ).scalar_one()
-    assert stored == AGENCY
+    assert stored == PARTNER_AGENCY
 
 
 def test_a_partner_user_gets_no_hotlist_alerts(hub: HubFixture) -> None:
@@ -328,4 +303,4 @@ def test_a_partner_user_gets_no_hotlist_alerts(hub: HubFixture) -> None:
     assert [alert["read_id"] for alert in my_alerts(hub, "detective")] == [read_id]
     assert my_alerts(hub, "partner") == []
     me = hub.client.get("/api/v1/me", headers=hub.headers("partner")).json()
-    assert me["partner_agency"] == AGENCY
+    assert me["partner_agency"] == PARTNER_AGENCY

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from app.core.audit_chain import GENESIS_HASH, seal_event
 from app.core.canonical import parse_utc, utc_iso
 from app.core.schemas import TransparencyPublic
-from hub.db.tables import case_assignments, cases, reads, users
+from hub.db.tables import cases, reads, users
 from hub.images import ImageStore
 from hub.retention import purge
-from tests.hub.hub_support import CASE, PASSWORD, HubFixture
+from tests.hub.hub_support import CASE, HubFixture, add_partner
 
 
 def _workstation_events(hub: HubFixture, headers: dict[str, str]) -> None:
@@ -125,22 +125,7 @@ def test_report_never_shows_plates_cases_or_names(hub: HubFixture) -> None:
 
 def _partner(hub: HubFixture, username: str, agency: str) -> dict[str, str]:
     """A partner agency's detective on the robbery case, signed in."""
-    reply = hub.client.post(
-        "/api/v1/admin/users",
-        json={
-            "username": username, "display_name": f"Dep. {username}", "role": "detective",
-            "password": PASSWORD, "partner_agency": agency,
-            "training_valid_until": (hub.clock.now.date() + timedelta(days=365)).isoformat(),
-        },
-        headers=hub.headers("admin"),
-    )  # fmt: skip
-    assert reply.status_code == 201, reply.text
-    hub.totp[username] = reply.json()["totp_secret"]
-    with hub.database.write() as connection:
-        user_id = connection.execute(
-            sa.select(users.c.user_id).where(users.c.username == username)
-        ).scalar_one()
-        connection.execute(case_assignments.insert().values(case_number=CASE, user_id=user_id))
+    add_partner(hub, username, agency=agency)
     return hub.headers(username)
 
 
