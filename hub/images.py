@@ -88,6 +88,16 @@ class ImageStore:
         with self.open(sha256) as handle:
             return handle.read()
 
+    def remove(self, sha256: str) -> bool:
+        """Unlink an image's file; False when there was none (or the name is no sha256)."""
+        if not SHA256_RE.match(sha256):
+            return False
+        try:
+            os.unlink(os.path.join(self.root, sha256[:2], f"{sha256}.jpg"))
+        except FileNotFoundError:
+            return False
+        return True
+
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).exists()
 

@@ -146,17 +146,7 @@ def _delete_batch(
 
 def _unlink_all(store: ImageStore, shas: list[str]) -> int:
     """Unlink the files; how many there were."""
-    return sum(1 for sha in shas if _unlink(store, sha))
-
-
-def _unlink(store: ImageStore, sha256: str) -> bool:
-    try:
-        store.path_of(sha256).unlink()
-    except FileNotFoundError:
-        return False
-    except ValueError:  # not a sha256: never a file of the store
-        return False
-    return True
+    return sum(1 for sha in shas if store.remove(sha))
 
 
 def purge(
