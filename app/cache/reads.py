@@ -27,9 +27,7 @@ _UTC_OFFSET = timedelta(0)
 # statement savepoint for each, and the plate index (FTS5) writes its pending terms out
 # at every savepoint, so per-read statements leave a tiny index segment per read.
 UPSERT_CHUNK = 500
-# While pages are applied one after another (bulk_sync): a page cache that holds the
-# indexes being filled, and fewer, larger WAL checkpoints.
-_BULK_CACHE_KIB = 32 * 1024
+# While pages are applied one after another (bulk_sync): fewer, larger WAL checkpoints.
 _BULK_AUTOCHECKPOINT_PAGES = 10_000
 
 
@@ -114,7 +112,7 @@ class ReadRepository:
     def bulk_sync(self) -> Iterator[None]:
         """Connection settings for applying many feed pages in a row, restored after.
 
-        Besides a larger page cache and fewer WAL checkpoints, page commits skip their
+        Besides fewer WAL checkpoints, page commits skip their
         fsync (synchronous NORMAL): each page still commits atomically with its cursor,
         and a power cut can only lose the last pages, which are fetched again from the
         cursor that survived. The next FULL commit (the journal's sync.end) makes them
@@ -126,9 +124,8 @@ class ReadRepository:
             return
         saved = [
             (name, self.db.scalar(f"PRAGMA {name}"))
-            for name in ("cache_size", "wal_autocheckpoint", "synchronous")
+            for name in ("wal_autocheckpoint", "synchronous")
         ]
-        self.db.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
         self.db.execute(f"PRAGMA wal_autocheckpoint = {_BULK_AUTOCHECKPOINT_PAGES}")
         self.db.execute("PRAGMA synchronous = NORMAL")
         try:
