@@ -33,7 +33,15 @@ _WRITE_OPTION = "platedesk_write"
 def create_engine(url: str) -> Engine:
     """An engine for the hub's URL, with the SQLite pragmas and transaction mode set."""
     if database_kind(url) == "postgresql":
-        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        # psycopg prepares a statement after 5 runs, and PostgreSQL may then switch to a
+        # generic plan: one that cannot know a LIKE pattern, so it never uses the pg_trgm
+        # index (a remote search then scans every day partition). Plan every run afresh.
+        return sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            hide_parameters=True,
+            connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+        )
     engine = sa.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
     )
