@@ -27,7 +27,7 @@ from app.core.schemas import (
 from hub.audit import record_hub_event
 from hub.db.tables import alerts, case_assignments, hotlist_entries, reads, users
 from hub.errors import HubError, not_found
-from hub.slices import Caller
+from hub.slices import Caller, partner_agency_of
 
 MAX_PAGE = 500
 
@@ -64,10 +64,7 @@ def recipient_condition(connection: Connection, caller: Caller) -> Any:
     A partner agency's user gets none: a partner sees reads only through a slice a
     supervisor approved (hub.partners), and an alert carries a read and its images.
     """
-    partner = connection.execute(
-        sa.select(users.c.partner_agency).where(users.c.user_id == caller.user_id)
-    ).scalar_one_or_none()
-    if partner:
+    if partner_agency_of(connection, caller.user_id) is not None:
         return sa.false()
     assigned = sa.select(case_assignments.c.case_number).where(
         case_assignments.c.user_id == caller.user_id
