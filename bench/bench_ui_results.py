@@ -40,6 +40,7 @@ from app.core.records import (
     SearchPage,
     SearchQuery,
 )
+from app.main import freeze_startup_objects
 from app.ui.models.results_model import PLATE, ResultsTableModel
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.workers import TaskRunner
@@ -161,6 +162,7 @@ def main() -> None:
         view.verticalHeader().setDefaultSectionSize(26)
         view.resize(1000, 700)
         view.show()
+        freeze_startup_objects()  # as run_gui does once the window is shown
         meter = StallMeter(app)
 
         idle_until = time.perf_counter() + 1.0

@@ -40,6 +40,8 @@ from app.core.schemas import (
     PacketReceiptPublic,
     PurposePublic,
     RefreshRequest,
+    ReviewDecisionCreate,
+    ReviewItemPublic,
     SliceCreate,
     SlicePublic,
     TokenPublic,
@@ -297,6 +299,28 @@ class HubClient:
         """Answer one request; the hub attaches it and returns the item to the supervisor."""
         body = JustificationAnswerCreate(answer=answer)
         self._send("POST", f"{API_PREFIX}/review/requests/{item_id}/answer", **self._body(body))
+
+    # review, the supervisor's side: the seam for the supervisor desk (issue 8) ----------
+    def review_items(self, *, status: str = "pending", limit: int = 100) -> list[ReviewItemPublic]:
+        """The flagged searches of this supervisor's unit (never their own), with context."""
+        return self._json(
+            "GET",
+            f"{API_PREFIX}/review/items",
+            list[ReviewItemPublic],
+            params={"status": status, "limit": limit},
+        )
+
+    def review_item(self, item_id: str) -> ReviewItemPublic:
+        return self._json("GET", f"{API_PREFIX}/review/items/{item_id}", ReviewItemPublic)
+
+    def decide_review(self, item_id: str, decision: ReviewDecisionCreate) -> ReviewItemPublic:
+        """Approve, ask for a justification (the note is the question) or refer; audited."""
+        return self._json(
+            "POST",
+            f"{API_PREFIX}/review/items/{item_id}/decision",
+            ReviewItemPublic,
+            **self._body(decision),
+        )
 
 
 def _detail(response: httpx.Response) -> str:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 
 from app.core.plates import parse_pattern
 from app.core.records import SearchQuery
+from app.core.schemas import LoginRequest, ReviewDecisionCreate
 from app.demo import totp_now
+from app.sync.client import HubClient
 from app.workstation import Workstation
 from tests.support.live_hub import SeededHub
 
@@ -28,19 +29,19 @@ def _cli(hub: SeededHub, *args: str) -> dict[str, Any]:
     return result
 
 
-def _supervisor(hub: SeededHub) -> dict[str, str]:
+def _supervisor(hub: SeededHub) -> HubClient:
+    """The unit's supervisor, signed in through the client the supervisor desk will use."""
     user = hub.user("supervisor")
-    reply = httpx.post(
-        f"{hub.url}/api/v1/auth/login",
-        json={
-            "username": user["username"],
-            "password": user["password"],
-            "totp": totp_now(user["totp_secret"]),
-        },
-        timeout=30,
+    client = HubClient(hub.url)
+    token = client.login(
+        LoginRequest(
+            username=user["username"],
+            password=user["password"],
+            totp=totp_now(user["totp_secret"]),
+        )
     )
-    assert reply.status_code == 200, reply.text
-    return {"Authorization": f"Bearer {reply.json()['access_token']}"}
+    client.access_token = token.access_token
+    return client
 
 
 def test_a_flagged_local_search_is_reviewed_and_answered(
@@ -59,34 +60,30 @@ def test_a_flagged_local_search_is_reviewed_and_answered(
     page = workstation.search(broad)
     assert workstation.upload_journal() > 0
 
-    headers = _supervisor(seeded_hub)
-    items = httpx.get(f"{seeded_hub.url}/api/v1/review/items", headers=headers, timeout=30)
-    assert items.status_code == 200, items.text
-    [item] = [i for i in items.json() if i["source"] == "workstation"]
-    assert [rule["rule"] for rule in item["rules"]] == ["overbroad_pattern"]
-    assert (item["username"], item["unit"], item["case_number"]) == (detective, UNIT, case)
-    assert item["params"]["pattern"] == "1*"
-    assert item["result_count"] == page.total
-    assert item["justification"]  # the slice's, the search ran under it
+    supervisor_client = _supervisor(seeded_hub)
+    [item] = [i for i in supervisor_client.review_items() if i.source == "workstation"]
+    assert [rule.rule for rule in item.rules] == ["overbroad_pattern"]
+    assert (item.username, item.unit, item.case_number) == (detective, UNIT, case)
+    assert item.params["pattern"] == "1*"
+    assert item.result_count == page.total
+    assert item.justification  # the slice's, the search ran under it
 
     question = "Why search every plate starting with 1?"
-    decided = httpx.post(
-        f"{seeded_hub.url}/api/v1/review/items/{item['item_id']}/decision",
-        json={"decision": "request_justification", "note": question},
-        headers=headers,
-        timeout=30,
+    decided = supervisor_client.decide_review(
+        item.item_id, ReviewDecisionCreate(decision="request_justification", note=question)
     )
-    assert decided.status_code == 200, decided.text
+    assert decided.status == "justification_requested"
 
     [request] = workstation.client.justification_requests()
-    assert (request.item_id, request.question) == (item["item_id"], question)
+    assert (request.item_id, request.question) == (item.item_id, question)
     answer = "The witness saw only the first digit, 1, on the getaway car's plate."
     workstation.client.answer_justification(request.item_id, answer)
     assert workstation.client.justification_requests() == []
 
-    after = httpx.get(
-        f"{seeded_hub.url}/api/v1/review/items/{item['item_id']}", headers=headers, timeout=30
-    ).json()
-    assert after["status"] == "answered"
-    assert [step["kind"] for step in after["history"]] == ["request_justification", "answer"]
-    assert after["history"][-1]["text"] == answer
+    after = supervisor_client.review_item(item.item_id)
+    assert after.status == "answered"
+    assert [step.kind for step in after.history] == ["request_justification", "answer"]
+    assert after.history[-1].text == answer
+    pending = supervisor_client.review_items()
+    assert item.item_id in {i.item_id for i in pending}  # answered: back with the supervisor
+    supervisor_client.close()
