@@ -27,6 +27,7 @@ from app.core.records import (
 )
 
 MAX_PAGE = 1000
+READ_ID_INDEX = "sqlite_autoindex_reads_1"  # SQLite's index of reads.read_id (UNIQUE)
 
 # What each sort key orders by; captured_at is stored as canonical UTC text, so it
 # sorts as time does. Cameras sort by the name the user sees.
@@ -54,6 +55,7 @@ class _Where:
     sql: str
     params: tuple[Any, ...]
     source: str  # the FROM clause: the reads table, with the index a plate pattern needs
+    slices_only: bool  # no condition but the slice membership
 
 
 def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
@@ -122,7 +124,7 @@ def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
     if query.min_confidence is not None:
         clauses.append("r.confidence >= ?")
         params.append(query.min_confidence)
-    return _Where(" AND ".join(clauses), tuple(params), source)
+    return _Where(" AND ".join(clauses), tuple(params), source, slices_only=len(clauses) == 1)
 
 
 class SearchRepository:
@@ -141,9 +143,12 @@ class SearchRepository:
 
     def count(self, query: SearchQuery) -> int:
         where = self.where(query)
-        return int(
-            self.db.scalar(f"SELECT count(*) FROM {where.source} WHERE {where.sql}", where.params)
-        )
+        # Counting every read of the slices, SQLite would scan the narrowest index
+        # (confidence, read_id) and look each read up in slice_reads in random order;
+        # walking the read_id index instead looks them up in order: 0.5 s, not 1.5-2 s,
+        # over 1,000,000 reads.
+        source = f"reads r INDEXED BY {READ_ID_INDEX}" if where.slices_only else where.source
+        return int(self.db.scalar(f"SELECT count(*) FROM {source} WHERE {where.sql}", where.params))
 
     def page(
         self,
@@ -163,8 +168,11 @@ class SearchRepository:
         column = SORT_COLUMNS[order.key]
         direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
         if after is not None:
-            sql += f" AND ({column} {beyond} ? OR ({column} = ? AND r.read_id {beyond} ?))"
-            params += [after.value, after.value, after.read_id]
+            # A row value, not `col < ? OR (col = ? AND id < ?)`: SQLite seeks an index
+            # to a row value, but plans that OR as two index scans whose union it then
+            # sorts whole (40 s a page over 1,000,000 reads ordered by plate).
+            sql += f" AND ({column}, r.read_id) {beyond} (?, ?)"
+            params += [after.value, after.read_id]
         rows = self.db.execute(
             f"SELECT r.*, {SORT_COLUMNS[SortKey.CAMERA]} AS camera_name FROM {where.source}"
             f" LEFT JOIN cameras c ON c.camera_id = r.camera_id WHERE {sql}"
