@@ -6,8 +6,9 @@
 Without --db a scratch database is created on the PostgreSQL server at
 127.0.0.1:5432 (user postgres) and dropped afterwards; pass --db sqlite to run on
 SQLite in a temp folder. Every read is 31+ days old and has its own scene and
-crop sha256, registered in the images table as ingest does (no files: the unlink
-misses are part of the cost). The batched
+crop sha256, registered in the images table as ingest does. The image store has
+its 256 folders (DATA/images/00 .. ff, as a store in use has) but no files: each
+unlink is a miss looked up in its folder, and part of the cost. The batched
 purge (hub.retention.purge, 5,000 reads a transaction, tombstones included)
 takes `--reads`; the row-by-row baseline (hub.reads.delete_read, one transaction
 per read) is measured on `--rowwise` more reads in the same run and its
@@ -88,8 +89,11 @@ def run(url: str, folder: Path, reads: int, cameras: int, rowwise: int) -> dict[
                 ),
             )  # fmt: skip
     fill_seconds = _fill(database, reads, cameras, now, 0)
+    store = ImageStore(folder / "images")
+    for prefix in range(256):
+        (store.root / f"{prefix:02x}").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    result = purge(database, ImageStore(folder / "images"), now=now, retention_days=30)
+    result = purge(database, store, now=now, retention_days=30)
     batched = time.perf_counter() - started
     _fill(database, rowwise, cameras, now, reads)
     with database.read() as connection:
@@ -109,6 +113,7 @@ def run(url: str, folder: Path, reads: int, cameras: int, rowwise: int) -> dict[
         "batched_purge_seconds": round(batched, 2),
         "batched_reads_per_second": round(result.deleted_reads / batched) if batched else None,
         "deleted_reads": result.deleted_reads,
+        "deleted_images": result.deleted_images,
         "rowwise_sample": len(ids),
         "rowwise_seconds": round(row_seconds, 2),
         "rowwise_extrapolated_seconds": round(per_row * reads, 1),

@@ -15,18 +15,28 @@ read_id unique by looking for the ids it inserts under the same lock
 
 The purge of a whole expired day (purge_day_partition), in one transaction: the
 day's held reads are copied aside, a tombstone is written for each of the others
-(read_changes, as for a deleted read), the day's images are listed in
-`purge_images`, the partition is dropped and the held reads are put back (into
-reads_default). Once every expired day is dropped, sweep_images deletes, in one
-transaction, the listed images no remaining read refers to (one anti-join against
-the reads left, not one per day) and empties the list; their files are unlinked
-after the commit. A crash between the two leaves the list for the next purge.
+(read_changes, as for a deleted read; inserted in read_id order, so the read_id
+index takes them in key order instead of at random), the partition is detached
+from reads and renamed `purge_reads_pYYYYMMDD_<suffix>`, and the held reads are
+put back (into reads_default). The detached table is the list of the day's images:
+nothing is copied. Once every expired day is detached, sweep_images deletes, in one
+transaction, the images rows of the detached days that no remaining read refers
+to (one anti-join against the reads left, not one per day), drops the detached
+tables and returns the sha256 of the files to unlink after the commit. A crash in
+between leaves the detached tables for the next purge's sweep (and `purge_images`,
+the list kept by an earlier version of the purge, is swept and emptied too).
+A sweep's anti-join scans the reads still attached, so hub.retention sweeps
+before the last day only when that is small next to what it sweeps (sweep_sizes).
+
+Detaching or dropping a partition locks reads (ACCESS EXCLUSIVE) until commit, so
+it is the last heavy step of its transaction; the sweep does not lock reads.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -39,6 +49,9 @@ log = logging.getLogger(__name__)
 DEFAULT_PARTITION = "reads_default"
 _PREFIX = "reads_p"
 _NAME = re.compile(r"^reads_p(\d{8})$")
+_DETACHED_PREFIX = "purge_"
+_DETACHED_NAME = re.compile(r"^purge_reads_p[0-9]{8}_[0-9a-f]{8}$")
+SWEEP_WORK_MEM = "128MB"
 
 
 def partitioned(connection: Connection) -> bool:
@@ -140,9 +153,10 @@ class DayPurge:
 
 
 def purge_day_partition(connection: Connection, day: date, *, now: datetime) -> DayPurge:
-    """Drop one expired day's partition, keeping its held reads (see the module doc).
+    """Detach one expired day's partition, keeping its held reads (see the module doc).
 
-    The caller holds the change-log lock (hub.reads.lock_change_log) and commits.
+    The caller holds the change-log lock (hub.reads.lock_change_log), commits, and
+    calls sweep_images once the expired days are detached.
     """
     name = partition_name(day)
     held = "EXISTS (SELECT 1 FROM holds h WHERE h.read_id = r.read_id AND h.released_at IS NULL)"
@@ -150,37 +164,92 @@ def purge_day_partition(connection: Connection, day: date, *, now: datetime) -> 
     connection.exec_driver_sql(
         f"CREATE TEMP TABLE purge_kept ON COMMIT DROP AS SELECT * FROM {name} r WHERE {held}"
     )
+    # Any order of a day's tombstones is a valid feed; read_id order (bytewise, as the
+    # hex ids sort in any collation) fills the read_id index page by page.
     deleted = connection.execute(
         sa.text(
             "INSERT INTO read_changes (read_id, op, camera_id, captured_at, changed_at) "
             f"SELECT read_id, 'delete', camera_id, captured_at, :now FROM {name} r "
-            f"WHERE NOT {held} ORDER BY captured_at, read_id"
+            f'WHERE NOT {held} ORDER BY read_id COLLATE "C"'
         ),
         {"now": now},
     ).rowcount
+    connection.exec_driver_sql(f"ALTER TABLE reads DETACH PARTITION {name}")
     connection.exec_driver_sql(
-        "INSERT INTO purge_images (sha256) "
-        f"SELECT image_sha256 FROM {name} UNION ALL SELECT crop_sha256 FROM {name}"
+        f"ALTER TABLE {name} RENAME TO {_DETACHED_PREFIX}{name}_{uuid.uuid4().hex[:8]}"
     )
-    connection.exec_driver_sql(f"DROP TABLE {name}")
     kept = connection.exec_driver_sql("INSERT INTO reads SELECT * FROM purge_kept").rowcount
     return DayPurge(deleted_reads=int(deleted), kept_on_hold=int(kept))
 
 
+def detached_tables(connection: Connection) -> list[str]:
+    """The detached day tables waiting for sweep_images, by name."""
+    return list(
+        connection.execute(
+            sa.text(
+                "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname ~ :pattern "
+                "AND relnamespace = current_schema()::regnamespace ORDER BY relname"
+            ),
+            {"pattern": _DETACHED_NAME.pattern},
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class SweepSizes:
+    """Heap bytes of the reads an anti-join of sweep_images scans (the attached
+    partitions) and of the detached days it would sweep."""
+
+    attached: int
+    detached: int
+
+
+def sweep_sizes(connection: Connection) -> SweepSizes:
+    """What a sweep now would cost (reads scanned) against what it would sweep."""
+    if not partitioned(connection):
+        return SweepSizes(0, 0)
+    attached, detached = connection.execute(
+        sa.text(
+            "SELECT "
+            "coalesce(sum(pg_relation_size(c.oid)) FILTER (WHERE i.inhrelid IS NOT NULL), 0), "
+            "coalesce(sum(pg_relation_size(c.oid)) FILTER (WHERE c.relname ~ :pattern), 0) "
+            "FROM pg_class c LEFT JOIN pg_inherits i "
+            "ON i.inhrelid = c.oid AND i.inhparent = 'reads'::regclass "
+            "WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace "
+            "AND (i.inhrelid IS NOT NULL OR c.relname ~ :pattern)"
+        ),
+        {"pattern": _DETACHED_NAME.pattern},
+    ).one()
+    return SweepSizes(attached=int(attached), detached=int(detached))
+
+
 def sweep_images(connection: Connection) -> list[str]:
-    """Delete the images rows of dropped days that no read refers to any more, and
-    empty the list; the sha256 of the files to unlink after the commit."""
+    """Delete the images rows of the detached days that no read refers to any more,
+    drop the detached tables and empty `purge_images`; the sha256 of the files to
+    unlink after the commit."""
     if not partitioned(connection):
         return []
-    connection.exec_driver_sql("ANALYZE purge_images")
+    connection.exec_driver_sql("LOCK TABLE purge_images IN EXCLUSIVE MODE")  # one sweep at a time
+    tables = detached_tables(connection)
+    listed = ["SELECT sha256 FROM purge_images"]
+    for table in tables:
+        listed += [
+            f"SELECT image_sha256 AS sha256 FROM {table}",
+            f"SELECT crop_sha256 AS sha256 FROM {table}",
+        ]
+    # Two hash anti-joins against the reads left and one hash join with images: with
+    # the default 4 MB each hash of millions of sha256 spills to disk in batches.
+    connection.exec_driver_sql(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'")
     orphans = list(
         connection.exec_driver_sql(
-            "DELETE FROM images i USING purge_images p "
+            f"DELETE FROM images i USING ({' UNION ALL '.join(listed)}) p "
             "WHERE i.sha256 = p.sha256 "
             "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.image_sha256 = p.sha256) "
             "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.crop_sha256 = p.sha256) "
             "RETURNING i.sha256"
         ).scalars()
     )
+    for table in tables:
+        connection.exec_driver_sql(f"DROP TABLE {table}")
     connection.exec_driver_sql("TRUNCATE purge_images")
     return orphans

@@ -18,10 +18,17 @@ unreferenced file behind, never a row without its file).
 
 On PostgreSQL the reads table is partitioned by day (hub.partitions): each day
 that lies wholly before the cutoff goes first, one transaction per day, by
-dropping its partition (its held reads are kept, its tombstones written, its
-orphaned images removed). What remains past the cutoff after that (the part of
+detaching its partition (its held reads are kept, its tombstones written). The
+images of the detached days are swept (rows of the orphans deleted, detached
+tables dropped) at the end, and earlier when that is cheap next to what it sweeps
+(SWEEP_AT_LEAST, SWEEP_RATIO), so the files of an early sweep are unlinked while
+the next days are purged. What remains past the cutoff after that (the part of
 the cutoff's own day, held reads whose hold was released since) goes in batches
 as above, which is also the whole purge on SQLite.
+
+Files are unlinked on a few threads (UNLINK_THREADS), folder by folder, always
+after the commit that deleted their rows; purge returns once all are unlinked,
+and `deleted_images` counts the files that were there.
 
 The purge is recorded in the hub's audit chain (`retention.purge`: cutoff,
 retention days, counts).
@@ -30,7 +37,9 @@ retention days, counts).
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,13 +51,25 @@ from app.core.canonical import utc_iso
 from hub.audit import record_hub_event
 from hub.core.db import Database
 from hub.db.tables import holds, images, read_changes, reads
-from hub.images import ImageStore
-from hub.partitions import expired_day_partitions, purge_day_partition, sweep_images
+from hub.images import SHA256_RE, ImageStore
+from hub.partitions import (
+    expired_day_partitions,
+    purge_day_partition,
+    sweep_images,
+    sweep_sizes,
+)
 from hub.reads import lock_change_log
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+UNLINK_THREADS = 4  # unlinking waits on the file system, not on the GIL
+# An early sweep (before the last day) lets its files be unlinked while the next
+# days are purged, but its anti-join scans every read still attached: sweep early
+# only once the detached days hold at least SWEEP_AT_LEAST reads and the attached
+# reads are at most SWEEP_RATIO times their size.
+SWEEP_AT_LEAST = 100_000
+SWEEP_RATIO = 2
 PURGE_ACTION = "retention.purge"
 PURGER = "platedesk-hub"
 
@@ -144,9 +165,99 @@ def _delete_batch(
     return _Batch(len(rows), orphans, (rows[-1].captured_at, rows[-1].read_id))
 
 
-def _unlink_all(store: ImageStore, shas: list[str]) -> int:
-    """Unlink the files; how many there were."""
-    return sum(1 for sha in shas if store.remove(sha))
+def _unlink_folder(folder: str, names: list[str]) -> int:
+    """Unlink these files of one store folder; how many there were."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except FileNotFoundError:
+        return 0  # no folder, so none of its files
+    removed = 0
+    try:
+        for name in names:
+            try:
+                os.unlink(name, dir_fd=descriptor)
+            except FileNotFoundError:
+                continue
+            removed += 1
+    finally:
+        os.close(descriptor)
+    return removed
+
+
+class _Unlinker:
+    """Unlinks image files (DATA/images/<sha[:2]>/<sha>.jpg, as ImageStore.remove
+    does) on a few threads, folder by folder, while the purge goes on.
+
+    os.unlink leaves the GIL during the system call, and a name relative to its
+    folder's descriptor spares the kernel the walk from the root for each file.
+    Hand it only files whose images rows are deleted and committed.
+    """
+
+    def __init__(self, store: ImageStore, pool: ThreadPoolExecutor) -> None:
+        self._root = os.fspath(store.root)
+        self._pool = pool
+        self._pending: list[Future[int]] = []
+
+    def submit(self, shas: list[str]) -> None:
+        by_folder: dict[str, list[str]] = {}
+        for sha in shas:
+            if SHA256_RE.match(sha):
+                by_folder.setdefault(sha[:2], []).append(f"{sha}.jpg")
+        for folder, names in by_folder.items():
+            path = os.path.join(self._root, folder)
+            self._pending.append(self._pool.submit(_unlink_folder, path, names))
+
+    def wait(self) -> int:
+        """Wait until every file handed so far is unlinked; how many there were."""
+        removed = sum(future.result() for future in self._pending)
+        self._pending.clear()
+        return removed
+
+
+def _sweep_now(database: Database) -> bool:
+    with database.read() as connection:
+        sizes = sweep_sizes(connection)
+    return sizes.attached <= SWEEP_RATIO * sizes.detached
+
+
+def _purge_reads(
+    database: Database,
+    unlinker: _Unlinker,
+    *,
+    cutoff: datetime,
+    now: datetime,
+    batch_size: int,
+    stop: threading.Event | None,
+) -> int:
+    """Delete the expired, unheld reads and their orphaned images' rows, handing the
+    files to the unlinker after each commit; how many reads were deleted."""
+    deleted_reads = unswept = 0
+    with database.read() as connection:
+        days = expired_day_partitions(connection, cutoff)
+    for day in days:
+        if stop is not None and stop.is_set():
+            break
+        with database.write() as connection:
+            lock_change_log(connection)
+            detached = purge_day_partition(connection, day, now=now)
+        deleted_reads += detached.deleted_reads
+        unswept += detached.deleted_reads
+        if unswept >= SWEEP_AT_LEAST and _sweep_now(database):
+            with database.write() as connection:
+                unlinker.submit(sweep_images(connection))  # unlinked while the next days go
+            unswept = 0
+    with database.write() as connection:
+        unlinker.submit(sweep_images(connection))
+    after: tuple[datetime, str] | None = None
+    while stop is None or not stop.is_set():
+        with database.write() as connection:
+            batch = _delete_batch(connection, cutoff, now=now, limit=batch_size, after=after)
+        deleted_reads += batch.deleted
+        unlinker.submit(batch.orphans)
+        after = batch.last
+        if batch.deleted < batch_size:
+            break
+    return deleted_reads
 
 
 def purge(
@@ -162,31 +273,16 @@ def purge(
     """Delete reads captured before now - retention_days that no unreleased hold protects.
 
     `stop` ends the purge between batches (what is deleted stays deleted and the
-    partial counts are recorded).
+    partial counts are recorded). Every file of a deleted image is unlinked before
+    this returns.
     """
     cutoff = now - timedelta(days=retention_days)
-    deleted_reads = deleted_images = 0
-    with database.read() as connection:
-        days = expired_day_partitions(connection, cutoff)
-    for day in days:
-        if stop is not None and stop.is_set():
-            break
-        with database.write() as connection:
-            lock_change_log(connection)
-            dropped = purge_day_partition(connection, day, now=now)
-        deleted_reads += dropped.deleted_reads
-    with database.write() as connection:
-        swept = sweep_images(connection)
-    deleted_images += _unlink_all(store, swept)
-    after: tuple[datetime, str] | None = None
-    while stop is None or not stop.is_set():
-        with database.write() as connection:
-            batch = _delete_batch(connection, cutoff, now=now, limit=batch_size, after=after)
-        deleted_reads += batch.deleted
-        deleted_images += _unlink_all(store, batch.orphans)
-        after = batch.last
-        if batch.deleted < batch_size:
-            break
+    with ThreadPoolExecutor(UNLINK_THREADS, thread_name_prefix="image-unlink") as pool:
+        unlinker = _Unlinker(store, pool)
+        deleted_reads = _purge_reads(
+            database, unlinker, cutoff=cutoff, now=now, batch_size=batch_size, stop=stop
+        )
+        deleted_images = unlinker.wait()
     with database.write() as connection:
         kept = int(
             connection.execute(

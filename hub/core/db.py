@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from app.core.errors import KnownError
 from hub.core.config import DB_FILE_NAME, HubSettings, database_kind
 from hub.db.tables import metadata
+from hub.partitions import detached_tables
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ def drop_everything(database: Database, settings: HubSettings) -> None:
             metadata.drop_all(connection)
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
             connection.exec_driver_sql("DROP TABLE IF EXISTS purge_images")  # 0009
+            for table in detached_tables(connection):  # days a crashed purge left unswept
+                connection.exec_driver_sql(f"DROP TABLE {table}")
             connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_events_append_only()")
     else:
         database.dispose()

@@ -145,7 +145,7 @@ read_changes = sa.Table(
     "read_changes",
     metadata,
     sa.Column("change_seq", BigId, primary_key=True, autoincrement=True),
-    sa.Column("read_id", sa.String(32), nullable=False, index=True),
+    sa.Column("read_id", sa.String(32), nullable=False),  # no index: nothing looks it up
     sa.Column("op", sa.String(8), nullable=False),  # "upsert" or "delete"
     sa.Column("camera_id", sa.String(32), nullable=False),
     sa.Column("captured_at", UTCDateTime(), nullable=False),
