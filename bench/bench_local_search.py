@@ -78,7 +78,7 @@ def _fill(db_path: Path, key: bytes, count: int, rng: random.Random) -> list[str
                     features=[],
                     image_sha256=f"{n:064x}",
                     image_size=1,
-                    crop_sha256=f"{n:064x}",
+                    crop_sha256=f"c{n:063x}",  # "c": the crop, for bench_ui_results
                     crop_size=1,
                 )
             )

@@ -12,14 +12,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -57,11 +54,12 @@ from app.ui.dialogs.slice_dialog import SliceDialog
 from app.ui.errors import UNREACHABLE_PREFIX, is_unreachable, user_message
 from app.ui.formatting import count_of, file_size
 from app.ui.idle import IdleWatcher
-from app.ui.models.results_model import COLUMNS, THUMBNAIL_SIZE, TIME, ResultsTableModel
+from app.ui.models.results_model import ResultsTableModel
 from app.ui.widgets.alerts_panel import AlertBanner, AlertsPanel
 from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.widgets.lock_screen import LOCKING, LockScreen
+from app.ui.widgets.results_view import ResultsView
 from app.ui.widgets.search_panel import SearchPanel, describe_search
 from app.ui.widgets.sightings_panel import SightingsPanel
 from app.ui.widgets.sync_panel import SyncPanel
@@ -85,7 +83,6 @@ ALERTS_TAB = "Alerts"
 CACHE_UNKNOWN = "Cache size: unknown"
 UPLOAD_INTERVAL_MS = 60_000
 PURGE_INTERVAL_MS = 3_600_000  # the engine also purges at start and at sign-in
-COLUMN_WIDTHS = (150, 170, 56, 170, 80, 80, 64, 90)
 # Who may do what in this window (the hub enforces the same; these only keep the menus honest).
 REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
 OUTCOME_ROLES = frozenset({"detective", "supervisor"})
@@ -168,27 +165,7 @@ class MainWindow(QMainWindow):
 
         # -- middle: results and the image pane ------------------------------
         self.results_model = ResultsTableModel(workstation=workstation, runner=runner, parent=self)
-        self.results_view = QTableView()
-        self.results_view.setObjectName("resultsView")
-        self.results_view.setModel(self.results_model)
-        self.results_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        # Extended: two selected reads can be compared side by side.
-        self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.results_view.setAlternatingRowColors(True)
-        self.results_view.setWordWrap(False)
-        self.results_view.verticalHeader().hide()
-        self.results_view.verticalHeader().setDefaultSectionSize(26)
-        header = self.results_view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in enumerate(COLUMN_WIDTHS[: len(COLUMNS)]):
-            self.results_view.setColumnWidth(column, width)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        # Newest first until the user clicks a column; the engine does the sorting.
-        header.setSortIndicator(TIME, Qt.SortOrder.DescendingOrder)
-        self.results_view.setSortingEnabled(True)
-        self.results_view.setIconSize(THUMBNAIL_SIZE)
+        self.results_view = ResultsView(self.results_model)
         self.image_pane = ImagePane(
             workstation=workstation, runner=runner, plate_reader=plate_reader
         )

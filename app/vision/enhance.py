@@ -81,6 +81,15 @@ def decode_jpeg(data: bytes) -> Image:
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
+def with_alpha(image: Image) -> Image:
+    """An 8-bit BGR or grayscale image as BGRA (opaque): the byte order of Qt's
+    32-bit RGB on little-endian machines, which it paints without converting."""
+    import cv2
+
+    code = cv2.COLOR_GRAY2BGRA if image.ndim == 2 else cv2.COLOR_BGR2BGRA
+    return np.ascontiguousarray(cv2.cvtColor(image, code))
+
+
 def fit_within(image: Image, width: int, height: int) -> Image:
     """A copy scaled down (never up) to fit width x height, keeping its proportions."""
     import cv2

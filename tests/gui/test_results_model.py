@@ -57,7 +57,7 @@ def test_model_passes_the_model_tester(
     assert not model.canFetchMore(model.index(0, 0))
 
 
-def test_fetches_more_on_scroll_and_never_more_than_asked(
+def test_reads_one_page_ahead_and_shows_it_on_scroll_without_waiting(
     qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
 ) -> None:
     model = _model(workstation, runner)
@@ -70,34 +70,42 @@ def test_fetches_more_on_scroll_and_never_more_than_asked(
         model.start_search(_query())
     qtbot.waitExposed(view)
     assert model.rowCount() == PAGE
-    assert len(workstation.search_calls) == 1  # a screenful needs no second page
-
-    # Two requests in a row while the first is in flight ask the workstation once.
-    with qtbot.waitSignal(model.page_loaded, timeout=2000) as blocker:
-        model.fetchMore(QModelIndex())
-        model.fetchMore(QModelIndex())
-    assert blocker.args == [PAGE]
+    # The next page is read in the background, but not shown until asked for.
+    qtbot.waitUntil(lambda: not model.is_fetching, timeout=2000)
     assert len(workstation.search_calls) == 2
-    assert model.rowCount() == 2 * PAGE
+    assert model.rowCount() == PAGE
 
-    # Scrolling to the end asks for the next page, with the cursor of the last row.
-    with qtbot.waitSignal(model.page_loaded, timeout=2000):
-        view.scrollToBottom()
+    # Asked for, the page read ahead goes in at once, before any event is handled;
+    # a second ask while the next page is on its way asks the workstation nothing.
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == 2 * PAGE
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == 2 * PAGE
+    with qtbot.waitSignal(model.page_loaded, timeout=2000) as blocker:
+        pass
+    assert blocker.args == [PAGE]
     assert model.rowCount() == 3 * PAGE
-    _, after, limit = workstation.search_calls[-1]
+    qtbot.waitUntil(lambda: not model.is_fetching, timeout=2000)
+    assert len(workstation.search_calls) == 4  # pages 1-3 shown, page 4 read ahead
+
+    # Scrolling to the end shows the page read ahead, read with the last row's cursor.
+    view.scrollToBottom()
+    qtbot.waitUntil(lambda: model.rowCount() == 4 * PAGE, timeout=2000)
+    _, after, limit = workstation.search_calls[3]
     assert after is not None
-    assert after.read_id == workstation.reads[2 * PAGE - 1].read_id
-    assert limit == PAGE
+    assert after.read_id == workstation.reads[3 * PAGE - 1].read_id
     assert {limit for _, _, limit in workstation.search_calls} == {PAGE}
 
     # Until the end: the last page is short and nothing more is asked for.
     while model.canFetchMore(QModelIndex()):
-        with qtbot.waitSignal(model.page_loaded, timeout=2000):
-            model.fetchMore(QModelIndex())
+        model.fetchMore(QModelIndex())
+        qtbot.waitUntil(lambda: not model.is_fetching, timeout=2000)
     assert model.rowCount() == 450
     calls = len(workstation.search_calls)
     model.fetchMore(QModelIndex())
     assert len(workstation.search_calls) == calls
+    cursors = [after for _, after, _ in workstation.search_calls]
+    assert len(set(cursors)) == len(cursors), "a page was asked for twice"
 
 
 def test_a_new_search_drops_a_late_page(

@@ -1,8 +1,10 @@
 """The search results: a lazy table model that pages through Workstation.search.
 
-The first page arrives with the result count; further pages are asked for only
-when the view scrolls near the end (canFetchMore/fetchMore), one page at a time,
-through the task runner so the GUI thread never waits on the cache. The guards
+The first page arrives with the result count; further pages are read one page
+ahead of the rows shown, one request at a time, through the task runner, so the
+GUI thread never waits on the cache: when the view scrolls to the end
+(canFetchMore/fetchMore) the page read ahead goes in at once. Each row's text is
+made with its page, off the GUI thread, so painting a cell is one lookup. The guards
 follow Qt's C++ fetchmore example (filelistmodel.cpp): valid parents have no
 rows, and rows are inserted as `first .. first + n - 1`.
 """
@@ -10,6 +12,7 @@ rows, and rows are inserted as `first .. first + n - 1`.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -96,9 +99,12 @@ class ResultsTableModel(QAbstractTableModel):
         self._runner = runner
         self._page_size = page_size
         self._rows: list[ReadRecord] = []
+        self._cells: list[tuple[str, ...]] = []  # each row's text, column by column
         self._query: SearchQuery | None = None
         self._order: SearchOrder = NEWEST_FIRST
-        self._cursor: SearchCursor | None = None
+        self._cursor: SearchCursor | None = None  # where the next page to read starts
+        self._ahead: _ShownPage | None = None  # a page read ahead, not in the table yet
+        self._wanted = False  # the view asked for more before the page ahead arrived
         self._total: int | None = None
         self._fetching = False
         self._generation = 0
@@ -141,7 +147,7 @@ class ResultsTableModel(QAbstractTableModel):
         generation = self._generation
         workstation, order, limit = self._workstation, self._order, self._page_size
         self._runner.run(
-            lambda: workstation.search(query, order=order, after=None, limit=limit),
+            lambda: _shown_page(workstation.search(query, order=order, after=None, limit=limit)),
             on_success=lambda page: self._first_page_arrived(generation, page),
             on_failure=lambda exc: self._fetch_failed(generation, exc),
             lane=Lane.CACHE,
@@ -170,60 +176,91 @@ class ResultsTableModel(QAbstractTableModel):
         self._generation += 1
         self.beginResetModel()
         self._rows = []
+        self._cells = []
         self._row_of = {}
         self._thumbnails_wanted = []
         self._thumbnails_asked = set(self._thumbnails)  # a new search may ask again
         self._query = query
         self._cursor = None
+        self._ahead = None
+        self._wanted = False
         self._total = None
         self._fetching = False
         self.endResetModel()
 
-    def _first_page_arrived(self, generation: int, page: SearchPage) -> None:
+    def _first_page_arrived(self, generation: int, shown: _ShownPage) -> None:
         if generation != self._generation:
             return
-        self._append(page)
+        page = shown.page
+        self._fetching = False
+        self._cursor = page.next_cursor if page.rows else None
+        self._append(shown)
         self._total = page.total if page.total is not None else len(self._rows)
         self.search_finished.emit(self._total)
+        self._read_ahead()
 
-    def _next_page_arrived(self, generation: int, page: SearchPage) -> None:
+    def _next_page_arrived(self, generation: int, shown: _ShownPage) -> None:
         if generation != self._generation:
             return
-        added = self._append(page)
-        self.page_loaded.emit(added)
+        self._fetching = False
+        self._cursor = shown.page.next_cursor if shown.page.rows else None
+        if self._wanted:
+            self._wanted = False
+            self._show(shown)
+        else:
+            self._ahead = shown
 
     def _fetch_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
             return
         self._fetching = False
         self._cursor = None  # stop asking: a failing page would fail on every scroll
+        self._wanted = False
         self.search_failed.emit(user_message(exc))
 
-    def _append(self, page: SearchPage) -> int:
-        # The cursor moves before the rows go in: a view that reacts to the
-        # insertion by asking for more must ask for the page after this one.
+    def _show(self, shown: _ShownPage) -> None:
+        """Put a further page in the table, then read the one after it."""
+        added = self._append(shown)
+        self.page_loaded.emit(added)
+        self._read_ahead()
+
+    def _append(self, shown: _ShownPage) -> int:
+        page = shown.page
         first, n = len(self._rows), len(page.rows)
-        self._cursor = page.next_cursor if n else None
-        self._fetching = False
         if n:
             self.beginInsertRows(QModelIndex(), first, first + n - 1)
             self._rows.extend(page.rows)
+            self._cells.extend(shown.cells)
             for offset, read in enumerate(page.rows):
                 self._row_of[read.read_id] = first + offset
             self.endInsertRows()
         return n
 
     # -- lazy loading ----------------------------------------------------
+    # One page is read ahead of the rows shown: when the view scrolls to the end,
+    # fetchMore puts that page in at once (no wait on the cache) and asks for the
+    # next in the background. Were it not there yet, the page goes in on arrival.
 
     def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:
         if parent.isValid():
             return False
-        return self._query is not None and self._cursor is not None
+        return self._query is not None and (self._ahead is not None or self._cursor is not None)
 
     def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:
-        if parent.isValid():
+        if parent.isValid() or self._query is None:
             return
-        if self._fetching or self._query is None or self._cursor is None:
+        if self._ahead is not None:
+            ahead, self._ahead = self._ahead, None  # before the insertion: a view may ask again
+            self._show(ahead)
+        elif self._cursor is not None:
+            self._wanted = True
+            self._read_ahead()
+
+    def _read_ahead(self) -> None:
+        """Ask for the page after the last one read, unless one is on its way or waiting."""
+        if self._fetching or self._ahead is not None or self._query is None:
+            return
+        if self._cursor is None:
             return
         self._fetching = True
         generation = self._generation
@@ -234,7 +271,7 @@ class ResultsTableModel(QAbstractTableModel):
             self._page_size,
         )
         self._runner.run(
-            lambda: workstation.search(query, after=cursor, limit=limit),
+            lambda: _shown_page(workstation.search(query, after=cursor, limit=limit)),
             on_success=lambda page: self._next_page_arrived(generation, page),
             on_failure=lambda exc: self._fetch_failed(generation, exc),
             lane=Lane.CACHE,
@@ -249,22 +286,26 @@ class ResultsTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        # Called for every role of every cell on screen at each paint: the common
+        # cases first, each one comparison of plain ints and one lookup.
+        row = index.row()
+        if not 0 <= row < len(self._rows):
             return None
-        read = self._rows[index.row()]
+        if role == _DISPLAY:
+            return self._cells[row][index.column()]
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _display(read, column)
-        if role == self.READ_ROLE:
-            return read
-        if role == Qt.ItemDataRole.ToolTipRole and column == CAMERA:
+        if column == PLATE:
+            if role == _FONT:
+                return self._plate_font
+            if role == _DECORATION:
+                return self._thumbnail(self._rows[row].read_id)
+        elif role == _ALIGNMENT and column == CONFIDENCE:
+            return _RIGHT
+        elif role == _TOOLTIP and column == CAMERA:
+            read = self._rows[row]
             return f"{read.camera_name} ({read.camera_id}), facing {read.direction}"
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == CONFIDENCE:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and column == PLATE:
-            return self._plate_font
-        if role == Qt.ItemDataRole.DecorationRole and column == PLATE:
-            return self._thumbnail(read.read_id)
+        if role == _READ:
+            return self._rows[row]
         return None
 
     # -- thumbnails ------------------------------------------------------
@@ -326,25 +367,40 @@ class ResultsTableModel(QAbstractTableModel):
         return str(section + 1)
 
 
-def _display(read: ReadRecord, column: int) -> str | None:
-    match column:
-        case 0:
-            return local_time(read.captured_at)
-        case 1:
-            return read.plate
-        case 2:
-            return read.state
-        case 3:
-            return read.camera_name
-        case 4:
-            return read.make
-        case 5:
-            return read.model
-        case 6:
-            return read.color
-        case 7:
-            return percent(read.confidence)
-    return None
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+_FONT = int(Qt.ItemDataRole.FontRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_READ = int(ResultsTableModel.READ_ROLE)
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+
+
+@dataclass(frozen=True)
+class _ShownPage:
+    """A page of results with each row's text as the table shows it."""
+
+    page: SearchPage
+    cells: list[tuple[str, ...]]
+
+
+def _shown_page(page: SearchPage) -> _ShownPage:
+    """Off the GUI thread: the text of every cell of the page (times in local time)."""
+    return _ShownPage(page, [_cells(read) for read in page.rows])
+
+
+def _cells(read: ReadRecord) -> tuple[str, ...]:
+    """A row's text, in COLUMNS order."""
+    return (
+        local_time(read.captured_at),
+        read.plate,
+        read.state,
+        read.camera_name,
+        read.make,
+        read.model,
+        read.color,
+        percent(read.confidence),
+    )
 
 
 def _decoded_thumbnails(
