@@ -259,3 +259,21 @@ def add_partner(
             )
     created: dict[str, Any] = reply.json()["user"]
     return created
+
+
+def old_read(hub: HubFixture, tag: str, *, days: int = 31, image: str | None = None) -> Any:
+    """A read captured `days` ago with its own crop (and scene, unless `image` is given)."""
+    now = hub.clock.now
+    store = ImageStore(hub.settings.images_dir)
+    with hub.database.write() as connection:
+        scene = image or store_image(store, connection, tiny_jpeg(f"old-{tag}"), now=now)
+        crop = store_image(store, connection, tiny_jpeg(f"old-crop-{tag}"), now=now)
+        row = {
+            "read_id": uuid.uuid4().hex, "plate": f"OLD{tag}", "state": "WY", "confidence": 0.9,
+            "captured_at": now - timedelta(days=days), "camera_id": "CAM-001", "direction": "NB",
+            "make": "Ford", "model": "F-150", "color": "white", "body_type": "pickup",
+            "features": [], "image_sha256": scene, "image_size": 10, "crop_sha256": crop,
+            "crop_size": 10,
+        }  # fmt: skip
+        insert_reads(connection, [row], now=now)
+    return row

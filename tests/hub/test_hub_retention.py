@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -16,30 +15,12 @@ from fastapi.testclient import TestClient
 
 from app.core.canonical import utc_iso
 from hub.db.tables import audit_events, images, read_changes, reads
-from hub.images import ImageStore, store_image
+from hub.images import ImageStore
 from hub.main import create_app
 from hub.partitions import partition_name, utc_day
 from hub.reads import insert_reads
 from hub.retention import purge
-from tests.hub.hub_support import CASE, HubFixture, tiny_jpeg
-
-
-def _old_read(hub: HubFixture, tag: str, *, days: int = 31, image: str | None = None) -> Any:
-    """A read captured `days` ago with its own crop (and scene, unless `image` is given)."""
-    now = hub.clock.now
-    store = ImageStore(hub.settings.images_dir)
-    with hub.database.write() as connection:
-        scene = image or store_image(store, connection, tiny_jpeg(f"old-{tag}"), now=now)
-        crop = store_image(store, connection, tiny_jpeg(f"old-crop-{tag}"), now=now)
-        row = {
-            "read_id": uuid.uuid4().hex, "plate": f"OLD{tag}", "state": "WY", "confidence": 0.9,
-            "captured_at": now - timedelta(days=days), "camera_id": "CAM-001", "direction": "NB",
-            "make": "Ford", "model": "F-150", "color": "white", "body_type": "pickup",
-            "features": [], "image_sha256": scene, "image_size": 10, "crop_sha256": crop,
-            "crop_size": 10,
-        }  # fmt: skip
-        insert_reads(connection, [row], now=now)
-    return row
+from tests.hub.hub_support import CASE, HubFixture, old_read
 
 
 def _hold(hub: HubFixture, username: str, read_ids: list[str]) -> list[dict[str, Any]]:
@@ -71,11 +52,11 @@ def _purge_events(hub: HubFixture) -> list[dict[str, Any]]:
 def test_old_reads_and_images_go_unless_held(hub: HubFixture) -> None:
     store = ImageStore(hub.settings.images_dir)
     shared_scene = hub.reads[0]["image_sha256"]  # a fresh read uses this scene too
-    gone = _old_read(hub, "A")
-    held = _old_read(hub, "B")
-    sharing = _old_read(hub, "C", image=shared_scene)
-    released = _old_read(hub, "D")
-    young = _old_read(hub, "E", days=29)
+    gone = old_read(hub, "A")
+    held = old_read(hub, "B")
+    sharing = old_read(hub, "C", image=shared_scene)
+    released = old_read(hub, "D")
+    young = old_read(hub, "E", days=29)
     _hold(hub, "technician", [held["read_id"]])
     (release_me,) = _hold(hub, "supervisor", [released["read_id"]])
     reply = hub.client.post(
@@ -196,7 +177,7 @@ def test_cli_purge_and_transparency(hub: HubFixture) -> None:
 
 
 def test_daily_job_purges_at_start(hub: HubFixture) -> None:
-    gone = _old_read(hub, "J")
+    gone = old_read(hub, "J")
     settings = hub.settings.model_copy(update={"retention_job": True})
     app = create_app(settings, database=hub.database, clock=hub.clock)
     with TestClient(app):
@@ -222,8 +203,8 @@ def test_postgresql_purge_drops_whole_days_and_keeps_held_reads(hub: HubFixture)
     if not hub.database.is_postgresql:
         pytest.skip("reads are partitioned by day on PostgreSQL only")
     store = ImageStore(hub.settings.images_dir)
-    gone = _old_read(hub, "A", days=40)
-    held = _old_read(hub, "B", days=40)
+    gone = old_read(hub, "A", days=40)
+    held = old_read(hub, "B", days=40)
     day = partition_name(utc_day(gone["captured_at"]))
     assert day in _day_partitions(hub)  # the insert made the day's partition
     (hold,) = _hold(hub, "technician", [held["read_id"]])
@@ -251,12 +232,12 @@ def test_postgresql_purge_drops_whole_days_and_keeps_held_reads(hub: HubFixture)
     assert again.as_json() == {"deleted_reads": 1, "deleted_images": 2, "kept_on_hold": 0}
     assert held["read_id"] not in _read_ids(hub)
     # A late read of the dropped day is still stored (in the default partition).
-    late = _old_read(hub, "L", days=40)
+    late = old_read(hub, "L", days=40)
     assert late["read_id"] in _read_ids(hub)
 
 
 def test_a_read_id_names_one_read_across_days(hub: HubFixture) -> None:
-    first = _old_read(hub, "F", days=3)
+    first = old_read(hub, "F", days=3)
     again = {**first, "captured_at": first["captured_at"] - timedelta(days=2)}
     with pytest.raises(sa.exc.IntegrityError), hub.database.write() as connection:
         insert_reads(connection, [again], now=hub.clock.now)
@@ -271,7 +252,7 @@ def test_postgresql_partitioning_keeps_every_read(hub: HubFixture) -> None:
 
     from hub.core.db import MIGRATIONS_DIR
 
-    _old_read(hub, "M", days=12)
+    old_read(hub, "M", days=12)
     before = _read_ids(hub)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -4,38 +4,18 @@ and the threaded unlink of image files."""
 from __future__ import annotations
 
 import hashlib
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 import hub.retention as retention
 from hub.db.tables import images, read_changes, reads
-from hub.images import ImageStore, store_image
+from hub.images import ImageStore
 from hub.partitions import purge_day_partition, sweep_sizes, utc_day
-from hub.reads import insert_reads, lock_change_log
-from tests.hub.hub_support import CASE, HubFixture, tiny_jpeg
-
-
-def _old_read(hub: HubFixture, tag: str, *, days: int, scene: str | None = None) -> dict[str, Any]:
-    now = hub.clock.now
-    store = ImageStore(hub.settings.images_dir)
-    with hub.database.write() as connection:
-        image = scene or store_image(store, connection, tiny_jpeg(f"scene-{tag}"), now=now)
-        crop = store_image(store, connection, tiny_jpeg(f"crop-{tag}"), now=now)
-        row = {
-            "read_id": uuid.uuid4().hex, "plate": f"OLD{tag}", "state": "WY", "confidence": 0.9,
-            "captured_at": now - timedelta(days=days), "camera_id": "CAM-001", "direction": "NB",
-            "make": "Ford", "model": "F-150", "color": "white", "body_type": "pickup",
-            "features": [], "image_sha256": image, "image_size": 10, "crop_sha256": crop,
-            "crop_size": 10,
-        }  # fmt: skip
-        insert_reads(connection, [row], now=now)
-    return row
+from hub.reads import lock_change_log
+from tests.hub.hub_support import CASE, HubFixture, old_read
 
 
 def _known_images(hub: HubFixture) -> set[str]:
@@ -60,10 +40,10 @@ def test_sweeps_between_days_keep_images_of_later_days_and_held_reads(
     monkeypatch.setattr(retention, "SWEEP_AT_LEAST", 1)
     monkeypatch.setattr(retention, "SWEEP_RATIO", 10**9)
     store = ImageStore(hub.settings.images_dir)
-    first = _old_read(hub, "A", days=45)
-    later = _old_read(hub, "B", days=40, scene=first["image_sha256"])  # shares A's scene
-    held = _old_read(hub, "C", days=44)
-    young = _old_read(hub, "D", days=3, scene=held["image_sha256"])
+    first = old_read(hub, "A", days=45)
+    later = old_read(hub, "B", days=40, image=first["image_sha256"])  # shares A's scene
+    held = old_read(hub, "C", days=44)
+    young = old_read(hub, "D", days=3, image=held["image_sha256"])
     reply = hub.client.post(
         "/api/v1/holds",
         json={"case_number": CASE, "read_ids": [held["read_id"]], "note": "evidence"},
@@ -97,7 +77,7 @@ def test_a_day_detached_before_a_crash_is_swept_by_the_next_purge(hub: HubFixtur
     if not hub.database.is_postgresql:
         pytest.skip("reads are partitioned by day on PostgreSQL only")
     store = ImageStore(hub.settings.images_dir)
-    gone = _old_read(hub, "E", days=40)
+    gone = old_read(hub, "E", days=40)
     with hub.database.write() as connection:  # the day's transaction, then a crash
         lock_change_log(connection)
         detached = purge_day_partition(connection, utc_day(gone["captured_at"]), now=hub.clock.now)
