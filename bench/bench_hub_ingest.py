@@ -15,9 +15,16 @@ Baselines, same bodies, same run:
 - decode_hash_write: no HTTP and no database, one thread: base64-decode both images,
   hash them and write them to an empty content-addressed store.
 
-Each figure is reads per second (wall clock) and the process's CPU milliseconds per
-read (all threads; steadier than the wall clock on a shared machine). Prints one JSON
-object.
+Then, unless --serve-workers is empty, the same batches go through a real
+`platedesk-hub serve --workers N` process on loopback (a fresh data folder and
+database per N), posted by --clients threads at once (httpx, one connection each),
+as a fleet of cameras would: the whole path including uvicorn and the sockets.
+Those figures give the hub's CPU (every process of `serve`: supervisor and workers,
+from /proc) and the posting client's CPU per read apart; PostgreSQL's own CPU is
+in neither.
+
+Each figure is reads per second (wall clock) and CPU milliseconds per read (all
+threads; steadier than the wall clock on a shared machine). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -25,13 +32,22 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import random
+import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 from bench_hub_search import scratch_database  # bench/ is the script's own folder
 from fastapi import Body, FastAPI
 from fastapi.testclient import TestClient
@@ -127,21 +143,38 @@ def _figures(reads: int, timer: Timer) -> dict[str, float]:
     }
 
 
-def _run(
-    db_url: str | None, count: int, single: int, batch: int, *, scratch: str | None
-) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(dir=scratch) as folder:
-        settings = HubSettings(data_dir=Path(folder), database_url=db_url)
-        create_secret(settings.secret_path)
-        database = Database(settings.sqlalchemy_url)
+def _hub(folder: Path, db_url: str | None, now: datetime) -> tuple[HubSettings, str, list[str]]:
+    """A fresh hub in `folder` (schema, 6 cameras, a feed token): settings, token, camera ids."""
+    settings = HubSettings(data_dir=folder, database_url=db_url)
+    create_secret(settings.secret_path)
+    database = Database(settings.sqlalchemy_url)
+    try:
         migrate(database)
-        now = to_ms(datetime.now(UTC))
-        rng = random.Random(5)
         with database.write() as connection:
-            camera_ids = ensure_cameras(connection, rng, 6)
+            camera_ids = ensure_cameras(connection, random.Random(5), 6)
             token = create_feed_token(
                 connection, FeedTokenCreate(name="bench"), by="bench", now=now
             ).token
+    finally:
+        database.dispose()
+    return settings, token, camera_ids
+
+
+def _run(
+    fresh_db: Callable[[], AbstractContextManager[str | None]],
+    count: int,
+    single: int,
+    batch: int,
+    *,
+    scratch: str | None,
+    serve_workers: list[int],
+    clients: int,
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(dir=scratch) as folder, fresh_db() as db_url:
+        now = to_ms(datetime.now(UTC))
+        settings, token, camera_ids = _hub(Path(folder) / "in-process", db_url, now)
+        database = Database(settings.sqlalchemy_url)
+        rng = random.Random(5)
         per_day = max(1, count // len(camera_ids))
         rows, specs = generate_traffic(rng, camera_ids, days=1, reads_per_day=per_day, now=now)
         rendered = render_scenes(specs, default_workers())
@@ -161,7 +194,7 @@ def _run(
         database.dispose()
         raw_timer = decode_hash_write(bodies, Path(folder) / "baseline-store")
         image_bytes = sum(len(image) + len(crop) for image, crop in rendered)
-    return {
+    result: dict[str, Any] = {
         "mean_image_kib": round(image_bytes / len(bodies) / 1024, 1),
         "single": {
             "reads": single,
@@ -178,6 +211,121 @@ def _run(
         },
         "decode_hash_write": _figures(len(bodies), raw_timer),
     }
+    for workers in serve_workers:
+        with tempfile.TemporaryDirectory(dir=scratch) as folder, fresh_db() as db_url:
+            result[f"serve_workers_{workers}"] = _serve_run(
+                Path(folder), db_url, now, singles, batches, workers=workers, clients=clients
+            )
+    return result
+
+
+# --- Through a real `platedesk-hub serve` process -------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a live process and all its live descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        pending.extend(int(child) for child in children)
+    return total
+
+
+@contextmanager
+def _serving(data: Path, db_url: str | None, *, workers: int) -> Iterator[tuple[str, int]]:
+    """`platedesk-hub serve --workers N` on a free loopback port: (base URL, its pid)."""
+    port = _free_port()
+    command = [sys.executable, "-m", "hub.cli", "serve", "--data", str(data)]
+    command += ["--port", str(port)]
+    if workers > 1:  # left out for 1, so the bench also runs against a hub without --workers
+        command += ["--workers", str(workers)]
+    if db_url:
+        command += ["--db", db_url]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            assert "listening" in line, "serve did not start"
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:  # every worker answers once the app is up
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("serve did not answer within 60 s")
+                time.sleep(0.2)
+            yield url, server.pid
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+def _serve_run(
+    folder: Path,
+    db_url: str | None,
+    now: datetime,
+    singles: list[bytes],
+    batches: list[tuple[int, bytes]],
+    *,
+    workers: int,
+    clients: int,
+) -> dict[str, Any]:
+    """The batches through `serve --workers N`, posted by `clients` threads at once."""
+    _settings, token, _cameras = _hub(folder, db_url, now)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    local = threading.local()
+    with _serving(folder, db_url, workers=workers) as (url, pid):
+
+        def post(content: bytes, path: str = "/ingest/reads:batch") -> dict[str, Any]:
+            client = getattr(local, "client", None)
+            if client is None:
+                client = local.client = httpx.Client(base_url=url + API_PREFIX, timeout=120)
+            reply = client.post(path, content=content, headers=headers)
+            assert reply.status_code in (200, 201), reply.text[:500]
+            done: dict[str, Any] = reply.json()
+            return done
+
+        with ThreadPoolExecutor(clients) as pool:
+            # Warm up every worker and connection (imports, pools) on the single reads.
+            list(pool.map(lambda body: post(body, "/ingest/reads"), singles))
+            server_cpu = _process_tree_cpu(pid)
+            with Timer() as timer:
+                replies = list(pool.map(lambda batch: post(batch[1]), batches))
+            server_cpu = _process_tree_cpu(pid) - server_cpu
+    reads = sum(count for count, _ in batches)
+    assert sum(reply["created"] for reply in replies) == reads, "not every read was created"
+    figures = _figures(reads, timer)
+    return {
+        "workers": workers,
+        "clients": clients,
+        "reads": reads,
+        "batch_size": batches[0][0] if batches else 0,
+        "seconds": round(timer.seconds, 2),
+        "reads_per_s": figures["reads_per_s"],
+        "hub_cpu_ms_per_read": round(server_cpu * 1000 / reads, 3) if reads else 0.0,
+        "client_cpu_ms_per_read": figures["cpu_ms_per_read"],
+    }
 
 
 def main() -> None:
@@ -192,19 +340,39 @@ def main() -> None:
     )
     parser.add_argument("--no-sqlite", action="store_true", help="run on --db only")
     parser.add_argument(
+        "--serve-workers",
+        default="1,2",
+        help="comma-separated worker counts to measure through `platedesk-hub serve` "
+        "(empty: in process only)",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=4, help="threads posting batches at once to `serve`"
+    )
+    parser.add_argument(
         "--scratch",
         default=None,
         help="folder for the hub's scratch data folder (default: the system temp folder)",
     )
     args = parser.parse_args()
-    result: dict[str, Any] = {"bench": "hub_ingest", "target_reads_per_s": 2000}
+    serve_workers = [int(part) for part in args.serve_workers.split(",") if part.strip()]
+    result: dict[str, Any] = {
+        "bench": "hub_ingest",
+        "target_reads_per_s": 2000,
+        "cpus": os.cpu_count(),
+    }
+    options: dict[str, Any] = {
+        "scratch": args.scratch,
+        "serve_workers": serve_workers,
+        "clients": args.clients,
+    }
     if not args.no_sqlite:
-        result["sqlite"] = _run(None, args.reads, args.single, args.batch, scratch=args.scratch)
+        result["sqlite"] = _run(
+            lambda: scratch_database(None), args.reads, args.single, args.batch, **options
+        )
     if args.db:
-        with scratch_database(args.db) as url:
-            result["postgresql"] = _run(
-                url, args.reads, args.single, args.batch, scratch=args.scratch
-            )
+        result["postgresql"] = _run(
+            lambda: scratch_database(args.db), args.reads, args.single, args.batch, **options
+        )
     print(json.dumps(result))
 
 

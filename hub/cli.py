@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -103,19 +104,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise KnownError("Give both --tls-cert and --tls-key, or neither.")
     database = Database(settings.sqlalchemy_url)
-    migrate(database)
-    app = create_app(settings, database=database)
+    migrate(database)  # once, before any worker starts
     scheme = "https" if args.tls_cert else "http"
+    if args.workers > 1:
+        try:
+            return _serve_workers(args, settings, database, scheme=scheme)
+        finally:
+            database.dispose()
+    app = create_app(settings, database=database)
 
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        ssl_certfile=args.tls_cert,
-        ssl_keyfile=args.tls_key,
-        log_level="warning",
-        access_log=False,  # request lines would carry plates and cursors in query strings
-    )
+    config = uvicorn.Config(app, **_uvicorn_options(args))
     server = uvicorn.Server(config)
     original_startup = server.startup
 
@@ -128,6 +126,71 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.run()
     finally:
         database.dispose()
+    return 0
+
+
+def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "host": args.host,
+        "port": args.port,
+        "ssl_certfile": args.tls_cert,
+        "ssl_keyfile": args.tls_key,
+        "log_level": "warning",
+        "access_log": False,  # request lines would carry plates and cursors in query strings
+    }
+
+
+WORKER_APP = "hub.main:create_worker_app"
+
+
+def worker_environment(settings: HubSettings) -> dict[str, str | None]:
+    """The PLATEDESK_HUB_* variables a `serve --workers N` worker builds its settings
+    from (None: unset): this data folder and database, and no retention job."""
+    return {
+        "PLATEDESK_HUB_DATA_DIR": str(settings.data_dir),
+        "PLATEDESK_HUB_DATABASE_URL": settings.database_url,
+        "PLATEDESK_HUB_RETENTION_JOB": "false",
+    }
+
+
+def _serve_workers(
+    args: argparse.Namespace, settings: HubSettings, database: Database, *, scheme: str
+) -> int:
+    """Serve with N worker processes sharing one listening socket (uvicorn's supervisor).
+
+    This process has applied the migrations; it creates the audit checkpoint key
+    (so no two workers race to), binds the socket, runs the daily retention purge
+    on a thread of its own (each worker has the job off: hub.jobs) and restarts a
+    worker that dies. SQLite serves several processes in WAL mode with a busy
+    timeout, and writers queue on BEGIN IMMEDIATE (hub.core.db). Connections made
+    before the workers are up wait in the socket's backlog.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from hub.jobs import RetentionThread
+    from hub.merkle_log import load_signing_key
+
+    load_signing_key(settings.data_dir)
+    for name, value in worker_environment(settings).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    config = uvicorn.Config(
+        WORKER_APP, factory=True, workers=args.workers, **_uvicorn_options(args)
+    )
+    sock = config.bind_socket()
+    job = RetentionThread(settings, database) if settings.retention_job else None
+    try:
+        if job is not None:
+            job.start()
+        _print({"listening": f"{scheme}://{args.host}:{args.port}", "workers": args.workers})
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        if job is not None:
+            job.stop()
+        sock.close()
     return 0
 
 
@@ -463,6 +526,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8750)
     serve.add_argument("--tls-cert", default=None)
     serve.add_argument("--tls-key", default=None)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1); with more, the retention purge runs in the "
+        "supervising process",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     verify = commands.add_parser("audit-verify", help="verify every device's audit chain")
@@ -554,7 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for name, minimum in (("cameras", 1), ("days", 1), ("reads_per_day", 1)):
+    for name, minimum in (("cameras", 1), ("days", 1), ("reads_per_day", 1), ("workers", 1)):
         if getattr(args, name, minimum) < minimum:
             sys.stderr.write(
                 f"platedesk-hub: --{name.replace('_', '-')} must be at least {minimum}\n"

@@ -1,19 +1,21 @@
 """Camera ingest: a read with its scene and plate-crop JPEGs, idempotent by read id.
 
 The images are checked before anything is stored: base64, the JPEG start (SOI)
-and end (EOI) markers, then a full decode with OpenCV. They go to the
-content-addressed store (a file named by its SHA-256 is never rewritten), written
-on the store's threads while the rows go in and all stored before the commit; the
-read and its read_changes row are written in one transaction.
+and end (EOI) markers, then the marker structure (or a decode with OpenCV). They
+go to the content-addressed store (a file named by its SHA-256 is never
+rewritten) on the store's threads, all stored before the commit: for one read
+while its row goes in, for a batch before the write transaction begins (see
+ingest_batch). The read and its read_changes row are written in one transaction.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +36,7 @@ from hub.db.types import to_ms
 from hub.errors import HubError
 from hub.hotlists import record_hits
 from hub.images import ImageStore, register_images
-from hub.reads import READ_COLUMNS, insert_reads
+from hub.reads import READ_COLUMNS, insert_reads, lock_change_log
 
 JPEG_SOI = b"\xff\xd8\xff"
 JPEG_EOI = b"\xff\xd9"
@@ -55,10 +57,11 @@ class CheckedRead:
 
 
 def decode_base64(text: str, *, field: str) -> bytes:
-    # Since Python 3.11 this is binascii.a2b_base64(strict_mode=True), in C: it refuses
-    # characters outside the alphabet (whitespace too), bad padding and data after it.
+    # binascii.a2b_base64(strict_mode=True), in C (what base64.b64decode(validate=True)
+    # calls since Python 3.11): it refuses characters outside the alphabet (whitespace
+    # too), bad padding and data after it; a str must be ASCII.
     try:
-        return base64.b64decode(text, validate=True)
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise HubError(422, f"{field} is not valid base64.") from None
 
@@ -245,6 +248,7 @@ def insert_read(
     connection: Connection, row: dict[str, Any], *, allowed_camera: str | None, now: datetime
 ) -> IngestPublic:
     """Record one read (images, read, change row) unless it is there already."""
+    lock_change_log(connection)  # before reading `reads`: see _record_batch
     check_camera(connection, row["camera_id"], allowed=allowed_camera)
     duplicate = existing_outcome(connection, row)
     if duplicate is not None:
@@ -299,6 +303,16 @@ def ingest_batch(
     read is stored, or came earlier in this batch), conflict (another read holds its
     read_id) or refused (the reason: a check failed, the camera is unknown, inactive
     or not this feed's). Refused and conflicting reads store nothing.
+
+    The images of the reads that look new (a quick look before the write transaction:
+    camera known and active, read_id not stored) are written as the reads are checked
+    (on the store's writer threads, if it has any, while the next reads are decoded),
+    all before the write transaction begins: the write lock (SQLite's, and the change
+    log's on PostgreSQL) is never held while files are created. The transaction looks
+    again and records only what is new then; should a read turn out new only then,
+    its files are written inside it, before the commit. (A read that another request
+    stores differently between the look and the transaction, a conflict, may leave
+    its files behind, named by no row.)
     """
     results: list[IngestBatchItemPublic | None] = [None] * len(items)
     first_of: dict[str, _Pending] = {}
@@ -309,38 +323,52 @@ def ingest_batch(
             index=index, read_id=read_id, status=REFUSED, reason=reason
         )
 
+    bodies: list[tuple[int, ReadIngestCreate]] = []
     for index, item in enumerate(items):
         raw_id = item.get("read_id") if isinstance(item, dict) else None
-        read_id = raw_id if isinstance(raw_id, str) else None
         try:
             body = ReadIngestCreate.model_validate(item)
         except ValidationError as error:
-            refuse(index, read_id, _validation_reason(error))
+            refuse(index, raw_id if isinstance(raw_id, str) else None, _validation_reason(error))
             continue
-        read_id = body.read_id.hex
         if allowed_camera is not None and body.camera_id != allowed_camera:
             refuse(
                 index,
-                read_id,
+                body.read_id.hex,
                 f"This feed token is for camera {allowed_camera}; "
                 f"it may not post reads of {body.camera_id}.",
             )
             continue
-        try:
-            checked = check_read(body)
-        except HubError as error:
-            refuse(index, read_id, error.message)
-            continue
-        pending = _Pending(index, hashed_row(checked), checked.image, checked.crop)
-        if read_id in first_of:
-            later.append(pending)
-        else:
+        bodies.append((index, body))
+
+    with database.read() as connection:
+        fresh = _new_read_ids(connection, [body for _index, body in bodies])
+    writer = store.writer()
+    try:
+        for index, body in bodies:
+            read_id = body.read_id.hex
+            try:
+                checked = check_read(body)
+            except HubError as error:
+                refuse(index, read_id, error.message)
+                continue
+            pending = _Pending(index, hashed_row(checked), checked.image, checked.crop)
+            if read_id in first_of:
+                later.append(pending)
+                continue
             first_of[read_id] = pending
+            if read_id in fresh:
+                writer.add(image_files(pending.row, checked), hashed=True)
+    finally:
+        writer.wait(raise_errors=sys.exc_info()[0] is None)
+    written = writer.names
 
     for _attempt in range(2):
         try:
             with database.write() as connection:
-                outcomes = _record_batch(connection, store, list(first_of.values()), now=now)
+                outcomes = _record_batch(
+                    connection, store, list(first_of.values()), written=written, now=now
+                )
             break
         except sa.exc.IntegrityError:
             # A concurrent request stored one of these read ids first: look again.
@@ -371,6 +399,40 @@ def ingest_batch(
     return IngestBatchPublic(results=final, **counts)
 
 
+def _new_read_ids(connection: Connection, bodies: list[ReadIngestCreate]) -> set[str]:
+    """The read ids among these that look new: camera known and active, id not stored."""
+    if not bodies:
+        return set()
+    active = _active_cameras(connection, {body.camera_id for body in bodies})
+    wanted = [body.read_id.hex for body in bodies if active.get(body.camera_id)]
+    stored: set[str] = set()
+    for chunk in range(0, len(wanted), _ID_CHUNK):
+        stored.update(
+            connection.execute(
+                _STORED_IDS, {"read_ids": wanted[chunk : chunk + _ID_CHUNK]}
+            ).scalars()
+        )
+    return set(wanted) - stored
+
+
+_ID_CHUNK = 500
+_STORED_IDS = sa.select(reads.c.read_id).where(
+    reads.c.read_id.in_(sa.bindparam("read_ids", expanding=True))
+)
+_STORED_READS = sa.select(*(reads.c[name] for name in READ_COLUMNS)).where(
+    reads.c.read_id.in_(sa.bindparam("read_ids", expanding=True))
+)
+_CAMERAS = sa.select(cameras.c.camera_id, cameras.c.active).where(
+    cameras.c.camera_id.in_(sa.bindparam("camera_ids", expanding=True))
+)
+
+
+def _active_cameras(connection: Connection, camera_ids: set[str]) -> dict[str, bool]:
+    """Each known camera among these and whether it is active."""
+    rows = connection.execute(_CAMERAS, {"camera_ids": sorted(camera_ids)})
+    return {camera_id: bool(active) for camera_id, active in rows}
+
+
 def _item(index: int, row: dict[str, Any], status: str) -> IngestBatchItemPublic:
     return IngestBatchItemPublic(
         index=index,
@@ -382,27 +444,31 @@ def _item(index: int, row: dict[str, Any], status: str) -> IngestBatchItemPublic
 
 
 def _record_batch(
-    connection: Connection, store: ImageStore, pending: list[_Pending], *, now: datetime
+    connection: Connection,
+    store: ImageStore,
+    pending: list[_Pending],
+    *,
+    written: frozenset[str],
+    now: datetime,
 ) -> dict[int, IngestBatchItemPublic]:
-    """Camera checks, duplicates, images, reads and change rows: all in this transaction."""
+    """Camera checks, duplicates, images, reads and change rows: all in this transaction.
+
+    `written` names the files stored already; any other file of a new read is written
+    here, before the commit.
+    """
     outcomes: dict[int, IngestBatchItemPublic] = {}
     if not pending:
         return outcomes
-    camera_ids = sorted({p.row["camera_id"] for p in pending})
-    active = dict(
-        connection.execute(
-            sa.select(cameras.c.camera_id, cameras.c.active).where(
-                cameras.c.camera_id.in_(camera_ids)
-            )
-        ).all()
-    )
+    # The change-log lock first, before this transaction reads `reads`: a writer that
+    # holds it may create a day partition of reads (hub.partitions), which waits for
+    # every reader of reads; taken later, the two would deadlock (PostgreSQL).
+    lock_change_log(connection)
+    active = _active_cameras(connection, {p.row["camera_id"] for p in pending})
     read_ids = [p.row["read_id"] for p in pending]
     stored: dict[str, Any] = {}
-    for chunk in range(0, len(read_ids), 500):
+    for chunk in range(0, len(read_ids), _ID_CHUNK):
         for found in connection.execute(
-            sa.select(*(reads.c[name] for name in READ_COLUMNS)).where(
-                reads.c.read_id.in_(read_ids[chunk : chunk + 500])
-            )
+            _STORED_READS, {"read_ids": read_ids[chunk : chunk + _ID_CHUNK]}
         ):
             stored[found.read_id] = found
     new: list[_Pending] = []
@@ -438,14 +504,19 @@ def _record_batch(
             outcomes[item.index] = _item(item.index, row, CREATED)
     if not new:
         return outcomes
-    files: dict[str, bytes] = {}
+    sizes: dict[str, int] = {}
+    missing: dict[str, bytes] = {}
     for item in new:
-        files[item.row["image_sha256"]] = item.image
-        files[item.row["crop_sha256"]] = item.crop
-    # The files are written while the rows go in; all are stored before the commit.
-    with store.storing(files):
-        register_images(connection, [(sha, len(data)) for sha, data in files.items()], now=now)
-        new_rows = [item.row for item in new]
+        row = item.row
+        sizes[row["image_sha256"]] = row["image_size"]
+        sizes[row["crop_sha256"]] = row["crop_size"]
+        for sha, data in ((row["image_sha256"], item.image), (row["crop_sha256"], item.crop)):
+            if sha not in written:
+                missing[sha] = data
+    new_rows = [item.row for item in new]
+    # Files not written yet (rare: a read that looked stored before) go in meanwhile.
+    with store.storing(missing) if missing else contextlib.nullcontext():
+        register_images(connection, list(sizes.items()), now=now)
         insert_reads(connection, new_rows, now=now)
         record_hits(connection, new_rows, now=now)  # hotlist alerts, same transaction
     return outcomes

@@ -1,9 +1,15 @@
 """Jobs that run inside `platedesk-hub serve`: the daily retention purge.
 
-The job is an asyncio task started in the app's lifespan (when the
-`retention_job` setting is on; tests turn it off). It purges once at start and
-then every 24 hours; each purge runs in a worker thread so requests keep being
-served. On shutdown the running purge stops after its current batch.
+With one worker (the default) the job is an asyncio task started in the app's
+lifespan (RetentionJob; when the `retention_job` setting is on, tests turn it
+off). With `serve --workers N` the workers are built with the job off and the
+supervising process runs it on a thread of its own (RetentionThread), so the
+purge runs once per hub, not once per worker, and a worker that dies and is
+restarted does not start another one.
+
+Either way it purges once at start and then every 24 hours; a purge runs off the
+event loop so requests keep being served, and on shutdown the running purge
+stops after its current batch.
 """
 
 from __future__ import annotations
@@ -14,16 +20,38 @@ import logging
 import threading
 from datetime import timedelta
 
-from hub.context import HubContext
+from hub.context import Clock, HubContext, system_clock
+from hub.core.config import HubSettings
+from hub.core.db import Database
+from hub.images import ImageStore
 from hub.retention import purge
 
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL = timedelta(hours=24)
+_FAILED = "the retention purge failed; it runs again at the next interval"
+
+
+def purge_once(
+    settings: HubSettings,
+    database: Database,
+    images: ImageStore,
+    *,
+    clock: Clock,
+    stop: threading.Event,
+) -> None:
+    """One retention purge with the hub's settings; `stop` ends it between batches."""
+    purge(
+        database,
+        images,
+        now=clock(),
+        retention_days=settings.retention_days,
+        stop=stop,
+    )
 
 
 class RetentionJob:
-    """Purge now and every `interval`; `stop()` ends it between batches."""
+    """Purge now and every `interval` as an asyncio task; `stop()` ends it between batches."""
 
     def __init__(self, context: HubContext, *, interval: timedelta = PURGE_INTERVAL) -> None:
         self.context = context
@@ -34,12 +62,8 @@ class RetentionJob:
 
     def _purge_once(self) -> None:
         context = self.context
-        purge(
-            context.database,
-            context.images,
-            now=context.clock(),
-            retention_days=context.settings.retention_days,
-            stop=self._stop,
+        purge_once(
+            context.settings, context.database, context.images, clock=context.clock, stop=self._stop
         )
 
     async def _run(self) -> None:
@@ -47,7 +71,7 @@ class RetentionJob:
             try:
                 await asyncio.to_thread(self._purge_once)
             except Exception:
-                log.exception("the retention purge failed; it runs again at the next interval")
+                log.exception(_FAILED)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval.total_seconds())
 
@@ -59,3 +83,43 @@ class RetentionJob:
         self._wake.set()
         if self._task is not None:
             await self._task
+
+
+class RetentionThread:
+    """Purge now and every `interval` on a thread of its own (`serve --workers N`
+    runs it in the supervising process); `stop()` ends it between batches and joins."""
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        database: Database,
+        *,
+        interval: timedelta = PURGE_INTERVAL,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.images = ImageStore(settings.images_dir)
+        self.interval = interval
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                purge_once(
+                    self.settings, self.database, self.images, clock=self.clock, stop=self._stop
+                )
+            except Exception:
+                log.exception(_FAILED)
+            self._stop.wait(self.interval.total_seconds())
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="retention-purge")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()

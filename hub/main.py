@@ -70,7 +70,7 @@ def create_app(
         passwords=PasswordService(settings),
         tokens=TokenService(secret),
         cursors=CursorSigner(secret),
-        images=ImageStore(settings.images_dir),
+        images=ImageStore(settings.images_dir, writer_threads=settings.image_writer_threads),
         clock=clock,
     )
 
@@ -134,3 +134,14 @@ def create_app(
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one `platedesk-hub serve --workers N` worker process.
+
+    uvicorn imports and calls this in each worker; the settings come from the
+    PLATEDESK_HUB_* variables that `serve` sets before it starts them (the data
+    folder, the database, and the retention job off: the supervising process runs
+    it). `serve` has applied the migrations already.
+    """
+    return create_app(HubSettings())  # data_dir and the rest: from the environment

@@ -45,6 +45,8 @@ class HubSettings(BaseSettings):
     totp_drift_steps: int = Field(default=1, ge=0, le=10)
     # The daily retention purge inside `serve` (hub.jobs); the tests turn it off.
     retention_job: bool = True
+    # Threads that write ingested images (hub.images.ImageStore); 0: the request's own.
+    image_writer_threads: int = Field(default=0, ge=0, le=64)
 
     @property
     def secret_path(self) -> Path:

@@ -91,7 +91,7 @@ def test_reads_one_page_ahead_and_shows_it_on_scroll_without_waiting(
     # Scrolling to the end shows the page read ahead, read with the last row's cursor.
     view.scrollToBottom()
     qtbot.waitUntil(lambda: model.rowCount() == 4 * PAGE, timeout=2000)
-    _, after, limit = workstation.search_calls[3]
+    _, after, _ = workstation.search_calls[3]
     assert after is not None
     assert after.read_id == workstation.reads[3 * PAGE - 1].read_id
     assert {limit for _, _, limit in workstation.search_calls} == {PAGE}
