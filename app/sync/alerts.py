@@ -10,8 +10,10 @@ renews the access token once through `renew`. stop() ends it and joins the threa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -91,6 +93,24 @@ class _Unauthorized(Exception):
     pass
 
 
+def _interrupt(response: httpx.Response) -> None:
+    """End a stream that another thread is reading.
+
+    Closing a socket does not wake a thread blocked reading it (Linux); shutting it
+    down does. Without that, stop() would wait for the hub's next ping, or for the
+    read timeout when the network is gone.
+    """
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    try:
+        response.close()
+    except Exception:
+        log.debug("closing the alert stream from stop() failed", exc_info=True)
+
+
 class AlertListener:
     """Follows the hub's alert stream until stop(); see the module docstring."""
 
@@ -144,10 +164,7 @@ class AlertListener:
         with self._lock:
             response = self._response
         if response is not None:
-            try:
-                response.close()
-            except Exception:
-                log.debug("closing the alert stream from stop() failed", exc_info=True)
+            _interrupt(response)
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -226,6 +243,10 @@ class AlertListener:
                 )
             with self._lock:
                 self._response = response
+            if self._stop.is_set():
+                # stop() came while the stream was opening, before there was a response
+                # for it to close: do not wait for the first event to notice.
+                return True
             try:
                 return self._consume(response)
             finally:
