@@ -141,15 +141,33 @@ class ImageStore:
         with self.open(sha256) as handle:
             return handle.read()
 
-    def remove(self, sha256: str) -> bool:
-        """Unlink an image's file; False when there was none (or the name is no sha256)."""
-        if not SHA256_RE.match(sha256):
-            return False
+    def by_folder(self, shas: list[str]) -> dict[str, list[str]]:
+        """The file names of these images (not sha256: skipped), by their folder's path."""
+        folders: dict[str, list[str]] = {}
+        for sha in shas:
+            if SHA256_RE.match(sha):
+                folders.setdefault(os.path.join(self.root, sha[:2]), []).append(f"{sha}.jpg")
+        return folders
+
+    @staticmethod
+    def remove_from(folder: str, names: list[str]) -> int:
+        """Unlink these files of one folder (named relative to the folder's descriptor,
+        which spares the kernel the walk from the root for each); how many were there."""
         try:
-            os.unlink(os.path.join(self.root, sha256[:2], f"{sha256}.jpg"))
+            descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         except FileNotFoundError:
-            return False
-        return True
+            return 0  # no folder, so none of its files
+        removed = 0
+        try:
+            for name in names:
+                try:
+                    os.unlink(name, dir_fd=descriptor)
+                except FileNotFoundError:
+                    continue
+                removed += 1
+        finally:
+            os.close(descriptor)
+        return removed
 
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).exists()

@@ -37,7 +37,6 @@ retention days, counts).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,7 +50,7 @@ from app.core.canonical import utc_iso
 from hub.audit import record_hub_event
 from hub.core.db import Database
 from hub.db.tables import holds, images, read_changes, reads
-from hub.images import SHA256_RE, ImageStore
+from hub.images import ImageStore
 from hub.partitions import (
     expired_day_partitions,
     purge_day_partition,
@@ -165,47 +164,20 @@ def _delete_batch(
     return _Batch(len(rows), orphans, (rows[-1].captured_at, rows[-1].read_id))
 
 
-def _unlink_folder(folder: str, names: list[str]) -> int:
-    """Unlink these files of one store folder; how many there were."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except FileNotFoundError:
-        return 0  # no folder, so none of its files
-    removed = 0
-    try:
-        for name in names:
-            try:
-                os.unlink(name, dir_fd=descriptor)
-            except FileNotFoundError:
-                continue
-            removed += 1
-    finally:
-        os.close(descriptor)
-    return removed
-
-
 class _Unlinker:
-    """Unlinks image files (DATA/images/<sha[:2]>/<sha>.jpg, as ImageStore.remove
-    does) on a few threads, folder by folder, while the purge goes on.
-
-    os.unlink leaves the GIL during the system call, and a name relative to its
-    folder's descriptor spares the kernel the walk from the root for each file.
-    Hand it only files whose images rows are deleted and committed.
+    """Unlinks image files on a few threads, folder by folder, while the purge goes
+    on (os.unlink leaves the GIL during the system call). Hand it only files whose
+    images rows are deleted and committed.
     """
 
     def __init__(self, store: ImageStore, pool: ThreadPoolExecutor) -> None:
-        self._root = os.fspath(store.root)
+        self._store = store
         self._pool = pool
         self._pending: list[Future[int]] = []
 
     def submit(self, shas: list[str]) -> None:
-        by_folder: dict[str, list[str]] = {}
-        for sha in shas:
-            if SHA256_RE.match(sha):
-                by_folder.setdefault(sha[:2], []).append(f"{sha}.jpg")
-        for folder, names in by_folder.items():
-            path = os.path.join(self._root, folder)
-            self._pending.append(self._pool.submit(_unlink_folder, path, names))
+        for folder, names in self._store.by_folder(shas).items():
+            self._pending.append(self._pool.submit(ImageStore.remove_from, folder, names))
 
     def wait(self) -> int:
         """Wait until every file handed so far is unlinked; how many there were."""
