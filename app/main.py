@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from app.core.errors import KnownError
+from app.ui.collector import GuiThreadCollector
 from app.ui.dialogs.sign_in import SignInDialog
 from app.ui.main_window import GATE_CHECKING, MainWindow
 from app.ui.style import apply_style
@@ -117,6 +118,7 @@ def run_gui(
             print(NO_DISPLAY, file=sys.stderr)
             return 2
         runner = TaskRunner()
+        collector = GuiThreadCollector(app)
         if workstation.dark_theme:
             apply_style(app, dark=True)
         try:
@@ -151,6 +153,7 @@ def run_gui(
             return app.exec()
         finally:
             runner.shutdown()
+            collector.stop()
 
 
 def freeze_startup_objects() -> None:

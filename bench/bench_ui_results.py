@@ -42,6 +42,7 @@ from app.core.records import (
     SearchQuery,
 )
 from app.main import freeze_startup_objects
+from app.ui.collector import GuiThreadCollector
 from app.ui.models.results_model import PLATE, ResultsTableModel
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.widgets.results_view import ResultsView
@@ -167,6 +168,7 @@ def main() -> None:
         view.resize(1000, 700)
         view.show()
         freeze_startup_objects()  # as run_gui does once the window is shown
+        collector = GuiThreadCollector(app)  # as run_gui has it
         meter = StallMeter(app)
 
         idle_until = time.perf_counter() + 1.0
@@ -238,6 +240,7 @@ def main() -> None:
             pane.image_shown.disconnect(shown.append)
 
         runner.shutdown()
+        collector.stop()
         engine.close()
         print(
             json.dumps(

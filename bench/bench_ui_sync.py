@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.demo import running_hub
 from app.main import freeze_startup_objects
+from app.ui.collector import GuiThreadCollector
 from app.ui.widgets.sync_panel import SyncPanel
 from app.ui.workers import TaskRunner
 from bench.bench_engine_sync import hub_with_reads, signed_in_slice
@@ -55,6 +56,7 @@ def main() -> None:
             panel = SyncPanel(workstation=workstation, runner=runner)
             panel.show()
             freeze_startup_objects()  # as run_gui does once the window is shown
+            collector = GuiThreadCollector(app)  # as run_gui has it
             meter = StallMeter(app)
             idle_until = time.perf_counter() + 1.0
             idle = meter.run_until(lambda: time.perf_counter() > idle_until)
@@ -66,6 +68,7 @@ def main() -> None:
             stall = meter.run_until(lambda: bool(finished), timeout_s=1800)
             seconds = time.perf_counter() - began
             runner.shutdown()
+            collector.stop()
             workstation.close()
         result = finished[0] if finished else None
         print(

@@ -7,10 +7,19 @@ from collections.abc import Callable, Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.ui.collector import GuiThreadCollector
 from app.ui.main_window import MainWindow
 from app.ui.workers import TaskRunner
 
 from .fakes import CASE, FakeWorkstation
+
+
+@pytest.fixture(autouse=True)
+def gui_thread_collector(qapp: object) -> Iterator[GuiThreadCollector]:
+    """Garbage collected on the GUI thread only, as in the app (app.ui.collector)."""
+    collector = GuiThreadCollector()
+    yield collector
+    collector.stop()
 
 
 @pytest.fixture
