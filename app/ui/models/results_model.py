@@ -192,8 +192,7 @@ class ResultsTableModel(QAbstractTableModel):
         if generation != self._generation:
             return
         page = shown.page
-        self._fetching = False
-        self._cursor = page.next_cursor if page.rows else None
+        self._page_read(shown)
         self._append(shown)
         self._total = page.total if page.total is not None else len(self._rows)
         self.search_finished.emit(self._total)
@@ -202,13 +201,17 @@ class ResultsTableModel(QAbstractTableModel):
     def _next_page_arrived(self, generation: int, shown: _ShownPage) -> None:
         if generation != self._generation:
             return
-        self._fetching = False
-        self._cursor = shown.page.next_cursor if shown.page.rows else None
+        self._page_read(shown)
         if self._wanted:
             self._wanted = False
             self._show(shown)
         else:
             self._ahead = shown
+
+    def _page_read(self, shown: _ShownPage) -> None:
+        """A page came back: nothing is on its way, and the next page starts after it."""
+        self._fetching = False
+        self._cursor = shown.page.next_cursor if shown.page.rows else None
 
     def _fetch_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
@@ -258,9 +261,7 @@ class ResultsTableModel(QAbstractTableModel):
 
     def _read_ahead(self) -> None:
         """Ask for the page after the last one read, unless one is on its way or waiting."""
-        if self._fetching or self._ahead is not None or self._query is None:
-            return
-        if self._cursor is None:
+        if self._fetching or self._ahead is not None or self._query is None or self._cursor is None:
             return
         self._fetching = True
         generation = self._generation
