@@ -185,7 +185,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.image_pane)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([840, 520])
+        splitter.setSizes([880, 520])
         splitter.setChildrenCollapsible(False)
 
         central = QWidget()

@@ -74,15 +74,15 @@ def alert_title(alert: AlertRecord) -> str:
 
 
 def alert_line(alert: AlertRecord) -> str:
-    """The short form for the list: plate, when, where, and a fuzzy warning."""
-    parts = [alert.read_plate or alert.entry_plate]
+    """The short form for the list, on two lines: plate and when; where, and a fuzzy
+    warning."""
+    first = [alert.read_plate or alert.entry_plate]
     if alert.captured_at is not None:
-        parts.append(local_time(alert.captured_at))
-    if alert.camera_id:
-        parts.append(alert.camera_id)
+        first.append(local_time(alert.captured_at))
+    second = [alert.camera_id] if alert.camera_id else []
     if alert.match == "fuzzy":
-        parts.append(f"misread of {alert.entry_plate}?")
-    return " · ".join(parts)
+        second.append(f"misread of {alert.entry_plate}?")
+    return "\n".join(" · ".join(parts) for parts in (first, second) if parts)
 
 
 class _Relay(QObject):
@@ -120,6 +120,10 @@ class AlertsPanel(QWidget):
         self.alert_list = QListWidget()
         self.alert_list.setObjectName("alertList")
         self.alert_list.setMinimumWidth(260)
+        # Each line fits or ends in an ellipsis: never a sideways scroll bar.
+        self.alert_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.alert_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.alert_list.setSpacing(2)
         self.empty_label = QLabel(NO_ALERTS)
         self.empty_label.setObjectName("hintLabel")
         self.stream_label = QLabel()
@@ -216,8 +220,12 @@ class AlertsPanel(QWidget):
 
     @property
     def alerts(self) -> list[AlertRecord]:
-        """Newest first, as listed."""
-        return sorted(self._alerts.values(), key=lambda a: a.alert_id, reverse=True)
+        """Newest sighting first, as listed (an alert without one by when it was raised)."""
+        return sorted(
+            self._alerts.values(),
+            key=lambda a: (a.captured_at or a.created_at, a.alert_id),
+            reverse=True,
+        )
 
     @property
     def unacknowledged(self) -> int:
