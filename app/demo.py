@@ -95,18 +95,33 @@ class HubProcess:
 
 @contextlib.contextmanager
 def running_hub(
-    data: Path, *, db: str | None = None, port: int | None = None, timeout: float = 60.0
+    data: Path,
+    *,
+    db: str | None = None,
+    port: int | None = None,
+    timeout: float = 60.0,
+    nice: int = 0,
 ) -> Iterator[HubProcess]:
-    """Start `platedesk-hub serve` on loopback, wait until /healthz answers, stop it after."""
+    """Start `platedesk-hub serve` on loopback, wait until /healthz answers, stop it after.
+
+    `nice` lowers the hub's CPU priority by that many steps: a benchmark of the
+    window lets the hub stand in for the server of its own it has in production.
+    """
     port = port or free_port()
     command = [*hub_command(), "serve", "--data", str(data), "--port", str(port)]
     if db:
         command += ["--db", db]
     log_path = data / "hub-serve.log"
     data.mkdir(parents=True, exist_ok=True)
+
+    def prepare() -> None:
+        _die_with_parent()
+        if nice:
+            os.nice(nice)
+
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=prepare
         )
     hub = HubProcess(f"http://127.0.0.1:{port}", process, log_path)
     try:

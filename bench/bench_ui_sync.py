@@ -7,8 +7,16 @@ timer on the GUI thread records the longest gap between its ticks (the stall).
 The same probe runs over an idle event loop first, in the same run, as the
 baseline. As the app does once its window is shown, the objects alive at that
 point are frozen out of the garbage collector's passes (app.main.freeze_startup_objects);
-the hub's generated rows are not kept in this process. Prints JSON. Target (issue 6): no stall over 50 ms during a
-200,000-read sync.
+the hub's generated rows are not kept in this process.
+
+In production the hub is a server of its own; here it shares the machine's cores
+with the window, so it runs HUB_NICE steps nicer than this process, and its
+serving does not count as the workstation's load. The sync itself runs as the
+window runs it: on the sync lane, at the lane's lower priority, with pages parsed
+in a process of their own. The longest stall is split into what the GUI thread
+did with it (StallMeter): running, waiting for a CPU, or blocked (the GIL).
+
+Prints JSON. Target (issue 6): no stall over 50 ms during a 200,000-read sync.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from app.ui.workers import TaskRunner
 from bench.bench_engine_sync import hub_with_reads, signed_in_slice
 from bench.bench_ui_results import StallMeter
 
+HUB_NICE = 10  # the hub stands in for a server of its own (see the module doc)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -45,7 +55,7 @@ def main() -> None:
         folder = Path(tmp)
         os.environ["XDG_DATA_HOME"] = str(folder / "xdg")  # a private keyring file
         data, seeded, _ = hub_with_reads(folder, args.reads, random.Random(3))
-        with running_hub(data) as hub:
+        with running_hub(data, nice=HUB_NICE) as hub:
             workstation, slice_id = signed_in_slice(
                 hub.url,
                 folder,
@@ -66,6 +76,7 @@ def main() -> None:
             began = time.perf_counter()
             panel.start(slice_id)
             stall = meter.run_until(lambda: bool(finished), timeout_s=1800)
+            stall_parts = meter.longest_parts
             seconds = time.perf_counter() - began
             runner.shutdown()
             collector.stop()
@@ -79,7 +90,9 @@ def main() -> None:
                     "sync_seconds": round(seconds, 1),
                     "idle_longest_stall_ms": round(idle, 1),
                     "sync_longest_stall_ms": round(stall, 1),
+                    "sync_longest_stall_parts": stall_parts,
                     "target_longest_stall_ms": 50,
+                    "hub_nice": HUB_NICE,
                 }
             )
         )

@@ -9,27 +9,21 @@ stored.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from pydantic import TypeAdapter, ValidationError
-
 from app.cache.catalog import CatalogRepository
-from app.cache.reads import CacheRow, ReadRepository, cache_row
-from app.core.canonical import canonical_json, page_checksum
+from app.cache.reads import ReadRepository
 from app.core.records import SyncProgress
-from app.core.schemas import FeedPage
 from app.sync.client import CorruptResponse, HubClient, HubError, HubUnreachable
+from app.sync.page_parser import BAD_CHECKSUM, PageParser, ParsedPage
 
 FETCH_ATTEMPTS = 5
 BACKOFF_FIRST_S = 0.2
 BACKOFF_MAX_S = 3.0
-_PAGE = TypeAdapter(FeedPage)
 
 
 @dataclass(frozen=True)
@@ -57,26 +51,33 @@ class FeedPuller:
         cancel: threading.Event | None = None,
     ) -> FeedResult:
         """Pull pages until the feed's end; the next page is fetched while one is applied
-        (at most one page waits, so memory stays bounded by the page size)."""
+        (at most one page waits, so memory stays bounded by the page size).
+
+        The first page is parsed on the fetching thread; when more follow, the rest
+        are parsed in a process of their own (app.sync.page_parser), so a long sync
+        does not hold the GIL the window's thread needs.
+        """
         applied = deleted = 0
         with (
             self.reads.bulk_sync(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed") as fetcher,
+            PageParser() as parser,
         ):
             cursor = self.catalog.slice_cursor(slice_id)
-            ahead = fetcher.submit(self._fetch, slice_id, cursor=cursor, limit=page_size)
+            ahead = fetcher.submit(self._fetch, parser, slice_id, cursor=cursor, limit=page_size)
             while True:
                 if cancel is not None and cancel.is_set():
                     ahead.cancel()
                     return FeedResult(applied, deleted, cancelled=True)
-                page, rows = ahead.result()
+                page = ahead.result()
                 if page.has_more:
+                    parser.use_process()
                     ahead = fetcher.submit(
-                        self._fetch, slice_id, cursor=page.next_cursor, limit=page_size
+                        self._fetch, parser, slice_id, cursor=page.next_cursor, limit=page_size
                     )
                 result = self.reads.apply_rows(
                     slice_id=slice_id,
-                    rows=rows,
+                    rows=page.rows,
                     tombstones=page.tombstones,
                     next_cursor=page.next_cursor,
                     complete=not page.has_more,
@@ -89,9 +90,10 @@ class FeedPuller:
                     return FeedResult(applied, deleted, cancelled=False)
 
     def _fetch(
-        self, slice_id: str, *, cursor: str | None, limit: int
-    ) -> tuple[FeedPage, list[CacheRow]]:
-        """One page, parsed, checked and put in the cache's row form (on the fetching thread).
+        self, parser: PageParser, slice_id: str, *, cursor: str | None, limit: int
+    ) -> ParsedPage:
+        """One page, parsed, checked and put in the cache's row form (on the fetching
+        thread, or in the parser's process).
 
         A dropped connection, a cut-off body or a page that fails its checksum is
         fetched again with backoff; after FETCH_ATTEMPTS the last problem is raised.
@@ -106,52 +108,14 @@ class FeedPuller:
             except (HubUnreachable, CorruptResponse) as exc:
                 problem = exc
                 continue
-            try:
-                page = _PAGE.validate_json(body)
-            except ValidationError as exc:
-                problem = CorruptResponse(
-                    "The hub sent a change-feed page that is not JSON (it was cut off or damaged)."
-                    if any(error["type"] == "json_invalid" for error in exc.errors())
-                    else "The hub sent reads Platedesk cannot read; the page was not stored."
-                )
-                continue
-            if not checksum_matches(body, page):
-                problem = CorruptResponse(
-                    f"The hub's change feed failed its checksum {FETCH_ATTEMPTS} times in a "
-                    "row; nothing from those pages was stored. Try the sync again later and "
-                    "tell your administrator if it persists."
-                )
-                continue
-            return page, [cache_row(read) for read in page.reads]
+            parsed = parser(body)
+            if isinstance(parsed, ParsedPage):
+                return parsed
+            problem = CorruptResponse(
+                f"The hub's change feed failed its checksum {FETCH_ATTEMPTS} times in a "
+                "row; nothing from those pages was stored. Try the sync again later and "
+                "tell your administrator if it persists."
+                if parsed == BAD_CHECKSUM
+                else parsed
+            )
         raise problem
-
-
-def checksum_matches(body: bytes, page: FeedPage) -> bool:
-    """Whether the page's reads and tombstones are those its checksum covers.
-
-    The checksum is page_checksum: SHA-256 over the canonical JSON of
-    {"reads": ..., "tombstones": ...}. The hub sends that canonical JSON as is, so
-    when the body is exactly `{"slice_id":..,` + those bytes + `,"next_cursor":..}`,
-    hashing the bytes as received is the same check without encoding the page again.
-    A body in any other (equivalent) form is checked the long way.
-    """
-    head = b'{"slice_id":' + canonical_json(page.slice_id) + b","
-    tail = (
-        b',"next_cursor":'
-        + canonical_json(page.next_cursor)
-        + (b',"has_more":true' if page.has_more else b',"has_more":false')
-        + b',"checksum":'
-        + canonical_json(page.checksum)
-        + b"}"
-    )
-    if body.startswith(head) and body.endswith(tail) and len(body) > len(head) + len(tail):
-        covered = body[len(head) : len(body) - len(tail)]
-        if hashlib.sha256(b"{" + covered + b"}").hexdigest() == page.checksum:
-            return True
-    try:
-        raw = json.loads(body)
-    except ValueError:
-        return False
-    if not isinstance(raw, dict):
-        return False
-    return page_checksum(raw.get("reads", []), raw.get("tombstones", [])) == page.checksum

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import timedelta
 
 from PySide6.QtCore import Qt
@@ -11,7 +13,8 @@ from app.core.records import SyncProgress
 from app.ui.dialogs.slice_dialog import SliceDialog
 from app.ui.main_window import GATE_NEED_SLICE, MainWindow
 from app.ui.widgets.sync_panel import SyncPanel
-from app.ui.workers import TaskRunner
+from app.ui.workers import Lane, TaskRunner
+from app.ui.workers.task_runner import BACKGROUND_NICE
 
 from .fakes import CASE, NOW, FakeWorkstation
 
@@ -187,3 +190,19 @@ def test_request_reads_button_opens_the_dialog_for_the_case(
     with qtbot.waitSignal(window.sync_finished, timeout=2000):
         dialog.submit()
     qtbot.waitUntil(lambda: window.gate_reason is None, timeout=2000)
+
+
+def test_a_sync_runs_at_a_lower_cpu_priority_than_the_window(
+    qtbot: QtBot, runner: TaskRunner
+) -> None:
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen: list[int] = []
+    runner.run(niceness, on_success=seen.append, on_failure=print, lane=Lane.SYNC)
+    qtbot.waitUntil(lambda: bool(seen), timeout=2000)
+    window = niceness()
+    assert seen == [min(19, window + BACKGROUND_NICE)]
+    runner.run(niceness, on_success=seen.append, on_failure=print, lane=Lane.CACHE)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=2000)
+    assert seen[1] == window  # the other lanes keep the window's priority

@@ -80,7 +80,7 @@ class SyncPanel(QWidget):
             on_success=self._finished,
             on_failure=self._failed,
             on_progress=self._progressed,
-            lane=Lane.NETWORK,
+            lane=Lane.SYNC,
             cancel=cancel,
         )
         self.sync_started.emit(slice_id)

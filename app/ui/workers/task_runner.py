@@ -10,7 +10,13 @@ the GUI thread. Two lanes:
   cases, slice requests, sync, images, journal upload), so a long sync never
   holds up a search;
 - `Lane.VISION`: one thread for image work (decoding, enhancement, plate
-  reading), so slider moves never queue behind a sync or a search.
+  reading), so slider moves never queue behind a sync or a search;
+- `Lane.SYNC`: one thread, at a lower CPU priority (BACKGROUND_NICE), for pulling
+  change feeds: a sync keeps a core busy for minutes, and on a loaded PC the OS
+  would otherwise make the window's thread wait its turn behind it. What the sync
+  thread starts (its fetching thread, the feed page parser's process) inherits
+  the lower priority. Where the OS has no per-thread priority (not Linux) the
+  lane runs at normal priority.
 
 Progress and cancellation cross into the work function as a plain callable and
 a `threading.Event` (STYLE section 1). `shutdown()` cancels what can be
@@ -20,6 +26,7 @@ cancelled, waits for every task, and drops results that arrive afterwards.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from enum import StrEnum
@@ -33,12 +40,29 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[Any], None]
 NETWORK_THREADS = 4
+BACKGROUND_NICE = 10  # added to the process's own niceness, up to 19
 
 
 class Lane(StrEnum):
     CACHE = "cache"
     NETWORK = "network"
     VISION = "vision"
+    SYNC = "sync"
+
+
+def lower_thread_priority() -> None:
+    """Run the calling thread BACKGROUND_NICE steps nicer than the process (Linux: the
+    niceness is per thread). Once lowered it stays: an unprivileged process cannot
+    raise it again, which is why the sync lane has a thread of its own."""
+    if not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    thread = threading.get_native_id()
+    try:
+        wanted = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + BACKGROUND_NICE)
+        if os.getpriority(os.PRIO_PROCESS, thread) < wanted:
+            os.setpriority(os.PRIO_PROCESS, thread, wanted)
+    except OSError as exc:  # not permitted here: the work runs at normal priority
+        log.warning("could not lower the sync thread's priority: %s", exc)
 
 
 class _Relay(QObject):
@@ -82,14 +106,19 @@ class _Relay(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[..., Any], relay: _Relay, *, with_progress: bool) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], relay: _Relay, *, with_progress: bool, background: bool
+    ) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._fn = fn
         self._relay = relay
         self._with_progress = with_progress
+        self._background = background
 
     def run(self) -> None:
+        if self._background:
+            lower_thread_priority()
         try:
             args = (self._relay.progressed.emit,) if self._with_progress else ()
             result = self._fn(*args)
@@ -110,6 +139,7 @@ class TaskRunner(QObject):
             Lane.CACHE: QThreadPool(self),
             Lane.NETWORK: QThreadPool(self),
             Lane.VISION: QThreadPool(self),
+            Lane.SYNC: QThreadPool(self),
         }
         for pool in self._pools.values():
             # Threads never expire: each keeps its own cache connection for its lifetime.
@@ -117,6 +147,7 @@ class TaskRunner(QObject):
         self._pools[Lane.CACHE].setMaxThreadCount(1)
         self._pools[Lane.NETWORK].setMaxThreadCount(NETWORK_THREADS)
         self._pools[Lane.VISION].setMaxThreadCount(1)
+        self._pools[Lane.SYNC].setMaxThreadCount(1)
         self._live: dict[_Relay, threading.Event | None] = {}
         self._closed = False
 
@@ -141,7 +172,8 @@ class TaskRunner(QObject):
             return
         relay = _Relay(self, on_success, on_failure, on_progress)
         self._live[relay] = cancel
-        self._pools[lane].start(_Task(fn, relay, with_progress=on_progress is not None))
+        task = _Task(fn, relay, with_progress=on_progress is not None, background=lane is Lane.SYNC)
+        self._pools[lane].start(task)
 
     def accepts(self, relay: _Relay) -> bool:
         return not self._closed and relay in self._live

@@ -12,7 +12,14 @@ from app.cache.connection import open_plain
 from app.cache.reads import READ_COLUMNS, ReadRepository, cache_row
 from app.core.canonical import canonical_json, page_checksum, utc_iso
 from app.core.schemas import FeedPage, ReadPublic
-from app.sync.feed import checksum_matches
+from app.sync.page_parser import (
+    BAD_CHECKSUM,
+    NOT_JSON,
+    PageParser,
+    ParsedPage,
+    checksum_matches,
+    parse_page,
+)
 
 
 def _read(n: int, **overrides: Any) -> dict[str, Any]:
@@ -85,3 +92,20 @@ def test_bulk_sync_settings_are_put_back_even_after_an_error() -> None:
         raise RuntimeError("the hub went away")
     assert [database.scalar(f"PRAGMA {name}") for name in names] == before
     database.close()
+
+
+def test_a_page_parsed_in_the_parser_process_is_the_page_parsed_here() -> None:
+    good = _body([_read(1), _read(2, features=[])], ["r0009"], has_more=True)
+    cut = good[: len(good) // 2]
+    changed = good.replace(b"ABC1234", b"ABC1235")
+    here = [parse_page(body) for body in (good, cut, changed)]
+    with PageParser() as parser:
+        parser.use_process()
+        assert parser.in_process
+        there = [parser(body) for body in (good, cut, changed)]
+    assert there == here
+    page = here[0]
+    assert isinstance(page, ParsedPage)
+    assert [row[0] for row in page.rows] == ["r0001", "r0002"]
+    assert (page.tombstones, page.next_cursor, page.has_more) == (["r0009"], "c.1", True)
+    assert here[1:] == [NOT_JSON, BAD_CHECKSUM]
