@@ -11,9 +11,11 @@ Workstation.search runs (its journal append is timed in bench_journal).
 Also: query submitted to first rows painted (p95, 20 plate prefixes), one more
 page of rows shown and painted (p95; the model reads a page ahead, and the bench
 lets that read land between pages as a reader's pause does), and a 1920x1080
-JPEG opened to painted in the image pane (p95). Prints JSON. Targets (issue 6, with 1,000,000 cached reads): no
-stall over 50 ms; first rows <= 100 ms; a page of rows <= 16 ms; a full-HD JPEG
-<= 50 ms.
+JPEG opened to painted in a 900x700 image pane (p95): painted is the first
+picture at the view's resolution (the pane's reduced-decode preview, see
+app.ui.widgets.image_pane), and the full-resolution decode that replaces it is
+timed too. Prints JSON. Targets (issue 6, with 1,000,000 cached reads): no stall
+over 50 ms; first rows <= 100 ms; a page of rows <= 16 ms; a full-HD JPEG <= 50 ms.
 """
 
 from __future__ import annotations
@@ -257,14 +259,25 @@ def main() -> None:
         pane.resize(900, 700)
         pane.show()
         opened: list[float] = []
+        full: list[float] = []
         for row in range(20):
+            # Painted: the first picture at the view's resolution (the preview, when
+            # the scene is at least twice the view's size); full: the full decode.
+            on_screen: list[str] = []
             shown: list[str] = []
+            pane.image_previewed.connect(on_screen.append)
+            pane.image_shown.connect(on_screen.append)
             pane.image_shown.connect(shown.append)
             began = time.perf_counter()
             pane.show_read(model.read_at(row))
-            meter.run_until(lambda s=shown: bool(s))
+            meter.run_until(lambda p=on_screen: bool(p))
             pane.repaint()
             opened.append((time.perf_counter() - began) * 1000)
+            meter.run_until(lambda s=shown: bool(s))
+            pane.repaint()
+            full.append((time.perf_counter() - began) * 1000)
+            for signal in (pane.image_previewed, pane.image_shown):
+                signal.disconnect(on_screen.append)
             pane.image_shown.disconnect(shown.append)
 
         runner.shutdown()
@@ -291,6 +304,7 @@ def main() -> None:
                     "page_of_rows_fetched_and_painted_p95_ms": round(_p95(page_ms), 1),
                     "target_page_of_rows_ms": 16,
                     "full_hd_jpeg_opened_to_painted_p95_ms": round(_p95(opened), 1),
+                    "full_hd_jpeg_opened_to_full_resolution_p95_ms": round(_p95(full), 1),
                     "target_jpeg_p95_ms": 50,
                 }
             )

@@ -20,7 +20,7 @@ from app.vision.enhance import Enhancement, Image
 from app.vision.plate_reader import NO_MODEL, PlateCandidate
 
 from .conftest import ReadyWindow
-from .fakes import FakeWorkstation
+from .fakes import FakeWorkstation, make_jpeg
 
 MakeWindow = Callable[..., MainWindow]
 
@@ -252,3 +252,35 @@ def test_compare_two_selected_reads(qtbot: QtBot, make_window: MakeWindow) -> No
     assert right.plate_value.text() == window.results_model.read_at(3).plate
     assert left.scene_view.has_image()
     assert right.scene_view.has_image()
+
+
+def test_a_large_scene_shows_a_preview_first_then_the_full_image_in_its_place(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    workstation.scene_jpeg = make_jpeg(1920, 1080, "#3b5f7a", "SCENE")
+    pane = ImagePane(workstation=workstation, runner=runner)  # type: ignore[arg-type]
+    qtbot.addWidget(pane)
+    pane.resize(700, 700)
+    pane.show()
+    events: list[str] = []
+    pane.image_previewed.connect(lambda _read_id: events.append("preview"))
+    pane.image_shown.connect(lambda _read_id: events.append("full"))
+
+    def previewed(_read_id: str) -> None:
+        # On screen at the view's resolution, in full-size coordinates, before the full decode.
+        assert pane.scene_view.image_size.width() == 1920
+        assert pane.scene_view.shown_image().width() < 1920
+        assert pane.original_scene is None  # nothing to enhance or re-read yet
+        assert pane.zoom_label.text().endswith("(fit)")
+        events.append(pane.zoom_label.text())
+
+    pane.image_previewed.connect(previewed)
+    with qtbot.waitSignal(pane.image_shown, timeout=3000):
+        pane.show_read(workstation.reads[0])
+    assert events[0] == "preview"
+    assert events[-1] == "full"
+    assert pane.zoom_label.text() == events[1]  # the same fit, now sharp
+    assert pane.scene_view.shown_image().width() == 1920
+    original = pane.original_scene
+    assert original is not None
+    assert original.shape == (1080, 1920, 3)

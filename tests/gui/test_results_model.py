@@ -38,7 +38,8 @@ def test_first_page_carries_the_count(
     calls = [(after, limit) for _, after, limit in workstation.search_calls]
     # The first page, then perhaps the page read ahead (it may have begun already).
     assert calls[0] == (None, PAGE)
-    assert len(calls) <= 2 and all(after is not None for after, _ in calls[1:])
+    assert len(calls) <= 2
+    assert all(after is not None for after, _ in calls[1:])
     assert model.data(model.index(0, 1)) == workstation.reads[0].plate
     assert model.data(model.index(0, 7)) == "80%"
     assert model.headerData(0, Qt.Orientation.Horizontal) == "Time"

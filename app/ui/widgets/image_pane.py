@@ -3,10 +3,17 @@
 Images are fetched and decoded off the GUI thread; enhancement runs on the
 vision lane from the decoded originals, latest request wins, so the original
 pixels are never changed and dragging a slider never queues up work.
+
+A scene at least twice the view's size both ways is first decoded at a reduced
+scale that still has the view's pixels (app.vision.enhance.preview_reduction):
+that preview is on screen (image_previewed) in about half the time of a full
+decode and looks the same fitted in the view; the full decode replaces it
+(image_shown), keeping the zoom, and only then do enhancement and re-reading start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -37,6 +44,8 @@ from app.vision.enhance import (
     Image,
     apply_enhancement,
     decode_jpeg,
+    jpeg_size,
+    preview_reduction,
     with_alpha,
 )
 from app.vision.plate_reader import NO_MODEL, PlateCandidate, PlateReader
@@ -84,26 +93,35 @@ class _Pictures:
     scene_shown: QImage | None
     crop_shown: QImage | None
     scene_error: str | None = None
+    reduction: int = 1  # scene_shown is a preview decoded at 1/reduction of the size
 
 
 def _render(
-    read_id: str, scene: Image | None, crop: Image | None, enhancement: Enhancement
+    read_id: str,
+    scene: Image | None,
+    crop: Image | None,
+    enhancement: Enhancement,
+    *,
+    reduction: int = 1,
 ) -> _Pictures:
-    """Runs on a worker: the enhanced copies as QImages."""
+    """Runs on a worker: the enhanced copies as QImages. With a `reduction`, `scene`
+    is a preview at that fraction of the size: the pictures keep no originals."""
     return _Pictures(
         read_id=read_id,
         enhancement=enhancement,
-        scene=scene,
-        crop=crop,
+        scene=scene if reduction == 1 else None,
+        crop=crop if reduction == 1 else None,
         scene_shown=None if scene is None else to_qimage(apply_enhancement(scene, enhancement)),
         crop_shown=None if crop is None else to_qimage(apply_enhancement(crop, enhancement)),
+        reduction=reduction,
     )
 
 
 class ImagePane(QFrame):
     """The review widget: a zoomable view of the scene, the crop inset, controls and details."""
 
-    image_shown = Signal(str)  # read id: the scene is on screen
+    image_previewed = Signal(str)  # read id: a preview of the scene is on screen
+    image_shown = Signal(str)  # read id: the scene is on screen in full
     image_failed = Signal(str)  # the message shown instead
     enhancement_applied = Signal(object)  # Enhancement now on screen
     plate_reread = Signal(object)  # list[PlateCandidate] from the plate reader
@@ -334,14 +352,25 @@ class ImagePane(QFrame):
         workstation = self._workstation
         enhancement = self.enhancement
         read_id, scene_sha, crop_sha = read.read_id, read.image_sha256, read.crop_sha256
+        viewport = self.scene_view.viewport()
+        ratio = viewport.devicePixelRatioF()
+        view_size = (round(viewport.width() * ratio), round(viewport.height() * ratio))
 
-        def fetch_and_decode() -> _Pictures:
+        def fetch_and_decode(preview: Callable[[_Pictures], None]) -> _Pictures:
             scene_data = workstation.image(scene_sha, read_id=read_id)
             crop_data = workstation.image(crop_sha, read_id=read_id)
             try:
                 crop: Image | None = decode_jpeg(crop_data)
             except KnownError:
                 crop = None
+            reduction = preview_reduction(jpeg_size(scene_data), view_size)
+            if reduction > 1:
+                try:
+                    small = decode_jpeg(scene_data, reduction=reduction)
+                except KnownError:
+                    pass  # the full decode says what is wrong
+                else:
+                    preview(_render(read_id, small, crop, enhancement, reduction=reduction))
             try:
                 scene = decode_jpeg(scene_data)
             except KnownError as exc:
@@ -353,6 +382,7 @@ class ImagePane(QFrame):
             fetch_and_decode,
             on_success=lambda pictures: self._arrived(request, pictures),
             on_failure=lambda exc: self._failed(request, exc),
+            on_progress=lambda pictures: self._previewed(request, pictures),
             lane=Lane.NETWORK,
         )
 
@@ -414,6 +444,15 @@ class ImagePane(QFrame):
         if not enabled:
             self.zoom_label.setText("—")
 
+    def _previewed(self, request: int, pictures: _Pictures) -> None:
+        if request != self._request or pictures.scene_shown is None:
+            return
+        self._show_crop(pictures.crop_shown)
+        self._stack.setCurrentWidget(self.scene_view)
+        self.scene_view.set_image(pictures.scene_shown, scale=pictures.reduction)
+        self._zoom_changed(self.scene_view.zoom)
+        self.image_previewed.emit(pictures.read_id)
+
     def _arrived(self, request: int, pictures: _Pictures) -> None:
         if request != self._request:
             return  # another read was selected meanwhile
@@ -421,11 +460,12 @@ class ImagePane(QFrame):
         self._show_crop(pictures.crop_shown)
         if pictures.scene_shown is None:
             message = pictures.scene_error or NOT_DECODED
+            self.scene_view.set_image(None)  # a preview, if the full decode failed
             self._show_message(message)
             self.image_failed.emit(message)
             return
         self._stack.setCurrentWidget(self.scene_view)
-        self.scene_view.set_image(pictures.scene_shown)
+        self.scene_view.set_image(pictures.scene_shown, keep_view=True)
         self._set_image_actions(enabled=True)
         self._zoom_changed(self.scene_view.zoom)
         self.image_shown.emit(pictures.read_id)

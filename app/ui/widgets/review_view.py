@@ -61,12 +61,15 @@ class ReviewView(QGraphicsView):
 
     # -- the image -------------------------------------------------------
 
-    def set_image(self, image: QImage | None, *, keep_view: bool = False) -> None:
-        """Show `image`; `keep_view` keeps the zoom and position (an enhanced copy of it)."""
+    def set_image(self, image: QImage | None, *, keep_view: bool = False, scale: int = 1) -> None:
+        """Show `image`; `keep_view` keeps the zoom and position (an enhanced copy of it,
+        or the full image after its preview). `scale`: the image is a preview at
+        1/scale of the size; the scene, and so the zoom, stay in full-size pixels."""
         pixmap = QPixmap.fromImage(image) if image is not None else QPixmap()
-        same_size = pixmap.size() == self._item.pixmap().size()
+        same_size = pixmap.size() * scale == self.image_size
         self._item.setPixmap(pixmap)
-        self.scene().setSceneRect(QRectF(pixmap.rect()))
+        self._item.setScale(scale)
+        self.scene().setSceneRect(QRectF(0, 0, pixmap.width() * scale, pixmap.height() * scale))
         if not (keep_view and same_size) or self._fit_mode:
             self.fit()
 
@@ -75,7 +78,8 @@ class ReviewView(QGraphicsView):
 
     @property
     def image_size(self) -> QSize:
-        return self._item.pixmap().size()
+        """The image's size in full-size pixels (a preview's times its scale)."""
+        return self._item.pixmap().size() * round(self._item.scale())
 
     def shown_image(self) -> QImage:
         """The pixels on screen (enhanced or not), for tests and for comparing."""

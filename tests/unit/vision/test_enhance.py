@@ -12,6 +12,8 @@ from app.vision.enhance import (
     Image,
     apply_enhancement,
     decode_jpeg,
+    jpeg_size,
+    preview_reduction,
 )
 
 
@@ -142,3 +144,30 @@ def test_damaged_jpegs_are_a_known_error(data: bytes | str) -> None:
     with pytest.raises(KnownError) as raised:
         decode_jpeg(data)
     assert str(raised.value) == UNDECODABLE
+
+
+def test_jpeg_size_reads_the_frame_header_of_baseline_and_progressive_jpegs() -> None:
+    import cv2
+
+    image = _gradient(height=108, width=192)
+    assert jpeg_size(_jpeg(image)) == (192, 108)
+    ok, progressive = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    assert ok
+    assert jpeg_size(bytes(progressive.tobytes())) == (192, 108)
+    for damaged in (b"", b"not a jpeg", _jpeg(image)[:20], b"\xff\xd8\xff\xda\x00\x08"):
+        assert jpeg_size(damaged) is None
+
+
+def test_a_preview_has_at_least_the_views_pixels_both_ways() -> None:
+    full_hd = (1920, 1080)
+    assert preview_reduction(full_hd, (880, 495)) == 2
+    assert preview_reduction(full_hd, (400, 200)) == 4
+    assert preview_reduction(full_hd, (240, 135)) == 8
+    assert preview_reduction(full_hd, (961, 300)) == 1  # half the width is too narrow
+    assert preview_reduction(None, (100, 100)) == 1
+
+
+def test_decode_jpeg_at_a_reduced_size() -> None:
+    data = _jpeg(_gradient(height=64, width=96))
+    assert decode_jpeg(data, reduction=2).shape == (32, 48, 3)
+    assert decode_jpeg(data, reduction=8).shape == (8, 12, 3)
