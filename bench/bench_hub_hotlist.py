@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from bench_hub_search import scratch_database  # bench/ is the script's own folder
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.core.schemas import FeedTokenCreate, Role
-from bench.bench_hub_ingest import post_reads
 from hub.admin import create_feed_token
 from hub.catalog import create_case
 from hub.core.config import DB_FILE_NAME, HubSettings, create_secret
@@ -93,6 +93,29 @@ def _bodies(
             }
         )  # fmt: skip
     return bodies
+
+
+def post_reads(
+    app: Any, token: str, bodies: list[dict[str, Any]], *, single: int, batch: int
+) -> tuple[float, float]:
+    """Post the first `single` bodies one by one, the rest in batches of `batch`, as a
+    camera feed: (seconds for the single posts, seconds for the batches)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as client:
+        started = time.perf_counter()
+        for body in bodies[:single]:
+            reply = client.post("/api/v1/ingest/reads", json=body, headers=headers)
+            assert reply.status_code == 201, reply.text
+        single_seconds = time.perf_counter() - started
+        rest = bodies[single:]
+        started = time.perf_counter()
+        for start in range(0, len(rest), batch):
+            chunk = rest[start : start + batch]
+            reply = client.post("/api/v1/ingest/reads:batch", json=chunk, headers=headers)
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["created"] == len(chunk), reply.text[:500]
+        batch_seconds = time.perf_counter() - started
+    return single_seconds, batch_seconds
 
 
 def _run(db_url: str | None, entries: int, reads: int, single: int, batch: int) -> dict[str, Any]:

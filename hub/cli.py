@@ -97,7 +97,7 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hub.main import create_app
+    from hub.main import create_app, settle_heap
 
     settings = _settings(args)
     load_secret(settings)  # refuse before touching the database
@@ -122,6 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _print({"listening": f"{scheme}://{args.host}:{args.port}"})
 
     server.startup = startup  # type: ignore[method-assign]
+    settle_heap()
     try:
         server.run()
     finally:

@@ -41,6 +41,7 @@ from app.core.plates import (
 from app.core.purposes import validate_case_number
 from app.core.schemas import HotlistEntryCreate, HotlistEntryPublic, HotlistImportPublic, Role
 from hub.audit import record_hub_event
+from hub.db.lists import among, by_dialect
 from hub.db.tables import alerts, cases, hotlist_entries, hotlist_keys
 from hub.db.types import UTCDateTime, to_ms
 from hub.errors import HubError, forbidden, not_found
@@ -359,7 +360,7 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
         yield ordered[start : start + _IN_CHUNK]
 
 
-def _candidates_statement() -> Any:
+def _candidates_statement(dialect: str) -> Any:
     """Active entries whose folded plate is in :folded, or one of whose keys is in :keys."""
     active = sa.and_(
         hotlist_entries.c.removed_at.is_(None),
@@ -373,18 +374,18 @@ def _candidates_statement() -> Any:
         hotlist_entries.c.unit,
     )
     by_folded = sa.select(*columns, sa.literal("").label("key")).where(
-        hotlist_entries.c.folded.in_(sa.bindparam("folded", expanding=True)), active
+        among(hotlist_entries.c.folded, "folded", dialect), active
     )
     by_key = (
         sa.select(*columns, hotlist_keys.c.key)
         .join(hotlist_keys, hotlist_keys.c.entry_id == hotlist_entries.c.entry_id)
-        .where(hotlist_keys.c.key.in_(sa.bindparam("keys", expanding=True)), active)
+        .where(among(hotlist_keys.c.key, "keys", dialect), active)
     )
     return sa.union_all(by_folded, by_key)
 
 
-# Built once: per read, matching costs one cached statement and one round trip.
-_CANDIDATES = _candidates_statement()
+# Built once per dialect: per read, matching costs one cached statement and one round trip.
+_CANDIDATES = by_dialect(_candidates_statement)
 
 
 def _candidates(
@@ -401,7 +402,7 @@ def _candidates(
     by_folded: dict[str, list[Any]] = {}
     by_key: dict[str, list[Any]] = {}
     parameters = {"folded": sorted(wanted), "keys": sorted(folds), "now": now}
-    for row in connection.execute(_CANDIDATES, parameters):
+    for row in connection.execute(_CANDIDATES[connection.dialect.name], parameters):
         if row.key:
             by_key.setdefault(row.key, []).append(row)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -144,4 +145,18 @@ def create_worker_app() -> FastAPI:
     folder, the database, and the retention job off: the supervising process runs
     it). `serve` has applied the migrations already.
     """
-    return create_app(HubSettings())  # data_dir and the rest: from the environment
+    app = create_app(HubSettings())  # data_dir and the rest: from the environment
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Put what start-up allocated (modules, the app, its schemas and tables) out of
+    the cyclic garbage collector's walks, once the app is built, before it serves.
+
+    Each full collection walks every tracked object; without this it walks the whole
+    framework again for each request's garbage (some 12% of the CPU of a binary batch
+    ingest, measured). Objects still die by reference counting as before.
+    """
+    gc.collect()
+    gc.freeze()

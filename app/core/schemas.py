@@ -224,8 +224,8 @@ class VehicleAttributes(WireModel):
     features: list[str] = Field(default_factory=list, max_length=16)
 
 
-class ReadIngestCreate(WireModel):
-    """One read as a camera feed posts it; the JPEGs travel base64-encoded."""
+class ReadIngestFields(WireModel):
+    """A read's fields as a camera feed posts them: everything but its two JPEGs."""
 
     read_id: UUID
     plate: str = Field(min_length=1, max_length=16)
@@ -235,8 +235,25 @@ class ReadIngestCreate(WireModel):
     camera_id: str = Field(min_length=1, max_length=32)
     direction: str = Field(min_length=1, max_length=16)
     attributes: VehicleAttributes
+
+
+class ReadIngestCreate(ReadIngestFields):
+    """One read as a camera feed posts it; the JPEGs travel base64-encoded."""
+
     image_jpeg: str = Field(min_length=4, description="the full scene, JPEG, base64")
     crop_jpeg: str = Field(min_length=4, description="the plate crop, JPEG, base64")
+
+
+# POST /ingest/reads:batch-binary: a JSON header of reads, then their JPEGs, raw.
+READ_BATCH_MEDIA_TYPE = "application/vnd.platedesk.read-batch"
+
+
+class ReadFramedCreate(ReadIngestFields):
+    """One read in the header of a binary read batch: its JPEGs follow the header raw,
+    `image_size` bytes of the scene, then `crop_size` bytes of the plate crop."""
+
+    image_size: int = Field(ge=0, description="bytes of the full scene's JPEG")
+    crop_size: int = Field(ge=0, description="bytes of the plate crop's JPEG")
 
 
 class IngestPublic(WireModel):

@@ -53,6 +53,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/audit/proof/consistency"): USER,
     ("POST", "/api/v1/ingest/reads"): FEED,
     ("POST", "/api/v1/ingest/reads:batch"): FEED,
+    ("POST", "/api/v1/ingest/reads:batch-binary"): FEED,
     ("POST", "/api/v1/admin/users"): ADMIN,
     ("POST", "/api/v1/admin/users/{username}/unlock"): ADMIN,
     ("PUT", "/api/v1/admin/users/{username}/training"): ADMIN,
