@@ -4,7 +4,9 @@ Plate patterns use the indexes: exact and prefix the plate's B-tree, wildcards
 with a literal run of three or more characters the FTS5 trigram index (which
 answers GLOB), and only a pattern with no such run falls back to a scan.
 Results are ordered newest first unless asked otherwise (SearchOrder), and paged
-by key, never by offset.
+by key, never by offset: a page continues after the last row's (sort value, row
+id), the cache's integer id of the read breaking ties. Each sortable column has an
+index in that order (cache migrations 0004, 0005), so a page is an index seek.
 """
 
 from __future__ import annotations
@@ -158,7 +160,7 @@ class SearchRepository:
         after: SearchCursor | None,
         limit: int,
     ) -> SearchPage:
-        """One page of results after the cursor, in `order` (the read id breaks ties)."""
+        """One page of results after the cursor, in `order` (the row id breaks ties)."""
         limit = max(1, min(limit, MAX_PAGE))
         if after is not None and after.order != order:
             raise ValueError("a cursor continues only the order it was made in")
@@ -171,12 +173,12 @@ class SearchRepository:
             # A row value, not `col < ? OR (col = ? AND id < ?)`: SQLite seeks an index
             # to a row value, but plans that OR as two index scans whose union it then
             # sorts whole (40 s a page over 1,000,000 reads ordered by plate).
-            sql += f" AND ({column}, r.read_id) {beyond} (?, ?)"
-            params += [after.value, after.read_id]
+            sql += f" AND ({column}, r.id) {beyond} (?, ?)"
+            params += [after.value, after.row_id]
         rows = self.db.execute(
             f"SELECT r.*, {SORT_COLUMNS[SortKey.CAMERA]} AS camera_name FROM {where.source}"
             f" LEFT JOIN cameras c ON c.camera_id = r.camera_id WHERE {sql}"
-            f" ORDER BY {column} {direction}, r.read_id {direction} LIMIT ?",
+            f" ORDER BY {column} {direction}, r.id {direction} LIMIT ?",
             (*params, limit + 1),
         ).fetchall()
         more = len(rows) > limit
@@ -185,5 +187,5 @@ class SearchRepository:
         if more:
             last = rows[-1]
             value = last[_RESULT_COLUMNS.get(order.key, order.key.value)]
-            cursor = SearchCursor(value=value, read_id=last["read_id"], order=order)
+            cursor = SearchCursor(value=value, row_id=last["id"], order=order)
         return SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)

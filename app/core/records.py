@@ -166,10 +166,11 @@ def parse_order(text: str) -> SearchOrder:
 
 @dataclass(frozen=True)
 class SearchCursor:
-    """Keyset position: the last row's sort value and read id, in the page's order."""
+    """Keyset position: the last row's sort value and its row id in the cache (which
+    breaks ties), in the page's order."""
 
     value: str | float
-    read_id: str
+    row_id: int
     order: SearchOrder = NEWEST_FIRST
 
 

@@ -382,19 +382,21 @@ class FakeWorkstation:
         self.search_calls.append((query, after, limit))
         self.search_orders.append(order if after is None else after.order)
         matching = [r for r in self.reads if _matches(query, r)]
+        # The row id, as in the cache: here the read's place in the list.
+        place = {r.read_id: i for i, r in enumerate(self.reads)}
         if after is not None:
             order = after.order
         if order != NEWEST_FIRST:
-            matching.sort(key=lambda r: (_sort_value(r, order.key), r.read_id))
+            matching.sort(key=lambda r: (_sort_value(r, order.key), place[r.read_id]))
             if order.descending:
                 matching.reverse()
         start = 0
         if after is not None:
-            start = next(i for i, r in enumerate(matching) if r.read_id == after.read_id) + 1
+            start = next(i for i, r in enumerate(matching) if place[r.read_id] == after.row_id) + 1
         rows = tuple(matching[start : start + limit])
         more = start + limit < len(matching) and rows
         cursor = (
-            SearchCursor(_sort_value(rows[-1], order.key), rows[-1].read_id, order)
+            SearchCursor(_sort_value(rows[-1], order.key), place[rows[-1].read_id], order)
             if more
             else None
         )

@@ -97,7 +97,7 @@ def test_reads_one_page_ahead_and_shows_it_on_scroll_without_waiting(
     qtbot.waitUntil(lambda: model.rowCount() == 4 * PAGE, timeout=2000)
     _, after, _ = workstation.search_calls[3]
     assert after is not None
-    assert after.read_id == workstation.reads[3 * PAGE - 1].read_id
+    assert after.row_id == 3 * PAGE - 1  # the fake's row id: the read's place in its list
     assert {limit for _, _, limit in workstation.search_calls} == {PAGE}
 
     # Until the end: the last page is short and nothing more is asked for.
