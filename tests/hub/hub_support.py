@@ -277,3 +277,14 @@ def old_read(hub: HubFixture, tag: str, *, days: int = 31, image: str | None = N
         }  # fmt: skip
         insert_reads(connection, [row], now=now)
     return row
+
+
+def stored_count(hub: HubFixture, table: sa.Table, read_ids: list[str]) -> int:
+    """How many rows of `table` (reads, read_changes) hold these read ids (UUIDs, with
+    or without their dashes: the hub keeps the 32 hex digits)."""
+    ids = [read_id.replace("-", "") for read_id in read_ids]
+    with hub.database.read() as connection:
+        count: int = connection.execute(
+            sa.select(sa.func.count()).select_from(table).where(table.c.read_id.in_(ids))
+        ).scalar_one()
+    return count

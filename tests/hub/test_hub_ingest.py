@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from app.core.canonical import utc_iso
 from hub.db.tables import read_changes, reads
 from hub.db.types import sqlite_text
-from tests.hub.hub_support import HubFixture, ingest_body, real_jpeg
+from tests.hub.hub_support import HubFixture, ingest_body, real_jpeg, stored_count
 
 URL = "/api/v1/ingest/reads"
 
@@ -132,14 +132,6 @@ def test_oversize_body_refused(hub: HubFixture) -> None:
 BATCH_URL = "/api/v1/ingest/reads:batch"
 
 
-def _count(hub: HubFixture, table: sa.Table, read_ids: list[str]) -> int:
-    with hub.database.read() as connection:
-        count: int = connection.execute(
-            sa.select(sa.func.count()).select_from(table).where(table.c.read_id.in_(read_ids))
-        ).scalar_one()
-    return count
-
-
 def test_batch_outcomes_per_read(hub: HubFixture) -> None:
     headers = _auth(hub.feed_token())
     stored = ingest_body(hub.clock.now)
@@ -176,9 +168,9 @@ def test_batch_outcomes_per_read(hub: HubFixture) -> None:
     assert reasons[7].startswith("read_id")
     assert outcome["results"][0]["image_sha256"] == hashlib.sha256(real_jpeg(7)).hexdigest()
     refused_ids = [body["read_id"] for body in (truncated, damaged, cut, unknown)]
-    assert _count(hub, reads, refused_ids) == 0
-    assert _count(hub, reads, [good["read_id"]]) == 1
-    assert _count(hub, read_changes, [good["read_id"], stored["read_id"]]) == 2
+    assert stored_count(hub, reads, refused_ids) == 0
+    assert stored_count(hub, reads, [good["read_id"]]) == 1
+    assert stored_count(hub, read_changes, [good["read_id"], stored["read_id"]]) == 2
     with hub.database.read() as connection:
         plate = connection.execute(
             sa.select(reads.c.plate).where(reads.c.read_id == stored["read_id"].replace("-", ""))
@@ -192,7 +184,7 @@ def test_batch_outcomes_per_read(hub: HubFixture) -> None:
         "duplicate", "duplicate", "conflict", "refused", "refused", "refused", "refused",
         "refused", "duplicate",
     ]  # fmt: skip
-    assert _count(hub, read_changes, [good["read_id"], stored["read_id"]]) == 2
+    assert stored_count(hub, read_changes, [good["read_id"], stored["read_id"]]) == 2
 
 
 def test_batch_tokens_and_limits(hub: HubFixture) -> None:
@@ -217,7 +209,7 @@ def test_batch_tokens_and_limits(hub: HubFixture) -> None:
     too_many = hub.client.post(BATCH_URL, json=[{}] * 501, headers=_auth(hub.feed_token()))
     assert too_many.status_code == 413
     assert too_many.json()["detail"].startswith("A batch holds at most 500 reads")
-    assert _count(hub, reads, [body[0]["read_id"]]) == 0
+    assert stored_count(hub, reads, [body[0]["read_id"]]) == 0
 
 
 def test_base64_refused_strictly(hub: HubFixture) -> None:

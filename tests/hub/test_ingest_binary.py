@@ -18,7 +18,7 @@ from hub.db.tables import read_changes, reads
 from hub.errors import HubError
 from hub.ingest import parse_read_batch
 from hub.simulate.http_feed import binary_batch
-from tests.hub.hub_support import HubFixture, ingest_body, real_jpeg
+from tests.hub.hub_support import HubFixture, ingest_body, real_jpeg, stored_count
 
 BINARY_URL = "/api/v1/ingest/reads:batch-binary"
 JSON_URL = "/api/v1/ingest/reads:batch"
@@ -40,15 +40,6 @@ def _post(hub: HubFixture, content: bytes, token: str | None = None) -> Any:
     return hub.client.post(BINARY_URL, content=content, headers=headers)
 
 
-def _stored(hub: HubFixture, read_ids: list[str]) -> int:
-    ids = [read_id.replace("-", "") for read_id in read_ids]
-    with hub.database.read() as connection:
-        count: int = connection.execute(
-            sa.select(sa.func.count()).select_from(reads).where(reads.c.read_id.in_(ids))
-        ).scalar_one()
-    return count
-
-
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -67,7 +58,7 @@ def test_binary_batch_stores_reads_and_images_as_the_json_batch_does(hub: HubFix
             path = hub.settings.images_dir / _sha(data)[:2] / f"{_sha(data)}.jpg"
             assert path.read_bytes() == data
     read_ids = [fields["read_id"] for fields, _image, _crop in batch]
-    assert _stored(hub, read_ids) == 5
+    assert stored_count(hub, reads, read_ids) == 5
     with hub.database.read() as connection:
         plate = connection.execute(
             sa.select(reads.c.plate).where(reads.c.read_id == read_ids[0])
@@ -123,8 +114,8 @@ def test_bad_jpegs_in_a_binary_batch_are_refused_naming_the_read(hub: HubFixture
         "image_jpeg is not a JPEG: it does not start with the SOI marker.",
     ]
     refused_ids = [item[0]["read_id"] for item in batch[1:]]
-    assert _stored(hub, refused_ids) == 0
-    assert _stored(hub, [good[0]["read_id"]]) == 1
+    assert stored_count(hub, reads, refused_ids) == 0
+    assert stored_count(hub, reads, [good[0]["read_id"]]) == 1
     for _fields, image, crop in batch[1:]:
         for data in {image, crop} - {good[1], good[2]}:  # the crops are good's but one
             assert not hub.settings.images_dir.joinpath(
