@@ -7,7 +7,6 @@ nothing else builds windows or holds them globally.
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -28,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from app.core.errors import KnownError
+from app.core.heap import freeze_startup_objects
 from app.ui.collector import GuiThreadCollector
 from app.ui.dialogs.sign_in import SignInDialog
 from app.ui.main_window import GATE_CHECKING, MainWindow
@@ -154,21 +154,6 @@ def run_gui(
         finally:
             runner.shutdown()
             collector.stop()
-
-
-def freeze_startup_objects() -> None:
-    """Keep the garbage collector's full passes short while the window runs.
-
-    Python's full (oldest-generation) collection walks every tracked object and
-    holds the GIL while it does, so the GUI thread waits for it. After start-up
-    the process holds a few hundred thousand long-lived objects (modules, Qt
-    wrappers, SQLAlchemy's tables); a full pass over them during a large sync took
-    100-370 ms, the window frozen all that time. Collected once and frozen, they
-    are left out of every later pass (gc.freeze); what the session allocates
-    afterwards is collected as usual.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def _plate_reader() -> PlateReader | None:

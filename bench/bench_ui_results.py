@@ -35,6 +35,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.cache.connection import Database, open_encrypted
 from app.cache.search import SearchRepository
+from app.core.heap import freeze_startup_objects
 from app.core.plates import parse_pattern
 from app.core.records import (
     NEWEST_FIRST,
@@ -43,7 +44,6 @@ from app.core.records import (
     SearchPage,
     SearchQuery,
 )
-from app.main import freeze_startup_objects
 from app.ui.collector import GuiThreadCollector
 from app.ui.models.results_model import PLATE, ResultsTableModel
 from app.ui.widgets.image_pane import ImagePane

@@ -6,7 +6,7 @@ then syncs it through the task runner, exactly as the desk does, while a 5 ms
 timer on the GUI thread records the longest gap between its ticks (the stall).
 The same probe runs over an idle event loop first, in the same run, as the
 baseline. As the app does once its window is shown, the objects alive at that
-point are frozen out of the garbage collector's passes (app.main.freeze_startup_objects);
+point are frozen out of the garbage collector's passes (app.core.heap.freeze_startup_objects);
 the hub's generated rows are not kept in this process.
 
 In production the hub is a server of its own; here it shares the machine's cores
@@ -34,8 +34,8 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyr
 
 from PySide6.QtWidgets import QApplication
 
+from app.core.heap import freeze_startup_objects
 from app.demo import running_hub
-from app.main import freeze_startup_objects
 from app.ui.collector import GuiThreadCollector
 from app.ui.widgets.sync_panel import SyncPanel
 from app.ui.workers import TaskRunner

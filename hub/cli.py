@@ -97,7 +97,8 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hub.main import create_app, settle_heap
+    from app.core.heap import freeze_startup_objects
+    from hub.main import create_app
 
     settings = _settings(args)
     load_secret(settings)  # refuse before touching the database
@@ -122,7 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _print({"listening": f"{scheme}://{args.host}:{args.port}"})
 
     server.startup = startup  # type: ignore[method-assign]
-    settle_heap()
+    freeze_startup_objects()
     try:
         server.run()
     finally:

@@ -448,9 +448,7 @@ class ImagePane(QFrame):
         if request != self._request or pictures.scene_shown is None:
             return
         self._show_crop(pictures.crop_shown)
-        self._stack.setCurrentWidget(self.scene_view)
-        self.scene_view.set_image(pictures.scene_shown, scale=pictures.reduction)
-        self._zoom_changed(self.scene_view.zoom)
+        self._show_scene(pictures.scene_shown, scale=pictures.reduction)
         self.image_previewed.emit(pictures.read_id)
 
     def _arrived(self, request: int, pictures: _Pictures) -> None:
@@ -464,13 +462,16 @@ class ImagePane(QFrame):
             self._show_message(message)
             self.image_failed.emit(message)
             return
-        self._stack.setCurrentWidget(self.scene_view)
-        self.scene_view.set_image(pictures.scene_shown, keep_view=True)
         self._set_image_actions(enabled=True)
-        self._zoom_changed(self.scene_view.zoom)
+        self._show_scene(pictures.scene_shown, keep_view=True)
         self.image_shown.emit(pictures.read_id)
         if pictures.enhancement != self.enhancement:
             self._enhancement_changed(self.enhancement)
+
+    def _show_scene(self, scene: QImage, *, scale: int = 1, keep_view: bool = False) -> None:
+        self._stack.setCurrentWidget(self.scene_view)
+        self.scene_view.set_image(scene, keep_view=keep_view, scale=scale)
+        self._zoom_changed(self.scene_view.zoom)
 
     def _show_crop(self, crop: QImage | None) -> None:
         if crop is None:
