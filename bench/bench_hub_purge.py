@@ -6,7 +6,7 @@
 Without --db a scratch database is created on the PostgreSQL server at
 127.0.0.1:5432 (user postgres) and dropped afterwards; pass --db sqlite to run on
 SQLite in a temp folder. Every read is 31+ days old and has its own scene and
-crop sha256, registered in the images table as ingest does. The image store has
+crop sha256. The image store has
 its 256 folders (DATA/images/00 .. ff, as a store in use has) but no files: each
 unlink is a miss looked up in its folder, and part of the cost. The batched
 purge (hub.retention.purge, 5,000 reads a transaction, tombstones included)
@@ -37,7 +37,7 @@ from hub.catalog import add_camera
 from hub.core.config import HubSettings
 from hub.core.db import Database, migrate
 from hub.db.types import to_ms
-from hub.images import ImageStore, register_images
+from hub.images import ImageStore
 from hub.reads import delete_read, insert_reads
 from hub.retention import purge
 
@@ -60,16 +60,11 @@ def _rows(count: int, cameras: int, now: datetime, start: int) -> Iterator[dict[
 
 
 def _fill(database: Database, count: int, cameras: int, now: datetime, start: int) -> float:
-    """The reads, with their images rows (two per read) as ingest records them."""
+    """The reads, each naming its own scene and crop."""
     started = time.perf_counter()
     for offset in range(0, count, CHUNK):
         rows = list(_rows(min(CHUNK, count - offset), cameras, now, start + offset))
         with database.write() as connection:
-            register_images(
-                connection,
-                [(row[key], 1) for row in rows for key in ("image_sha256", "crop_sha256")],
-                now=now,
-            )
             insert_reads(connection, rows, now=now)
     return time.perf_counter() - started
 
@@ -114,6 +109,7 @@ def run(url: str, folder: Path, reads: int, cameras: int, rowwise: int) -> dict[
         "batched_reads_per_second": round(result.deleted_reads / batched) if batched else None,
         "deleted_reads": result.deleted_reads,
         "deleted_images": result.deleted_images,
+        "purge_steps_seconds": result.steps,
         "rowwise_sample": len(ids),
         "rowwise_seconds": round(row_seconds, 2),
         "rowwise_extrapolated_seconds": round(per_row * reads, 1),

@@ -1,4 +1,8 @@
-"""The content-addressed image store: DATA/images/<sha[:2]>/<sha>.jpg plus the images table."""
+"""The content-addressed image store: DATA/images/<sha[:2]>/<sha>.jpg.
+
+The store keeps no table of its own: a read names its scene's and crop's sha256
+and size, and a file that no read names any more is unlinked by the purge
+(hub.retention)."""
 
 from __future__ import annotations
 
@@ -6,20 +10,18 @@ import contextlib
 import hashlib
 import os
 import re
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from hub.alerts import recipient_condition
-from hub.db.tables import alerts, images, reads, slices
+from hub.db.tables import alerts, reads, slices
 from hub.slices import Caller, attributes_match, slice_attributes, slice_cameras, slice_pattern
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -125,14 +127,21 @@ class ImageStore:
         On leaving it every file is stored and named by its own SHA-256, or the first
         failure is raised. When the block fails, the writes still finish (no file is
         left half written) and the block's error is raised.
+
+        Run the block under the change-log lock (hub.reads.lock_change_log): once it
+        is done every file is looked for again and written again if a purge unlinked
+        it meanwhile (the purge unlinks under that lock: hub.retention).
         """
         writer = ImageWriter(self)
         try:
             writer.add(files)
             writer.flush()
             yield
-        finally:
-            writer.wait(raise_errors=sys.exc_info()[0] is None)
+        except BaseException:
+            writer.wait(raise_errors=False)
+            raise
+        writer.wait()
+        self.restore(files)
 
     def open(self, sha256: str) -> BinaryIO:
         return self.path_of(sha256).open("rb")
@@ -171,6 +180,14 @@ class ImageStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).exists()
+
+    def restore(self, files: Mapping[str, bytes]) -> None:
+        """Write again any of these files (SHA-256 -> bytes) that is gone, as a purge
+        that found it orphaned leaves it. Call it under the change-log lock, before
+        committing reads that name the files."""
+        for sha, data in files.items():
+            if not os.path.exists(os.path.join(self.root, sha[:2], f"{sha}.jpg")):
+                self.write_named(sha, data)
 
 
 class ImageWriter:
@@ -253,47 +270,6 @@ class ImageWriter:
             self._pool = None
         if first is not None and raise_errors:
             raise first
-
-
-def register_image(
-    connection: Connection, sha256: str, size: int, *, now: datetime, content_type: str = JPEG
-) -> None:
-    """Record a stored image in the images table (no-op when it is there)."""
-    register_images(connection, [(sha256, size)], now=now, content_type=content_type)
-
-
-def register_images(
-    connection: Connection,
-    items: list[tuple[str, int]],
-    *,
-    now: datetime,
-    content_type: str = JPEG,
-) -> None:
-    """Record stored images (sha256, size) in one statement; known ones are skipped."""
-    if not items:
-        return
-    rows = [
-        {"sha256": sha, "size": size, "content_type": content_type, "created_at": now}
-        for sha, size in dict(items).items()
-    ]
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    connection.execute(
-        dialect_insert(images).on_conflict_do_nothing(index_elements=["sha256"]), rows
-    )
-
-
-def store_image(store: ImageStore, connection: Connection, data: bytes, *, now: datetime) -> str:
-    sha = store.put(data)
-    register_image(connection, sha, len(data), now=now)
-    return sha
-
-
-def image_row(connection: Connection, sha256: str) -> Any:
-    return connection.execute(
-        sa.select(images.c.sha256, images.c.size, images.c.content_type).where(
-            images.c.sha256 == sha256
-        )
-    ).first()
 
 
 def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: datetime) -> bool:

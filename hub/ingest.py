@@ -46,7 +46,7 @@ from hub.db.tables import cameras, reads
 from hub.db.types import to_ms
 from hub.errors import HubError
 from hub.hotlists import record_hits
-from hub.images import ImageStore, register_images
+from hub.images import ImageStore
 from hub.reads import READ_COLUMNS, insert_reads, lock_change_log
 
 JPEG_SOI = b"\xff\xd8\xff"
@@ -272,17 +272,12 @@ def image_files(row: dict[str, Any], checked: CheckedRead) -> dict[str, bytes]:
 def insert_read(
     connection: Connection, row: dict[str, Any], *, allowed_camera: str | None, now: datetime
 ) -> IngestPublic:
-    """Record one read (images, read, change row) unless it is there already."""
+    """Record one read (read and change row) unless it is there already."""
     lock_change_log(connection)  # before reading `reads`: see _record_batch
     check_camera(connection, row["camera_id"], allowed=allowed_camera)
     duplicate = existing_outcome(connection, row)
     if duplicate is not None:
         return duplicate
-    register_images(
-        connection,
-        [(row["image_sha256"], row["image_size"]), (row["crop_sha256"], row["crop_size"])],
-        now=now,
-    )
     insert_reads(connection, [row], now=now)
     record_hits(connection, [row], now=now)  # hotlist alerts, same transaction
     return IngestPublic(
@@ -476,7 +471,11 @@ def ingest_batch(
         try:
             with database.write() as connection:
                 outcomes = _record_batch(
-                    connection, store, list(first_of.values()), written=written, now=now
+                    connection,
+                    store,
+                    list(first_of.values()),
+                    written=written,
+                    now=now,
                 )
             break
         except sa.exc.IntegrityError:
@@ -569,8 +568,8 @@ def _record_batch(
 ) -> dict[int, IngestBatchItemPublic]:
     """Camera checks, duplicates, images, reads and change rows: all in this transaction.
 
-    `written` names the files stored already; any other file of a new read is written
-    here, before the commit.
+    `written` names the files stored already; any other file of a new read, and any
+    of those that a purge unlinked since, is written here, before the commit.
     """
     outcomes: dict[int, IngestBatchItemPublic] = {}
     if not pending:
@@ -583,11 +582,11 @@ def _record_batch(
     read_ids = [p.row["read_id"] for p in pending]
     stored: dict[str, Any] = {}
     for chunk in range(0, len(read_ids), _ID_CHUNK):
-        for found in connection.execute(
+        for stored_read in connection.execute(
             _STORED_READS[connection.dialect.name],
             {"read_ids": read_ids[chunk : chunk + _ID_CHUNK]},
         ):
-            stored[found.read_id] = found
+            stored[stored_read.read_id] = stored_read
     new: list[_Pending] = []
     for item in pending:
         row = item.row
@@ -621,19 +620,21 @@ def _record_batch(
             outcomes[item.index] = _item(item.index, row, CREATED)
     if not new:
         return outcomes
-    sizes: dict[str, int] = {}
     missing: dict[str, bytes] = {}
+    stored_files: dict[str, bytes] = {}
     for item in new:
         row = item.row
-        sizes[row["image_sha256"]] = row["image_size"]
-        sizes[row["crop_sha256"]] = row["crop_size"]
         for sha, data in ((row["image_sha256"], item.image), (row["crop_sha256"], item.crop)):
             if sha not in written:
                 missing[sha] = data
+            else:
+                stored_files[sha] = data
     new_rows = [item.row for item in new]
+    # A purge may have unlinked a file written (or found) before this transaction: it
+    # unlinks under the change-log lock this transaction now holds.
+    store.restore(stored_files)
     # Files not written yet (rare: a read that looked stored before) go in meanwhile.
     with store.storing(missing) if missing else contextlib.nullcontext():
-        register_images(connection, list(sizes.items()), now=now)
         insert_reads(connection, new_rows, now=now)
         record_hits(connection, new_rows, now=now)  # hotlist alerts, same transaction
     return outcomes

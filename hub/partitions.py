@@ -19,14 +19,12 @@ day's held reads are copied aside, a tombstone is written for each of the others
 index takes them in key order instead of at random), the partition is detached
 from reads and renamed `purge_reads_pYYYYMMDD_<suffix>`, and the held reads are
 put back (into reads_default). The detached table is the list of the day's images:
-nothing is copied. Once every expired day is detached, sweep_images deletes, in one
-transaction, the images rows of the detached days that no remaining read refers
-to (one anti-join against the reads left, not one per day), drops the detached
-tables and returns the sha256 of the files to unlink after the commit. A crash in
-between leaves the detached tables for the next purge's sweep (and `purge_images`,
-the list kept by an earlier version of the purge, is swept and emptied too).
-A sweep's anti-join scans the reads still attached, so hub.retention sweeps
-before the last day only when that is small next to what it sweeps (sweep_sizes).
+nothing is copied. Once every expired day is detached, sweep_images finds, in one
+transaction, the images of the detached days that no remaining read names (one
+anti-join against the reads left, not one per day), has their files unlinked and
+drops the detached tables. A crash before its commit leaves the detached tables
+for the next purge's sweep (and `purge_images`, the list kept by an earlier
+version of the purge, is swept and emptied too).
 
 Detaching or dropping a partition locks reads (ACCESS EXCLUSIVE) until commit, so
 it is the last heavy step of its transaction; the sweep does not lock reads.
@@ -37,7 +35,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -52,6 +50,7 @@ _NAME = re.compile(r"^reads_p(\d{8})$")
 _DETACHED_PREFIX = "purge_"
 _DETACHED_NAME = re.compile(r"^purge_reads_p[0-9]{8}_[0-9a-f]{8}$")
 SWEEP_WORK_MEM = "128MB"
+SWEEP_CHUNK = 20_000  # orphaned sha256 fetched (and handed to unlink) at a time
 
 
 def partitioned(connection: Connection) -> bool:
@@ -195,40 +194,43 @@ def detached_tables(connection: Connection) -> list[str]:
     )
 
 
-@dataclass(frozen=True)
-class SweepSizes:
-    """Heap bytes of the reads an anti-join of sweep_images scans (the attached
-    partitions) and of the detached days it would sweep."""
+def _copied_lines(connection: Connection, query: str) -> Iterator[list[str]]:
+    """The one text column of the query's rows, in chunks of about SWEEP_CHUNK, streamed
+    by COPY TO STDOUT: millions of rows at the cost of splitting lines (a result
+    row through the driver and SQLAlchemy costs over a microsecond in Python)."""
+    driver = connection.connection.driver_connection  # psycopg 3, in this transaction
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    cursor = driver.cursor()
+    try:
+        with cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
+            rest = b""
+            lines: list[bytes] = []
+            for block in copy:
+                parts = (rest + bytes(block)).split(b"\n")
+                rest = parts.pop()
+                lines += parts
+                if len(lines) >= SWEEP_CHUNK:
+                    yield [line.decode() for line in lines]
+                    lines = []
+            if rest:
+                lines.append(rest)
+            if lines:
+                yield [line.decode() for line in lines]
+    finally:
+        cursor.close()
 
-    attached: int
-    detached: int
 
+def sweep_images(connection: Connection, unlink: Callable[[list[str]], object]) -> None:
+    """Hand `unlink` the sha256 of the detached days' images that no read names any
+    more (in chunks, as PostgreSQL finds them), then drop the detached tables and
+    empty `purge_images`.
 
-def sweep_sizes(connection: Connection) -> SweepSizes:
-    """What a sweep now would cost (reads scanned) against what it would sweep."""
+    Call it under the change-log lock (hub.reads.lock_change_log) and let the files
+    go before the commit (hub.retention), so no ingest can name one of them meanwhile.
+    """
     if not partitioned(connection):
-        return SweepSizes(0, 0)
-    attached, detached = connection.execute(
-        sa.text(
-            "SELECT "
-            "coalesce(sum(pg_relation_size(c.oid)) FILTER (WHERE i.inhrelid IS NOT NULL), 0), "
-            "coalesce(sum(pg_relation_size(c.oid)) FILTER (WHERE c.relname ~ :pattern), 0) "
-            "FROM pg_class c LEFT JOIN pg_inherits i "
-            "ON i.inhrelid = c.oid AND i.inhparent = 'reads'::regclass "
-            "WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace "
-            "AND (i.inhrelid IS NOT NULL OR c.relname ~ :pattern)"
-        ),
-        {"pattern": _DETACHED_NAME.pattern},
-    ).one()
-    return SweepSizes(attached=int(attached), detached=int(detached))
-
-
-def sweep_images(connection: Connection) -> list[str]:
-    """Delete the images rows of the detached days that no read refers to any more,
-    drop the detached tables and empty `purge_images`; the sha256 of the files to
-    unlink after the commit."""
-    if not partitioned(connection):
-        return []
+        return
     connection.exec_driver_sql("LOCK TABLE purge_images IN EXCLUSIVE MODE")  # one sweep at a time
     tables = detached_tables(connection)
     listed = ["SELECT sha256 FROM purge_images"]
@@ -237,19 +239,17 @@ def sweep_images(connection: Connection) -> list[str]:
             f"SELECT image_sha256 AS sha256 FROM {table}",
             f"SELECT crop_sha256 AS sha256 FROM {table}",
         ]
-    # Two hash anti-joins against the reads left and one hash join with images: with
-    # the default 4 MB each hash of millions of sha256 spills to disk in batches.
+    # Two hash anti-joins against the reads left, streamed: the first orphans reach
+    # `unlink` while PostgreSQL scans on. An image of two detached days is listed
+    # twice; unlinking it twice is harmless (ingest restores under the lock).
     connection.exec_driver_sql(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'")
-    orphans = list(
-        connection.exec_driver_sql(
-            f"DELETE FROM images i USING ({' UNION ALL '.join(listed)}) p "
-            "WHERE i.sha256 = p.sha256 "
-            "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.image_sha256 = p.sha256) "
-            "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.crop_sha256 = p.sha256) "
-            "RETURNING i.sha256"
-        ).scalars()
+    query = (
+        f"SELECT p.sha256 FROM ({' UNION ALL '.join(listed)}) p "
+        "WHERE NOT EXISTS (SELECT 1 FROM reads r WHERE r.image_sha256 = p.sha256) "
+        "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.crop_sha256 = p.sha256)"
     )
+    for chunk in _copied_lines(connection, query):
+        unlink(chunk)
     for table in tables:
         connection.exec_driver_sql(f"DROP TABLE {table}")
     connection.exec_driver_sql("TRUNCATE purge_images")
-    return orphans

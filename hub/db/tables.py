@@ -109,15 +109,6 @@ cameras = sa.Table(
     sa.Column("active", sa.Boolean(), nullable=False),
 )
 
-images = sa.Table(
-    "images",
-    metadata,
-    sa.Column("sha256", sa.String(64), primary_key=True),
-    sa.Column("size", sa.Integer(), nullable=False),
-    sa.Column("content_type", sa.String(64), nullable=False),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-)
-
 reads = sa.Table(
     "reads",
     metadata,

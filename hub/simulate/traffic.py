@@ -29,7 +29,7 @@ from app.core.schemas import CameraPublic
 from hub.catalog import add_camera
 from hub.core.db import Database
 from hub.db.tables import cameras
-from hub.images import ImageStore, register_images
+from hub.images import ImageStore
 from hub.reads import insert_reads
 from hub.simulate.scene import SceneSpec, render
 
@@ -180,7 +180,6 @@ def write_bulk(
     rendered = render_all(store, specs, default_workers())
     for start in range(0, len(rows), chunk):
         with database.write() as connection:
-            stored: list[tuple[str, int]] = []
             part = rows[start : start + chunk]
             for row, (image_sha, image_size, crop_sha, crop_size) in zip(
                 part, rendered[start : start + chunk], strict=True
@@ -189,8 +188,6 @@ def write_bulk(
                     image_sha256=image_sha, image_size=image_size,
                     crop_sha256=crop_sha, crop_size=crop_size,
                 )  # fmt: skip
-                stored += [(image_sha, image_size), (crop_sha, crop_size)]
-            register_images(connection, stored, now=now)
             insert_reads(connection, part, now=now)
     return len(rows)
 

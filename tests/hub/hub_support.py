@@ -22,7 +22,7 @@ from hub.core.db import Database
 from hub.core.security import PasswordService
 from hub.db.tables import case_assignments, users
 from hub.db.types import to_ms
-from hub.images import ImageStore, store_image
+from hub.images import ImageStore
 from hub.reads import insert_reads
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -159,8 +159,8 @@ def seed_small(hub: HubFixture, passwords: PasswordService, count: int = 250) ->
             )  # fmt: skip
         rows = []
         for index in range(count):
-            image = store_image(store, connection, tiny_jpeg(f"scene-{index}"), now=now)
-            crop = store_image(store, connection, tiny_jpeg(f"crop-{index}"), now=now)
+            image = store.put(tiny_jpeg(f"scene-{index}"))
+            crop = store.put(tiny_jpeg(f"crop-{index}"))
             plate = f"7K2{index:03d}" if index % 10 == 0 else f"ABC{index:04d}"
             rows.append(
                 {
@@ -266,8 +266,8 @@ def old_read(hub: HubFixture, tag: str, *, days: int = 31, image: str | None = N
     now = hub.clock.now
     store = ImageStore(hub.settings.images_dir)
     with hub.database.write() as connection:
-        scene = image or store_image(store, connection, tiny_jpeg(f"old-{tag}"), now=now)
-        crop = store_image(store, connection, tiny_jpeg(f"old-crop-{tag}"), now=now)
+        scene = image or store.put(tiny_jpeg(f"old-{tag}"))
+        crop = store.put(tiny_jpeg(f"old-crop-{tag}"))
         row = {
             "read_id": uuid.uuid4().hex, "plate": f"OLD{tag}", "state": "WY", "confidence": 0.9,
             "captured_at": now - timedelta(days=days), "camera_id": "CAM-001", "direction": "NB",
