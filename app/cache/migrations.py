@@ -246,12 +246,26 @@ def _ties_by_row_id(db: Database) -> None:
     run_script(db, TIES_BY_ROW_ID)
 
 
+# Results ordered by camera name are read camera by camera (app.cache.search), each
+# camera's reads in row id order from this index: a page is a few index seeks instead
+# of a sort of every matching read (15 s for the first page of 1,000,000 reads).
+# reads_camera_time stays: the analyses look a camera's reads up by time.
+CAMERA_INDEX = """
+CREATE INDEX reads_camera ON reads (camera_id, id);
+"""
+
+
+def _camera_index(db: Database) -> None:
+    run_script(db, CAMERA_INDEX)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_review_and_analysis", _review),
     ("0003_evidence_requests", _evidence),
     ("0004_sort_indexes", _sort_indexes),
     ("0005_ties_by_row_id", _ties_by_row_id),
+    ("0006_camera_index", _camera_index),
 )
 
 

@@ -7,13 +7,20 @@ Results are ordered newest first unless asked otherwise (SearchOrder), and paged
 by key, never by offset: a page continues after the last row's (sort value, row
 id), the cache's integer id of the read breaking ties. Each sortable column has an
 index in that order (cache migrations 0004, 0005), so a page is an index seek.
+
+Cameras sort by the name the user sees, which lives in another table: no index of
+the reads gives that order. Up to SORT_WHOLE_MAX matching reads are sorted whole,
+in Python; beyond that the cameras (hundreds at most) are put in order of (name,
+camera id) and a page is filled camera by camera, each camera's reads in row id
+order from the (camera_id, id) index (migration 0006). Either way the key is
+(name, camera id, row id): the camera id breaks ties between cameras of one name.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.cache.connection import Database
 from app.cache.reads import read_record
@@ -29,6 +36,9 @@ from app.core.records import (
 )
 
 MAX_PAGE = 1000
+# Up to this many matching reads, results ordered by camera are sorted whole (a few
+# milliseconds); beyond it a page is read camera by camera.
+SORT_WHOLE_MAX = 5000
 READ_ID_INDEX = "sqlite_autoindex_reads_1"  # SQLite's index of reads.read_id (UNIQUE)
 
 # What each sort key orders by; captured_at is stored as canonical UTC text, so it
@@ -37,19 +47,24 @@ SORT_COLUMNS: dict[SortKey, str] = {
     SortKey.TIME: "r.captured_at",
     SortKey.PLATE: "r.plate",
     SortKey.STATE: "r.state",
-    SortKey.CAMERA: "coalesce(c.name, r.camera_id)",
+    SortKey.CAMERA: "coalesce(c.name, r.camera_id)",  # read camera by camera: _camera_page
     SortKey.MAKE: "r.make",
     SortKey.MODEL: "r.model",
     SortKey.COLOR: "r.color",
     SortKey.CONFIDENCE: "r.confidence",
 }
 # The result column holding a row's sort value, where it is not named after the key.
-_RESULT_COLUMNS = {SortKey.TIME: "captured_at", SortKey.CAMERA: "camera_name"}
+_RESULT_COLUMNS = {SortKey.TIME: "captured_at"}
 
 
 def _has_trigram(glob: str) -> bool:
     """Whether a GLOB has a literal run the trigram index can use."""
     return any(len(run) >= TRIGRAM for run in re.split(r"[*?]", glob))
+
+
+class _Camera(NamedTuple):
+    name: str  # the name the user sees: the camera's, or its id if the cache has no name
+    camera_id: str
 
 
 @dataclass(frozen=True)
@@ -165,6 +180,8 @@ class SearchRepository:
         if after is not None and after.order != order:
             raise ValueError("a cursor continues only the order it was made in")
         where = self.where(query)
+        if order.key is SortKey.CAMERA:
+            return self._camera_page(query, where, order=order, after=after, limit=limit)
         sql = where.sql
         params = list(where.params)
         column = SORT_COLUMNS[order.key]
@@ -189,3 +206,126 @@ class SearchRepository:
             value = last[_RESULT_COLUMNS.get(order.key, order.key.value)]
             cursor = SearchCursor(value=value, row_id=last["id"], order=order)
         return SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)
+
+    # Ordered by camera -------------------------------------------------------------
+
+    def _camera_names(self) -> dict[str, str]:
+        return {row[0]: row[1] for row in self.db.execute("SELECT camera_id, name FROM cameras")}
+
+    def _cameras(self, camera_ids: tuple[str, ...]) -> list[_Camera]:
+        """The cameras asked for, or else every camera with cached reads, in name order.
+
+        A camera missing from the cameras table goes by its id (as read_record names it).
+        """
+        if not camera_ids:
+            # Each distinct camera id by one seek of the camera index, not a scan of it.
+            camera_ids = tuple(
+                row[0]
+                for row in self.db.execute(
+                    "WITH RECURSIVE cams (camera_id) AS ("
+                    " SELECT min(camera_id) FROM reads"
+                    " UNION ALL SELECT (SELECT min(camera_id) FROM reads"
+                    " WHERE camera_id > cams.camera_id) FROM cams WHERE camera_id IS NOT NULL)"
+                    " SELECT camera_id FROM cams WHERE camera_id IS NOT NULL"
+                )
+            )
+        names = self._camera_names()
+        return sorted(_Camera(names.get(c, c), c) for c in set(camera_ids))
+
+    def _camera_page(
+        self,
+        query: SearchQuery,
+        where: _Where,
+        *,
+        order: SearchOrder,
+        after: SearchCursor | None,
+        limit: int,
+    ) -> SearchPage:
+        """A page in camera name order: (name, camera id, row id), in `order`'s direction."""
+        cursor: tuple[str, str, int] | None = None
+        if after is not None:
+            if after.camera_id is None:
+                raise ValueError("a cursor in camera order needs the camera's id")
+            cursor = (str(after.value), after.camera_id, after.row_id)
+        found = self.db.execute(
+            f"SELECT r.id, r.camera_id FROM {where.source} WHERE {where.sql} LIMIT ?",
+            (*where.params, SORT_WHOLE_MAX + 1),
+        ).fetchall()
+        if len(found) <= SORT_WHOLE_MAX:
+            keys = self._sorted_keys(found, order=order, after=cursor, limit=limit)
+        else:
+            keys = self._walked_keys(query, where, order=order, after=cursor, limit=limit)
+        more = len(keys) > limit
+        keys = keys[:limit]
+        marks = ", ".join("?" * len(keys))
+        rows = {
+            row["id"]: row
+            for row in self.db.execute(
+                f"SELECT r.*, {SORT_COLUMNS[SortKey.CAMERA]} AS camera_name FROM reads r"
+                f" LEFT JOIN cameras c ON c.camera_id = r.camera_id WHERE r.id IN ({marks})",
+                [row_id for _, _, row_id in keys],
+            )
+        }
+        next_cursor = None
+        if more:
+            name, camera_id, row_id = keys[-1]
+            next_cursor = SearchCursor(value=name, row_id=row_id, order=order, camera_id=camera_id)
+        return SearchPage(
+            rows=tuple(read_record(rows[row_id]) for _, _, row_id in keys if row_id in rows),
+            next_cursor=next_cursor,
+        )
+
+    def _sorted_keys(
+        self,
+        found: list[Any],
+        *,
+        order: SearchOrder,
+        after: tuple[str, str, int] | None,
+        limit: int,
+    ) -> list[tuple[str, str, int]]:
+        """Every matching read's key, sorted: up to limit + 1 of those after the cursor."""
+        names = self._camera_names()
+        keys = sorted(
+            ((names.get(camera_id, camera_id), camera_id, row_id) for row_id, camera_id in found),
+            reverse=order.descending,
+        )
+        if after is not None:
+            keys = [k for k in keys if (k < after if order.descending else k > after)]
+        return keys[: limit + 1]
+
+    def _walked_keys(
+        self,
+        query: SearchQuery,
+        where: _Where,
+        *,
+        order: SearchOrder,
+        after: tuple[str, str, int] | None,
+        limit: int,
+    ) -> list[tuple[str, str, int]]:
+        """Up to limit + 1 keys after the cursor, camera by camera in name order."""
+        cameras = self._cameras(query.camera_ids)
+        direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
+        if order.descending:
+            cameras.reverse()
+        keys: list[tuple[str, str, int]] = []
+        for camera in cameras:
+            sql, params = f"{where.sql} AND r.camera_id = ?", [*where.params, camera.camera_id]
+            if after is not None:
+                if camera == after[:2]:
+                    sql += f" AND r.id {beyond} ?"
+                    params.append(after[2])
+                elif (camera > after[:2]) is order.descending:
+                    continue  # before the cursor's camera
+            # From "reads r" whatever the pattern: many reads match, so one camera's
+            # reads in row id order (reads_camera) beat the plate index an exact or
+            # prefix pattern names, which would visit every match for each camera.
+            keys += (
+                (camera.name, camera.camera_id, row[0])
+                for row in self.db.execute(
+                    f"SELECT r.id FROM reads r WHERE {sql} ORDER BY r.id {direction} LIMIT ?",
+                    (*params, limit + 1 - len(keys)),
+                )
+            )
+            if len(keys) > limit:
+                break
+        return keys

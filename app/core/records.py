@@ -167,11 +167,13 @@ def parse_order(text: str) -> SearchOrder:
 @dataclass(frozen=True)
 class SearchCursor:
     """Keyset position: the last row's sort value and its row id in the cache (which
-    breaks ties), in the page's order."""
+    breaks ties), in the page's order. In the camera order the value is the camera's
+    name and `camera_id` the camera, which breaks ties between cameras of one name."""
 
     value: str | float
     row_id: int
     order: SearchOrder = NEWEST_FIRST
+    camera_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,8 @@ def test_a_further_page_seeks_an_index_instead_of_sorting_every_read(
     db: Database, sort_key: SortKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Sorting every matching read for each page took 4-40 s over 1,000,000 reads.
-    # Cameras sort by their names (a join), which no index of the reads can give.
+    # Cameras sort by their names (a join) and are read camera by camera instead:
+    # test_search_camera_order.py.
     repo = SearchRepository(db)
     query = SearchQuery(case_number=CASE, purpose="robbery", pattern=None)
     order = SearchOrder(sort_key, descending=True)
