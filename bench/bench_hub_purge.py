@@ -1,14 +1,16 @@
 """Hub retention purge: batched purge of expired reads vs a row-by-row DELETE, as JSON.
 
     python bench/bench_hub_purge.py [--db postgresql://...] [--reads 1000000] [--cameras 200]
-        [--rowwise 20000]
+        [--rowwise 20000] [--files]
 
 Without --db a scratch database is created on the PostgreSQL server at
 127.0.0.1:5432 (user postgres) and dropped afterwards; pass --db sqlite to run on
 SQLite in a temp folder. Every read is 31+ days old and has its own scene and
-crop sha256. The image store has
-its 256 folders (DATA/images/00 .. ff, as a store in use has) but no files: each
-unlink is a miss looked up in its folder, and part of the cost. The batched
+crop sha256. The image store has its 256 folders (DATA/images/00 .. ff, as a store
+in use has) but no files: each unlink is a miss looked up in its folder, the cost
+of the purge's own work per file. With --files every image is a real file of one
+byte, and the purge pays the file system's unlink too (about 10 us a file on this
+machine's ext4, which no number of threads or processes shortened). The batched
 purge (hub.retention.purge, 5,000 reads a transaction, tombstones included)
 takes `--reads`; the row-by-row baseline (hub.reads.delete_read, one transaction
 per read) is measured on `--rowwise` more reads in the same run and its
@@ -59,17 +61,30 @@ def _rows(count: int, cameras: int, now: datetime, start: int) -> Iterator[dict[
         }  # fmt: skip
 
 
-def _fill(database: Database, count: int, cameras: int, now: datetime, start: int) -> float:
-    """The reads, each naming its own scene and crop."""
+def _fill(
+    database: Database,
+    count: int,
+    cameras: int,
+    now: datetime,
+    start: int,
+    store: ImageStore | None = None,
+) -> float:
+    """The reads, each naming its own scene and crop (files of one byte in `store`)."""
     started = time.perf_counter()
     for offset in range(0, count, CHUNK):
         rows = list(_rows(min(CHUNK, count - offset), cameras, now, start + offset))
         with database.write() as connection:
             insert_reads(connection, rows, now=now)
+        if store is not None:
+            for row in rows:
+                store.write_named(row["image_sha256"], b"\xff")
+                store.write_named(row["crop_sha256"], b"\xff")
     return time.perf_counter() - started
 
 
-def run(url: str, folder: Path, reads: int, cameras: int, rowwise: int) -> dict[str, Any]:
+def run(
+    url: str, folder: Path, reads: int, cameras: int, rowwise: int, files: bool
+) -> dict[str, Any]:
     settings = HubSettings(data_dir=folder, database_url=None if url == "sqlite" else url)
     database = Database(settings.sqlalchemy_url)
     migrate(database)
@@ -83,8 +98,8 @@ def run(url: str, folder: Path, reads: int, cameras: int, rowwise: int) -> dict[
                     longitude=-104.8, direction="NB", active=True,
                 ),
             )  # fmt: skip
-    fill_seconds = _fill(database, reads, cameras, now, 0)
     store = ImageStore(folder / "images")
+    fill_seconds = _fill(database, reads, cameras, now, 0, store if files else None)
     for prefix in range(256):
         (store.root / f"{prefix:02x}").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -115,6 +130,7 @@ def run(url: str, folder: Path, reads: int, cameras: int, rowwise: int) -> dict[
         "rowwise_extrapolated_seconds": round(per_row * reads, 1),
         "speedup": round(per_row * reads / batched, 1) if batched else None,
         "partitioned": database.is_postgresql,
+        "image_files": files,
         "target_seconds": 10,
     }
 
@@ -125,17 +141,20 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=1_000_000)
     parser.add_argument("--cameras", type=int, default=200)
     parser.add_argument("--rowwise", type=int, default=20_000)
+    parser.add_argument(
+        "--files", action="store_true", help="store each image as a real (one-byte) file"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         if args.db:
-            figures = run(args.db, Path(folder), args.reads, args.cameras, args.rowwise)
+            figures = run(args.db, Path(folder), args.reads, args.cameras, args.rowwise, args.files)
         else:
             name = f"platedesk_bench_{uuid.uuid4().hex[:10]}"
             with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{name}"')
             try:
                 url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-                figures = run(url, Path(folder), args.reads, args.cameras, args.rowwise)
+                figures = run(url, Path(folder), args.reads, args.cameras, args.rowwise, args.files)
             finally:
                 with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
                     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

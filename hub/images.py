@@ -158,6 +158,12 @@ class ImageStore:
                 folders.setdefault(os.path.join(self.root, sha[:2]), []).append(f"{sha}.jpg")
         return folders
 
+    def remove(self, shas: list[str]) -> int:
+        """Unlink the files of these images (not sha256: skipped); how many were there."""
+        return sum(
+            self.remove_from(folder, names) for folder, names in self.by_folder(shas).items()
+        )
+
     @staticmethod
     def remove_from(folder: str, names: list[str]) -> int:
         """Unlink these files of one folder (named relative to the folder's descriptor,

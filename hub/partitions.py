@@ -19,12 +19,11 @@ day's held reads are copied aside, a tombstone is written for each of the others
 index takes them in key order instead of at random), the partition is detached
 from reads and renamed `purge_reads_pYYYYMMDD_<suffix>`, and the held reads are
 put back (into reads_default). The detached table is the list of the day's images:
-nothing is copied. Once every expired day is detached, sweep_images finds, in one
-transaction, the images of the detached days that no remaining read names (one
-anti-join against the reads left, not one per day), has their files unlinked and
-drops the detached tables. A crash before its commit leaves the detached tables
-for the next purge's sweep (and `purge_images`, the list kept by an earlier
-version of the purge, is swept and emptied too).
+nothing is copied. Once every expired day is detached, sweep_images takes them one
+by one, a transaction each: it finds the day's images that no remaining read
+names, has their files unlinked and drops the table. A crash before its commit
+leaves the table for the next purge's sweep (and `purge_images`, the list kept by
+an earlier version of the purge, is swept and emptied too).
 
 Detaching or dropping a partition locks reads (ACCESS EXCLUSIVE) until commit, so
 it is the last heavy step of its transaction; the sweep does not lock reads.
@@ -182,7 +181,9 @@ def purge_day_partition(connection: Connection, day: date, *, now: datetime) -> 
 
 
 def detached_tables(connection: Connection) -> list[str]:
-    """The detached day tables waiting for sweep_images, by name."""
+    """The detached day tables waiting for sweep_images, by name (none on SQLite)."""
+    if not partitioned(connection):
+        return []
     return list(
         connection.execute(
             sa.text(
@@ -221,35 +222,31 @@ def _copied_lines(connection: Connection, query: str) -> Iterator[list[str]]:
         cursor.close()
 
 
-def sweep_images(connection: Connection, unlink: Callable[[list[str]], object]) -> None:
-    """Hand `unlink` the sha256 of the detached days' images that no read names any
-    more (in chunks, as PostgreSQL finds them), then drop the detached tables and
-    empty `purge_images`.
+def sweep_images(connection: Connection, table: str, unlink: Callable[[list[str]], object]) -> None:
+    """Hand `unlink` the sha256 of the images of one detached day (`table`) that no
+    read names any more (in chunks, as PostgreSQL finds them), then drop the table.
+    The images `purge_images` lists (an earlier version's list) go along.
 
     Call it under the change-log lock (hub.reads.lock_change_log) and let the files
     go before the commit (hub.retention), so no ingest can name one of them meanwhile.
+    An image named twice is handed over twice: the second unlink finds nothing.
     """
     if not partitioned(connection):
         return
     connection.exec_driver_sql("LOCK TABLE purge_images IN EXCLUSIVE MODE")  # one sweep at a time
-    tables = detached_tables(connection)
-    listed = ["SELECT sha256 FROM purge_images"]
-    for table in tables:
-        listed += [
-            f"SELECT image_sha256 AS sha256 FROM {table}",
-            f"SELECT crop_sha256 AS sha256 FROM {table}",
-        ]
+    listed = (
+        "SELECT sha256 FROM purge_images "
+        f"UNION ALL SELECT image_sha256 FROM {table} UNION ALL SELECT crop_sha256 FROM {table}"
+    )
     # Two hash anti-joins against the reads left, streamed: the first orphans reach
-    # `unlink` while PostgreSQL scans on. An image of two detached days is listed
-    # twice; unlinking it twice is harmless (ingest restores under the lock).
+    # `unlink` while PostgreSQL scans on.
     connection.exec_driver_sql(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'")
     query = (
-        f"SELECT p.sha256 FROM ({' UNION ALL '.join(listed)}) p "
+        f"SELECT p.sha256 FROM ({listed}) p "
         "WHERE NOT EXISTS (SELECT 1 FROM reads r WHERE r.image_sha256 = p.sha256) "
         "AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.crop_sha256 = p.sha256)"
     )
     for chunk in _copied_lines(connection, query):
         unlink(chunk)
-    for table in tables:
-        connection.exec_driver_sql(f"DROP TABLE {table}")
+    connection.exec_driver_sql(f"DROP TABLE {table}")
     connection.exec_driver_sql("TRUNCATE purge_images")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -90,13 +89,16 @@ def test_a_day_detached_before_a_crash_is_swept_by_the_next_purge(hub: HubFixtur
     assert not store.exists(gone["crop_sha256"])
 
 
-def test_unlinker_counts_the_files_it_removed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes_at_least", [10**9, 1], ids=["thread", "processes"])
+def test_unlinker_counts_the_files_it_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes_at_least: int
+) -> None:
+    monkeypatch.setattr(retention, "PROCESSES_AT_LEAST", processes_at_least)
     store = ImageStore(tmp_path / "images")
     present = [store.put(f"image {number}".encode()) for number in range(40)]
     absent = [hashlib.sha256(f"never stored {n}".encode()).hexdigest() for n in range(40)]
     missing_folder = "ff" * 32  # its folder may or may not exist; it has no file
-    with ThreadPoolExecutor(3) as pool:
-        unlinker = retention._Unlinker(store, pool)
+    with retention._Unlinker(store) as unlinker:
         unlinker.submit(present[:20] + absent + ["not a sha256", missing_folder])
         unlinker.submit(present[20:])
         assert unlinker.wait() == len(present)
