@@ -93,22 +93,17 @@ class _Unauthorized(Exception):
     pass
 
 
-def _interrupt(response: httpx.Response) -> None:
-    """End a stream that another thread is reading.
+def _shut_down(network_stream: Any) -> None:
+    """Wake a thread blocked reading this connection (httpcore's network stream).
 
     Closing a socket does not wake a thread blocked reading it (Linux); shutting it
     down does. Without that, stop() would wait for the hub's next ping, or for the
-    read timeout when the network is gone.
+    read timeout when the network is gone or the hub does not answer.
     """
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
+    sock = network_stream.get_extra_info("socket") if network_stream is not None else None
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-    try:
-        response.close()
-    except Exception:
-        log.debug("closing the alert stream from stop() failed", exc_info=True)
 
 
 class AlertListener:
@@ -143,6 +138,10 @@ class AlertListener:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._response: httpx.Response | None = None
+        # The connection of the stream being opened or read, from the moment it is
+        # connected (httpcore's trace): stop() can end a request still waiting for
+        # the hub's answer, before there is a response to close.
+        self._connection: Any = None
         self._lock = threading.Lock()
         self.state = STOPPED
         self.connections = 0  # streams opened so far (for status and tests)
@@ -162,9 +161,13 @@ class AlertListener:
         """End the stream and join the thread (returns within a ping or so)."""
         self._stop.set()
         with self._lock:
-            response = self._response
+            response, connection = self._response, self._connection
+        _shut_down(connection)
         if response is not None:
-            _interrupt(response)
+            try:
+                response.close()
+            except Exception:
+                log.debug("closing the alert stream from stop() failed", exc_info=True)
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -233,7 +236,9 @@ class AlertListener:
         params: dict[str, Any] = {"ping": self._ping}
         if self._cursor is not None:
             headers["Last-Event-ID"] = str(self._cursor)
-        with http.stream("GET", STREAM_PATH, headers=headers, params=params) as response:
+        with http.stream(
+            "GET", STREAM_PATH, headers=headers, params=params, extensions={"trace": self._trace}
+        ) as response:
             if response.status_code == 401:
                 raise _Unauthorized
             if response.status_code >= 400:
@@ -252,6 +257,18 @@ class AlertListener:
             finally:
                 with self._lock:
                     self._response = None
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's progress events: keep the connection once it is made."""
+        if event not in (
+            "connection.connect_tcp.complete",
+            "connection.connect_unix_socket.complete",
+        ):
+            return
+        with self._lock:
+            self._connection = info.get("return_value")
+        if self._stop.is_set():  # stop() came while connecting: it saw no connection
+            _shut_down(self._connection)
 
     def _consume(self, response: httpx.Response) -> bool:
         ready = False
