@@ -17,7 +17,8 @@ from app.cache.reads import ReadRepository
 from app.cache.review import ReviewRepository
 from app.core.plates import parse_pattern
 from app.core.records import SearchQuery, query_from_dict, query_to_dict
-from app.core.schemas import ReadPublic, SlicePublic
+from app.core.schemas import ReadPublic
+from tests.unit.cache.cache_support import day_slice
 
 CASE = "2026-004211"
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -63,19 +64,8 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database = open_encrypted(tmp_path / "cache.db", os.urandom(32))
     migrate(database)
     CatalogRepository(database).save_slice(
-        SlicePublic(
-            slice_id="s1",
-            case_number=CASE,
-            purpose="robbery",
-            justification="Suspect vehicle leaving the robbery scene on Dell Range",
-            time_from=T0,
-            time_to=T0 + timedelta(days=1),
-            camera_ids=None,
-            plate_pattern=None,
-            estimated_reads=len(SIGHTINGS),
-            created_at=T0,
-            expires_at=T0 + timedelta(days=30),
-            status="active",
+        day_slice(
+            "s1", case_number=CASE, start=T0, estimated_reads=len(SIGHTINGS), purpose="robbery"
         )
     )
     ReadRepository(database).apply_page(

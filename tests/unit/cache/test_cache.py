@@ -19,6 +19,7 @@ from app.cache.search import SearchRepository
 from app.core.plates import parse_pattern
 from app.core.records import ReadRecord, SearchOrder, SearchQuery, SortKey, parse_order
 from app.core.schemas import ReadPublic, SlicePublic
+from tests.unit.cache.cache_support import day_slice
 
 CASE = "2026-004211"
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -59,33 +60,22 @@ def _read(n: int, plate: str) -> ReadPublic:
     )
 
 
-def _slice(slice_id: str, purpose: str = "robbery") -> SlicePublic:
-    return SlicePublic(
-        slice_id=slice_id,
-        case_number=CASE,
-        purpose=purpose,
-        justification="Suspect vehicle leaving the robbery scene on Dell Range",
-        time_from=T0,
-        time_to=T0 + timedelta(days=1),
-        camera_ids=None,
-        plate_pattern=None,
-        estimated_reads=len(PLATES),
-        created_at=T0,
-        expires_at=T0 + timedelta(days=30),
-        status="active",
-    )
-
-
 @pytest.fixture
 def key() -> bytes:
     return os.urandom(32)
+
+
+def _slice(slice_id: str, purpose: str) -> SlicePublic:
+    return day_slice(
+        slice_id, case_number=CASE, start=T0, estimated_reads=len(PLATES), purpose=purpose
+    )
 
 
 @pytest.fixture
 def db(tmp_path: Path, key: bytes) -> Iterator[Database]:
     database = open_encrypted(tmp_path / "cache.db", key)
     migrate(database)
-    CatalogRepository(database).save_slice(_slice("s1"))
+    CatalogRepository(database).save_slice(_slice("s1", "robbery"))
     ReadRepository(database).apply_page(
         slice_id="s1",
         reads=[_read(n, plate) for n, plate in enumerate(PLATES)],
@@ -267,7 +257,7 @@ def test_a_tombstone_removes_the_read_and_its_images(db: Database) -> None:
 
 
 def test_a_read_held_by_another_slice_survives_a_tombstone(db: Database) -> None:
-    CatalogRepository(db).save_slice(_slice("s2"))
+    CatalogRepository(db).save_slice(_slice("s2", "robbery"))
     reads = ReadRepository(db)
     reads.apply_page(
         slice_id="s2", reads=[_read(0, PLATES[0])], tombstones=[], next_cursor="x", complete=True

@@ -18,7 +18,8 @@ from app.cache.reads import ReadRepository
 from app.cache.search import SearchRepository
 from app.core.plates import fuzzy_matches, parse_pattern
 from app.core.records import ReadRecord, SearchCursor, SearchOrder, SearchQuery, SortKey
-from app.core.schemas import CameraPublic, ReadPublic, SlicePublic
+from app.core.schemas import CameraPublic, ReadPublic
+from tests.unit.cache.cache_support import day_slice
 
 CASE = "2026-004211"
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -58,23 +59,6 @@ def _read(n: int, rng: random.Random) -> ReadPublic:
     )
 
 
-def _slice(slice_id: str, purpose: str) -> SlicePublic:
-    return SlicePublic(
-        slice_id=slice_id,
-        case_number=CASE,
-        purpose=purpose,
-        justification="Suspect vehicle leaving the robbery scene on Dell Range",
-        time_from=T0,
-        time_to=T0 + timedelta(days=1),
-        camera_ids=None,
-        plate_pattern=None,
-        estimated_reads=READS,
-        created_at=T0,
-        expires_at=T0 + timedelta(days=30),
-        status="active",
-    )
-
-
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = open_encrypted(tmp_path / "cache.db", os.urandom(32))
@@ -96,7 +80,9 @@ def db(tmp_path: Path) -> Iterator[Database]:
     reads = ReadRepository(database)
     # Another purpose's slice holds reads too (from the same cameras): never in results.
     for slice_id, purpose, numbers in (("s1", "robbery", range(READS)), ("s2", "homicide", range(READS, READS + 30))):  # fmt: skip
-        catalog.save_slice(_slice(slice_id, purpose))
+        catalog.save_slice(
+            day_slice(slice_id, case_number=CASE, start=T0, estimated_reads=READS, purpose=purpose)
+        )
         reads.apply_page(
             slice_id=slice_id,
             reads=[_read(n, rng) for n in numbers],
