@@ -14,7 +14,9 @@ import contextlib
 import json
 import logging
 import socket
+import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -171,7 +173,11 @@ class AlertListener:
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
-                log.warning("the alert listener did not stop within %.0f s", timeout)
+                frame = sys._current_frames().get(self._thread.ident or 0)
+                where = "".join(traceback.format_stack(frame)[-6:]) if frame else "unknown"
+                log.warning(
+                    "the alert listener did not stop within %.0f s; it is at\n%s", timeout, where
+                )
 
     @property
     def running(self) -> bool:
