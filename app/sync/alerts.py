@@ -199,7 +199,10 @@ class AlertListener:
         with httpx.Client(
             base_url=self._base_url,
             transport=self._transport,
-            timeout=httpx.Timeout(max(10.0, self._ping * 5), connect=5.0),
+            # The hub pings every `ping` seconds: four missed pings end a stream (and
+            # the listener reconnects), so a read stop() could not wake (seen, rarely,
+            # under load) still ends within the AlertsPanel's 5 s wait.
+            timeout=httpx.Timeout(self._ping * 4, connect=5.0),
         ) as http:
             while not self._stop.is_set():
                 self._set_state(CONNECTING)
