@@ -71,8 +71,7 @@ class ImageStore:
         a concurrent writer still busy) is written again by temp file and rename, so
         a reader never sees it partial.
         """
-        folder = os.path.join(self.root, sha[:2])
-        target = os.path.join(folder, f"{sha}.jpg")
+        folder, target = self._file(sha)
         try:
             fd = os.open(target, _CREATE_NEW, 0o644)
         except FileNotFoundError:
@@ -192,8 +191,13 @@ class ImageStore:
         that found it orphaned leaves it. Call it under the change-log lock, before
         committing reads that name the files."""
         for sha, data in files.items():
-            if not os.path.exists(os.path.join(self.root, sha[:2], f"{sha}.jpg")):
+            if not os.path.exists(self._file(sha)[1]):
                 self.write_named(sha, data)
+
+    def _file(self, sha: str) -> tuple[str, str]:
+        """The folder and the path of the file named `sha` (checked by the caller)."""
+        folder = os.path.join(self.root, sha[:2])
+        return folder, os.path.join(folder, f"{sha}.jpg")
 
 
 class ImageWriter:

@@ -471,11 +471,7 @@ def ingest_batch(
         try:
             with database.write() as connection:
                 outcomes = _record_batch(
-                    connection,
-                    store,
-                    list(first_of.values()),
-                    written=written,
-                    now=now,
+                    connection, store, list(first_of.values()), written=written, now=now
                 )
             break
         except sa.exc.IntegrityError:
