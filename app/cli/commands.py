@@ -29,7 +29,7 @@ from app.core.records import (
     SortKey,
     parse_order,
 )
-from app.export.verify import HubLookup, HubRecord, verify_packet
+from app.export.verify import HubLookup, HubRecord, TrustedKey, load_trusted_keys, verify_packet
 from app.sync.client import HubClient, HubError, HubRefused
 from app.vision.redact import load_spec_file, merge_specs, parse_redaction
 from app.workstation import Workstation
@@ -37,6 +37,7 @@ from app.workstation import Workstation
 log = logging.getLogger("platedesk")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_ORIGIN_NOT_CHECKED = 3  # verify: intact, but no trusted key or hub said who made it
 COMMANDS = (
     "login",
     "logout",
@@ -149,10 +150,25 @@ def build_parser() -> argparse.ArgumentParser:
         help='a JSON redaction spec: {"READ_ID": {"regions": [[x, y, w, h]], "enhance": {}}}',
     )
 
-    verify = command("verify", "check a packet (exit 0 valid, 1 invalid)")
+    verify = command(
+        "verify",
+        "check a packet (exit 0: intact and signed by a trusted key or the hub's key for the "
+        "device; 3: intact, but its origin was not checked; 1: not intact or not from them)",
+    )
     verify.add_argument("packet", type=Path, metavar="PACKET", help="a packet folder or ZIP")
     verify.add_argument(
-        "--public-key", type=Path, help="a file with the device's public key (base64 or PEM)"
+        "--public-key",
+        "--key",
+        type=Path,
+        help="a file with the device's public key (base64 or PEM): the packet must be signed by it",
+    )
+    verify.add_argument(
+        "--trusted-keys",
+        type=Path,
+        metavar="FILE",
+        help="a file of keys you trust (e.g. your agency's published device keys): one a line, "
+        "base64 of the 32 raw bytes and an optional name, or PEM blocks; the packet must be "
+        "signed by one of them",
     )
     verify.add_argument(
         "--hub",
@@ -422,7 +438,7 @@ def _export(ws: Workstation, args: argparse.Namespace) -> Any:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    """Offline, without a profile: the packet alone (and a public key, when given); with
+    """Offline, without a profile: the packet alone (and the keys given, when given); with
     --hub URL (or --online and a profile) also the hub's receipt and device key."""
     try:
         public_key = (
@@ -431,6 +447,18 @@ def _verify(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"platedesk: the public key file cannot be read: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    trusted: list[TrustedKey] = []
+    if args.trusted_keys is not None:
+        try:
+            trusted = load_trusted_keys(
+                args.trusted_keys.read_text(encoding="utf-8"), source=str(args.trusted_keys)
+            )
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"platedesk: the trusted keys file cannot be read: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        except KnownError as exc:
+            print(f"platedesk: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     hub_url = args.hub
     if hub_url is None and args.profile is not None:
         hub_url = load_settings(args.profile).hub_url or None
@@ -444,6 +472,7 @@ def _verify(args: argparse.Namespace) -> int:
         report = verify_packet(
             args.packet,
             public_key=public_key,
+            trusted_keys=trusted,
             hub=None if client is None else _hub_lookup(client),
         )
     except KnownError as exc:
@@ -458,12 +487,18 @@ def _verify(args: argparse.Namespace) -> int:
         for check in report.checked:
             print(f"checked: {check}")
         if report.valid:
-            print(f"valid: {args.packet}")
+            print(f"valid: {args.packet} is intact and {report.origin}")
+        elif report.intact and not report.problems:
+            print(f"INTACT, ORIGIN NOT CHECKED: {args.packet} is consistent with itself, but "
+                  f"who made it was {report.origin}")  # fmt: skip
         else:
-            print(f"INVALID: {report.problems[0]}")
+            print(("INTACT, ORIGIN NOT VERIFIED: " if report.intact else "INVALID: ")
+                  + report.problems[0])  # fmt: skip
             for problem in report.problems[1:]:
                 print(f"  also: {problem}")
-    return 0 if report.valid else EXIT_ERROR
+    if report.valid:
+        return 0
+    return EXIT_ORIGIN_NOT_CHECKED if report.intact and not report.problems else EXIT_ERROR
 
 
 def _alerts(ws: Workstation, args: argparse.Namespace) -> Any:

@@ -68,9 +68,9 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     )  # fmt: skip
     assert validated.returncode == 0, validated.stderr
     done = run_cli("verify", str(packet), "--json")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr  # intact; offline, origin unchecked
     report = json.loads(done.stdout)
-    assert report["valid"] is True
+    assert (report["valid"], report["intact"], report["origin_verified"]) == (False, True, False)
     assert report["problems"] == []
 
     # The originals are the hub's bytes: same SHA-256 as the hub's records, same bytes as served.
@@ -143,7 +143,7 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     other = Ed25519PrivateKey.generate()
     (forged / SIGNATURE_FILE).write_text(sign_b64(other, signed_bytes), encoding="ascii")
     (forged / PUBLIC_KEY_FILE).write_text(public_key_b64(other), encoding="ascii")
-    assert run_cli("verify", str(forged)).returncode == 0
+    assert run_cli("verify", str(forged)).returncode == 3  # intact, origin not checked
     caught = run_cli("verify", str(forged), "--hub", hub_url)
     assert caught.returncode == 1
     assert "not a valid signature by the key the hub at" in caught.stdout
@@ -220,7 +220,7 @@ def test_offline_marks_and_exports_reach_the_hub_at_the_next_contact(
         derived = result.packet / "data" / "derived" / f"{read_ids[0]}-scene.derived.png"
         assert derived.exists()
         assert derived.with_name(derived.name + ".json").exists()
-        assert verify_packet(result.packet).valid
+        assert verify_packet(result.packet).intact
 
         # Back online: the next contact (here the journal upload) delivers what waited.
         proxy.enabled = False
@@ -275,7 +275,7 @@ def test_export_redacts_from_the_command_line_and_refuses_bad_regions(
     )
     assert sidecar["operations"][0]["region"] == [10, 10, 50, 20]
     assert sidecar["original_sha256"] == workstation.read(read_id).image_sha256
-    assert run_cli("verify", str(packet)).returncode == 0
+    assert run_cli("verify", str(packet)).returncode == 3  # intact, origin not checked
 
 
 def test_a_technicians_export_confirms_the_detectives_proposed_holds(
@@ -315,7 +315,7 @@ def test_a_technicians_export_confirms_the_detectives_proposed_holds(
         assert at_hub[read_id].confirmed_by == user["username"]
         actions = [e["action"] for e in technician._journal().events()]
         assert "evidence.hold_confirm" in actions
-        assert verify_packet(result.packet).valid
+        assert verify_packet(result.packet).intact
     finally:
         technician.close()
     assert {h.read_id: h.status for h in detective.evidence_holds(case_number=case, refresh=True)}[

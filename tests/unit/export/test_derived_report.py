@@ -195,7 +195,7 @@ def test_a_packet_holds_derived_copies_with_sidecars_and_untouched_originals(
 ) -> None:
     spec = DerivedSpec(regions=(Region(10, 10, 60, 30),))
     packet, _ = _packet(tmp_path, key, derived={f"{R1}-scene.jpg": _deriver(spec)})
-    assert verify_packet(packet).valid
+    assert verify_packet(packet).intact
     bagit.Bag(str(packet)).validate()
     original = packet / "data" / "originals" / f"{R1}-scene.jpg"
     assert original.read_bytes() == SCENE_ONE
@@ -284,7 +284,7 @@ def test_the_bag_is_bagit_1_0_and_writing_leaves_the_working_directory_alone(
         bag = bagit.Bag(str(packet))
         assert bag.version_info == (1, 0)
         bag.validate()
-        assert verify_packet(packet).valid
+        assert verify_packet(packet).intact
 
 
 def test_the_hubs_events_go_into_custody_and_are_checked(
@@ -296,7 +296,7 @@ def test_the_hubs_events_go_into_custody_and_are_checked(
     custody = json.loads((packet / "data" / "custody.json").read_text(encoding="utf-8"))
     assert custody["hub"]["events"] == [hub_event]
     report = verify_packet(packet)
-    assert report.valid, report.problems
+    assert report.intact, report.problems
     assert any("hub's events" in check for check in report.checked)
 
     offline, _ = _packet(
@@ -326,14 +326,18 @@ def test_the_hub_checks_name_a_missing_or_different_receipt_and_a_foreign_key(
 
         return lookup
 
-    assert verify_packet(packet, hub=hub(manifest, own_key)).valid
+    checked = verify_packet(packet, hub=hub(manifest, own_key))
+    assert checked.valid
+    assert checked.origin == f"signed by the key the hub at http://hub holds for device {DEVICE}"
     assert asked[-1] == ("c" * 32, DEVICE)
     problems = verify_packet(packet, hub=hub(None, own_key)).problems
     assert problems == [f"the hub at http://hub holds no receipt for packet {'c' * 32}"]
     problems = verify_packet(packet, hub=hub("0" * 64, own_key)).problems
     assert "its SHA-256 differs from the receipt's manifest hash" in problems[0]
     foreign = public_key_b64(Ed25519PrivateKey.generate())
-    problems = verify_packet(packet, hub=hub(manifest, foreign)).problems
+    forged = verify_packet(packet, hub=hub(manifest, foreign))
+    assert (forged.intact, forged.origin_verified, forged.valid) == (True, False, False)
+    problems = forged.problems
     assert problems == [
         f"signature.ed25519 is not a valid signature by the key the hub at http://hub holds "
         f"for device {DEVICE}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
+import struct
 import threading
 import zipfile
 from collections.abc import Callable
@@ -16,8 +18,10 @@ from typing import Any
 import bagit
 import numpy as np
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.cli.commands import EXIT_ERROR, EXIT_ORIGIN_NOT_CHECKED, run
 from app.core.audit_chain import GENESIS_HASH, seal_event
 from app.export.packet import (
     PUBLIC_KEY_FILE,
@@ -31,8 +35,8 @@ from app.export.packet import (
     PacketResult,
     write_packet,
 )
-from app.export.sign import public_key_b64, sign_b64
-from app.export.verify import verify_packet
+from app.export.sign import KeyFormatError, public_key_b64, sign_b64
+from app.export.verify import ZipLimits, load_trusted_keys, verify_packet
 
 CASE = "2026-CR-0042"
 DEVICE = "dev-1"
@@ -171,17 +175,22 @@ def packet(pristine: Path, tmp_path: Path) -> Path:
 
 def _problems(path: Path, **kwargs: Any) -> list[str]:
     report = verify_packet(path, **kwargs)
-    assert report.valid is (not report.problems)
+    if report.problems:
+        assert not report.valid
+    assert report.intact is (not set(report.problems) - set(report.origin_problems))
     return report.problems
 
 
 def test_a_fresh_packet_is_a_valid_bag_and_verifies(packet: Path, key: Ed25519PrivateKey) -> None:
     bagit.Bag(str(packet)).validate()
     report = verify_packet(packet)
-    assert report.valid, report.problems
+    assert report.intact, report.problems
+    assert (report.origin_verified, report.valid) == (False, False)  # no key given, no hub
     assert any("signature" in check for check in report.checked)
     assert any("audit-excerpt" in check for check in report.checked)
-    assert verify_packet(packet, public_key=public_key_b64(key)).valid
+    pinned = verify_packet(packet, public_key=public_key_b64(key))
+    assert (pinned.intact, pinned.origin_verified, pinned.valid) == (True, True, True)
+    assert pinned.origin.startswith("signed by the key given (key SHA-256 ")
     names = sorted(p.name for p in (packet / "data" / "originals").iterdir())
     assert names == ["r1-crop.jpg", "r1-scene.jpg", "r2-crop.jpg", "r2-scene.jpg"]
     info = bagit.Bag(str(packet)).info
@@ -259,6 +268,7 @@ def test_a_packet_re_signed_by_another_key_fails(packet: Path, key: Ed25519Priva
     # ...and swapping in the other key too is caught when the device's key is given
     (packet / PUBLIC_KEY_FILE).write_text(public_key_b64(other), encoding="ascii")
     assert not _problems(packet)
+    assert not verify_packet(packet).valid  # whole, but nothing says who signed it
     problems = _problems(packet, public_key=public_key_b64(key))
     assert problems[0] == f"{PUBLIC_KEY_FILE} is not the public key given"
 
@@ -291,7 +301,7 @@ def test_the_excerpt_withholds_other_cases_events_but_still_links(packet: Path) 
             "hash": shown[seq]["hash"], "withheld": True,
         }  # fmt: skip
     assert "params" in shown[3]
-    assert verify_packet(packet).valid
+    assert verify_packet(packet).intact
 
 
 def test_a_zip_packet_verifies_and_its_tampering_is_caught(
@@ -300,7 +310,7 @@ def test_a_zip_packet_verifies_and_its_tampering_is_caught(
     result = _build(tmp_path / "out", key, zip=True)
     assert result.packet.suffix == ".zip"
     assert [p.name for p in (tmp_path / "out").iterdir()] == [result.packet.name]
-    assert verify_packet(result.packet).valid
+    assert verify_packet(result.packet, public_key=public_key_b64(key)).valid
     tampered = tmp_path / "tampered.zip"
     with zipfile.ZipFile(result.packet) as source, zipfile.ZipFile(tampered, "w") as sink:
         for item in source.infolist():
@@ -344,3 +354,148 @@ def test_the_public_key_file_is_base64_of_the_raw_key(packet: Path, key: Ed25519
     text = (packet / PUBLIC_KEY_FILE).read_text(encoding="ascii").strip()
     assert len(base64.b64decode(text)) == 32
     assert text == public_key_b64(key)
+
+
+def _forge(packet: Path) -> Ed25519PrivateKey:
+    """Swap one original, recompute every manifest and re-sign with a fresh key, as
+    anyone holding the packet can: what only a trusted key or the hub can catch."""
+    original = packet / "data" / "originals" / "r1-scene.jpg"
+    original.write_bytes(SCENE_TWO)
+    (packet / SIGNATURE_FILE).unlink()
+    (packet / PUBLIC_KEY_FILE).unlink()
+    bagit.Bag(str(packet)).save(manifests=True)
+    forger = Ed25519PrivateKey.generate()
+    signed = (packet / "tagmanifest-sha256.txt").read_bytes()
+    (packet / SIGNATURE_FILE).write_text(sign_b64(forger, signed), encoding="ascii")
+    (packet / PUBLIC_KEY_FILE).write_text(public_key_b64(forger), encoding="ascii")
+    return forger
+
+
+def test_a_forged_packet_is_intact_but_its_origin_is_not_checked_offline(
+    packet: Path, key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    _forge(packet)
+    report = verify_packet(packet)
+    assert report.problems == []
+    assert (report.intact, report.origin_verified, report.valid) == (True, False, False)
+    shown = report.as_dict()
+    assert (shown["valid"], shown["intact"], shown["origin_verified"]) == (False, True, False)
+    assert shown["origin"].startswith("not checked: no trusted key was given and no hub")
+
+    trusted = tmp_path / "agency.keys"
+    other = Ed25519PrivateKey.generate()
+    trusted.write_text(
+        f"# Cheyenne PD device keys\n{public_key_b64(key)}  workstation 4\n"
+        f"{public_key_b64(other)}\n",
+        encoding="utf-8",
+    )
+    keys = load_trusted_keys(trusted.read_text(encoding="utf-8"), source="agency.keys")
+    assert [k.label for k in keys] == ["workstation 4", "line 3 of agency.keys"]
+    caught = verify_packet(packet, trusted_keys=keys)
+    assert (caught.intact, caught.origin_verified, caught.valid) == (True, False, False)
+    assert caught.problems[0].startswith(f"{PUBLIC_KEY_FILE} (key SHA-256 ")
+    assert caught.problems[0].endswith("is none of the 2 trusted keys given")
+    assert caught.origin == "not verified: " + caught.problems[0]
+
+
+def test_a_packet_signed_by_a_trusted_key_is_valid(packet: Path, key: Ed25519PrivateKey) -> None:
+    other = Ed25519PrivateKey.generate()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )
+    keys = load_trusted_keys(f"{public_key_b64(other)} spare\n{pem}", source="keys.txt")
+    report = verify_packet(packet, trusted_keys=keys)
+    assert report.valid, report.problems
+    assert report.origin.startswith("signed by PEM key 1 of keys.txt (key SHA-256 ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "keys.txt holds no public key"),
+        ("# only a comment\n", "keys.txt holds no public key"),
+        ("bm90IGEga2V5 name\n", "keys.txt, line 1: the public key is not base64"),
+    ],
+)
+def test_a_trusted_keys_file_that_cannot_be_read_says_why(text: str, message: str) -> None:
+    with pytest.raises(KeyFormatError, match=message):
+        load_trusted_keys(text, source="keys.txt")
+
+
+def test_the_verify_command_says_intact_apart_from_origin(
+    packet: Path, key: Ed25519PrivateKey, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trusted = tmp_path / "agency.keys"
+    trusted.write_text(f"{public_key_b64(key)} workstation 4\n", encoding="utf-8")
+    assert run(["verify", str(packet), "--trusted-keys", str(trusted), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["valid"], shown["intact"], shown["origin_verified"]) == (True, True, True)
+    assert shown["origin"].startswith("signed by workstation 4 (key SHA-256 ")
+
+    _forge(packet)
+    assert run(["verify", str(packet), "--json"]) == EXIT_ORIGIN_NOT_CHECKED
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["valid"], shown["intact"], shown["origin_verified"]) == (False, True, False)
+    assert run(["verify", str(packet)]) == EXIT_ORIGIN_NOT_CHECKED
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith(f"INTACT, ORIGIN NOT CHECKED: {packet} is consistent with itself")
+    device_key = tmp_path / "device.pub"
+    device_key.write_text(public_key_b64(key), encoding="ascii")
+    assert run(["verify", str(packet), "--key", str(device_key)]) == EXIT_ERROR
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"INTACT, ORIGIN NOT VERIFIED: {PUBLIC_KEY_FILE} is not the public key given"
+    )
+    trusted.write_text("not a key\n", encoding="utf-8")
+    assert run(["verify", str(packet), "--trusted-keys", str(trusted)]) == EXIT_ERROR
+    assert "agency.keys, line 1: the public key is not base64" in capsys.readouterr().err
+
+
+def _zip_of(packet: Path, out: Path, extra: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(packet.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{packet.name}/{path.relative_to(packet).as_posix()}")
+        for name, data in (extra or {}).items():
+            archive.writestr(f"{packet.name}/{name}", data)
+    return out
+
+
+def test_a_zip_with_a_damaged_member_is_named_not_a_traceback(packet: Path, tmp_path: Path) -> None:
+    archive = _zip_of(packet, tmp_path / "packet.zip")
+    with zipfile.ZipFile(archive) as reader:
+        info = max(reader.infolist(), key=lambda item: item.compress_size)
+    raw = bytearray(archive.read_bytes())
+    name_length, extra_length = struct.unpack_from("<HH", raw, info.header_offset + 26)
+    raw[info.header_offset + 30 + name_length + extra_length + info.compress_size // 2] ^= 0xFF
+    archive.write_bytes(bytes(raw))
+    report = verify_packet(archive)
+    assert not report.intact
+    assert report.problems[0].startswith(
+        f"the ZIP is damaged: its member {info.filename} cannot be read ("
+    )
+
+
+def test_a_zip_member_over_the_limit_is_refused_before_anything_is_extracted(
+    packet: Path, tmp_path: Path
+) -> None:
+    archive = _zip_of(packet, tmp_path / "big.zip", {"data/big.bin": os.urandom(3 << 20)})
+    report = verify_packet(archive, limits=ZipLimits(member_bytes=2 << 20))
+    assert report.problems == [
+        f"the ZIP member {packet.name}/data/big.bin is 3 MiB uncompressed, more than the "
+        "limit of 2 MiB for one file; it was not extracted"
+    ]
+    assert len(report.checked) == 1  # nothing else ran: nothing was written out
+    report = verify_packet(archive, limits=ZipLimits(total_bytes=2 << 20))
+    assert report.problems[0].startswith("the ZIP's members are 3 MiB uncompressed, more than")
+    # within the limits it is extracted and checked (and the planted file named)
+    assert verify_packet(archive).problems == ["data/big.bin was added (not in the manifest)"]
+
+
+def test_a_zip_bomb_is_refused_by_its_compression_ratio(packet: Path, tmp_path: Path) -> None:
+    archive = _zip_of(packet, tmp_path / "bomb.zip", {"data/zeros.bin": bytes(16 << 20)})
+    problems = verify_packet(archive).problems
+    assert len(problems) == 1
+    assert problems[0].startswith(f"the ZIP member {packet.name}/data/zeros.bin would expand ")
+    assert "a ZIP bomb, not a packet" in problems[0]
