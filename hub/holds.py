@@ -33,7 +33,7 @@ from hub.slices import Caller, attributes_match, slice_attributes, slice_cameras
 
 CUSTODIANS = frozenset({Role.EVIDENCE_TECHNICIAN, Role.SUPERVISOR})
 CUSTODY_ONLY = "Only an evidence technician or a supervisor may do this."
-READ_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+READ_ID_RE = re.compile(r"[0-9a-f]{32}")  # use with fullmatch: "$" lets a trailing newline through
 
 
 def hold_status(row: Any) -> str:
@@ -123,7 +123,7 @@ def place_holds(
         raise forbidden("Only detectives, evidence technicians and supervisors handle holds.")
     number = _case(connection, request.case_number, case_number_pattern)
     wanted = list(dict.fromkeys(request.read_ids))
-    malformed = [read_id for read_id in wanted if not READ_ID_RE.match(read_id)]
+    malformed = [read_id for read_id in wanted if not READ_ID_RE.fullmatch(read_id)]
     if malformed:
         raise HubError(422, f"Not a read id (32 lower-case hex characters): {malformed[0]}.")
     if caller.role is Role.DETECTIVE and not _assigned(connection, number, caller.user_id):

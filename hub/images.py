@@ -24,7 +24,7 @@ from hub.alerts import recipient_condition
 from hub.db.tables import alerts, reads, slices
 from hub.slices import Caller, attributes_match, slice_attributes, slice_cameras, slice_pattern
 
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SHA256_RE = re.compile(r"[0-9a-f]{64}")  # use with fullmatch: "$" lets a trailing newline through
 JPEG = "image/jpeg"
 WRITE_CHUNK_FILES = 16  # files per task handed to a writer thread
 _BINARY = getattr(os, "O_BINARY", 0)
@@ -50,7 +50,7 @@ class ImageStore:
         self.writer_threads = writer_threads
 
     def path_of(self, sha256: str) -> Path:
-        if not SHA256_RE.match(sha256):
+        if not SHA256_RE.fullmatch(sha256):
             raise ValueError("an image is named by 64 lower-case hex characters")
         return self.root / sha256[:2] / f"{sha256}.jpg"
 
@@ -153,7 +153,7 @@ class ImageStore:
         """The file names of these images (not sha256: skipped), by their folder's path."""
         folders: dict[str, list[str]] = {}
         for sha in shas:
-            if SHA256_RE.match(sha):
+            if SHA256_RE.fullmatch(sha):
                 folders.setdefault(os.path.join(self.root, sha[:2]), []).append(f"{sha}.jpg")
         return folders
 
@@ -257,7 +257,7 @@ class ImageWriter:
         for sha, data, hashed in chunk:
             try:  # every file of the chunk is tried; the first failure is kept
                 if hashed:
-                    if not SHA256_RE.match(sha):
+                    if not SHA256_RE.fullmatch(sha):
                         raise ValueError("an image is named by 64 lower-case hex characters")
                     self.store.write_named(sha, data)
                 elif self.store.put(data) != sha:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.heap import freeze_startup_objects
 from app.core.schemas import API_PREFIX
 from hub import __version__
 from hub.api.limits import BodyLimitMiddleware
+from hub.api.nul import NulRefusalMiddleware
+from hub.api.openapi import allowed_methods, install_error_docs, method_table
 from hub.api.routes import (
     admin,
     alerts,
@@ -94,6 +99,25 @@ def create_app(
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
+    methods: list[tuple[re.Pattern[str], frozenset[str]]] = []  # filled on first use
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code != 405:
+            return await http_exception_handler(request, exc)
+        # The path exists, the method does not: say which do (all of the path's routes,
+        # not only the first one matched), and answer OPTIONS with them.
+        if not methods:
+            methods.extend(method_table(app.routes))
+        allow = ", ".join(allowed_methods(methods, request.scope["path"]))
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": allow})
+        return JSONResponse(
+            {"detail": f"{request.method} is not allowed here; this path answers {allow}."},
+            status_code=405,
+            headers={"Allow": allow},
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
@@ -133,7 +157,9 @@ def create_app(
             return settings.max_ingest_bytes
         return settings.max_body_bytes
 
+    app.add_middleware(NulRefusalMiddleware)  # inside the body limit: reads a bounded body
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    install_error_docs(app)
     return app
 
 

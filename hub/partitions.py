@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PARTITION = "reads_default"
 _PREFIX = "reads_p"
-_NAME = re.compile(r"^reads_p(\d{8})$")
+_NAME = re.compile(r"reads_p([0-9]{8})")  # fullmatch
 _DETACHED_PREFIX = "purge_"
 _DETACHED_NAME = re.compile(r"^purge_reads_p[0-9]{8}_[0-9a-f]{8}$")
 SWEEP_WORK_MEM = "128MB"
@@ -135,7 +135,7 @@ def expired_day_partitions(connection: Connection, cutoff: datetime) -> list[dat
     ).scalars()
     days = []
     for name in names:
-        matched = _NAME.match(name)
+        matched = _NAME.fullmatch(name)
         if matched is None:
             continue
         day = datetime.strptime(matched.group(1), "%Y%m%d").date()

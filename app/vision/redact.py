@@ -23,7 +23,7 @@ import numpy as np
 from app.core.errors import KnownError
 from app.vision.enhance import Enhancement, Image, apply_enhancement, decode_jpeg
 
-READ_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+READ_ID_RE = re.compile(r"[0-9a-f]{32}")  # use with fullmatch: "$" lets a trailing newline through
 MIN_KERNEL = 15
 PREVIEW_QUALITY = 85
 SPEC_EXAMPLE = '{"READ_ID": {"regions": [[x, y, w, h], ...], "enhance": {"clahe": true}}}'
@@ -88,7 +88,7 @@ def parse_region(text: str) -> Region:
 def parse_redaction(text: str) -> tuple[str, Region]:
     """`READ_ID:x,y,w,h` (the form of `platedesk export --redact`)."""
     read_id, sep, region = text.partition(":")
-    if not sep or not READ_ID_RE.match(read_id.strip()):
+    if not sep or not READ_ID_RE.fullmatch(read_id.strip()):
         raise RedactionError(
             f"'{text}' is not a redaction; give it as READ_ID:x,y,w,h "
             "(the read id is 32 hex characters)."
@@ -108,7 +108,7 @@ def load_spec_file(path: Path) -> dict[str, DerivedSpec]:
         raise RedactionError(f"The redaction file {path} must look like {SPEC_EXAMPLE}.")
     specs: dict[str, DerivedSpec] = {}
     for read_id, entry in document.items():
-        if not READ_ID_RE.match(str(read_id)) or not isinstance(entry, dict):
+        if not READ_ID_RE.fullmatch(str(read_id)) or not isinstance(entry, dict):
             raise RedactionError(
                 f"In {path}: '{read_id}' is not a read id with its redactions; "
                 f"the file must look like {SPEC_EXAMPLE}."

@@ -124,3 +124,55 @@ def test_a_camera_too_large_for_the_registry_is_named_not_stored(hub: HubFixture
     assert "CAM-900" not in {c["camera_id"] for c in cameras}
     ok = hub.client.post("/api/v1/admin/cameras", json={**camera, "direction": "N"}, headers=admin)
     assert ok.status_code == 201, ok.text
+
+
+NUL_REFUSED = "holds a NUL character (U+0000)"
+
+
+def test_a_nul_character_is_refused_at_the_edge_and_nothing_is_stored(hub: HubFixture) -> None:
+    # SQLite stored it; PostgreSQL refused with a message about lengths and ranges.
+    camera = {
+        "camera_id": "CAM-901", "name": "Dell Range\u0000Yellowstone", "agency": "Cheyenne PD",
+        "latitude": 41.16, "longitude": -104.8, "direction": "N", "active": True,
+    }  # fmt: skip
+    admin = hub.headers("admin")
+    reply = hub.client.post("/api/v1/admin/cameras", json=camera, headers=admin)
+    assert reply.status_code == 422
+    assert f"{NUL_REFUSED} in the body" in reply.json()["detail"]
+    cameras = hub.client.get("/api/v1/cameras", headers=hub.headers()).json()
+    assert "CAM-901" not in {c["camera_id"] for c in cameras}
+
+    in_query = hub.client.get(
+        "/api/v1/holds", params={"case_number": "2026-004211\u0000"}, headers=admin
+    )
+    assert in_query.status_code == 422
+    assert f"{NUL_REFUSED} in the query string" in in_query.json()["detail"]
+    in_path = hub.client.get("/api/v1/devices/dev%00ice", headers=admin)
+    assert in_path.status_code == 422
+    assert f"{NUL_REFUSED} in the path" in in_path.json()["detail"]
+    csv = "plate,state,reason,source,case_number,expires_at\nABC\u0000123,WY,stolen,NCIC,2026-004211,\n"
+    in_csv = hub.client.post(
+        "/api/v1/hotlists/import",
+        content=csv.encode(),
+        headers={**hub.headers("supervisor"), "Content-Type": "text/csv"},
+    )
+    assert in_csv.status_code == 422
+    assert NUL_REFUSED in in_csv.json()["detail"]
+
+    # A backslash followed by the text "u0000" is not a NUL: stored as written.
+    literal = {**camera, "name": "Dell Range \\u0000 Yellowstone"}
+    ok = hub.client.post("/api/v1/admin/cameras", json=literal, headers=admin)
+    assert ok.status_code == 201, ok.text
+    names = {
+        c["camera_id"]: c["name"] for c in hub.client.get("/api/v1/cameras", headers=admin).json()
+    }
+    assert names["CAM-901"] == "Dell Range \\u0000 Yellowstone"
+
+
+def test_a_trailing_newline_does_not_pass_an_anchored_pattern(hub: HubFixture) -> None:
+    # `^[0-9a-f]{64}$` with re.match accepted "<64 hex>\n" as an image name.
+    sha = hub.reads[0]["image_sha256"]
+    headers = hub.headers("admin")
+    assert hub.client.get(f"/api/v1/images/{sha}", headers=headers).status_code != 422
+    reply = hub.client.get(f"/api/v1/images/{sha}%0A", headers=headers)
+    assert reply.status_code == 422, reply.text

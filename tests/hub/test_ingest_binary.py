@@ -234,3 +234,12 @@ def test_parse_read_batch_splits_what_binary_batch_joins() -> None:
     assert [(item["image_size"], item["crop_size"]) for item in items] == [(0, 12), (5, 8), (10, 4)]
     with pytest.raises(HubError, match="cut short"):
         parse_read_batch(binary_batch(reads)[:-1])
+
+
+def test_a_nul_in_the_headers_text_is_refused_as_in_a_json_body(hub: HubFixture) -> None:
+    fields, image, crop = _read(hub, real_jpeg(700))
+    fields["attributes"] = {**fields["attributes"], "model": "RAV\u00004"}
+    reply = _post(hub, binary_batch([(fields, image, crop)]))
+    assert reply.status_code == 422, reply.text
+    assert "NUL character (U+0000) in the read batch's header" in reply.json()["detail"]
+    assert stored_count(hub, reads, [fields["read_id"]]) == 0

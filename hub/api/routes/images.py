@@ -26,7 +26,7 @@ NOT_HERE = "No such image in your active slices or alerts; sync the slice that h
     responses={**error_responses(404, 422), 200: {"content": {JPEG: {}}}},
 )
 def get_image(sha256: str, caller: CurrentUser, context: ContextDep, now: NowDep) -> Response:
-    if not SHA256_RE.match(sha256):
+    if not SHA256_RE.fullmatch(sha256):
         raise HubError(422, "An image is named by its SHA-256: 64 lower-case hex characters.")
     with context.database.write() as connection:
         if not (

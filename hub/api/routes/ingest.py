@@ -22,6 +22,7 @@ from app.core.schemas import (
     ReadIngestCreate,
 )
 from hub.api.deps import CameraFeed, ContextDep, NowDep, error_responses
+from hub.api.nul import holds_nul, nul_message
 from hub.errors import HubError
 from hub.ingest import (
     CREATED,
@@ -155,6 +156,8 @@ def ingest_reads_batch_binary(
             "JSON reads go to /ingest/reads:batch.",
         )
     items, jpegs = parse_read_batch(body)
+    if holds_nul(items):  # the header's text, as NulRefusalMiddleware checks a JSON body
+        raise HubError(422, nul_message("the read batch's header"))
     outcome = ingest_batch(
         context.database,
         context.images,

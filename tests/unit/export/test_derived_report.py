@@ -188,6 +188,10 @@ def test_a_spec_file_and_command_line_regions_merge(tmp_path: Path) -> None:
     spec.write_text("{", encoding="utf-8")
     with pytest.raises(RedactionError, match="is not JSON"):
         load_spec_file(spec)
+    # "^[0-9a-f]{32}$" with re.match let a trailing newline through
+    spec.write_text(json.dumps({R1 + "\n": {"regions": [[1, 2, 3, 4]]}}), encoding="utf-8")
+    with pytest.raises(RedactionError, match="is not a read id with its redactions"):
+        load_spec_file(spec)
 
 
 def test_a_packet_holds_derived_copies_with_sidecars_and_untouched_originals(
