@@ -66,6 +66,17 @@ def test_admin_creates_user_who_can_sign_in(hub: HubFixture) -> None:
             "This password is on the list of common or leaked passwords; choose another.",
         ),
         ("xx-NewDet-99", "A password may not contain the user name."),
+        # Not on the list, but what a guesser tries next (zxcvbn's score under 3):
+        (
+            "Passw0rd!",
+            "This password is too easy to guess (this is similar to a commonly used "
+            "password); use a longer one, e.g. three or four unrelated words.",
+        ),
+        (
+            "Platedesk1",
+            "This password is too easy to guess; use a longer one, e.g. three or four "
+            "unrelated words.",
+        ),
     ],
 )
 def test_weak_passwords_refused_with_reason(hub: HubFixture, password: str, reason: str) -> None:
@@ -80,6 +91,17 @@ def test_banned_list_is_shipped() -> None:
     assert {"password", "123456789", "qwertyuiop", "letmein1"} <= banned
     assert password_problem("LetMeIn1", username="someone") is not None
     assert password_problem("violet-harbor-kettle", username="someone") is None
+
+
+def test_the_seeded_passwords_pass_the_strength_estimate() -> None:
+    # The demo seed's passwords (two words and a number) and the tests' own.
+    from hub.simulate.seed import PARTNER, USERS, derive_secret
+
+    for seed in range(25):
+        for username, *_rest in (*USERS, PARTNER):
+            password, _totp = derive_secret(seed, username)
+            assert password_problem(password, username=username) is None, password
+    assert password_problem(PASSWORD, username="detective") is None
 
 
 def test_non_admin_refused(hub: HubFixture) -> None:
