@@ -103,9 +103,15 @@ def user_public(row: Any) -> UserPublic:
 
 def training_error(row: Any, *, now: datetime) -> HubError | None:
     valid_until: date | None = row.training_valid_until
-    if valid_until is None or valid_until < now.date():
-        when = valid_until.isoformat() if valid_until else "(no training on record)"
-        return HubError(403, f"Your ALPR training expired on {when}; renew it before searching.")
+    if valid_until is None:
+        return HubError(
+            403, "No ALPR training is on record for you; ask an administrator to record it."
+        )
+    if valid_until < now.date():
+        return HubError(
+            403,
+            f"Your ALPR training expired on {valid_until.isoformat()}; renew it before searching.",
+        )
     return None
 
 

@@ -38,6 +38,42 @@ from hub.errors import HubError
 TOTP_ISSUER = "Platedesk hub"
 
 
+ADMIN_NEEDS_TRAINING = (
+    "An administrator needs current ALPR training too (they see the audit trail, hotlists "
+    "and every user); give a training date from today on."
+)
+
+
+def _admin_check_training(
+    connection: Connection, *, user_id: int | None, valid_until: date | None, now: datetime
+) -> None:
+    """Administrators sign in only with current training, as everyone does; so a training
+    date that would leave no unlocked administrator with current training is refused
+    (the last one setting their own date in the past locked everyone out of the API)."""
+    today = now.date()
+    if valid_until is not None and valid_until >= today:
+        return
+    if user_id is None:  # a new administrator who could not sign in
+        raise HubError(422, ADMIN_NEEDS_TRAINING)
+    others = connection.execute(
+        sa.select(sa.func.count())
+        .select_from(users)
+        .where(
+            users.c.role == Role.ADMIN.value,
+            users.c.user_id != user_id,
+            users.c.locked_at.is_(None),
+            users.c.training_valid_until >= today,
+        )
+    ).scalar_one()
+    if not others:
+        raise HubError(
+            409,
+            "This would leave no administrator able to sign in: no other unlocked "
+            "administrator has current ALPR training. Record another administrator's "
+            "training first, or give a date from today on.",
+        )
+
+
 def _user_row(connection: Connection, username: str) -> Any:
     row = connection.execute(sa.select(users).where(users.c.username == username)).first()
     if row is None:
@@ -70,6 +106,10 @@ def add_user(
     ).first()
     if taken is not None:
         raise HubError(409, f"A user named {body.username} already exists.")
+    if body.role is Role.ADMIN:
+        _admin_check_training(
+            connection, user_id=None, valid_until=body.training_valid_until, now=now
+        )
     secret = pyotp.random_base32()
     create_user(
         connection,
@@ -117,6 +157,10 @@ def set_training(
     now: datetime,
 ) -> UserPublic:
     row = _user_row(connection, username)
+    if row.role == Role.ADMIN.value:
+        _admin_check_training(
+            connection, user_id=int(row.user_id), valid_until=valid_until, now=now
+        )
     connection.execute(
         users.update()
         .where(users.c.user_id == row.user_id)

@@ -135,6 +135,70 @@ def test_unlock_and_training(hub: HubFixture) -> None:
     assert "admin.training_set" in actions
 
 
+def test_the_last_administrator_cannot_lose_the_training_to_sign_in(hub: HubFixture) -> None:
+    # The last one setting their own training to 0 (1970-01-01) or none locked everyone out.
+    admin = hub.headers("admin")
+    for value in (0, None, "2020-01-01"):
+        refused = hub.client.put(
+            f"{USERS}/admin/training", json={"training_valid_until": value}, headers=admin
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["detail"].startswith("This would leave no administrator able")
+    assert hub.login("admin")["user"]["role"] == "admin"
+
+    # With a second administrator trained, the first one's training may lapse...
+    second = hub.client.post(
+        USERS, json=_new_user(username="admin2", role="admin"), headers=admin
+    ).json()
+    hub.totp["admin2"] = second["totp_secret"]
+    lapsed = hub.client.put(
+        f"{USERS}/admin/training", json={"training_valid_until": 0}, headers=admin
+    )
+    assert lapsed.status_code == 200, lapsed.text
+    refused_login = hub.client.post(
+        "/api/v1/auth/login",
+        json={"username": "admin", "password": PASSWORD, "totp": hub.code("admin")},
+    )
+    assert refused_login.status_code == 403
+    assert "training expired on 1970-01-01" in refused_login.json()["detail"]
+    # ...and then the second one is the last: their own date cannot go either.
+    token = hub.login("admin2", "violet-harbor-kettle")["access_token"]
+    admin2 = {"Authorization": f"Bearer {token}"}
+    last = hub.client.put(
+        f"{USERS}/admin2/training", json={"training_valid_until": None}, headers=admin2
+    )
+    assert last.status_code == 409
+    assert hub.login("admin2", "violet-harbor-kettle")["user"]["username"] == "admin2"
+
+
+def test_an_administrator_is_created_with_current_training(hub: HubFixture) -> None:
+    admin = hub.headers("admin")
+    for training in (None, "2020-01-01"):
+        body: dict[str, object] = {**_new_user(username="admin3", role="admin")}
+        body["training_valid_until"] = training
+        refused = hub.client.post(USERS, json=body, headers=admin)
+        assert refused.status_code == 422
+        assert refused.json()["detail"].startswith("An administrator needs current ALPR training")
+    # Other roles may be added before their training is on record; they cannot sign in yet.
+    untrained = {**_new_user(username="newtech", role="evidence_technician")}
+    untrained["training_valid_until"] = None  # type: ignore[assignment]
+    created = hub.client.post(USERS, json=untrained, headers=admin)
+    assert created.status_code == 201, created.text
+    hub.totp["newtech"] = created.json()["totp_secret"]
+    reply = hub.client.post(
+        "/api/v1/auth/login",
+        json={
+            "username": "newtech",
+            "password": "violet-harbor-kettle",
+            "totp": hub.code("newtech"),
+        },
+    )
+    assert reply.status_code == 403
+    assert reply.json()["detail"] == (
+        "No ALPR training is on record for you; ask an administrator to record it."
+    )
+
+
 def test_device_revocation(hub: HubFixture) -> None:
     headers = hub.headers()
     device = hub.client.post("/api/v1/devices", json={"name": "ws-1"}, headers=headers).json()

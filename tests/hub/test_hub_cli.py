@@ -102,6 +102,17 @@ def test_user_add_and_unlock(tmp_path: Path) -> None:
     data = str(tmp_path / "hub")
     _json(_run("init", "--data", data))
     add = ["user", "add", "--data", data, "--username", "kim", "--role", "admin"]
+    untrained = subprocess.run(
+        [sys.executable, "-m", "hub.cli", *add, "--display-name", "Pat Kim"],
+        input="violet-harbor-kettle\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # an administrator without training could never sign in
+    assert untrained.returncode == 1
+    assert "An administrator needs current ALPR training too" in untrained.stderr
+    add += ["--training-until", "2099-01-01"]
     created = subprocess.run(
         [sys.executable, "-m", "hub.cli", *add, "--display-name", "Pat Kim"],
         input="violet-harbor-kettle\n",
