@@ -3,7 +3,7 @@
 Why: PostgreSQL cannot store U+0000 in text (it refused with a vague error) while
 SQLite stored it, so the same request did different things on the two databases, and
 a NUL in a stored name or note cuts it short in C-based tools. No field of the API has
-a use for it. Checked before routing: the path, the query string, and a text body
+a use for it. Checked before routing: the path, the query string, the headers, and a text body
 (JSON, CSV, form); a binary body (images, the binary read batch) is left to its route.
 A pure ASGI middleware placed inside BodyLimitMiddleware, so the body it reads is
 already bounded (and replayed to the app).
@@ -75,7 +75,11 @@ class NulRefusalMiddleware:
         if b"\x00" in query or b"%00" in query:
             await _refusal("the query string")(scope, receive, send)
             return
-        content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+        headers = dict(scope["headers"])
+        if any(b"\x00" in value for value in headers.values()):
+            await _refusal("a header")(scope, receive, send)
+            return
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
         if scope["method"] in NO_BODY_METHODS or not _is_text(content_type):
             await self.app(scope, receive, send)
             return

@@ -147,6 +147,11 @@ def test_a_nul_character_is_refused_at_the_edge_and_nothing_is_stored(hub: HubFi
     )
     assert in_query.status_code == 422
     assert f"{NUL_REFUSED} in the query string" in in_query.json()["detail"]
+    in_header = hub.client.get(
+        "/api/v1/cases", headers={**admin, "X-Platedesk-Device": "dev\u0000ice"}
+    )
+    assert in_header.status_code == 422
+    assert f"{NUL_REFUSED} in a header" in in_header.json()["detail"]
     in_path = hub.client.get("/api/v1/devices/dev%00ice", headers=admin)
     assert in_path.status_code == 422
     assert f"{NUL_REFUSED} in the path" in in_path.json()["detail"]
