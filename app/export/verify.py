@@ -202,7 +202,13 @@ def verify_packet(
             return _verify_folder(folder, pinned=pinned, hub=hub, report=report, digests=digests)
     if not path.is_dir():
         report = VerifyReport()
-        report.problem(f"{path} is neither a packet folder nor a packet ZIP")
+        if path.is_file() and path.suffix.lower() == ".zip":
+            report.problem(
+                f"{path} is not a readable ZIP: its directory is missing or damaged "
+                "(cut short in a copy?)"
+            )
+        else:
+            report.problem(f"{path} is neither a packet folder nor a packet ZIP")
         return report
     return _verify_folder(path, pinned=pinned, hub=hub, report=VerifyReport(), digests={})
 

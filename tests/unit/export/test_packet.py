@@ -475,6 +475,11 @@ def test_a_zip_with_a_damaged_member_is_named_not_a_traceback(packet: Path, tmp_
     assert report.problems[0].startswith(
         f"the ZIP is damaged: its member {info.filename} cannot be read ("
     )
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(raw[: len(raw) // 2])
+    assert verify_packet(cut).problems == [
+        f"{cut} is not a readable ZIP: its directory is missing or damaged (cut short in a copy?)"
+    ]
 
 
 def test_a_zip_member_over_the_limit_is_refused_before_anything_is_extracted(
