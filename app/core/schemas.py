@@ -37,7 +37,7 @@ class ErrorPublic(WireModel):
 class LoginRequest(WireModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
-    totp: str = Field(min_length=6, max_length=8, pattern=r"^\d+$")
+    totp: str = Field(min_length=6, max_length=8, pattern=r"^[0-9]+$")
 
 
 class RefreshRequest(WireModel):
