@@ -306,11 +306,3 @@ def assign(hub: HubFixture, username: str, case_number: str) -> None:
             connection.execute(
                 case_assignments.insert().values(case_number=case_number, user_id=user_id)
             )
-
-
-def set_unit(hub: HubFixture, username: str, unit: str | None) -> None:
-    """Put a user in a unit through the admin API."""
-    reply = hub.client.put(
-        f"/api/v1/admin/users/{username}/unit", json={"unit": unit}, headers=hub.headers("admin")
-    )
-    assert reply.status_code == 200, reply.text

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from hub.db.tables import audit_events
 from hub.holds import CUSTODY_ONLY, NOT_YOUR_HOLD
-from tests.hub.hub_support import CASE, OTHER_CASE, PASSWORD, HubFixture, assign, set_unit
+from tests.hub.flag_support import set_unit
+from tests.hub.hub_support import CASE, OTHER_CASE, PASSWORD, HubFixture, assign
 
 
 def _post_holds(hub: HubFixture, username: str, read_ids: list[str], case: str = CASE) -> Any:
