@@ -1,8 +1,11 @@
 """Alerts: hotlist hits delivered to the users they concern, and their acknowledgement.
 
-An alert goes to the users assigned to its entry's case and, when the entry names
-a unit, to the users of that unit (users.unit). Recipients are
-worked out when alerts are read, so a new assignment sees the case's alerts.
+An alert goes only to the users assigned to its entry's case: an alert carries a
+read, its place and its images, and the case is what entitles anyone to them. The
+entry's unit is a label (the unit working it); it sends alerts to nobody else, nor
+does the entry's author get them unless assigned. Recipients are worked out when
+alerts are read, so a new assignment sees the case's alerts, and an unassignment
+stops them.
 
 A recipient acknowledges an alert once, recording the policy's verification steps
 (visual confirmation, state match, entry re-confirmed) and the outcome; an outcome
@@ -25,7 +28,7 @@ from app.core.schemas import (
     acknowledgement_problem,
 )
 from hub.audit import record_hub_event
-from hub.db.tables import alerts, case_assignments, hotlist_entries, reads, users
+from hub.db.tables import alerts, case_assignments, hotlist_entries, reads
 from hub.errors import HubError, not_found
 from hub.slices import Caller, partner_agency_of
 
@@ -52,14 +55,8 @@ def _joined() -> Any:
     )
 
 
-def user_unit(connection: Connection, user_id: int) -> str | None:
-    """The user's unit (users.unit, 0004); None when the user has none."""
-    value = connection.execute(sa.select(users.c.unit).where(users.c.user_id == user_id)).scalar()
-    return str(value) if value else None
-
-
 def recipient_condition(connection: Connection, caller: Caller) -> Any:
-    """Alerts of the caller's assigned cases, and of the caller's unit.
+    """Alerts of the caller's assigned cases (and of no other: not by unit).
 
     A partner agency's user gets none: a partner sees reads only through a slice a
     supervisor approved (hub.partners), and an alert carries a read and its images.
@@ -69,11 +66,7 @@ def recipient_condition(connection: Connection, caller: Caller) -> Any:
     assigned = sa.select(case_assignments.c.case_number).where(
         case_assignments.c.user_id == caller.user_id
     )
-    condition: Any = alerts.c.case_number.in_(assigned)
-    unit = user_unit(connection, caller.user_id)
-    if unit is not None:
-        condition = sa.or_(condition, alerts.c.unit == unit)
-    return condition
+    return alerts.c.case_number.in_(assigned)
 
 
 def alert_public(row: Any) -> AlertPublic:

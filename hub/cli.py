@@ -473,6 +473,7 @@ def cmd_transparency(args: argparse.Namespace) -> int:
 
 
 def cmd_hotlist_import(args: argparse.Namespace) -> int:
+    from hub.flag_policy import current_policy
     from hub.hotlists import import_csv
     from hub.slices import Caller
 
@@ -494,6 +495,7 @@ def cmd_hotlist_import(args: argparse.Namespace) -> int:
                 now=system_clock(),
                 case_number_pattern=settings.case_number_pattern,
                 origin=f"cli:{path.name}",
+                policy=current_policy(settings.data_dir),
             )
     finally:
         database.dispose()

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SOURCE_SEARCH = "search"  # a remote search at the hub
 SOURCE_SLICE = "slice"  # a slice request at the hub
 SOURCE_WORKSTATION = "workstation"  # a search over a workstation's cache, mirrored
+SOURCE_HOTLIST = "hotlist"  # a hotlist entry (or an import's entries for one case)
 WORKSTATION_SEARCH_ACTION = "search"  # what app.workstation journals for each search
 FLAG_ACTION = "flag.raise"
 UNEVALUATED = "unevaluated"

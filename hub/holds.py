@@ -1,11 +1,14 @@
 """Evidence holds: reads preserved for a case, exempt from the retention purge.
 
-Who may do what:
+Who may do what, always on a case the caller handles (handles_case): assigned to
+it, or, for a supervisor, the supervisor of its unit (a unit one of the hub's own
+users assigned to the case belongs to):
 - a detective assigned to the case proposes holds, and only on reads inside one
   of their own active slices for that case (the reads they were allowed to see);
 - an evidence technician or a supervisor places holds confirmed directly, and
-  confirms or releases any hold;
+  confirms or releases the case's holds;
 - administrators do not handle evidence.
+Listing a case's holds and its custody events (hub.receipts) takes the same.
 
 One row per read and case. Every action is one audit event of the hub's chain
 (`hold.propose`, `hold.place`, `hold.confirm`, `hold.release`).
@@ -27,13 +30,25 @@ from app.core.errors import KnownError
 from app.core.purposes import validate_case_number
 from app.core.schemas import HoldCreate, HoldPublic, Role
 from hub.audit import record_hub_event
-from hub.db.tables import case_assignments, cases, holds, reads, slices
+from hub.db.tables import case_assignments, cases, holds, reads, slices, users
 from hub.errors import HubError, forbidden, not_found
 from hub.slices import Caller, attributes_match, slice_attributes, slice_cameras, slice_pattern
 
 CUSTODIANS = frozenset({Role.EVIDENCE_TECHNICIAN, Role.SUPERVISOR})
 CUSTODY_ONLY = "Only an evidence technician or a supervisor may do this."
+HANDLERS_ONLY = "Only detectives, evidence technicians and supervisors handle holds."
 READ_ID_RE = re.compile(r"[0-9a-f]{32}")  # use with fullmatch: "$" lets a trailing newline through
+NOT_YOUR_HOLD = (
+    "This hold belongs to a case you do not handle: only the people assigned to the "
+    "case (and the supervisor of its unit) act on its holds; ask its supervisor to assign you."
+)
+
+
+def not_on_case(number: str) -> HubError:
+    return forbidden(
+        f"You are not assigned to case {number}; ask your supervisor to assign you "
+        "(a supervisor: of the unit that works the case)."
+    )
 
 
 def hold_status(row: Any) -> str:
@@ -81,6 +96,52 @@ def _assigned(connection: Connection, case_number: str, user_id: int) -> bool:
     return row is not None
 
 
+_assignee = users.alias("assignee")
+
+
+def _supervises_case(connection: Connection, case_number: str, user_id: int) -> bool:
+    """Whether the user is a home-agency supervisor whose unit works the case: a
+    home-agency user of that unit is assigned to it (as hub.partners decides)."""
+    me = connection.execute(
+        sa.select(users.c.unit, users.c.partner_agency).where(users.c.user_id == user_id)
+    ).first()
+    if me is None or not me.unit or me.partner_agency:
+        return False
+    row = connection.execute(
+        sa.select(case_assignments.c.user_id)
+        .join(_assignee, _assignee.c.user_id == case_assignments.c.user_id)
+        .where(
+            case_assignments.c.case_number == case_number,
+            _assignee.c.unit == me.unit,
+            _assignee.c.partner_agency.is_(None),
+        )
+        .limit(1)
+    ).first()
+    return row is not None
+
+
+def handles_case(connection: Connection, caller: Caller, case_number: str) -> bool:
+    """Whether the caller may act on the case's evidence: assigned to the case, or a
+    supervisor of the case's unit. Administrators never handle evidence."""
+    if caller.role is not Role.DETECTIVE and caller.role not in CUSTODIANS:
+        return False
+    if _assigned(connection, case_number, caller.user_id):
+        return True
+    return caller.role is Role.SUPERVISOR and _supervises_case(
+        connection, case_number, caller.user_id
+    )
+
+
+def require_case(connection: Connection, caller: Caller, case_number: str, *, pattern: str) -> str:
+    """The case number once the case is on record (404) and handled by the caller (403)."""
+    if caller.role is not Role.DETECTIVE and caller.role not in CUSTODIANS:
+        raise forbidden(HANDLERS_ONLY)
+    number = _case(connection, case_number, pattern)
+    if not handles_case(connection, caller, number):
+        raise not_on_case(number)
+    return number
+
+
 def _outside_slices(
     connection: Connection, caller: Caller, case_number: str, rows: Sequence[Any], now: datetime
 ) -> list[str]:
@@ -119,17 +180,11 @@ def place_holds(
     case_number_pattern: str,
 ) -> list[HoldPublic]:
     """Propose (detective) or place confirmed (technician, supervisor) holds on reads."""
-    if caller.role is not Role.DETECTIVE and caller.role not in CUSTODIANS:
-        raise forbidden("Only detectives, evidence technicians and supervisors handle holds.")
-    number = _case(connection, request.case_number, case_number_pattern)
+    number = require_case(connection, caller, request.case_number, pattern=case_number_pattern)
     wanted = list(dict.fromkeys(request.read_ids))
     malformed = [read_id for read_id in wanted if not READ_ID_RE.fullmatch(read_id)]
     if malformed:
         raise HubError(422, f"Not a read id (32 lower-case hex characters): {malformed[0]}.")
-    if caller.role is Role.DETECTIVE and not _assigned(connection, number, caller.user_id):
-        raise forbidden(
-            f"You are not assigned to case {number}; ask your supervisor to assign you."
-        )
     rows = connection.execute(
         sa.select(
             reads.c.read_id,
@@ -213,12 +268,20 @@ def _require_custodian(caller: Caller) -> None:
         raise forbidden(CUSTODY_ONLY)
 
 
+def _custody_of(connection: Connection, caller: Caller, hold_id: str) -> Any:
+    """The hold (locked on PostgreSQL), once the caller handles its case (403)."""
+    _require_custodian(caller)
+    row = _hold(connection, hold_id)
+    if not handles_case(connection, caller, row.case_number):
+        raise forbidden(NOT_YOUR_HOLD)
+    return row
+
+
 def confirm_hold(
     connection: Connection, caller: Caller, *, hold_id: str, now: datetime
 ) -> HoldPublic:
     """A technician or supervisor confirms a proposed hold (409 once confirmed or released)."""
-    _require_custodian(caller)
-    row = _hold(connection, hold_id)
+    row = _custody_of(connection, caller, hold_id)
     status = hold_status(row)
     if status != "proposed":
         raise HubError(409, f"This hold is already {status}; only a proposed hold is confirmed.")
@@ -233,8 +296,7 @@ def release_hold(
 ) -> HoldPublic:
     """A technician or supervisor releases a hold (proposed or confirmed); the purge may
     then take the read once it is past retention."""
-    _require_custodian(caller)
-    row = _hold(connection, hold_id)
+    row = _custody_of(connection, caller, hold_id)
     if row.released_at is not None:
         raise HubError(409, "This hold is already released.")
     return _change_hold(
@@ -272,14 +334,8 @@ def _change_hold(
 def list_holds(
     connection: Connection, caller: Caller, *, case_number: str, case_number_pattern: str
 ) -> list[HoldPublic]:
-    """A case's holds, oldest first: to its assigned detectives, technicians, supervisors."""
-    if caller.role is not Role.DETECTIVE and caller.role not in CUSTODIANS:
-        raise forbidden("Only detectives, evidence technicians and supervisors handle holds.")
-    number = _case(connection, case_number, case_number_pattern)
-    if caller.role is Role.DETECTIVE and not _assigned(connection, number, caller.user_id):
-        raise forbidden(
-            f"You are not assigned to case {number}; ask your supervisor to assign you."
-        )
+    """A case's holds, oldest first: to those who handle the case (handles_case)."""
+    number = require_case(connection, caller, case_number, pattern=case_number_pattern)
     rows = connection.execute(
         sa.select(holds)
         .where(holds.c.case_number == number)

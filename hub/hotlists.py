@@ -13,6 +13,13 @@ entry's folded plate, is a candidate; app.core.plates.fuzzy_matches, the referen
 confirms it. So a batch of reads costs one indexed query however long the list is.
 Only active entries (not removed, expires_at after now) are matched: an expired
 entry never alerts.
+
+Oversight: an entry tracks a vehicle for as long as it lives, so it passes the
+flag rules a search passes (hub.flags, app.core.flag_rules: its reason and source
+as the justification's wording, whether its author is assigned to its case, the
+plate as the pattern, volume, off hours, the random sample); a hit files a review
+item for the supervisors of the author's unit. Its alerts go only to the users
+assigned to its case (hub.alerts.recipient_condition).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from app.core.errors import KnownError
+from app.core.flag_rules import FlagPolicy
 from app.core.plates import (
     MAX_PLATE_LENGTH,
     PatternKind,
@@ -45,6 +53,7 @@ from hub.db.lists import among, by_dialect
 from hub.db.tables import alerts, cases, hotlist_entries, hotlist_keys
 from hub.db.types import UTCDateTime, to_ms
 from hub.errors import HubError, forbidden, not_found
+from hub.flags import SOURCE_HOTLIST, SearchRecord, flag_search
 from hub.slices import Caller
 
 MANAGERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
@@ -125,7 +134,7 @@ def _entry_values(
     if len(plate) > MAX_PLATE_LENGTH:
         raise HubError(422, f"plate has more than {MAX_PLATE_LENGTH} letters and digits.")
     state = (request.state or "").strip().upper() or None
-    if state is not None and not state.isalpha():
+    if state is not None and not (state.isascii() and state.isalpha()):
         raise HubError(422, f"state '{state}' is not a state code; give letters, e.g. WY.")
     expires_at = to_ms(request.expires_at)
     if expires_at <= now:
@@ -177,13 +186,15 @@ def add_entry(
     *,
     now: datetime,
     case_number_pattern: str,
+    policy: FlagPolicy | None = None,
 ) -> HotlistEntryPublic:
+    """Add one entry (audited `hotlist.add`) and pass it through the flag rules."""
     require_manager(caller)
     row = _entry_values(
         request, caller, now=now, case_check=_Cases(connection, case_number_pattern)
     )
     _insert_entries(connection, [row])
-    record_hub_event(
+    event = record_hub_event(
         connection,
         action="hotlist.add",
         now=now,
@@ -198,7 +209,62 @@ def add_entry(
             "expires_at": row["expires_at"].isoformat(),
         },
     )
+    _flag_entries(connection, caller, [row], event_id=event["event_id"], policy=policy, now=now)
     return entry_public(SimpleNamespace(**row), now=now)
+
+
+def _flag_entries(
+    connection: Connection,
+    caller: Caller,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    event_id: str,
+    policy: FlagPolicy | None,
+    now: datetime,
+) -> None:
+    """Check new entries against the flag rules, one record per case among them.
+
+    The reasons and sources are what the wording rule reads (the justification of
+    an entry); the shortest plate is the pattern (exact, so "overbroad" means a
+    plate of fewer known characters than the policy asks); the window is open
+    (an entry tracks until it expires). A flag never refuses the entry.
+    """
+    by_case: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_case.setdefault(row["case_number"], []).append(row)
+    for case_number, entries in by_case.items():
+        wording = list(
+            dict.fromkeys(f"{row['reason']} (source: {row['source']})" for row in entries)
+        )
+        params: dict[str, Any] = {
+            "entry_ids": [row["entry_id"] for row in entries],
+            "plates": [row["plate"] for row in entries],
+            "reasons": wording,
+            "expires_at": max(row["expires_at"] for row in entries).isoformat(),
+        }
+        flag_search(
+            connection,
+            SearchRecord(
+                source=SOURCE_HOTLIST,
+                username=caller.username,
+                case_number=case_number,
+                purpose="hotlist",
+                params=params,
+                result_count=None,
+                occurred_at=now,
+                pattern=min((row["plate"] for row in entries), key=len),
+                time_from=None,
+                time_to=None,
+                camera_ids=None,
+                justification="; ".join(wording),
+                check_justification=True,
+                case_assigned=None,  # looked up: the author's assignment to the case
+                key=f"{event_id}:{case_number}",
+                event_id=event_id,
+            ),
+            policy=policy or FlagPolicy(),
+            now=now,
+        )
 
 
 def parse_csv(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
@@ -245,6 +311,7 @@ def import_csv(
     now: datetime,
     case_number_pattern: str,
     origin: str = "api",
+    policy: FlagPolicy | None = None,
 ) -> HotlistImportPublic:
     """Import every line of a hotlist CSV, or none: 422 naming each bad line and its problem."""
     require_manager(caller)
@@ -280,7 +347,7 @@ def import_csv(
         )
     _insert_entries(connection, values)
     entry_ids = [row["entry_id"] for row in values]
-    record_hub_event(
+    event = record_hub_event(
         connection,
         action="hotlist.import",
         now=now,
@@ -292,6 +359,7 @@ def import_csv(
         },
         params={"count": len(values), "origin": origin},
     )
+    _flag_entries(connection, caller, values, event_id=event["event_id"], policy=policy, now=now)
     return HotlistImportPublic(imported=len(values), entry_ids=entry_ids)
 
 

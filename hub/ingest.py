@@ -5,9 +5,14 @@ Reads come as JSON (the JPEGs base64-encoded: POST /ingest/reads and
 POST /ingest/reads:batch-binary, see parse_read_batch), which spares the camera and
 the hub the base64 and a quarter of the bytes.
 
-The images are checked before anything is stored: base64, the JPEG start (SOI)
-and end (EOI) markers, then the marker structure (or a decode with OpenCV). They
-go to the content-addressed store (a file named by its SHA-256 is never
+A read is checked before anything is stored: its capture time (not ahead of the
+hub's clock by more than the clock-skew allowance, not older than the retention
+period), then its images: base64, the JPEG start (SOI) and end (EOI) markers, the
+marker structure, the frame size (at most MAX_JPEG_PIXELS), and a strict decode
+(libjpeg-turbo through simplejpeg, scaled to 1/8: every entropy-coded block is
+decoded, and any corrupt data, which libjpeg would otherwise paper over with grey,
+refuses the image). An image is kept as an evidence original, so a damaged one
+never gets in. They go to the content-addressed store (a file named by its SHA-256 is never
 rewritten) on the store's threads, all stored before the commit: for one read
 while its row goes in, for a batch before the write transaction begins (see
 ingest_batch). The read and its read_changes row are written in one transaction.
@@ -24,15 +29,18 @@ import struct
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import pybase64
+import simplejpeg
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
+from app.core.canonical import utc_iso
 from app.core.plates import MAX_PLATE_LENGTH, normalize_plate
+from app.core.policy import RETENTION
 from app.core.schemas import (
     IngestBatchItemPublic,
     IngestBatchPublic,
@@ -56,6 +64,45 @@ DUPLICATE = "duplicate"
 CONFLICT = "conflict"
 REFUSED = "refused"
 MAX_BATCH_READS = 500
+MAX_JPEG_PIXELS = 50_000_000  # 50 megapixels: far above any ALPR camera's frame
+DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class CaptureLimits:
+    """The capture times a read may have: from `now - retention` to `now + skew`."""
+
+    now: datetime
+    retention: timedelta = RETENTION
+    skew: timedelta = DEFAULT_CLOCK_SKEW
+
+
+def check_captured_at(captured_at: datetime, limits: CaptureLimits) -> None:
+    """Refuse a capture time ahead of the hub's clock (beyond the skew allowance) or
+    older than the retention period (the purge would take it, or miss it); 422."""
+    if captured_at > limits.now + limits.skew:
+        raise HubError(
+            422,
+            f"captured_at {utc_iso(captured_at)} is ahead of the hub's clock "
+            f"({utc_iso(limits.now)}) by more than the {_span(limits.skew)} allowed for "
+            "clock skew; set the camera's clock right and send the read again.",
+        )
+    oldest = limits.now - limits.retention
+    if captured_at < oldest:
+        raise HubError(
+            422,
+            f"captured_at {utc_iso(captured_at)} is older than the {limits.retention.days}-day "
+            f"retention period (before {utc_iso(oldest)}); the hub keeps no read that old. "
+            "Check the camera's clock.",
+        )
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 @dataclass(frozen=True)
@@ -90,7 +137,7 @@ def jpeg_structure(data: bytes) -> str | None:
     a frame header with non-zero size and 1..4 components, quantization and Huffman
     tables), then that the entropy-coded data holds only stuffed bytes and restart
     markers up to the final EOI. Returns a problem, or UNSURE for what this walk does
-    not cover (progressive or multi-scan files): those are decoded with OpenCV.
+    not cover (progressive or multi-scan files): the strict decode judges those.
     """
     size = len(data)
     pos = 2
@@ -141,43 +188,69 @@ def jpeg_structure(data: bytes) -> str | None:
         pos = end
 
 
+_CMYK = frozenset({"CMYK", "YCCK"})
+
+
 def check_jpeg(data: bytes, *, field: str) -> None:
     """Refuse anything but a whole, decodable JPEG; the message names the problem.
 
-    A baseline JPEG whose marker structure is whole passes without a decode; anything
-    else is decoded (reduced to 1/8, grey) with OpenCV, the costly part.
+    The markers first (cheap), then the frame size from the header, then a strict
+    decode: libjpeg-turbo reduced to 1/8 and grey (the inverse DCT of the DC term
+    only, but every Huffman-coded block read), with libjpeg's warnings (corrupt data,
+    premature end of data, bad Huffman code) as errors. A JPEG cut short with an EOI
+    appended, or random entropy data, decodes "fine" without that: libjpeg fills
+    what is missing with grey.
     """
     if not data.startswith(JPEG_SOI):
         raise HubError(422, f"{field} is not a JPEG: it does not start with the SOI marker.")
     if not data.endswith(JPEG_EOI):
         raise HubError(422, f"{field} is truncated: the JPEG does not end with the EOI marker.")
     problem = jpeg_structure(data)
-    if problem is None:
-        return
-    import cv2
-    import numpy as np
-
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
-    if image is None or image.size == 0:
-        raise HubError(422, f"{field} is damaged: OpenCV cannot decode the JPEG.")
-    if problem != UNSURE:
+    if problem is not None and problem != UNSURE:
         raise HubError(422, f"{field} is damaged: {problem}.")
+    try:
+        height, width, colorspace, _subsampling = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        raise HubError(
+            422, f"{field} is damaged: its frame header cannot be read (size or sampling)."
+        ) from None
+    if height * width > MAX_JPEG_PIXELS:
+        raise HubError(
+            422,
+            f"{field} claims {width}x{height} pixels, over the limit of "
+            f"{MAX_JPEG_PIXELS // 1_000_000} megapixels for a camera image.",
+        )
+    try:
+        simplejpeg.decode_jpeg(
+            data,
+            colorspace="CMYK" if colorspace in _CMYK else "GRAY",
+            strict=True,
+            min_height=1,
+            min_width=1,
+        )
+    except ValueError as exc:
+        reason = " ".join(str(exc).split())[:120] or "it does not decode"
+        raise HubError(422, f"{field} is damaged: {reason}.") from None
 
 
-def check_read(body: ReadIngestCreate) -> CheckedRead:
+def check_read(body: ReadIngestCreate, limits: CaptureLimits) -> CheckedRead:
     """Decode and check one posted read; HubError (422) naming the first problem."""
-    plate = _checked_plate(body)
+    plate = _checked_fields(body, limits)
     image = decode_base64(body.image_jpeg, field="image_jpeg")
     crop = decode_base64(body.crop_jpeg, field="crop_jpeg")
     return _checked(body, plate, image, crop)
 
 
-def check_framed_read(body: ReadIngestFields, image: bytes, crop: bytes) -> CheckedRead:
+def check_framed_read(
+    body: ReadIngestFields, image: bytes, crop: bytes, limits: CaptureLimits
+) -> CheckedRead:
     """Check one read of a binary batch and its raw JPEGs; HubError (422) as check_read."""
-    return _checked(body, _checked_plate(body), image, crop)
+    return _checked(body, _checked_fields(body, limits), image, crop)
 
 
-def _checked_plate(body: ReadIngestFields) -> str:
+def _checked_fields(body: ReadIngestFields, limits: CaptureLimits) -> str:
+    """The normalized plate, once the plate and the capture time pass."""
+    check_captured_at(to_ms(body.captured_at), limits)
     plate = normalize_plate(body.plate)
     if not plate:
         raise HubError(422, "plate holds no letter or digit.")
@@ -392,12 +465,14 @@ def ingest_batch(
     allowed_camera: str | None,
     now: datetime,
     jpegs: Sequence[tuple[bytes, bytes]] | None = None,
+    limits: CaptureLimits | None = None,
 ) -> IngestBatchPublic:
     """Check every read, then record the good new ones in one transaction.
 
     `items` are the posted reads as JSON values: ReadIngestCreate (the JPEGs in
     base64), or, with `jpegs` (a binary batch: parse_read_batch), ReadFramedCreate,
-    the JPEGs of items[i] being jpegs[i].
+    the JPEGs of items[i] being jpegs[i]. `limits` bounds the capture times (None: the
+    default retention and clock-skew allowance around `now`).
 
     Each read gets its own outcome, in the order sent: created, duplicate (the same
     read is stored, or came earlier in this batch), conflict (another read holds its
@@ -414,6 +489,7 @@ def ingest_batch(
     stores differently between the look and the transaction, a conflict, may leave
     its files behind, named by no row.)
     """
+    limits = limits or CaptureLimits(now=now)
     results: list[IngestBatchItemPublic | None] = [None] * len(items)
     first_of: dict[str, _Pending] = {}
     later: list[_Pending] = []  # a read_id seen earlier in this batch
@@ -450,9 +526,9 @@ def ingest_batch(
             read_id = body.read_id.hex
             try:
                 if jpegs is None:
-                    checked = check_read(cast(ReadIngestCreate, body))
+                    checked = check_read(cast(ReadIngestCreate, body), limits)
                 else:
-                    checked = check_framed_read(body, *jpegs[index])
+                    checked = check_framed_read(body, *jpegs[index], limits)
             except HubError as error:
                 refuse(index, read_id, error.message)
                 continue

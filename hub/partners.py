@@ -86,7 +86,7 @@ def decider_unit(connection: Connection, caller: Caller) -> str | None:
 
 
 def request_public(row: Any, now: datetime) -> PartnerRequestPublic:
-    asked = slice_public(row, now).model_dump(exclude={"created_at"})
+    asked = slice_public(row, now, to_decider=True).model_dump(exclude={"created_at"})
     return PartnerRequestPublic(
         **asked,
         approval=row.approval,
@@ -147,8 +147,15 @@ def _decidable(connection: Connection, caller: Caller, slice_id: str) -> Any:
     return row
 
 
-def _still_entitled(connection: Connection, row: Any) -> None:
-    """409 unless the case is still open and the requester still assigned to it."""
+def _still_entitled(connection: Connection, row: Any, *, read_limit: int | None) -> None:
+    """409 unless the case is still open, the requester still assigned to it, and the
+    slice within the read limit (checked here, not at the request: hub.slices)."""
+    if read_limit is not None and row.estimated_reads > read_limit:
+        raise HubError(
+            409,
+            f"This request would hold about {int(row.estimated_reads):,} reads, over the "
+            f"limit of {read_limit:,}; decline it (the partner may ask for a narrower one).",
+        )
     case_status = connection.execute(
         sa.select(cases.c.status).where(cases.c.case_number == row.case_number)
     ).scalar_one()
@@ -181,6 +188,7 @@ def decide(
     body: PartnerDecisionCreate,
     *,
     now: datetime,
+    read_limit: int | None = None,
 ) -> PartnerRequestPublic:
     """Approve (the slice's lifetime starts now) or decline a pending request; audited."""
     row = _decidable(connection, caller, slice_id)
@@ -194,7 +202,7 @@ def decide(
     values: dict[str, Any] = {"decided_by": caller.username, "decided_at": now,
                               "decision_note": note}  # fmt: skip
     if body.decision == "approve":
-        _still_entitled(connection, row)
+        _still_entitled(connection, row, read_limit=read_limit)
         values.update(approval=APPROVED, expires_at=now + SLICE_LIFETIME)
     else:
         values.update(approval=DECLINED)

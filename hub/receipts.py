@@ -7,7 +7,9 @@ its receipt by packet id (a random 128-bit id printed in the packet), with the
 public key the hub holds for the exporting device, to verify the packet online.
 
 The hub's own custody events for a case (holds placed, confirmed, released, and
-receipts) are listed for the packet's chain of custody.
+receipts) are listed for the packet's chain of custody. Posting a receipt and
+listing the custody events take what a case's holds take (hub.holds.require_case):
+the case on record, and the caller assigned to it or supervising its unit.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from app.core.errors import KnownError
-from app.core.purposes import validate_case_number
 from app.core.schemas import (
     CustodyEventPublic,
     DeviceKeyPublic,
@@ -78,10 +78,10 @@ def record_receipt(
         raise forbidden("Only detectives, evidence technicians and supervisors export packets.")
     if not device_id:
         raise HubError(422, DEVICE_FIRST)
-    try:
-        number = validate_case_number(request.case_number, case_number_pattern)
-    except KnownError as exc:
-        raise HubError(422, str(exc)) from None
+    # The case is on record (404) and the caller handles it (403), as for its holds.
+    number = holds.require_case(
+        connection, caller, request.case_number, pattern=case_number_pattern
+    )
     device = connection.execute(
         sa.select(devices.c.user_id, devices.c.public_key).where(devices.c.device_id == device_id)
     ).first()
@@ -169,10 +169,7 @@ def custody_events(
     connection: Connection, caller: Caller, *, case_number: str, case_number_pattern: str
 ) -> list[CustodyEventPublic]:
     """The hub's own events on a case's evidence, oldest first, to whoever may see its holds."""
-    holds.list_holds(
-        connection, caller, case_number=case_number, case_number_pattern=case_number_pattern
-    )
-    number = validate_case_number(case_number, case_number_pattern)
+    number = holds.require_case(connection, caller, case_number, pattern=case_number_pattern)
     needle = json.dumps({"case_number": number}, separators=(",", ":"))[1:-1]
     escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = connection.execute(

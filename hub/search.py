@@ -1,8 +1,9 @@
 """Remote search: a plate pattern plus filters over all the hub's reads, always with
 a case, purpose and justification. The result becomes a slice (validated like
 any slice) and the reply carries the match count and the newest matching reads;
-a partner agency's user gets the count only, until a supervisor approves the
-search's slice (hub.partners).
+a partner agency's user gets neither count nor reads (nor a refusal over the read
+limit) until a supervisor approves the search's slice (hub.partners); then the
+reads come through the slice's feed.
 """
 
 from __future__ import annotations
@@ -49,14 +50,10 @@ def run_search(
     created = outcome.slice
     assert created is not None
     if created.status != "active":
-        # A partner user's search awaits a supervisor's approval (hub.slices): the
-        # count only, no read, until then; the reads come through the slice's feed.
-        return (
-            SearchPublic(
-                slice=created, attributes=body.attributes, total=created.estimated_reads, reads=[]
-            ),
-            None,
-        )
+        # A partner user's search awaits a supervisor's approval (hub.slices): no
+        # count and no read until then (halving the window with a count located a
+        # sighting to the half minute); the reads come through the slice's feed.
+        return SearchPublic(slice=created, attributes=body.attributes, total=None, reads=[]), None
     pattern = slice_pattern(created)
     query = read_select().where(
         window_condition(reads.c.captured_at, created.time_from, created.time_to)

@@ -8,7 +8,11 @@ they are assigned to, like anyone, and each starts "awaiting_approval": it serve
 nothing (owned_slice refuses its feed; its expires_at is its created_at, so no
 image check counts it as active) until a supervisor approves it (hub.partners),
 which starts its lifetime. A declined slice never serves anything. Every page of
-the feed a partner user fetches is audited (`partner.slice_access`).
+the feed a partner user fetches is audited (`partner.slice_access`). Until the
+approval the partner learns nothing that depends on the reads: no count (the
+slice's `estimated_reads` is null to them), and no refusal for a slice over the
+read limit (the limit is checked when a supervisor approves, hub.partners); the
+supervisors deciding the request see the count.
 """
 
 from __future__ import annotations
@@ -294,12 +298,11 @@ def create_slice(
             pattern=pattern,
             attributes=attributes,
         )
-        if estimated > rules.read_limit:
-            raise HubError(
-                422,
-                f"This slice would hold about {estimated:,} reads, over the limit of "
-                f"{rules.read_limit:,} for your role; narrow the window, cameras or plate pattern.",
-            )
+        partner = partner_agency_of(connection, caller.user_id)
+        # A partner's request is not refused here over the limit: the refusal would
+        # tell them something about the reads before approval (hub.partners checks it).
+        if estimated > rules.read_limit and partner is None:
+            raise HubError(422, over_limit(estimated, rules.read_limit))
     except HubError as refusal:
         record_hub_event(
             connection,
@@ -313,7 +316,6 @@ def create_slice(
         )
         return SliceOutcome(None, refusal)
     slice_id = uuid.uuid4().hex
-    partner = partner_agency_of(connection, caller.user_id)
     approval = AWAITING_APPROVAL if partner is not None else None
     created = SlicePublic(
         slice_id=slice_id,
@@ -324,7 +326,7 @@ def create_slice(
         time_to=time_to,
         camera_ids=camera_ids,
         plate_pattern=pattern.text if pattern else None,
-        estimated_reads=estimated,
+        estimated_reads=None if partner is not None else estimated,
         created_at=now,
         expires_at=now if partner is not None else now + SLICE_LIFETIME,
         status=AWAITING_APPROVAL if partner is not None else "active",
@@ -401,7 +403,21 @@ def slice_status(row: Any, now: datetime) -> str:
     return "active"
 
 
-def slice_public(row: Any, now: datetime) -> SlicePublic:
+def count_withheld(row: Any) -> bool:
+    """Whether a slice's count is kept from its owner: a partner's slice before approval."""
+    return row.approval in (AWAITING_APPROVAL, DECLINED)
+
+
+def over_limit(estimated: int, limit: int) -> str:
+    return (
+        f"This slice would hold about {estimated:,} reads, over the limit of "
+        f"{limit:,} for your role; narrow the window, cameras or plate pattern."
+    )
+
+
+def slice_public(row: Any, now: datetime, *, to_decider: bool = False) -> SlicePublic:
+    """The slice as its owner sees it (no count before a partner slice's approval), or,
+    `to_decider`, as the supervisors deciding a partner request see it (the count)."""
     return SlicePublic(
         slice_id=row.slice_id,
         case_number=row.case_number,
@@ -411,7 +427,7 @@ def slice_public(row: Any, now: datetime) -> SlicePublic:
         time_to=row.time_to,
         camera_ids=json.loads(row.camera_ids) if row.camera_ids is not None else None,
         plate_pattern=row.plate_pattern,
-        estimated_reads=row.estimated_reads,
+        estimated_reads=None if count_withheld(row) and not to_decider else row.estimated_reads,
         created_at=row.created_at,
         expires_at=row.expires_at,
         status=slice_status(row, now),

@@ -96,7 +96,8 @@ class CatalogRepository:
                 utc_iso(slice_.time_to),
                 None if slice_.camera_ids is None else json.dumps(slice_.camera_ids),
                 slice_.plate_pattern,
-                slice_.estimated_reads,
+                # null on a partner's slice awaiting approval: no count to show yet
+                slice_.estimated_reads or 0,
                 utc_iso(slice_.created_at),
                 utc_iso(slice_.expires_at),
             ),

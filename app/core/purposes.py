@@ -29,7 +29,7 @@ PURPOSES: dict[str, str] = {
 }
 
 MIN_JUSTIFICATION_LENGTH = 20
-DEFAULT_CASE_NUMBER_PATTERN = r"\d{4}-\d{6}"
+DEFAULT_CASE_NUMBER_PATTERN = r"[0-9]{4}-[0-9]{6}"
 
 
 @dataclass(frozen=True)
@@ -116,9 +116,13 @@ def check_purpose(code: str, justification: str) -> None:
 
 
 def validate_case_number(text: str, pattern: str = DEFAULT_CASE_NUMBER_PATTERN) -> str:
-    """The case number, stripped; raises KnownError naming the expected format."""
+    """The case number, stripped; raises KnownError naming the expected format.
+
+    The agency's pattern matches in ASCII mode: a `\\d` in it is 0-9 only, never
+    another script's digits (a fullwidth "２０２６" is no case number).
+    """
     value = text.strip()
-    if not re.fullmatch(pattern, value):
+    if not re.fullmatch(pattern, value, re.ASCII):
         example = "2026-000123" if pattern == DEFAULT_CASE_NUMBER_PATTERN else pattern
         raise KnownError(
             f"'{value}' is not a case number of this agency (expected a form like {example})"

@@ -37,7 +37,7 @@ class ErrorPublic(WireModel):
 class LoginRequest(WireModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
-    totp: str = Field(min_length=6, max_length=8, pattern=r"^\d+$")
+    totp: str = Field(min_length=6, max_length=8, pattern=r"^[0-9]+$")
 
 
 class RefreshRequest(WireModel):
@@ -127,7 +127,9 @@ class SlicePublic(WireModel):
     time_to: AwareDatetime
     camera_ids: list[str] | None
     plate_pattern: str | None
-    estimated_reads: int
+    # How many reads match; null on a partner agency's slice until a supervisor
+    # approves it (no count, nor anything else that depends on the reads, before).
+    estimated_reads: int | None
     created_at: AwareDatetime
     expires_at: AwareDatetime
     # "active", "expired" or "revoked"; a partner user's slice: "awaiting_approval" or
@@ -355,7 +357,7 @@ class SearchPublic(WireModel):
 
     slice: SlicePublic
     attributes: AttributeFilter | None
-    total: int
+    total: int | None  # null while a partner's search awaits approval (no count until then)
     reads: list[ReadPublic]
 
 
@@ -619,7 +621,7 @@ class FiredRulePublic(WireModel):
 
 class RecentSearchPublic(WireModel):
     occurred_at: AwareDatetime
-    source: str  # "search", "slice" or "workstation"
+    source: str  # "search", "slice", "workstation" or "hotlist"
     case_number: str
     purpose: str
     params: dict[str, Any]

@@ -288,3 +288,21 @@ def stored_count(hub: HubFixture, table: sa.Table, read_ids: list[str]) -> int:
             sa.select(sa.func.count()).select_from(table).where(table.c.read_id.in_(ids))
         ).scalar_one()
     return count
+
+
+def assign(hub: HubFixture, username: str, case_number: str) -> None:
+    """Assign a user to a case (what an administrator's case tools record); once."""
+    with hub.database.write() as connection:
+        user_id = connection.execute(
+            sa.select(users.c.user_id).where(users.c.username == username)
+        ).scalar_one()
+        done = connection.execute(
+            sa.select(case_assignments.c.user_id).where(
+                case_assignments.c.case_number == case_number,
+                case_assignments.c.user_id == user_id,
+            )
+        ).first()
+        if done is None:
+            connection.execute(
+                case_assignments.insert().values(case_number=case_number, user_id=user_id)
+            )

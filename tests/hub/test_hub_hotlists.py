@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from hub import cli
-from hub.db.tables import alerts, audit_events, hotlist_entries, users
-from tests.hub.hub_support import CASE, OTHER_CASE, HubFixture, ingest_body
+from hub.db.tables import alerts, audit_events, hotlist_entries, reads, review_items, search_log
+from tests.hub.flag_support import QUIET, set_policy, set_unit
+from tests.hub.hub_support import CASE, OTHER_CASE, HubFixture, assign, ingest_body
 
 HOTLISTS = "/api/v1/hotlists"
 INGEST = "/api/v1/ingest/reads"
@@ -126,7 +127,13 @@ def test_supervisors_and_admins_manage_detectives_cannot(hub: HubFixture) -> Non
         ({"expires_at": "2020-01-01T00:00:00Z"}, 422, "expires_at is not in the future"),
         ({"case_number": "2026-123456"}, 404, "No case 2026-123456 is on record"),
         ({"case_number": "nope"}, 422, "case number"),
+        (
+            {"case_number": "\uff12\uff10\uff12\uff16-\uff10\uff10\uff14\uff12\uff11\uff11"},
+            422,
+            "not a case number",
+        ),
         ({"state": "C0"}, 422, "state 'C0' is not a state code"),
+        ({"state": "\uff37\uff39"}, 422, "is not a state code"),  # fullwidth WY
         ({"reason": "   "}, 422, "reason and source must not be blank."),
     ],
 )
@@ -194,6 +201,29 @@ def test_csv_import_all_or_nothing_naming_bad_lines(hub: HubFixture) -> None:
         ("ABC123", None, "Patrol East"),
     }
     assert actions(hub, "hotlist.") == ["hotlist.import"]
+
+
+def test_an_import_passes_the_flag_rules_once_per_case(hub: HubFixture) -> None:
+    assign(hub, "supervisor", OTHER_CASE)
+    set_policy(hub, **QUIET)
+    good = _csv(
+        hub,
+        f"7K2LMV,CO,Stolen pickup,NCIC stolen vehicle,{CASE},EXP,",
+        f"7K2LMW,CO,my neighbor's car,just checking,{CASE},EXP,",
+        f"ABC123,,Amber alert vehicle,Amber alert,{OTHER_CASE},EXP,",
+    )
+    headers = {**hub.headers("supervisor"), "Content-Type": "text/csv"}
+    reply = hub.client.post(f"{HOTLISTS}/import", content=good, headers=headers)
+    assert reply.status_code == 201, reply.text
+    with hub.database.read() as connection:
+        logged = connection.execute(
+            sa.select(search_log.c.case_number, search_log.c.item_id).order_by(search_log.c.log_id)
+        ).all()
+        (rules,) = connection.execute(sa.select(review_items.c.rules)).scalars()
+    assert [row.case_number for row in logged] == [CASE, OTHER_CASE]
+    assert logged[1].item_id is None  # assigned, routine wording: not flagged
+    fired = {rule["rule"] for rule in json.loads(rules)}
+    assert fired == {"case_not_assigned", "justification_words"}
 
 
 def test_cli_import_names_the_bad_line(
@@ -295,16 +325,56 @@ def test_expired_and_removed_entries_never_alert(hub: HubFixture) -> None:
     assert listed == []
 
 
-def test_an_entry_naming_a_unit_also_alerts_that_units_users(hub: HubFixture) -> None:
-    with hub.database.write() as connection:
-        connection.execute(
-            users.update().where(users.c.username == "supervisor").values(unit="Patrol East")
-        )
-        connection.execute(
-            users.update().where(users.c.username == "detective").values(unit="Patrol West")
-        )
-    add_entry(hub, plate="UN1T42", case_number=OTHER_CASE, unit="Patrol East")
+def test_an_entry_passes_the_flag_rules_and_alerts_only_the_case(hub: HubFixture) -> None:
+    """A supervisor not on the case adds an entry "keep an eye on this one", source
+    "personal interest", naming their own unit: the entry is filed for review (its
+    wording, the case not assigned), and its alerts (read, place, images) go to the
+    case's assigned users only, not to its author nor the unit it names."""
+    set_unit(hub, "supervisor", "Patrol East")
+    set_unit(hub, "detective", "Patrol East")
+    set_unit(hub, "detective2", "Patrol East")
+    entry = add_entry(
+        hub,
+        plate="UN1T42",
+        case_number=OTHER_CASE,
+        unit="Patrol East",
+        reason="keep an eye on this one",
+        source="personal interest",
+    )
+    with hub.database.read() as connection:
+        items = connection.execute(
+            sa.select(review_items.c.username, review_items.c.unit, review_items.c.rules,
+                      review_items.c.params, review_items.c.source)
+        ).all()  # fmt: skip
+    assert len(items) == 1
+    (item,) = items
+    assert (item.username, item.unit, item.source) == ("supervisor", "Patrol East", "hotlist")
+    rules = {rule["rule"]: rule["reason"] for rule in json.loads(item.rules)}
+    assert {"justification_words", "case_not_assigned"} <= set(rules)
+    assert "keep an eye" in rules["justification_words"]
+    assert "personal" in rules["justification_words"]
+    assert json.loads(item.params)["entry_ids"] == [entry["entry_id"]]
+    assert "flag.raise" in actions(hub, "flag.")
+
     read_id = ingest(hub, hub.feed_token(), "UN1T42")
-    assert [a["read_id"] for a in my_alerts(hub, "supervisor")] == [read_id]  # the unit
-    assert [a["read_id"] for a in my_alerts(hub, "technician")] == [read_id]  # the case
-    assert my_alerts(hub, "detective") == []  # another unit, not on the case
+    assert [a["read_id"] for a in my_alerts(hub, "technician")] == [read_id]  # on the case
+    for outsider in ("supervisor", "detective", "admin"):  # the author, the unit, neither
+        assert my_alerts(hub, outsider) == []
+    with hub.database.read() as connection:
+        image = connection.execute(
+            sa.select(reads.c.image_sha256).where(reads.c.read_id == read_id)
+        ).scalar_one()
+    seen = hub.client.get(f"/api/v1/images/{image}", headers=hub.headers("supervisor"))
+    assert seen.status_code == 404
+
+
+def test_a_routine_entry_by_an_assigned_user_is_not_flagged(hub: HubFixture) -> None:
+    assign(hub, "supervisor", CASE)
+    set_policy(hub, **QUIET)  # no random sample, no off hours
+    add_entry(hub)  # NCIC stolen vehicle, on the supervisor's case
+    add_entry(hub, plate="ABC123")
+    with hub.database.read() as connection:
+        logged = connection.execute(
+            sa.select(search_log.c.source, search_log.c.item_id).order_by(search_log.c.log_id)
+        ).all()
+    assert [(row.source, row.item_id) for row in logged] == [("hotlist", None)] * 2

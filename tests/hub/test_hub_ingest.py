@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from hypothesis import given
@@ -72,7 +73,7 @@ def test_bad_images_refused(hub: HubFixture) -> None:
             "image_jpeg is truncated: the JPEG does not end with the EOI marker."
         ),
         base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9").decode(): (
-            "image_jpeg is damaged: OpenCV cannot decode the JPEG."
+            "image_jpeg is damaged: a segment runs past the end of the data."
         ),
     }
     for encoded, detail in cases.items():
@@ -162,7 +163,7 @@ def test_batch_outcomes_per_read(hub: HubFixture) -> None:
     reasons = [item["reason"] for item in outcome["results"]]
     assert reasons[2].startswith("A different read is already stored under read_id")
     assert reasons[3].startswith("image_jpeg is damaged")
-    assert reasons[4] == "image_jpeg is damaged: OpenCV cannot decode the JPEG."
+    assert reasons[4] == "image_jpeg is damaged: a segment runs past the end of the data."
     assert reasons[5] == "image_jpeg is truncated: the JPEG does not end with the EOI marker."
     assert reasons[6].startswith("Unknown camera CAM-404")
     assert reasons[7].startswith("read_id")
@@ -272,3 +273,128 @@ def test_sqlite_time_text_is_utc_iso(moment: datetime) -> None:
     assert sqlite_text(moment) == utc_iso(moment)
     utc = moment.astimezone(UTC)
     assert sqlite_text(utc) == utc_iso(utc)
+
+
+# --- Damaged JPEGs and capture times (both routes: JSON here, binary in test_ingest_binary)
+
+
+def _frame_header_at(data: bytes) -> int:
+    """The offset of a JPEG's SOF0 marker."""
+    pos = 2
+    while data[pos + 1] not in (0xC0, 0xC1, 0xC2):
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return pos
+
+
+def _scan_data_at(data: bytes) -> int:
+    """Where the entropy-coded data of a JPEG's first scan begins."""
+    pos = 2
+    while data[pos + 1] != 0xDA:
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+
+
+def cut_in_half(good: bytes) -> bytes:
+    """The scene cut in half, an EOI marker appended: "whole" to a marker walk."""
+    return good[: len(good) // 2] + b"\xff\xd9"
+
+
+def random_entropy(good: bytes, seed: int = 7) -> bytes:
+    """The headers of a real JPEG, then random scan data (no 0xFF: no markers) and EOI."""
+    noise = random.Random(seed).randbytes(len(good) - _scan_data_at(good))
+    return good[: _scan_data_at(good)] + noise.replace(b"\xff", b"\xfe") + b"\xff\xd9"
+
+
+def claimed_size(good: bytes, height: int, width: int) -> bytes:
+    """The JPEG with its frame header claiming another size."""
+    data = bytearray(good)
+    pos = _frame_header_at(good)
+    data[pos + 5 : pos + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def damaged_jpegs() -> dict[str, tuple[bytes, str]]:
+    """Damaged scenes that pass the SOI and EOI checks: (bytes, the refusal's start)."""
+    good = real_jpeg(41, (96, 128))
+    return {
+        "cut in half": (cut_in_half(good), "image_jpeg is damaged: Corrupt JPEG data"),
+        "random entropy data": (random_entropy(good), "image_jpeg is damaged: Corrupt JPEG data"),
+        "65535x65535": (
+            claimed_size(good, 65535, 65535),
+            "image_jpeg is damaged: its frame header cannot be read",
+        ),
+        "20000x20000": (
+            claimed_size(good, 20000, 20000),
+            "image_jpeg claims 20000x20000 pixels, over the limit of 50 megapixels",
+        ),
+    }
+
+
+def test_damaged_jpegs_are_refused_on_the_json_routes(hub: HubFixture) -> None:
+    headers = _auth(hub.feed_token())
+    damaged = damaged_jpegs()
+    bodies = [ingest_body(hub.clock.now, image=data) for data, _ in damaged.values()]
+    for body, (_data, reason) in zip(bodies, damaged.values(), strict=True):
+        reply = hub.client.post(URL, json=body, headers=headers)
+        assert reply.status_code == 422, reply.text
+        assert reply.json()["detail"].startswith(reason)
+    good = ingest_body(hub.clock.now, image=real_jpeg(42, (96, 128)))
+    reply = hub.client.post(BATCH_URL, json=[*bodies, good], headers=headers)
+    assert reply.status_code == 200, reply.text
+    results = reply.json()["results"]
+    assert [result["status"] for result in results] == ["refused"] * len(bodies) + ["created"]
+    for result, (_data, reason) in zip(results, damaged.values(), strict=False):
+        assert result["reason"].startswith(reason)
+    assert stored_count(hub, reads, [body["read_id"] for body in bodies]) == 0
+    for data, _reason in damaged.values():
+        sha = hashlib.sha256(data).hexdigest()
+        assert not hub.settings.images_dir.joinpath(sha[:2], f"{sha}.jpg").exists()
+
+
+def capture_times(now: datetime) -> dict[str, tuple[datetime, str | None]]:
+    """Capture times and the start of their refusal (None: accepted)."""
+    return {
+        "1970": (datetime(1970, 1, 1, tzinfo=UTC), "captured_at 1970-01-01T00:00:00"),
+        "two days ahead": (now + timedelta(days=2), "captured_at"),
+        "2099": (datetime(2099, 6, 1, tzinfo=UTC), "captured_at 2099-06-01T00:00:00"),
+        "31 days ago": (now - timedelta(days=31), "captured_at"),
+        "4 minutes ahead": (now + timedelta(minutes=4), None),
+        "29 days ago": (now - timedelta(days=29), None),
+    }
+
+
+def test_capture_times_outside_reason_are_refused(hub: HubFixture) -> None:
+    headers = _auth(hub.feed_token())
+    times = capture_times(hub.clock.now)
+    for label, (moment, refusal) in times.items():
+        body = ingest_body(hub.clock.now, captured_at=moment.isoformat())
+        reply = hub.client.post(URL, json=body, headers=headers)
+        if refusal is None:
+            assert reply.status_code == 201, (label, reply.text)
+            continue
+        assert reply.status_code == 422, (label, reply.text)
+        detail = reply.json()["detail"]
+        assert detail.startswith(refusal), (label, detail)
+        ahead = moment > hub.clock.now
+        assert ("clock skew" in detail) if ahead else ("30-day retention period" in detail)
+    batch = [
+        ingest_body(hub.clock.now, captured_at=moment.isoformat()) for moment, _ in times.values()
+    ]
+    reply = hub.client.post(BATCH_URL, json=batch, headers=headers)
+    assert reply.status_code == 200, reply.text
+    results = reply.json()["results"]
+    expected = ["created" if refusal is None else "refused" for _, refusal in times.values()]
+    assert [result["status"] for result in results] == expected
+    with hub.database.read() as connection:
+        latest = connection.execute(sa.select(sa.func.max(reads.c.captured_at))).scalar_one()
+    assert latest <= hub.clock.now + timedelta(minutes=5)  # nothing from the future
+
+
+def test_the_clock_skew_allowance_is_a_setting(hub: HubFixture) -> None:
+    hub.settings.capture_clock_skew_seconds = 60
+    body = ingest_body(
+        hub.clock.now, captured_at=(hub.clock.now + timedelta(minutes=4)).isoformat()
+    )
+    reply = hub.client.post(URL, json=body, headers=_auth(hub.feed_token()))
+    assert reply.status_code == 422, reply.text
+    assert "more than the 1 minute allowed for clock skew" in reply.json()["detail"]

@@ -77,7 +77,7 @@ def test_partner_syncs_only_after_a_supervisor_approves(hub: HubFixture) -> None
     _setup(hub)
     created = _request(hub)
     assert created["status"] == "awaiting_approval"
-    assert created["estimated_reads"] > 0  # the count, and nothing else, before approval
+    assert created["estimated_reads"] is None  # no count, nor anything else, before approval
     slice_id = created["slice_id"]
 
     waiting = _feed(hub, slice_id)
@@ -86,13 +86,16 @@ def test_partner_syncs_only_after_a_supervisor_approves(hub: HubFixture) -> None
     assert "awaits a supervisor's approval" in waiting.json()["detail"]
     assert _image(hub).status_code == 404
     listed = hub.client.get("/api/v1/slices", headers=hub.headers("partner")).json()
-    assert [item["status"] for item in listed] == ["awaiting_approval"]
+    assert [(item["status"], item["estimated_reads"]) for item in listed] == [
+        ("awaiting_approval", None)
+    ]
 
     queue = _pending(hub)
     assert [item["slice_id"] for item in queue] == [slice_id]
     assert queue[0]["partner_agency"] == PARTNER_AGENCY
     assert queue[0]["username"] == "partner"
     assert queue[0]["case_number"] == CASE
+    assert queue[0]["estimated_reads"] > 0  # the supervisor deciding it sees the count
 
     approved = _decide(hub, slice_id, "approve")
     assert approved.status_code == 200, approved.text
@@ -187,15 +190,22 @@ def test_partner_needs_an_open_case_assigned_to_them(hub: HubFixture) -> None:
     assert _pending(hub) == []
 
 
-def test_partner_search_gives_the_count_only_until_approved(hub: HubFixture) -> None:
+def test_partner_search_gives_no_count_until_approved(hub: HubFixture) -> None:
+    """Before approval a partner's search says nothing that depends on the reads: a
+    search with matches and one without answer alike (halving the window while
+    watching a count placed one sighting within 32 seconds)."""
     _setup(hub)
-    body = {**hub.slice_body(), "plate_pattern": "7K2*"}
-    reply = hub.client.post("/api/v1/search", json=body, headers=hub.headers("partner"))
-    assert reply.status_code == 201, reply.text
-    found = reply.json()
-    assert found["reads"] == []
-    assert found["total"] > 0
-    assert found["slice"]["status"] == "awaiting_approval"
+    replies = []
+    for pattern in ("7K2*", "ZZZ9*"):  # matches, none
+        body = {**hub.slice_body(), "plate_pattern": pattern}
+        reply = hub.client.post("/api/v1/search", json=body, headers=hub.headers("partner"))
+        assert reply.status_code == 201, reply.text
+        replies.append(reply.json())
+    for found in replies:
+        assert (found["total"], found["reads"]) == (None, [])
+        assert found["slice"]["estimated_reads"] is None
+        assert found["slice"]["status"] == "awaiting_approval"
+    found = replies[0]
     slice_id = found["slice"]["slice_id"]
     assert _feed(hub, slice_id).json()["detail"] == AWAITS_APPROVAL
     assert (
@@ -205,6 +215,28 @@ def test_partner_search_gives_the_count_only_until_approved(hub: HubFixture) -> 
     reads = _feed(hub, slice_id).json()["reads"]
     assert reads
     assert all(read["plate"].startswith("7K2") for read in reads)
+    # Approved, the partner's slice shows its count.
+    listed = hub.client.get("/api/v1/slices", headers=hub.headers("partner")).json()
+    assert {item["slice_id"]: item["estimated_reads"] for item in listed}[slice_id] == len(reads)
+
+
+def test_a_partner_request_over_the_read_limit_is_refused_at_approval(hub: HubFixture) -> None:
+    """Refusing a partner's request over the limit would tell them the reads number more
+    than the limit: the request waits, and the approval is refused (409) instead."""
+    _setup(hub)
+    hub.settings.slice_read_limit = 10  # the seed holds 250 reads in the last 2 days
+    home = hub.client.post(
+        "/api/v1/slices", json=hub.slice_body(), headers=hub.headers("detective")
+    )
+    assert home.status_code == 422, home.text
+    assert "over the limit of 10" in home.json()["detail"]
+    created = _request(hub)
+    assert (created["status"], created["estimated_reads"]) == ("awaiting_approval", None)
+    approved = _decide(hub, created["slice_id"], "approve")
+    assert approved.status_code == 409, approved.text
+    assert "over the limit of 10" in approved.json()["detail"]
+    assert _feed(hub, created["slice_id"]).status_code == 403
+    assert _decide(hub, created["slice_id"], "decline").status_code == 200
 
 
 def test_home_agency_slices_need_no_approval(hub: HubFixture) -> None:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.core.audit_chain import event_hash
 from hub.db.tables import audit_events
-from tests.hub.hub_support import CASE, OTHER_CASE, HubFixture
+from tests.hub.hub_support import CASE, OTHER_CASE, HubFixture, assign
 
 
 def _device(hub: HubFixture, username: str) -> tuple[dict[str, str], str, str]:
@@ -47,6 +47,7 @@ def _receipt(case: str = CASE, **changes: Any) -> dict[str, Any]:
 
 
 def test_receipt_posted_looked_up_and_audited(hub: HubFixture) -> None:
+    assign(hub, "technician", CASE)
     headers, device_id, key = _device(hub, "technician")
     body = _receipt()
     reply = hub.client.post("/api/v1/packets/receipts", json=body, headers=headers)
@@ -92,6 +93,7 @@ def test_receipt_posted_looked_up_and_audited(hub: HubFixture) -> None:
 
 
 def test_receipt_refusals(hub: HubFixture) -> None:
+    assign(hub, "technician", CASE)
     tech_headers, _, _ = _device(hub, "technician")
     _, detective_device, _ = _device(hub, "detective")
     admin_headers, _, _ = _device(hub, "admin")
@@ -121,7 +123,34 @@ def test_receipt_refusals(hub: HubFixture) -> None:
     assert hub.client.post("/api/v1/packets/receipts", json=_receipt()).status_code == 401
 
 
+def test_a_receipt_needs_a_case_on_record_that_the_exporter_handles(hub: HubFixture) -> None:
+    headers, _, _ = _device(hub, "technician")  # assigned to OTHER_CASE only
+
+    def post(case: str) -> Any:
+        return hub.client.post("/api/v1/packets/receipts", json=_receipt(case), headers=headers)
+
+    unassigned = post(CASE)
+    assert unassigned.status_code == 403, unassigned.text
+    assert f"not assigned to case {CASE}" in unassigned.json()["detail"]
+    unknown = post("2026-123456")
+    assert unknown.status_code == 404, unknown.text
+    assert "No case 2026-123456" in unknown.json()["detail"]
+    # Fullwidth digits match `\\d`, not the agency's format.
+    fullwidth = post(OTHER_CASE.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"}))
+    assert fullwidth.status_code == 422, fullwidth.text
+    assert "not a case number" in fullwidth.json()["detail"]
+    assert post(OTHER_CASE).status_code == 201
+    with hub.database.read() as connection:
+        stored = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(audit_events)
+            .where(audit_events.c.action == "packet.receipt")
+        ).scalar_one()
+    assert stored == 1
+
+
 def test_custody_events_of_a_case(hub: HubFixture) -> None:
+    assign(hub, "technician", CASE)
     headers, _, _ = _device(hub, "technician")
     read_ids = [row["read_id"] for row in hub.reads[:2]]
     placed = hub.client.post(

@@ -20,7 +20,13 @@ from hub.main import create_app
 from hub.partitions import partition_name, utc_day
 from hub.reads import insert_reads
 from hub.retention import purge
-from tests.hub.hub_support import CASE, HubFixture, old_read
+from tests.hub.hub_support import CASE, HubFixture, assign, old_read
+
+
+def _custodians(hub: HubFixture) -> None:
+    """The technician and the supervisor handle CASE (custody is tied to the case)."""
+    for username in ("technician", "supervisor"):
+        assign(hub, username, CASE)
 
 
 def _hold(hub: HubFixture, username: str, read_ids: list[str]) -> list[dict[str, Any]]:
@@ -50,6 +56,7 @@ def _purge_events(hub: HubFixture) -> list[dict[str, Any]]:
 
 
 def test_old_reads_and_images_go_unless_held(hub: HubFixture) -> None:
+    _custodians(hub)
     store = ImageStore(hub.settings.images_dir)
     shared_scene = hub.reads[0]["image_sha256"]  # a fresh read uses this scene too
     gone = old_read(hub, "A")
@@ -106,6 +113,7 @@ def _pull(
 
 
 def test_purge_sends_tombstones_to_slices(hub: HubFixture) -> None:
+    _custodians(hub)
     detective = hub.headers("detective")
     reply = hub.client.post("/api/v1/slices", json=hub.slice_body(), headers=detective)
     assert reply.status_code == 201, reply.text
@@ -196,6 +204,7 @@ def _day_partitions(hub: HubFixture) -> set[str]:
 
 
 def test_postgresql_purge_drops_whole_days_and_keeps_held_reads(hub: HubFixture) -> None:
+    _custodians(hub)
     if not hub.database.is_postgresql:
         pytest.skip("reads are partitioned by day on PostgreSQL only")
     store = ImageStore(hub.settings.images_dir)

@@ -19,6 +19,7 @@ from hub.errors import HubError
 from hub.ingest import parse_read_batch
 from hub.simulate.http_feed import binary_batch
 from tests.hub.hub_support import HubFixture, ingest_body, real_jpeg, stored_count
+from tests.hub.test_hub_ingest import capture_times, damaged_jpegs
 
 BINARY_URL = "/api/v1/ingest/reads:batch-binary"
 JSON_URL = "/api/v1/ingest/reads:batch"
@@ -108,7 +109,7 @@ def test_bad_jpegs_in_a_binary_batch_are_refused_naming_the_read(hub: HubFixture
     assert [result["read_id"] for result in results] == [item[0]["read_id"] for item in batch]
     assert [result["reason"] for result in results[1:]] == [
         "image_jpeg is truncated: the JPEG does not end with the EOI marker.",
-        "image_jpeg is damaged: OpenCV cannot decode the JPEG.",
+        "image_jpeg is damaged: a segment runs past the end of the data.",
         "image_jpeg is not a JPEG: it does not start with the SOI marker.",
         "crop_jpeg is truncated: the JPEG does not end with the EOI marker.",
         "image_jpeg is not a JPEG: it does not start with the SOI marker.",
@@ -243,3 +244,26 @@ def test_a_nul_in_the_headers_text_is_refused_as_in_a_json_body(hub: HubFixture)
     assert reply.status_code == 422, reply.text
     assert "NUL character (U+0000) in the read batch's header" in reply.json()["detail"]
     assert stored_count(hub, reads, [fields["read_id"]]) == 0
+
+
+def test_damaged_jpegs_and_bad_capture_times_are_refused_in_a_binary_batch(
+    hub: HubFixture,
+) -> None:
+    damaged = damaged_jpegs()
+    times = capture_times(hub.clock.now)
+    batch = [_read(hub, data) for data, _ in damaged.values()]
+    batch += [_read(hub, real_jpeg(530 + i), captured_at=moment.isoformat())
+              for i, (moment, _) in enumerate(times.values())]  # fmt: skip
+    reply = _post(hub, binary_batch(batch))
+    assert reply.status_code == 200, reply.text
+    results = reply.json()["results"]
+    expected = [reason for _, reason in damaged.values()]
+    expected += [refusal for _, refusal in times.values()]
+    for result, refusal in zip(results, expected, strict=True):
+        if refusal is None:
+            assert result["status"] == "created", result
+        else:
+            assert result["status"] == "refused", result
+            assert result["reason"].startswith(refusal), result
+    refused = [item[0]["read_id"] for item, refusal in zip(batch, expected, strict=True) if refusal]
+    assert stored_count(hub, reads, refused) == 0

@@ -20,7 +20,7 @@ from hub.images import ImageStore
 from hub.ingest import ingest_batch
 from hub.partitions import purge_day_partition, utc_day
 from hub.reads import lock_change_log
-from tests.hub.hub_support import CASE, HubFixture, ingest_body, old_read, real_jpeg
+from tests.hub.hub_support import CASE, HubFixture, assign, ingest_body, old_read, real_jpeg
 
 
 def _detached_tables(hub: HubFixture) -> list[str]:
@@ -42,6 +42,7 @@ def test_images_shared_across_days_go_once_and_stay_while_a_read_names_them(
     later = old_read(hub, "B", days=40, image=first["image_sha256"])  # shares A's scene
     held = old_read(hub, "C", days=44)
     young = old_read(hub, "D", days=3, image=held["image_sha256"])
+    assign(hub, "technician", CASE)
     reply = hub.client.post(
         "/api/v1/holds",
         json={"case_number": CASE, "read_ids": [held["read_id"]], "note": "evidence"},

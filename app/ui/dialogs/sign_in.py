@@ -71,7 +71,7 @@ class SignInDialog(QDialog):
         self.code_edit.setPlaceholderText("123456")
         self.code_edit.setMaxLength(CODE_LENGTH)
         self.code_edit.setValidator(
-            QRegularExpressionValidator(QRegularExpression(rf"\d{{0,{CODE_LENGTH}}}"), self)
+            QRegularExpressionValidator(QRegularExpression(rf"[0-9]{{0,{CODE_LENGTH}}}"), self)
         )
         self.code_edit.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
 

@@ -50,7 +50,7 @@ class LockScreen(QWidget):
         self.code_edit.setPlaceholderText("123456")
         self.code_edit.setMaxLength(CODE_LENGTH)
         self.code_edit.setValidator(
-            QRegularExpressionValidator(QRegularExpression(rf"\d{{0,{CODE_LENGTH}}}"), self)
+            QRegularExpressionValidator(QRegularExpression(rf"[0-9]{{0,{CODE_LENGTH}}}"), self)
         )
         self.error_label = QLabel()
         self.error_label.setObjectName("errorLabel")

@@ -10,6 +10,7 @@ from app.core.schemas import HotlistEntryCreate, HotlistEntryPublic, HotlistImpo
 from hub import hotlists
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
 from hub.errors import HubError
+from hub.flag_policy import current_policy
 from hub.slices import Caller
 
 router = APIRouter(tags=["hotlists"])
@@ -39,6 +40,7 @@ def add_entry(
             body,
             now=now,
             case_number_pattern=context.settings.case_number_pattern,
+            policy=current_policy(context.settings.data_dir),
         )
 
 
@@ -72,6 +74,7 @@ def import_entries(
             text,
             now=now,
             case_number_pattern=context.settings.case_number_pattern,
+            policy=current_policy(context.settings.data_dir),
         )
 
 

@@ -9,6 +9,7 @@ POST /ingest/reads:batch-binary: the same, the JPEGs sent raw after a JSON heade
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from hub.errors import HubError
 from hub.ingest import (
     CREATED,
     MAX_BATCH_READS,
+    CaptureLimits,
     check_batch_size,
     check_read,
     existing_outcome,
@@ -38,6 +40,16 @@ from hub.ingest import (
 )
 
 router = APIRouter(tags=["ingest"])
+
+
+def capture_limits(context: ContextDep, now: datetime) -> CaptureLimits:
+    """The capture times the hub takes now: within retention, not ahead beyond the skew."""
+    settings = context.settings
+    return CaptureLimits(
+        now=now,
+        retention=timedelta(days=settings.retention_days),
+        skew=timedelta(seconds=settings.capture_clock_skew_seconds),
+    )
 
 
 @router.post(
@@ -52,7 +64,7 @@ router = APIRouter(tags=["ingest"])
 def ingest_read(
     body: ReadIngestCreate, feed: CameraFeed, context: ContextDep, now: NowDep
 ) -> JSONResponse:
-    checked = check_read(body)
+    checked = check_read(body, capture_limits(context, now))
     row = hashed_row(checked)
     try:
         # The images are written while the read goes in; both are stored before the commit.
@@ -98,7 +110,12 @@ def ingest_reads_batch(
 ) -> JSONResponse:
     check_batch_size(len(items))
     outcome = ingest_batch(
-        context.database, context.images, items, allowed_camera=feed.camera_id, now=now
+        context.database,
+        context.images,
+        items,
+        allowed_camera=feed.camera_id,
+        now=now,
+        limits=capture_limits(context, now),
     )
     return JSONResponse(outcome.model_dump(mode="json"))
 
@@ -165,5 +182,6 @@ def ingest_reads_batch_binary(
         allowed_camera=feed.camera_id,
         now=now,
         jpegs=jpegs,
+        limits=capture_limits(context, now),
     )
     return JSONResponse(outcome.model_dump(mode="json"))

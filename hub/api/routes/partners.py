@@ -60,7 +60,14 @@ def decide(
 ) -> PartnerRequestPublic:
     """approve (the slice serves from now on, for its lifetime) or decline, with a note."""
     with context.database.write() as connection:
-        return partners.decide(connection, caller, slice_id, body, now=now)
+        return partners.decide(
+            connection,
+            caller,
+            slice_id,
+            body,
+            now=now,
+            read_limit=context.settings.slice_read_limit,
+        )
 
 
 @router.post(

@@ -8,7 +8,7 @@ from app.core.schemas import SlicePublic
 
 
 def day_slice(
-    slice_id: str, *, case_number: str, start: datetime, estimated_reads: int, purpose: str
+    slice_id: str, *, case_number: str, start: datetime, estimated_reads: int | None, purpose: str
 ) -> SlicePublic:
     """An active slice of every camera's reads from `start` for one day."""
     return SlicePublic(

@@ -344,3 +344,18 @@ def test_purge_removes_expired_reads_but_keeps_evidence(db: Database) -> None:
     assert reads.get("r0001") is not None
     assert reads.get("r0003") is not None
     assert reads.count() == len(PLATES) - 2
+
+
+def test_a_partner_slice_awaiting_approval_is_kept_without_a_count(db: Database) -> None:
+    """The hub gives no count for a partner's slice before approval (null); the cache
+    keeps the slice, its count 0 until the approved slice is saved again."""
+    waiting = day_slice("s9", case_number=CASE, start=T0, estimated_reads=None, purpose="robbery")
+    catalog = CatalogRepository(db)
+    catalog.save_slice(waiting)
+    kept = catalog.slice("s9")
+    assert kept is not None
+    assert kept.estimated_reads == 0
+    catalog.save_slice(waiting.model_copy(update={"estimated_reads": 12}))
+    again = catalog.slice("s9")
+    assert again is not None
+    assert again.estimated_reads == 12

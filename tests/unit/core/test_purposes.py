@@ -1,7 +1,7 @@
 import pytest
 
 from app.core.errors import KnownError, PolicyRefusal
-from app.core.purposes import check_purpose, validate_case_number
+from app.core.purposes import DEFAULT_CASE_NUMBER_PATTERN, check_purpose, validate_case_number
 
 GOOD = "Suspect vehicle seen leaving the robbery at the pharmacy on Dell Range"
 
@@ -42,3 +42,16 @@ def test_case_numbers() -> None:
     assert validate_case_number(" 2026-004211 ") == "2026-004211"
     with pytest.raises(KnownError, match="2026-000123"):
         validate_case_number("26-4211")
+
+
+def test_case_numbers_take_ascii_digits_only() -> None:
+    """Fullwidth (or any other script's) digits match `\\d`: neither the default format
+    nor an agency's own pattern written with `\\d` takes them."""
+    fullwidth = "２０２６-００４２１１"
+    assert fullwidth.replace("-", "").isdigit()  # what `\d` matches outside ASCII mode
+    for pattern in (DEFAULT_CASE_NUMBER_PATTERN, r"\d{4}-\d{6}"):
+        assert validate_case_number("2026-004211", pattern) == "2026-004211"
+        with pytest.raises(KnownError, match="not a case number"):
+            validate_case_number(fullwidth, pattern)
+        with pytest.raises(KnownError, match="not a case number"):
+            validate_case_number("2026-00421\u0661", pattern)  # an Arabic-Indic one
