@@ -5,6 +5,12 @@ Every device numbers its events 1, 2, 3... in a hash chain (app.core.audit_chain
 the genesis: the hub acknowledges up to it.
 
 Ingest rules (one batch, events taken in seq order):
+- a batch is refused whole, and nothing of it stored, when one of its new events is
+  not the device owner's (its `username`) or carries parameters of the wrong type
+  where the hub reads them (ACTION_PARAMS: the transparency report and the flag
+  rules). The refusal is itself a hub event (`audit.refused`); the workstation
+  keeps the batch in its outbox. Every event after a refused one links to it, so
+  storing the rest would only make gaps;
 - an event_id already stored with the same hash is a duplicate (acknowledged again);
   with a different hash it is a "conflict" problem and the stored one stays;
 - an event whose hash is right and that links to the head (seq == last + 1 and
@@ -24,9 +30,11 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.engine import Connection
 
 from app.core.audit_chain import GENESIS_HASH, event_hash, seal_event, verify_chain
@@ -39,6 +47,133 @@ log = logging.getLogger(__name__)
 
 HUB_DEVICE_ID = "hub"
 LATE_AFTER = timedelta(hours=1)
+REFUSED_ACTION = "audit.refused"
+
+
+class _ReadParams(BaseModel):
+    """The parameters the hub reads from a workstation event: strict types, others free."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class OutcomeParams(_ReadParams):
+    """`search.outcome` (app.workstation.record_outcome), counted by hub.transparency."""
+
+    outcome: str
+    purpose: str | None = None
+    note: str | None = None
+
+
+class SearchParams(_ReadParams):
+    """`search` (app.workstation._journal_search), read by hub.flags.workstation_record."""
+
+    case_number: str | None = None
+    purpose: str | None = None
+    pattern: str | None = None
+    plate_pattern: str | None = None
+    plate: str | None = None
+    result_count: int | None = None
+    time_from: str | None = None
+    time_to: str | None = None
+    camera_ids: list[str] | None = None
+    places: list[list[str]] | None = None
+
+
+class CaseRefs(_ReadParams):
+    case_number: str | None = None
+
+
+ACTION_PARAMS: dict[str, type[_ReadParams]] = {
+    "search.outcome": OutcomeParams,
+    "search": SearchParams,
+}
+ACTION_REFS: dict[str, type[_ReadParams]] = {"search": CaseRefs}
+
+
+class RefusalKind(StrEnum):
+    USERNAME = "username"  # the event is not the device owner's
+    PARAMS = "params"  # a parameter the hub reads has the wrong type
+
+
+@dataclass(frozen=True)
+class BatchRefusal:
+    """Why a batch was refused; `message` is for the workstation's user."""
+
+    kind: RefusalKind
+    seq: int
+    event_id: str
+    message: str
+
+
+def _type_problem(event: Mapping[str, Any]) -> str | None:
+    """What is wrong with the event's parameters where the hub reads them, or None."""
+    checks = (
+        ("params", ACTION_PARAMS.get(event["action"])),
+        ("object_refs", ACTION_REFS.get(event["action"])),
+    )
+    for part, model in checks:
+        if model is None:
+            continue
+        try:
+            model.model_validate(event[part])
+        except ValidationError as exc:
+            error = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(item) for item in (part, *error["loc"]))
+            return f"{where}: {error['msg']}"
+    return None
+
+
+def _refusal(event: Mapping[str, Any], *, owner: str) -> BatchRefusal | None:
+    seq, action = int(event["seq"]), str(event["action"])
+    if event["username"] != owner:
+        return BatchRefusal(
+            RefusalKind.USERNAME,
+            seq,
+            str(event["event_id"]),
+            f"Audit event {seq} ({action}) names another user than this device's owner "
+            f"({owner}); the hub files a device's events under its owner only. No event of "
+            "this batch was stored; tell your administrator.",
+        )
+    problem = _type_problem(event)
+    if problem is not None:
+        return BatchRefusal(
+            RefusalKind.PARAMS,
+            seq,
+            str(event["event_id"]),
+            f"Audit event {seq} ({action}) has a parameter of the wrong type ({problem}). "
+            "No event of this batch was stored; tell your administrator (this "
+            "workstation may need an update).",
+        )
+    return None
+
+
+def _record_refusal(
+    connection: Connection,
+    device_id: str,
+    event: Mapping[str, Any],
+    refusal: BatchRefusal,
+    *,
+    owner: str,
+    now: datetime,
+) -> None:
+    """The refusal as a hub event: who posted, from which device, which event, and why."""
+    record_hub_event(
+        connection,
+        action=REFUSED_ACTION,
+        now=now,
+        username=owner,
+        object_refs={"device_id": device_id, "event_id": refusal.event_id},
+        params={
+            "seq": refusal.seq,
+            "reason": refusal.kind.value,
+            "event_action": str(event["action"]),
+            "event_username": str(event["username"]),
+        },
+        outcome="refused",
+    )
+    log.warning(
+        "audit batch refused: device %s event %d (%s)", device_id, refusal.seq, refusal.kind
+    )
 
 
 def lock_audit_log(connection: Connection) -> None:
@@ -234,10 +369,14 @@ def ingest_batch(
     device_id: str,
     events: Sequence[AuditEventIn],
     *,
+    owner: str,
     now: datetime,
     on_stored: StoredHook | None = None,
-) -> AuditAck:
+) -> AuditAck | BatchRefusal:
     """Store a workstation's batch (see the module docstring for the rules).
+
+    `owner` is the username of the device's owner. A refused batch stores nothing
+    but the hub's `audit.refused` event: commit, then answer the refusal.
 
     One query finds the events held already and the new rows go in one statement;
     stored events waiting behind a gap are looked for only when some may exist
@@ -251,6 +390,13 @@ def ingest_batch(
     problems: list[str] = []
     ordered = [incoming.model_dump() for incoming in sorted(events, key=lambda item: item.seq)]
     known = _stored_hashes(connection, [event["event_id"] for event in ordered])
+    for event in ordered:
+        if event["event_id"] in known:
+            continue
+        refusal = _refusal(event, owner=owner)
+        if refusal is not None:
+            _record_refusal(connection, device_id, event, refusal, owner=owner, now=now)
+            return refusal
     waiting = (
         connection.execute(
             sa.select(audit_events.c.row_id)
