@@ -165,13 +165,29 @@ def _record_refusal(
     owner: str,
     now: datetime,
 ) -> None:
-    """The refusal as a hub event: who posted, from which device, which event, and why."""
+    """The refusal as a hub event: who posted, from which device, which event, and why.
+
+    Once per event: the workstation resends the batch at each upload and is refused
+    the same way, which the first record already tells.
+    """
+    refs = {"device_id": device_id, "event_id": refusal.event_id}
+    already = connection.execute(
+        sa.select(audit_events.c.row_id)
+        .where(
+            audit_events.c.action == REFUSED_ACTION,
+            audit_events.c.device_id == HUB_DEVICE_ID,
+            audit_events.c.object_refs == canonical_json(refs).decode(),
+        )
+        .limit(1)
+    ).first()
+    if already is not None:
+        return
     record_hub_event(
         connection,
         action=REFUSED_ACTION,
         now=now,
         username=owner,
-        object_refs={"device_id": device_id, "event_id": refusal.event_id},
+        object_refs=refs,
         params={
             "seq": refusal.seq,
             "reason": refusal.kind.value,

@@ -194,6 +194,8 @@ def test_events_are_filed_under_the_device_owner(
     reply = hub.client.post("/api/v1/audit/events", json=batch, headers=headers)
     assert reply.status_code == 422, reply.text
     assert "Audit event 2 (search) names another user" in reply.json()["detail"]
+    again = hub.client.post("/api/v1/audit/events", json=batch, headers=headers)
+    assert again.status_code == 422  # the uploader's retry: refused again, recorded once
     with hub.database.read() as connection:
         stored = connection.execute(
             sa.select(sa.func.count()).where(audit_events.c.device_id == device_id)
