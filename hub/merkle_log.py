@@ -324,7 +324,14 @@ class AuditLog:
                 signature=base64.b64encode(signature).decode(),
                 public_key=self.public_key_b64,
             )
-            append_checkpoint(self.checkpoint_file, checkpoint)
+            try:
+                append_checkpoint(self.checkpoint_file, checkpoint)
+            except OSError as exc:  # never hand out a checkpoint the hub did not keep
+                raise HubError(
+                    503,
+                    "The hub cannot keep its audit checkpoint (its data folder refuses the "
+                    "write); try again later and tell the hub's administrator.",
+                ) from exc
             self._last = checkpoint
             return checkpoint
 

@@ -149,6 +149,13 @@ def test_an_honest_log_passes_with_its_checkpoints(hub: HubFixture) -> None:
     assert report.idle_devices == []
 
 
+def test_a_checkpoint_the_hub_cannot_keep_is_not_handed_out(hub: HubFixture) -> None:
+    (hub.settings.data_dir / CHECKPOINTS_FILE_NAME).mkdir()  # any write fails
+    reply = hub.client.get(f"{API}/checkpoint", headers=hub.headers())
+    assert reply.status_code == 503
+    assert "cannot keep its audit checkpoint" in reply.json()["detail"]
+
+
 def test_an_edited_event_with_the_later_hub_events_rechained(hub: HubFixture) -> None:
     headers = hub.headers()
     assert hub.client.post("/api/v1/slices", json=hub.slice_body(), headers=headers).is_success

@@ -35,7 +35,9 @@ def get_audit_log(request: Request, context: ContextDep) -> AuditLog:
 AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 
 
-@router.get("/audit/checkpoint", response_model=AuditCheckpointPublic)
+@router.get(
+    "/audit/checkpoint", response_model=AuditCheckpointPublic, responses=error_responses(503)
+)
 def checkpoint(
     _caller: CurrentUser, context: ContextDep, log: AuditLogDep, now: NowDep
 ) -> AuditCheckpointPublic:
