@@ -535,14 +535,24 @@ def _linked_end(events: Sequence[Mapping[str, Any]]) -> tuple[int, str]:
 
 
 def _head_problems(
-    device_id: str, events: Sequence[Mapping[str, Any]], head: tuple[int, str] | None
+    device_id: str,
+    events: Sequence[Mapping[str, Any]],
+    head: tuple[int, str] | None,
+    *,
+    chain_ok: bool,
 ) -> list[str]:
-    """The device's acknowledged head (chain_heads) against its stored chain."""
+    """The device's acknowledged head (chain_heads) against its stored chain (`chain_ok`:
+    verify_chain found nothing, so the chain reaches its last event)."""
     name = f"device {device_id}"
     if head is None:
         return [f"{name}: the hub holds no acknowledged head for it (its chain_heads row is gone)"]
     seq, hash_ = head
-    linked_seq, linked_hash = _linked_end(events)
+    if not chain_ok:
+        linked_seq, linked_hash = _linked_end(events)
+    elif events:
+        linked_seq, linked_hash = int(events[-1]["seq"]), str(events[-1]["hash"])
+    else:
+        linked_seq, linked_hash = 0, GENESIS_HASH
     if (linked_seq, linked_hash) == (seq, hash_):
         return []
     if seq > 0 and not any(int(e["seq"]) == seq and e["hash"] == hash_ for e in events):
@@ -605,8 +615,11 @@ def verify_all(
         ).all()
         events = [_row_event(row) for row in rows]
         report.events += len(events)
-        report.problems.extend(str(problem) for problem in verify_chain(events))
-        report.problems.extend(_head_problems(device_id, events, heads.get(device_id)))
+        broken = [str(problem) for problem in verify_chain(events)]
+        report.problems.extend(broken)
+        report.problems.extend(
+            _head_problems(device_id, events, heads.get(device_id), chain_ok=not broken)
+        )
         if device_id != HUB_DEVICE_ID and device_id not in registered:
             report.problems.append(
                 f"device {device_id}: the log holds its events or registration, but it is not "
