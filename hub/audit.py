@@ -592,7 +592,9 @@ def verify_all(
     """Re-verify the log: every device's chain from the genesis; each chain against its
     acknowledged head and the registered devices; open recorded problems; and the log
     against every signed checkpoint given (hub.merkle_log.verify_checkpoints, by the
-    hub's `public_key` when given)."""
+    hub's `public_key` when given). Against a live hub, give it one snapshot (on
+    PostgreSQL a REPEATABLE READ transaction, as audit-verify does): heads read
+    before a batch and events after it would look like a head moved back."""
     report = VerifyReport()
     event_devices = set(
         connection.execute(sa.select(audit_events.c.device_id).distinct()).scalars()

@@ -211,7 +211,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     database = Database(settings.sqlalchemy_url)
     try:
         migrate(database)
-        with database.read() as connection:
+        # One snapshot for every query (a live hub keeps writing): on PostgreSQL a
+        # REPEATABLE READ transaction; SQLite's read transaction is one already.
+        options = {"isolation_level": "REPEATABLE READ"} if database.is_postgresql else {}
+        with (
+            database.engine.connect().execution_options(**options) as connection,
+            connection.begin(),
+        ):
             report = verify_hub(connection, data_dir=settings.data_dir, external=external)
     finally:
         database.dispose()
