@@ -5,6 +5,12 @@ Every device numbers its events 1, 2, 3... in a hash chain (app.core.audit_chain
 the genesis: the hub acknowledges up to it.
 
 Ingest rules (one batch, events taken in seq order):
+- a batch is refused whole, and nothing of it stored, when one of its new events is
+  not the device owner's (its `username`) or carries parameters of the wrong type
+  where the hub reads them (ACTION_PARAMS: the transparency report and the flag
+  rules). The refusal is itself a hub event (`audit.refused`); the workstation
+  keeps the batch in its outbox. Every event after a refused one links to it, so
+  storing the rest would only make gaps;
 - an event_id already stored with the same hash is a duplicate (acknowledged again);
   with a different hash it is a "conflict" problem and the stored one stays;
 - an event whose hash is right and that links to the head (seq == last + 1 and
@@ -24,21 +30,175 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.engine import Connection
 
 from app.core.audit_chain import GENESIS_HASH, event_hash, seal_event, verify_chain
 from app.core.canonical import canonical_json, parse_utc, utc_iso
 from app.core.schemas import AuditAck, AuditEventIn
-from hub.db.tables import audit_events, audit_problems, chain_heads
-from hub.merkle_log import tree_figures
+from hub.db.tables import audit_events, audit_problems, chain_heads, devices
+from hub.merkle_log import (
+    CHECKPOINTS_FILE_NAME,
+    CheckpointLine,
+    CheckpointReport,
+    read_checkpoints,
+    stored_public_key,
+    verify_checkpoints,
+)
 
 log = logging.getLogger(__name__)
 
 HUB_DEVICE_ID = "hub"
 LATE_AFTER = timedelta(hours=1)
+REFUSED_ACTION = "audit.refused"
+DEVICE_REGISTER_ACTION = "device.register"  # hub.accounts.register_device
+
+
+class _ReadParams(BaseModel):
+    """The parameters the hub reads from a workstation event: strict types, others free."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class OutcomeParams(_ReadParams):
+    """`search.outcome` (app.workstation.record_outcome), counted by hub.transparency."""
+
+    outcome: str
+    purpose: str | None = None
+    note: str | None = None
+
+
+class SearchParams(_ReadParams):
+    """`search` (app.workstation._journal_search), read by hub.flags.workstation_record."""
+
+    case_number: str | None = None
+    purpose: str | None = None
+    pattern: str | None = None
+    plate_pattern: str | None = None
+    plate: str | None = None
+    result_count: int | None = None
+    time_from: str | None = None
+    time_to: str | None = None
+    camera_ids: list[str] | None = None
+    places: list[list[str]] | None = None
+
+
+class CaseRefs(_ReadParams):
+    case_number: str | None = None
+
+
+ACTION_PARAMS: dict[str, type[_ReadParams]] = {
+    "search.outcome": OutcomeParams,
+    "search": SearchParams,
+}
+ACTION_REFS: dict[str, type[_ReadParams]] = {"search": CaseRefs}
+
+
+class RefusalKind(StrEnum):
+    USERNAME = "username"  # the event is not the device owner's
+    PARAMS = "params"  # a parameter the hub reads has the wrong type
+
+
+@dataclass(frozen=True)
+class BatchRefusal:
+    """Why a batch was refused; `message` is for the workstation's user."""
+
+    kind: RefusalKind
+    seq: int
+    event_id: str
+    message: str
+
+
+def _type_problem(event: Mapping[str, Any]) -> str | None:
+    """What is wrong with the event's parameters where the hub reads them, or None."""
+    checks = (
+        ("params", ACTION_PARAMS.get(event["action"])),
+        ("object_refs", ACTION_REFS.get(event["action"])),
+    )
+    for part, model in checks:
+        if model is None:
+            continue
+        try:
+            model.model_validate(event[part])
+        except ValidationError as exc:
+            error = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(item) for item in (part, *error["loc"]))
+            return f"{where}: {error['msg']}"
+    return None
+
+
+def _refusal(event: Mapping[str, Any], *, owner: str) -> BatchRefusal | None:
+    seq, action = int(event["seq"]), str(event["action"])
+    if event["username"] != owner:
+        return BatchRefusal(
+            RefusalKind.USERNAME,
+            seq,
+            str(event["event_id"]),
+            f"Audit event {seq} ({action}) names another user than this device's owner "
+            f"({owner}); the hub files a device's events under its owner only. No event of "
+            "this batch was stored; tell your administrator.",
+        )
+    problem = _type_problem(event)
+    if problem is not None:
+        return BatchRefusal(
+            RefusalKind.PARAMS,
+            seq,
+            str(event["event_id"]),
+            f"Audit event {seq} ({action}) has a parameter of the wrong type ({problem}). "
+            "No event of this batch was stored; tell your administrator (this "
+            "workstation may need an update).",
+        )
+    return None
+
+
+def _record_refusal(
+    connection: Connection,
+    device_id: str,
+    event: Mapping[str, Any],
+    refusal: BatchRefusal,
+    *,
+    owner: str,
+    now: datetime,
+) -> None:
+    """The refusal as a hub event: who posted, from which device, which event, and why.
+
+    Once per event: the workstation resends the batch at each upload and is refused
+    the same way, which the first record already tells.
+    """
+    refs = {"device_id": device_id, "event_id": refusal.event_id}
+    already = connection.execute(
+        sa.select(audit_events.c.row_id)
+        .where(
+            audit_events.c.action == REFUSED_ACTION,
+            audit_events.c.device_id == HUB_DEVICE_ID,
+            audit_events.c.object_refs == canonical_json(refs).decode(),
+        )
+        .limit(1)
+    ).first()
+    if already is not None:
+        return
+    record_hub_event(
+        connection,
+        action=REFUSED_ACTION,
+        now=now,
+        username=owner,
+        object_refs=refs,
+        params={
+            "seq": refusal.seq,
+            "reason": refusal.kind.value,
+            "event_action": str(event["action"]),
+            "event_username": str(event["username"]),
+        },
+        outcome="refused",
+    )
+    log.warning(
+        "audit batch refused: device %s event %d (%s)", device_id, refusal.seq, refusal.kind
+    )
 
 
 def lock_audit_log(connection: Connection) -> None:
@@ -234,10 +394,14 @@ def ingest_batch(
     device_id: str,
     events: Sequence[AuditEventIn],
     *,
+    owner: str,
     now: datetime,
     on_stored: StoredHook | None = None,
-) -> AuditAck:
+) -> AuditAck | BatchRefusal:
     """Store a workstation's batch (see the module docstring for the rules).
+
+    `owner` is the username of the device's owner. A refused batch stores nothing
+    but the hub's `audit.refused` event: commit, then answer the refusal.
 
     One query finds the events held already and the new rows go in one statement;
     stored events waiting behind a gap are looked for only when some may exist
@@ -251,6 +415,13 @@ def ingest_batch(
     problems: list[str] = []
     ordered = [incoming.model_dump() for incoming in sorted(events, key=lambda item: item.seq)]
     known = _stored_hashes(connection, [event["event_id"] for event in ordered])
+    for event in ordered:
+        if event["event_id"] in known:
+            continue
+        refusal = _refusal(event, owner=owner)
+        if refusal is not None:
+            _record_refusal(connection, device_id, event, refusal, owner=owner, now=now)
+            return refusal
     waiting = (
         connection.execute(
             sa.select(audit_events.c.row_id)
@@ -311,54 +482,191 @@ def ingest_batch(
 @dataclass
 class VerifyReport:
     events: int = 0
-    devices: int = 0
+    devices: int = 0  # devices whose events the log holds (the hub among them)
+    registered_devices: int = 0
+    idle_devices: list[str] = field(default_factory=list)  # registered, nothing delivered yet
     problems: list[str] = field(default_factory=list)
     tree_size: int = 0  # the audit log's Merkle tree (hub.merkle_log)
     root_hash: str = ""
+    checkpoints: CheckpointReport = field(default_factory=CheckpointReport)
 
     @property
     def chains_ok(self) -> bool:
         return not self.problems
 
     def as_json(self) -> dict[str, Any]:
+        latest = self.checkpoints.latest
         return {
             "events": self.events,
             "devices": self.devices,
+            "registered_devices": self.registered_devices,
+            "idle_devices": self.idle_devices,
             "chains_ok": self.chains_ok,
             "problems": self.problems,
             "tree_size": self.tree_size,
             "root_hash": self.root_hash,
+            "checkpoints": {
+                "checked": self.checkpoints.checked,
+                "latest_tree_size": latest.tree_size if latest else None,
+                "latest_signed_at": latest.signed_at if latest else None,
+                "events_after_latest": self.tree_size - latest.tree_size if latest else None,
+            },
         }
 
 
-def verify_all(connection: Connection) -> VerifyReport:
-    """Re-verify every device's chain from the stored events, plus open recorded problems."""
-    report = VerifyReport()
-    device_ids = [
-        row.device_id
-        for row in connection.execute(
-            sa.select(audit_events.c.device_id).distinct().order_by(audit_events.c.device_id)
+def _linked_end(events: Sequence[Mapping[str, Any]]) -> tuple[int, str]:
+    """How far an unbroken, correctly hashed chain reaches from the genesis: (seq, hash)."""
+    by_seq: dict[int, list[Mapping[str, Any]]] = {}
+    for event in events:
+        by_seq.setdefault(int(event["seq"]), []).append(event)
+    seq, hash_ = 0, GENESIS_HASH
+    while True:
+        nxt = next(
+            (
+                ev
+                for ev in by_seq.get(seq + 1, ())
+                if ev["prev_hash"] == hash_ and event_hash(ev) == ev["hash"]
+            ),
+            None,
         )
-    ]
-    report.devices = len(device_ids)
-    for device_id in device_ids:
+        if nxt is None:
+            return seq, hash_
+        seq, hash_ = seq + 1, str(nxt["hash"])
+
+
+def _head_problems(
+    device_id: str,
+    events: Sequence[Mapping[str, Any]],
+    head: tuple[int, str] | None,
+    *,
+    chain_ok: bool,
+) -> list[str]:
+    """The device's acknowledged head (chain_heads) against its stored chain (`chain_ok`:
+    verify_chain found nothing, so the chain reaches its last event)."""
+    name = f"device {device_id}"
+    if head is None:
+        return [f"{name}: the hub holds no acknowledged head for it (its chain_heads row is gone)"]
+    seq, hash_ = head
+    if not chain_ok:
+        linked_seq, linked_hash = _linked_end(events)
+    elif events:
+        linked_seq, linked_hash = int(events[-1]["seq"]), str(events[-1]["hash"])
+    else:
+        linked_seq, linked_hash = 0, GENESIS_HASH
+    if (linked_seq, linked_hash) == (seq, hash_):
+        return []
+    if seq > 0 and not any(int(e["seq"]) == seq and e["hash"] == hash_ for e in events):
+        return [f"{name}: event {seq}, which the hub acknowledged, is not in the log"]
+    if linked_seq > seq:
+        return [
+            f"{name}: events {seq + 1} to {linked_seq} link to its acknowledged head (event "
+            f"{seq}) but are not acknowledged: the head was moved back"
+        ]
+    return [f"{name}: its chain breaks after event {linked_seq}, before the acknowledged {seq}"]
+
+
+def _registered_in_log(connection: Connection) -> set[str]:
+    """The devices whose registration the hub's own chain records (`device.register`)."""
+    found: set[str] = set()
+    for refs in connection.execute(
+        sa.select(audit_events.c.object_refs).where(
+            audit_events.c.device_id == HUB_DEVICE_ID,
+            audit_events.c.action == DEVICE_REGISTER_ACTION,
+        )
+    ).scalars():
+        try:
+            device_id = json.loads(refs).get("device_id")
+        except (ValueError, AttributeError, RecursionError):
+            continue
+        if isinstance(device_id, str):
+            found.add(device_id)
+    return found
+
+
+def verify_all(
+    connection: Connection,
+    *,
+    checkpoints: Sequence[CheckpointLine] = (),
+    public_key: str | None = None,
+) -> VerifyReport:
+    """Re-verify the log: every device's chain from the genesis; each chain against its
+    acknowledged head and the registered devices; open recorded problems; and the log
+    against every signed checkpoint given (hub.merkle_log.verify_checkpoints, by the
+    hub's `public_key` when given). Against a live hub, give it one snapshot (on
+    PostgreSQL a REPEATABLE READ transaction, as audit-verify does): heads read
+    before a batch and events after it would look like a head moved back."""
+    report = VerifyReport()
+    event_devices = set(
+        connection.execute(sa.select(audit_events.c.device_id).distinct()).scalars()
+    )
+    heads = {
+        str(row.device_id): (int(row.last_seq), str(row.last_hash))
+        for row in connection.execute(sa.select(chain_heads))
+    }
+    registered = {
+        str(device_id) for device_id in connection.execute(sa.select(devices.c.device_id)).scalars()
+    }
+    in_log = _registered_in_log(connection)
+    report.devices = len(event_devices)
+    report.registered_devices = len(registered)
+    for device_id in sorted(event_devices | set(heads) | registered | in_log):
         rows = connection.execute(
             sa.select(audit_events)
             .where(audit_events.c.device_id == device_id)
             .order_by(audit_events.c.seq, audit_events.c.row_id)
         ).all()
-        report.events += len(rows)
-        report.problems.extend(str(problem) for problem in verify_chain(map(_row_event, rows)))
+        events = [_row_event(row) for row in rows]
+        report.events += len(events)
+        broken = [str(problem) for problem in verify_chain(events)]
+        report.problems.extend(broken)
+        report.problems.extend(
+            _head_problems(device_id, events, heads.get(device_id), chain_ok=not broken)
+        )
+        if device_id != HUB_DEVICE_ID and device_id not in registered:
+            report.problems.append(
+                f"device {device_id}: the log holds its events or registration, but it is not "
+                "among the registered devices"
+            )
+        elif device_id in registered and not events:
+            report.idle_devices.append(device_id)
+        if device_id in registered and device_id not in in_log:
+            report.problems.append(
+                f"device {device_id}: registered, but the hub's log does not record its "
+                "registration"
+            )
     recorded = connection.execute(
         sa.select(audit_problems)
         .where(audit_problems.c.resolved_at.is_(None))
         .order_by(audit_problems.c.problem_id)
     ).all()
-    figures = tree_figures(connection)
-    report.tree_size, report.root_hash = int(figures["tree_size"]), str(figures["root_hash"])
     report.problems.extend(
         f"recorded {row.kind} at {utc_iso(row.detected_at)}: device {row.device_id} "
         f"event {row.seq}: {row.detail}"
         for row in recorded
     )
+    report.checkpoints = verify_checkpoints(connection, checkpoints, public_key=public_key)
+    report.tree_size = report.checkpoints.tree_size
+    report.root_hash = report.checkpoints.root_hash
+    report.problems.extend(report.checkpoints.problems)
+    return report
+
+
+def verify_hub(
+    connection: Connection, *, data_dir: Path, external: Sequence[Path] = ()
+) -> VerifyReport:
+    """verify_all against every checkpoint the hub published (its data folder's file,
+    checked by its key) and those kept elsewhere (`external`: JSON-lines files)."""
+    lines, damaged = read_checkpoints(data_dir / CHECKPOINTS_FILE_NAME, missing_ok=True)
+    for path in external:
+        found, problems = read_checkpoints(path, missing_ok=False)
+        lines += found
+        damaged += problems
+    public_key = stored_public_key(data_dir)
+    if public_key is None and lines:
+        damaged.append(
+            "the hub's checkpoint key is missing from its data folder: the checkpoints "
+            "cannot be tied to this hub"
+        )
+    report = verify_all(connection, checkpoints=lines, public_key=public_key)
+    report.problems.extend(damaged)
     return report

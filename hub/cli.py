@@ -66,9 +66,12 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.reset:
+        from hub.merkle_log import CHECKPOINTS_FILE_NAME
+
         database = Database(settings.sqlalchemy_url)
         drop_everything(database, settings)
         database.dispose()
+        (settings.data_dir / CHECKPOINTS_FILE_NAME).unlink(missing_ok=True)  # a new log
     database, _revision = _init(settings)
     try:
         with database.read() as connection:
@@ -197,19 +200,59 @@ def _serve_workers(
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from hub.audit import verify_all
+    """Every chain, head and registered device, and the log against every checkpoint
+    the hub published (DATA/audit-checkpoints.jsonl) and those kept elsewhere
+    (--checkpoints FILE, the lines audit-checkpoint printed)."""
+    from hub.audit import verify_hub
 
     settings = _settings(args)
     load_secret(settings)
+    external = [Path(path) for path in args.checkpoints]
     database = Database(settings.sqlalchemy_url)
     try:
         migrate(database)
-        with database.read() as connection:
-            report = verify_all(connection)
+        # One snapshot for every query (a live hub keeps writing): on PostgreSQL a
+        # REPEATABLE READ transaction; SQLite's read transaction is one already.
+        options = {"isolation_level": "REPEATABLE READ"} if database.is_postgresql else {}
+        with (
+            database.engine.connect().execution_options(**options) as connection,
+            connection.begin(),
+        ):
+            report = verify_hub(connection, data_dir=settings.data_dir, external=external)
     finally:
         database.dispose()
     _print(report.as_json())
     return 0 if report.chains_ok else 1
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    """Sign the audit log as it stands now (kept with the published ones) and print the
+    checkpoint as one JSON line; --all prints every published checkpoint, one per line.
+    Append the output to a file kept outside the hub (`audit-verify --checkpoints`)."""
+    from hub.merkle_log import CHECKPOINTS_FILE_NAME, AuditLog, read_checkpoints
+
+    settings = _settings(args)
+    load_secret(settings)
+    if args.all:
+        lines, problems = read_checkpoints(
+            settings.data_dir / CHECKPOINTS_FILE_NAME, missing_ok=True
+        )
+        for line in lines:
+            sys.stdout.write(line.checkpoint.model_dump_json() + "\n")
+        sys.stdout.flush()
+        for problem in problems:
+            log.warning("%s", problem)
+        return 1 if problems else 0
+    database = Database(settings.sqlalchemy_url)
+    try:
+        migrate(database)
+        with database.read() as connection:
+            checkpoint = AuditLog.open(settings.data_dir).checkpoint(connection, now=system_clock())
+    finally:
+        database.dispose()
+    sys.stdout.write(checkpoint.model_dump_json() + "\n")
+    sys.stdout.flush()
+    return 0
 
 
 HUB_CLI = "platedesk-hub"
@@ -539,9 +582,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=cmd_serve)
 
-    verify = commands.add_parser("audit-verify", help="verify every device's audit chain")
+    verify = commands.add_parser(
+        "audit-verify",
+        help="verify every device's audit chain, its acknowledged head, and the log against "
+        "every signed checkpoint",
+    )
     common(verify)
+    verify.add_argument(
+        "--checkpoints",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="checkpoints kept outside the hub (lines printed by audit-checkpoint); repeatable",
+    )
     verify.set_defaults(handler=cmd_audit_verify)
+
+    checkpoint = commands.add_parser(
+        "audit-checkpoint",
+        help="sign the audit log now and print the checkpoint (JSON line) to keep elsewhere",
+    )
+    common(checkpoint)
+    checkpoint.add_argument(
+        "--all", action="store_true", help="print every checkpoint the hub has published"
+    )
+    checkpoint.set_defaults(handler=cmd_audit_checkpoint)
 
     simulate = commands.add_parser(
         "simulate", help="feed simulated camera traffic to the ingest API (or --bulk: the DB)"

@@ -19,6 +19,10 @@ prohibited-use reasons. What counts (also published in `counting_rules`):
   image (`image.fetch`) at the hub in the last 30 days; a request, approved or
   not, is no access (hub.partners). Agency names only, never a user's;
 - last purge: the newest `retention.purge` event of the hub.
+
+The log is append-only and may hold any value (a workstation's, or one stored
+before the hub checked types at ingest: hub.audit.ACTION_PARAMS), so reading it
+never fails: a value of the wrong shape counts as "other" or not at all.
 """
 
 from __future__ import annotations
@@ -92,6 +96,22 @@ def _in_period(action_condition: sa.ColumnElement[bool], since: datetime) -> sa.
     )
 
 
+def _param(params: str, name: str) -> str | None:
+    """The text parameter `name` of a stored event's params, or None (never raises)."""
+    try:
+        value = json.loads(params).get(name)
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _moment(text: str | None) -> datetime | None:
+    try:
+        return parse_utc(text) if text else None
+    except (ValueError, TypeError):
+        return None
+
+
 def build_report(
     connection: Connection, *, now: datetime, retention_days: int
 ) -> TransparencyPublic:
@@ -128,13 +148,10 @@ def build_report(
         )
     ).scalars()
     for params in outcome_rows:
-        try:
-            value = json.loads(params).get("outcome")
-        except (ValueError, AttributeError):
-            continue
+        value = _param(params, "outcome")
         # Only the known outcome codes are published: a value sent by a workstation
         # is never echoed to the public.
-        outcomes[value if value in SEARCH_OUTCOMES else "other"] += 1
+        outcomes[value if value is not None and value in SEARCH_OUTCOMES else "other"] += 1
     flagged = int(
         connection.execute(_in_period(sa.and_(action == FLAG_ACTION, from_hub), since)).scalar_one()
     )
@@ -148,7 +165,7 @@ def build_report(
         )
     ).scalars()
     for params in decision_rows:
-        status = json.loads(params).get("status")
+        status = _param(params, "status")
         if status in reviews:
             reviews[status] += 1
     cameras_in_use = int(
@@ -198,7 +215,7 @@ def build_report(
         search_outcomes=outcomes,
         partner_agencies=partner_agencies,
         retention_days=retention_days,
-        last_purge_at=parse_utc(last_purge) if last_purge else None,
+        last_purge_at=_moment(last_purge),
         acceptable_uses=list(PURPOSES.values()),
         prohibited_uses=[use.reason for use in PROHIBITED_USES],
         counting_rules=COUNTING_RULES,

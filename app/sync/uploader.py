@@ -2,7 +2,9 @@
 
 Unsent events go in batches in sequence order; the hub acknowledges by
 sequence number and event ids make a resend harmless. Offline, events wait in
-the cache and survive restarts.
+the cache and survive restarts. A batch the hub refuses (422: an event it cannot
+file, see hub.audit) also waits: nothing of it is stored at the hub, the refusal
+is audited there, and `refusal` says why, for the status line.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import logging
 
 from app.cache.journal import JournalRepository
 from app.core.schemas import AuditBatch, AuditEventIn
-from app.sync.client import CorruptResponse, HubClient, HubUnreachable
+from app.sync.client import CorruptResponse, HubClient, HubRefused, HubUnreachable
 
 log = logging.getLogger(__name__)
 BATCH = 500
+UNPROCESSABLE = 422
 
 
 class JournalUploader:
@@ -22,6 +25,7 @@ class JournalUploader:
         self.client = client
         self.journal = journal
         self.device_id = device_id
+        self.refusal: str | None = None  # the hub's reason, when it refused a batch
 
     def upload(self) -> int:
         """Send every pending event; return how many the hub acknowledged. Offline: 0."""
@@ -35,6 +39,12 @@ class JournalUploader:
                 ack = self.client.post_audit(batch)
             except (HubUnreachable, CorruptResponse):
                 log.info("hub unreachable: %d audit events wait for delivery", len(events))
+                return delivered
+            except HubRefused as exc:
+                if exc.status != UNPROCESSABLE:
+                    raise
+                self.refusal = str(exc)
+                log.warning("the hub refused an audit batch; %d events wait", len(events))
                 return delivered
             if ack.problems:
                 log.warning("the hub reported audit chain problems: %s", "; ".join(ack.problems))

@@ -11,7 +11,7 @@ from app.core.schemas import AuditAck, AuditBatch
 from hub.accounts import DEVICE_REVOKED, device_revoked
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
 from hub.api.routes import audit_log
-from hub.audit import ingest_batch
+from hub.audit import BatchRefusal, ingest_batch
 from hub.db.tables import devices
 from hub.errors import HubError
 from hub.flag_policy import current_policy
@@ -25,6 +25,8 @@ router.include_router(audit_log.router)  # checkpoint and proofs (hub.merkle_log
 def post_events(
     body: AuditBatch, caller: CurrentUser, context: ContextDep, now: NowDep
 ) -> AuditAck:
+    """Store the batch; 422 (nothing stored, the refusal audited) when one event is not
+    the device owner's or carries a wrongly typed parameter (hub.audit)."""
     if any(event.device_id != body.device_id for event in body.events):
         raise HubError(422, "Every event of a batch must come from the batch's device.")
     with context.database.write() as connection:
@@ -36,10 +38,14 @@ def post_events(
         if device_revoked(connection, body.device_id):
             raise HubError(403, DEVICE_REVOKED)
         policy = current_policy(context.settings.data_dir)
-        return ingest_batch(
+        outcome = ingest_batch(
             connection,
             body.device_id,
             body.events,
+            owner=caller.username,
             now=now,
             on_stored=partial(flag_mirrored, policy=policy, now=now),
         )
+    if isinstance(outcome, BatchRefusal):  # committed: the refusal is audited
+        raise HubError(422, outcome.message)
+    return outcome

@@ -13,7 +13,7 @@ from app.core.schemas import (
     AuditInclusionProofPublic,
 )
 from hub.api.deps import MAX_ROW_ID, ContextDep, CurrentUser, NowDep, error_responses
-from hub.merkle_log import AuditLog, AuditTree, load_signing_key
+from hub.merkle_log import AuditLog
 
 router = APIRouter(tags=["audit"])
 _create_lock = threading.Lock()
@@ -27,7 +27,7 @@ def get_audit_log(request: Request, context: ContextDep) -> AuditLog:
         with _create_lock:
             log = getattr(state, "audit_log", None)
             if log is None:
-                log = AuditLog(AuditTree(), load_signing_key(context.settings.data_dir))
+                log = AuditLog.open(context.settings.data_dir)
                 state.audit_log = log
     return log
 
@@ -35,7 +35,9 @@ def get_audit_log(request: Request, context: ContextDep) -> AuditLog:
 AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 
 
-@router.get("/audit/checkpoint", response_model=AuditCheckpointPublic)
+@router.get(
+    "/audit/checkpoint", response_model=AuditCheckpointPublic, responses=error_responses(503)
+)
 def checkpoint(
     _caller: CurrentUser, context: ContextDep, log: AuditLogDep, now: NowDep
 ) -> AuditCheckpointPublic:
