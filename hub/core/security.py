@@ -82,6 +82,7 @@ class AccessClaims:
     user_id: int
     username: str
     session_id: str
+    device_id: str | None = None  # the workstation the session is bound to (claim "dev")
 
 
 class TokenService:
@@ -96,6 +97,7 @@ class TokenService:
             "uid": claims.user_id,
             "sid": claims.session_id,
             "typ": ACCESS_TOKEN_TYPE,
+            **({"dev": claims.device_id} if claims.device_id else {}),
             "iat": int(now.timestamp()),
             "exp": int((now + ACCESS_TOKEN_LIFETIME).timestamp()),
         }
@@ -119,7 +121,13 @@ class TokenService:
             return None
         if payload.get("typ") != ACCESS_TOKEN_TYPE or int(payload["exp"]) <= now.timestamp():
             return None
-        return AccessClaims(int(payload["uid"]), str(payload["sub"]), str(payload["sid"]))
+        device = payload.get("dev")
+        return AccessClaims(
+            int(payload["uid"]),
+            str(payload["sub"]),
+            str(payload["sid"]),
+            str(device) if device is not None else None,
+        )
 
 
 class CursorSigner:
