@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from app.core.policy import FAILED_SIGN_IN_WINDOW, SESSION_LIFETIME
 from hub.accounts import CODE_USED, MAX_FAILED_PER_ADDRESS
+from hub.core.security import HASH_NICENESS, HASH_THREADS, PasswordService
 from hub.db.tables import audit_events
 from tests.hub.hub_support import PASSWORD, HubFixture
 
@@ -228,3 +231,32 @@ def test_healthz_and_catalog(hub: HubFixture) -> None:
     assert len(hub.client.get("/api/v1/cameras", headers=headers).json()) == 2
     codes = {p["code"] for p in hub.client.get("/api/v1/purposes", headers=headers).json()}
     assert "robbery" in codes
+
+
+def test_passwords_are_hashed_at_low_priority_a_few_at_once(
+    hub: HubFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood of sign-ins queues for the hashing threads instead of taking the CPU."""
+    passwords = PasswordService(hub.settings)
+    verify = passwords._verify
+    running, most, niceness = [0], [0], []
+    lock = threading.Lock()
+
+    def watched(password_hash: str | None, password: str) -> bool:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        try:
+            return verify(password_hash, password)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(passwords, "_verify", watched)
+    stored = passwords.hash(PASSWORD)
+    with ThreadPoolExecutor(HASH_THREADS + 3) as pool:
+        results = list(pool.map(lambda _: passwords.verify(stored, PASSWORD), range(8)))
+    assert results == [True] * 8
+    assert most[0] <= HASH_THREADS
+    assert set(niceness) == {HASH_NICENESS}
