@@ -28,7 +28,7 @@ from app.core.schemas import (
     UserCreatedPublic,
     UserPublic,
 )
-from hub.accounts import create_user, user_public
+from hub.accounts import create_user, end_device_sessions, user_public
 from hub.audit import record_hub_event
 from hub.catalog import add_camera
 from hub.core.security import PasswordService, token_digest
@@ -218,7 +218,8 @@ def device_status(row: Any) -> DeviceStatusPublic:
 def revoke_device(
     connection: Connection, *, device_id: str, by: str, session_id: str = "", now: datetime
 ) -> DeviceStatusPublic:
-    """Revoke a workstation: every request naming it gets 403 and it wipes its cache."""
+    """Revoke a workstation: every session opened from it or bound to it ends, every
+    request naming it gets 403, and it wipes its cache."""
     row = connection.execute(sa.select(devices).where(devices.c.device_id == device_id)).first()
     if row is None:
         raise HubError(404, f"No device {device_id} is registered at this hub.")
@@ -226,6 +227,7 @@ def revoke_device(
         connection.execute(
             devices.update().where(devices.c.device_id == device_id).values(revoked_at=now)
         )
+        ended = end_device_sessions(connection, device_id=device_id, now=now)
         record_hub_event(
             connection,
             action="admin.device_revoke",
@@ -233,6 +235,7 @@ def revoke_device(
             username=by,
             session_id=session_id,
             object_refs={"device_id": device_id, "owner_user_id": int(row.user_id)},
+            params={"sessions_ended": ended},
         )
     stored = connection.execute(sa.select(devices).where(devices.c.device_id == device_id)).one()
     return device_status(stored)

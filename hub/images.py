@@ -22,7 +22,14 @@ from sqlalchemy.engine import Connection
 
 from hub.alerts import recipient_condition
 from hub.db.tables import alerts, reads, slices
-from hub.slices import Caller, attributes_match, slice_attributes, slice_cameras, slice_pattern
+from hub.slices import (
+    Caller,
+    attributes_match,
+    case_access_condition,
+    slice_attributes,
+    slice_cameras,
+    slice_pattern,
+)
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")  # use with fullmatch: "$" lets a trailing newline through
 JPEG = "image/jpeg"
@@ -283,7 +290,8 @@ class ImageWriter:
 
 
 def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: datetime) -> bool:
-    """Whether the image belongs to a read inside one of the user's active slices."""
+    """Whether the image belongs to a read inside one of the user's active slices, of an
+    open case the user is still assigned to."""
     candidates = connection.execute(
         sa.select(
             reads.c.plate,
@@ -305,6 +313,7 @@ def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: 
             slices.c.user_id == user_id,
             slices.c.revoked_at.is_(None),
             slices.c.expires_at > now,
+            case_access_condition(user_id),
         )
     ).all()
     for slice_row in active:

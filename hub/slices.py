@@ -441,20 +441,57 @@ def list_slices(connection: Connection, *, user_id: int, now: datetime) -> list[
     return [slice_public(row, now) for row in rows]
 
 
+def case_access_condition(user_id: Any) -> Any:
+    """SQL: the slice's case is open and `user_id` is assigned to it (on `slices`)."""
+    return slices.c.case_number.in_(
+        sa.select(case_assignments.c.case_number)
+        .join(cases, cases.c.case_number == case_assignments.c.case_number)
+        .where(case_assignments.c.user_id == user_id, cases.c.status == "open")
+    )
+
+
+_OWNED_SLICE = sa.select(
+    slices,
+    sa.select(cases.c.status)
+    .where(cases.c.case_number == slices.c.case_number)
+    .scalar_subquery()
+    .label("case_status"),
+    sa.exists()
+    .where(
+        case_assignments.c.case_number == slices.c.case_number,
+        case_assignments.c.user_id == sa.bindparam("user_id"),
+    )
+    .label("assigned"),
+).where(slices.c.slice_id == sa.bindparam("slice_id"))
+
+
 def owned_slice(connection: Connection, *, slice_id: str, user_id: int) -> Any:
     """The caller's slice row, to serve from (the change feed, hub.feed).
 
     404 for a slice that is not there or not theirs; 403 for a partner slice that
-    awaits a supervisor's approval or was declined. The server of a partner slice
-    records the access (record_partner_access) before it sends anything.
+    awaits a supervisor's approval or was declined, and for a caller no longer
+    assigned to the slice's case; 410 once the case is no longer open. The server
+    of a partner slice records the access (record_partner_access) before it sends
+    anything.
     """
-    row = connection.execute(sa.select(slices).where(slices.c.slice_id == slice_id)).first()
+    row = connection.execute(_OWNED_SLICE, {"slice_id": slice_id, "user_id": user_id}).first()
     if row is None or row.user_id != user_id:
         raise HubError(404, "No such slice among yours; request a slice first.")
     if row.revoked_at is None and row.approval == AWAITING_APPROVAL:
         raise HubError(403, AWAITS_APPROVAL)
     if row.revoked_at is None and row.approval == DECLINED:
         raise HubError(403, WAS_DECLINED)
+    if not row.assigned:
+        raise HubError(
+            403,
+            f"You are no longer assigned to case {row.case_number}, so its slices serve "
+            "you nothing; ask your supervisor if you still work on it.",
+        )
+    if row.case_status != "open":
+        raise HubError(
+            410,
+            f"Case {row.case_number} is {row.case_status}: its slices serve nothing more.",
+        )
     return row
 
 

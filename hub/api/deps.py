@@ -11,17 +11,16 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.core.schemas import Role
-from hub.accounts import DEVICE_REVOKED, device_revoked
+from hub.accounts import SESSIONS, SIGN_IN_FIRST
 from hub.context import HubContext
 from hub.core.db import Database
 from hub.core.security import token_digest
-from hub.db.tables import feed_tokens, users
-from hub.errors import HubError, forbidden, unauthorized
+from hub.db.tables import feed_tokens
+from hub.errors import forbidden, unauthorized
 from hub.slices import Caller
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from /api/v1/auth/login")
 
-SIGN_IN_FIRST = "Sign in first: this request needs a valid access token."
 DEVICE_HEADER = "X-Platedesk-Device"
 MAX_ROW_ID = 2**63 - 1  # the largest 64-bit integer the databases store: bound every id and count
 ADMIN_ONLY = "Only an administrator may do this."
@@ -63,29 +62,19 @@ def get_current_user(
         ),
     ] = None,
 ) -> Caller:
+    """The signed-in caller: a valid access token whose session is still live (not
+    signed out, locked or revoked), of a user whose training is current, from the
+    workstation the session is bound to (hub.accounts.SessionCache: seconds stale)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized(SIGN_IN_FIRST)
     claims = context.tokens.check(credentials.credentials, now=now)
     if claims is None:
         raise unauthorized("Your access token is not valid or has expired; refresh it or sign in.")
-    with context.database.read() as connection:
-        row: Any = connection.execute(
-            sa.select(users.c.user_id, users.c.username, users.c.role, users.c.locked_at).where(
-                users.c.user_id == claims.user_id
-            )
-        ).first()
-    if row is None or row.username != claims.username:
-        raise unauthorized(SIGN_IN_FIRST)
-    if row.locked_at is not None:
-        raise HubError(423, "This account is locked; ask an administrator to release it.")
-    if device_header:
-        with context.database.read() as connection:
-            if device_revoked(connection, device_header):
-                raise forbidden(DEVICE_REVOKED)
+    state = SESSIONS.check(context.database, claims, device_header=device_header, now=now)
     return Caller(
-        user_id=int(row.user_id),
-        username=row.username,
-        role=Role(row.role),
+        user_id=state.user_id,
+        username=state.username,
+        role=Role(state.role),
         session_id=claims.session_id,
     )
 

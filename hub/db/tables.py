@@ -41,13 +41,17 @@ users = sa.Table(
     sa.Column("partner_agency", sa.String(128), nullable=True),
 )
 
-sign_in_failures = sa.Table(
-    "sign_in_failures",
+# 0013: failed sign-ins, by the name tried (known or not) and the client's address;
+# they throttle further tries (hub.accounts), they never lock an account.
+failed_sign_ins = sa.Table(
+    "failed_sign_ins",
     metadata,
     sa.Column("failure_id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("user_id", BigId, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
-    sa.Column("failed_at", UTCDateTime(), nullable=False),
-    sa.Index(None, "user_id", "failed_at"),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("failed_at", UTCDateTime(), nullable=False, index=True),
+    sa.Index(None, "username", "failed_at"),
+    sa.Index(None, "address", "failed_at"),
 )
 
 refresh_tokens = sa.Table(
@@ -71,6 +75,21 @@ devices = sa.Table(
     sa.Column("public_key", sa.String(512), nullable=True),
     sa.Column("registered_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime(), nullable=True),  # 0002
+)
+
+# 0013: sign-in sessions, checked on every request (hub.accounts.SessionCache). A
+# session is bound to the device it signed in from or registered (device_id), and ends
+# (ended_at, end_reason) at sign-out, on an account lock or when its device is revoked.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("session_id", sa.String(32), primary_key=True),
+    sa.Column("user_id", BigId, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("device_id", sa.String(64), nullable=True, index=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
+    sa.Column("end_reason", sa.String(32), nullable=True),
+    sa.Index(None, "user_id", "ended_at"),
 )
 
 cases = sa.Table(

@@ -111,13 +111,12 @@ def test_non_admin_refused(hub: HubFixture) -> None:
         assert reply.json()["detail"] == "Only an administrator may do this."
 
 
-def test_unlock_and_training(hub: HubFixture) -> None:
-    bad = {"username": "detective", "password": "not-the-password", "totp": hub.code("detective")}
-    for _ in range(5):
-        hub.client.post("/api/v1/auth/login", json=bad)
+def test_lock_unlock_and_training(hub: HubFixture) -> None:
+    admin = hub.headers("admin")
+    assert hub.client.post(f"{USERS}/detective/lock", headers=admin).status_code == 200
     good = {"username": "detective", "password": PASSWORD, "totp": hub.code("detective")}
     assert hub.client.post("/api/v1/auth/login", json=good).status_code == 423
-    admin = hub.headers("admin")
+    assert hub.client.post(f"{USERS}/nobody/lock", headers=admin).status_code == 404
     unlocked = hub.client.post(f"{USERS}/detective/unlock", headers=admin)
     assert unlocked.status_code == 200
     assert hub.client.post("/api/v1/auth/login", json=good).status_code == 200
@@ -131,6 +130,7 @@ def test_unlock_and_training(hub: HubFixture) -> None:
     assert renewed.status_code == 200
     assert hub.login("lapsed")["user"]["username"] == "lapsed"
     actions = _actions(hub)
+    assert "auth.lock" in actions
     assert "auth.unlock" in actions
     assert "admin.training_set" in actions
 
@@ -223,7 +223,8 @@ def test_device_revocation(hub: HubFixture) -> None:
     )
     assert upload.status_code == 403
     assert upload.json()["detail"] == DEVICE_REVOKED
-    status = hub.client.get(f"/api/v1/devices/{device_id}", headers=headers).json()
+    # The revocation ended the session; from a new one the owner sees the device's status.
+    status = hub.client.get(f"/api/v1/devices/{device_id}", headers=hub.headers()).json()
     assert status["status"] == "revoked"
     assert status["revoked_at"] is not None
     assert "admin.device_revoke" in _actions(hub)

@@ -55,6 +55,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/ingest/reads:batch"): FEED,
     ("POST", "/api/v1/ingest/reads:batch-binary"): FEED,
     ("POST", "/api/v1/admin/users"): ADMIN,
+    ("POST", "/api/v1/admin/users/{username}/lock"): ADMIN,
     ("POST", "/api/v1/admin/users/{username}/unlock"): ADMIN,
     ("PUT", "/api/v1/admin/users/{username}/training"): ADMIN,
     ("POST", "/api/v1/admin/devices/{device_id}/revoke"): ADMIN,
@@ -171,8 +172,9 @@ def test_authorization_matrix(hub: HubFixture) -> None:
             elif rule == LOOKUP:
                 assert reply.status_code in (200, 404), where
             elif rule == CREDENTIALS:
-                expected = 204 if path.endswith("/logout") else 401
-                assert reply.status_code == expected, where
+                # A bogus sign-in repeated by every identity is throttled (429) at the 6th.
+                expected = {204} if path.endswith("/logout") else {401, 429}
+                assert reply.status_code in expected, where
             elif who == "anonymous":
                 assert reply.status_code == 401, where
                 assert reply.headers["www-authenticate"] == "Bearer"

@@ -55,6 +55,24 @@ def create_user(
 
 
 @router.post(
+    "/users/{username}/lock", response_model=UserPublic, responses=error_responses(403, 404)
+)
+def lock_user(
+    caller: AdminUser, context: ContextDep, now: NowDep, username: Username
+) -> UserPublic:
+    """Lock an account: every session of it ends at once (its tokens answer 423)."""
+    with context.database.write() as connection:
+        found = accounts.lock_account(
+            connection, username=username, now=now, by=caller.username, session_id=caller.session_id
+        )
+        if not found:
+            raise HubError(404, f"No user named {username}; check the user name.")
+        row = connection.execute(sa.select(users).where(users.c.username == username)).one()
+    accounts.invalidate_sessions()
+    return accounts.user_public(row)
+
+
+@router.post(
     "/users/{username}/unlock", response_model=UserPublic, responses=error_responses(403, 404)
 )
 def unlock_user(
@@ -67,7 +85,8 @@ def unlock_user(
         if not released:
             raise HubError(404, f"No user named {username}; check the user name.")
         row = connection.execute(sa.select(users).where(users.c.username == username)).one()
-        return accounts.user_public(row)
+    accounts.invalidate_sessions()
+    return accounts.user_public(row)
 
 
 @router.put(
@@ -83,7 +102,7 @@ def set_training(
     username: Username,
 ) -> UserPublic:
     with context.database.write() as connection:
-        return admin.set_training(
+        user = admin.set_training(
             connection,
             username=username,
             valid_until=body.training_valid_until,
@@ -91,6 +110,8 @@ def set_training(
             session_id=caller.session_id,
             now=now,
         )
+    accounts.invalidate_sessions()  # an expired training ends access at the next request
+    return user
 
 
 @router.put(
@@ -158,13 +179,15 @@ def revoke_device(
     caller: AdminUser, context: ContextDep, now: NowDep, device_id: Identifier
 ) -> DeviceStatusPublic:
     with context.database.write() as connection:
-        return admin.revoke_device(
+        status = admin.revoke_device(
             connection,
             device_id=device_id,
             by=caller.username,
             session_id=caller.session_id,
             now=now,
         )
+    accounts.invalidate_sessions()
+    return status
 
 
 @router.post(

@@ -6,8 +6,10 @@ SSE comments. A reconnecting client passes Last-Event-ID (or `after`) and misses
 nothing. The stream ends by itself after `max_seconds` (the client reconnects),
 when the access token expires (the client renews it and reconnects), when the
 client goes away, or when the server shuts down (sse-starlette watches uvicorn).
-Within SESSION_CHECK_SECONDS of a sign-out, an account lock or a device revocation
-it sends `closed` (data: {"reason": ...}) and ends: no alert goes out after that.
+A stream opens only for a live session (hub.api.deps.get_current_user); within
+SESSION_CHECK_SECONDS of a sign-out, an account lock, a device revocation or the
+training's expiry it sends `closed` (data: {"reason": ...}) and ends: no alert goes
+out after that.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.core.schemas import AlertAcknowledgeCreate, AlertPage, AlertPublic
 from hub import alerts
-from hub.accounts import session_problem
+from hub.accounts import SESSIONS
 from hub.api.deps import (
     DEVICE_HEADER,
     MAX_ROW_ID,
@@ -32,6 +34,7 @@ from hub.api.deps import (
     error_responses,
 )
 from hub.context import HubContext
+from hub.errors import HubError
 from hub.slices import Caller
 
 router = APIRouter(tags=["alerts"])
@@ -137,13 +140,14 @@ async def _events(
             return alerts.latest_alert_id(connection)
 
     def problem() -> str | None:
-        with context.database.read() as connection:
-            return session_problem(
-                connection,
-                user_id=caller.user_id,
-                session_id=caller.session_id,
-                device_id=device_id,
-            )
+        claims = context.tokens.check(token, now=context.clock())
+        if claims is None:
+            return None  # the token expired: the loop below ends the stream
+        try:
+            SESSIONS.check(context.database, claims, device_header=device_id, now=context.clock())
+        except HubError as refusal:
+            return refusal.message
+        return None
 
     position = cursor if cursor is not None else await anyio.to_thread.run_sync(latest)
     yield ServerSentEvent(event="ready", data=json.dumps({"cursor": position}))

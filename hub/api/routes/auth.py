@@ -2,42 +2,79 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.core.schemas import LoginRequest, RefreshRequest, TokenPublic, UserPublic
 from hub import accounts
-from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.api.deps import DEVICE_HEADER, ContextDep, CurrentUser, NowDep, error_responses
 from hub.db.tables import users
 
 router = APIRouter(tags=["auth"])
 
+DeviceHeader = Annotated[
+    str | None,
+    Header(
+        alias=DEVICE_HEADER,
+        max_length=64,
+        description="The workstation's device id: the session is bound to it.",
+    ),
+]
 
-@router.post("/auth/login", response_model=TokenPublic, responses=error_responses(403, 423))
-def login(body: LoginRequest, context: ContextDep, now: NowDep) -> TokenPublic:
-    with context.database.write() as connection:
-        outcome = accounts.login(
-            connection,
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy: as uvicorn's --proxy-headers gives it)."""
+    return (request.client.host if request.client else "unknown")[:64]
+
+
+@router.post("/auth/login", response_model=TokenPublic, responses=error_responses(403, 423, 429))
+def login(
+    body: LoginRequest,
+    request: Request,
+    context: ContextDep,
+    now: NowDep,
+    device_header: DeviceHeader = None,
+) -> TokenPublic | JSONResponse:
+    attempt = accounts.SignIn(
+        username=body.username,
+        password=body.password,
+        code=body.totp,
+        address=client_address(request),
+        device_id=device_header,
+    )
+    try:
+        return accounts.login(
+            context.database,
             context.passwords,
             context.tokens,
-            username=body.username,
-            password=body.password,
-            code=body.totp,
+            attempt,
             now=now,
             totp_drift_steps=context.settings.totp_drift_steps,
         )
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.token is not None
-    return outcome.token
+    except accounts.Throttled as throttled:
+        return JSONResponse(
+            {"detail": throttled.message},
+            status_code=429,
+            headers={"Retry-After": str(throttled.retry_after)},
+        )
 
 
-@router.post("/auth/refresh", response_model=TokenPublic, responses=error_responses(423))
-def refresh(body: RefreshRequest, context: ContextDep, now: NowDep) -> TokenPublic:
+@router.post("/auth/refresh", response_model=TokenPublic, responses=error_responses(403, 423))
+def refresh(
+    body: RefreshRequest, context: ContextDep, now: NowDep, device_header: DeviceHeader = None
+) -> TokenPublic:
     with context.database.write() as connection:
         outcome = accounts.refresh(
-            connection, context.tokens, refresh_token=body.refresh_token, now=now
+            connection,
+            context.tokens,
+            refresh_token=body.refresh_token,
+            now=now,
+            device_header=device_header,
         )
+    accounts.invalidate_sessions()  # a reused token may have ended its session
     if outcome.error is not None:
         raise outcome.error
     assert outcome.token is not None
@@ -48,6 +85,7 @@ def refresh(body: RefreshRequest, context: ContextDep, now: NowDep) -> TokenPubl
 def logout(body: RefreshRequest, context: ContextDep, now: NowDep) -> Response:
     with context.database.write() as connection:
         accounts.logout(connection, refresh_token=body.refresh_token, now=now)
+    accounts.invalidate_sessions()
     return Response(status_code=204)
 
 

@@ -20,8 +20,9 @@ router = APIRouter(tags=["devices"])
 def register_device(
     body: DeviceCreate, caller: CurrentUser, context: ContextDep, now: NowDep
 ) -> DevicePublic:
+    """Register the caller's workstation; an unbound session is bound to it."""
     with context.database.write() as connection:
-        return accounts.register_device(
+        device = accounts.register_device(
             connection,
             user_id=caller.user_id,
             username=caller.username,
@@ -30,6 +31,8 @@ def register_device(
             public_key=body.public_key,
             now=now,
         )
+    accounts.invalidate_sessions()
+    return device
 
 
 @router.get(
