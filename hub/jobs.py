@@ -23,7 +23,7 @@ from datetime import timedelta
 from hub.context import Clock, HubContext, system_clock
 from hub.core.config import HubSettings
 from hub.core.db import Database
-from hub.images import ImageStore
+from hub.images import ImageStore, open_image_store
 from hub.retention import purge
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class RetentionThread:
     ) -> None:
         self.settings = settings
         self.database = database
-        self.images = ImageStore(settings.images_dir)
+        self.images: ImageStore = open_image_store(settings)
         self.interval = interval
         self.clock = clock
         self._stop = threading.Event()
