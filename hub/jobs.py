@@ -10,25 +10,37 @@ restarted does not start another one.
 Either way it purges once at start and then every 24 hours; a purge runs off the
 event loop so requests keep being served, and on shutdown the running purge
 stops after its current batch.
+
+Several hub nodes on one PostgreSQL (each a `serve`) purge once between them
+(purge_once): under an advisory lock that a node skips while another holds it, and
+not again within a day of a completed purge that the hub's audit chain records.
+A node that dies lets go of the lock with its connection; the next node to wake
+purges (at most a day after its own last try).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+
+from hub.audit import HUB_DEVICE_ID
 from hub.context import Clock, HubContext, system_clock
 from hub.core.config import HubSettings
-from hub.core.db import Database
+from hub.core.db import PURGE_LOCK, Database, advisory_lock
+from hub.db.tables import audit_events
 from hub.images import ImageStore, open_image_store
-from hub.retention import purge
+from hub.retention import PURGE_ACTION, PurgeResult, purge
 
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL = timedelta(hours=24)
+PURGE_SLACK = timedelta(hours=1)
 _FAILED = "the retention purge failed; it runs again at the next interval"
 
 
@@ -39,15 +51,50 @@ def purge_once(
     *,
     clock: Clock,
     stop: threading.Event,
-) -> None:
-    """One retention purge with the hub's settings; `stop` ends it between batches."""
-    purge(
-        database,
-        images,
-        now=clock(),
-        retention_days=settings.retention_days,
-        stop=stop,
-    )
+    interval: timedelta = PURGE_INTERVAL,
+) -> PurgeResult | None:
+    """One retention purge with the hub's settings; `stop` ends it between batches.
+
+    Several hub nodes on one PostgreSQL purge once between them: a node purges under
+    an advisory lock and skips (None) while another node holds it, or when the hub's
+    audit chain records a completed purge less than `interval` before now (less a
+    little slack, so that a node's own daily purge is never skipped for its own last
+    one)."""
+    with advisory_lock(database, PURGE_LOCK, wait=False) as mine:
+        if not mine:
+            log.info("retention purge skipped: another hub node is purging")
+            return None
+        now = clock()
+        last = last_completed_purge(database)
+        if last is not None and now - last < interval - PURGE_SLACK:
+            log.info("retention purge skipped: one completed at %s", last.isoformat())
+            return None
+        return purge(
+            database,
+            images,
+            now=now,
+            retention_days=settings.retention_days,
+            stop=stop,
+        )
+
+
+def last_completed_purge(database: Database) -> datetime | None:
+    """When the newest completed retention purge was recorded (the hub's audit chain)."""
+    with database.read() as connection:
+        rows = connection.execute(
+            sa.select(audit_events.c.received_at, audit_events.c.params)
+            .where(
+                audit_events.c.device_id == HUB_DEVICE_ID,
+                audit_events.c.action == PURGE_ACTION,
+            )
+            .order_by(audit_events.c.seq.desc())
+            .limit(10)
+        ).all()
+    for row in rows:
+        if json.loads(row.params).get("completed", True):
+            received: datetime = row.received_at
+            return received
+    return None
 
 
 class RetentionJob:
