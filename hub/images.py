@@ -285,6 +285,8 @@ class FolderImageStore(ImageStore):
 class S3ImageStore(ImageStore):
     """Objects named by their SHA-256 in a bucket of any S3 API (boto3's client).
 
+    The hub's keys need s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket
+    (without the last, AWS answers 403, not 404, for a missing image: check() says so).
     A PUT is atomic (a reader never sees part of an object), so write_named puts the
     bytes again when asked: the same bytes under the same key. Endpoint, region and
     keys come from boto3's standard sources (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
@@ -365,9 +367,23 @@ class S3ImageStore(ImageStore):
         return len(reply.get("Deleted", []))
 
     def check(self) -> None:
-        """Raise ImageStoreUnavailable unless the bucket answers to the hub's keys."""
+        """Raise ImageStoreUnavailable unless the bucket answers to the hub's keys, and
+        answers 404 for an image it lacks (AWS answers 403 instead when the keys may
+        not list the bucket: grant them s3:ListBucket as well as s3:GetObject,
+        s3:PutObject and s3:DeleteObject)."""
         with self._answering("looking for the bucket (create it if it is not there)"):
             self.client.head_bucket(Bucket=self.bucket)
+        with self._answering(
+            "looking for an image it lacks, which must answer 404 (grant the keys "
+            "s3:ListBucket on the bucket)"
+        ):
+            try:
+                self.client.head_object(
+                    Bucket=self.bucket, Key=self.key(hashlib.sha256(b"").hexdigest())
+                )
+            except _client_error() as error:
+                if _status(error) != 404:
+                    raise
 
     def _map(self, function: Callable[[_T], _R], items: list[_T]) -> list[_R]:
         if len(items) <= 1 or self._threads <= 1:

@@ -195,4 +195,13 @@ def test_init_records_the_image_store_and_refuses_another(
     )
     assert missing.returncode == 1
     assert "The image store s3://no-such-bucket is unavailable" in missing.stderr
-    assert "Traceback" not in missing.stderr + other.stderr + bad.stderr
+    wrong_key = dict(env, AWS_SECRET_ACCESS_KEY="not-the-secret")
+    refused = _hub_cli(
+        "init", "--data", str(tmp_path / "refused"), "--image-store", s3_store_url, env=wrong_key
+    )
+    assert refused.returncode == 1
+    assert f"The image store {s3_store_url} is unavailable" in refused.stderr
+    assert "403" in refused.stderr
+    assert "not-the-secret" not in refused.stderr
+    assert not (tmp_path / "refused" / "image-store.url").exists()
+    assert "Traceback" not in missing.stderr + other.stderr + bad.stderr + refused.stderr
