@@ -7,15 +7,17 @@ supervising process runs it on a thread of its own (RetentionThread), so the
 purge runs once per hub, not once per worker, and a worker that dies and is
 restarted does not start another one.
 
-Either way it purges once at start and then every 24 hours; a purge runs off the
-event loop so requests keep being served, and on shutdown the running purge
-stops after its current batch.
+Either way it looks at start and then every hour whether a purge is due (the hub's
+audit chain records no completed purge in the last 23 hours) and runs it, so the
+hub purges about once a day, a restart or a failed purge delaying it an hour at
+most; a purge runs off the event loop so requests keep being served, and on
+shutdown the running purge stops after its current batch.
 
 Several hub nodes on one PostgreSQL (each a `serve`) purge once between them
 (purge_once): under an advisory lock that a node skips while another holds it, and
 not again within a day of a completed purge that the hub's audit chain records.
-A node that dies lets go of the lock with its connection; the next node to wake
-purges (at most a day after its own last try).
+A node that dies lets go of the lock with its connection; another purges within the
+hour after the purge falls due.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ log = logging.getLogger(__name__)
 
 PURGE_INTERVAL = timedelta(hours=24)
 PURGE_SLACK = timedelta(hours=1)
-_FAILED = "the retention purge failed; it runs again at the next interval"
+# How often a node looks whether the day's purge is due: a node that restarts, or
+# one whose purging peer died, purges within this of the purge falling due.
+CHECK_EVERY = timedelta(hours=1)
+_FAILED = "the retention purge failed; it is tried again within the hour"
 
 
 def purge_once(
@@ -98,7 +103,8 @@ def last_completed_purge(database: Database) -> datetime | None:
 
 
 class RetentionJob:
-    """Purge now and every `interval` as an asyncio task; `stop()` ends it between batches."""
+    """Purge now and every `interval` as an asyncio task (looking every CHECK_EVERY
+    whether it is due: purge_once); `stop()` ends it between batches."""
 
     def __init__(self, context: HubContext, *, interval: timedelta = PURGE_INTERVAL) -> None:
         self.context = context
@@ -110,7 +116,12 @@ class RetentionJob:
     def _purge_once(self) -> None:
         context = self.context
         purge_once(
-            context.settings, context.database, context.images, clock=context.clock, stop=self._stop
+            context.settings,
+            context.database,
+            context.images,
+            clock=context.clock,
+            stop=self._stop,
+            interval=self.interval,
         )
 
     async def _run(self) -> None:
@@ -120,7 +131,7 @@ class RetentionJob:
             except Exception:
                 log.exception(_FAILED)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval.total_seconds())
+                await asyncio.wait_for(self._wake.wait(), timeout=CHECK_EVERY.total_seconds())
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="retention-purge")
@@ -156,11 +167,16 @@ class RetentionThread:
         while not self._stop.is_set():
             try:
                 purge_once(
-                    self.settings, self.database, self.images, clock=self.clock, stop=self._stop
+                    self.settings,
+                    self.database,
+                    self.images,
+                    clock=self.clock,
+                    stop=self._stop,
+                    interval=self.interval,
                 )
             except Exception:
                 log.exception(_FAILED)
-            self._stop.wait(self.interval.total_seconds())
+            self._stop.wait(CHECK_EVERY.total_seconds())
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="retention-purge")
