@@ -74,7 +74,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _check_name(sha256: str) -> None:
-    if not SHA256_RE.match(sha256):
+    if not SHA256_RE.fullmatch(sha256):
         raise ValueError("an image is named by 64 lower-case hex characters")
 
 
@@ -240,7 +240,7 @@ class FolderImageStore(ImageStore):
         """The file names of these images (not sha256: skipped), by their folder's path."""
         folders: dict[str, list[str]] = {}
         for sha in shas:
-            if SHA256_RE.match(sha):
+            if SHA256_RE.fullmatch(sha):
                 folders.setdefault(os.path.join(self.root, sha[:2]), []).append(f"{sha}.jpg")
         return folders
 
@@ -350,7 +350,7 @@ class S3ImageStore(ImageStore):
         """Delete these objects, S3_DELETE_BATCH keys a request (the multi-object
         delete), the requests on the store's threads. An S3 API reports a key as
         deleted whether or not it was there, so the count is of the keys deleted."""
-        keys = [self.key(sha) for sha in shas if SHA256_RE.match(sha)]
+        keys = [self.key(sha) for sha in shas if SHA256_RE.fullmatch(sha)]
         batches = [keys[i : i + S3_DELETE_BATCH] for i in range(0, len(keys), S3_DELETE_BATCH)]
         return sum(self._map(self._delete_batch, batches))
 
@@ -510,7 +510,7 @@ class ImageWriter:
         for sha, data, hashed in chunk:
             try:  # every file of the chunk is tried; the first failure is kept
                 if hashed:
-                    if not SHA256_RE.match(sha):
+                    if not SHA256_RE.fullmatch(sha):
                         raise ValueError("an image is named by 64 lower-case hex characters")
                     self.store.write_named(sha, data)
                 elif self.store.put(data) != sha:
