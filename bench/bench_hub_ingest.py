@@ -64,7 +64,7 @@ from hub.admin import create_feed_token
 from hub.core.config import HubSettings, create_secret
 from hub.core.db import Database, migrate
 from hub.db.types import to_ms
-from hub.images import ImageStore
+from hub.images import FolderImageStore
 from hub.ingest import parse_read_batch
 from hub.main import create_app
 from hub.simulate.http_feed import binary_batch, ingest_body, read_fields
@@ -173,7 +173,7 @@ def post_all(
 
 def decode_hash_write(bodies: list[dict[str, Any]], root: Path) -> Timer:
     """Decode, hash and store both images of every body, in one thread."""
-    store = ImageStore(root)
+    store = FolderImageStore(root)
     with Timer() as timer:
         for body in bodies:
             store.put(base64.b64decode(body["image_jpeg"], validate=True))
@@ -183,7 +183,7 @@ def decode_hash_write(bodies: list[dict[str, Any]], root: Path) -> Timer:
 
 def hash_write(rendered: list[tuple[bytes, bytes]], root: Path) -> Timer:
     """Hash and store both images of every read as they are (no base64), in one thread."""
-    store = ImageStore(root)
+    store = FolderImageStore(root)
     with Timer() as timer:
         for image, crop in rendered:
             store.put(image)

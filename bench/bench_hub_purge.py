@@ -39,7 +39,7 @@ from hub.catalog import add_camera
 from hub.core.config import HubSettings
 from hub.core.db import Database, migrate
 from hub.db.types import to_ms
-from hub.images import ImageStore
+from hub.images import FolderImageStore, ImageStore
 from hub.reads import delete_read, insert_reads
 from hub.retention import purge
 
@@ -98,7 +98,7 @@ def run(
                     longitude=-104.8, direction="NB", active=True,
                 ),
             )  # fmt: skip
-    store = ImageStore(folder / "images")
+    store = FolderImageStore(folder / "images")
     fill_seconds = _fill(database, reads, cameras, now, 0, store if files else None)
     for prefix in range(256):
         (store.root / f"{prefix:02x}").mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from app.core.errors import KnownError
 from app.core.schemas import Role
 from hub.context import system_clock
-from hub.core.config import HubSettings, create_secret, load_secret
+from hub.core.config import HubSettings, create_secret, load_secret, record_image_store
 from hub.core.db import Database, drop_everything, migrate
 from hub.db.tables import users
 
@@ -29,7 +29,11 @@ log = logging.getLogger("hub.cli")
 
 
 def _settings(args: argparse.Namespace) -> HubSettings:
-    return HubSettings(data_dir=Path(args.data).resolve(), database_url=args.db)
+    return HubSettings(
+        data_dir=Path(args.data).resolve(),
+        database_url=args.db,
+        image_store=getattr(args, "image_store", None),
+    )
 
 
 def _print(payload: dict[str, Any]) -> None:
@@ -38,8 +42,15 @@ def _print(payload: dict[str, Any]) -> None:
 
 
 def _init(settings: HubSettings) -> tuple[Database, str]:
+    from hub.images import S3ImageStore, open_image_store
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.images_dir.mkdir(parents=True, exist_ok=True)
+    store = open_image_store(settings)
+    if isinstance(store, S3ImageStore):
+        store.check()  # the bucket answers to the keys before the hub is set up on it
+        record_image_store(settings, store.name)
+    else:
+        settings.images_dir.mkdir(parents=True, exist_ok=True)
     create_secret(settings.secret_path)
     database = Database(settings.sqlalchemy_url)
     try:
@@ -57,7 +68,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     settings = _settings(args)
     database, revision = _init(settings)
     database.dispose()
-    _print({"data": str(settings.data_dir), "database": database.kind, "revision": revision})
+    _print(
+        {
+            "data": str(settings.data_dir),
+            "database": database.kind,
+            "revision": revision,
+            "image_store": settings.image_store_url or str(settings.images_dir),
+        }
+    )
     return 0
 
 
@@ -271,7 +289,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     import random
 
     from hub.admin import create_feed_token
-    from hub.images import ImageStore
+    from hub.images import open_image_store
     from hub.simulate.http_feed import post_reads
     from hub.simulate.traffic import (
         default_workers,
@@ -305,7 +323,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             rng, camera_ids, days=args.days, reads_per_day=args.reads_per_day, now=now
         )
         if args.bulk:
-            count = write_bulk(database, ImageStore(settings.images_dir), rows, specs, now=now)
+            count = write_bulk(database, open_image_store(settings), rows, specs, now=now)
             result: dict[str, Any] = {"reads": count}
         else:
             rendered = render_scenes(specs, default_workers())
@@ -474,7 +492,7 @@ def cmd_feed_add(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     from app.core.canonical import parse_utc
     from hub.db.types import to_ms
-    from hub.images import ImageStore
+    from hub.images import open_image_store
     from hub.retention import purge
 
     now = system_clock()
@@ -489,7 +507,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     try:
         result = purge(
             database,
-            ImageStore(settings.images_dir),
+            open_image_store(settings),
             now=now,
             retention_days=settings.retention_days,
             by=HUB_CLI,
@@ -556,6 +574,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="create the data folder, secret and schema")
     common(init)
+    init.add_argument(
+        "--image-store",
+        default=None,
+        metavar="s3://BUCKET[/PREFIX]",
+        help="keep images in this bucket of an S3 API (endpoint and keys from "
+        "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); default: DATA/images",
+    )
     init.set_defaults(handler=cmd_init)
 
     seed = commands.add_parser("demo-seed", help="fill the hub with demo users, cases and reads")

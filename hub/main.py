@@ -45,7 +45,7 @@ from hub.core.config import HubSettings, load_secret
 from hub.core.db import Database
 from hub.core.security import CursorSigner, PasswordService, TokenService
 from hub.errors import HubError
-from hub.images import ImageStore
+from hub.images import open_image_store
 from hub.jobs import RetentionJob
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def create_app(
         passwords=PasswordService(settings),
         tokens=TokenService(secret),
         cursors=CursorSigner(secret),
-        images=ImageStore(settings.images_dir, writer_threads=settings.image_writer_threads),
+        images=open_image_store(settings),
         clock=clock,
     )
 

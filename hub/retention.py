@@ -23,7 +23,8 @@ What remains past the cutoff after that (the part of the cutoff's own day, held
 reads whose hold was released since) goes in batches as above, which is also the
 whole purge on SQLite.
 
-Files are unlinked off the purge's thread (_Unlinker), folder by folder, inside
+Files are unlinked off the purge's thread (_Unlinker), folder by folder (objects of
+an object store: deleted 1,000 keys a request, hub.images.S3ImageStore), inside
 the transaction that found them orphaned and under the change-log lock, before
 its commit. Ingest takes the same lock before it records a read and looks again
 for every file of its new reads (ImageStore.restore), so a read that names an
@@ -175,9 +176,11 @@ def _delete_batch(
 
 
 class _Unlinker:
-    """Unlinks image files off the caller's thread: a short list on a thread, a long
-    one on a pool of processes started when first needed (spawned: the hub's
-    threads are not forked). Hand it only files that no read names."""
+    """Removes images off the caller's thread: a short list on a thread, a long one
+    of a folder store on a pool of processes started when first needed (spawned: the
+    hub's threads are not forked); an object store deletes in batches of up to 1,000
+    keys a request on its own threads (S3ImageStore.remove). Hand it only images
+    that no read names."""
 
     def __init__(self, store: ImageStore) -> None:
         self._store = store
@@ -185,6 +188,10 @@ class _Unlinker:
         self._processes: ProcessPoolExecutor | None = None
         self._pending: list[Future[int]] = []
         self.removed = 0  # files unlinked so far (not counting those that were not there)
+        # Images handed over already: an image of two expired days is orphaned in the
+        # sweep of each, and is removed (and counted) once. An object store reports a
+        # key deleted whether it was there or not, so this keeps its count right too.
+        self._handed: set[str] = set()
 
     def __enter__(self) -> _Unlinker:
         return self
@@ -195,8 +202,12 @@ class _Unlinker:
             self._processes.shutdown(wait=True)
 
     def submit(self, shas: list[str]) -> None:
+        shas = [sha for sha in shas if sha not in self._handed]
+        self._handed.update(shas)
+        if not shas:
+            return
         pool: Executor = self._thread
-        if len(shas) >= PROCESSES_AT_LEAST:
+        if len(shas) >= PROCESSES_AT_LEAST and self._store.removes_in_processes:
             if self._processes is None:
                 self._processes = ProcessPoolExecutor(
                     UNLINK_PROCESSES, mp_context=multiprocessing.get_context("spawn")

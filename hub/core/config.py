@@ -7,6 +7,7 @@ DATA/hub-secret.key (mode 0600) and the hub refuses to start without it.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -21,6 +22,10 @@ SECRET_FILE_NAME = "hub-secret.key"  # noqa: S105 (a file name)
 SECRET_LENGTH = 32
 DB_FILE_NAME = "hub.sqlite3"
 IMAGES_DIR_NAME = "images"
+# Where `init --image-store` records the object store's URL (bucket and prefix, no keys).
+IMAGE_STORE_FILE_NAME = "image-store.url"
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/\-]*$")
 
 
 class HubSettings(BaseSettings):
@@ -49,7 +54,13 @@ class HubSettings(BaseSettings):
     # (the cameras' clocks drift; a read from the future would outlive retention).
     capture_clock_skew_seconds: int = Field(default=300, ge=0, le=86_400)
     # Threads that write ingested images (hub.images.ImageStore); 0: the request's own.
+    # On an object store 0 means hub.images.S3_THREADS (its writes wait on the network).
     image_writer_threads: int = Field(default=0, ge=0, le=64)
+    # The image store: None, the one `init` recorded in DATA (image_store_url), or the
+    # data folder's; s3://BUCKET[/PREFIX]: that bucket of the S3 API that
+    # AWS_ENDPOINT_URL names, with the keys of AWS_ACCESS_KEY_ID and
+    # AWS_SECRET_ACCESS_KEY (never kept in settings).
+    image_store: str | None = None
 
     @property
     def secret_path(self) -> Path:
@@ -58,6 +69,23 @@ class HubSettings(BaseSettings):
     @property
     def images_dir(self) -> Path:
         return self.data_dir / IMAGES_DIR_NAME
+
+    @property
+    def image_store_path(self) -> Path:
+        return self.data_dir / IMAGE_STORE_FILE_NAME
+
+    @property
+    def image_store_url(self) -> str | None:
+        """s3://BUCKET[/PREFIX] (checked), or None for the data folder's store."""
+        url = self.image_store
+        if url is None:
+            try:
+                url = self.image_store_path.read_text(encoding="utf-8").strip() or None
+            except FileNotFoundError:
+                return None
+        if url is not None:
+            s3_location(url)
+        return url
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -77,6 +105,42 @@ def normalize_database_url(url: str | None, data_dir: Path) -> str:
         "The database URL must start with postgresql:// or sqlite:/// "
         "(or leave --db out to use SQLite in the data folder)."
     )
+
+
+def s3_location(url: str) -> tuple[str, str]:
+    """The bucket and the key prefix ('' or ending in '/') of s3://BUCKET[/PREFIX]."""
+    rest = url[len("s3://") :] if url.startswith("s3://") else None
+    bucket, _slash, prefix = (rest or "").partition("/")
+    prefix = prefix.strip("/")
+    if rest is None or not _BUCKET_RE.match(bucket) or not _PREFIX_RE.match(prefix):
+        raise KnownError(
+            f"The image store {url!r} is not of the form s3://BUCKET or s3://BUCKET/PREFIX "
+            "(a bucket name of 3-63 lower-case letters, digits, dots and hyphens); "
+            "give one of those, or leave --image-store out to keep images in the data folder."
+        )
+    return bucket, f"{prefix}/" if prefix else ""
+
+
+def record_image_store(settings: HubSettings, url: str) -> bool:
+    """Record `url` as the hub's image store (init); True when it was not recorded yet.
+
+    A data folder keeps the store it was set up with: another one is refused (its
+    reads name images that the new one lacks)."""
+    s3_location(url)
+    path = settings.image_store_path
+    try:
+        recorded: str | None = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        recorded = None
+    if recorded == url:
+        return False
+    if recorded is not None:
+        raise KnownError(
+            f"This hub keeps its images in {recorded}, not {url}; copy the images over "
+            f"and edit {path} to move them, or run init on a new data folder."
+        )
+    path.write_text(url + "\n", encoding="utf-8")
+    return True
 
 
 def database_kind(url: str) -> str:

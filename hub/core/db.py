@@ -114,8 +114,44 @@ def current_revision(database: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+# Keys of PostgreSQL advisory locks (one bigint space per database) that make a
+# step run on one hub node at a time: several nodes share one database.
+MIGRATE_LOCK = 0x706C_6400_0001
+PURGE_LOCK = 0x706C_6400_0002
+
+
+@contextmanager
+def advisory_lock(database: Database, key: int, *, wait: bool = True) -> Iterator[bool]:
+    """Hold PostgreSQL's session advisory lock `key` for the block, on a connection
+    of its own (a node that dies lets go of it with its connection). With `wait`
+    it waits for the lock; without, it yields False at once when another node holds
+    it. On SQLite it yields True: one machine, whose `serve --workers N` runs such
+    steps in its supervising process alone."""
+    if not database.is_postgresql:
+        yield True
+        return
+    with database.engine.connect() as connection:
+        function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        got = connection.execute(sa.text(f"SELECT {function}(:key)"), {"key": key}).scalar()
+        held = wait or bool(got)
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+
+
 def migrate(database: Database) -> str:
-    """Bring the schema to the newest revision; returns it."""
+    """Bring the schema to the newest revision; returns it. Nodes that start together
+    take turns (an advisory lock on PostgreSQL): the first migrates, the others find
+    the schema at its head."""
+    with advisory_lock(database, MIGRATE_LOCK):
+        return _migrate(database)
+
+
+def _migrate(database: Database) -> str:
     current = current_revision(database)
     head = head_revision()
     if current is not None and current != head:

@@ -22,7 +22,7 @@ from hub.core.config import HubSettings
 from hub.core.db import Database
 from hub.core.security import PasswordService
 from hub.hotlists import add_entry, record_hits
-from hub.images import ImageStore
+from hub.images import open_image_store
 from hub.simulate.traffic import ensure_cameras, generate_traffic, write_bulk
 from hub.slices import Caller
 
@@ -69,7 +69,7 @@ def seed_demo(
     """Fill an empty hub with demo data; returns what `demo-seed` prints."""
     rng = random.Random(options.seed)
     passwords = PasswordService(settings)
-    store = ImageStore(settings.images_dir)
+    store = open_image_store(settings)
     training = date(now.year + 1, now.month, min(now.day, 28))
     ids: dict[str, int] = {}
     with database.write() as connection:

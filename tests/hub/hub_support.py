@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +23,7 @@ from hub.core.db import Database
 from hub.core.security import PasswordService
 from hub.db.tables import case_assignments, users
 from hub.db.types import to_ms
-from hub.images import ImageStore
+from hub.images import open_image_store
 from hub.reads import insert_reads
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -120,7 +121,7 @@ def tiny_jpeg(tag: str) -> bytes:
 def seed_small(hub: HubFixture, passwords: PasswordService, count: int = 250) -> None:
     """Users of every role, cases, two cameras and `count` reads over the last 2 days."""
     now = hub.clock.now
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
     with hub.database.write() as connection:
         ids = {}
         for username, role, training in (
@@ -158,9 +159,11 @@ def seed_small(hub: HubFixture, passwords: PasswordService, count: int = 250) ->
                 ),
             )  # fmt: skip
         rows = []
+        writer = store.writer()  # an object store's threads write them side by side
         for index in range(count):
-            image = store.put(tiny_jpeg(f"scene-{index}"))
-            crop = store.put(tiny_jpeg(f"crop-{index}"))
+            scene_jpeg, crop_jpeg = tiny_jpeg(f"scene-{index}"), tiny_jpeg(f"crop-{index}")
+            image, crop = _sha(scene_jpeg), _sha(crop_jpeg)
+            writer.add({image: scene_jpeg, crop: crop_jpeg}, hashed=True)
             plate = f"7K2{index:03d}" if index % 10 == 0 else f"ABC{index:04d}"
             rows.append(
                 {
@@ -174,8 +177,13 @@ def seed_small(hub: HubFixture, passwords: PasswordService, count: int = 250) ->
                     "crop_sha256": crop, "crop_size": len(tiny_jpeg(f"crop-{index}")),
                 }
             )  # fmt: skip
+        writer.wait()
         insert_reads(connection, rows, now=now)
     hub.reads = rows
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def fast_settings(data_dir: Path, db_url: str | None) -> HubSettings:
@@ -264,7 +272,7 @@ def add_partner(
 def old_read(hub: HubFixture, tag: str, *, days: int = 31, image: str | None = None) -> Any:
     """A read captured `days` ago with its own crop (and scene, unless `image` is given)."""
     now = hub.clock.now
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
     with hub.database.write() as connection:
         scene = image or store.put(tiny_jpeg(f"old-{tag}"))
         crop = store.put(tiny_jpeg(f"old-crop-{tag}"))

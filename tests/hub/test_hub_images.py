@@ -14,11 +14,13 @@ import pytest
 import sqlalchemy as sa
 
 from hub.db.tables import audit_events
-from hub.images import ImageStore
+from hub.images import FolderImageStore, ImageStore, S3ImageStore
 from tests.hub.hub_support import HubFixture
 
 
-def test_image_fetch(hub: HubFixture) -> None:
+def test_image_fetch(store_hub: HubFixture) -> None:
+    """The route serves images from either store (the data folder, an object store)."""
+    hub = store_hub
     headers = hub.headers()
     inside = hub.reads[0]  # 10 minutes ago
     outside = hub.reads[-1]  # about 41 hours ago
@@ -53,8 +55,14 @@ def test_image_fetch(hub: HubFixture) -> None:
 # --- The content-addressed store ---------------------------------------------------
 
 
-def _files(root: Path) -> list[str]:
-    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+def _files(store: ImageStore) -> list[str]:
+    """Every file or object of the store (temp files too), by its name under the root."""
+    if isinstance(store, FolderImageStore):
+        root = store.root
+        return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+    assert isinstance(store, S3ImageStore)
+    listed = store.client.list_objects_v2(Bucket=store.bucket, Prefix=store.prefix)
+    return sorted(item["Key"][len(store.prefix) :] for item in listed.get("Contents", []))
 
 
 def _name(data: bytes) -> str:
@@ -63,23 +71,34 @@ def _name(data: bytes) -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ImageStore:
-    return ImageStore(tmp_path / "images")
+def folder_store(tmp_path: Path) -> FolderImageStore:
+    return FolderImageStore(tmp_path / "images")
 
 
-def test_put_stores_once_and_never_rewrites(store: ImageStore) -> None:
+def test_put_stores_once_and_never_rewrites(image_store: ImageStore) -> None:
+    store = image_store
     data = b"\xff\xd8\xff" + bytes(range(256)) * 40
     sha = store.put(data)
     assert sha == hashlib.sha256(data).hexdigest()
     assert store.read(sha) == data
-    first = os.stat(store.path_of(sha))
     assert store.put(data) == sha
-    again = os.stat(store.path_of(sha))
+    assert store.read(sha) == data
+    assert _files(store) == [_name(data)]  # no temp file left behind
+
+
+def test_a_stored_file_is_never_rewritten(folder_store: FolderImageStore) -> None:
+    data = b"\xff\xd8\xff" + bytes(range(256)) * 40
+    sha = folder_store.put(data)
+    first = os.stat(folder_store.path_of(sha))
+    assert folder_store.put(data) == sha
+    again = os.stat(folder_store.path_of(sha))
     assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
-    assert _files(store.root) == [_name(data)]  # no temp file left behind
 
 
-def test_a_failed_write_leaves_no_file(store: ImageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_no_file(
+    folder_store: FolderImageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = folder_store
     data = b"\xff\xd8\xff" + b"\x01" * 100_000
     real_write = os.write
 
@@ -93,26 +112,28 @@ def test_a_failed_write_leaves_no_file(store: ImageStore, monkeypatch: pytest.Mo
         store.put(data)
     monkeypatch.undo()
     assert not store.exists(hashlib.sha256(data).hexdigest())
-    assert _files(store.root) == []  # neither a partial file nor a temp file
+    assert _files(store) == []  # neither a partial file nor a temp file
     sha = store.put(data)  # the next try stores it whole
     assert store.read(sha) == data
 
 
-def test_concurrent_puts_of_the_same_bytes(store: ImageStore) -> None:
+def test_concurrent_puts_of_the_same_bytes(image_store: ImageStore) -> None:
+    store = image_store
     data = b"\xff\xd8\xff" + b"\x02" * 200_000
     with ThreadPoolExecutor(max_workers=8) as pool:
         shas = list(pool.map(lambda _: store.put(data), range(32)))
     assert set(shas) == {hashlib.sha256(data).hexdigest()}
     assert store.read(shas[0]) == data
-    assert _files(store.root) == [_name(data)]
+    assert _files(store) == [_name(data)]
 
 
-def test_storing_writes_every_file_while_the_block_runs(store: ImageStore) -> None:
+def test_storing_writes_every_file_while_the_block_runs(image_store: ImageStore) -> None:
+    store = image_store
     files = {hashlib.sha256(data).hexdigest(): data for data in (b"one", b"two", b"three")}
     with store.storing(files):
         pass
     assert all(store.read(sha) == data for sha, data in files.items())
-    assert sorted(_files(store.root)) == sorted(_name(data) for data in files.values())
+    assert sorted(_files(store)) == sorted(_name(data) for data in files.values())
     with store.storing({}):
         pass
 

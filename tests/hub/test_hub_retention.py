@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.core.canonical import utc_iso
 from hub.db.tables import audit_events, read_changes, reads
-from hub.images import ImageStore
+from hub.images import open_image_store
 from hub.main import create_app
 from hub.partitions import partition_name, utc_day
 from hub.reads import insert_reads
@@ -57,7 +57,7 @@ def _purge_events(hub: HubFixture) -> list[dict[str, Any]]:
 
 def test_old_reads_and_images_go_unless_held(hub: HubFixture) -> None:
     _custodians(hub)
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
     shared_scene = hub.reads[0]["image_sha256"]  # a fresh read uses this scene too
     gone = old_read(hub, "A")
     held = old_read(hub, "B")
@@ -132,7 +132,7 @@ def test_purge_sends_tombstones_to_slices(hub: HubFixture) -> None:
 
     # 31 days on, every seeded read (all captured in the last 2 days) has expired.
     later = hub.clock.now + timedelta(days=31)
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
     result = purge(hub.database, store, now=later, retention_days=30, batch_size=100)
 
     assert result.as_json() == {
@@ -207,7 +207,7 @@ def test_postgresql_purge_drops_whole_days_and_keeps_held_reads(hub: HubFixture)
     _custodians(hub)
     if not hub.database.is_postgresql:
         pytest.skip("reads are partitioned by day on PostgreSQL only")
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
     gone = old_read(hub, "A", days=40)
     held = old_read(hub, "B", days=40)
     day = partition_name(utc_day(gone["captured_at"]))

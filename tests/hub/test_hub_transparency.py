@@ -13,7 +13,7 @@ from app.core.audit_chain import GENESIS_HASH, seal_event
 from app.core.canonical import parse_utc, utc_iso
 from app.core.schemas import TransparencyPublic
 from hub.db.tables import audit_events, cases, reads, users
-from hub.images import ImageStore
+from hub.images import open_image_store
 from hub.retention import purge
 from tests.hub.hub_support import CASE, HubFixture, add_partner
 
@@ -89,7 +89,7 @@ def test_report_counts_searches_outcomes_and_refusals(hub: HubFixture) -> None:
     _workstation_events(hub, headers)
     purge(
         hub.database,
-        ImageStore(hub.settings.images_dir),
+        open_image_store(hub.settings),
         now=hub.clock.now,
         retention_days=30,
     )

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from hub import ingest
 from hub.core.db import Database
 from hub.db.tables import read_changes, reads
-from hub.images import ImageStore
+from hub.images import FolderImageStore, ImageStore, open_image_store
 from hub.ingest import ingest_batch
 from tests.hub.hub_support import HubFixture, ingest_body, real_jpeg
 
@@ -50,7 +50,7 @@ class _WatchedDatabase:
 def test_batch_images_are_written_before_the_write_transaction(hub: HubFixture) -> None:
     images = [real_jpeg(300 + index) for index in range(6)]
     batch = [ingest_body(hub.clock.now, image=image) for image in images]
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
     watched = _WatchedDatabase(hub.database, store, [_sha(image) for image in images])
     outcome = ingest_batch(watched, store, batch, allowed_camera=None, now=hub.clock.now)
     assert outcome.created == len(batch)
@@ -66,7 +66,7 @@ def test_a_read_new_only_inside_the_transaction_gets_its_files_there(
     monkeypatch.setattr(ingest, "_new_read_ids", lambda _connection, _bodies: set())
     images = [real_jpeg(320 + index) for index in range(3)]
     batch = [ingest_body(hub.clock.now, image=image) for image in images]
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
     watched = _WatchedDatabase(hub.database, store, [_sha(image) for image in images])
     outcome = ingest_batch(watched, store, batch, allowed_camera=None, now=hub.clock.now)
     assert outcome.created == len(batch)
@@ -77,7 +77,7 @@ def test_a_read_new_only_inside_the_transaction_gets_its_files_there(
 def test_refused_reads_write_no_file(hub: HubFixture) -> None:
     image = real_jpeg(340)
     unknown_camera = ingest_body(hub.clock.now, image=image, camera_id="CAM-404")
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
     outcome = ingest_batch(
         hub.database, store, [unknown_camera], allowed_camera=None, now=hub.clock.now
     )
@@ -94,7 +94,7 @@ def test_concurrent_batches_store_each_read_once(hub: HubFixture) -> None:
         for index in range(24)
     ]
     batches = [bodies[start : start + 12] for start in range(0, 24, 6)]  # overlapping
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
 
     def post(batch: list[dict[str, Any]]) -> Any:
         return ingest_batch(hub.database, store, batch, allowed_camera=None, now=now)
@@ -121,7 +121,7 @@ def test_concurrent_batches_store_each_read_once(hub: HubFixture) -> None:
 
 def test_a_partial_file_is_written_again_whole(tmp_path: Path) -> None:
     """A file left short (a crash mid-write) is replaced, by temp file and rename."""
-    store = ImageStore(tmp_path / "images")
+    store = FolderImageStore(tmp_path / "images")
     data = b"\xff\xd8\xff" + b"\x03" * 50_000
     sha = _sha(data)
     path = store.path_of(sha)
@@ -134,7 +134,7 @@ def test_a_partial_file_is_written_again_whole(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("threads", [0, 2])
 def test_writer_writes_what_it_is_handed_and_reports_failures(tmp_path: Path, threads: int) -> None:
-    store = ImageStore(tmp_path / "images", writer_threads=threads)
+    store = FolderImageStore(tmp_path / "images", writer_threads=threads)
     files = {_sha(data): data for data in (b"one" * 9, b"two" * 9, b"three" * 9)}
     writer = store.writer()
     writer.add(files, hashed=True)

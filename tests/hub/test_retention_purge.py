@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 import hub.retention as retention
 from hub.core.db import Database
 from hub.db.tables import read_changes, reads
-from hub.images import ImageStore
+from hub.images import FolderImageStore, ImageStore, open_image_store
 from hub.ingest import ingest_batch
 from hub.partitions import purge_day_partition, utc_day
 from hub.reads import lock_change_log
@@ -33,11 +33,13 @@ def _detached_tables(hub: HubFixture) -> list[str]:
 
 
 def test_images_shared_across_days_go_once_and_stay_while_a_read_names_them(
-    hub: HubFixture,
+    store_hub: HubFixture,
 ) -> None:
     """An image of two expired days goes once (counted once); one that a held read or
-    a young read still names stays."""
-    store = ImageStore(hub.settings.images_dir)
+    a young read still names stays. Both stores: the data folder's and an object store
+    (its objects deleted by multi-object delete)."""
+    hub = store_hub
+    store = open_image_store(hub.settings)
     first = old_read(hub, "A", days=45)
     later = old_read(hub, "B", days=40, image=first["image_sha256"])  # shares A's scene
     held = old_read(hub, "C", days=44)
@@ -73,7 +75,7 @@ def test_images_shared_across_days_go_once_and_stay_while_a_read_names_them(
 def test_a_day_detached_before_a_crash_is_swept_by_the_next_purge(hub: HubFixture) -> None:
     if not hub.database.is_postgresql:
         pytest.skip("reads are partitioned by day on PostgreSQL only")
-    store = ImageStore(hub.settings.images_dir)
+    store = open_image_store(hub.settings)
     gone = old_read(hub, "E", days=40)
     with hub.database.write() as connection:  # the day's transaction, then a crash
         lock_change_log(connection)
@@ -95,7 +97,7 @@ def test_unlinker_counts_the_files_it_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes_at_least: int
 ) -> None:
     monkeypatch.setattr(retention, "PROCESSES_AT_LEAST", processes_at_least)
-    store = ImageStore(tmp_path / "images")
+    store = FolderImageStore(tmp_path / "images")
     present = [store.put(f"image {number}".encode()) for number in range(40)]
     absent = [hashlib.sha256(f"never stored {n}".encode()).hexdigest() for n in range(40)]
     missing_folder = "ff" * 32  # its folder may or may not exist; it has no file
@@ -131,12 +133,15 @@ class _PurgeFirst:
             yield connection
 
 
-def test_an_image_purged_while_a_batch_names_it_again_is_written_again(hub: HubFixture) -> None:
+def test_an_image_purged_while_a_batch_names_it_again_is_written_again(
+    store_hub: HubFixture,
+) -> None:
     """A camera sends a scene byte for byte the same as an expired read's: the batch
     finds the file stored and does not write it, then the purge takes the expired read
     and unlinks the file before the batch's transaction. The read stored must still
-    have its image."""
-    store = ImageStore(hub.settings.images_dir)
+    have its image. Both stores: the data folder's and an object store."""
+    hub = store_hub
+    store = open_image_store(hub.settings)
     scene = real_jpeg(340)
     expired = old_read(hub, "R", image=store.put(scene))
     body = ingest_body(hub.clock.now, image=scene)
@@ -152,12 +157,12 @@ def test_an_image_purged_while_a_batch_names_it_again_is_written_again(hub: HubF
 
 
 def test_a_file_found_stored_is_written_again_if_it_went_inside_the_block(
-    tmp_path: Path,
+    image_store: ImageStore,
 ) -> None:
     """The single-read route stores its files around its transaction (ImageStore.storing)."""
-    store = ImageStore(tmp_path / "images")
+    store = image_store
     data = real_jpeg(341)
     sha = store.put(data)
     with store.storing({sha: data}):
-        store.path_of(sha).unlink()  # what a purge holding the change-log lock does
+        assert store.remove([sha]) == 1  # what a purge holding the change-log lock does
     assert store.read(sha) == data
