@@ -199,6 +199,7 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=0, help="stop (with a checkpoint) after this long")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--out", type=Path, default=ONNX_PATH, help="where the ONNX model goes")
     ap.add_argument("--eval-seed", type=int, default=7777, help="held-out stream for the log (never trained on)")
     args = ap.parse_args()
 
@@ -222,7 +223,7 @@ def main() -> None:
                 opt.step()  # no gradients: only keeps the scheduler's order-of-calls check quiet
                 sched.step()
     if args.export_only:
-        export(model, ONNX_PATH)
+        export(model, args.out)
         return
 
     def save() -> None:
@@ -263,7 +264,7 @@ def main() -> None:
             save()
             break
     save()
-    export(model, ONNX_PATH)
+    export(model, args.out)
 
 
 if __name__ == "__main__":
