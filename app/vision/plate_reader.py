@@ -39,7 +39,7 @@ OFF_FORMAT_WEIGHT = 0.35  # a reading that fits no state format counts this much
 ALTERNATIVES = 5
 SHIFTS = ((0.0, 0.0, 1.0), (-0.04, 0.0, 1.0), (0.04, 0.0, 1.0), (0.0, 0.0, 1.08))
 FRAME_FINALISTS = 2  # candidate boxes in a frame that get the full vote
-MIN_FRAME_CONFIDENCE = 0.2  # below this, a whole frame has "no plate found"
+MIN_CHAR_CONFIDENCE = 0.5  # a frame's best reading, below this geometric mean: no plate found
 CROP_MAX_WIDTH = 640  # an image wider than this (or not plate-shaped) is a frame to search
 UNSURE = 0.5  # a crop read with less confidence is also searched for a smaller plate inside
 LOOSE_CROP_WIDTH = 240  # ... when it is at least this wide
@@ -260,7 +260,7 @@ class OnnxPlateReader:
         for reading, i in zip(voted, ranked, strict=True):
             if reading is not None and (best is None or reading.confidence > best[0].confidence):
                 best = (reading, boxes[i])
-        if best is None or best[0].confidence < MIN_FRAME_CONFIDENCE:
+        if best is None or not _plausible(best[0]):
             return None
         return replace(best[0], box=best[1])
 
@@ -283,6 +283,15 @@ class OnnxPlateReader:
         """The PlateReader seam: the best reading and its alternatives, best first."""
         reading = self.read_image(image)
         return [] if reading is None else list(reading.alternatives)
+
+
+def _plausible(reading: PlateReading) -> bool:
+    """Whether a reading found in a frame looks like a plate rather than clutter: at least
+    two characters, read with a geometric-mean confidence of MIN_CHAR_CONFIDENCE."""
+    chars = reading.char_confidences
+    if len(chars) < 2:
+        return False
+    return math.exp(sum(math.log(max(c, 1e-6)) for c in chars) / len(chars)) >= MIN_CHAR_CONFIDENCE
 
 
 def _reading(votes: _Votes) -> PlateReading | None:
