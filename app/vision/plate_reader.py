@@ -268,16 +268,26 @@ class OnnxPlateReader:
         """A plate crop is read as it is (and searched, when that reading is unsure and the
         crop is large enough to hold a loose plate); a larger frame is searched first."""
         h, w = image.shape[:2]
-        if w <= CROP_MAX_WIDTH and 1.2 <= w / max(h, 1) <= 6:
-            reading = self.read_crops([image])[0]
-            if reading is not None:
-                reading = replace(reading, box=(0, 0, w, h))
+        plate_shaped = 1.2 <= w / max(h, 1) <= 6
+        if w <= CROP_MAX_WIDTH and plate_shaped:
+            reading = self._read_whole(image)
             if (reading is None or reading.confidence < UNSURE) and w >= LOOSE_CROP_WIDTH:
                 found = self.read_frame(image)
                 if found is not None and (reading is None or found.confidence > reading.confidence):
                     return found
             return reading
-        return self.read_frame(image)
+        found = self.read_frame(image)
+        if plate_shaped:  # perhaps a large crop of a plate: read whole, keep the surer reading
+            whole = self._read_whole(image)
+            surer = found is None or (whole is not None and whole.confidence > found.confidence)
+            if whole is not None and _plausible(whole) and surer:
+                return whole
+        return found
+
+    def _read_whole(self, image: Image) -> PlateReading | None:
+        reading = self.read_crops([image])[0]
+        h, w = image.shape[:2]
+        return None if reading is None else replace(reading, box=(0, 0, w, h))
 
     def read(self, image: Image) -> list[PlateCandidate]:
         """The PlateReader seam: the best reading and its alternatives, best first."""

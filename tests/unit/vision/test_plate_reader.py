@@ -119,6 +119,24 @@ def test_whole_frames_are_searched_for_their_plate(reader: OnnxPlateReader) -> N
     assert exact >= FRAMES_FLOOR
 
 
+def test_a_large_crop_is_read_like_a_small_one(
+    reader: OnnxPlateReader, heldout: tuple[np.ndarray, list[str]]
+) -> None:
+    """A crop wider than CROP_MAX_WIDTH is searched as a frame; when the search finds
+    nothing plate-like, the whole crop is still read."""
+    import cv2
+
+    images, texts = heldout
+    base = reader.read_crops(list(images[:60]))
+    sure = [i for i, r in enumerate(base) if r is not None and r.text == texts[i]][:20]
+    same = 0
+    for i in sure:
+        large = cv2.resize(images[i], (720, 240), interpolation=cv2.INTER_CUBIC)
+        reading = reader.read_image(large)
+        same += reading is not None and reading.text == texts[i]
+    assert same >= 0.8 * len(sure)
+
+
 def _rotate(image: np.ndarray, degrees: float) -> np.ndarray:
     import cv2
 
