@@ -37,6 +37,7 @@ NO_MODEL = f"No plate reader model is installed (models/{MODEL_NAME})"
 INPUT_HEIGHT, INPUT_WIDTH = 48, 144
 OFF_FORMAT_WEIGHT = 0.35  # a reading that fits no state format counts this much (vanity plates)
 ALTERNATIVES = 5
+BATCH = 64  # crops per inference call: large batches only cost memory
 SHIFTS = ((0.0, 0.0, 1.0), (-0.04, 0.0, 1.0), (0.04, 0.0, 1.0), (0.0, 0.0, 1.08))
 FRAME_FINALISTS = 2  # candidate boxes in a frame that get the full vote
 MIN_CHAR_CONFIDENCE = 0.5  # a frame's best reading, below this geometric mean: no plate found
@@ -216,9 +217,12 @@ class OnnxPlateReader:
 
     def probabilities(self, crops: Sequence[Image]) -> npt.NDArray[np.float32]:
         """The CTC output (N x T x 37) of gray crops of any size, in one batch."""
-        batch = np.stack([model_input(c) for c in crops])[:, None]
-        (out,) = self._session.run(None, {self._input: batch})
-        return np.asarray(out, dtype=np.float32)
+        outs = []
+        for at in range(0, len(crops), BATCH):
+            batch = np.stack([model_input(c) for c in crops[at : at + BATCH]])[:, None]
+            (out,) = self._session.run(None, {self._input: batch})
+            outs.append(np.asarray(out, dtype=np.float32))
+        return np.concatenate(outs)
 
     def read_crops(
         self, crops: Sequence[Image], *, shifts: Sequence[tuple[float, float, float]] = SHIFTS
