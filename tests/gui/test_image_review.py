@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,13 +18,15 @@ from app.ui.main_window import MainWindow
 from app.ui.widgets.image_pane import DISAGREE_COLOR, ImagePane
 from app.ui.widgets.review_view import MAX_ZOOM, ZOOM_STEP, ReviewView
 from app.ui.workers import TaskRunner
+from app.vision.decode import decode_bytes
 from app.vision.enhance import Enhancement, Image
-from app.vision.plate_reader import NO_MODEL, PlateCandidate
+from app.vision.plate_reader import NO_MODEL, PlateCandidate, load_plate_reader
 
 from .conftest import ReadyWindow
 from .fakes import FakeWorkstation, make_jpeg
 
 MakeWindow = Callable[..., MainWindow]
+HELDOUT = Path(__file__).resolve().parents[1] / "data" / "plates" / "heldout_crops.npz"
 
 
 @pytest.fixture
@@ -234,6 +237,35 @@ def test_re_read_uses_the_plate_reader_seam(
     assert pane.accept_reading_button.text() == "Accept 8K7K2"
     assert pane.search_alternatives_button.text() == "Search ?K7K2"
     assert reader.shapes == [(60, 200, 3)]  # the plate crop, not the scene
+
+
+def test_re_read_with_the_shipped_model_reads_a_real_crop(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    """The shipped model, off the GUI thread, on a held-out synthetic plate crop."""
+    import cv2
+
+    crops = np.load(HELDOUT)
+    i = 3
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(crops["images"][i], cv2.COLOR_GRAY2BGR))
+    assert ok
+    workstation.crop_jpeg = jpeg.tobytes()
+    reader = load_plate_reader()
+    assert reader is not None
+    expected = reader.read_image(decode_bytes(workstation.crop_jpeg))
+    assert expected is not None
+    pane = ImagePane(workstation=workstation, runner=runner, plate_reader=reader)
+    qtbot.addWidget(pane)
+    pane.show()
+    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+        pane.show_read(workstation.reads[0])
+    with qtbot.waitSignal(pane.plate_reread, timeout=5000) as reread:
+        qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
+    assert [c.text for c in reread.args[0]] == [c.text for c in expected.alternatives]
+    assert pane.reader_best is not None
+    assert pane.reader_best.text == expected.text
+    assert pane.reader_disagrees == (expected.text != "807K200")
+    assert pane.accept_reading_button.isVisibleTo(pane) == pane.reader_disagrees
 
 
 class _AgreeingReader:
