@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check pytest screenshots bench clean-demo venv
+.PHONY: demo test lint check pytest screenshots bench clean-demo venv model
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,9 @@ screenshots: $(STAMP)
 ## Benchmarks: each prints its figures as JSON.
 bench: $(STAMP)
 	for script in bench/bench_*.py; do PYTHONPATH=. PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring $(BIN)/python $$script || exit 1; done
+
+## Train the plate reader from scratch (CPU, a few hours; resumable) and write models/plate-reader.onnx.
+model: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	PYTHONPATH=. $(BIN)/python -m models.plates.train --seed 1 --steps 20000 $(MODEL_ARGS)
+	PYTHONPATH=. $(BIN)/python -m models.plates.heldout

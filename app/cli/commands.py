@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.cli import read_plate
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import KnownError
@@ -51,6 +52,7 @@ COMMANDS = (
     "export",
     "verify",
     "alerts",
+    read_plate.NAME,
 )
 
 
@@ -196,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--entry-confirmed", action="store_true", help="you re-confirmed the hotlist entry"
     )
     ack.add_argument("--note", default="")
+    read_plate.add_parser(command)
     return parser
 
 
@@ -223,6 +226,8 @@ def run(argv: list[str]) -> int:
         return EXIT_USAGE
     if args.command == "verify":
         return _verify(args)
+    if args.command == read_plate.NAME:
+        return read_plate.run(args)
     handler = HANDLERS[args.command]
     workstation: Workstation | None = None
     try:

@@ -250,6 +250,8 @@ class MainWindow(QMainWindow):
         self.results_model.search_failed.connect(self._search_failed)
         self.results_view.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.image_pane.image_shown.connect(self.image_shown)
+        self.image_pane.correction_accepted.connect(self.accept_reader_correction)
+        self.image_pane.search_requested.connect(self.run_search)
         self.sync_panel.sync_started.connect(lambda _slice_id: self.sync_panel.show())
         self.sync_panel.sync_finished.connect(self._sync_finished)
         self.sync_panel.sync_failed.connect(self._sync_failed)
@@ -733,11 +735,20 @@ class MainWindow(QMainWindow):
 
     def mark_misread(self) -> MisreadDialog | None:
         """Ctrl+M: ask for the plate the image shows and a note, then record the misread."""
+        return self._misread_dialog(corrected_plate="", note="")
+
+    def accept_reader_correction(self, plate: str, note: str) -> MisreadDialog | None:
+        """The image pane's "Accept": the same misread record, the reader's plate prefilled."""
+        return self._misread_dialog(corrected_plate=plate, note=note)
+
+    def _misread_dialog(self, *, corrected_plate: str, note: str) -> MisreadDialog | None:
         target = self._review_target()
         if target is None:
             return None
         read, case_number = target
         dialog = MisreadDialog(read=read, case_number=case_number, parent=self)
+        dialog.plate_edit.setText(corrected_plate)
+        dialog.note_edit.setPlainText(note)
         workstation = self._workstation
         dialog.accepted.connect(
             lambda: self._run_mark(

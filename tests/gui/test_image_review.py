@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,17 +13,20 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.ui.dialogs.compare_dialog import CompareDialog
+from app.ui.dialogs.review_dialogs import MisreadDialog
 from app.ui.main_window import MainWindow
-from app.ui.widgets.image_pane import ImagePane
+from app.ui.widgets.image_pane import DISAGREE_COLOR, ImagePane
 from app.ui.widgets.review_view import MAX_ZOOM, ZOOM_STEP, ReviewView
 from app.ui.workers import TaskRunner
+from app.vision.decode import decode_bytes
 from app.vision.enhance import Enhancement, Image
-from app.vision.plate_reader import NO_MODEL, PlateCandidate
+from app.vision.plate_reader import NO_MODEL, PlateCandidate, load_plate_reader
 
 from .conftest import ReadyWindow
 from .fakes import FakeWorkstation, make_jpeg
 
 MakeWindow = Callable[..., MainWindow]
+HELDOUT = Path(__file__).resolve().parents[1] / "data" / "plates" / "heldout_crops.npz"
 
 
 @pytest.fixture
@@ -222,8 +226,102 @@ def test_re_read_uses_the_plate_reader_seam(
     with qtbot.waitSignal(pane.plate_reread, timeout=2000) as reread:
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
     assert [c.text for c in reread.args[0]] == ["8K7K2", "BK7K2"]
-    assert pane.reread_label.text() == "Plate reader: 8K7K2 (91%), BK7K2 (42%)"
+    assert pane.read is not None
+    assert pane.read.plate == "807K200"
+    assert pane.reread_label.text() == (
+        f"<span style='color:{DISAGREE_COLOR}'>Plate reader: <b>8K7K2</b> (91%) · or BK7K2 42% · "
+        "<b>differs from the camera's 807K200</b></span>"
+    )
+    assert pane.reader_disagrees
+    assert pane.accept_reading_button.isVisibleTo(pane)
+    assert pane.accept_reading_button.text() == "Accept 8K7K2"
+    assert pane.search_alternatives_button.text() == "Search ?K7K2"
     assert reader.shapes == [(60, 200, 3)]  # the plate crop, not the scene
+
+
+def test_re_read_with_the_shipped_model_reads_a_real_crop(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    """The shipped model, off the GUI thread, on a held-out synthetic plate crop."""
+    import cv2
+
+    crops = np.load(HELDOUT)
+    i = 3
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(crops["images"][i], cv2.COLOR_GRAY2BGR))
+    assert ok
+    workstation.crop_jpeg = jpeg.tobytes()
+    reader = load_plate_reader()
+    assert reader is not None
+    expected = reader.read_image(decode_bytes(workstation.crop_jpeg))
+    assert expected is not None
+    pane = ImagePane(workstation=workstation, runner=runner, plate_reader=reader)
+    qtbot.addWidget(pane)
+    pane.show()
+    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+        pane.show_read(workstation.reads[0])
+    with qtbot.waitSignal(pane.plate_reread, timeout=5000) as reread:
+        qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
+    assert [c.text for c in reread.args[0]] == [c.text for c in expected.alternatives]
+    assert pane.reader_best is not None
+    assert pane.reader_best.text == expected.text
+    assert pane.reader_disagrees == (expected.text != "807K200")
+    assert pane.accept_reading_button.isVisibleTo(pane) == pane.reader_disagrees
+
+
+class _AgreeingReader:
+    def read(self, image: Image) -> list[PlateCandidate]:
+        return [PlateCandidate("807K200", 0.97)]
+
+
+def test_a_reading_that_agrees_with_the_camera_offers_no_correction(
+    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+) -> None:
+    pane = ImagePane(workstation=workstation, runner=runner, plate_reader=_AgreeingReader())
+    qtbot.addWidget(pane)
+    pane.show()
+    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+        pane.show_read(workstation.reads[0])
+    with qtbot.waitSignal(pane.plate_reread, timeout=2000):
+        qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
+    assert pane.reread_label.text() == (
+        "Plate reader: <b>807K200</b> (97%) · agrees with the camera"
+    )
+    assert not pane.reader_disagrees
+    assert not pane.accept_reading_button.isVisibleTo(pane)
+
+
+def test_accepting_the_readers_plate_records_a_misread(
+    qtbot: QtBot, make_window: MakeWindow, workstation: FakeWorkstation
+) -> None:
+    window = make_window(plate_reader=_FakeReader())
+    pane = window.image_pane
+    with qtbot.waitSignal(pane.marks_loaded, timeout=2000):
+        window.select_row(0)
+    qtbot.waitUntil(pane.reread_button.isEnabled, timeout=2000)
+    with qtbot.waitSignal(pane.plate_reread, timeout=2000):
+        qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pane.accept_reading_button, Qt.MouseButton.LeftButton)
+    dialog = window.review_dialog
+    assert isinstance(dialog, MisreadDialog)
+    assert dialog.corrected_plate == "8K7K2"
+    assert dialog.note == "Plate reader model read 8K7K2 (91%)"
+    with qtbot.waitSignal(window.review_marked, timeout=2000):
+        dialog.accept()
+    [mark] = workstation.marks
+    assert (mark.kind, mark.corrected_plate) == ("misread", "8K7K2")
+    assert mark.note == "Plate reader model read 8K7K2 (91%)"
+
+
+def test_the_readers_alternatives_seed_a_search(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window(plate_reader=_FakeReader())
+    pane = window.image_pane
+    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+        window.select_row(0)
+    with qtbot.waitSignal(pane.plate_reread, timeout=2000):
+        qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.search_finished, timeout=2000):
+        qtbot.mouseClick(pane.search_alternatives_button, Qt.MouseButton.LeftButton)
+    assert window.query_edit.text() == "?K7K2"
 
 
 def test_compare_two_selected_reads(qtbot: QtBot, make_window: MakeWindow) -> None:

@@ -1,0 +1,139 @@
+"""The plate reader on held-out synthetic data: accuracy, latency, model load; rapidocr alongside.
+
+Reads tests/data/plates (made by `python -m models.plates.heldout` with seeds training
+never saw): plate crops, and 1920 x 1080 frames with one plate each. Measures, on one CPU
+thread: model load time; exact and character accuracy and per-crop latency on the crops
+(one shift, as a batch of one; and the reader's full vote over shifted crops); the frames
+localized and read (exact accuracy and latency per frame). When rapidocr-onnxruntime is
+installed (pip install -e '.[bench]'), its recognizer reads the same crops in the same run
+as the baseline. Prints JSON. Targets (issue 23): <= 5 ms a crop (aim 2), <= 60 ms a
+frame, load <= 200 ms, and better than rapidocr on accuracy and speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.vision.decode import decode_file
+from app.vision.plate_reader import (
+    OnnxPlateReader,
+    ctc_candidates,
+    default_model_path,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "plates"
+
+
+def _distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def _accuracy(got: list[str], want: list[str]) -> dict[str, float]:
+    exact = sum(g == w for g, w in zip(got, want, strict=True)) / len(want)
+    errors = sum(_distance(g, w) for g, w in zip(got, want, strict=True))
+    return {"exact": round(exact, 4), "chars": round(1 - errors / sum(map(len, want)), 4)}
+
+
+def _ms(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 3),
+    }
+
+
+def _rapidocr(images: np.ndarray, texts: list[str]) -> dict[str, Any] | None:
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError:
+        return None
+    import cv2
+
+    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    got, times = [], []
+    for image in images:
+        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        started = time.perf_counter()
+        result, _ = engine(bgr, use_det=False, use_cls=False, use_rec=True)
+        times.append(time.perf_counter() - started)
+        text = result[0][0] if result else ""
+        got.append("".join(c for c in text.upper() if c.isalnum()))
+    return {**_accuracy(got, texts), **_ms(times)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--crops", type=int, default=400)
+    ap.add_argument("--frames", type=int, default=12)
+    args = ap.parse_args()
+
+    path = default_model_path()
+    started = time.perf_counter()
+    reader = OnnxPlateReader(path, threads=1)
+    load_ms = (time.perf_counter() - started) * 1000
+
+    data = np.load(DATA / "heldout_crops.npz")
+    images = data["images"][: args.crops]
+    texts = [str(t) for t in data["texts"][: args.crops]]
+    reader.probabilities([images[0]])  # warm-up
+
+    single, single_times = [], []
+    for image in images:
+        started = time.perf_counter()
+        probs = reader.probabilities([image])
+        found = ctc_candidates(probs[0])
+        single_times.append(time.perf_counter() - started)
+        single.append(found[0][0] if found else "")
+
+    voted, voted_times = [], []
+    for image in images:
+        started = time.perf_counter()
+        reading = reader.read_crops([image])[0]
+        voted_times.append(time.perf_counter() - started)
+        voted.append(reading.text if reading is not None else "")
+
+    started = time.perf_counter()
+    reader.read_crops(list(images))
+    batch_ms = (time.perf_counter() - started) * 1000 / len(images)
+
+    labels = json.loads((DATA / "frames.json").read_text())[: args.frames]
+    frame_got, frame_times = [], []
+    for label in labels:
+        image = decode_file(DATA / label["image"])
+        started = time.perf_counter()
+        reading = reader.read_frame(image)
+        frame_times.append(time.perf_counter() - started)
+        frame_got.append(reading.text if reading is not None else "")
+
+    result: dict[str, Any] = {
+        "model": path.name,
+        "model_bytes": path.stat().st_size,
+        "model_load_ms": round(load_ms, 1),
+        "crops": len(texts),
+        "crop_one_pass": {**_accuracy(single, texts), **_ms(single_times)},
+        "crop_voted": {**_accuracy(voted, texts), **_ms(voted_times)},
+        "crop_voted_batch_ms_per_crop": round(batch_ms, 3),
+        "frames": len(labels),
+        "frame_1920x1080": {
+            **_accuracy(frame_got, [str(label["plate"]) for label in labels]),
+            **_ms(frame_times),
+        },
+        "rapidocr_same_crops": _rapidocr(images, texts),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
