@@ -247,10 +247,11 @@ def _forget_profiles(data: Path) -> None:
 
 def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
     from app.core.errors import KnownError
-    from app.main import NO_DISPLAY, has_display, run_gui
+    from app.main import display_error, run_gui
 
-    if not has_display():
-        print(NO_DISPLAY, file=sys.stderr)
+    problem = display_error()
+    if problem is not None:
+        print(f"platedesk demo: {problem}", file=sys.stderr)
         return 2
     from app.workstation import Workstation
 
