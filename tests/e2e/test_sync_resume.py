@@ -19,6 +19,7 @@ from app.core.records import SearchQuery, SyncProgress
 from app.demo import totp_now
 from app.workstation import Workstation
 from tests.support.live_hub import JUSTIFICATION, SeededHub
+from tests.support.processes import descendants, wait_gone
 
 pytestmark = pytest.mark.e2e
 
@@ -123,8 +124,11 @@ def test_a_killed_sync_process_resumes_with_no_duplicate_and_no_gap(
         while len(_cached_ids(workstation, slice_id)) < 20 and time.monotonic() < deadline:
             assert process.poll() is None, "the sync ended before it could be interrupted"
             time.sleep(0.01)
+        started = descendants(process.pid)  # its page parser (and resource tracker)
+        assert started
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+        assert wait_gone(started) == set()  # nothing outlives the killed sync
         partial = len(_cached_ids(workstation, slice_id))
         assert 0 < partial < estimated
 
