@@ -585,7 +585,7 @@ class Workstation:
                 progress=progress,
                 cancel=cancel,
             )
-            reads += result.applied
+            reads += result.added
             deleted += result.deleted
             cancelled = result.cancelled
             if images and not cancelled:
@@ -596,7 +596,10 @@ class Workstation:
             if cancelled:
                 break
         self.upload_journal()
-        return SyncResult(reads=reads, images=fetched, deleted=deleted, cancelled=cancelled)
+        remaining = sum(
+            ReadRepository(self.db()).missing_image_count(slice_id=t.slice_id) for t in targets
+        )
+        return SyncResult(reads, fetched, deleted, cancelled, images_remaining=remaining)
 
     def _prefetch_images(self, slice_id: str, *, cancel: threading.Event | None) -> int:
         repo = ReadRepository(self.db())

@@ -322,7 +322,13 @@ def _slice(ws: Workstation, args: argparse.Namespace) -> Any:
 
 def _sync(ws: Workstation, args: argparse.Namespace) -> Any:
     result = ws.sync(slice_id=args.slice, images=args.images)
-    return {"reads": result.reads, "images": result.images, "deleted": result.deleted}
+    return {
+        "reads": result.reads,
+        "images": result.images,
+        "deleted": result.deleted,
+        "images_remaining": result.images_remaining,
+        "cancelled": result.cancelled,
+    }
 
 
 def _search(ws: Workstation, args: argparse.Namespace) -> Any:

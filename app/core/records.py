@@ -81,6 +81,7 @@ class SyncResult:
     images: int
     deleted: int
     cancelled: bool
+    images_remaining: int = 0  # the slices' images not in the cache after this sync
 
 
 @dataclass(frozen=True)

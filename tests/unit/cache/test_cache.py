@@ -269,10 +269,11 @@ def test_a_read_held_by_another_slice_survives_a_tombstone(db: Database) -> None
 def test_reapplying_a_page_adds_no_duplicate(db: Database) -> None:
     reads = ReadRepository(db)
     before = reads.count()
-    reads.apply_page(
+    applied = reads.apply_page(
         slice_id="s1", reads=[_read(1, PLATES[1])], tombstones=[], next_cursor="c1", complete=True
     )
     assert reads.count() == before
+    assert (applied.upserted, applied.added) == (1, 0)  # not a new read: "Synced 0 new reads"
 
 
 def test_the_journal_is_a_verifiable_chain(db: Database) -> None:
