@@ -246,6 +246,7 @@ class MainWindow(QMainWindow):
         self.case_bar.selection_changed.connect(self._selection_changed)
         self.case_bar.request_reads_clicked.connect(self.open_slice_dialog)
         self.search_panel.search_requested.connect(self._search)
+        self.search_panel.results_outdated.connect(self._drop_results)
         self.results_model.search_finished.connect(self._search_finished)
         self.results_model.search_failed.connect(self._search_failed)
         self.results_view.selectionModel().currentRowChanged.connect(self._current_row_changed)
@@ -646,6 +647,14 @@ class MainWindow(QMainWindow):
         self.image_pane.show_read(None)
         self._update_actions()
         self.results_model.start_search(query)
+
+    def _drop_results(self) -> None:
+        """No rows and no count rather than ones that answer another search."""
+        self._last_query = None
+        self.results_model.clear()
+        self.count_label.clear()
+        self.image_pane.show_read(None)
+        self._update_actions()
 
     def _search_finished(self, total: int) -> None:
         self.count_label.setText(count_of(total, "read"))
