@@ -259,6 +259,25 @@ def _camera_index(db: Database) -> None:
     run_script(db, CAMERA_INDEX)
 
 
+# A column's ties in time order: sorted by plate, one plate's sightings follow one
+# another in time (app.cache.search pages by (column, captured_at, id)).
+TIES_BY_TIME = "".join(
+    f"DROP INDEX {name};\nCREATE INDEX {name} ON reads ({column}, captured_at, id);\n"
+    for name, column in (
+        ("reads_plate", "plate"),
+        ("reads_state", "state"),
+        ("reads_make", "make"),
+        ("reads_model", "model"),
+        ("reads_color", "color"),
+        ("reads_confidence", "confidence"),
+    )
+)
+
+
+def _ties_by_time(db: Database) -> None:
+    run_script(db, TIES_BY_TIME)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_review_and_analysis", _review),
@@ -266,6 +285,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0004_sort_indexes", _sort_indexes),
     ("0005_ties_by_row_id", _ties_by_row_id),
     ("0006_camera_index", _camera_index),
+    ("0008_newuser", _ties_by_time),
 )
 
 

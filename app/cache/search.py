@@ -184,18 +184,23 @@ class SearchRepository:
             return self._camera_page(query, where, order=order, after=after, limit=limit)
         sql = where.sql
         params = list(where.params)
-        column = SORT_COLUMNS[order.key]
+        # A column's ties in time order (one plate's sightings one after another), then
+        # by row id; the sort indexes hold that order (cache migration 0008).
+        by_time = order.key is SortKey.TIME
+        columns = [SORT_COLUMNS[order.key]] + ([] if by_time else [SORT_COLUMNS[SortKey.TIME]])
         direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
         if after is not None:
             # A row value, not `col < ? OR (col = ? AND id < ?)`: SQLite seeks an index
             # to a row value, but plans that OR as two index scans whose union it then
             # sorts whole (40 s a page over 1,000,000 reads ordered by plate).
-            sql += f" AND ({column}, r.id) {beyond} (?, ?)"
-            params += [after.value, after.row_id]
+            key = ", ".join([*columns, "r.id"])
+            sql += f" AND ({key}) {beyond} ({', '.join('?' * (len(columns) + 1))})"
+            params += [after.value, *([] if by_time else [after.captured_at]), after.row_id]
+        ordering = ", ".join(f"{column} {direction}" for column in [*columns, "r.id"])
         rows = self.db.execute(
             f"SELECT r.*, {SORT_COLUMNS[SortKey.CAMERA]} AS camera_name FROM {where.source}"
             f" LEFT JOIN cameras c ON c.camera_id = r.camera_id WHERE {sql}"
-            f" ORDER BY {column} {direction}, r.id {direction} LIMIT ?",
+            f" ORDER BY {ordering} LIMIT ?",
             (*params, limit + 1),
         ).fetchall()
         more = len(rows) > limit
@@ -204,7 +209,12 @@ class SearchRepository:
         if more:
             last = rows[-1]
             value = last[_RESULT_COLUMNS.get(order.key, order.key.value)]
-            cursor = SearchCursor(value=value, row_id=last["id"], order=order)
+            cursor = SearchCursor(
+                value=value,
+                row_id=last["id"],
+                order=order,
+                captured_at=None if by_time else last["captured_at"],
+            )
         return SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)
 
     # Ordered by camera -------------------------------------------------------------

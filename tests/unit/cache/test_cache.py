@@ -345,3 +345,27 @@ def test_purge_removes_expired_reads_but_keeps_evidence(db: Database) -> None:
     assert reads.get("r0001") is not None
     assert reads.get("r0003") is not None
     assert reads.count() == len(PLATES) - 2
+
+
+def test_sorted_by_plate_one_plates_reads_are_in_time_order_on_every_page(db: Database) -> None:
+    # Three more sightings of ABC1234, synced newest first: row ids against time order.
+    ReadRepository(db).apply_page(
+        slice_id="s1",
+        reads=[_read(n, PLATES[0]) for n in (40, 30, 20)],
+        tombstones=[],
+        next_cursor="c9",
+        complete=True,
+    )
+    query = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern("ABC1234"))
+    repo = SearchRepository(db)
+    for order in (parse_order("plate"), parse_order("plate:desc")):
+        rows: list[ReadRecord] = []
+        cursor = None
+        while True:  # a page of one row at a time: the cursor keeps the order too
+            page = repo.page(query, order=order, after=cursor, limit=1)
+            rows += page.rows
+            if (cursor := page.next_cursor) is None:
+                break
+        times = [row.captured_at for row in rows]
+        assert len(times) == 4
+        assert times == sorted(times, reverse=order.descending)
