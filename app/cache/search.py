@@ -19,7 +19,7 @@ order from the (camera_id, id) index (migration 0006). Either way the key is
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from app.cache.connection import Database
@@ -75,7 +75,9 @@ class _Where:
     slices_only: bool  # no condition but the slice membership
 
 
-def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
+def _where(query: SearchQuery, slice_ids: list[str], corrected: tuple[str, ...] = ()) -> _Where:
+    """The search's conditions; `corrected`: reads a misread mark of the case corrects to a
+    plate the pattern matches, found whatever plate the camera read."""
     marks = ", ".join("?" * len(slice_ids)) or "NULL"
     clauses = [
         "EXISTS (SELECT 1 FROM slice_reads sr WHERE sr.read_id = r.read_id"
@@ -84,6 +86,7 @@ def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
     params: list[Any] = list(slice_ids)
     source = "reads r"
     pattern = query.pattern
+    plate_start = len(clauses)
     if pattern is not None and query.fuzzy:
         variants = fuzzy_variants(pattern)
         sources = (
@@ -114,6 +117,12 @@ def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
                 params.append(pattern.glob)
             clauses.append("r.plate GLOB ?")
             params.append(pattern.glob)
+    if corrected and pattern is not None:
+        plate_sql = " AND ".join(clauses[plate_start:])
+        ids = ", ".join("?" * len(corrected))
+        clauses[plate_start:] = [f"(({plate_sql}) OR r.read_id IN ({ids}))"]
+        params += list(corrected)
+        source = "reads r"  # the plate index alone cannot answer the OR
     if query.time_from is not None:
         clauses.append("r.captured_at >= ?")
         params.append(utc_iso(query.time_from))
@@ -156,7 +165,46 @@ class SearchRepository:
         return [row[0] for row in rows]
 
     def where(self, query: SearchQuery) -> _Where:
-        return _where(query, self._slice_ids(query))
+        return _where(query, self._slice_ids(query), self._corrected(query))
+
+    def _corrected(self, query: SearchQuery) -> tuple[str, ...]:
+        """The reads of the case whose misread mark corrects them to a plate the pattern
+        matches (a handful: marks are made by hand)."""
+        if query.pattern is None:
+            return ()
+        rows = self.db.execute(
+            "SELECT DISTINCT read_id FROM review_marks WHERE case_number = ? AND kind = ?"
+            " AND corrected_plate GLOB ?",
+            (query.case_number, "misread", query.pattern.glob),
+        ).fetchall()
+        return tuple(row[0] for row in rows)
+
+    def _reviewed(self, query: SearchQuery, page: SearchPage) -> SearchPage:
+        """The page with each read's review marks under the searched case."""
+        if not page.rows:
+            return page
+        marks = ", ".join("?" * len(page.rows))
+        found: dict[str, list[Any]] = {}
+        for row in self.db.execute(
+            f"SELECT read_id, kind, corrected_plate FROM review_marks WHERE case_number = ?"
+            f" AND read_id IN ({marks}) ORDER BY mark_id",
+            (query.case_number, *(read.read_id for read in page.rows)),
+        ):
+            found.setdefault(row[0], []).append(row)
+        if not found:
+            return page
+        rows = []
+        for read in page.rows:
+            kinds = found.get(read.read_id, [])
+            corrected = [row[2] for row in kinds if row[2]]
+            rows.append(
+                replace(
+                    read,
+                    review=tuple(dict.fromkeys(row[1] for row in kinds)),
+                    corrected_plate=corrected[-1] if corrected else None,
+                )
+            )
+        return SearchPage(rows=tuple(rows), next_cursor=page.next_cursor)
 
     def count(self, query: SearchQuery) -> int:
         where = self.where(query)
@@ -181,7 +229,8 @@ class SearchRepository:
             raise ValueError("a cursor continues only the order it was made in")
         where = self.where(query)
         if order.key is SortKey.CAMERA:
-            return self._camera_page(query, where, order=order, after=after, limit=limit)
+            page = self._camera_page(query, where, order=order, after=after, limit=limit)
+            return self._reviewed(query, page)
         sql = where.sql
         params = list(where.params)
         # A column's ties in time order (one plate's sightings one after another), then
@@ -215,7 +264,8 @@ class SearchRepository:
                 order=order,
                 captured_at=None if by_time else last["captured_at"],
             )
-        return SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)
+        page = SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)
+        return self._reviewed(query, page)
 
     # Ordered by camera -------------------------------------------------------------
 

@@ -123,6 +123,10 @@ class ReadRecord:
     features: tuple[str, ...]
     image_sha256: str
     crop_sha256: str
+    # What reviewers recorded about the read under the searched case: the kinds of its
+    # marks (REVIEW_KINDS), and the plate a misread mark says the vehicle shows.
+    review: tuple[str, ...] = ()
+    corrected_plate: str | None = None
 
 
 class SortKey(StrEnum):

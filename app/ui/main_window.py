@@ -774,6 +774,7 @@ class MainWindow(QMainWindow):
         )
         if self.image_pane.read is not None and self.image_pane.read.read_id == mark.read_id:
             self.image_pane.refresh_marks()
+        self.results_model.add_mark(mark)
         self.refresh_status()
         self.review_marked.emit(mark)
 

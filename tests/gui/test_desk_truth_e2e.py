@@ -10,7 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from app.core.plates import CONFUSION_CLASSES
+from app.core.records import SearchQuery
 from app.ui.main_window import MainWindow
+from app.ui.models.results_model import FUZZY_MARK, PLATE, REVIEW
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 
@@ -56,3 +59,46 @@ def test_clear_filters_and_an_invalid_pattern_leave_no_stale_rows(
     assert model.rowCount() == 0
     assert window.count_label.text() == ""
     assert window.image_pane.read is None
+
+
+def test_misreads_corrected_plates_review_marks_and_fuzzy_matches_show_on_the_rows(
+    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
+) -> None:
+    workstation, case = synced_workstation
+    window = _desk(qtbot, workstation, case, runner)
+    model = window.results_model
+    _search(qtbot, window, "")
+    with qtbot.waitSignal(window.image_pane.marks_loaded, timeout=WAIT_MS):
+        window.select_row(0)
+    read = model.read_at(0)
+    assert model.index(0, REVIEW).data() == ""
+    misread = window.mark_misread()
+    assert misread is not None
+    misread.plate_edit.setText("QQ 9 QQ9")
+    with qtbot.waitSignal(window.review_marked, timeout=WAIT_MS):
+        misread.accept()
+    assert model.index(0, REVIEW).data() == "Misread → QQ9QQ9"  # on the row at once
+
+    # The corrected plate finds the read; the row says why.
+    assert _search(qtbot, window, "QQ9QQ9") == 1
+    assert model.read_at(0).read_id == read.read_id
+    assert model.index(0, PLATE).data() == read.plate
+    assert model.index(0, REVIEW).data() == "Misread → QQ9QQ9"
+
+    # A look-alike of a plate finds it with the misread toggle, marked as such.
+    folded = {a: b for cls in CONFUSION_CLASSES for a in cls for b in cls if a != b}
+    other = next(r for r in workstation.search(
+        SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=200
+    ).rows if any(ch in folded for ch in r.plate))  # fmt: skip
+    at = next(i for i, ch in enumerate(other.plate) if ch in folded)
+    lookalike = other.plate[:at] + folded[other.plate[at]] + other.plate[at + 1 :]
+    window.search_panel.fuzzy_check.setChecked(True)
+    _search(qtbot, window, lookalike)
+    rows = [model.read_at(row) for row in range(model.rowCount())]
+    found = next(row for row, r in enumerate(rows) if r.read_id == other.read_id)
+    assert model.index(found, PLATE).data() == other.plate + FUZZY_MARK
+    assert "possible misread of " + lookalike in model.index(found, PLATE).data(
+        Qt.ItemDataRole.ToolTipRole
+    )
+    exact = [row for row, r in enumerate(rows) if r.plate == lookalike]
+    assert all(model.index(row, PLATE).data() == lookalike for row in exact)

@@ -15,6 +15,7 @@ from app.cache.connection import CacheError, Database, WrongKeyError, open_encry
 from app.cache.journal import Actor, JournalRepository
 from app.cache.migrations import MIGRATIONS, migrate
 from app.cache.reads import ReadRepository
+from app.cache.review import ReviewRepository
 from app.cache.search import SearchRepository
 from app.core.plates import parse_pattern
 from app.core.records import ReadRecord, SearchOrder, SearchQuery, SortKey, parse_order
@@ -369,3 +370,30 @@ def test_sorted_by_plate_one_plates_reads_are_in_time_order_on_every_page(db: Da
         times = [row.captured_at for row in rows]
         assert len(times) == 4
         assert times == sorted(times, reverse=order.descending)
+
+
+def test_a_corrected_plate_is_found_and_each_row_carries_its_review_marks(db: Database) -> None:
+    review = ReviewRepository(db)
+    for case, kind, corrected in (
+        (CASE, "misread", "QRS123"),  # r0004 is read ZZZ9999; the image shows QRS123
+        (CASE, "evidence", None),
+        ("2026-009999", "misread", "QRT777"),  # another case's mark: not this search's
+    ):
+        review.add_mark(
+            read_id="r0004", case_number=case, kind=kind, corrected_plate=corrected,
+            note="", marked_by="detective",
+        )  # fmt: skip
+    repo = SearchRepository(db)
+    for text in ("QRS123", "QRS*", "*RS1?3"):
+        query = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern(text))
+        assert repo.count(query) == 1, text
+        [read] = repo.page(query, after=None, limit=10).rows
+        assert (read.read_id, read.plate) == ("r0004", "ZZZ9999")
+        assert read.review == ("misread", "evidence")
+        assert read.corrected_plate == "QRS123"
+    other = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern("QRT777"))
+    assert repo.count(other) == 0
+    everything = SearchQuery(case_number=CASE, purpose="robbery", pattern=None)
+    unmarked = [r for r in repo.page(everything, after=None, limit=50).rows if r.read_id != "r0004"]
+    assert unmarked
+    assert all(r.review == () and r.corrected_plate is None for r in unmarked)
