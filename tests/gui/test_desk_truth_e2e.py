@@ -12,8 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from app.core.plates import CONFUSION_CLASSES
 from app.core.records import SearchQuery
+from app.ui.formatting import HEADINGS
 from app.ui.main_window import MainWindow
-from app.ui.models.results_model import FUZZY_MARK, PLATE, REVIEW
+from app.ui.models.results_model import CAMERA, FUZZY_MARK, PLATE, REVIEW
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 
@@ -102,3 +103,26 @@ def test_misreads_corrected_plates_review_marks_and_fuzzy_matches_show_on_the_ro
     )
     exact = [row for row, r in enumerate(rows) if r.plate == lookalike]
     assert all(model.index(row, PLATE).data() == lookalike for row in exact)
+
+
+def test_a_read_travels_the_way_its_camera_faces_and_says_travelling(
+    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
+) -> None:
+    workstation, case = synced_workstation
+    facing = {camera.camera_id: camera.direction for camera in workstation.cameras()}
+    reads = workstation.search(
+        SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=1000
+    ).rows
+    assert reads
+    assert all(read.direction == facing[read.camera_id] for read in reads)
+
+    window = _desk(qtbot, workstation, case, runner)
+    _search(qtbot, window, "")
+    with qtbot.waitSignal(window.image_pane.marks_loaded, timeout=WAIT_MS):
+        window.select_row(0)
+    read = window.results_model.read_at(0)
+    heading = HEADINGS[read.direction]
+    assert window.image_pane.camera_value.text().endswith(f"vehicle travelling {heading}")
+    tooltip = window.results_model.index(0, CAMERA).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip.endswith(f"vehicle travelling {heading}")
+    assert "facing" not in tooltip

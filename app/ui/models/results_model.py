@@ -37,7 +37,7 @@ from app.core.records import (
     SortKey,
 )
 from app.ui.errors import user_message
-from app.ui.formatting import local_time, percent
+from app.ui.formatting import local_time, percent, travelling
 from app.ui.widgets.image_pane import to_qimage
 from app.ui.workers import Lane, TaskRunner
 from app.vision.enhance import Image, decode_jpeg, fit_within
@@ -312,7 +312,7 @@ class ResultsTableModel(QAbstractTableModel):
             return _RIGHT
         elif role == _TOOLTIP and column == CAMERA:
             read = self._rows[row]
-            return f"{read.camera_name} ({read.camera_id}), facing {read.direction}"
+            return f"{read.camera_name} ({read.camera_id}); vehicle {travelling(read.direction)}"
         if role == _READ:
             return self._rows[row]
         return None
