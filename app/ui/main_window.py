@@ -62,6 +62,7 @@ from app.ui.widgets.lock_screen import LOCKING, LockScreen
 from app.ui.widgets.results_view import ResultsView
 from app.ui.widgets.search_panel import SearchPanel, describe_search
 from app.ui.widgets.sightings_panel import SightingsPanel
+from app.ui.widgets.status_bar import DeskStatusBar
 from app.ui.widgets.sync_panel import SyncPanel
 from app.ui.workers import Lane, TaskRunner
 from app.vision.plate_reader import PlateReader
@@ -225,17 +226,12 @@ class MainWindow(QMainWindow):
         self.cache_label.setObjectName("cacheLabel")
         self.keyring_label = QLabel(INSECURE_KEYRING)
         self.keyring_label.setObjectName("warningLabel")
-        status = self.statusBar()
-        status.setSizeGripEnabled(False)
-        for label in (
-            self.connection_label,
-            self.user_label,
-            self.journal_label,
-            self.last_sync_label,
-            self.cache_label,
-            self.keyring_label,
-        ):
-            status.addPermanentWidget(label)
+        status = DeskStatusBar()  # the message and the connection state never cut off
+        self.setStatusBar(status)
+        for label in (self.connection_label, self.keyring_label):
+            status.add_essential(label)
+        for label in (self.user_label, self.journal_label, self.last_sync_label, self.cache_label):
+            status.add_detail(label)
         session = workstation.session
         self._show_user(session)
         self.keyring_label.setVisible(session is not None and session.insecure_keyring)

@@ -15,6 +15,7 @@ from app.core.records import SearchQuery
 from app.ui.formatting import HEADINGS
 from app.ui.main_window import MainWindow
 from app.ui.models.results_model import CAMERA, FUZZY_MARK, PLATE, REVIEW
+from app.ui.widgets.status_bar import DeskStatusBar
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 
@@ -126,3 +127,38 @@ def test_a_read_travels_the_way_its_camera_faces_and_says_travelling(
     tooltip = window.results_model.index(0, CAMERA).data(Qt.ItemDataRole.ToolTipRole)
     assert tooltip.endswith(f"vehicle travelling {heading}")
     assert "facing" not in tooltip
+
+
+def _shown_in_full(window: MainWindow) -> bool:
+    status = window.statusBar()
+    assert isinstance(status, DeskStatusBar)
+    message = status.currentMessage()
+    needed = status.fontMetrics().horizontalAdvance(message)
+    label = window.connection_label
+    return needed <= status.free_width() and label.width() >= label.sizeHint().width()
+
+
+def test_confirmations_and_the_connection_state_are_not_cut_off_at_the_default_size(
+    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
+) -> None:
+    workstation, case = synced_workstation
+    window = _desk(qtbot, workstation, case, runner)
+    window.resize(1384, 840)
+    _search(qtbot, window, "")
+    with qtbot.waitSignal(window.image_pane.marks_loaded, timeout=WAIT_MS):
+        window.select_row(0)
+    evidence = window.mark_evidence()
+    assert evidence is not None
+    with qtbot.waitSignal(window.review_marked, timeout=WAIT_MS):
+        evidence.accept()
+    status = window.statusBar()
+    qtbot.waitUntil(lambda: status.currentMessage().startswith("Marked read"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: _shown_in_full(window), timeout=5_000)
+
+    outcome = window.record_outcome()
+    assert outcome is not None
+    outcome.set_outcome("lead")
+    with qtbot.waitSignal(window.outcome_recorded, timeout=WAIT_MS):
+        outcome.accept()
+    assert status.currentMessage().startswith("Outcome recorded")
+    qtbot.waitUntil(lambda: _shown_in_full(window), timeout=5_000)

@@ -310,6 +310,8 @@ class ResultsTableModel(QAbstractTableModel):
                 return self._plate_tooltip(self._rows[row])
         elif role == _ALIGNMENT and column == CONFIDENCE:
             return _RIGHT
+        elif role == _TOOLTIP and column == REVIEW:
+            return self._cells[row][REVIEW] or None
         elif role == _TOOLTIP and column == CAMERA:
             read = self._rows[row]
             return f"{read.camera_name} ({read.camera_id}); vehicle {travelling(read.direction)}"
