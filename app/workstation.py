@@ -214,6 +214,17 @@ class Workstation:
             if self._profile_dir is not None:
                 save_settings(self._profile_dir, self._settings)
 
+    @property
+    def export_dir(self) -> Path | None:
+        """The folder the last evidence packet went to (where the next one starts)."""
+        return Path(self._settings.export_dir) if self._settings.export_dir else None
+
+    def set_export_dir(self, folder: Path) -> None:
+        with self._lock:
+            self._settings.export_dir = str(folder)
+            if self._profile_dir is not None:
+                save_settings(self._profile_dir, self._settings)
+
     # plumbing --------------------------------------------------------------------
     def _secrets(self) -> SecretStore:
         return SecretStore(self._settings.profile_id)

@@ -6,12 +6,15 @@ The runner is asked for after the workstation, so it is shut down first.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.core.plates import CONFUSION_CLASSES
 from app.core.records import SearchQuery
+from app.ui.dialogs.export_dialog import ZIP_LABEL, ExportDialog
 from app.ui.formatting import HEADINGS
 from app.ui.main_window import MainWindow
 from app.ui.models.results_model import CAMERA, FUZZY_MARK, PLATE, REVIEW
@@ -162,3 +165,42 @@ def test_confirmations_and_the_connection_state_are_not_cut_off_at_the_default_s
         outcome.accept()
     assert status.currentMessage().startswith("Outcome recorded")
     qtbot.waitUntil(lambda: _shown_in_full(window), timeout=5_000)
+
+
+def test_the_export_dialog_starts_where_the_last_packet_went_and_says_what_zip_does(
+    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner, tmp_path: Path
+) -> None:
+    workstation, case = synced_workstation
+    [read] = workstation.search(
+        SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=1
+    ).rows
+    workstation.mark_evidence(read_id=read.read_id, case_number=case)
+    folder = tmp_path / "packets"
+    folder.mkdir()
+
+    def dialog() -> ExportDialog:
+        shown = ExportDialog(workstation=workstation, runner=runner, case_number=case)
+        qtbot.addWidget(shown)
+        with qtbot.waitSignal(shown.evidence_loaded, timeout=WAIT_MS):
+            shown.show()
+        return shown
+
+    first = dialog()
+    assert first.folder_edit.text() != str(folder)
+    assert first.zip_box.text() == ZIP_LABEL  # one ZIP instead of the folder: as it does
+    first.folder_edit.setText(str(folder))
+    first.zip_box.setChecked(True)
+    with qtbot.waitSignal(first.export_finished, timeout=60_000) as finished:
+        qtbot.mouseClick(first.export_button, Qt.MouseButton.LeftButton)
+    packet = finished.args[0].packet
+    assert packet.parent == folder
+    assert packet.suffix == ".zip"
+    assert [p.name for p in folder.iterdir()] == [packet.name]
+    first.close()
+
+    assert dialog().folder_edit.text() == str(folder)  # the next export starts there
+    reopened = Workstation.open(profile_dir=workstation.profile_dir)
+    try:
+        assert reopened.export_dir == folder  # and after a restart too
+    finally:
+        reopened.close()
