@@ -89,6 +89,15 @@ REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
 OUTCOME_ROLES = frozenset({"detective", "supervisor"})
 
 
+def compare_hint(selected: int) -> str:
+    """Why Compare cannot run with this many reads selected."""
+    if selected == 1:
+        return "Compare shows two reads side by side: Ctrl+click a second read, then Compare."
+    if selected > 2:
+        return f"Compare shows two reads side by side; {selected} are selected: keep two."
+    return "Select two reads (Ctrl+click) to compare them."
+
+
 class MainWindow(QMainWindow):
     """Everything an investigator needs for one case: request reads, search, review."""
 
@@ -682,13 +691,15 @@ class MainWindow(QMainWindow):
         return sorted(index.row() for index in self.results_view.selectionModel().selectedRows())
 
     def _selection_rows_changed(self) -> None:
-        self.compare_action.setEnabled(not self.is_locked and len(self.selected_rows()) == 2)
+        # Enabled with any selection: with one read, Compare says why it needs two.
+        self.compare_action.setEnabled(not self.is_locked and bool(self.selected_rows()))
 
     def compare_selected(self) -> CompareDialog | None:
         """Show the two selected reads side by side (non-modal)."""
         rows = self.selected_rows()
         if self.is_locked or len(rows) != 2:
-            self.statusBar().showMessage("Select two reads (Ctrl+click) to compare them.", 5000)
+            self.statusBar().showMessage(compare_hint(len(rows)), 8000)
+            self.action_failed.emit(compare_hint(len(rows)))
             return None
         reads = (self.results_model.read_at(rows[0]), self.results_model.read_at(rows[1]))
         dialog = CompareDialog(
@@ -939,6 +950,7 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.multi_place_dialog = dialog
+        dialog.plate_opened.connect(self.show_sightings)
         dialog.show()
         return dialog
 

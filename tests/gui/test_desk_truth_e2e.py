@@ -204,3 +204,43 @@ def test_the_export_dialog_starts_where_the_last_packet_went_and_says_what_zip_d
         assert reopened.export_dir == folder  # and after a restart too
     finally:
         reopened.close()
+
+
+def test_compare_with_one_read_says_why_and_a_multi_place_plate_opens(
+    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
+) -> None:
+    workstation, case = synced_workstation
+    window = _desk(qtbot, workstation, case, runner)
+    _search(qtbot, window, "")
+    table = window.results_view
+    with qtbot.waitSignal(window.image_pane.marks_loaded, timeout=WAIT_MS):
+        where = table.visualRect(window.results_model.index(0, 0)).center()
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert window.selected_rows() == [0]
+    assert window.compare_action.isEnabled()  # not a dead menu item
+    with qtbot.waitSignal(window.action_failed, timeout=WAIT_MS) as said:
+        window.compare_action.trigger()
+    assert "Ctrl+click a second read" in said.args[0]
+    assert window.statusBar().currentMessage() == said.args[0]
+    assert window.compare_dialogs == []
+
+    dialog = window.open_multi_place()
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    cameras = sorted(c.camera_id for c in workstation.cameras())
+    dialog.toggle_camera(cameras[0])
+    dialog.add_place()
+    dialog.toggle_camera(cameras[1])
+    with qtbot.waitSignal(dialog.search_finished, timeout=WAIT_MS) as found:
+        dialog.find_plates()
+    assert found.args[0] > 0
+    plate = dialog.results_model.match_at(0).plate
+    view = dialog.results_view
+    index = dialog.results_model.index(0, 0)
+    panel = window.sightings_panel
+    where = view.visualRect(index).center()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=where)  # as a person's
+    with qtbot.waitSignal(panel.sightings_loaded, timeout=WAIT_MS):  # double click starts
+        qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert window.sightings_shown
+    assert panel.plate == plate

@@ -143,8 +143,9 @@ class SearchPanel(QFrame):
         for check, edit in ((self.from_check, self.from_edit), (self.to_check, self.to_edit)):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat(DATETIME_FORMAT)
-            edit.setEnabled(False)
-            check.toggled.connect(edit.setEnabled)
+            # Always open to typing: a time typed (or picked) turns its bound on. A field
+            # disabled until its box was ticked swallowed the digits typed into it.
+            edit.dateTimeChanged.connect(lambda _moment, box=check: box.setChecked(True))
             check.toggled.connect(self._filters_edited)
             edit.dateTimeChanged.connect(self._filters_edited)
 
