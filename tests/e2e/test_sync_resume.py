@@ -129,7 +129,7 @@ def test_a_killed_sync_process_resumes_with_no_duplicate_and_no_gap(
             assert process.poll() is None, "the sync ended before it could be interrupted"
             time.sleep(0.01)
         started = descendants(process.pid)  # its page parser (and resource tracker)
-        assert started
+        assert started or not sys.platform.startswith("linux")  # (found through /proc)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
         assert wait_gone(started) == set()  # nothing outlives the killed sync

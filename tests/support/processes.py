@@ -1,4 +1,5 @@
-"""The processes a process started (Linux /proc), to check that none outlives a crash."""
+"""The processes a process started (Linux /proc), to check that none outlives a crash.
+Elsewhere (no /proc) nothing is found."""
 
 from __future__ import annotations
 
