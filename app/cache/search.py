@@ -185,12 +185,16 @@ class SearchRepository:
             return page
         marks = ", ".join("?" * len(page.rows))
         found: dict[str, list[Any]] = {}
-        for row in self.db.execute(
-            f"SELECT read_id, kind, corrected_plate FROM review_marks WHERE case_number = ?"
-            f" AND read_id IN ({marks}) ORDER BY mark_id",
-            (query.case_number, *(read.read_id for read in page.rows)),
+        # In the order they were made (sorted here: an ORDER BY would sort in a temp B-tree).
+        for row in sorted(
+            self.db.execute(
+                f"SELECT mark_id, read_id, kind, corrected_plate FROM review_marks"
+                f" WHERE case_number = ? AND read_id IN ({marks})",
+                (query.case_number, *(read.read_id for read in page.rows)),
+            ),
+            key=lambda row: int(row[0]),
         ):
-            found.setdefault(row[0], []).append(row)
+            found.setdefault(row[1], []).append(row[1:])
         if not found:
             return page
         rows = []
@@ -233,10 +237,12 @@ class SearchRepository:
             return self._reviewed(query, page)
         sql = where.sql
         params = list(where.params)
-        # A column's ties in time order (one plate's sightings one after another), then
-        # by row id; the sort indexes hold that order (cache migration 0008).
-        by_time = order.key is SortKey.TIME
-        columns = [SORT_COLUMNS[order.key]] + ([] if by_time else [SORT_COLUMNS[SortKey.TIME]])
+        # By plate, one plate's sightings in time order, then by row id (the plate index
+        # holds that order, cache migration 0008); the other columns' ties by row id.
+        ties_by_time = order.key is SortKey.PLATE
+        columns = [SORT_COLUMNS[order.key]]
+        if ties_by_time:
+            columns.append(SORT_COLUMNS[SortKey.TIME])
         direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
         if after is not None:
             # A row value, not `col < ? OR (col = ? AND id < ?)`: SQLite seeks an index
@@ -244,7 +250,7 @@ class SearchRepository:
             # sorts whole (40 s a page over 1,000,000 reads ordered by plate).
             key = ", ".join([*columns, "r.id"])
             sql += f" AND ({key}) {beyond} ({', '.join('?' * (len(columns) + 1))})"
-            params += [after.value, *([] if by_time else [after.captured_at]), after.row_id]
+            params += [after.value, *([after.captured_at] if ties_by_time else []), after.row_id]
         ordering = ", ".join(f"{column} {direction}" for column in [*columns, "r.id"])
         rows = self.db.execute(
             f"SELECT r.*, {SORT_COLUMNS[SortKey.CAMERA]} AS camera_name FROM {where.source}"
@@ -262,7 +268,7 @@ class SearchRepository:
                 value=value,
                 row_id=last["id"],
                 order=order,
-                captured_at=None if by_time else last["captured_at"],
+                captured_at=last["captured_at"] if ties_by_time else None,
             )
         page = SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)
         return self._reviewed(query, page)

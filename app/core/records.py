@@ -179,8 +179,8 @@ class SearchCursor:
     row_id: int
     order: SearchOrder = NEWEST_FIRST
     camera_id: str | None = None
-    # In the orders by a column other than time, the last row's captured_at: one value's
-    # rows (one plate's) are in time order, the row id breaking the ties left.
+    # In the plate order, the last row's captured_at: one plate's rows are in time order,
+    # the row id breaking the ties left.
     captured_at: str | None = None
 
 
