@@ -39,6 +39,8 @@ DEMO_JUSTIFICATION = (
     "Demo: a vehicle seen leaving the pharmacy robbery on Lincolnway; find where it went."
 )
 SEED_FILE = "demo-seed.json"
+PORT_FILE = "demo-hub.json"
+PORT_WAIT_S = 15.0
 RESEED_AFTER = timedelta(days=20)
 
 
@@ -58,6 +60,46 @@ def free_port(preferred: int | None = None) -> int:
         except OSError:
             sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server may listen on `port` on loopback now, as the hub does (SO_REUSEADDR:
+    the connections of a hub that just stopped, left in TIME_WAIT, do not hold the port)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def demo_port(data: Path, *, preferred: int = DEMO_PORT, wait_s: float = PORT_WAIT_S) -> int:
+    """The demo hub's port: chosen on the first run and kept in the data folder, so a
+    restart finds the same hub address and so the same profile (its cache, its saved
+    searches and marks). A hub still stopping gets `wait_s` to let the port go."""
+    port_file = data / PORT_FILE
+    if port_file.exists():
+        port = int(json.loads(port_file.read_text(encoding="utf-8"))["port"])
+        deadline = time.monotonic() + wait_s
+        while not port_is_free(port):
+            if time.monotonic() > deadline:
+                raise LaunchError(
+                    f"Port {port}, the demo hub's, is in use by another program. Close it "
+                    f"(is another `make demo` open?), or start over with `make clean-demo`."
+                )
+            time.sleep(0.2)
+        return port
+    port = preferred if port_is_free(preferred) else free_port()
+    data.mkdir(parents=True, exist_ok=True)
+    port_file.write_text(json.dumps({"port": port}), encoding="utf-8")
+    return port
+
+
+def demo_profile(data: Path, *, username: str, hub_url: str) -> Path:
+    """The demo user's profile folder: one per user and hub address, as for any profile."""
+    host = hub_url.removeprefix("http://").replace(":", "-")
+    return data / "profiles" / f"{username}@{host}"
 
 
 def seed_hub(
@@ -247,20 +289,20 @@ def _forget_profiles(data: Path) -> None:
 
 def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
     from app.core.errors import KnownError
-    from app.main import NO_DISPLAY, has_display, run_gui
+    from app.main import display_error, run_gui
 
-    if not has_display():
-        print(NO_DISPLAY, file=sys.stderr)
+    problem = display_error()
+    if problem is not None:
+        print(f"platedesk demo: {problem}", file=sys.stderr)
         return 2
     from app.workstation import Workstation
 
     seeded = _ensure_seeded(data, reseed=reseed)
     detective = user_of(seeded, "detective")
     case_number = case_of(seeded, detective["username"])
-    with running_hub(data, port=free_port(DEMO_PORT)) as hub:
+    with running_hub(data, port=demo_port(data)) as hub:
         print(f"Demo hub running at {hub.url} (stops when the window closes).", flush=True)
-        host = hub.url.removeprefix("http://").replace(":", "-")
-        profile = data / "profiles" / f"{detective['username']}@{host}"
+        profile = demo_profile(data, username=detective["username"], hub_url=hub.url)
         workstation = Workstation.open(profile_dir=profile, hub_url=hub.url)
         try:
             if workstation.session is None:

@@ -30,6 +30,7 @@ from app.core.errors import KnownError
 from app.core.heap import freeze_startup_objects
 from app.ui.collector import GuiThreadCollector
 from app.ui.dialogs.sign_in import SignInDialog
+from app.ui.display_check import display_problem
 from app.ui.main_window import GATE_CHECKING, MainWindow
 from app.ui.style import apply_style
 from app.ui.workers import TaskRunner
@@ -70,10 +71,20 @@ def has_display() -> bool:
     return True
 
 
+def display_error() -> str | None:
+    """Why Qt cannot open windows here (no display, a missing system library), or None."""
+    if not has_display():
+        return NO_DISPLAY
+    return display_problem()
+
+
 def _qt_message_to_log(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
-    logging.getLogger(f"qt.{context.category or 'default'}").log(
-        _QT_LEVELS.get(mode, logging.WARNING), "%s", message
-    )
+    """Qt's messages go to the log; the critical and fatal ones (a platform plugin that
+    cannot load, just before Qt aborts) reach the terminal too."""
+    level = _QT_LEVELS.get(mode, logging.WARNING)
+    logging.getLogger(f"qt.{context.category or 'default'}").log(level, "%s", message)
+    if level >= logging.ERROR:
+        print(f"platedesk: Qt: {message}", file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -84,7 +95,7 @@ def _application() -> Iterator[QApplication | None]:
         assert isinstance(existing, QApplication)
         yield existing
         return
-    if not has_display():
+    if display_error() is not None:
         yield None
         return
     previous = qInstallMessageHandler(_qt_message_to_log)
@@ -115,7 +126,7 @@ def run_gui(
     """
     with _application() as app:
         if app is None:
-            print(NO_DISPLAY, file=sys.stderr)
+            print(display_error() or NO_DISPLAY, file=sys.stderr)
             return 2
         runner = TaskRunner()
         collector = GuiThreadCollector(app)
@@ -337,8 +348,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-    if not has_display():
-        print(NO_DISPLAY, file=sys.stderr)
+    problem = display_error()
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
 
     from app.workstation import Workstation

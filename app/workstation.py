@@ -214,6 +214,17 @@ class Workstation:
             if self._profile_dir is not None:
                 save_settings(self._profile_dir, self._settings)
 
+    @property
+    def export_dir(self) -> Path | None:
+        """The folder the last evidence packet went to (where the next one starts)."""
+        return Path(self._settings.export_dir) if self._settings.export_dir else None
+
+    def set_export_dir(self, folder: Path) -> None:
+        with self._lock:
+            self._settings.export_dir = str(folder)
+            if self._profile_dir is not None:
+                save_settings(self._profile_dir, self._settings)
+
     # plumbing --------------------------------------------------------------------
     def _secrets(self) -> SecretStore:
         return SecretStore(self._settings.profile_id)
@@ -585,7 +596,7 @@ class Workstation:
                 progress=progress,
                 cancel=cancel,
             )
-            reads += result.applied
+            reads += result.added
             deleted += result.deleted
             cancelled = result.cancelled
             if images and not cancelled:
@@ -596,7 +607,10 @@ class Workstation:
             if cancelled:
                 break
         self.upload_journal()
-        return SyncResult(reads=reads, images=fetched, deleted=deleted, cancelled=cancelled)
+        remaining = sum(
+            ReadRepository(self.db()).missing_image_count(slice_id=t.slice_id) for t in targets
+        )
+        return SyncResult(reads, fetched, deleted, cancelled, images_remaining=remaining)
 
     def _prefetch_images(self, slice_id: str, *, cancel: threading.Event | None) -> int:
         repo = ReadRepository(self.db())

@@ -292,6 +292,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from hub.images import open_image_store
     from hub.simulate.http_feed import post_reads
     from hub.simulate.traffic import (
+        camera_facing,
         default_workers,
         ensure_cameras,
         generate_traffic,
@@ -312,6 +313,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         with database.write() as connection:
             camera_ids = ensure_cameras(connection, rng, args.cameras)
+            facing = camera_facing(connection)
             token = args.camera_token
             if args.url and not token:
                 from app.core.schemas import FeedTokenCreate
@@ -320,8 +322,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                     connection, FeedTokenCreate(name="simulator"), by=HUB_CLI, now=now
                 ).token
         rows, specs = generate_traffic(
-            rng, camera_ids, days=args.days, reads_per_day=args.reads_per_day, now=now
-        )
+            rng, camera_ids, days=args.days, reads_per_day=args.reads_per_day, now=now,
+            facing=facing,
+        )  # fmt: skip
         if args.bulk:
             count = write_bulk(database, open_image_store(settings), rows, specs, now=now)
             result: dict[str, Any] = {"reads": count}

@@ -259,6 +259,21 @@ def _camera_index(db: Database) -> None:
     run_script(db, CAMERA_INDEX)
 
 
+# Sorted by plate, one plate's sightings follow one another in time (app.cache.search
+# pages by (plate, captured_at, id)). Only the plate: a plate's reads are few, so its
+# index gains nothing from appending by row id, while (make, captured_at, id) and the
+# like would take new reads at random places in each make's range (a 20,000-read sync
+# went from about 5,000 to 2,900 reads/s with all six).
+TIES_BY_TIME = """
+DROP INDEX reads_plate;
+CREATE INDEX reads_plate ON reads (plate, captured_at, id);
+"""
+
+
+def _ties_by_time(db: Database) -> None:
+    run_script(db, TIES_BY_TIME)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_review_and_analysis", _review),
@@ -266,6 +281,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0004_sort_indexes", _sort_indexes),
     ("0005_ties_by_row_id", _ties_by_row_id),
     ("0006_camera_index", _camera_index),
+    ("0008_newuser", _ties_by_time),
 )
 
 

@@ -52,6 +52,7 @@ CacheRow = tuple[Any, ...]
 class AppliedPage:
     upserted: int
     deleted: int
+    added: int = 0  # reads the slice did not hold before (upserted counts updates too)
 
 
 class ReadRepository:
@@ -106,7 +107,7 @@ class ReadRepository:
                 " last_synced_at = ?, complete = complete OR ? WHERE slice_id = ?",
                 (next_cursor, added - removed, utc_iso(datetime.now(UTC)), int(complete), slice_id),
             )
-        return AppliedPage(upserted=len(rows), deleted=deleted)
+        return AppliedPage(upserted=len(rows), deleted=deleted, added=added)
 
     @contextlib.contextmanager
     def bulk_sync(self) -> Iterator[None]:
@@ -216,15 +217,25 @@ class ReadRepository:
         )
 
     def missing_images(self, *, slice_id: str, limit: int) -> list[str]:
-        rows = self.db.execute(
-            "SELECT DISTINCT sha FROM ("
-            " SELECT r.image_sha256 AS sha FROM reads r JOIN slice_reads s USING (read_id)"
-            " WHERE s.slice_id = ? UNION"
-            " SELECT r.crop_sha256 AS sha FROM reads r JOIN slice_reads s USING (read_id)"
-            " WHERE s.slice_id = ?) WHERE sha NOT IN (SELECT sha256 FROM images) LIMIT ?",
-            (slice_id, slice_id, limit),
-        ).fetchall()
+        """Images and plate crops of the slice's reads not in the cache (whenever those
+        reads were synced), at most `limit`."""
+        rows = self.db.execute(_MISSING_IMAGES + " LIMIT ?", (slice_id, slice_id, limit)).fetchall()
         return [row[0] for row in rows]
+
+    def missing_image_count(self, *, slice_id: str) -> int:
+        """How many of the slice's images and plate crops are not in the cache yet."""
+        return int(
+            self.db.scalar(f"SELECT count(*) FROM ({_MISSING_IMAGES})", (slice_id, slice_id))
+        )
+
+
+_MISSING_IMAGES = (
+    "SELECT DISTINCT sha FROM ("
+    " SELECT r.image_sha256 AS sha FROM reads r JOIN slice_reads s USING (read_id)"
+    " WHERE s.slice_id = ? UNION"
+    " SELECT r.crop_sha256 AS sha FROM reads r JOIN slice_reads s USING (read_id)"
+    " WHERE s.slice_id = ?) WHERE sha NOT IN (SELECT sha256 FROM images)"
+)
 
 
 def cache_row(read: ReadPublic) -> CacheRow:

@@ -19,7 +19,7 @@ order from the (camera_id, id) index (migration 0006). Either way the key is
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from app.cache.connection import Database
@@ -75,7 +75,9 @@ class _Where:
     slices_only: bool  # no condition but the slice membership
 
 
-def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
+def _where(query: SearchQuery, slice_ids: list[str], corrected: tuple[str, ...] = ()) -> _Where:
+    """The search's conditions; `corrected`: reads a misread mark of the case corrects to a
+    plate the pattern matches, found whatever plate the camera read."""
     marks = ", ".join("?" * len(slice_ids)) or "NULL"
     clauses = [
         "EXISTS (SELECT 1 FROM slice_reads sr WHERE sr.read_id = r.read_id"
@@ -84,6 +86,7 @@ def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
     params: list[Any] = list(slice_ids)
     source = "reads r"
     pattern = query.pattern
+    plate_start = len(clauses)
     if pattern is not None and query.fuzzy:
         variants = fuzzy_variants(pattern)
         sources = (
@@ -114,6 +117,12 @@ def _where(query: SearchQuery, slice_ids: list[str]) -> _Where:
                 params.append(pattern.glob)
             clauses.append("r.plate GLOB ?")
             params.append(pattern.glob)
+    if corrected and pattern is not None:
+        plate_sql = " AND ".join(clauses[plate_start:])
+        ids = ", ".join("?" * len(corrected))
+        clauses[plate_start:] = [f"(({plate_sql}) OR r.read_id IN ({ids}))"]
+        params += list(corrected)
+        source = "reads r"  # the plate index alone cannot answer the OR
     if query.time_from is not None:
         clauses.append("r.captured_at >= ?")
         params.append(utc_iso(query.time_from))
@@ -156,7 +165,50 @@ class SearchRepository:
         return [row[0] for row in rows]
 
     def where(self, query: SearchQuery) -> _Where:
-        return _where(query, self._slice_ids(query))
+        return _where(query, self._slice_ids(query), self._corrected(query))
+
+    def _corrected(self, query: SearchQuery) -> tuple[str, ...]:
+        """The reads of the case whose misread mark corrects them to a plate the pattern
+        matches (a handful: marks are made by hand)."""
+        if query.pattern is None:
+            return ()
+        rows = self.db.execute(
+            "SELECT DISTINCT read_id FROM review_marks WHERE case_number = ? AND kind = ?"
+            " AND corrected_plate GLOB ?",
+            (query.case_number, "misread", query.pattern.glob),
+        ).fetchall()
+        return tuple(row[0] for row in rows)
+
+    def _reviewed(self, query: SearchQuery, page: SearchPage) -> SearchPage:
+        """The page with each read's review marks under the searched case."""
+        if not page.rows:
+            return page
+        marks = ", ".join("?" * len(page.rows))
+        found: dict[str, list[Any]] = {}
+        # In the order they were made (sorted here: an ORDER BY would sort in a temp B-tree).
+        for row in sorted(
+            self.db.execute(
+                f"SELECT mark_id, read_id, kind, corrected_plate FROM review_marks"
+                f" WHERE case_number = ? AND read_id IN ({marks})",
+                (query.case_number, *(read.read_id for read in page.rows)),
+            ),
+            key=lambda row: int(row[0]),
+        ):
+            found.setdefault(row[1], []).append(row[1:])
+        if not found:
+            return page
+        rows = []
+        for read in page.rows:
+            kinds = found.get(read.read_id, [])
+            corrected = [row[2] for row in kinds if row[2]]
+            rows.append(
+                replace(
+                    read,
+                    review=tuple(dict.fromkeys(row[1] for row in kinds)),
+                    corrected_plate=corrected[-1] if corrected else None,
+                )
+            )
+        return SearchPage(rows=tuple(rows), next_cursor=page.next_cursor)
 
     def count(self, query: SearchQuery) -> int:
         where = self.where(query)
@@ -181,21 +233,29 @@ class SearchRepository:
             raise ValueError("a cursor continues only the order it was made in")
         where = self.where(query)
         if order.key is SortKey.CAMERA:
-            return self._camera_page(query, where, order=order, after=after, limit=limit)
+            page = self._camera_page(query, where, order=order, after=after, limit=limit)
+            return self._reviewed(query, page)
         sql = where.sql
         params = list(where.params)
-        column = SORT_COLUMNS[order.key]
+        # By plate, one plate's sightings in time order, then by row id (the plate index
+        # holds that order, cache migration 0008); the other columns' ties by row id.
+        ties_by_time = order.key is SortKey.PLATE
+        columns = [SORT_COLUMNS[order.key]]
+        if ties_by_time:
+            columns.append(SORT_COLUMNS[SortKey.TIME])
         direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
         if after is not None:
             # A row value, not `col < ? OR (col = ? AND id < ?)`: SQLite seeks an index
             # to a row value, but plans that OR as two index scans whose union it then
             # sorts whole (40 s a page over 1,000,000 reads ordered by plate).
-            sql += f" AND ({column}, r.id) {beyond} (?, ?)"
-            params += [after.value, after.row_id]
+            key = ", ".join([*columns, "r.id"])
+            sql += f" AND ({key}) {beyond} ({', '.join('?' * (len(columns) + 1))})"
+            params += [after.value, *([after.captured_at] if ties_by_time else []), after.row_id]
+        ordering = ", ".join(f"{column} {direction}" for column in [*columns, "r.id"])
         rows = self.db.execute(
             f"SELECT r.*, {SORT_COLUMNS[SortKey.CAMERA]} AS camera_name FROM {where.source}"
             f" LEFT JOIN cameras c ON c.camera_id = r.camera_id WHERE {sql}"
-            f" ORDER BY {column} {direction}, r.id {direction} LIMIT ?",
+            f" ORDER BY {ordering} LIMIT ?",
             (*params, limit + 1),
         ).fetchall()
         more = len(rows) > limit
@@ -204,8 +264,14 @@ class SearchRepository:
         if more:
             last = rows[-1]
             value = last[_RESULT_COLUMNS.get(order.key, order.key.value)]
-            cursor = SearchCursor(value=value, row_id=last["id"], order=order)
-        return SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)
+            cursor = SearchCursor(
+                value=value,
+                row_id=last["id"],
+                order=order,
+                captured_at=last["captured_at"] if ties_by_time else None,
+            )
+        page = SearchPage(rows=tuple(read_record(row) for row in rows), next_cursor=cursor)
+        return self._reviewed(query, page)
 
     # Ordered by camera -------------------------------------------------------------
 

@@ -282,11 +282,39 @@ def _print(result: Any, *, as_json: bool) -> None:
         print(json.dumps(plain, indent=None, ensure_ascii=False))
     elif isinstance(plain, dict):
         for key, value in plain.items():
-            print(
-                f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value}"
-            )
+            if _is_table(value):
+                print(f"{key}:" if value else f"{key}: none")
+                for line in _table(value):
+                    print(f"  {line}")
+            elif isinstance(value, list | dict):
+                print(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+            else:
+                print(f"{key}: {value}")
+    elif _is_table(plain):
+        for line in _table(plain):
+            print(line)
     else:
         print(json.dumps(plain, indent=2, ensure_ascii=False))
+
+
+def _is_table(value: Any) -> bool:
+    """A list of records (dicts), shown to people as a table."""
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    """Rows as aligned columns under a header; an empty value is shown as "-"."""
+    if not rows:
+        return []
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    cells = [
+        ["-" if row.get(c) in (None, "") else str(row.get(c)) for c in columns] for row in rows
+    ]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = [columns, *cells]
+    return [
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    ]
 
 
 def _plain(value: Any) -> Any:
@@ -343,7 +371,13 @@ def _slice(ws: Workstation, args: argparse.Namespace) -> Any:
 
 def _sync(ws: Workstation, args: argparse.Namespace) -> Any:
     result = ws.sync(slice_id=args.slice, images=args.images)
-    return {"reads": result.reads, "images": result.images, "deleted": result.deleted}
+    return {
+        "reads": result.reads,
+        "images": result.images,
+        "deleted": result.deleted,
+        "images_remaining": result.images_remaining,
+        "cancelled": result.cancelled,
+    }
 
 
 def _search(ws: Workstation, args: argparse.Namespace) -> Any:

@@ -34,6 +34,7 @@ class ProfileSettings(BaseModel):
     )
     feed_page_size: int = Field(default=1000, ge=1, le=1000)
     dark_theme: bool = False  # the window's look, kept between sessions
+    export_dir: str = ""  # where the last evidence packet was written (the export dialog's start)
 
 
 def load_settings(profile_dir: Path) -> ProfileSettings:

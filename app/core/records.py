@@ -81,6 +81,7 @@ class SyncResult:
     images: int
     deleted: int
     cancelled: bool
+    images_remaining: int = 0  # the slices' images not in the cache after this sync
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,10 @@ class ReadRecord:
     features: tuple[str, ...]
     image_sha256: str
     crop_sha256: str
+    # What reviewers recorded about the read under the searched case: the kinds of its
+    # marks (REVIEW_KINDS), and the plate a misread mark says the vehicle shows.
+    review: tuple[str, ...] = ()
+    corrected_plate: str | None = None
 
 
 class SortKey(StrEnum):
@@ -174,6 +179,9 @@ class SearchCursor:
     row_id: int
     order: SearchOrder = NEWEST_FIRST
     camera_id: str | None = None
+    # In the plate order, the last row's captured_at: one plate's rows are in time order,
+    # the row id breaking the ties left.
+    captured_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class FeedResult:
     applied: int
     deleted: int
     cancelled: bool
+    added: int = 0  # reads new to the slice (applied counts reads sent again too)
 
 
 class FeedPuller:
@@ -57,7 +58,7 @@ class FeedPuller:
         are parsed in a process of their own (app.sync.page_parser), so a long sync
         does not hold the GIL the window's thread needs.
         """
-        applied = deleted = 0
+        applied = deleted = added = 0
         with (
             self.reads.bulk_sync(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed") as fetcher,
@@ -68,7 +69,7 @@ class FeedPuller:
             while True:
                 if cancel is not None and cancel.is_set():
                     ahead.cancel()
-                    return FeedResult(applied, deleted, cancelled=True)
+                    return FeedResult(applied, deleted, cancelled=True, added=added)
                 page = ahead.result()
                 if page.has_more:
                     parser.use_process()
@@ -83,11 +84,12 @@ class FeedPuller:
                     complete=not page.has_more,
                 )
                 applied += result.upserted
+                added += result.added
                 deleted += result.deleted
                 if progress is not None:
                     progress(SyncProgress(slice_id, applied, estimated, deleted))
                 if not page.has_more:
-                    return FeedResult(applied, deleted, cancelled=False)
+                    return FeedResult(applied, deleted, cancelled=False, added=added)
 
     def _fetch(
         self, parser: PageParser, slice_id: str, *, cursor: str | None, limit: int

@@ -20,9 +20,12 @@ import hashlib
 import json
 import logging
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import os
+import signal
+import sys
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -99,16 +102,45 @@ def checksum_matches(body: bytes, page: FeedPage) -> bool:
     return page_checksum(raw.get("reads", []), raw.get("tombstones", [])) == page.checksum
 
 
+def _serve(requests: Connection, replies: Connection, parent_pid: int) -> None:
+    """The parser process: parse each page body that arrives, until the pipe ends.
+
+    It ends with its parent however the parent ends: on Linux the kernel sends it
+    SIGTERM (PR_SET_PDEATHSIG); everywhere its request pipe reaches EOF, since only the
+    parent holds the writing end (no pool's queue keeps a copy here).
+    """
+    _die_with_parent()
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        return
+    while True:
+        try:
+            body = requests.recv_bytes()
+        except (EOFError, OSError):
+            return
+        replies.send(parse_page(body))
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class PageParser:
     """Parses pages on the calling thread until `use_process`, then in a spawned process.
 
     Use it as a context manager: leaving it stops the process without waiting for a
     page it may still be parsing (a cancelled sync). Should the process die, the
-    pages are parsed on the calling thread again.
+    pages are parsed on the calling thread again. The process dies with its parent,
+    even one killed with SIGKILL (see `_serve`).
     """
 
     def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+        self._process: BaseProcess | None = None
+        self._requests: Connection | None = None
+        self._replies: Connection | None = None
 
     def __enter__(self) -> PageParser:
         return self
@@ -118,27 +150,57 @@ class PageParser:
 
     @property
     def in_process(self) -> bool:
-        return self._pool is not None
+        return self._process is not None
+
+    @property
+    def pid(self) -> int | None:
+        """The parser process's id while it runs."""
+        return self._process.pid if self._process is not None else None
 
     def use_process(self) -> None:
         """Parse the pages from now on in a process of their own (started now)."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
-            )
+        if self._process is not None:
+            return
+        context = multiprocessing.get_context("spawn")
+        child_requests, requests = context.Pipe(duplex=False)
+        replies, child_replies = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_serve,
+            args=(child_requests, child_replies, os.getpid()),
+            name="platedesk-page-parser",
+            daemon=True,
+        )
+        process.start()
+        # Only the child keeps its ends: the request pipe then ends when this process does.
+        child_requests.close()
+        child_replies.close()
+        self._process, self._requests, self._replies = process, requests, replies
 
     def __call__(self, body: bytes) -> ParsedPage | str:
-        pool = self._pool
-        if pool is None:
+        requests, replies = self._requests, self._replies
+        if requests is None or replies is None:
             return parse_page(body)
         try:
-            return pool.submit(parse_page, body).result()
-        except BrokenProcessPool:
+            requests.send_bytes(body)
+            parsed: ParsedPage | str = replies.recv()
+        except (EOFError, OSError):
             log.warning("the feed page parser process stopped; parsing on this thread")
             self.close()
             return parse_page(body)
+        return parsed
 
     def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        process, self._process = self._process, None
+        requests, self._requests = self._requests, None
+        replies, self._replies = self._replies, None
+        if process is not None:  # first, so a page being read on another thread ends (EOF)
+            if process.is_alive():
+                process.terminate()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+            process.close()
+        for end in (requests, replies):
+            if end is not None:
+                end.close()

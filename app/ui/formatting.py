@@ -12,6 +12,15 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+HEADINGS = {"NB": "northbound", "SB": "southbound", "EB": "eastbound", "WB": "westbound"}
+
+
+def travelling(direction: str) -> str:
+    """A read's direction of travel, in words ("travelling northbound"). A read travels;
+    a camera faces (the camera's own direction is said as "facing NB")."""
+    return f"travelling {HEADINGS.get(direction, direction)}" if direction else ""
+
+
 def count_of(n: int, singular: str, plural: str | None = None) -> str:
     """`1 read`, `1,234 reads`."""
     word = singular if n == 1 else (plural or f"{singular}s")

@@ -62,6 +62,7 @@ from app.ui.widgets.lock_screen import LOCKING, LockScreen
 from app.ui.widgets.results_view import ResultsView
 from app.ui.widgets.search_panel import SearchPanel, describe_search
 from app.ui.widgets.sightings_panel import SightingsPanel
+from app.ui.widgets.status_bar import DeskStatusBar
 from app.ui.widgets.sync_panel import SyncPanel
 from app.ui.workers import Lane, TaskRunner
 from app.vision.plate_reader import PlateReader
@@ -86,6 +87,15 @@ PURGE_INTERVAL_MS = 3_600_000  # the engine also purges at start and at sign-in
 # Who may do what in this window (the hub enforces the same; these only keep the menus honest).
 REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
 OUTCOME_ROLES = frozenset({"detective", "supervisor"})
+
+
+def compare_hint(selected: int) -> str:
+    """Why Compare cannot run with this many reads selected."""
+    if selected == 1:
+        return "Compare shows two reads side by side: Ctrl+click a second read, then Compare."
+    if selected > 2:
+        return f"Compare shows two reads side by side; {selected} are selected: keep two."
+    return "Select two reads (Ctrl+click) to compare them."
 
 
 class MainWindow(QMainWindow):
@@ -225,17 +235,12 @@ class MainWindow(QMainWindow):
         self.cache_label.setObjectName("cacheLabel")
         self.keyring_label = QLabel(INSECURE_KEYRING)
         self.keyring_label.setObjectName("warningLabel")
-        status = self.statusBar()
-        status.setSizeGripEnabled(False)
-        for label in (
-            self.connection_label,
-            self.user_label,
-            self.journal_label,
-            self.last_sync_label,
-            self.cache_label,
-            self.keyring_label,
-        ):
-            status.addPermanentWidget(label)
+        status = DeskStatusBar()  # the message and the connection state never cut off
+        self.setStatusBar(status)
+        for label in (self.connection_label, self.keyring_label):
+            status.add_essential(label)
+        for label in (self.user_label, self.journal_label, self.last_sync_label, self.cache_label):
+            status.add_detail(label)
         session = workstation.session
         self._show_user(session)
         self.keyring_label.setVisible(session is not None and session.insecure_keyring)
@@ -246,6 +251,7 @@ class MainWindow(QMainWindow):
         self.case_bar.selection_changed.connect(self._selection_changed)
         self.case_bar.request_reads_clicked.connect(self.open_slice_dialog)
         self.search_panel.search_requested.connect(self._search)
+        self.search_panel.results_outdated.connect(self._drop_results)
         self.results_model.search_finished.connect(self._search_finished)
         self.results_model.search_failed.connect(self._search_failed)
         self.results_view.selectionModel().currentRowChanged.connect(self._current_row_changed)
@@ -649,6 +655,14 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.results_model.start_search(query)
 
+    def _drop_results(self) -> None:
+        """No rows and no count rather than ones that answer another search."""
+        self._last_query = None
+        self.results_model.clear()
+        self.count_label.clear()
+        self.image_pane.show_read(None)
+        self._update_actions()
+
     def _search_finished(self, total: int) -> None:
         self.count_label.setText(count_of(total, "read"))
         self.search_finished.emit(total)
@@ -679,13 +693,15 @@ class MainWindow(QMainWindow):
         return sorted(index.row() for index in self.results_view.selectionModel().selectedRows())
 
     def _selection_rows_changed(self) -> None:
-        self.compare_action.setEnabled(not self.is_locked and len(self.selected_rows()) == 2)
+        # Enabled with any selection: with one read, Compare says why it needs two.
+        self.compare_action.setEnabled(not self.is_locked and bool(self.selected_rows()))
 
     def compare_selected(self) -> CompareDialog | None:
         """Show the two selected reads side by side (non-modal)."""
         rows = self.selected_rows()
         if self.is_locked or len(rows) != 2:
-            self.statusBar().showMessage("Select two reads (Ctrl+click) to compare them.", 5000)
+            self.statusBar().showMessage(compare_hint(len(rows)), 8000)
+            self.action_failed.emit(compare_hint(len(rows)))
             return None
         reads = (self.results_model.read_at(rows[0]), self.results_model.read_at(rows[1]))
         dialog = CompareDialog(
@@ -776,6 +792,7 @@ class MainWindow(QMainWindow):
         )
         if self.image_pane.read is not None and self.image_pane.read.read_id == mark.read_id:
             self.image_pane.refresh_marks()
+        self.results_model.add_mark(mark)
         self.refresh_status()
         self.review_marked.emit(mark)
 
@@ -944,6 +961,7 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.multi_place_dialog = dialog
+        dialog.plate_opened.connect(self.show_sightings)
         dialog.show()
         return dialog
 

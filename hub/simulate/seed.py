@@ -23,7 +23,7 @@ from hub.core.db import Database
 from hub.core.security import PasswordService
 from hub.hotlists import add_entry, record_hits
 from hub.images import open_image_store
-from hub.simulate.traffic import ensure_cameras, generate_traffic, write_bulk
+from hub.simulate.traffic import camera_facing, ensure_cameras, generate_traffic, write_bulk
 from hub.slices import Caller
 
 DEMO_UNIT = "Investigations"  # the supervisor reviews the flagged searches of this unit
@@ -102,10 +102,12 @@ def seed_demo(
             )  # fmt: skip
             cases_out.append({"case_number": number, "assigned": assigned})
         camera_ids = ensure_cameras(connection, rng, options.cameras)
+        facing = camera_facing(connection)
 
     rows, specs = generate_traffic(
-        rng, camera_ids, days=options.days, reads_per_day=options.reads_per_day, now=now
-    )
+        rng, camera_ids, days=options.days, reads_per_day=options.reads_per_day, now=now,
+        facing=facing,
+    )  # fmt: skip
     count = write_bulk(database, store, rows, specs, now=now)
     with database.write() as connection:
         alerts = seed_hotlist(

@@ -15,7 +15,7 @@ import hashlib
 import multiprocessing
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -245,6 +245,11 @@ def ensure_cameras(connection: Connection, rng: random.Random, count: int) -> li
     return camera_ids
 
 
+def _travel(rng: random.Random, facing: Mapping[str, str] | None, camera_id: str) -> str:
+    drawn = rng.choice(DIRECTIONS)  # drawn either way: a seed gives the same traffic as before
+    return (facing or {}).get(camera_id, drawn)
+
+
 def read_id_for(rng: random.Random, captured: datetime) -> str:
     """A read id from the seed's stream and the capture time: the same traffic gives the
     same ids, and a later run (a later window) new ones."""
@@ -254,9 +259,23 @@ def read_id_for(rng: random.Random, captured: datetime) -> str:
     return uuid.UUID(bytes=digest.digest()[:16], version=4).hex
 
 
+def camera_facing(connection: Connection) -> dict[str, str]:
+    """Each registered camera's facing: the direction of the traffic it watches."""
+    query = sa.select(cameras.c.camera_id, cameras.c.direction)
+    return {row.camera_id: row.direction for row in connection.execute(query)}
+
+
 def generate_traffic(
-    rng: random.Random, camera_ids: list[str], *, days: int, reads_per_day: int, now: datetime
+    rng: random.Random,
+    camera_ids: list[str],
+    *,
+    days: int,
+    reads_per_day: int,
+    now: datetime,
+    facing: Mapping[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[SceneSpec]]:
+    """Reads and their scenes. With `facing` (camera_facing), a read travels the way its
+    camera faces, as a camera watching one approach sees it; without, at random."""
     start = now - timedelta(days=days)
     total = len(camera_ids) * days * reads_per_day
     commuters = [_vehicle(rng) for _ in range(max(3, total // 120))]
@@ -320,7 +339,7 @@ def generate_traffic(
                 "confidence": round(confidence, 3),
                 "captured_at": captured,
                 "camera_id": camera_id,
-                "direction": rng.choice(DIRECTIONS),
+                "direction": _travel(rng, facing, camera_id),
                 "make": vehicle.make,
                 "model": vehicle.model,
                 "color": vehicle.color,

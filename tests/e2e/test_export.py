@@ -25,6 +25,7 @@ from app.vision.redact import DerivedSpec, Region
 from app.workstation import Workstation
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.live_hub import JUSTIFICATION, SeededHub, cli_json, run_cli
+from tests.support.tools import need_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +105,10 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     # The report: a summary page and one page per read, the packet id and case on each.
     pdf = packet / "data" / "report.pdf"
     text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        [need_tool("pdftotext"), "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     pages = text.rstrip("\f").split("\f")
     assert len(pages) == 3

@@ -18,7 +18,8 @@ import pytest
 from app.core.records import SearchQuery, SyncProgress
 from app.demo import totp_now
 from app.workstation import Workstation
-from tests.support.live_hub import JUSTIFICATION, SeededHub
+from tests.support.live_hub import JUSTIFICATION, SeededHub, run_cli
+from tests.support.processes import descendants, wait_gone
 
 pytestmark = pytest.mark.e2e
 
@@ -103,6 +104,10 @@ def test_a_cancelled_sync_resumes_where_it_stopped(seeded_hub: SeededHub, tmp_pa
         assert set(cached) == _hub_read_ids(seeded_hub, workstation, slice_id)
         query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
         assert workstation.search(query, limit=1).total == estimated
+
+        # The feed sends every read again (from the start): none of them is a new read.
+        workstation.db().execute("UPDATE slices SET cursor = NULL WHERE slice_id = ?", (slice_id,))
+        assert workstation.sync(slice_id=slice_id).reads == 0
     finally:
         workstation.close()
 
@@ -123,8 +128,11 @@ def test_a_killed_sync_process_resumes_with_no_duplicate_and_no_gap(
         while len(_cached_ids(workstation, slice_id)) < 20 and time.monotonic() < deadline:
             assert process.poll() is None, "the sync ended before it could be interrupted"
             time.sleep(0.01)
+        started = descendants(process.pid)  # its page parser (and resource tracker)
+        assert started or not sys.platform.startswith("linux")  # (found through /proc)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+        assert wait_gone(started) == set()  # nothing outlives the killed sync
         partial = len(_cached_ids(workstation, slice_id))
         assert 0 < partial < estimated
 
@@ -133,5 +141,57 @@ def test_a_killed_sync_process_resumes_with_no_duplicate_and_no_gap(
         cached = _cached_ids(workstation, slice_id)
         assert len(cached) == len(set(cached)) == estimated
         assert set(cached) == _hub_read_ids(seeded_hub, workstation, slice_id)
+    finally:
+        workstation.close()
+
+
+def _missing_images(workstation: Workstation, slice_id: str) -> int:
+    return int(
+        workstation.db().scalar(
+            "SELECT count(DISTINCT sha) FROM ("
+            " SELECT r.image_sha256 AS sha FROM reads r JOIN slice_reads s USING (read_id)"
+            " WHERE s.slice_id = ? UNION"
+            " SELECT r.crop_sha256 AS sha FROM reads r JOIN slice_reads s USING (read_id)"
+            " WHERE s.slice_id = ?) WHERE sha NOT IN (SELECT sha256 FROM images)",
+            (slice_id, slice_id),
+        )
+    )
+
+
+def test_after_killed_image_syncs_the_next_fetches_every_missing_image_and_says_so(
+    seeded_hub: SeededHub, tmp_path: Path
+) -> None:
+    profile = tmp_path / "profile"
+    workstation, case = _signed_in(seeded_hub, profile, page_size=50)
+    try:
+        slice_id, estimated = _request(workstation, case)
+        for _ in range(2):  # killed in the image phase, then in the feed of a new sync
+            with subprocess.Popen(
+                [sys.executable, "-m", "app", "--profile", str(profile), "sync", "--images"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ) as process:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline and process.poll() is None:
+                    images = workstation.db().scalar("SELECT count(*) FROM images")
+                    if images >= 10 * (1 + _):
+                        break
+                    time.sleep(0.01)
+                process.kill()
+        before = _missing_images(workstation, slice_id)
+        assert before > 0
+        reads_only = json.loads(
+            run_cli("--profile", str(profile), "sync", "--json").stdout or "null"
+        )
+        assert reads_only["images"] == 0
+        assert reads_only["images_remaining"] == before  # said, not hidden
+
+        done = run_cli("--profile", str(profile), "sync", "--images", "--json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["images"] == before
+        assert report["images_remaining"] == 0
+        assert _missing_images(workstation, slice_id) == 0
+        assert len(_cached_ids(workstation, slice_id)) == estimated
     finally:
         workstation.close()

@@ -8,9 +8,7 @@ database, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,20 +20,16 @@ from PySide6.QtGui import QImage
 from hub.core.config import HubSettings
 from hub.core.db import Database
 from tests.support.live_hub import SeededHub
+from tests.support.tools import need_tool
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE = "390,844"
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("Chromium is not installed here (apt-get install chromium)")
-    return CHROMIUM
+    return need_tool("chromium", "chromium-browser")
 
 
 def _browse(

@@ -134,6 +134,7 @@ class FakeWorkstation:
     search_orders: list[SearchOrder] = field(default_factory=list)
     crop_calls: list[str] = field(default_factory=list)
     dark_theme: bool = False
+    export_dir: Path | None = None
     hub_alerts: list[AlertRecord] = field(default_factory=list)
     listeners: list[FakeAlertListener] = field(default_factory=list)
     acknowledgements: list[dict[str, object]] = field(default_factory=list)
@@ -497,6 +498,9 @@ class FakeWorkstation:
 
     def set_dark_theme(self, dark: bool) -> None:
         self.dark_theme = dark
+
+    def set_export_dir(self, folder: Path) -> None:
+        self.export_dir = folder
 
     def plate_crop(self, read_id: str) -> bytes | None:
         self._check_unlocked()

@@ -11,6 +11,7 @@ renames it when complete).
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import KnownError
 from app.core.records import HoldState, ReadRecord
 from app.export.packet import ExportProgress, PacketResult
 from app.ui.errors import user_message
@@ -48,6 +50,8 @@ from app.vision.redact import DerivedSpec, Region
 if TYPE_CHECKING:
     from app.workstation import Workstation
 
+log = logging.getLogger(__name__)
+ZIP_LABEL = "Write one ZIP file instead of a folder"
 EXPORT_ROLES = frozenset({"evidence_technician", "supervisor"})
 HOLD_LABELS = {  # short, for the table; HOLD_TIPS explain
     "pending": "Not at the hub yet",
@@ -73,6 +77,12 @@ STAGE_LABELS = {
 }
 PLATE, TIME, CAMERA, HOLD, REDACTION = range(5)
 MIN_REGION = 4  # pixels: a smaller drag is a click, not a region
+
+
+def _last_folder(workstation: Workstation) -> Path | None:
+    """Where the last packet went, while that folder is still there."""
+    folder = workstation.export_dir
+    return folder if folder is not None and folder.is_dir() else None
 
 
 class RegionView(QGraphicsView):
@@ -237,10 +247,11 @@ class ExportDialog(QDialog):
         self.clear_regions_button = QPushButton("Clear regions")
         self.clear_regions_button.setAutoDefault(False)
 
-        self.folder_edit = QLineEdit(str(out_dir or Path.home()))
+        self.folder_edit = QLineEdit(str(out_dir or _last_folder(workstation) or Path.home()))
         self.browse_button = QPushButton("Choose…")
         self.browse_button.setAutoDefault(False)
-        self.zip_box = QCheckBox("Also write a ZIP of the packet")
+        # One ZIP file instead of the packet's folder (as `platedesk export --zip`).
+        self.zip_box = QCheckBox(ZIP_LABEL)
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
         self.progress_bar.hide()
@@ -445,6 +456,11 @@ class ExportDialog(QDialog):
     def _exported(self, result: PacketResult) -> None:
         self._finish()
         self.result = result
+        folder = result.packet.parent
+        try:
+            self._workstation.set_export_dir(folder)  # the next export starts here
+        except (OSError, KnownError) as exc:
+            log.warning("the export folder was not remembered: %s", exc.__class__.__name__)
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)
         self.progress_bar.setFormat("Done")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -51,6 +51,7 @@ class MultiPlaceDialog(QDialog):
 
     search_finished = Signal(int)  # how many plates were found
     search_failed = Signal(str)
+    plate_opened = Signal(str)  # a found plate, double-clicked (or Enter): show its sightings
 
     def __init__(
         self,
@@ -98,8 +99,8 @@ class MultiPlaceDialog(QDialog):
         for check, edit in ((self.from_check, self.from_edit), (self.to_check, self.to_edit)):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat(DATETIME_FORMAT)
-            edit.setEnabled(False)
-            check.toggled.connect(edit.setEnabled)
+            # Always open to typing: a time typed (or picked) turns its bound on.
+            edit.dateTimeChanged.connect(lambda _moment, box=check: box.setChecked(True))
         self.find_button = QPushButton("Find plates")
         self.find_button.setObjectName("findPlacesButton")
         self.find_button.setDefault(True)
@@ -111,6 +112,9 @@ class MultiPlaceDialog(QDialog):
         self.results_view.verticalHeader().hide()
         self.results_view.horizontalHeader().setStretchLastSection(True)
         self.results_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.results_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.results_view.setToolTip("Double-click a plate (or press Enter) to see its sightings")
+        self.results_view.activated.connect(self._open_row)
 
         place_row = QHBoxLayout()
         place_row.addWidget(QLabel("Place"))
@@ -255,6 +259,10 @@ class MultiPlaceDialog(QDialog):
             f"{count_of(len(found), 'plate')} seen at all {place_count} places"
         )
         self.search_finished.emit(len(found))
+
+    def _open_row(self, index: QModelIndex) -> None:
+        if 0 <= index.row() < self.results_model.rowCount():
+            self.plate_opened.emit(self.results_model.match_at(index.row()).plate)
 
     def _failed(self, request: int, exc: BaseException) -> None:
         if request != self._request:

@@ -190,6 +190,7 @@ class SaveSearchDialog(_FormDialog):
         self.form.addRow("Name", self.name_edit)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save")
         self.name_edit.textEdited.connect(lambda _text: self.show_error(None))
+        self.name_edit.setFocus()  # typing names the search: a space is a space, not Save
 
     @property
     def name(self) -> str:

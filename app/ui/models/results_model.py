@@ -12,7 +12,7 @@ rows, and rows are inserted as `first .. first + n - 1`.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -29,6 +29,7 @@ from PySide6.QtGui import QFont, QPixmap
 from app.core.records import (
     NEWEST_FIRST,
     ReadRecord,
+    ReviewMark,
     SearchCursor,
     SearchOrder,
     SearchPage,
@@ -36,7 +37,7 @@ from app.core.records import (
     SortKey,
 )
 from app.ui.errors import user_message
-from app.ui.formatting import local_time, percent
+from app.ui.formatting import local_time, percent, travelling
 from app.ui.widgets.image_pane import to_qimage
 from app.ui.workers import Lane, TaskRunner
 from app.vision.enhance import Image, decode_jpeg, fit_within
@@ -57,8 +58,11 @@ COLUMNS: tuple[str, ...] = (
     "Model",
     "Color",
     "Confidence",
+    "Review",
 )
-TIME, PLATE, STATE, CAMERA, MAKE, MODEL, COLOR, CONFIDENCE = range(len(COLUMNS))
+TIME, PLATE, STATE, CAMERA, MAKE, MODEL, COLOR, CONFIDENCE, REVIEW = range(len(COLUMNS))
+FUZZY_MARK = " ≈"  # after a plate found as a possible misread of the pattern
+REVIEW_LABELS = {"evidence": "Evidence", "misread": "Misread"}
 # The engine's sort key behind each column (the table sorts by asking the engine).
 COLUMN_SORT_KEYS: tuple[SortKey, ...] = (
     SortKey.TIME,
@@ -147,7 +151,9 @@ class ResultsTableModel(QAbstractTableModel):
         generation = self._generation
         workstation, order, limit = self._workstation, self._order, self._page_size
         self._runner.run(
-            lambda: _shown_page(workstation.search(query, order=order, after=None, limit=limit)),
+            lambda: _shown_page(
+                workstation.search(query, order=order, after=None, limit=limit), query
+            ),
             on_success=lambda page: self._first_page_arrived(generation, page),
             on_failure=lambda exc: self._fetch_failed(generation, exc),
             lane=Lane.CACHE,
@@ -272,7 +278,7 @@ class ResultsTableModel(QAbstractTableModel):
             self._page_size,
         )
         self._runner.run(
-            lambda: _shown_page(workstation.search(query, after=cursor, limit=limit)),
+            lambda: _shown_page(workstation.search(query, after=cursor, limit=limit), query),
             on_success=lambda page: self._next_page_arrived(generation, page),
             on_failure=lambda exc: self._fetch_failed(generation, exc),
             lane=Lane.CACHE,
@@ -300,13 +306,49 @@ class ResultsTableModel(QAbstractTableModel):
                 return self._plate_font
             if role == _DECORATION:
                 return self._thumbnail(self._rows[row].read_id)
+            if role == _TOOLTIP:
+                return self._plate_tooltip(self._rows[row])
         elif role == _ALIGNMENT and column == CONFIDENCE:
             return _RIGHT
+        elif role == _TOOLTIP and column == REVIEW:
+            return self._cells[row][REVIEW] or None
         elif role == _TOOLTIP and column == CAMERA:
             read = self._rows[row]
-            return f"{read.camera_name} ({read.camera_id}), facing {read.direction}"
+            return f"{read.camera_name} ({read.camera_id}); vehicle {travelling(read.direction)}"
         if role == _READ:
             return self._rows[row]
+        return None
+
+    def add_mark(self, mark: ReviewMark) -> None:
+        """Show a review mark just recorded on its row (if listed, under the same case)."""
+        row = self._row_of.get(mark.read_id)
+        query = self._query
+        if row is None or query is None or query.case_number != mark.case_number:
+            return
+        read = self._rows[row]
+        corrected = mark.corrected_plate or read.corrected_plate
+        read = replace(
+            read,
+            review=tuple(dict.fromkeys((*read.review, mark.kind))),
+            corrected_plate=corrected,
+        )
+        self._rows[row] = read
+        self._cells[row] = _cells(read, query)
+        self.dataChanged.emit(self.index(row, PLATE), self.index(row, REVIEW))
+
+    def is_fuzzy(self, read: ReadRecord) -> bool:
+        """Whether the read was found only as a possible misread of the pattern."""
+        return _is_fuzzy(read, self._query)
+
+    def _plate_tooltip(self, read: ReadRecord) -> str | None:
+        query = self._query
+        if query is not None and query.pattern is not None and _is_fuzzy(read, query):
+            return (
+                f"A possible misread of {query.pattern.text}: found by the look-alike "
+                "search, not by the plate as read. Compare the image."
+            )
+        if read.corrected_plate:
+            return f"Marked as a misread: the image shows {read.corrected_plate}."
         return None
 
     # -- thumbnails ------------------------------------------------------
@@ -385,22 +427,45 @@ class _ShownPage:
     cells: list[tuple[str, ...]]
 
 
-def _shown_page(page: SearchPage) -> _ShownPage:
+def _shown_page(page: SearchPage, query: SearchQuery | None = None) -> _ShownPage:
     """Off the GUI thread: the text of every cell of the page (times in local time)."""
-    return _ShownPage(page, [_cells(read) for read in page.rows])
+    return _ShownPage(page, [_cells(read, query) for read in page.rows])
 
 
-def _cells(read: ReadRecord) -> tuple[str, ...]:
+def _is_fuzzy(read: ReadRecord, query: SearchQuery | None) -> bool:
+    """Found by the look-alike search only: neither the plate read nor a corrected plate
+    matches the pattern itself."""
+    if query is None or not query.fuzzy or query.pattern is None:
+        return False
+    pattern = query.pattern
+    if pattern.matches(read.plate):
+        return False
+    return read.corrected_plate is None or not pattern.matches(read.corrected_plate)
+
+
+def review_text(read: ReadRecord) -> str:
+    """The review column: the marks the read has under the case."""
+    parts = []
+    for kind in read.review:
+        label = REVIEW_LABELS.get(kind, kind)
+        if kind == "misread" and read.corrected_plate:
+            label = f"{label} → {read.corrected_plate}"
+        parts.append(label)
+    return " · ".join(parts)
+
+
+def _cells(read: ReadRecord, query: SearchQuery | None = None) -> tuple[str, ...]:
     """A row's text, in COLUMNS order."""
     return (
         local_time(read.captured_at),
-        read.plate,
+        read.plate + (FUZZY_MARK if _is_fuzzy(read, query) else ""),
         read.state,
         read.camera_name,
         read.make,
         read.model,
         read.color,
         percent(read.confidence),
+        review_text(read),
     )
 
 

@@ -54,7 +54,10 @@ STEP_LABELS = {
     "entry_confirmed": "I re-confirmed the hotlist entry is still valid with its source",
 }
 NO_ALERTS = "No hotlist alerts for your cases."
+LOADING_ALERTS = "Loading the alerts for your cases…"
 CHOOSE_ALERT = "Select an alert to verify it."
+CHOOSE_OUTCOME = "Choose the outcome…"
+NO_OUTCOME = "Choose the outcome of your verification first."
 NO_IMAGE = "The image of this read is not available."
 LISTENING = "Listening for new alerts"
 NOT_LISTENING = "Not receiving new alerts: the hub cannot be reached; retrying"
@@ -126,6 +129,7 @@ class AlertsPanel(QWidget):
         self.alert_list.setSpacing(2)
         self.empty_label = QLabel(NO_ALERTS)
         self.empty_label.setObjectName("hintLabel")
+        self.empty_label.hide()  # until the alerts have loaded and there are none
         self.stream_label = QLabel()
         self.stream_label.setObjectName("hintLabel")
         left = QVBoxLayout()
@@ -158,6 +162,7 @@ class AlertsPanel(QWidget):
 
         self.step_boxes = {name: QCheckBox(label) for name, label in STEP_LABELS.items()}
         self.outcome_box = QComboBox()
+        self.outcome_box.setPlaceholderText(CHOOSE_OUTCOME)  # no outcome until one is chosen
         for code in ALERT_OUTCOMES:
             self.outcome_box.addItem(OUTCOME_LABELS.get(code, code), code)
         self.note_edit = QLineEdit()
@@ -254,6 +259,7 @@ class AlertsPanel(QWidget):
         self._alerts.clear()
         self.loaded = False
         self.alert_list.clear()
+        self.empty_label.hide()
         self._show(None)
         self.listener_state = "stopped"
 
@@ -284,6 +290,7 @@ class AlertsPanel(QWidget):
 
     def _load_failed(self, exc: BaseException) -> None:
         self.loaded = True
+        self.title_label.setText("The alerts could not be loaded.")
         self.stream_label.setText(f"Alerts could not be loaded: {user_message(exc)}")
 
     def _alert_pushed(self, alert: AlertRecord) -> None:
@@ -321,9 +328,11 @@ class AlertsPanel(QWidget):
                 item.setText(f"{alert_line(alert)} · {outcome}")
             self.alert_list.addItem(item)
         self.alert_list.blockSignals(False)
-        self.empty_label.setVisible(not self._alerts)
+        self.empty_label.setVisible(self.loaded and not self._alerts)
         if current is not None:
             self.select(current.alert_id)
+        if self.current is None:
+            self.title_label.setText(self._no_selection_text())
         self.unacknowledged_changed.emit(self.unacknowledged)
 
     # -- one alert -------------------------------------------------------------
@@ -331,12 +340,18 @@ class AlertsPanel(QWidget):
     def _current_changed(self, *_args: object) -> None:
         self._show(self.current)
 
+    def _no_selection_text(self) -> str:
+        if self._alerts:
+            return CHOOSE_ALERT
+        return NO_ALERTS if self.loaded else LOADING_ALERTS
+
     def _show(self, alert: AlertRecord | None) -> None:
         self.error_label.hide()
         self.image_label.setPixmap(QPixmap())
         self.crop_label.setPixmap(QPixmap())
         if alert is None:
-            self.title_label.setText(CHOOSE_ALERT if self._alerts else NO_ALERTS)
+            self.title_label.setText(self._no_selection_text())
+            self.outcome_box.setCurrentIndex(-1)
             self.match_label.hide()
             self.entry_label.clear()
             self.acknowledged_label.clear()
@@ -362,6 +377,12 @@ class AlertsPanel(QWidget):
         self.verify_box.setEnabled(not done)
         for name, box in self.step_boxes.items():
             box.setChecked(bool(getattr(alert, name)) if done else False)
+        # The outcome the hub recorded, or none chosen yet: never the last alert's choice.
+        self.outcome_box.setCurrentIndex(
+            self.outcome_box.findData(alert.outcome) if done and alert.outcome else -1
+        )
+        if not done:
+            self.note_edit.clear()
         if done:
             self.acknowledged_label.setText(
                 f"Verified by {alert.acknowledged_by} at {local_time(alert.acknowledged_at)}: "
@@ -420,6 +441,9 @@ class AlertsPanel(QWidget):
         """Record the steps and outcome at the hub (the engine journals it)."""
         alert = self.current
         if alert is None or alert.acknowledged_at is not None:
+            return
+        if self.outcome_box.currentIndex() < 0:
+            self._refused(NO_OUTCOME)
             return
         outcome = str(self.outcome_box.currentData())
         steps = {name: box.isChecked() for name, box in self.step_boxes.items()}

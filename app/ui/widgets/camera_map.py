@@ -25,11 +25,42 @@ CAMERA_RADIUS = 5.0
 HIT_RADIUS = 12.0
 MARGIN = 28.0
 LABEL_WIDTH = 220
+SHORT_LABEL = 120.0  # a label elided this far, or further, where the full one has no room
+SHORTEST_LABEL = 64.0
 NO_CAMERAS = "No camera positions yet"
 
 
 def place_color(index: int) -> QColor:
     return PLACE_COLORS[index % len(PLACE_COLORS)]
+
+
+def _beside(point: QPointF, gap: float, width: float, height: float) -> list[QRectF]:
+    """Boxes touching a dot: right, left, above, below, then the four corners."""
+    x, y = point.x(), point.y()
+    return [
+        QRectF(x + gap, y - height / 2, width, height),
+        QRectF(x - gap - width, y - height / 2, width, height),
+        QRectF(x - width / 2, y - gap - height, width, height),
+        QRectF(x - width / 2, y + gap, width, height),
+        QRectF(x + gap / 2, y - gap - height, width, height),
+        QRectF(x + gap / 2, y + gap, width, height),
+        QRectF(x - gap / 2 - width, y - gap - height, width, height),
+        QRectF(x - gap / 2 - width, y + gap, width, height),
+    ]
+
+
+def _to(point: QPointF, box: QRectF) -> float:
+    """How far a point is from a box (0 inside it)."""
+    dx = max(box.left() - point.x(), 0.0, point.x() - box.right())
+    dy = max(box.top() - point.y(), 0.0, point.y() - box.bottom())
+    return math.hypot(dx, dy)
+
+
+def _nearest_is(point: QPointF, box: QRectF, others: Sequence[QPointF]) -> bool:
+    """Whether `point` is clearly the nearest dot to `box` (every other one is further by
+    more than a dot's width): the label reads as that dot's."""
+    own = _to(point, box)
+    return all(_to(other, box) > own + 2 * CAMERA_RADIUS for other in others)
 
 
 class CameraMapWidget(QWidget):
@@ -117,12 +148,70 @@ class CameraMapWidget(QWidget):
         }
 
     def camera_at(self, point: QPointF) -> str | None:
-        best: tuple[float, str] | None = None
-        for cid, where in self.positions().items():
-            distance = math.hypot(where.x() - point.x(), where.y() - point.y())
-            if distance <= HIT_RADIUS and (best is None or distance < best[0]):
-                best = (distance, cid)
-        return None if best is None else best[1]
+        """The camera under `point`: its dot, else its label, else the nearest dot within
+        HIT_RADIUS. A click on a label picks the label's camera, never a dot beside it."""
+        where = self.positions()
+        nearest: tuple[float, str] | None = None
+        for cid, dot in where.items():
+            distance = math.hypot(dot.x() - point.x(), dot.y() - point.y())
+            if distance <= HIT_RADIUS and (nearest is None or distance < nearest[0]):
+                nearest = (distance, cid)
+        if nearest is not None and nearest[0] <= CAMERA_RADIUS + 3:
+            return nearest[1]
+        for cid, box in self.label_boxes().items():
+            if box.contains(point):
+                return cid
+        return None if nearest is None else nearest[1]
+
+    def label_text(self, camera: CameraInfo) -> str:
+        label = camera.name
+        place = self._places.get(camera.camera_id)
+        if place is not None:
+            label = f"P{place + 1} · {label}"
+        orders = self._orders.get(camera.camera_id, [])
+        if orders:
+            label = f"{', '.join(str(n) for n in orders)} · {label}"
+        metrics = QFontMetrics(self.font())
+        return metrics.elidedText(label, Qt.TextElideMode.ElideRight, LABEL_WIDTH)
+
+    def _radius(self, camera_id: str) -> float:
+        if self._orders.get(camera_id):
+            return CAMERA_RADIUS + 3
+        if camera_id in self._selected:
+            return CAMERA_RADIUS + 2
+        return CAMERA_RADIUS
+
+    def label_boxes(self) -> dict[str, QRectF]:
+        """Where each camera's label goes: touching its own dot (right, left, above or
+        below it), inside the widget, clear of the other labels and of every other dot,
+        so that a label always sits by the dot it names."""
+        where = self.positions()
+        metrics = QFontMetrics(self.font())
+        height = float(metrics.height())
+        inside = QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        boxes: dict[str, QRectF] = {}
+        for camera in self._cameras:
+            cid = camera.camera_id
+            point, gap = where[cid], self._radius(cid) + 4
+            full = float(metrics.horizontalAdvance(self.label_text(camera)))
+            others = [p for other, p in where.items() if other != cid]
+            candidates = [
+                box
+                for width in dict.fromkeys(
+                    (full, min(full, SHORT_LABEL), min(full, SHORTEST_LABEL))
+                )
+                for box in _beside(point, gap, width, height)
+                if inside.contains(box)
+            ] or _beside(point, gap, full, height)
+            taken = list(boxes.values())
+            by_own_dot = [b for b in candidates if _nearest_is(point, b, others)]
+            boxes[cid] = next(
+                (b for b in by_own_dot if not any(b.intersects(t) for t in taken)),
+                by_own_dot[0]
+                if by_own_dot
+                else max(candidates, key=lambda b: min((_to(p, b) for p in others), default=0.0)),
+            )
+        return boxes
 
     # -- events ------------------------------------------------------------
 
@@ -162,8 +251,8 @@ class CameraMapWidget(QWidget):
         )
         where = self.positions()
         self._paint_route(painter, where)
+        boxes = self.label_boxes()
         metrics = QFontMetrics(self.font())
-        taken: list[QRectF] = []  # label boxes already drawn
         for camera in self._cameras:
             point = where[camera.camera_id]
             orders = self._orders.get(camera.camera_id, [])
@@ -171,50 +260,25 @@ class CameraMapWidget(QWidget):
             fill = palette.color(QPalette.ColorRole.Mid) if not camera.active else QColor("#5b7a99")
             if place is not None:
                 fill = place_color(place)
-            radius = CAMERA_RADIUS
+            radius = self._radius(camera.camera_id)
             ring = QPen(palette.color(QPalette.ColorRole.Base), 1.5)
             if camera.camera_id in self._selected:
-                fill, radius = SELECTED_COLOR, CAMERA_RADIUS + 2
+                fill = SELECTED_COLOR
                 ring = QPen(palette.color(QPalette.ColorRole.Text), 2)
             if orders:
-                fill, radius = SIGHTING_COLOR, CAMERA_RADIUS + 3
+                fill = SIGHTING_COLOR
             painter.setPen(ring)
             painter.setBrush(fill)
             painter.drawEllipse(point, radius, radius)
             self.painted_cameras += 1
             self.painted_sightings += len(orders)
-            label = camera.name
-            if place is not None:
-                label = f"P{place + 1} · {label}"
-            if orders:
-                label = f"{', '.join(str(n) for n in orders)} · {label}"
-            label = metrics.elidedText(label, Qt.TextElideMode.ElideRight, LABEL_WIDTH)
-            box = self._label_box(point, radius, metrics.horizontalAdvance(label), metrics, taken)
-            taken.append(box)
             painter.setPen(SIGHTING_COLOR.darker(130) if orders else text_color)
-            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
+            box = boxes[camera.camera_id]
+            text = metrics.elidedText(
+                self.label_text(camera), Qt.TextElideMode.ElideRight, math.ceil(box.width())
+            )
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
         painter.end()
-
-    def _label_box(
-        self,
-        point: QPointF,
-        radius: float,
-        width: float,
-        metrics: QFontMetrics,
-        taken: Sequence[QRectF],
-    ) -> QRectF:
-        """Beside the dot (right if it fits, else left), inside the widget, off other labels."""
-        height = float(metrics.height())
-        right = point.x() + radius + 4
-        x = right if right + width <= self.width() - 2 else point.x() - radius - 4 - width
-        x = min(max(2.0, x), self.width() - width - 2)
-        y = point.y() - height / 2
-        box = QRectF(x, y, width, height)
-        for shift in (height, -height, 2 * height, -2 * height):
-            if not any(box.intersects(other) for other in taken):
-                break
-            box = QRectF(x, y + shift, width, height)
-        return box
 
     def _paint_route(self, painter: QPainter, where: Mapping[str, QPointF]) -> None:
         """Thin lines from each sighting's camera to the next one's."""

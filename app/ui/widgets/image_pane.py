@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import KnownError
 from app.core.records import ReadRecord, ReviewMark
 from app.ui.errors import user_message
-from app.ui.formatting import local_time, percent
+from app.ui.formatting import local_time, percent, travelling
 from app.ui.widgets.enhance_panel import EnhancePanel
 from app.ui.widgets.review_view import ReviewView
 from app.ui.workers import Lane, TaskRunner
@@ -370,7 +370,9 @@ class ImagePane(QFrame):
         self.plate_value.setText(read.plate)
         self.state_value.setText(read.state)
         self.time_value.setText(local_time(read.captured_at))
-        self.camera_value.setText(f"{read.camera_name} ({read.camera_id}), facing {read.direction}")
+        self.camera_value.setText(
+            f"{read.camera_name} ({read.camera_id}); vehicle {travelling(read.direction)}"
+        )
         vehicle = " ".join(part for part in (read.color, read.make, read.model) if part)
         self.vehicle_value.setText(vehicle or "—")
         self.body_value.setText(", ".join(p for p in (read.body_type, *read.features) if p) or "—")

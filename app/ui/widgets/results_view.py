@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from app.ui.models.results_model import COLUMNS, THUMBNAIL_SIZE, TIME, ResultsTableModel
 
-COLUMN_WIDTHS = (148, 150, 52, 150, 72, 80, 60, 90)
+COLUMN_WIDTHS = (136, 144, 44, 126, 64, 68, 56, 80, 60)  # Review: stretches to the rest
 ROW_HEIGHT = 26
 
 

@@ -50,6 +50,8 @@ class SearchPanel(QFrame):
     saved_search_chosen = Signal(object)  # SavedSearch
     saved_search_delete_requested = Signal(object)  # SavedSearch
     save_requested = Signal()
+    # The rows shown no longer answer what the panel says (an invalid pattern): drop them.
+    results_outdated = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +59,7 @@ class SearchPanel(QFrame):
         self._gate: str | None = None
         self._pattern: PlatePattern | None = None
         self._valid = True
+        self._searched = False  # a search was asked for: clearing filters runs it again
         self.camera_actions: dict[str, QAction] = {}
         self.saved_actions: dict[int, QAction] = {}
         self.delete_saved_actions: dict[int, QAction] = {}
@@ -140,8 +143,9 @@ class SearchPanel(QFrame):
         for check, edit in ((self.from_check, self.from_edit), (self.to_check, self.to_edit)):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat(DATETIME_FORMAT)
-            edit.setEnabled(False)
-            check.toggled.connect(edit.setEnabled)
+            # Always open to typing: a time typed (or picked) turns its bound on. A field
+            # disabled until its box was ticked swallowed the digits typed into it.
+            edit.dateTimeChanged.connect(lambda _moment, box=check: box.setChecked(True))
             check.toggled.connect(self._filters_edited)
             edit.dateTimeChanged.connect(self._filters_edited)
 
@@ -345,6 +349,8 @@ class SearchPanel(QFrame):
             check.setChecked(moment is not None)
 
     def clear_filters(self) -> None:
+        """Clear every filter and, when results are shown, search again without them (the
+        filtered rows must not stay under an empty filter box)."""
         self.from_check.setChecked(False)
         self.to_check.setChecked(False)
         for action in self.camera_actions.values():
@@ -352,6 +358,8 @@ class SearchPanel(QFrame):
         self.confidence_spin.setValue(0)
         for edit in self._text_edits():
             edit.clear()
+        if self._searched:
+            self.submit()
 
     def _text_edits(self) -> tuple[QLineEdit, ...]:
         return (
@@ -390,7 +398,10 @@ class SearchPanel(QFrame):
 
     def submit(self) -> None:
         if self.can_search:
+            self._searched = True
             self.search_requested.emit(self._pattern)
+        elif not self._valid:
+            self.results_outdated.emit()
 
     # -- checks ------------------------------------------------------------
 
@@ -403,6 +414,7 @@ class SearchPanel(QFrame):
             except PatternError as exc:
                 self._valid = False
                 self.pattern_error_label.setText(str(exc))
+                self.results_outdated.emit()
         self.pattern_error_label.setVisible(not self._valid)
         self.query_edit.setProperty("invalid", not self._valid)
         self.query_edit.style().unpolish(self.query_edit)

@@ -15,6 +15,7 @@ from app.cache.connection import CacheError, Database, WrongKeyError, open_encry
 from app.cache.journal import Actor, JournalRepository
 from app.cache.migrations import MIGRATIONS, migrate
 from app.cache.reads import ReadRepository
+from app.cache.review import ReviewRepository
 from app.cache.search import SearchRepository
 from app.core.plates import parse_pattern
 from app.core.records import ReadRecord, SearchOrder, SearchQuery, SortKey, parse_order
@@ -269,10 +270,11 @@ def test_a_read_held_by_another_slice_survives_a_tombstone(db: Database) -> None
 def test_reapplying_a_page_adds_no_duplicate(db: Database) -> None:
     reads = ReadRepository(db)
     before = reads.count()
-    reads.apply_page(
+    applied = reads.apply_page(
         slice_id="s1", reads=[_read(1, PLATES[1])], tombstones=[], next_cursor="c1", complete=True
     )
     assert reads.count() == before
+    assert (applied.upserted, applied.added) == (1, 0)  # not a new read: "Synced 0 new reads"
 
 
 def test_the_journal_is_a_verifiable_chain(db: Database) -> None:
@@ -359,3 +361,54 @@ def test_a_partner_slice_awaiting_approval_is_kept_without_a_count(db: Database)
     again = catalog.slice("s9")
     assert again is not None
     assert again.estimated_reads == 12
+
+
+def test_sorted_by_plate_one_plates_reads_are_in_time_order_on_every_page(db: Database) -> None:
+    # Three more sightings of ABC1234, synced newest first: row ids against time order.
+    ReadRepository(db).apply_page(
+        slice_id="s1",
+        reads=[_read(n, PLATES[0]) for n in (40, 30, 20)],
+        tombstones=[],
+        next_cursor="c9",
+        complete=True,
+    )
+    query = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern("ABC1234"))
+    repo = SearchRepository(db)
+    for order in (parse_order("plate"), parse_order("plate:desc")):
+        rows: list[ReadRecord] = []
+        cursor = None
+        while True:  # a page of one row at a time: the cursor keeps the order too
+            page = repo.page(query, order=order, after=cursor, limit=1)
+            rows += page.rows
+            if (cursor := page.next_cursor) is None:
+                break
+        times = [row.captured_at for row in rows]
+        assert len(times) == 4
+        assert times == sorted(times, reverse=order.descending)
+
+
+def test_a_corrected_plate_is_found_and_each_row_carries_its_review_marks(db: Database) -> None:
+    review = ReviewRepository(db)
+    for case, kind, corrected in (
+        (CASE, "misread", "QRS123"),  # r0004 is read ZZZ9999; the image shows QRS123
+        (CASE, "evidence", None),
+        ("2026-009999", "misread", "QRT777"),  # another case's mark: not this search's
+    ):
+        review.add_mark(
+            read_id="r0004", case_number=case, kind=kind, corrected_plate=corrected,
+            note="", marked_by="detective",
+        )  # fmt: skip
+    repo = SearchRepository(db)
+    for text in ("QRS123", "QRS*", "*RS1?3"):
+        query = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern(text))
+        assert repo.count(query) == 1, text
+        [read] = repo.page(query, after=None, limit=10).rows
+        assert (read.read_id, read.plate) == ("r0004", "ZZZ9999")
+        assert read.review == ("misread", "evidence")
+        assert read.corrected_plate == "QRS123"
+    other = SearchQuery(case_number=CASE, purpose="robbery", pattern=parse_pattern("QRT777"))
+    assert repo.count(other) == 0
+    everything = SearchQuery(case_number=CASE, purpose="robbery", pattern=None)
+    unmarked = [r for r in repo.page(everything, after=None, limit=50).rows if r.read_id != "r0004"]
+    assert unmarked
+    assert all(r.review == () and r.corrected_plate is None for r in unmarked)

@@ -39,6 +39,7 @@ from app.vision.redact import (
     merge_specs,
     parse_redaction,
 )
+from tests.support.tools import need_tool
 from tests.unit.export.test_packet import CROP_ONE, SCENE_ONE, SCENE_TWO, _read, jpeg
 
 CASE = "2026-CR-0042"
@@ -220,7 +221,10 @@ def test_a_packet_holds_derived_copies_with_sidecars_and_untouched_originals(
 
 def _pdf_pages(pdf: Path) -> list[str]:
     text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        [need_tool("pdftotext"), "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return text.rstrip("\f").split("\f")
 
@@ -230,7 +234,9 @@ def test_the_report_has_a_summary_and_a_page_per_read_each_with_the_packet_id(
 ) -> None:
     packet, _ = _packet(tmp_path, key, reads=5)
     pdf = packet / "data" / "report.pdf"
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    info = subprocess.run(
+        [need_tool("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True
+    )
     assert re.search(r"^Pages:\s+6$", info.stdout, re.MULTILINE), info.stdout
     assert info.stderr == ""
     pages = _pdf_pages(pdf)

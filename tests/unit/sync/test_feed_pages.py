@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -20,6 +22,7 @@ from app.sync.page_parser import (
     checksum_matches,
     parse_page,
 )
+from tests.support.processes import descendants, wait_gone
 
 
 def _read(n: int, **overrides: Any) -> dict[str, Any]:
@@ -109,3 +112,29 @@ def test_a_page_parsed_in_the_parser_process_is_the_page_parsed_here() -> None:
     assert [row[0] for row in page.rows] == ["r0001", "r0002"]
     assert (page.tombstones, page.next_cursor, page.has_more) == (["r0009"], "c.1", True)
     assert here[1:] == [NOT_JSON, BAD_CHECKSUM]
+
+
+PARENT_WITH_PARSER = """
+import sys, time
+from app.sync.page_parser import PageParser
+parser = PageParser()
+parser.use_process()
+print(parser(b"{"), flush=True)  # a page parsed in the process: it runs
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_parser_process_ends_when_its_parent_is_killed() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", PARENT_WITH_PARSER], stdout=subprocess.PIPE, text=True
+    ) as parent:
+        try:
+            assert parent.stdout is not None
+            assert parent.stdout.readline() == NOT_JSON + "\n"
+            started = descendants(parent.pid)  # the parser, and multiprocessing's resource tracker
+            assert started
+        finally:
+            parent.kill()
+            parent.wait(timeout=10)
+    assert wait_gone(started) == set()
