@@ -36,7 +36,7 @@ from app.cache.search import SearchRepository
 from app.config.paths import current_profile_file, default_profile_dir
 from app.config.settings import ProfileSettings, load_settings, save_settings
 from app.core.canonical import parse_utc, utc_iso
-from app.core.errors import KnownError, PolicyRefusal
+from app.core.errors import ErrorKind, KnownError, PolicyRefusal
 from app.core.plates import normalize_plate, parse_pattern
 from app.core.policy import RETENTION
 from app.core.records import (
@@ -47,7 +47,9 @@ from app.core.records import (
     Associate,
     CameraInfo,
     CaseInfo,
+    DeskStatus,
     HoldState,
+    HubContact,
     JournalStatus,
     PlaceMatch,
     PurposeInfo,
@@ -110,6 +112,7 @@ log = logging.getLogger(__name__)
 CACHE_FILE = "cache.db"
 CHECKPOINT_KEY = "audit_checkpoint"
 INTEGRITY_KEY = "audit_integrity_problem"
+LAST_CONTACT_KEY = "hub_last_contact"
 PROOF_SAMPLE = 16
 IMAGE_PREFETCH_BATCH = 200
 CUSTODIAN_ROLES = frozenset({Role.EVIDENCE_TECHNICIAN.value, Role.SUPERVISOR.value})
@@ -382,7 +385,7 @@ class Workstation:
         self.purge()
         current_profile_file().parent.mkdir(parents=True, exist_ok=True)
         current_profile_file().write_text(str(self.profile_dir.resolve()), encoding="utf-8")
-        self.upload_journal()
+        self._upload_if_reachable()
         assert self._session is not None
         return self._session
 
@@ -473,7 +476,7 @@ class Workstation:
             return
         with self._journaled("session.sign_out"):
             pass
-        self.upload_journal()
+        self._upload_if_reachable()
         secrets = self._secrets()
         _, refresh = secrets.tokens()
         if refresh:
@@ -537,7 +540,7 @@ class Workstation:
         except HubRefused as exc:
             with self._journaled("slice.refused", params={**params, "reason": str(exc)}):
                 pass
-            if exc.status == 422 and "policy" in str(exc).lower():
+            if exc.kind is ErrorKind.POLICY_REFUSED:
                 raise PolicyRefusal(str(exc)) from exc
             raise
         refs = {"slice_id": created.slice_id, "case_number": created.case_number}
@@ -595,7 +598,7 @@ class Workstation:
                 pass
             if cancelled:
                 break
-        self.upload_journal()
+        self._upload_if_reachable()
         return SyncResult(reads=reads, images=fetched, deleted=deleted, cancelled=cancelled)
 
     def _prefetch_images(self, slice_id: str, *, cancel: threading.Event | None) -> int:
@@ -880,7 +883,9 @@ class Workstation:
         except (SessionEnded, DeviceRevoked):
             raise
         except HubRefused as exc:
-            if exc.status == 409:  # placed meanwhile by someone else: adopt it next time
+            if (
+                exc.kind is ErrorKind.CONFLICT
+            ):  # placed meanwhile by someone else: adopt it next time
                 return 0, 0
             with self._journaled(
                 "evidence.hold", object_refs=refs,
@@ -1378,7 +1383,9 @@ class Workstation:
         return status
 
     def upload_journal(self) -> int:
-        """Deliver pending events to the hub; offline they wait (returns 0)."""
+        """Deliver pending events to the hub; returns how many it acknowledged (0 with
+        nothing to send, or no session). Offline the events wait, and HubUnreachable
+        (kind unreachable or timed out) says so: the caller decides what offline means."""
         if not self._settings.device_id or self._session is None:
             return 0
         if not self._locked:
@@ -1393,6 +1400,51 @@ class Workstation:
         if delivered:
             self.verify_hub_log()
         return delivered
+
+    def _upload_if_reachable(self) -> int:
+        """Upload as the tail of another action (sign-in, sync, sign-out): offline, or with
+        the hub's answer unreadable, the events wait for the next contact."""
+        try:
+            return self.upload_journal()
+        except (HubUnreachable, CorruptResponse) as exc:
+            log.info("audit events wait for the next contact with the hub (%s)", exc.kind)
+            return 0
+
+    def check_hub(self) -> HubContact:
+        """Whether the hub answers now (remote; within 5 s, whatever the hub does).
+
+        Offline is an answer, not a failure: the reason is the error's kind."""
+        if not self._hub_url:
+            return HubContact(online=False, reason=ErrorKind.UNREACHABLE.value,
+                              detail="No hub address is set for this profile.")  # fmt: skip
+        try:
+            self.client.ping()
+        except HubError as exc:
+            return HubContact(online=False, reason=exc.kind.value, detail=str(exc))
+        return HubContact(online=True, at=self.client.last_contact or datetime.now(UTC))
+
+    def note_contact(self, at: datetime) -> None:
+        """Keep when the hub last answered (local), for `status` while offline."""
+        CatalogRepository(self.db()).set_setting(LAST_CONTACT_KEY, utc_iso(at))
+
+    def desk_status(self, contact: HubContact) -> DeskStatus:
+        """The desk's truth (local) around one check of the hub (`check_hub`)."""
+        last: datetime | None = contact.at if contact.online else None
+        pending = 0
+        session = self._session
+        if self._profile_dir is not None and self._settings.profile_id and self.cache_path.exists():
+            stored = CatalogRepository(self.db()).get_setting(LAST_CONTACT_KEY)
+            if last is None and stored:
+                last = parse_utc(stored)
+            pending = self._journal().status(full=False).pending
+        return DeskStatus(
+            hub="online" if contact.online else "offline",
+            reason=None if contact.online else contact.reason,
+            last_contact=last,
+            pending_events=pending,
+            user=None if session is None else session.username,
+            role=None if session is None else session.role,
+        )
 
     def verify_hub_log(self) -> VerifiedCheckpoint | None:
         """Check the hub kept this device's delivered events and that its log only grew.

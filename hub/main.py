@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
+from app.core.errors import KIND_FIELD
 from app.core.heap import freeze_startup_objects
 from app.core.schemas import API_PREFIX
 from hub import __version__
@@ -92,7 +93,10 @@ def create_app(
     @app.exception_handler(HubError)
     async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+        body: dict[str, str] = {"detail": exc.message}
+        if exc.kind is not None:
+            body[KIND_FIELD] = exc.kind.value
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,7 +19,7 @@ from typing import Any
 
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
-from app.core.errors import KnownError
+from app.core.errors import ErrorKind, KnownError
 from app.core.plates import parse_pattern
 from app.core.records import (
     ALERT_OUTCOMES,
@@ -38,6 +38,7 @@ log = logging.getLogger("platedesk")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 COMMANDS = (
+    "status",
     "login",
     "logout",
     "cases",
@@ -67,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
         return sub
 
+    command(
+        "status",
+        "whether the hub answers (within 5 s), the last contact, unsent audit events, the user",
+    )
     login = command("login", "sign in (the password is read from standard input)")
     login.add_argument("--user", required=True)
     login.add_argument("--totp", required=True, help="the 6-digit code from your authenticator")
@@ -216,7 +221,8 @@ def run(argv: list[str]) -> int:
             username=getattr(args, "user", None),
         )
         result = handler(workstation, args)
-        _deliver_journal(workstation)
+        if args.command != "status":  # status answers within 5 s, whatever the hub does
+            _deliver_journal(workstation)
     except KnownError as exc:
         print(f"platedesk: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -278,6 +284,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return utc_iso(value)
     return value
+
+
+def _status(ws: Workstation, args: argparse.Namespace) -> Any:
+    """Online or offline (with the reason's kind), last contact, unsent events, user, role.
+    Exit 0 either way: offline is an answer. Two calls: the hub (remote), then the cache."""
+    contact = ws.check_hub()
+    if contact.online and contact.at is not None and ws.session is not None:
+        ws.note_contact(contact.at)
+    return ws.desk_status(contact)
 
 
 def _login(ws: Workstation, args: argparse.Namespace) -> Any:
@@ -486,7 +501,7 @@ def _hub_lookup(client: HubClient) -> HubLookup:
         try:
             receipt = client.receipt(packet_id)
         except HubRefused as exc:
-            if exc.status not in (404, 422):
+            if exc.kind not in (ErrorKind.NOT_FOUND, ErrorKind.INVALID):
                 return HubRecord(hub_url=client.base_url, unreachable=str(exc))
             receipt = None
         except HubError as exc:
@@ -509,6 +524,7 @@ def _hub_lookup(client: HubClient) -> HubLookup:
 
 
 HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
+    "status": _status,
     "login": _login,
     "logout": _logout,
     "cases": _cases,

@@ -2,7 +2,8 @@
 
 Unsent events go in batches in sequence order; the hub acknowledges by
 sequence number and event ids make a resend harmless. Offline, events wait in
-the cache and survive restarts.
+the cache and survive restarts, and the upload raises HubUnreachable (kind
+unreachable or timed out): the caller learns the truth and decides.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 
 from app.cache.journal import JournalRepository
 from app.core.schemas import AuditBatch, AuditEventIn
-from app.sync.client import CorruptResponse, HubClient, HubUnreachable
+from app.sync.client import HubClient
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -24,18 +25,17 @@ class JournalUploader:
         self.device_id = device_id
 
     def upload(self) -> int:
-        """Send every pending event; return how many the hub acknowledged. Offline: 0."""
+        """Send every pending event; return how many the hub acknowledged.
+
+        Raises HubError when the hub cannot be reached (HubUnreachable) or answers
+        something unreadable; the events not yet acknowledged wait for the next try."""
         delivered = 0
         while events := self.journal.pending(limit=BATCH):
             batch = AuditBatch(
                 device_id=self.device_id,
                 events=[AuditEventIn.model_validate(event) for event in events],
             )
-            try:
-                ack = self.client.post_audit(batch)
-            except (HubUnreachable, CorruptResponse):
-                log.info("hub unreachable: %d audit events wait for delivery", len(events))
-                return delivered
+            ack = self.client.post_audit(batch)
             if ack.problems:
                 log.warning("the hub reported audit chain problems: %s", "; ".join(ack.problems))
             marked = self.journal.mark_delivered(through_seq=ack.acked_seq)

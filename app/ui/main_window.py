@@ -29,6 +29,7 @@ from app.core.records import (
     AlertRecord,
     CameraInfo,
     CaseInfo,
+    HubContact,
     JournalStatus,
     PurposeInfo,
     ReadRecord,
@@ -51,7 +52,7 @@ from app.ui.dialogs.review_dialogs import (
     SaveSearchDialog,
 )
 from app.ui.dialogs.slice_dialog import SliceDialog
-from app.ui.errors import UNREACHABLE_PREFIX, is_unreachable, user_message
+from app.ui.errors import is_unreachable, user_message
 from app.ui.formatting import count_of, file_size
 from app.ui.idle import IdleWatcher
 from app.ui.models.results_model import ResultsTableModel
@@ -81,7 +82,8 @@ OFFLINE = "Offline: working from this workstation's cache"
 LOCKED_TITLE = "Platedesk — locked"
 ALERTS_TAB = "Alerts"
 CACHE_UNKNOWN = "Cache size: unknown"
-UPLOAD_INTERVAL_MS = 60_000
+UPLOAD_INTERVAL_MS = 60_000  # online: check the hub and send audit events this often
+OFFLINE_RETRY_MS = 5_000  # offline: look for the hub this often, so the desk recovers itself
 PURGE_INTERVAL_MS = 3_600_000  # the engine also purges at start and at sign-in
 # Who may do what in this window (the hub enforces the same; these only keep the menus honest).
 REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
@@ -97,6 +99,7 @@ class MainWindow(QMainWindow):
     sync_finished = Signal(object)  # SyncResult of a sync started here or in the slice dialog
     image_shown = Signal(str)  # read id
     status_refreshed = Signal()  # the unsent-events count was refreshed
+    connection_changed = Signal(bool)  # online: what the last contact with the hub found
     cache_size_refreshed = Signal(object)  # bytes, or None when unknown
     cameras_loaded = Signal(int)
     session_locked = Signal()  # the engine has locked the session (the screen locks at once)
@@ -120,9 +123,14 @@ class MainWindow(QMainWindow):
         initial_purpose: str | None = None,
         plate_reader: PlateReader | None = None,
         dark_theme: bool = False,
+        hub_check_ms: int = UPLOAD_INTERVAL_MS,
+        offline_retry_ms: int = OFFLINE_RETRY_MS,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._hub_check_ms = hub_check_ms
+        self._offline_retry_ms = min(offline_retry_ms, hub_check_ms)
+        self._offline_message = ""  # the status bar message an offline failure left
         self._workstation = workstation
         self._runner = runner
         self._initial = (initial_case, initial_purpose)
@@ -253,6 +261,7 @@ class MainWindow(QMainWindow):
         self.sync_panel.sync_started.connect(lambda _slice_id: self.sync_panel.show())
         self.sync_panel.sync_finished.connect(self._sync_finished)
         self.sync_panel.sync_failed.connect(self._sync_failed)
+        self.sync_panel.hub_lost.connect(lambda message: self._set_connection(False, message))
         self.results_view.selectionModel().selectionChanged.connect(self._selection_rows_changed)
         self.lock_screen.unlock_requested.connect(self._unlock_requested)
         self.sightings_panel.associate_activated.connect(self.run_search)
@@ -266,7 +275,7 @@ class MainWindow(QMainWindow):
         self.idle_watcher = IdleWatcher(_idle_ms(workstation), self)
         self.idle_watcher.idle.connect(self.lock_session)
         self._upload_timer = QTimer(self)
-        self._upload_timer.setInterval(UPLOAD_INTERVAL_MS)
+        self._upload_timer.setInterval(hub_check_ms)
         self._upload_timer.timeout.connect(self.upload_journal)
         self._purge_timer = QTimer(self)
         self._purge_timer.setInterval(PURGE_INTERVAL_MS)
@@ -994,7 +1003,7 @@ class MainWindow(QMainWindow):
         self.start_sync(newest.slice_id)
 
     def _sync_finished(self, result: SyncResult) -> None:
-        self._set_connection(online=True)
+        self._set_connection(True)
         if not result.cancelled or result.reads:
             self.last_sync = datetime.now().astimezone()
             self.last_sync_label.setText(f"Last sync: {self.last_sync:%H:%M}")
@@ -1003,9 +1012,7 @@ class MainWindow(QMainWindow):
         self.upload_journal()
         self.sync_finished.emit(result)
 
-    def _sync_failed(self, message: str) -> None:
-        if message.startswith(UNREACHABLE_PREFIX):
-            self._set_connection(online=False, detail=message)
+    def _sync_failed(self, _message: str) -> None:
         self.refresh_status()
 
     # -- status ----------------------------------------------------------
@@ -1066,10 +1073,34 @@ class MainWindow(QMainWindow):
         )
 
     def upload_journal(self) -> None:
-        """Send unsent audit events to the hub; doubles as the online/offline check."""
+        """The clock's tick: ask the hub whether it answers (within 5 s), then, online,
+        send the unsent audit events. The status bar shows what the check found."""
         if self._closing:
             return
         workstation = self._workstation
+        self._runner.run(
+            workstation.check_hub,
+            on_success=self._hub_checked,
+            on_failure=self._upload_failed,
+            lane=Lane.NETWORK,
+        )
+
+    def _hub_checked(self, contact: HubContact) -> None:
+        if self._closing:
+            return
+        self._set_connection(contact.online, contact.detail)
+        if not contact.online:
+            self.refresh_status()
+            return
+        workstation = self._workstation
+        if contact.at is not None and workstation.session is not None and not self.is_locked:
+            at = contact.at
+            self._runner.run(
+                lambda: workstation.note_contact(at),
+                on_success=lambda _none: None,
+                on_failure=lambda exc: log.info("the last contact was not kept: %s", exc),
+                lane=Lane.CACHE,
+            )
         self._runner.run(
             workstation.upload_journal,
             on_success=self._uploaded,
@@ -1078,7 +1109,6 @@ class MainWindow(QMainWindow):
         )
 
     def _uploaded(self, _sent: int) -> None:
-        self._set_connection(online=True)
         self.refresh_status()
 
     def _upload_failed(self, exc: BaseException) -> None:
@@ -1088,15 +1118,26 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def _note_hub(self, exc: BaseException) -> None:
+        """A failure whose kind says the hub could not be reached: the desk is offline."""
         if is_unreachable(exc):
-            self._set_connection(online=False, detail=str(exc))
+            self._set_connection(False, user_message(exc))
+            self._offline_message = user_message(exc)
 
-    def _set_connection(self, *, online: bool, detail: str = "") -> None:
+    def _set_connection(self, online: bool, detail: str = "") -> None:
+        """Show what the last contact found; offline, look for the hub more often."""
         self.connection_label.setText(ONLINE if online else OFFLINE)
         self.connection_label.setToolTip(detail)
         self.connection_label.setProperty("offline", not online)
         self.connection_label.style().unpolish(self.connection_label)
         self.connection_label.style().polish(self.connection_label)
+        if online and self._offline_message:
+            if self.statusBar().currentMessage() == self._offline_message:
+                self.statusBar().clearMessage()  # "cannot reach the hub" is over
+            self._offline_message = ""
+        wanted = self._hub_check_ms if online else self._offline_retry_ms
+        if self._upload_timer.interval() != wanted:
+            self._upload_timer.setInterval(wanted)
+        self.connection_changed.emit(online)
 
     @property
     def online(self) -> bool:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.core.errors import ErrorKind
 from app.core.schemas import Role
 from hub.accounts import DEVICE_REVOKED, device_revoked
 from hub.context import HubContext
@@ -81,7 +82,7 @@ def get_current_user(
     if device_header:
         with context.database.read() as connection:
             if device_revoked(connection, device_header):
-                raise forbidden(DEVICE_REVOKED)
+                raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
     return Caller(
         user_id=int(row.user_id),
         username=row.username,

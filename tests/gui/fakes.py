@@ -31,6 +31,7 @@ from app.core.records import (
     CameraInfo,
     CaseInfo,
     HoldState,
+    HubContact,
     JournalStatus,
     PlaceMatch,
     PurposeInfo,
@@ -49,6 +50,7 @@ from app.core.records import (
     query_to_dict,
 )
 from app.export.packet import ExportCancelled, ExportProgress, PacketResult
+from app.sync.client import HubUnreachable
 from app.workstation import LOCKED_MESSAGE, SessionLocked
 
 HUB_URL = "https://hub.example.test"
@@ -200,7 +202,7 @@ class FakeWorkstation:
             {"username": username, "password": password, "totp": totp, "hub_url": hub_url}
         )
         if self.hub_unreachable:
-            raise KnownError(
+            raise HubUnreachable(
                 f"Cannot reach the hub at {hub_url}: connection refused. "
                 "Check the address and your network."
             )
@@ -227,7 +229,7 @@ class FakeWorkstation:
     def unlock(self, *, password: str, totp: str) -> SessionInfo:
         self.unlock_calls.append({"password": password, "totp": totp})
         if self.hub_unreachable:
-            raise KnownError(
+            raise HubUnreachable(
                 f"Cannot reach the hub at {HUB_URL}: connection refused. "
                 "Check the address and your network."
             )
@@ -346,7 +348,7 @@ class FakeWorkstation:
         self._check_unlocked()
         self.sync_calls.append(slice_id)
         if self.hub_unreachable:
-            raise KnownError(
+            raise HubUnreachable(
                 f"Cannot reach the hub at URL: {HUB_URL}. Check the address and your network."
             )
         estimated = self.sync_pages * self.sync_page_size
@@ -453,7 +455,7 @@ class FakeWorkstation:
     def alerts(self, *, after: int = 0, limit: int = 100) -> list[AlertRecord]:
         self._check_unlocked()
         if self.hub_unreachable:
-            raise KnownError("The hub cannot be reached.")
+            raise HubUnreachable("The hub cannot be reached.")
         return [a for a in self.hub_alerts if a.alert_id > after][:limit]
 
     def alert_listener(
@@ -671,9 +673,17 @@ class FakeWorkstation:
         self.purge_calls += 1
         return {"purged": 0, "kept_on_hold": 0}
 
+    def check_hub(self) -> HubContact:
+        if self.hub_unreachable:
+            return HubContact(online=False, reason="unreachable", detail="Cannot reach the hub.")
+        return HubContact(online=True, at=datetime.now(UTC))
+
+    def note_contact(self, at: datetime) -> None:
+        self.last_contact = at
+
     def upload_journal(self) -> int:
         if self.hub_unreachable:
-            raise KnownError(
+            raise HubUnreachable(
                 f"Cannot reach the hub at URL: {HUB_URL}. Check the address and your network."
             )
         sent, self.pending_events = self.pending_events, 0
