@@ -256,7 +256,7 @@ def _deliver_journal(workstation: Workstation) -> None:
     if workstation.session is None:
         return
     try:
-        workstation.upload_journal()
+        workstation.audit.upload()
     except KnownError as exc:
         log.warning("audit events wait for delivery: %s", exc.__class__.__name__)
 
@@ -289,10 +289,10 @@ def _plain(value: Any) -> Any:
 def _status(ws: Workstation, args: argparse.Namespace) -> Any:
     """Online or offline (with the reason's kind), last contact, unsent events, user, role.
     Exit 0 either way: offline is an answer. Two calls: the hub (remote), then the cache."""
-    contact = ws.check_hub()
+    contact = ws.audit.check_hub()
     if contact.online and contact.at is not None and ws.session is not None:
-        ws.note_contact(contact.at)
-    return ws.desk_status(contact)
+        ws.audit.note_contact(contact.at)
+    return ws.audit.desk_status(contact)
 
 
 def _login(ws: Workstation, args: argparse.Namespace) -> Any:
@@ -317,13 +317,13 @@ def _logout(ws: Workstation, args: argparse.Namespace) -> Any:
 
 
 def _cases(ws: Workstation, args: argparse.Namespace) -> Any:
-    return {"cases": ws.cases()}
+    return {"cases": ws.catalog.cases()}
 
 
 def _slice(ws: Workstation, args: argparse.Namespace) -> Any:
     if args.slice_command == "list":
-        return {"slices": ws.slices(case_number=args.case)}
-    created = ws.request_slice(
+        return {"slices": ws.slices.list(case_number=args.case)}
+    created = ws.slices.request(
         case_number=args.case,
         purpose=args.purpose,
         justification=args.justification,
@@ -344,7 +344,7 @@ def _search(ws: Workstation, args: argparse.Namespace) -> Any:
     pattern = parse_pattern(args.plate) if args.plate else None
     purpose = args.purpose
     if purpose is None:
-        slices = ws.slices(case_number=args.case)
+        slices = ws.slices.list(case_number=args.case)
         if not slices:
             raise KnownError(
                 f"You hold no reads for case {args.case}; request a slice first "
@@ -362,7 +362,7 @@ def _search(ws: Workstation, args: argparse.Namespace) -> Any:
         make=args.make,
         fuzzy=args.fuzzy,
     )
-    page = ws.search(query, order=args.sort, limit=max(1, args.limit))
+    page = ws.search.run(query, order=args.sort, limit=max(1, args.limit))
     return {
         "count": page.total,
         "purpose": purpose,
@@ -385,8 +385,8 @@ def _search(ws: Workstation, args: argparse.Namespace) -> Any:
 
 def _journal(ws: Workstation, args: argparse.Namespace) -> Any:
     if args.journal_command == "upload":
-        return {"delivered": ws.upload_journal()}
-    status = ws.journal_status(full=True)
+        return {"delivered": ws.audit.upload()}
+    status = ws.audit.status(full=True)
     return {
         "pending": status.pending,
         "delivered": status.delivered,
@@ -396,7 +396,7 @@ def _journal(ws: Workstation, args: argparse.Namespace) -> Any:
 
 
 def _purge(ws: Workstation, args: argparse.Namespace) -> Any:
-    return ws.purge()
+    return ws.audit.purge()
 
 
 def _evidence(ws: Workstation, args: argparse.Namespace) -> Any:
@@ -406,7 +406,7 @@ def _evidence(ws: Workstation, args: argparse.Namespace) -> Any:
         ws.mark_evidence(read_id=read_id, case_number=args.case, note=args.note, deliver=False)
         for read_id in args.read_ids
     ]
-    ws.deliver_evidence()
+    ws.evidence.deliver()
     marked = {mark.read_id for mark in marks}
     holds = [hold for hold in _holds(ws, args.case, refresh=False) if hold["read_id"] in marked]
     return {"case_number": args.case, "marked": [mark.read_id for mark in marks], "holds": holds}
@@ -483,8 +483,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _alerts(ws: Workstation, args: argparse.Namespace) -> Any:
     if args.alerts_command == "list":
-        return {"alerts": ws.alerts(after=args.after, limit=args.limit)}
-    return ws.acknowledge_alert(
+        return {"alerts": ws.alerts.list(after=args.after, limit=args.limit)}
+    return ws.alerts.acknowledge(
         alert_id=args.alert_id,
         outcome=args.outcome,
         visual_confirmed=args.visual,

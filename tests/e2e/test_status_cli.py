@@ -78,7 +78,7 @@ def test_a_policy_refusal_has_its_kind_from_the_hub(seeded_hub: SeededHub, tmp_p
         )
         now = datetime.now(UTC)
         with pytest.raises(PolicyRefusal) as caught:
-            workstation.request_slice(
+            workstation.slices.request(
                 case_number=seeded_hub.case_for(user["username"]),
                 purpose="robbery",
                 justification="Find the cars of people at the protest on Capitol Avenue",

@@ -10,6 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.demo import totp_now
+from app.services.clock import Clock, ClockSettings
 from app.ui.main_window import OFFLINE, ONLINE, MainWindow
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
@@ -43,7 +44,8 @@ def test_offline_shows_offline_and_the_desk_recovers_by_itself(
     qtbot: QtBot, signed_in: Workstation, cable: SwitchableTransport, runner: TaskRunner
 ) -> None:
     cable.down = True
-    window = MainWindow(signed_in, runner, offline_retry_ms=200)
+    clock = Clock(ClockSettings(check_offline_s=0.2))
+    window = MainWindow(signed_in, runner, clock=clock)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.connection_label.text() == OFFLINE, timeout=20_000)

@@ -34,7 +34,7 @@ def test_screenshots_after_sync_and_search(
     qtbot: QtBot, qtlog, tmp_path: Path, workstation: FakeWorkstation
 ) -> None:
     workstation.hub_alerts = [make_alert(1)]
-    info = workstation.request_slice(
+    info = workstation.slices.request(
         case_number=CASE,
         purpose="robbery",
         justification="Suspect vehicle seen leaving the pharmacy robbery",

@@ -106,7 +106,7 @@ def test_camera_map_projects_north_up_and_reports_clicks(
     camera_map = CameraMapWidget()
     qtbot.addWidget(camera_map)
     camera_map.resize(400, 300)
-    cameras = workstation.cameras()
+    cameras = workstation.catalog.cameras()
     camera_map.set_cameras(cameras)
     where = camera_map.positions()
     north = max(cameras, key=lambda c: c.latitude).camera_id

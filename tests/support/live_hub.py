@@ -107,7 +107,7 @@ def synced_workstation(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[
     )
     case = seeded_hub.case_for(user["username"])
     now = datetime.now(UTC)
-    created = workstation.request_slice(
+    created = workstation.slices.request(
         case_number=case,
         purpose="robbery",
         justification=JUSTIFICATION,

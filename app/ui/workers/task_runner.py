@@ -17,6 +17,9 @@ the GUI thread. Two lanes:
   thread starts (its fetching thread, the feed page parser's process) inherits
   the lower priority. Where the OS has no per-thread priority (not Linux) the
   lane runs at normal priority.
+- `Lane.EXPORT`: one thread, at the same lower priority, for writing evidence
+  packets (hashing, the PDF, signing) with a cache connection of its own, so a
+  1,000-read export never holds up a search on the cache lane.
 
 Progress and cancellation cross into the work function as a plain callable and
 a `threading.Event` (STYLE section 1). `shutdown()` cancels what can be
@@ -48,6 +51,7 @@ class Lane(StrEnum):
     NETWORK = "network"
     VISION = "vision"
     SYNC = "sync"
+    EXPORT = "export"
 
 
 def lower_thread_priority() -> None:
@@ -130,6 +134,9 @@ class _Task(QRunnable):
             self._relay.succeeded.emit(result)
 
 
+BACKGROUND_LANES = frozenset({Lane.SYNC, Lane.EXPORT})
+
+
 class TaskRunner(QObject):
     """Runs work functions on worker threads and calls back on the GUI thread."""
 
@@ -140,6 +147,7 @@ class TaskRunner(QObject):
             Lane.NETWORK: QThreadPool(self),
             Lane.VISION: QThreadPool(self),
             Lane.SYNC: QThreadPool(self),
+            Lane.EXPORT: QThreadPool(self),
         }
         for pool in self._pools.values():
             # Threads never expire: each keeps its own cache connection for its lifetime.
@@ -148,6 +156,7 @@ class TaskRunner(QObject):
         self._pools[Lane.NETWORK].setMaxThreadCount(NETWORK_THREADS)
         self._pools[Lane.VISION].setMaxThreadCount(1)
         self._pools[Lane.SYNC].setMaxThreadCount(1)
+        self._pools[Lane.EXPORT].setMaxThreadCount(1)
         self._live: dict[_Relay, threading.Event | None] = {}
         self._closed = False
 
@@ -172,7 +181,9 @@ class TaskRunner(QObject):
             return
         relay = _Relay(self, on_success, on_failure, on_progress)
         self._live[relay] = cancel
-        task = _Task(fn, relay, with_progress=on_progress is not None, background=lane is Lane.SYNC)
+        task = _Task(
+            fn, relay, with_progress=on_progress is not None, background=lane in BACKGROUND_LANES
+        )
         self._pools[lane].start(task)
 
     def accepts(self, relay: _Relay) -> bool:
