@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 from app.ui.collector import GuiThreadCollector
 from app.ui.main_window import MainWindow
 from app.ui.workers import TaskRunner
+from app.workstation import Workstation
 
 from .fakes import CASE, FakeWorkstation
 
@@ -37,6 +38,21 @@ def workstation(qtbot: QtBot) -> FakeWorkstation:
 
 
 ReadyWindow = Callable[..., MainWindow]
+Desk = tuple[MainWindow, Workstation, str]
+
+
+@pytest.fixture
+def desk(qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner) -> Desk:
+    """The real desk: the window over the real services, a temporary cache and a real hub,
+    on the detective's synced case, ready to search: (window, workstation, case). The
+    runner is asked for after the workstation, so it is shut down first."""
+    workstation, case = synced_workstation
+    window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=20_000)
+    qtbot.waitUntil(lambda: bool(window.search_panel.camera_actions), timeout=20_000)
+    return window, workstation, case
 
 
 @pytest.fixture

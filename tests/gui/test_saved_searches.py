@@ -7,29 +7,13 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.ui.dialogs.review_dialogs import NAME_PROBLEM
-from app.ui.main_window import MainWindow
-from app.ui.workers import TaskRunner
-from app.workstation import Workstation
+
+from .conftest import Desk
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def desk(
-    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
-) -> tuple[MainWindow, Workstation, str]:
-    """The window on the detective's synced case, ready to search (the runner is asked
-    for after the workstation: it is shut down first)."""
-    workstation, case = synced_workstation
-    window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=20_000)
-    qtbot.waitUntil(lambda: bool(window.search_panel.camera_actions), timeout=20_000)
-    return window, workstation, case
-
-
-def test_saved_search_round_trip(qtbot: QtBot, desk: tuple[MainWindow, Workstation, str]) -> None:
+def test_saved_search_round_trip(qtbot: QtBot, desk: Desk) -> None:
     window, workstation, case = desk
     panel = window.search_panel
     assert panel.saved_searches == []
@@ -81,9 +65,7 @@ def test_saved_search_round_trip(qtbot: QtBot, desk: tuple[MainWindow, Workstati
     assert "search.unsave" in actions
 
 
-def test_saved_searches_belong_to_their_case(
-    qtbot: QtBot, desk: tuple[MainWindow, Workstation, str]
-) -> None:
+def test_saved_searches_belong_to_their_case(qtbot: QtBot, desk: Desk) -> None:
     window, workstation, case = desk
     dialog = window.save_search()
     assert dialog is not None
