@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,6 +21,7 @@ def gui_thread_collector(qapp: object) -> Iterator[GuiThreadCollector]:
     """Garbage collected on the GUI thread only, as in the app (app.ui.collector)."""
     collector = GuiThreadCollector()
     yield collector
+    gc.collect()  # the test's cycles (windows, lambdas holding Qt objects) die on this thread
     collector.stop()
 
 
