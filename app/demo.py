@@ -324,11 +324,11 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
 
 
 def _demo_slice(workstation: Any, case_number: str) -> str:
-    for existing in workstation.slices(case_number=case_number):
+    for existing in workstation.slices.list(case_number=case_number):
         if existing.purpose == DEMO_PURPOSE and existing.expires_at > datetime.now(UTC):
             return str(existing.slice_id)
     now = datetime.now(UTC)
-    created = workstation.request_slice(
+    created = workstation.slices.request(
         case_number=case_number,
         purpose=DEMO_PURPOSE,
         justification=DEMO_JUSTIFICATION,

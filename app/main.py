@@ -144,24 +144,36 @@ def run_gui(
                     start_sync_slice=start_sync_slice,
                     directory=screenshots_dir,
                 )
-            if workstation.session is None:
-                dialog = SignInDialog(workstation=workstation, runner=runner)
-                if dialog.exec() != QDialog.DialogCode.Accepted:
-                    return 0
-            window = MainWindow(
-                workstation,
-                runner,
-                demo=demo,
-                initial_case=initial_case,
-                initial_purpose=initial_purpose,
-                plate_reader=_plate_reader(),
-                dark_theme=workstation.dark_theme,
-            )
-            window.show()
-            freeze_startup_objects()
-            if start_sync_slice is not None:
-                window.start_sync(start_sync_slice)
-            return app.exec()
+            while True:
+                if workstation.session is None:
+                    dialog = SignInDialog(workstation=workstation, runner=runner)
+                    if dialog.exec() != QDialog.DialogCode.Accepted:
+                        return 0
+                window = MainWindow(
+                    workstation,
+                    runner,
+                    demo=demo,
+                    initial_case=initial_case,
+                    initial_purpose=initial_purpose,
+                    plate_reader=_plate_reader(),
+                    dark_theme=workstation.dark_theme,
+                )
+                ended: list[bool] = []
+                window.signed_out.connect(ended.append)
+                window.show()
+                freeze_startup_objects()
+                if start_sync_slice is not None:
+                    window.start_sync(start_sync_slice)
+                    start_sync_slice = None
+                code = app.exec()
+                if not ended:
+                    return code
+                # Signed out: the next user signs in; for another user, a profile of theirs.
+                hub_url = workstation.hub_url
+                workstation.close()
+                profile = None if ended[0] else workstation.profile_dir
+                workstation = type(workstation)(profile_dir=profile, hub_url=hub_url)
+                initial_case = initial_purpose = None
         finally:
             runner.shutdown()
             collector.stop()

@@ -109,7 +109,7 @@ def signed_in_slice(
         totp=totp_now(detective["totp_secret"]),
     )
     now = datetime.now(UTC)
-    created = workstation.request_slice(
+    created = workstation.slices.request(
         case_number=case,
         purpose="robbery",
         justification=justification,

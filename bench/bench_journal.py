@@ -28,7 +28,7 @@ def _append_timings(workstation: Workstation, count: int) -> list[float]:
     timings = []
     for n in range(count):
         began = time.perf_counter()
-        with workstation._journaled("bench.event", params={"n": n}):
+        with workstation.core.journaled("bench.event", params={"n": n}):
             pass
         timings.append((time.perf_counter() - began) * 1000)
     return timings
@@ -56,11 +56,11 @@ def main() -> None:
             workstation.db().execute("PRAGMA synchronous = OFF")
             volatile = _append_timings(workstation, 1000)
             workstation.db().execute("PRAGMA synchronous = FULL")
-            pending = workstation.journal_status().pending
+            pending = workstation.audit.status().pending
             began = time.perf_counter()
             delivered = 0
-            while workstation.journal_status().pending:
-                delivered += workstation.upload_journal()
+            while workstation.audit.status().pending:
+                delivered += workstation.audit.upload()
             upload_seconds = time.perf_counter() - began
             workstation.close()
         print(

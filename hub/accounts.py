@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from app.core.errors import ErrorKind
 from app.core.policy import (
     ACCESS_TOKEN_LIFETIME,
     FAILED_SIGN_IN_WINDOW,
@@ -218,7 +219,7 @@ def end_sessions(
 
 def _ended_error(reason: str | None) -> HubError:
     if reason == EndReason.DEVICE_REVOKED:
-        return forbidden(DEVICE_REVOKED)
+        return forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
     if reason == EndReason.LOCKED:
         return HubError(423, LOCKED)
     return unauthorized(SESSION_OVER)
@@ -352,7 +353,7 @@ class SessionCache:
         if claims.device_id is not None and claims.device_id != state.device_id:
             raise unauthorized(SIGN_IN_FIRST)
         if state.device_revoked:
-            raise forbidden(DEVICE_REVOKED)
+            raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
         if state.end_reason is not None:
             raise _ended_error(state.end_reason)
         if state.locked:
@@ -364,7 +365,7 @@ class SessionCache:
             if state.device_id is not None and device_header != state.device_id:
                 raise forbidden(OTHER_DEVICE)
             if state.device_id is None and self.device_revoked(database, device_header):
-                raise forbidden(DEVICE_REVOKED)
+                raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
         return state
 
 
@@ -530,7 +531,9 @@ def _record_login(
         device = connection.execute(_DEVICE_STATE, {"device_id": attempt.device_id}).first()
         if device is not None and int(device.user_id) == user_id:
             if device.revoked_at is not None:
-                return refused("device_revoked", forbidden(DEVICE_REVOKED))
+                return refused(
+                    "device_revoked", forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
+                )
             device_id = attempt.device_id
     connection.execute(
         failed_sign_ins.delete().where(
@@ -710,7 +713,7 @@ def _refresh(
     if state is None:
         raise unauthorized(SESSION_OVER)
     if state.device_revoked:
-        raise forbidden(DEVICE_REVOKED)
+        raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
     if state.end_reason is not None:
         raise _ended_error(state.end_reason)
     if state.locked:
@@ -722,7 +725,7 @@ def _refresh(
         if state.device_id is not None and device_header != state.device_id:
             raise forbidden(OTHER_DEVICE)
         if state.device_id is None and device_revoked(connection, device_header):
-            raise forbidden(DEVICE_REVOKED)
+            raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
     row = connection.execute(sa.select(users).where(users.c.user_id == stored.user_id)).one()
     connection.execute(
         refresh_tokens.update()

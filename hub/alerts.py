@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from app.core.errors import ErrorKind
 from app.core.schemas import (
     AlertAcknowledgeCreate,
     AlertPage,
@@ -155,7 +156,7 @@ def acknowledge(
         )
     problem = acknowledgement_problem(request)
     if problem is not None:
-        raise HubError(422, problem)
+        raise HubError(422, problem, ErrorKind.POLICY_REFUSED)
     note = request.note.strip()
     connection.execute(
         alerts.update()

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from app.core.errors import KnownError
+from app.core.errors import ErrorKind, KnownError
 
 
 class HubError(KnownError):
-    """A refusal the API turns into `{"detail": message}` with `status_code`."""
+    """A refusal the API turns into `{"detail": message}` with `status_code`, and
+    `"kind"` when the refusal has one the workstation decides on (ErrorKind)."""
 
-    def __init__(self, status_code: int, message: str) -> None:
+    def __init__(self, status_code: int, message: str, kind: ErrorKind | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
+        self.kind = kind
 
 
 def not_found(message: str) -> HubError:
     return HubError(404, message)
 
 
-def forbidden(message: str) -> HubError:
-    return HubError(403, message)
+def forbidden(message: str, kind: ErrorKind | None = None) -> HubError:
+    return HubError(403, message, kind)
 
 
 def unprocessable(message: str) -> HubError:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.errors import KIND_FIELD
 from app.core.heap import freeze_startup_objects
 from app.core.schemas import API_PREFIX
 from hub import __version__
@@ -97,7 +98,10 @@ def create_app(
     @app.exception_handler(HubError)
     async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+        body: dict[str, str] = {"detail": exc.message}
+        if exc.kind is not None:
+            body[KIND_FIELD] = exc.kind.value
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     methods: list[tuple[re.Pattern[str], frozenset[str]]] = []  # filled on first use
 

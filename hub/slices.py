@@ -173,7 +173,7 @@ def _validate(
     try:
         check_purpose(request.purpose, request.justification)
     except KnownError as exc:
-        raise HubError(422, str(exc)) from None
+        raise HubError(422, str(exc), exc.kind) from None
     try:
         number = validate_case_number(request.case_number, rules.case_number_pattern)
     except KnownError as exc:

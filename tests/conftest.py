@@ -9,6 +9,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from weakref import WeakSet
 
 import pytest
@@ -66,11 +67,11 @@ def _no_dangling_threads(
     pool_start = QThreadPool.start
     thread_start = QThread.start
 
-    def recording_pool_start(self: QThreadPool, *args: object, **kwargs: object) -> None:
+    def recording_pool_start(self: QThreadPool, *args: Any, **kwargs: Any) -> None:
         pools.add(self)
         pool_start(self, *args, **kwargs)
 
-    def recording_thread_start(self: QThread, *args: object, **kwargs: object) -> None:
+    def recording_thread_start(self: QThread, *args: Any, **kwargs: Any) -> None:
         qthreads.add(self)
         thread_start(self, *args, **kwargs)
 

@@ -210,6 +210,10 @@ class ReadRepository:
         data = self.db.scalar("SELECT data FROM images WHERE sha256 = ?", (sha256,))
         return None if data is None else bytes(data)
 
+    def has_image(self, sha256: str) -> bool:
+        """Whether the image is cached (without reading it)."""
+        return self.db.scalar("SELECT 1 FROM images WHERE sha256 = ?", (sha256,)) is not None
+
     def put_image(self, sha256: str, data: bytes) -> None:
         self.db.execute(
             "INSERT OR IGNORE INTO images (sha256, data, fetched_at) VALUES (?, ?, ?)",

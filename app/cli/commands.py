@@ -20,7 +20,7 @@ from typing import Any
 from app.cli import read_plate
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
-from app.core.errors import KnownError
+from app.core.errors import ErrorKind, KnownError
 from app.core.plates import parse_pattern
 from app.core.records import (
     ALERT_OUTCOMES,
@@ -40,6 +40,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_ORIGIN_NOT_CHECKED = 3  # verify: intact, but no trusted key or hub said who made it
 COMMANDS = (
+    "status",
     "login",
     "logout",
     "cases",
@@ -70,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
         return sub
 
+    command(
+        "status",
+        "whether the hub answers (within 5 s), the last contact, unsent audit events, the user",
+    )
     login = command("login", "sign in (the password is read from standard input)")
     login.add_argument("--user", required=True)
     login.add_argument("--totp", required=True, help="the 6-digit code from your authenticator")
@@ -237,7 +242,8 @@ def run(argv: list[str]) -> int:
             username=getattr(args, "user", None),
         )
         result = handler(workstation, args)
-        _deliver_journal(workstation)
+        if args.command != "status":  # status answers within 5 s, whatever the hub does
+            _deliver_journal(workstation)
     except KnownError as exc:
         print(f"platedesk: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -271,7 +277,7 @@ def _deliver_journal(workstation: Workstation) -> None:
     if workstation.session is None:
         return
     try:
-        workstation.upload_journal()
+        workstation.audit.upload()
     except KnownError as exc:
         log.warning("audit events wait for delivery: %s", exc.__class__.__name__)
 
@@ -329,6 +335,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _status(ws: Workstation, args: argparse.Namespace) -> Any:
+    """Online or offline (with the reason's kind), last contact, unsent events, user, role.
+    Exit 0 either way: offline is an answer. Two calls: the hub (remote), then the cache."""
+    contact = ws.audit.check_hub()
+    if contact.online and contact.at is not None and ws.session is not None:
+        ws.audit.note_contact(contact.at)
+    return ws.audit.desk_status(contact)
+
+
 def _login(ws: Workstation, args: argparse.Namespace) -> Any:
     password = (
         getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
@@ -351,13 +366,13 @@ def _logout(ws: Workstation, args: argparse.Namespace) -> Any:
 
 
 def _cases(ws: Workstation, args: argparse.Namespace) -> Any:
-    return {"cases": ws.cases()}
+    return {"cases": ws.catalog.cases()}
 
 
 def _slice(ws: Workstation, args: argparse.Namespace) -> Any:
     if args.slice_command == "list":
-        return {"slices": ws.slices(case_number=args.case)}
-    created = ws.request_slice(
+        return {"slices": ws.slices.list(case_number=args.case)}
+    created = ws.slices.request(
         case_number=args.case,
         purpose=args.purpose,
         justification=args.justification,
@@ -384,7 +399,7 @@ def _search(ws: Workstation, args: argparse.Namespace) -> Any:
     pattern = parse_pattern(args.plate) if args.plate else None
     purpose = args.purpose
     if purpose is None:
-        slices = ws.slices(case_number=args.case)
+        slices = ws.slices.list(case_number=args.case)
         if not slices:
             raise KnownError(
                 f"You hold no reads for case {args.case}; request a slice first "
@@ -402,7 +417,7 @@ def _search(ws: Workstation, args: argparse.Namespace) -> Any:
         make=args.make,
         fuzzy=args.fuzzy,
     )
-    page = ws.search(query, order=args.sort, limit=max(1, args.limit))
+    page = ws.search.run(query, order=args.sort, limit=max(1, args.limit))
     return {
         "count": page.total,
         "purpose": purpose,
@@ -425,8 +440,8 @@ def _search(ws: Workstation, args: argparse.Namespace) -> Any:
 
 def _journal(ws: Workstation, args: argparse.Namespace) -> Any:
     if args.journal_command == "upload":
-        return {"delivered": ws.upload_journal()}
-    status = ws.journal_status(full=True)
+        return {"delivered": ws.audit.upload()}
+    status = ws.audit.status(full=True)
     return {
         "pending": status.pending,
         "delivered": status.delivered,
@@ -436,7 +451,7 @@ def _journal(ws: Workstation, args: argparse.Namespace) -> Any:
 
 
 def _purge(ws: Workstation, args: argparse.Namespace) -> Any:
-    return ws.purge()
+    return ws.audit.purge()
 
 
 def _evidence(ws: Workstation, args: argparse.Namespace) -> Any:
@@ -446,7 +461,7 @@ def _evidence(ws: Workstation, args: argparse.Namespace) -> Any:
         ws.mark_evidence(read_id=read_id, case_number=args.case, note=args.note, deliver=False)
         for read_id in args.read_ids
     ]
-    ws.deliver_evidence()
+    ws.evidence.deliver()
     marked = {mark.read_id for mark in marks}
     holds = [hold for hold in _holds(ws, args.case, refresh=False) if hold["read_id"] in marked]
     return {"case_number": args.case, "marked": [mark.read_id for mark in marks], "holds": holds}
@@ -542,8 +557,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _alerts(ws: Workstation, args: argparse.Namespace) -> Any:
     if args.alerts_command == "list":
-        return {"alerts": ws.alerts(after=args.after, limit=args.limit)}
-    return ws.acknowledge_alert(
+        return {"alerts": ws.alerts.list(after=args.after, limit=args.limit)}
+    return ws.alerts.acknowledge(
         alert_id=args.alert_id,
         outcome=args.outcome,
         visual_confirmed=args.visual,
@@ -560,7 +575,7 @@ def _hub_lookup(client: HubClient) -> HubLookup:
         try:
             receipt = client.receipt(packet_id)
         except HubRefused as exc:
-            if exc.status not in (404, 422):
+            if exc.kind not in (ErrorKind.NOT_FOUND, ErrorKind.INVALID):
                 return HubRecord(hub_url=client.base_url, unreachable=str(exc))
             receipt = None
         except HubError as exc:
@@ -583,6 +598,7 @@ def _hub_lookup(client: HubClient) -> HubLookup:
 
 
 HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
+    "status": _status,
     "login": _login,
     "logout": _logout,
     "cases": _cases,

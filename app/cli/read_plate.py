@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             print(f"platedesk: {exc}", file=sys.stderr)
             results.append({"image": str(path), "plate": None, "error": str(exc),
-                            "kind": exc.kind.value})  # fmt: skip
+                            "problem": exc.problem.value})  # fmt: skip
         except Exception:
             failed += 1
             log.exception("read-plate failed on one image")

@@ -199,6 +199,29 @@ class JournalStatus:
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class HubContact:
+    """One check of the hub: online (it answered), or offline with the reason: the
+    ErrorKind value of the failure (unreachable, timed_out, ...) and its sentence."""
+
+    online: bool
+    reason: str | None = None
+    detail: str = ""
+    at: datetime | None = None  # when the hub answered
+
+
+@dataclass(frozen=True)
+class DeskStatus:
+    """The truth about this workstation and its hub (`platedesk status --json`)."""
+
+    hub: str  # "online" | "offline"
+    reason: str | None  # why offline (an ErrorKind value); None online
+    last_contact: datetime | None  # when the hub last answered this profile
+    pending_events: int  # audit events not yet delivered
+    user: str | None
+    role: str | None
+
+
 SEARCH_OUTCOMES: dict[str, str] = {
     "lead": "Lead",
     "no_lead": "No lead",

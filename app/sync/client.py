@@ -1,20 +1,24 @@
 """The hub client (httpx): one place that turns HTTP into records and clear errors.
 
-Every failure the user can act on becomes a KnownError naming the hub and the
-problem; the access token is refreshed once on a 401 and the request retried.
+Every failure the user can act on becomes a HubError naming the hub and the
+problem, with its kind (app.core.errors.ErrorKind) set here, where it is made:
+code decides on the kind, never on the sentence. The access token is refreshed
+once on a 401 and the request retried.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from app.core.errors import KnownError
+from app.core.errors import KIND_FIELD, ErrorKind, KnownError
 from app.core.schemas import (
     API_PREFIX,
     AlertAcknowledgeCreate,
@@ -54,32 +58,53 @@ TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
 class HubError(KnownError):
-    """The hub said no, or could not be reached; the message is for the user."""
+    """The hub said no, or could not be reached; the message is for the user, `kind`
+    for code."""
+
+    def __init__(self, message: str, kind: ErrorKind = ErrorKind.HUB_FAILED) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
 
 
 class HubUnreachable(HubError):
-    pass
+    """No answer: the connection failed (UNREACHABLE) or the hub was silent (TIMED_OUT)."""
+
+    def __init__(self, message: str, kind: ErrorKind = ErrorKind.UNREACHABLE) -> None:
+        super().__init__(message, kind)
 
 
 class HubRefused(HubError):
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, status: int, kind: ErrorKind = ErrorKind.REFUSED) -> None:
+        super().__init__(message, kind)
         self.status = status
 
 
 class SessionEnded(HubRefused):
     """The tokens are no longer good: the user must sign in again."""
 
+    def __init__(self, message: str, status: int = 401) -> None:
+        super().__init__(message, status, ErrorKind.SESSION_EXPIRED)
+
 
 class CorruptResponse(HubError):
-    pass
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ErrorKind.CORRUPT)
 
 
 class DeviceRevoked(HubRefused):
     """The agency revoked this workstation; its cache and keys must be wiped."""
 
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message, status, ErrorKind.DEVICE_REVOKED)
 
-REVOKED_DETAIL = "This device has been revoked"
+
+STATUS_KINDS = {
+    403: ErrorKind.FORBIDDEN,
+    404: ErrorKind.NOT_FOUND,
+    409: ErrorKind.CONFLICT,
+    422: ErrorKind.INVALID,
+}
+PROBE_TIMEOUT = httpx.Timeout(3.0)  # a liveness check answers within 5 s, hub or not
 DEVICE_HEADER = "X-Platedesk-Device"
 
 
@@ -97,6 +122,7 @@ class HubClient:
         self.device_id: str | None = None  # sent with every request once registered
         self.on_unauthorized: Callable[[], str | None] | None = None
         self.on_device_revoked: Callable[[], None] | None = None
+        self.last_contact: datetime | None = None  # when the hub last answered (any answer)
 
     def close(self) -> None:
         self._http.close()
@@ -114,13 +140,16 @@ class HubClient:
             except httpx.TimeoutException as exc:
                 raise HubUnreachable(
                     f"The hub at {self.base_url} did not answer in time; check your network "
-                    "and try again."
+                    "and try again.",
+                    ErrorKind.TIMED_OUT,
                 ) from exc
             except httpx.TransportError as exc:
                 raise HubUnreachable(
                     f"Cannot reach the hub at {self.base_url} ({exc.__class__.__name__}); "
-                    "check the address and your network."
+                    "check the address and your network.",
+                    ErrorKind.UNREACHABLE,
                 ) from exc
+            self.last_contact = datetime.now(UTC)
             if response.status_code == 401 and auth and attempt == 1 and self.on_unauthorized:
                 renewed = self.on_unauthorized()
                 if renewed:
@@ -133,10 +162,10 @@ class HubClient:
         status = response.status_code
         if status < 400:
             return response
-        detail = _detail(response)
+        detail, sent_kind = _detail(response)
         if status == 401:
             raise SessionEnded(detail or "Your session has ended; sign in again.", status)
-        if status == 403 and detail.startswith(REVOKED_DETAIL):
+        if sent_kind is ErrorKind.DEVICE_REVOKED:
             if self.on_device_revoked is not None:
                 self.on_device_revoked()
             raise DeviceRevoked(
@@ -147,9 +176,11 @@ class HubClient:
         if status >= 500:
             raise HubError(
                 f"The hub at {self.base_url} had an internal problem (HTTP {status}); "
-                "try again later, and tell your administrator if it persists."
+                "try again later, and tell your administrator if it persists.",
+                ErrorKind.HUB_FAILED,
             )
-        raise HubRefused(detail or f"The hub refused the request (HTTP {status}).", status)
+        kind = sent_kind or STATUS_KINDS.get(status, ErrorKind.REFUSED)
+        raise HubRefused(detail or f"The hub refused the request (HTTP {status}).", status, kind)
 
     def _json(self, method: str, path: str, model: type[T] | Any, **kwargs: Any) -> T:
         response = self._send(method, path, **kwargs)
@@ -167,6 +198,11 @@ class HubClient:
         return {"content": model.model_dump_json(), "headers": {"Content-Type": "application/json"}}
 
     # routes ----------------------------------------------------------------------
+    def ping(self) -> None:
+        """Whether the hub answers at all, within PROBE_TIMEOUT: raises HubUnreachable
+        (kind UNREACHABLE or TIMED_OUT) when it does not. No sign-in needed."""
+        self._send("GET", "/healthz", auth=False, timeout=PROBE_TIMEOUT)
+
     def login(self, request: LoginRequest) -> TokenPublic:
         return self._json(
             "POST", f"{API_PREFIX}/auth/login", TokenPublic, auth=False, **self._body(request)
@@ -323,16 +359,25 @@ class HubClient:
         )
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: httpx.Response) -> tuple[str, ErrorKind | None]:
+    """The sentence of an error reply, and the kind the hub named for it (if any)."""
     try:
         body = response.json()
     except ValueError:
-        return ""
-    detail = body.get("detail") if isinstance(body, dict) else None
+        return "", None
+    if not isinstance(body, dict):
+        return "", None
+    kind: ErrorKind | None = None
+    named = body.get(KIND_FIELD)
+    if isinstance(named, str):
+        with contextlib.suppress(ValueError):
+            kind = ErrorKind(named)
+    detail = body.get("detail")
     if isinstance(detail, str):
-        return detail
+        return detail, kind
     if isinstance(detail, list) and detail and isinstance(detail[0], dict):
         first = detail[0]
         where = ".".join(str(p) for p in first.get("loc", [])[1:])
-        return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
-    return ""
+        text = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
+        return text, kind
+    return "", kind

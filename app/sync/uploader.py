@@ -2,9 +2,11 @@
 
 Unsent events go in batches in sequence order; the hub acknowledges by
 sequence number and event ids make a resend harmless. Offline, events wait in
-the cache and survive restarts. A batch the hub refuses (422: an event it cannot
-file, see hub.audit) also waits: nothing of it is stored at the hub, the refusal
-is audited there, and `refusal` says why, for the status line.
+the cache and survive restarts, and the upload raises HubUnreachable (kind
+unreachable or timed out): the caller learns the truth and decides. A batch the
+hub refuses (422: an event it cannot file, see hub.audit) also waits: nothing of
+it is stored at the hub, the refusal is audited there, and `refusal` says why,
+for the status line.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 
 from app.cache.journal import JournalRepository
 from app.core.schemas import AuditBatch, AuditEventIn
-from app.sync.client import CorruptResponse, HubClient, HubRefused, HubUnreachable
+from app.sync.client import HubClient, HubRefused
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -28,7 +30,10 @@ class JournalUploader:
         self.refusal: str | None = None  # the hub's reason, when it refused a batch
 
     def upload(self) -> int:
-        """Send every pending event; return how many the hub acknowledged. Offline: 0."""
+        """Send every pending event; return how many the hub acknowledged.
+
+        Raises HubError when the hub cannot be reached (HubUnreachable) or answers
+        something unreadable; the events not yet acknowledged wait for the next try."""
         delivered = 0
         while events := self.journal.pending(limit=BATCH):
             batch = AuditBatch(
@@ -37,9 +42,6 @@ class JournalUploader:
             )
             try:
                 ack = self.client.post_audit(batch)
-            except (HubUnreachable, CorruptResponse):
-                log.info("hub unreachable: %d audit events wait for delivery", len(events))
-                return delivered
             except HubRefused as exc:
                 if exc.status != UNPROCESSABLE:
                     raise

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from app.core.errors import KnownError
+from app.core.errors import KnownError, is_offline
 
 BUG_MESSAGE = "Something went wrong inside Platedesk; the details are in the log."
-UNREACHABLE_PREFIX = "Cannot reach the hub"
 
 
 def user_message(exc: BaseException) -> str:
@@ -16,5 +15,6 @@ def user_message(exc: BaseException) -> str:
 
 
 def is_unreachable(exc: BaseException) -> bool:
-    """Whether a failure means the hub could not be reached (the workstation is offline)."""
-    return isinstance(exc, KnownError) and str(exc).startswith(UNREACHABLE_PREFIX)
+    """Whether a failure means the hub could not be reached (the workstation is offline):
+    decided on the error's kind (unreachable or timed out), never on its text."""
+    return is_offline(exc)

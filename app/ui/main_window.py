@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
@@ -22,13 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import KnownError
 from app.core.plates import PlatePattern
 from app.core.records import (
     SEARCH_OUTCOMES,
     AlertRecord,
     CameraInfo,
     CaseInfo,
+    HubContact,
     JournalStatus,
     PurposeInfo,
     ReadRecord,
@@ -41,6 +39,7 @@ from app.core.records import (
     query_from_dict,
     query_to_dict,
 )
+from app.services.clock import Chore, Clock
 from app.ui.dialogs.compare_dialog import CompareDialog
 from app.ui.dialogs.export_dialog import EXPORT_ROLES, ExportDialog
 from app.ui.dialogs.multi_place_dialog import MultiPlaceDialog
@@ -51,10 +50,15 @@ from app.ui.dialogs.review_dialogs import (
     SaveSearchDialog,
 )
 from app.ui.dialogs.slice_dialog import SliceDialog
-from app.ui.errors import UNREACHABLE_PREFIX, is_unreachable, user_message
+from app.ui.errors import is_unreachable, user_message
 from app.ui.formatting import count_of, file_size
 from app.ui.idle import IdleWatcher
 from app.ui.models.results_model import ResultsTableModel
+from app.ui.operations import catalog as catalog_ops
+from app.ui.operations import evidence as evidence_ops
+from app.ui.operations import review as review_ops
+from app.ui.operations import session as session_ops
+from app.ui.operations import status as status_ops
 from app.ui.widgets.alerts_panel import AlertBanner, AlertsPanel
 from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.image_pane import ImagePane
@@ -64,7 +68,7 @@ from app.ui.widgets.search_panel import SearchPanel, describe_search
 from app.ui.widgets.sightings_panel import SightingsPanel
 from app.ui.widgets.status_bar import DeskStatusBar
 from app.ui.widgets.sync_panel import SyncPanel
-from app.ui.workers import Lane, TaskRunner
+from app.ui.workers import TaskRunner
 from app.vision.plate_reader import PlateReader
 
 if TYPE_CHECKING:
@@ -82,8 +86,6 @@ OFFLINE = "Offline: working from this workstation's cache"
 LOCKED_TITLE = "Platedesk — locked"
 ALERTS_TAB = "Alerts"
 CACHE_UNKNOWN = "Cache size: unknown"
-UPLOAD_INTERVAL_MS = 60_000
-PURGE_INTERVAL_MS = 3_600_000  # the engine also purges at start and at sign-in
 # Who may do what in this window (the hub enforces the same; these only keep the menus honest).
 REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
 OUTCOME_ROLES = frozenset({"detective", "supervisor"})
@@ -107,9 +109,11 @@ class MainWindow(QMainWindow):
     sync_finished = Signal(object)  # SyncResult of a sync started here or in the slice dialog
     image_shown = Signal(str)  # read id
     status_refreshed = Signal()  # the unsent-events count was refreshed
+    connection_changed = Signal(bool)  # online: what the last contact with the hub found
     cache_size_refreshed = Signal(object)  # bytes, or None when unknown
     cameras_loaded = Signal(int)
     session_locked = Signal()  # the engine has locked the session (the screen locks at once)
+    signed_out = Signal(bool)  # the user signed out (True: to sign in as another user)
     session_unlocked = Signal()
     unlock_failed = Signal(str)  # the message shown on the lock screen
     theme_changed = Signal(bool)  # dark
@@ -130,9 +134,13 @@ class MainWindow(QMainWindow):
         initial_purpose: str | None = None,
         plate_reader: PlateReader | None = None,
         dark_theme: bool = False,
+        clock: Clock | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # The clock says when to check the hub (and send audit events) and when to purge.
+        self.clock = clock or Clock()
+        self._offline_message = ""  # the status bar message an offline failure left
         self._workstation = workstation
         self._runner = runner
         self._initial = (initial_case, initial_purpose)
@@ -261,6 +269,7 @@ class MainWindow(QMainWindow):
         self.sync_panel.sync_started.connect(lambda _slice_id: self.sync_panel.show())
         self.sync_panel.sync_finished.connect(self._sync_finished)
         self.sync_panel.sync_failed.connect(self._sync_failed)
+        self.sync_panel.hub_lost.connect(lambda message: self._set_connection(False, message))
         self.results_view.selectionModel().selectionChanged.connect(self._selection_rows_changed)
         self.lock_screen.unlock_requested.connect(self._unlock_requested)
         self.sightings_panel.associate_activated.connect(self.run_search)
@@ -273,19 +282,15 @@ class MainWindow(QMainWindow):
         self.alert_banner.review_requested.connect(self.review_alert)
         self.idle_watcher = IdleWatcher(_idle_ms(workstation), self)
         self.idle_watcher.idle.connect(self.lock_session)
-        self._upload_timer = QTimer(self)
-        self._upload_timer.setInterval(UPLOAD_INTERVAL_MS)
-        self._upload_timer.timeout.connect(self.upload_journal)
-        self._purge_timer = QTimer(self)
-        self._purge_timer.setInterval(PURGE_INTERVAL_MS)
-        self._purge_timer.timeout.connect(self.purge_expired)
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(_ms(self.clock.tick_s))
+        self._clock_timer.timeout.connect(self.run_due_chores)
 
         self._set_gate(GATE_CHOOSE)
         self._load_reference_data()
         self.refresh_status()
-        self.upload_journal()
-        self._upload_timer.start()
-        self._purge_timer.start()
+        self.run_due_chores()  # the hub check is due at once
+        self._clock_timer.start()
         self.idle_watcher.start()
         if workstation.session is not None:
             self.alerts_panel.start()
@@ -445,8 +450,20 @@ class MainWindow(QMainWindow):
             self.results_view.addAction(item)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.dark_theme_action)
+        self.sign_out_action = action(
+            "Sign out", [], self.sign_out, "Sign out of the hub; the next user signs in here"
+        )
+        self.switch_user_action = action(
+            "Switch user…",
+            [],
+            lambda: self.sign_out(switch=True),
+            "Sign out, then sign in as another user (each user has a profile of their own)",
+        )
         session_menu = bar.addMenu("&Session")
         session_menu.addAction(self.lock_action)
+        session_menu.addSeparator()
+        session_menu.addAction(self.switch_user_action)
+        session_menu.addAction(self.sign_out_action)
         self._data_actions = (
             self.find_action,
             self.request_reads_action,
@@ -504,37 +521,20 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_style(app, dark=dark)
-        workstation = self._workstation
-        self._runner.run(
-            lambda: workstation.set_dark_theme(dark),
-            on_success=lambda _none: None,
+        session_ops.set_dark_theme(
+            workstation=self._workstation, runner=self._runner, dark=dark,
             on_failure=self._action_failed,
-            lane=Lane.CACHE,
-        )
+        )  # fmt: skip
         self.theme_changed.emit(dark)
 
     # -- reference data --------------------------------------------------
 
     def _load_reference_data(self) -> None:
-        workstation = self._workstation
-        self._runner.run(
-            workstation.cases,
-            on_success=self._cases_arrived,
+        catalog_ops.load_reference_data(
+            workstation=self._workstation, runner=self._runner, on_cases=self._cases_arrived,
+            on_purposes=self._purposes_arrived, on_cameras=self._cameras_arrived,
             on_failure=self._reference_failed,
-            lane=Lane.NETWORK,
-        )
-        self._runner.run(
-            workstation.purposes,
-            on_success=self._purposes_arrived,
-            on_failure=self._reference_failed,
-            lane=Lane.NETWORK,
-        )
-        self._runner.run(
-            workstation.cameras,
-            on_success=self._cameras_arrived,
-            on_failure=self._reference_failed,
-            lane=Lane.CACHE,
-        )
+        )  # fmt: skip
 
     def _cameras_arrived(self, cameras: list[CameraInfo]) -> None:
         self.cameras = list(cameras)
@@ -609,13 +609,11 @@ class MainWindow(QMainWindow):
         if self.search_panel.gate_reason is not None:
             self._set_gate(GATE_CHECKING)
         request = self._gate_request
-        workstation = self._workstation
-        self._runner.run(
-            lambda: workstation.slices(case_number=case_number),
+        catalog_ops.case_slices(
+            workstation=self._workstation, runner=self._runner, case_number=case_number,
             on_success=lambda slices: self._slices_arrived(request, purpose, slices),
             on_failure=lambda exc: self._slices_failed(request, exc),
-            lane=Lane.CACHE,
-        )
+        )  # fmt: skip
 
     def _slices_arrived(self, request: int, purpose: str, slices: list[SliceInfo]) -> None:
         if request != self._gate_request:
@@ -738,14 +736,16 @@ class MainWindow(QMainWindow):
             return None
         read, case_number = target
         dialog = EvidenceDialog(read=read, case_number=case_number, parent=self)
-        workstation = self._workstation
-        dialog.accepted.connect(
-            lambda: self._run_mark(
-                lambda: workstation.mark_evidence(
-                    read_id=read.read_id, case_number=case_number, note=dialog.note
-                )
-            )
-        )
+
+        def submit() -> None:
+            self.statusBar().showMessage("Recording the review mark…")
+            evidence_ops.mark_evidence(
+                workstation=self._workstation, runner=self._runner, read_id=read.read_id,
+                case_number=case_number, note=dialog.note, on_success=self._marked,
+                on_failure=self._action_failed,
+            )  # fmt: skip
+
+        dialog.accepted.connect(submit)
         self._open_review_dialog(dialog)
         return dialog
 
@@ -765,25 +765,18 @@ class MainWindow(QMainWindow):
         dialog = MisreadDialog(read=read, case_number=case_number, parent=self)
         dialog.plate_edit.setText(corrected_plate)
         dialog.note_edit.setPlainText(note)
-        workstation = self._workstation
-        dialog.accepted.connect(
-            lambda: self._run_mark(
-                lambda: workstation.mark_misread(
-                    read_id=read.read_id,
-                    case_number=case_number,
-                    corrected_plate=dialog.corrected_plate,
-                    note=dialog.note,
-                )
-            )
-        )
+
+        def submit() -> None:
+            self.statusBar().showMessage("Recording the review mark…")
+            review_ops.mark_misread(
+                workstation=self._workstation, runner=self._runner, read_id=read.read_id,
+                case_number=case_number, corrected_plate=dialog.corrected_plate,
+                note=dialog.note, on_success=self._marked, on_failure=self._action_failed,
+            )  # fmt: skip
+
+        dialog.accepted.connect(submit)
         self._open_review_dialog(dialog)
         return dialog
-
-    def _run_mark(self, work: Callable[[], ReviewMark]) -> None:
-        self.statusBar().showMessage("Recording the review mark…")
-        self._runner.run(
-            work, on_success=self._marked, on_failure=self._action_failed, lane=Lane.CACHE
-        )
 
     def _marked(self, mark: ReviewMark) -> None:
         what = "evidence" if mark.kind == "evidence" else f"a misread of {mark.corrected_plate}"
@@ -813,18 +806,15 @@ class MainWindow(QMainWindow):
         if self.role not in OUTCOME_ROLES:
             return None
         dialog = OutcomeDialog(case_number=case_number, purpose_label=label, parent=self)
-        workstation = self._workstation
 
         def submit() -> None:
-            outcome, note = dialog.outcome, dialog.note
-            self._runner.run(
-                lambda: workstation.record_outcome(
-                    case_number=case_number, purpose=purpose, outcome=outcome, note=note
-                ),
+            outcome = dialog.outcome
+            review_ops.record_outcome(
+                workstation=self._workstation, runner=self._runner, case_number=case_number,
+                purpose=purpose, outcome=outcome, note=dialog.note,
                 on_success=lambda _none: self._outcome_recorded(case_number, outcome),
                 on_failure=self._action_failed,
-                lane=Lane.CACHE,
-            )
+            )  # fmt: skip
 
         dialog.accepted.connect(submit)
         if self.outcome_dialog is not None:
@@ -849,13 +839,11 @@ class MainWindow(QMainWindow):
             self.search_panel.set_saved_searches([])
             return
         request = self._saved_request
-        workstation = self._workstation
-        self._runner.run(
-            lambda: workstation.saved_searches(case_number=case_number),
+        review_ops.load_saved_searches(
+            workstation=self._workstation, runner=self._runner, case_number=case_number,
             on_success=lambda saved: self._saved_searches_arrived(request, saved),
             on_failure=self._action_failed,
-            lane=Lane.CACHE,
-        )
+        )  # fmt: skip
 
     def _saved_searches_arrived(self, request: int, saved: list[SavedSearch]) -> None:
         if request != self._saved_request or self.is_locked:
@@ -875,16 +863,12 @@ class MainWindow(QMainWindow):
         dialog = SaveSearchDialog(
             case_number=case_number, summary=describe_search(query_to_dict(query)), parent=self
         )
-        workstation = self._workstation
 
         def submit() -> None:
-            name = dialog.name
-            self._runner.run(
-                lambda: workstation.save_search(name=name, query=query),
-                on_success=self._search_saved,
-                on_failure=self._action_failed,
-                lane=Lane.CACHE,
-            )
+            review_ops.save_search(
+                workstation=self._workstation, runner=self._runner, name=dialog.name,
+                query=query, on_success=self._search_saved, on_failure=self._action_failed,
+            )  # fmt: skip
 
         dialog.accepted.connect(submit)
         if self.save_search_dialog is not None:
@@ -910,13 +894,11 @@ class MainWindow(QMainWindow):
     def delete_saved_search(self, saved: SavedSearch) -> None:
         if self.is_locked:
             return
-        workstation = self._workstation
-        self._runner.run(
-            lambda: workstation.delete_saved_search(saved.saved_id),
+        review_ops.delete_saved_search(
+            workstation=self._workstation, runner=self._runner, saved_id=saved.saved_id,
             on_success=lambda _none: self._saved_search_deleted(saved),
             on_failure=self._action_failed,
-            lane=Lane.CACHE,
-        )
+        )  # fmt: skip
 
     def _saved_search_deleted(self, saved: SavedSearch) -> None:
         self.statusBar().showMessage(f"Deleted the saved search \u201c{saved.name}\u201d.", 8000)
@@ -1003,13 +985,11 @@ class MainWindow(QMainWindow):
         if case_number is None:
             self.statusBar().showMessage("Choose a case to sync its reads.", 5000)
             return
-        workstation = self._workstation
-        self._runner.run(
-            lambda: workstation.slices(case_number=case_number),
+        catalog_ops.case_slices(
+            workstation=self._workstation, runner=self._runner, case_number=case_number,
             on_success=self._sync_slices,
             on_failure=lambda exc: self.statusBar().showMessage(user_message(exc)),
-            lane=Lane.CACHE,
-        )
+        )  # fmt: skip
 
     def _sync_slices(self, slices: list[SliceInfo]) -> None:
         if self.is_locked or self.sync_panel.is_running:
@@ -1023,7 +1003,7 @@ class MainWindow(QMainWindow):
         self.start_sync(newest.slice_id)
 
     def _sync_finished(self, result: SyncResult) -> None:
-        self._set_connection(online=True)
+        self._set_connection(True)
         if not result.cancelled or result.reads:
             self.last_sync = datetime.now().astimezone()
             self.last_sync_label.setText(f"Last sync: {self.last_sync:%H:%M}")
@@ -1032,9 +1012,7 @@ class MainWindow(QMainWindow):
         self.upload_journal()
         self.sync_finished.emit(result)
 
-    def _sync_failed(self, message: str) -> None:
-        if message.startswith(UNREACHABLE_PREFIX):
-            self._set_connection(online=False, detail=message)
+    def _sync_failed(self, _message: str) -> None:
         self.refresh_status()
 
     # -- status ----------------------------------------------------------
@@ -1043,26 +1021,12 @@ class MainWindow(QMainWindow):
         """Re-read the journal (unsent audit events) and the size of the cache file."""
         if self._closing:
             return
-        workstation = self._workstation
-        self._runner.run(
-            workstation.journal_status,
-            on_success=self._journal_arrived,
+        status_ops.journal_status(
+            workstation=self._workstation, runner=self._runner, on_success=self._journal_arrived,
             on_failure=lambda exc: self.journal_label.setText(user_message(exc)),
-            lane=Lane.CACHE,
-        )
-
-        def cache_size() -> int | None:
-            try:
-                path: Path = workstation.cache_path
-            except KnownError:
-                return None
-            return _cache_bytes(path)
-
-        self._runner.run(
-            cache_size,
-            on_success=self._cache_size_arrived,
-            on_failure=lambda _exc: self._cache_size_arrived(None),
-            lane=Lane.NETWORK,
+        )  # fmt: skip
+        status_ops.cache_size(
+            workstation=self._workstation, runner=self._runner, on_done=self._cache_size_arrived
         )
 
     def _cache_size_arrived(self, size: int | None) -> None:
@@ -1087,27 +1051,45 @@ class MainWindow(QMainWindow):
         """Hourly: drop cached reads past retention (the engine's own clock, online or not)."""
         if self._closing:
             return
-        self._runner.run(
-            self._workstation.purge,
+        status_ops.purge(
+            workstation=self._workstation, runner=self._runner,
             on_success=lambda _counts: self.refresh_status(),
-            on_failure=lambda exc: log.warning("the hourly purge failed: %s", exc),
-            lane=Lane.CACHE,
-        )
+        )  # fmt: skip
+
+    def run_due_chores(self) -> None:
+        """The clock's tick: run what is due (the hub check and upload, the purge)."""
+        for chore in self.clock.due():
+            if chore is Chore.CHECK_HUB:
+                self.upload_journal()
+            elif chore is Chore.PURGE:
+                self.purge_expired()
 
     def upload_journal(self) -> None:
-        """Send unsent audit events to the hub; doubles as the online/offline check."""
+        """The clock's tick: ask the hub whether it answers (within 5 s), then, online,
+        send the unsent audit events. The status bar shows what the check found."""
         if self._closing:
             return
-        workstation = self._workstation
-        self._runner.run(
-            workstation.upload_journal,
-            on_success=self._uploaded,
+        status_ops.check_hub(
+            workstation=self._workstation, runner=self._runner, on_success=self._hub_checked,
             on_failure=self._upload_failed,
-            lane=Lane.NETWORK,
-        )
+        )  # fmt: skip
+
+    def _hub_checked(self, contact: HubContact) -> None:
+        if self._closing:
+            return
+        self._set_connection(contact.online, contact.detail)
+        if not contact.online:
+            self.refresh_status()
+            return
+        workstation = self._workstation
+        if contact.at is not None and workstation.session is not None and not self.is_locked:
+            status_ops.note_contact(workstation=workstation, runner=self._runner, at=contact.at)
+        status_ops.upload(
+            workstation=workstation, runner=self._runner, on_success=self._uploaded,
+            on_failure=self._upload_failed,
+        )  # fmt: skip
 
     def _uploaded(self, _sent: int) -> None:
-        self._set_connection(online=True)
         self.refresh_status()
 
     def _upload_failed(self, exc: BaseException) -> None:
@@ -1117,15 +1099,26 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def _note_hub(self, exc: BaseException) -> None:
+        """A failure whose kind says the hub could not be reached: the desk is offline."""
         if is_unreachable(exc):
-            self._set_connection(online=False, detail=str(exc))
+            self._set_connection(False, user_message(exc))
+            self._offline_message = user_message(exc)
 
-    def _set_connection(self, *, online: bool, detail: str = "") -> None:
+    def _set_connection(self, online: bool, detail: str = "") -> None:
+        """Show what the last contact found; offline, look for the hub more often."""
         self.connection_label.setText(ONLINE if online else OFFLINE)
         self.connection_label.setToolTip(detail)
         self.connection_label.setProperty("offline", not online)
         self.connection_label.style().unpolish(self.connection_label)
         self.connection_label.style().polish(self.connection_label)
+        if online and self._offline_message:
+            if self.statusBar().currentMessage() == self._offline_message:
+                self.statusBar().clearMessage()  # "cannot reach the hub" is over
+            self._offline_message = ""
+        self.clock.contact(online=online)
+        if self._clock_timer.interval() != _ms(self.clock.tick_s):
+            self._clock_timer.setInterval(_ms(self.clock.tick_s))
+        self.connection_changed.emit(online)
 
     @property
     def online(self) -> bool:
@@ -1172,18 +1165,16 @@ class MainWindow(QMainWindow):
             self.slice_dialog.hide()
         for item in self._data_actions:
             item.setEnabled(False)
+        self.menuBar().setEnabled(False)  # while locked, no menu opens
         self._update_actions()
         self.setWindowTitle(LOCKED_TITLE)
         self.lock_screen.set_session(self._workstation.session)
         self.lock_screen.reset()
         self.lock_screen.set_busy(True, LOCKING)
-        workstation = self._workstation
-        self._runner.run(
-            workstation.lock,
-            on_success=lambda _none: self._engine_locked(),
-            on_failure=self._lock_failed,
-            lane=Lane.CACHE,
-        )
+        session_ops.lock(
+            workstation=self._workstation, runner=self._runner,
+            on_success=lambda _none: self._engine_locked(), on_failure=self._lock_failed,
+        )  # fmt: skip
 
     def _engine_locked(self) -> None:
         self.lock_screen.set_busy(False)
@@ -1196,13 +1187,10 @@ class MainWindow(QMainWindow):
         self._engine_locked()
 
     def _unlock_requested(self, password: str, code: str) -> None:
-        workstation = self._workstation
-        self._runner.run(
-            lambda: workstation.unlock(password=password, totp=code),
-            on_success=self._unlocked,
-            on_failure=self._unlock_refused,
-            lane=Lane.NETWORK,
-        )
+        session_ops.unlock(
+            workstation=self._workstation, runner=self._runner, password=password, totp=code,
+            on_success=self._unlocked, on_failure=self._unlock_refused,
+        )  # fmt: skip
 
     def _unlock_refused(self, exc: BaseException) -> None:
         message = user_message(exc)
@@ -1217,6 +1205,7 @@ class MainWindow(QMainWindow):
         self.lock_screen.set_busy(False)
         for item in self._data_actions:
             item.setEnabled(True)
+        self.menuBar().setEnabled(True)
         self._selection_rows_changed()
         self._apply_role(session)
         self.load_saved_searches()
@@ -1238,14 +1227,35 @@ class MainWindow(QMainWindow):
         self.alerts_panel.start()
         self.session_unlocked.emit()
 
+    # -- signing out -----------------------------------------------------
+
+    def sign_out(self, *, switch: bool = False) -> None:
+        """Sign out (journaled, delivered, tokens removed), then close the window; the
+        application then asks who signs in next (`signed_out`)."""
+        if self._closing or self.is_locked:
+            return
+        self.menuBar().setEnabled(False)
+        self.statusBar().showMessage("Signing out…")
+        session_ops.sign_out(
+            workstation=self._workstation, runner=self._runner,
+            on_success=lambda _none: self._signed_out(switch), on_failure=self._sign_out_failed,
+        )  # fmt: skip
+
+    def _signed_out(self, switch: bool) -> None:
+        self.signed_out.emit(switch)
+        self.close()
+
+    def _sign_out_failed(self, exc: BaseException) -> None:
+        self.menuBar().setEnabled(True)
+        self._action_failed(exc)
+
     # -- closing ---------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop background work that can stop; the runner waits for the rest."""
         self._closing = True
         self.idle_watcher.stop()
-        self._upload_timer.stop()
-        self._purge_timer.stop()
+        self._clock_timer.stop()
         self.alerts_panel.stop()
         self.sync_panel.cancel()
         if self.slice_dialog is not None:
@@ -1255,19 +1265,11 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
 def _idle_ms(workstation: Workstation) -> int:
     """The engine's idle-lock time in milliseconds (0: off when the engine has none)."""
     seconds = getattr(workstation, "idle_lock_seconds", 0)
     return int(seconds) * 1000
-
-
-def _cache_bytes(path: Path) -> int | None:
-    """The cache file's size with its write-ahead log; None when there is no cache yet."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return None
-    wal = path.with_name(path.name + "-wal")
-    with contextlib.suppress(OSError):
-        size += wal.stat().st_size
-    return size

@@ -1,6 +1,6 @@
 """Decode an image file for plate reading: any format OpenCV reads, EXIF orientation applied.
 
-Bad files give an ImageError whose kind says what is wrong (empty, not an image,
+Bad files give an ImageError whose problem says what is wrong (empty, not an image,
 truncated, too large), and whose message names the file and what to do.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from app.core.errors import KnownError
+from app.core.errors import ErrorKind, KnownError
 
 Image = npt.NDArray[np.uint8]
 
@@ -28,7 +28,7 @@ _SIGNATURES = (
 JPEG_END = b"\xff\xd9"
 
 
-class ImageErrorKind(enum.Enum):
+class ImageProblem(enum.Enum):
     EMPTY = "empty"
     NOT_AN_IMAGE = "not an image"
     TRUNCATED = "truncated"
@@ -37,11 +37,13 @@ class ImageErrorKind(enum.Enum):
 
 
 class ImageError(KnownError):
-    """An image file that cannot be read; `kind` says why."""
+    """An image file that cannot be read; `problem` says why (its kind: invalid input)."""
 
-    def __init__(self, kind: ImageErrorKind, message: str) -> None:
+    kind = ErrorKind.INVALID
+
+    def __init__(self, problem: ImageProblem, message: str) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.problem = problem
 
 
 def _size(data: bytes) -> tuple[int, int] | None:
@@ -93,30 +95,30 @@ def decode_bytes(data: bytes, *, name: str = "the image") -> Image:
     import cv2
 
     if not data:
-        raise ImageError(ImageErrorKind.EMPTY, f"{name} is empty (0 bytes): choose an image file")
+        raise ImageError(ImageProblem.EMPTY, f"{name} is empty (0 bytes): choose an image file")
     if not data.startswith(_SIGNATURES):
         raise ImageError(
-            ImageErrorKind.NOT_AN_IMAGE,
+            ImageProblem.NOT_AN_IMAGE,
             f"{name} is not an image (JPEG, PNG, BMP, TIFF or WebP): check the file",
         )
     size = _size(data)
     if size is not None and (size == (0, 0) or size[0] * size[1] > MAX_PIXELS):
         dimensions = f"{size[0]} x {size[1]} pixels" if size[0] else "too many pixels"
         raise ImageError(
-            ImageErrorKind.TOO_LARGE,
+            ImageProblem.TOO_LARGE,
             f"{name} is {dimensions}, over the {MAX_PIXELS // 1_000_000} megapixel limit: "
             "crop or scale it down first",
         )
     if data.startswith(b"\xff\xd8") and not data.rstrip(b"\x00\r\n\t ").endswith(JPEG_END):
         raise ImageError(
-            ImageErrorKind.TRUNCATED, f"{name} is truncated (the JPEG has no end): copy it again"
+            ImageProblem.TRUNCATED, f"{name} is truncated (the JPEG has no end): copy it again"
         )
     image = cv2.imdecode(
         np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     )
     if image is None or image.size == 0:
         raise ImageError(
-            ImageErrorKind.UNREADABLE, f"{name} could not be decoded (it may be damaged)"
+            ImageProblem.UNREADABLE, f"{name} could not be decoded (it may be damaged)"
         )
     if data.startswith(b"\xff\xd8"):
         image = orient(np.asarray(image, np.uint8), exif_orientation(data))
@@ -129,6 +131,6 @@ def decode_file(path: Path) -> Image:
         data = path.read_bytes()
     except OSError as exc:
         raise ImageError(
-            ImageErrorKind.UNREADABLE, f"{path} cannot be read ({exc.strerror or exc})"
+            ImageProblem.UNREADABLE, f"{path} cannot be read ({exc.strerror or exc})"
         ) from exc
     return decode_bytes(data, name=str(path))

@@ -79,15 +79,15 @@ def test_a_hit_reaches_the_workstation_and_its_acknowledgement_is_journaled(
     workstation.login(
         username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
     )
-    workstation.refresh_catalog()
-    camera_id = workstation.cameras()[0].camera_id
+    workstation.catalog.refresh()
+    camera_id = workstation.catalog.cameras()[0].camera_id
     received: queue.Queue[tuple[float, AlertRecord]] = queue.Queue()
     connected = threading.Event()
-    listener = workstation.alert_listener(
+    listener = workstation.alerts.listener(
         on_alert=lambda alert: received.put((time.monotonic(), alert)),
         on_state=lambda state: connected.set() if state == CONNECTED else None,
     )
-    before = max((a.alert_id for a in workstation.alerts()), default=0)
+    before = max((a.alert_id for a in workstation.alerts.list()), default=0)
     listener.start()
     try:
         assert connected.wait(WAIT), f"the listener did not connect (state {listener.state})"
@@ -104,11 +104,11 @@ def test_a_hit_reaches_the_workstation_and_its_acknowledgement_is_journaled(
     assert not listener.running
 
     with pytest.raises(PolicyRefusal, match="needs every verification step"):
-        workstation.acknowledge_alert(
+        workstation.alerts.acknowledge(
             alert_id=alert.alert_id, outcome="action_taken",
             visual_confirmed=True, state_match=True, entry_confirmed=False,
         )  # fmt: skip
-    acknowledged = workstation.acknowledge_alert(
+    acknowledged = workstation.alerts.acknowledge(
         alert_id=alert.alert_id, outcome="action_taken", visual_confirmed=True,
         state_match=True, entry_confirmed=True, note="Vehicle stopped on Dell Range",
     )  # fmt: skip
@@ -118,14 +118,14 @@ def test_a_hit_reaches_the_workstation_and_its_acknowledgement_is_journaled(
     )
     events = [
         (event["action"], event["outcome"], event["object_refs"].get("alert_id"))
-        for event in workstation._journal().events()
+        for event in workstation.journal().events()
         if event["action"] == "alert.acknowledge"
     ]
     assert events == [
         ("alert.acknowledge", "refused", alert.alert_id),
         ("alert.acknowledge", "ok", alert.alert_id),
     ]
-    assert workstation.upload_journal() > 0
+    assert workstation.audit.upload() > 0
     workstation.close()
 
     listed = cli_json("--profile", str(profile), "alerts", "list", "--after", str(before))

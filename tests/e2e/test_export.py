@@ -35,7 +35,7 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
 ) -> None:
     workstation, case = synced_workstation
     profile = str(workstation.profile_dir)
-    rows = workstation.search(
+    rows = workstation.search.run(
         SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=2
     ).rows
     assert len(rows) == 2
@@ -51,7 +51,7 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     assert {h["read_id"]: h["status"] for h in listed["holds"]} == dict.fromkeys(
         read_ids, "proposed"
     )
-    at_hub = {h.read_id: h.status for h in workstation.client.holds(case_number=case)}
+    at_hub = {h.read_id: h.status for h in workstation.core.client.holds(case_number=case)}
     assert {read_id: at_hub[read_id] for read_id in read_ids} == dict.fromkeys(read_ids, "proposed")
     out = tmp_path / "exports"
     exported = cli_json("--profile", profile, "export", "--case", case, "--out", str(out))
@@ -76,17 +76,17 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
 
     # The originals are the hub's bytes: same SHA-256 as the hub's records, same bytes as served.
     for read_id in read_ids:
-        record = workstation.read(read_id)
+        record = workstation.review.read(read_id)
         for kind, sha in (("scene", record.image_sha256), ("crop", record.crop_sha256)):
             data = (packet / "data" / "originals" / f"{read_id}-{kind}.jpg").read_bytes()
             assert hashlib.sha256(data).hexdigest() == sha
-            assert data == workstation.client.image(sha)
+            assert data == workstation.core.client.image(sha)
 
     info = bagit.Bag(str(packet)).info
     assert info["Case-Number"] == case
     assert info["Packet-Id"] == exported["packet_id"]
     key_text = (packet / PUBLIC_KEY_FILE).read_text(encoding="ascii").strip()
-    assert key_text == workstation.device_public_key()
+    assert key_text == workstation.evidence.device_public_key()
     key_file = tmp_path / "device.pub"
     key_file.write_text(key_text, encoding="ascii")
     assert run_cli("verify", str(packet), "--public-key", str(key_file)).returncode == 0
@@ -130,10 +130,10 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     assert len(list(tmp_path.glob("page*.png"))) == 2
 
     # Online: the hub has the receipt with this manifest hash, and the device's key.
-    receipt = workstation.client.receipt(exported["packet_id"])
+    receipt = workstation.core.client.receipt(exported["packet_id"])
     signed_bytes = (packet / "tagmanifest-sha256.txt").read_bytes()
     assert receipt.manifest_sha256 == hashlib.sha256(signed_bytes).hexdigest()
-    assert receipt.device_public_key == workstation.device_public_key()
+    assert receipt.device_public_key == workstation.evidence.device_public_key()
     hub_url = workstation.hub_url or ""
     online = run_cli("verify", str(packet), "--hub", hub_url, "--json")
     assert online.returncode == 0, online.stdout + online.stderr
@@ -152,7 +152,7 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     assert caught.returncode == 1
     assert "not a valid signature by the key the hub at" in caught.stdout
 
-    events = workstation._journal().events()
+    events = workstation.journal().events()
     finished = [e for e in events if e["action"] == "export.packet"]
     assert len(finished) == 1
     assert finished[0]["outcome"] == "ok"
@@ -160,7 +160,7 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     assert finished[0]["params"]["reads"] == 2
     signed = (packet / "tagmanifest-sha256.txt").read_bytes()
     assert finished[0]["params"]["manifest_sha256"] == hashlib.sha256(signed).hexdigest()
-    assert workstation.journal_status(full=True).chain_ok
+    assert workstation.audit.status(full=True).chain_ok
 
     # A flipped byte in an original is caught and named by the command.
     original = packet / "data" / "originals" / f"{read_ids[0]}-crop.jpg"
@@ -178,7 +178,7 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     with pytest.raises(ExportCancelled):
         workstation.export_packet(case_number=case, out_dir=cancelled_out, cancel=cancel)
     assert list(cancelled_out.iterdir()) == []
-    last = workstation._journal().events()[-1]
+    last = workstation.journal().events()[-1]
     assert (last["action"], last["outcome"]) == ("export.packet", "cancelled")
 
 
@@ -197,12 +197,12 @@ def test_offline_marks_and_exports_reach_the_hub_at_the_next_contact(
         )
         case = seeded_hub.case_for(user["username"])
         now = datetime.now(UTC)
-        created = workstation.request_slice(
+        created = workstation.slices.request(
             case_number=case, purpose="robbery", justification=JUSTIFICATION,
             time_from=now - timedelta(days=5), time_to=now,
         )  # fmt: skip
         workstation.sync(slice_id=created.slice_id, images=True)
-        rows = workstation.search(
+        rows = workstation.search.run(
             SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=5
         ).rows
         read_ids = [row.read_id for row in rows[3:5]]
@@ -228,15 +228,15 @@ def test_offline_marks_and_exports_reach_the_hub_at_the_next_contact(
 
         # Back online: the next contact (here the journal upload) delivers what waited.
         proxy.enabled = False
-        workstation.upload_journal()
+        workstation.audit.upload()
         holds = workstation.evidence_holds(case_number=case)
         assert {h.read_id: h.status for h in holds} == dict.fromkeys(read_ids, "proposed")
-        receipt = workstation.client.receipt(result.packet_id)
+        receipt = workstation.core.client.receipt(result.packet_id)
         signed = (result.packet / "tagmanifest-sha256.txt").read_bytes()
         assert receipt.manifest_sha256 == hashlib.sha256(signed).hexdigest()
         done = run_cli("verify", str(result.packet), "--hub", seeded_hub.url, "--json")
         assert done.returncode == 0, done.stdout + done.stderr
-        actions = [e["action"] for e in workstation._journal().events()]
+        actions = [e["action"] for e in workstation.journal().events()]
         assert actions.count("evidence.hold") == 1
         assert actions.count("export.receipt") == 1
     finally:
@@ -249,7 +249,7 @@ def test_export_redacts_from_the_command_line_and_refuses_bad_regions(
 ) -> None:
     workstation, case = synced_workstation
     profile = str(workstation.profile_dir)
-    rows = workstation.search(
+    rows = workstation.search.run(
         SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=8
     ).rows
     read_id = rows[7].read_id
@@ -261,7 +261,7 @@ def test_export_redacts_from_the_command_line_and_refuses_bad_regions(
     (hold,) = refused["holds"]
     assert hold["status"] == "refused"
     assert "No case 2026-999999" in hold["detail"]
-    assert workstation.deliver_evidence() == {"holds": 0, "refused": 0, "receipts": 0}
+    assert workstation.evidence.deliver() == {"holds": 0, "refused": 0, "receipts": 0}
     bad = run_cli("--profile", profile, "export", "--case", case, "--out", str(tmp_path / "x"),
                   "--redact", f"{read_id}:1,2,3")  # fmt: skip
     assert bad.returncode == 1
@@ -278,7 +278,7 @@ def test_export_redacts_from_the_command_line_and_refuses_bad_regions(
         (packet / "data" / "derived" / f"{read_id}-scene.derived.png.json").read_text("utf-8")
     )
     assert sidecar["operations"][0]["region"] == [10, 10, 50, 20]
-    assert sidecar["original_sha256"] == workstation.read(read_id).image_sha256
+    assert sidecar["original_sha256"] == workstation.review.read(read_id).image_sha256
     assert run_cli("verify", str(packet)).returncode == 3  # intact, origin not checked
 
 
@@ -286,7 +286,7 @@ def test_a_technicians_export_confirms_the_detectives_proposed_holds(
     synced_workstation: tuple[Workstation, str], seeded_hub: SeededHub, tmp_path: Path
 ) -> None:
     detective, case = synced_workstation
-    rows = detective.search(
+    rows = detective.search.run(
         SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=12
     ).rows
     read_id = rows[11].read_id
@@ -301,7 +301,7 @@ def test_a_technicians_export_confirms_the_detectives_proposed_holds(
             username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
         )
         now = datetime.now(UTC)
-        created = technician.request_slice(
+        created = technician.slices.request(
             case_number=case, purpose="robbery", justification=JUSTIFICATION,
             time_from=now - timedelta(days=5), time_to=now,
         )  # fmt: skip
@@ -314,10 +314,10 @@ def test_a_technicians_export_confirms_the_detectives_proposed_holds(
         assert result.receipt == "delivered"
         (mine,) = technician.evidence_holds(case_number=case)
         assert mine.status == "confirmed"
-        at_hub = {h.read_id: h for h in technician.client.holds(case_number=case)}
+        at_hub = {h.read_id: h for h in technician.core.client.holds(case_number=case)}
         assert at_hub[read_id].status == "confirmed"
         assert at_hub[read_id].confirmed_by == user["username"]
-        actions = [e["action"] for e in technician._journal().events()]
+        actions = [e["action"] for e in technician.journal().events()]
         assert "evidence.hold_confirm" in actions
         assert verify_packet(result.packet).intact
     finally:

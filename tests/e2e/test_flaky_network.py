@@ -30,10 +30,10 @@ def test_sync_through_a_flaky_network_gets_exactly_the_hubs_reads(
         workstation.login(
             username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
         )
-        settings = workstation._settings
+        settings = workstation.settings
         settings.feed_page_size = 50
         now = datetime.now(UTC)
-        created = workstation.request_slice(
+        created = workstation.slices.request(
             case_number=seeded_hub.case_for(user["username"]),
             purpose="robbery",
             justification=JUSTIFICATION,
@@ -53,9 +53,9 @@ def test_sync_through_a_flaky_network_gets_exactly_the_hubs_reads(
         assert len(cached) == len(set(cached)) == created.estimated_reads
 
         proxy.enabled = False
-        while workstation.journal_status().pending:
-            assert workstation.upload_journal() > 0
-        assert workstation.journal_status().chain_ok
+        while workstation.audit.status().pending:
+            assert workstation.audit.upload() > 0
+        assert workstation.audit.status().chain_ok
     finally:
         workstation.close()
         proxy.stop()

@@ -57,8 +57,8 @@ def test_a_flagged_local_search_is_reviewed_and_answered(
         assert _cli(seeded_hub, "policy", "set", key, value)["new"] == float(value)
 
     broad = SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern("1*"))
-    page = workstation.search(broad)
-    assert workstation.upload_journal() > 0
+    page = workstation.search.run(broad)
+    assert workstation.audit.upload() > 0
 
     supervisor_client = _supervisor(seeded_hub)
     [item] = [i for i in supervisor_client.review_items() if i.source == "workstation"]
@@ -74,11 +74,11 @@ def test_a_flagged_local_search_is_reviewed_and_answered(
     )
     assert decided.status == "justification_requested"
 
-    [request] = workstation.client.justification_requests()
+    [request] = workstation.core.client.justification_requests()
     assert (request.item_id, request.question) == (item.item_id, question)
     answer = "The witness saw only the first digit, 1, on the getaway car's plate."
-    workstation.client.answer_justification(request.item_id, answer)
-    assert workstation.client.justification_requests() == []
+    workstation.core.client.answer_justification(request.item_id, answer)
+    assert workstation.core.client.justification_requests() == []
 
     after = supervisor_client.review_item(item.item_id)
     assert after.status == "answered"

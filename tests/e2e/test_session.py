@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from app.core.errors import KnownError
+from app.core.errors import ErrorKind, KnownError
 from app.core.records import SearchQuery
 from app.demo import totp_now
 from app.sync.checkpoints import IntegrityProblem
-from app.sync.client import DeviceRevoked
+from app.sync.client import DeviceRevoked, HubUnreachable
 from app.sync.secrets import SecretStore
 from app.workstation import SessionLocked, Workstation
 from tests.support.live_hub import SeededHub
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 def _search(workstation: Workstation, case: str) -> int | None:
     query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
-    return workstation.search(query, limit=5).total
+    return workstation.search.run(query, limit=5).total
 
 
 def test_a_locked_session_serves_nothing_until_the_user_signs_in_again(
@@ -38,7 +38,7 @@ def test_a_locked_session_serves_nothing_until_the_user_signs_in_again(
     with pytest.raises(SessionLocked):
         _search(workstation, case)
     with pytest.raises(SessionLocked):
-        workstation.cases()
+        workstation.catalog.cases()
 
     with pytest.raises(KnownError, match="Wrong user name, password or code"):
         workstation.unlock(password=user["password"], totp="000000")
@@ -47,22 +47,22 @@ def test_a_locked_session_serves_nothing_until_the_user_signs_in_again(
     workstation.unlock(password=user["password"], totp=totp_now(user["totp_secret"]))
     assert not workstation.locked
     assert _search(workstation, case) == before
-    actions = [event["action"] for event in workstation._journal().events()]
+    actions = [event["action"] for event in workstation.journal().events()]
     assert actions[-4:] == ["session.lock", "session.unlock", "session.sign_in", "search"]
-    assert workstation.journal_status().chain_ok
+    assert workstation.audit.status().chain_ok
 
 
 def test_sign_out_removes_the_tokens_and_keeps_the_cache_key(
     synced_workstation: tuple[Workstation, str],
 ) -> None:
     workstation, _case = synced_workstation
-    profile_id = workstation._settings.profile_id
+    profile_id = workstation.settings.profile_id
     workstation.logout()
     store = SecretStore(profile_id)
     assert store.tokens() == (None, None)
     assert store.cache_key(create=False) is not None
     assert workstation.session is None
-    assert workstation.journal_status().pending == 0  # the sign-out itself was delivered
+    assert workstation.audit.status().pending == 0  # the sign-out itself was delivered
 
 
 def test_offline_the_cache_still_answers_and_events_wait(
@@ -75,8 +75,11 @@ def test_offline_the_cache_still_answers_and_events_wait(
     try:
         assert offline.session is not None
         assert _search(offline, case)
-        assert offline.upload_journal() == 0
-        assert offline.journal_status().pending >= 1
+        # The upload says the hub is out of reach (it does not pass for "0 sent, online").
+        with pytest.raises(HubUnreachable) as caught:
+            offline.audit.upload()
+        assert caught.value.kind is ErrorKind.UNREACHABLE
+        assert offline.audit.status().pending >= 1
     finally:
         offline.close()
 
@@ -86,46 +89,48 @@ def test_review_analyses_and_outcomes_are_journaled_and_reach_the_hub(
 ) -> None:
     workstation, case = synced_workstation
     query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
-    first = workstation.search(query, limit=1).rows[0]
+    first = workstation.search.run(query, limit=1).rows[0]
 
-    sightings = workstation.sightings(case_number=case, purpose="robbery", plate=first.plate)
+    sightings = workstation.search.sightings(case_number=case, purpose="robbery", plate=first.plate)
     assert first.read_id in {read.read_id for read in sightings}
     assert sightings == sorted(sightings, key=lambda read: read.captured_at)
-    associates = workstation.associates(case_number=case, purpose="robbery", plate=first.plate)
+    associates = workstation.search.associates(
+        case_number=case, purpose="robbery", plate=first.plate
+    )
     assert all(a.plate != first.plate and a.cameras >= 2 for a in associates)
     # The simulator sends a companion vehicle behind the first vehicle of interest.
-    convoy = workstation.associates(case_number=case, purpose="robbery", plate="7K2LMV")
+    convoy = workstation.search.associates(case_number=case, purpose="robbery", plate="7K2LMV")
     assert "CVY2291" in {a.plate for a in convoy}
 
-    cameras = [camera.camera_id for camera in workstation.cameras()]
-    matches = workstation.multi_place(
+    cameras = [camera.camera_id for camera in workstation.catalog.cameras()]
+    matches = workstation.search.multi_place(
         case_number=case, purpose="robbery", places=[cameras[:1], cameras[1:]]
     )
     assert all(len(match.sightings) == 2 and all(match.sightings) for match in matches)
     with pytest.raises(KnownError, match="at least two places"):
-        workstation.multi_place(case_number=case, purpose="robbery", places=[cameras])
+        workstation.search.multi_place(case_number=case, purpose="robbery", places=[cameras])
 
-    misread = workstation.mark_misread(
+    misread = workstation.review.mark_misread(
         read_id=first.read_id, case_number=case, corrected_plate="abc 123", note="I read as 1"
     )
     assert misread.corrected_plate == "ABC123"
     workstation.mark_evidence(read_id=first.read_id, case_number=case, note="leaving the scene")
-    assert [m.kind for m in workstation.review_marks(read_id=first.read_id)] == [
+    assert [m.kind for m in workstation.review.marks(read_id=first.read_id)] == [
         "misread",
         "evidence",
     ]
-    workstation.record_outcome(case_number=case, purpose="robbery", outcome="lead")
+    workstation.review.record_outcome(case_number=case, purpose="robbery", outcome="lead")
     with pytest.raises(KnownError, match="not a search outcome"):
-        workstation.record_outcome(case_number=case, purpose="robbery", outcome="hunch")
-    saved = workstation.save_search(name="first plate", query=query)
-    assert workstation.saved_searches(case_number=case) == [saved]
+        workstation.review.record_outcome(case_number=case, purpose="robbery", outcome="hunch")
+    saved = workstation.search.save(name="first plate", query=query)
+    assert workstation.search.saved(case_number=case) == [saved]
 
-    actions = [event["action"] for event in workstation._journal().events()]
+    actions = [event["action"] for event in workstation.journal().events()]
     for action in ("review.misread", "review.evidence", "search.outcome", "search.save"):
         assert action in actions
     assert actions.count("search") >= 4  # the search, sightings, associates, the two places
-    while workstation.journal_status().pending:
-        assert workstation.upload_journal() > 0
+    while workstation.audit.status().pending:
+        assert workstation.audit.upload() > 0
     assert '"chains_ok": true' in seeded_hub.hub_cli("audit-verify").stdout
 
 
@@ -133,15 +138,15 @@ def test_the_workstation_checks_the_hubs_signed_log_after_each_delivery(
     synced_workstation: tuple[Workstation, str],
 ) -> None:
     workstation, case = synced_workstation
-    first = workstation.verify_hub_log()  # everything delivered so far is already proven
+    first = workstation.audit.verify_hub_log()  # everything delivered so far is already proven
     assert first is None
     _search(workstation, case)
-    assert workstation.upload_journal() >= 1
+    assert workstation.audit.upload() >= 1
     stored = json.loads(workstation.db().execute(
         "SELECT value FROM settings WHERE key = 'audit_checkpoint'"
     ).fetchone()[0])  # fmt: skip
     assert stored["tree_size"] > 0
-    assert stored["proven_through_seq"] == workstation._journal().delivered_through()
+    assert stored["proven_through_seq"] == workstation.journal().delivered_through()
 
     # A hub that signs with another key than the one pinned is caught, journaled and shown.
     stored["public_key"] = "A" * 43 + "="
@@ -150,11 +155,11 @@ def test_the_workstation_checks_the_hubs_signed_log_after_each_delivery(
     )
     _search(workstation, case)
     with pytest.raises(IntegrityProblem, match="different key"):
-        workstation.upload_journal()
-    status = workstation.journal_status()
+        workstation.audit.upload()
+    status = workstation.audit.status()
     assert not status.chain_ok
     assert any("different key" in problem for problem in status.problems)
-    actions = [event["action"] for event in workstation._journal().events()]
+    actions = [event["action"] for event in workstation.journal().events()]
     assert actions[-1] == "audit.integrity_problem"
 
 
@@ -180,7 +185,7 @@ def test_a_device_revoked_at_the_hub_is_wiped_at_its_next_contact(
         timeout=30,
     )
     assert revoked.status_code == 200, revoked.text
-    profile_id = workstation._settings.profile_id
+    profile_id = workstation.settings.profile_id
 
     with pytest.raises(DeviceRevoked, match="wiped"):
         workstation.sync()
@@ -198,7 +203,7 @@ def test_the_hubs_purge_reaches_the_cache_but_a_held_read_stays(
     """Runs last in this module: it purges every unheld read of the shared hub."""
     workstation, case = synced_workstation
     query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
-    before = workstation.search(query, limit=1)
+    before = workstation.search.run(query, limit=1)
     held = before.rows[0]
     technician = seeded_hub.user("evidence_technician")
     login = httpx.post(
@@ -253,6 +258,6 @@ def test_the_hubs_purge_reaches_the_cache_but_a_held_read_stays(
 
     result = workstation.sync()
     assert result.deleted == (before.total or 0) - len(kept)
-    after = workstation.search(query, limit=5)
+    after = workstation.search.run(query, limit=5)
     assert after.total == len(kept)
     assert held.read_id in {row.read_id for row in after.rows}

@@ -41,7 +41,7 @@ def _signed_in(hub: SeededHub, profile: Path, *, page_size: int) -> tuple[Workst
 
 def _request(workstation: Workstation, case: str) -> tuple[str, int]:
     now = datetime.now(UTC)
-    created = workstation.request_slice(
+    created = workstation.slices.request(
         case_number=case,
         purpose="robbery",
         justification=JUSTIFICATION,
@@ -53,7 +53,7 @@ def _request(workstation: Workstation, case: str) -> tuple[str, int]:
 
 def _hub_read_ids(hub: SeededHub, workstation: Workstation, slice_id: str) -> set[str]:
     """The slice's reads as the hub serves them, pulled straight from the feed."""
-    token = workstation.client.access_token
+    token = workstation.core.client.access_token
     ids: list[str] = []
     cursor = None
     while True:
@@ -103,7 +103,7 @@ def test_a_cancelled_sync_resumes_where_it_stopped(seeded_hub: SeededHub, tmp_pa
         assert len(cached) == len(set(cached)) == estimated
         assert set(cached) == _hub_read_ids(seeded_hub, workstation, slice_id)
         query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
-        assert workstation.search(query, limit=1).total == estimated
+        assert workstation.search.run(query, limit=1).total == estimated
 
         # The feed sends every read again (from the start): none of them is a new read.
         workstation.db().execute("UPDATE slices SET cursor = NULL WHERE slice_id = ?", (slice_id,))

@@ -36,15 +36,15 @@ def test_killing_the_uploader_loses_and_duplicates_no_event(
         username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
     )
     for n in range(EVENTS):
-        with workstation._journaled("test.event", params={"n": n}):
+        with workstation.core.journaled("test.event", params={"n": n}):
             pass
-    assert workstation.journal_status().pending == EVENTS
+    assert workstation.audit.status().pending == EVENTS
     before = _hub_events(seeded_hub)
 
     rng = random.Random(20261123)
     kills = 0
     for _ in range(3):
-        delivered = workstation.journal_status().delivered
+        delivered = workstation.audit.status().delivered
         process = subprocess.Popen(
             [sys.executable, "-m", "app", "--profile", str(profile), "journal", "upload"],
             stdout=subprocess.DEVNULL,
@@ -53,7 +53,7 @@ def test_killing_the_uploader_loses_and_duplicates_no_event(
         # Wait until this uploader has delivered a batch, then kill it at a random moment.
         deadline = time.monotonic() + 60
         while process.poll() is None and time.monotonic() < deadline:
-            if workstation.journal_status().delivered > delivered:
+            if workstation.audit.status().delivered > delivered:
                 time.sleep(rng.uniform(0.0, 0.3))
                 break
             time.sleep(0.02)
@@ -62,9 +62,9 @@ def test_killing_the_uploader_loses_and_duplicates_no_event(
             kills += 1
         process.wait(timeout=30)
 
-    while workstation.journal_status().pending:
-        assert workstation.upload_journal() > 0
-    status = workstation.journal_status()
+    while workstation.audit.status().pending:
+        assert workstation.audit.upload() > 0
+    status = workstation.audit.status()
     workstation.close()
     assert status.chain_ok
     assert status.delivered == EVENTS + 1  # and the sign-in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -10,6 +11,7 @@ from pytestqt.qtbot import QtBot
 from app.ui.collector import GuiThreadCollector
 from app.ui.main_window import MainWindow
 from app.ui.workers import TaskRunner
+from app.workstation import Workstation
 
 from .fakes import CASE, FakeWorkstation
 
@@ -19,6 +21,7 @@ def gui_thread_collector(qapp: object) -> Iterator[GuiThreadCollector]:
     """Garbage collected on the GUI thread only, as in the app (app.ui.collector)."""
     collector = GuiThreadCollector()
     yield collector
+    gc.collect()  # the test's cycles (windows, lambdas holding Qt objects) die on this thread
     collector.stop()
 
 
@@ -37,6 +40,21 @@ def workstation(qtbot: QtBot) -> FakeWorkstation:
 
 
 ReadyWindow = Callable[..., MainWindow]
+Desk = tuple[MainWindow, Workstation, str]
+
+
+@pytest.fixture
+def desk(qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner) -> Desk:
+    """The real desk: the window over the real services, a temporary cache and a real hub,
+    on the detective's synced case, ready to search: (window, workstation, case). The
+    runner is asked for after the workstation, so it is shut down first."""
+    workstation, case = synced_workstation
+    window = MainWindow(workstation, runner, initial_case=case, initial_purpose="robbery")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=20_000)
+    qtbot.waitUntil(lambda: bool(window.search_panel.camera_actions), timeout=20_000)
+    return window, workstation, case
 
 
 @pytest.fixture

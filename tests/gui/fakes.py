@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
@@ -31,6 +33,7 @@ from app.core.records import (
     CameraInfo,
     CaseInfo,
     HoldState,
+    HubContact,
     JournalStatus,
     PlaceMatch,
     PurposeInfo,
@@ -49,6 +52,7 @@ from app.core.records import (
     query_to_dict,
 )
 from app.export.packet import ExportCancelled, ExportProgress, PacketResult
+from app.sync.client import HubUnreachable
 from app.workstation import LOCKED_MESSAGE, SessionLocked
 
 HUB_URL = "https://hub.example.test"
@@ -79,7 +83,7 @@ def make_jpeg(width: int, height: int, color: str, text: str = "") -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    assert image.save(buffer, "JPEG", 85)
+    assert image.save(buffer, "JPEG", 85)  # type: ignore[call-overload]  # the stubs want bytes; Qt wants str
     buffer.close()
     return bytes(data.data())
 
@@ -116,6 +120,13 @@ def make_reads(count: int) -> list[ReadRecord]:
 
 
 @dataclass
+class _FakePlan:
+    case_number: str
+    redactions: dict[str, object]
+    read_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
 class FakeWorkstation:
     """Stand-in for Workstation; every list is shared with the test to inspect."""
 
@@ -138,7 +149,7 @@ class FakeWorkstation:
     hub_alerts: list[AlertRecord] = field(default_factory=list)
     listeners: list[FakeAlertListener] = field(default_factory=list)
     acknowledgements: list[dict[str, object]] = field(default_factory=list)
-    evidence: list[str] = field(default_factory=list)  # read ids marked as evidence
+    evidence_reads: list[str] = field(default_factory=list)  # read ids marked as evidence
     exports: list[dict[str, object]] = field(default_factory=list)
     pause_export: threading.Event | None = None  # set: the export waits for it
     image_calls: list[tuple[str, str]] = field(default_factory=list)
@@ -173,6 +184,57 @@ class FakeWorkstation:
             self.scene_jpeg = make_jpeg(640, 360, "#3b5f7a", "SCENE")
         if not self.crop_jpeg:
             self.crop_jpeg = make_jpeg(200, 60, "#222222", "8K7K2")
+        self._facets()
+
+    def _facets(self) -> None:
+        """The services' shape (ws.search.run, ws.audit.status, ...) over the flat fakes."""
+        cls = type(self)
+
+        def bound(name: str) -> Callable[..., Any]:
+            method: Callable[..., Any] = getattr(cls, name).__get__(self)
+            return method
+
+        def facet(**names: str) -> SimpleNamespace:
+            return SimpleNamespace(**{key: bound(name) for key, name in names.items()})
+
+        # Instance attributes: they shadow the flat methods of the same name.
+        self.catalog = facet(cases="cases", purposes="purposes", cameras="cameras")
+        self.slices = facet(request="request_slice", list="slices")  # type: ignore[assignment]
+        self.search = facet(  # type: ignore[assignment]
+            run="search", sightings="sightings", associates="associates",
+            multi_place="multi_place", save="save_search", saved="saved_searches",
+            delete_saved="delete_saved_search",
+        )  # fmt: skip
+        self.review = facet(
+            read="read", marks="review_marks", mark_misread="mark_misread",
+            record_outcome="record_outcome",
+        )  # fmt: skip
+        self.evidence = facet(mark="mark_evidence")
+        self.evidence.deliver = lambda: {}
+        self.evidence.confirm_holds = lambda _case, _ids: None
+        self.evidence.hub_custody = lambda _case, _ids: None
+        self.export = SimpleNamespace(
+            plan=lambda *, case_number, redactions: _FakePlan(case_number, dict(redactions)),
+            missing_images=lambda _plan: [],
+            fetch_missing=lambda _missing, *, cancel=None: 0,
+            write=lambda plan, *, out_dir, hub_custody, zip, progress, cancel: self.export_packet(
+                case_number=plan.case_number,
+                out_dir=out_dir,
+                zip=zip,
+                redactions=plan.redactions,
+                progress=progress,
+                cancel=cancel,
+            ),
+            with_receipt=lambda result: result,
+        )
+        self.alerts = facet(  # type: ignore[assignment]
+            list="alerts", listener="alert_listener", images="alert_images",
+            acknowledge="acknowledge_alert",
+        )  # fmt: skip
+        self.audit = facet(
+            status="journal_status", upload="upload_journal", purge="purge",
+            check_hub="check_hub", note_contact="note_contact",
+        )  # fmt: skip
 
     # -- session ---------------------------------------------------------
 
@@ -201,7 +263,7 @@ class FakeWorkstation:
             {"username": username, "password": password, "totp": totp, "hub_url": hub_url}
         )
         if self.hub_unreachable:
-            raise KnownError(
+            raise HubUnreachable(
                 f"Cannot reach the hub at {hub_url}: connection refused. "
                 "Check the address and your network."
             )
@@ -228,7 +290,7 @@ class FakeWorkstation:
     def unlock(self, *, password: str, totp: str) -> SessionInfo:
         self.unlock_calls.append({"password": password, "totp": totp})
         if self.hub_unreachable:
-            raise KnownError(
+            raise HubUnreachable(
                 f"Cannot reach the hub at {HUB_URL}: connection refused. "
                 "Check the address and your network."
             )
@@ -347,7 +409,7 @@ class FakeWorkstation:
         self._check_unlocked()
         self.sync_calls.append(slice_id)
         if self.hub_unreachable:
-            raise KnownError(
+            raise HubUnreachable(
                 f"Cannot reach the hub at URL: {HUB_URL}. Check the address and your network."
             )
         estimated = self.sync_pages * self.sync_page_size
@@ -422,7 +484,7 @@ class FakeWorkstation:
         self._check_unlocked()
         return [
             HoldState(case_number, read_id, "proposed", f"h{n}", "", NOW)
-            for n, read_id in enumerate(self.evidence)
+            for n, read_id in enumerate(self.evidence_reads)
         ]
 
     def export_packet(
@@ -436,7 +498,7 @@ class FakeWorkstation:
         cancel: threading.Event | None = None,
     ) -> PacketResult:
         self._check_unlocked()
-        total = len(self.evidence)
+        total = len(self.evidence_reads)
         for done in range(total + 1):
             if progress is not None:
                 progress(ExportProgress("originals", done, total))
@@ -454,7 +516,7 @@ class FakeWorkstation:
     def alerts(self, *, after: int = 0, limit: int = 100) -> list[AlertRecord]:
         self._check_unlocked()
         if self.hub_unreachable:
-            raise KnownError("The hub cannot be reached.")
+            raise HubUnreachable("The hub cannot be reached.")
         return [a for a in self.hub_alerts if a.alert_id > after][:limit]
 
     def alert_listener(
@@ -491,7 +553,8 @@ class FakeWorkstation:
         index = next(i for i, a in enumerate(self.hub_alerts) if a.alert_id == alert_id)
         done = replace(
             self.hub_alerts[index], acknowledged_by="detective", acknowledged_at=NOW,
-            outcome=outcome, note=note, **steps,
+            outcome=outcome, note=note, visual_confirmed=visual_confirmed,
+            state_match=state_match, entry_confirmed=entry_confirmed,
         )  # fmt: skip
         self.hub_alerts[index] = done
         return done
@@ -513,7 +576,9 @@ class FakeWorkstation:
 
     def _require_slice(self, case_number: str, purpose: str) -> None:
         self._check_unlocked()
-        if not any(s.purpose == purpose for s in self.slices(case_number=case_number)):
+        if not any(
+            s.purpose == purpose for s in FakeWorkstation.slices(self, case_number=case_number)
+        ):
             raise KnownError(
                 f"You hold no reads for case {case_number} under this purpose; request "
                 "the reads the case needs first."
@@ -675,9 +740,17 @@ class FakeWorkstation:
         self.purge_calls += 1
         return {"purged": 0, "kept_on_hold": 0}
 
+    def check_hub(self) -> HubContact:
+        if self.hub_unreachable:
+            return HubContact(online=False, reason="unreachable", detail="Cannot reach the hub.")
+        return HubContact(online=True, at=datetime.now(UTC))
+
+    def note_contact(self, at: datetime) -> None:
+        self.last_contact = at
+
     def upload_journal(self) -> int:
         if self.hub_unreachable:
-            raise KnownError(
+            raise HubUnreachable(
                 f"Cannot reach the hub at URL: {HUB_URL}. Check the address and your network."
             )
         sent, self.pending_events = self.pending_events, 0

@@ -57,7 +57,7 @@ def test_review_sightings_saved_search_and_outcome_are_journaled(
     panel = window.sightings_panel
     with qtbot.waitSignals([panel.sightings_loaded, panel.associates_loaded], timeout=20_000):
         window.show_sightings()
-    sightings = workstation.sightings(case_number=case, purpose="robbery", plate=read.plate)
+    sightings = workstation.search.sightings(case_number=case, purpose="robbery", plate=read.plate)
     panel.grab()
     assert panel.timeline.painted_marks == len(sightings) > 0
     assert panel.camera_map.painted_sightings == len(sightings)
@@ -80,10 +80,10 @@ def test_review_sightings_saved_search_and_outcome_are_journaled(
     with qtbot.waitSignal(window.outcome_recorded, timeout=20_000):
         outcome.accept()
 
-    actions = [event["action"] for event in workstation._journal().events()]
+    actions = [event["action"] for event in workstation.journal().events()]
     for action in ("review.evidence", "review.misread", "search.save", "search.outcome"):
         assert action in actions
-    assert workstation.journal_status().chain_ok
+    assert workstation.audit.status().chain_ok
 
 
 def _click_header(qtbot: QtBot, window: MainWindow, column: int) -> None:
@@ -121,7 +121,7 @@ def test_clicking_a_column_sorts_every_cached_read_and_journals_the_order(
         _click_header(qtbot, window, PLATE)  # again: descending
     assert model.read_at(0).plate == max(plates)
 
-    searches = [e for e in workstation._journal().events() if e["action"] == "search"]
+    searches = [e for e in workstation.journal().events() if e["action"] == "search"]
     assert searches[-2]["params"]["order"] == "plate ascending"
     assert searches[-1]["params"]["order"] == "plate descending"
 
@@ -148,6 +148,6 @@ def test_a_hotlist_alert_is_verified_with_its_image_and_journaled(
         qtbot.mouseClick(panel.acknowledge_button, Qt.MouseButton.LeftButton)
     assert done.args[0].outcome == "correct_read"
     assert done.args[0].acknowledged_by == workstation.session.username  # type: ignore[union-attr]
-    actions = [e["action"] for e in workstation._journal().events()]
+    actions = [e["action"] for e in workstation.journal().events()]
     assert "image.view" in actions
     assert "alert.acknowledge" in actions

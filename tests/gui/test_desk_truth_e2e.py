@@ -92,7 +92,7 @@ def test_misreads_corrected_plates_review_marks_and_fuzzy_matches_show_on_the_ro
 
     # A look-alike of a plate finds it with the misread toggle, marked as such.
     folded = {a: b for cls in CONFUSION_CLASSES for a in cls for b in cls if a != b}
-    other = next(r for r in workstation.search(
+    other = next(r for r in workstation.search.run(
         SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=200
     ).rows if any(ch in folded for ch in r.plate))  # fmt: skip
     at = next(i for i, ch in enumerate(other.plate) if ch in folded)
@@ -114,7 +114,7 @@ def test_a_read_travels_the_way_its_camera_faces_and_says_travelling(
 ) -> None:
     workstation, case = synced_workstation
     facing = {camera.camera_id: camera.direction for camera in workstation.cameras()}
-    reads = workstation.search(
+    reads = workstation.search.run(
         SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=1000
     ).rows
     assert reads
@@ -171,7 +171,7 @@ def test_the_export_dialog_starts_where_the_last_packet_went_and_says_what_zip_d
     qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner, tmp_path: Path
 ) -> None:
     workstation, case = synced_workstation
-    [read] = workstation.search(
+    [read] = workstation.search.run(
         SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=1
     ).rows
     workstation.mark_evidence(read_id=read.read_id, case_number=case)

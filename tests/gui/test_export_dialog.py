@@ -21,7 +21,7 @@ def _dialog(
     qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner, out_dir: Path
 ) -> ExportDialog:
     workstation.role = "evidence_technician"
-    workstation.evidence = [workstation.reads[0].read_id, workstation.reads[3].read_id]
+    workstation.evidence_reads = [workstation.reads[0].read_id, workstation.reads[3].read_id]
     dialog = ExportDialog(
         workstation=workstation,  # type: ignore[arg-type]
         runner=runner,
@@ -38,7 +38,7 @@ def test_the_export_lists_the_evidence_with_its_holds(
     qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner, tmp_path: Path
 ) -> None:
     dialog = _dialog(qtbot, workstation, runner, tmp_path)
-    assert [r.read_id for r in dialog.reads] == workstation.evidence
+    assert [r.read_id for r in dialog.reads] == workstation.evidence_reads
     assert dialog.table.rowCount() == 2
     assert dialog.table.item(0, 0).text() == workstation.reads[0].plate
     assert dialog.table.item(0, HOLD).text() == "Proposed"
@@ -60,7 +60,7 @@ def test_dragging_on_the_image_adds_a_region_to_blur(
     [region] = view.regions
     assert abs(region.x - 20) <= 2
     assert abs(region.w - 100) <= 3
-    read_id = workstation.evidence[0]
+    read_id = workstation.evidence_reads[0]
     assert dialog.redactions[read_id].regions == (region,)
     assert dialog.table.item(0, REDACTION).text() == "1 region blurred"
 
@@ -86,7 +86,7 @@ def test_export_sends_the_redactions_and_reports_the_packet(
     assert export["zip"] is True
     redactions = export["redactions"]
     assert isinstance(redactions, dict)
-    assert redactions[workstation.evidence[0]].regions == (Region(5, 5, 30, 20),)
+    assert redactions[workstation.evidence_reads[0]].regions == (Region(5, 5, 30, 20),)
     assert "written to" in dialog.result_label.text()
     assert "The hub has recorded its receipt." in dialog.result_label.text()
 

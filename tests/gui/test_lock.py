@@ -144,7 +144,7 @@ def test_sync_now_pulls_the_case_slice(
 ) -> None:
     with qtbot.waitSignal(window.sync_finished, timeout=3000):
         qtbot.keyClick(window.results_view, Qt.Key.Key_F5)
-    slice_id = workstation.slices(case_number=CASE)[0].slice_id
+    slice_id = workstation.slices.list(case_number=CASE)[0].slice_id
     assert workstation.sync_calls == [slice_id]
 
 
@@ -173,10 +173,33 @@ def test_dark_theme_can_be_switched_on_and_off_and_is_remembered(
 def test_the_window_purges_expired_reads_hourly(
     qtbot: QtBot, window: MainWindow, workstation: FakeWorkstation
 ) -> None:
-    from app.ui.main_window import PURGE_INTERVAL_MS
+    from app.services.clock import PURGE_S, Chore
 
-    assert window._purge_timer.isActive()
-    assert window._purge_timer.interval() == PURGE_INTERVAL_MS
-    with qtbot.waitSignal(window.status_refreshed, timeout=2000):
-        window._purge_timer.timeout.emit()
-    assert workstation.purge_calls == 1
+    assert window.clock.settings.purge_s == PURGE_S == 3600
+    assert Chore.PURGE not in window.clock.due()  # not due at start
+    window.clock._next[Chore.PURGE] = 0.0  # an hour has passed
+    window.run_due_chores()
+    qtbot.waitUntil(lambda: workstation.purge_calls == 1, timeout=2000)
+
+
+def test_while_locked_no_menu_opens(qtbot: QtBot, window: MainWindow) -> None:
+    assert window.menuBar().isEnabled()
+    with qtbot.waitSignal(window.session_locked, timeout=2000):
+        window.lock_session()
+    assert not window.menuBar().isEnabled()
+
+
+def test_sign_out_and_switch_user_are_in_the_session_menu(
+    qtbot: QtBot, window: MainWindow, workstation: FakeWorkstation
+) -> None:
+    [session_menu] = [
+        action.menu() for action in window.menuBar().actions() if action.text() == "&Session"
+    ]
+    texts = [action.text() for action in session_menu.actions()]  # type: ignore[union-attr]
+    assert "Sign out" in texts
+    assert "Switch user…" in texts
+    with qtbot.waitSignal(window.signed_out, timeout=2000) as ended:
+        window.switch_user_action.trigger()
+    assert ended.args == [True]
+    assert not workstation.signed_in
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=2000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,8 @@ from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
 from app import main as app_main
-
-from .fakes import CASE, FakeWorkstation, make_alert
+from app.workstation import Workstation
+from tests.support.live_hub import JUSTIFICATION, SeededHub
 
 
 def test_no_display_is_explained(
@@ -30,41 +31,43 @@ def test_display_found_when_a_platform_is_chosen(monkeypatch: pytest.MonkeyPatch
     assert app_main.has_display()
 
 
+@pytest.mark.e2e
 def test_screenshots_after_sync_and_search(
-    qtbot: QtBot, qtlog, tmp_path: Path, workstation: FakeWorkstation
+    qtbot: QtBot,
+    qtlog: object,
+    tmp_path: Path,
+    seeded_hub: SeededHub,
+    synced_workstation: tuple[Workstation, str],
 ) -> None:
-    workstation.hub_alerts = [make_alert(1)]
-    info = workstation.request_slice(
-        case_number=CASE,
+    workstation, case = synced_workstation
+    now = datetime.now(UTC)
+    info = workstation.slices.request(
+        case_number=case,
         purpose="robbery",
-        justification="Suspect vehicle seen leaving the pharmacy robbery",
-        time_from=workstation.reads[-1].captured_at,
-        time_to=workstation.reads[0].captured_at,
+        justification=JUSTIFICATION,
+        time_from=now - timedelta(days=1),
+        time_to=now,
     )
     code = app_main.run_gui(
-        workstation=workstation,  # type: ignore[arg-type]
+        workstation=workstation,
         demo=True,
-        initial_case=CASE,
+        initial_case=case,
         initial_purpose="robbery",
         start_sync_slice=info.slice_id,
         screenshots_dir=tmp_path,
     )
     assert code == 0
-    assert workstation.sync_calls == [info.slice_id]
-    query = workstation.search_calls[0][0]
-    assert query.pattern is not None
-    assert query.pattern.text == "*7K2*"
-    assert workstation.image_calls  # the first row's image was loaded
-    assert workstation.lock_calls == 1  # lock.png shows the window locked in the engine too
-    first = workstation.search_calls[0][0]
-    assert first.case_number == CASE
-    analyses = [name for name, _params in workstation.analysis_calls]
-    assert analyses == ["sightings", "associates"]  # sightings.png: the first result's plate
-    query_plate = workstation.analysis_calls[0][1]["plate"]
-    assert isinstance(query_plate, str)
-    assert "7K2" in query_plate
-    assert ("scene-alert-1", "r-alert-1") in workstation.image_calls  # alerts.png: its image
-    for name in ("signin.png", "results.png", "sightings.png", "alerts.png", "lock.png"):
+    events = workstation.journal().events()
+    actions = [event["action"] for event in events]
+    synced = [e for e in events if e["action"] == "sync.end"]
+    assert synced[-1]["object_refs"]["slice_id"] == info.slice_id
+    searches = [e["params"] for e in events if e["action"] == "search"]
+    assert searches[0]["case_number"] == case
+    assert "image.view" in actions  # the first row's image was loaded
+    assert "session.lock" in actions  # lock.png shows the window locked in the engine too
+    analyses = [p.get("analysis") for p in searches if p.get("analysis")]
+    assert analyses[:2] == ["sightings", "associates"]  # sightings.png: a result's plate
+    for name in ("signin.png", "results.png", "sightings.png", "lock.png"):
         image = QImage(str(tmp_path / name))
         assert not image.isNull(), name
         assert image.width() > 300

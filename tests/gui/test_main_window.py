@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from app.sync.client import HubUnreachable
 from app.ui.main_window import (
     DEMO_BANNER,
     GATE_CHOOSE,
@@ -66,8 +67,13 @@ def test_search_waits_for_case_purpose_and_a_synced_slice(
     assert not window.search_button.isEnabled()
     assert window.gate_label.isVisible()
 
+    # Another case: the purpose does not follow it silently; a purpose is chosen for it.
+    window.case_bar.select(case_number=CASE)
+    assert window.case_bar.purpose is None
+    assert window.gate_reason == GATE_CHOOSE
+    assert not window.search_button.isEnabled()
     with qtbot.waitSignal(window.gate_changed, timeout=2000, check_params_cb=lambda r: r is None):
-        window.case_bar.select(case_number=CASE)
+        window.case_bar.select(purpose="robbery")
     assert window.search_button.isEnabled()
     assert not window.gate_label.isVisible()
     assert window.windowTitle() == f"Platedesk — case {CASE}"
@@ -172,3 +178,21 @@ def test_no_banner_or_keyring_warning_by_default(
     window = make_window()
     assert not window.demo_banner.isVisible()
     assert not window.keyring_label.isVisible()
+
+
+def test_cannot_reach_the_hub_goes_once_the_hub_is_back(
+    qtbot: QtBot, make_window: MakeWindow, workstation: FakeWorkstation
+) -> None:
+    window = _ready_to_search(qtbot, make_window, workstation)
+    qtbot.waitUntil(lambda: window.online, timeout=2000)
+    workstation.hub_unreachable = True
+    # An action fails because the hub cannot be reached (as every action reports it).
+    window._action_failed(HubUnreachable("Cannot reach the hub at https://hub (ConnectError)."))
+    assert not window.online
+    assert window.statusBar().currentMessage().startswith("Cannot reach the hub")
+
+    workstation.hub_unreachable = False
+    window.run_due_chores()  # the clock's next look for the hub (due: offline pace)
+    window.upload_journal()
+    qtbot.waitUntil(lambda: window.online, timeout=2000)
+    assert window.statusBar().currentMessage() == ""

@@ -1,57 +1,58 @@
-"""The search panel's misread toggle and filters all reach the engine's SearchQuery."""
+"""The search panel's misread toggle and filters all reach the engine's search: the real
+services over a real hub, the journal holding the exact parameters of what ran."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from app.ui.main_window import MainWindow
+from app.core.records import query_from_dict
 from app.ui.widgets.search_panel import ALL_CAMERAS, FUZZY_LABEL, TIME_RANGE_ERROR
+from app.workstation import Workstation
 
-from .conftest import ReadyWindow
-from .fakes import NOW, FakeWorkstation
+from .conftest import Desk
 
-MakeWindow = Callable[..., MainWindow]
-
-
-@pytest.fixture
-def window(qtbot: QtBot, ready_window: ReadyWindow) -> MainWindow:
-    main = ready_window()
-    qtbot.waitUntil(lambda: len(main.search_panel.camera_actions) == 4, timeout=2000)
-    return main
+pytestmark = pytest.mark.e2e
 
 
-def test_no_filters_by_default(
-    qtbot: QtBot, window: MainWindow, workstation: FakeWorkstation
-) -> None:
+def _last_search(workstation: Workstation) -> dict[str, Any]:
+    params: dict[str, Any] = [
+        e["params"] for e in workstation.journal().events() if e["action"] == "search"
+    ][-1]
+    return params
+
+
+def test_no_filters_by_default(qtbot: QtBot, desk: Desk) -> None:
+    window, workstation, _case = desk
     panel = window.search_panel
     assert panel.fuzzy_check.text() == FUZZY_LABEL
     assert not panel.filters_box.isVisible()
     assert panel.cameras_button.text() == ALL_CAMERAS
     assert panel.active_filter_count == 0
-    with qtbot.waitSignal(window.search_finished, timeout=2000) as searched:
+    with qtbot.waitSignal(window.search_finished, timeout=20_000) as searched:
         window.run_search("*7K2*")
-    assert searched.args == [90]
-    query = workstation.search_calls[-1][0]
-    assert (query.time_from, query.time_to, query.camera_ids) == (None, None, ())
-    assert (query.state, query.make, query.model, query.color) == (None, None, None, None)
-    assert (query.body_type, query.feature, query.min_confidence) == (None, None, None)
-    assert query.fuzzy is False
+    params = _last_search(workstation)
+    assert params["result_count"] == searched.args[0] > 0
+    assert (params["time_from"], params["time_to"], params["camera_ids"]) == (None, None, [])
+    for name in ("state", "make", "model", "color", "body_type", "feature", "min_confidence"):
+        assert params[name] is None, name
+    assert params["fuzzy"] is False
 
 
-def test_every_filter_is_passed_in_the_query(
-    qtbot: QtBot, window: MainWindow, workstation: FakeWorkstation
-) -> None:
+def test_every_filter_is_passed_in_the_query(qtbot: QtBot, desk: Desk) -> None:
+    window, workstation, case = desk
     panel = window.search_panel
+    cameras = sorted(panel.camera_actions)[:2]
     qtbot.mouseClick(panel.filters_button, Qt.MouseButton.LeftButton)
     assert panel.filters_box.isVisible()
-    panel.set_time_range(NOW - timedelta(hours=20), NOW - timedelta(hours=2))
-    panel.camera_actions["cam-0"].setChecked(True)
-    panel.camera_actions["cam-2"].setChecked(True)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    panel.set_time_range(now - timedelta(hours=40), now - timedelta(hours=2))
+    for camera in cameras:
+        panel.camera_actions[camera].setChecked(True)
     assert panel.cameras_button.text() == "2 cameras"
     qtbot.keyClicks(panel.state_edit, "ca")
     qtbot.keyClicks(panel.make_edit, "  Toyota ")
@@ -64,30 +65,21 @@ def test_every_filter_is_passed_in_the_query(
     assert panel.active_filter_count == 10
     assert panel.filters_button.text() == "Filters (10)"
 
-    with qtbot.waitSignal(window.search_finished, timeout=2000) as searched:
+    with qtbot.waitSignal(window.search_finished, timeout=20_000) as searched:
         qtbot.keyClick(panel.feature_edit, Qt.Key.Key_Return)
-    query = workstation.search_calls[-1][0]
-    assert query.time_from == NOW - timedelta(hours=20)
-    assert query.time_to == NOW - timedelta(hours=2)
-    assert query.camera_ids == ("cam-0", "cam-2")
-    assert query.state == "CA"
-    assert query.make == "Toyota"
-    assert (query.model, query.color, query.body_type) == ("Camry", "silver", "sedan")
-    assert query.feature == "roof rack"
-    assert query.min_confidence == pytest.approx(0.85)
-    assert query.fuzzy is True
-    assert query.pattern is None
-    expected = [
-        r
-        for r in workstation.reads
-        if NOW - timedelta(hours=20) <= r.captured_at <= NOW - timedelta(hours=2)
-        and r.camera_id in ("cam-0", "cam-2")
-        and r.make == "Toyota"
-        and "roof rack" in r.features
-        and r.confidence >= 0.85
-    ]
-    assert searched.args == [len(expected)]
-    assert window.count_label.text().startswith(f"{len(expected)} read")
+    params = _last_search(workstation)
+    assert sorted(params["camera_ids"]) == cameras
+    assert params["state"] == "CA"
+    assert params["make"] == "Toyota"
+    assert (params["model"], params["color"], params["body_type"]) == ("Camry", "silver", "sedan")
+    assert params["feature"] == "roof rack"
+    assert params["min_confidence"] == pytest.approx(0.85)
+    assert params["fuzzy"] is True
+    assert params["pattern"] is None
+    # The count shown is the engine's answer to exactly that query.
+    again = query_from_dict(params, case_number=case, purpose="robbery")
+    assert searched.args == [workstation.search.run(again, limit=1).total]
+    assert window.count_label.text().startswith(f"{searched.args[0]} read")
 
     panel.clear_filters()
     assert panel.active_filter_count == 0
@@ -95,18 +87,19 @@ def test_every_filter_is_passed_in_the_query(
     assert panel.cameras_button.text() == ALL_CAMERAS
 
 
-def test_a_backwards_time_range_blocks_searching(
-    qtbot: QtBot, window: MainWindow, workstation: FakeWorkstation
-) -> None:
+def test_a_backwards_time_range_blocks_searching(qtbot: QtBot, desk: Desk) -> None:
+    window, workstation, _case = desk
     panel = window.search_panel
+    searches = len([e for e in workstation.journal().events() if e["action"] == "search"])
     panel.filters_button.setChecked(True)
-    panel.set_time_range(NOW, NOW - timedelta(hours=1))
+    now = datetime.now(UTC)
+    panel.set_time_range(now, now - timedelta(hours=1))
     assert panel.filter_error_label.isVisible()
     assert panel.filter_error_label.text() == TIME_RANGE_ERROR
     assert not window.search_button.isEnabled()
     with qtbot.assertNotEmitted(window.results_model.search_finished, wait=50):
         window.run_search("")
-    assert workstation.search_calls == []
+    assert len([e for e in workstation.journal().events() if e["action"] == "search"]) == searches
     panel.to_check.setChecked(False)
     assert not panel.filter_error_label.isVisible()
     assert window.search_button.isEnabled()

@@ -1,32 +1,52 @@
-"""The sign-in dialog: errors inline, busy while signing in, Enter submits."""
+"""The sign-in dialog: errors inline, busy while signing in, Enter submits. The real
+services and a real hub on loopback; an unreachable hub is a real refused socket."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from app.demo import totp_now
 from app.ui.dialogs.sign_in import SignInDialog
 from app.ui.workers import TaskRunner
+from app.workstation import Workstation
+from tests.support.live_hub import SeededHub
+from tests.support.silent_hub import refused_url
 
-from .fakes import HUB_URL, PASSWORD, TOTP, FakeWorkstation
+pytestmark = pytest.mark.e2e
 
 
-def _dialog(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> SignInDialog:
-    workstation.signed_in = False
-    dialog = SignInDialog(workstation=workstation, runner=runner, username="dortiz")
+@pytest.fixture
+def fresh(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[Workstation]:
+    """A workstation with a profile folder and no one signed in yet."""
+    workstation = Workstation(profile_dir=tmp_path / "profile", hub_url=seeded_hub.url)
+    yield workstation
+    workstation.close()
+
+
+def _dialog(
+    qtbot: QtBot, workstation: Workstation, runner: TaskRunner, user: dict[str, Any]
+) -> SignInDialog:
+    dialog = SignInDialog(workstation=workstation, runner=runner, username=user["username"])
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
 
 
 def test_wrong_code_is_shown_inline(
-    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+    qtbot: QtBot, seeded_hub: SeededHub, fresh: Workstation, runner: TaskRunner
 ) -> None:
-    dialog = _dialog(qtbot, workstation, runner)
-    assert dialog.hub_edit.text() == HUB_URL
-    dialog.password_edit.setText(PASSWORD)
+    user = seeded_hub.user("detective")
+    dialog = _dialog(qtbot, fresh, runner, user)
+    assert dialog.hub_edit.text() == seeded_hub.url
+    dialog.password_edit.setText(user["password"])
     dialog.code_edit.setText("000000")
-    with qtbot.waitSignal(dialog.sign_in_failed, timeout=2000):
+    with qtbot.waitSignal(dialog.sign_in_failed, timeout=20_000):
         qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
         assert dialog.busy
         assert not dialog.sign_in_button.isEnabled()
@@ -37,60 +57,72 @@ def test_wrong_code_is_shown_inline(
     assert dialog.sign_in_button.isEnabled()
     assert dialog.code_edit.text() == ""
     assert dialog.isVisible()
+    assert fresh.session is None
 
 
 def test_unreachable_hub_is_shown_inline(
-    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+    qtbot: QtBot, seeded_hub: SeededHub, fresh: Workstation, runner: TaskRunner
 ) -> None:
-    workstation.hub_unreachable = True
-    dialog = _dialog(qtbot, workstation, runner)
-    dialog.hub_edit.setText("https://nowhere.example.test")
-    dialog.password_edit.setText(PASSWORD)
-    dialog.code_edit.setText(TOTP)
-    with qtbot.waitSignal(dialog.sign_in_failed, timeout=2000) as blocker:
+    user = seeded_hub.user("detective")
+    nowhere = refused_url()
+    dialog = _dialog(qtbot, fresh, runner, user)
+    dialog.hub_edit.setText(nowhere)
+    dialog.password_edit.setText(user["password"])
+    dialog.code_edit.setText(totp_now(user["totp_secret"]))
+    with qtbot.waitSignal(dialog.sign_in_failed, timeout=20_000) as blocker:
         dialog.submit()
-    assert blocker.args[0].startswith("Cannot reach the hub at https://nowhere.example.test")
+    assert blocker.args[0].startswith(f"Cannot reach the hub at {nowhere}")
     assert dialog.error_label.text() == blocker.args[0]
-    assert workstation.login_calls[-1]["hub_url"] == "https://nowhere.example.test"
+    assert fresh.session is None
 
 
-def test_enter_signs_in(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> None:
-    dialog = _dialog(qtbot, workstation, runner)
-    dialog.password_edit.setText(PASSWORD)
-    qtbot.keyClicks(dialog.code_edit, TOTP)
-    with qtbot.waitSignal(dialog.signed_in, timeout=2000) as blocker:
+def test_enter_signs_in(
+    qtbot: QtBot, seeded_hub: SeededHub, fresh: Workstation, runner: TaskRunner
+) -> None:
+    user = seeded_hub.user("detective")
+    dialog = _dialog(qtbot, fresh, runner, user)
+    dialog.password_edit.setText(user["password"])
+    qtbot.keyClicks(dialog.code_edit, totp_now(user["totp_secret"]))
+    with qtbot.waitSignal(dialog.signed_in, timeout=20_000) as blocker:
         qtbot.keyClick(dialog.code_edit, Qt.Key.Key_Return)
-    assert blocker.args[0].username == "dortiz"
+    assert blocker.args[0].username == user["username"]
     assert dialog.result() == SignInDialog.DialogCode.Accepted
-    assert workstation.login_calls == [
-        {"username": "dortiz", "password": PASSWORD, "totp": TOTP, "hub_url": HUB_URL}
-    ]
+    assert fresh.session is not None
+    assert "session.sign_in" in [e["action"] for e in fresh.journal().events()]
 
 
 def test_missing_fields_are_named_without_asking_the_hub(
-    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+    qtbot: QtBot, seeded_hub: SeededHub, fresh: Workstation, runner: TaskRunner
 ) -> None:
-    dialog = _dialog(qtbot, workstation, runner)
-    dialog.password_edit.setText(PASSWORD)
+    user = seeded_hub.user("detective")
+    dialog = _dialog(qtbot, fresh, runner, user)
+    dialog.password_edit.setText(user["password"])
     qtbot.keyClicks(dialog.code_edit, "12ab3")
     assert dialog.code_edit.text() == "123"
     with qtbot.waitSignal(dialog.sign_in_failed, timeout=2000) as blocker:
         qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
     assert blocker.args == ["Enter the 6-digit code from your authenticator app."]
-    assert workstation.login_calls == []
+    assert fresh.session is None
+    assert not fresh.cache_path.exists()  # the hub was not asked: no profile was made
 
 
 def test_a_bug_shows_the_generic_message(
-    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner, monkeypatch, caplog
+    qtbot: QtBot,
+    seeded_hub: SeededHub,
+    fresh: Workstation,
+    runner: TaskRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def broken_login(**_kwargs: object) -> None:
         raise ValueError("internal detail that must not be shown")
 
-    monkeypatch.setattr(workstation, "login", broken_login)
-    dialog = _dialog(qtbot, workstation, runner)
-    dialog.password_edit.setText(PASSWORD)
-    dialog.code_edit.setText(TOTP)
-    with qtbot.waitSignal(dialog.sign_in_failed, timeout=2000):
+    monkeypatch.setattr(fresh, "login", broken_login)
+    user = seeded_hub.user("detective")
+    dialog = _dialog(qtbot, fresh, runner, user)
+    dialog.password_edit.setText(user["password"])
+    dialog.code_edit.setText(totp_now(user["totp_secret"]))
+    with qtbot.waitSignal(dialog.sign_in_failed, timeout=20_000):
         dialog.submit()
     assert dialog.error_label.text() == (
         "Something went wrong inside Platedesk; the details are in the log."

@@ -83,7 +83,7 @@ def test_slice_request_shows_the_estimate_then_syncs(
     assert [p.applied for p in progress] == [25, 50, 75, 100]  # type: ignore[attr-defined]
     assert dialog.progress_bar.value() == dialog.progress_bar.maximum() == 100
     assert dialog.close_button.text() == "Done"
-    assert workstation.slices(case_number=CASE)[0].complete
+    assert workstation.slices.list(case_number=CASE)[0].complete
 
 
 def test_clicking_a_camera_on_the_map_limits_the_request_to_it(
@@ -153,7 +153,7 @@ def test_main_window_syncs_a_slice_and_opens_the_gate(
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.is_ready, timeout=2000)
-    info = workstation.request_slice(
+    info = workstation.slices.request(
         case_number=CASE,
         purpose="robbery",
         justification=JUSTIFICATION,

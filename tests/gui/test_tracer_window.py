@@ -91,7 +91,7 @@ def test_detective_signs_in_syncs_searches_and_sees_the_image(
     assert shown.args[0] == first.read_id
     assert window.image_pane.scene_view.has_image()
 
-    status = real_workstation.journal_status()
+    status = real_workstation.audit.status()
     assert status.chain_ok
 
     # Lock: the engine serves nothing and the window shows no read until the user signs in.
@@ -112,7 +112,7 @@ def test_detective_signs_in_syncs_searches_and_sees_the_image(
         qtbot.mouseClick(lock.unlock_button, Qt.MouseButton.LeftButton)
     assert not real_workstation.locked
     qtbot.waitUntil(lambda: window.results_model.rowCount() > 0, timeout=60_000)
-    actions = [event["action"] for event in real_workstation._journal().events()]
+    actions = [event["action"] for event in real_workstation.journal().events()]
     assert "session.lock" in actions
     assert "image.view" in actions
     runner.shutdown(timeout_ms=20_000)

@@ -74,7 +74,9 @@ def seeded_hub(hub_db: str | None, tmp_path_factory: pytest.TempPathFactory) -> 
         yield SeededHub(process.url, data, hub_db, seeded, process)
 
 
-def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, stdin: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """`platedesk ARGS` as a user runs it, in its own process."""
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
@@ -82,7 +84,7 @@ def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=timeout,
     )
 
 
@@ -105,7 +107,7 @@ def synced_workstation(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[
     )
     case = seeded_hub.case_for(user["username"])
     now = datetime.now(UTC)
-    created = workstation.request_slice(
+    created = workstation.slices.request(
         case_number=case,
         purpose="robbery",
         justification=JUSTIFICATION,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -44,6 +44,7 @@ from app.core.records import HoldState, ReadRecord
 from app.export.packet import ExportProgress, PacketResult
 from app.ui.errors import user_message
 from app.ui.formatting import count_of, local_time
+from app.ui.operations.export import export_packet
 from app.ui.workers import Lane, TaskRunner
 from app.vision.redact import DerivedSpec, Region
 
@@ -145,8 +146,8 @@ class RegionView(QGraphicsView):
         )
         self._boxes.append(box)
 
-    def resizeEvent(self, event: object) -> None:  # type: ignore[override]
-        super().resizeEvent(event)  # type: ignore[arg-type]
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
         if self._image is not None:
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
@@ -209,7 +210,7 @@ class ExportDialog(QDialog):
         self._redactions: dict[str, DerivedSpec] = {}
         self._cancel: threading.Event | None = None
         self._shown_read: str | None = None
-        self.result: PacketResult | None = None
+        self.packet: PacketResult | None = None  # the last export's (QDialog has result())
         self.setWindowTitle(f"Export evidence — case {case_number}")
         self.setObjectName("exportDialog")
         self.setMinimumSize(760, 560)
@@ -319,7 +320,7 @@ class ExportDialog(QDialog):
 
         def load() -> tuple[list[HoldState], list[ReadRecord]]:
             holds = workstation.evidence_holds(case_number=case_number, refresh=True)
-            return holds, [workstation.read(h.read_id) for h in holds]
+            return holds, [workstation.review.read(h.read_id) for h in holds]
 
         self._runner.run(
             load, on_success=self._loaded, on_failure=self._load_failed, lane=Lane.NETWORK
@@ -419,16 +420,11 @@ class ExportDialog(QDialog):
         self.progress_bar.show()
         workstation, case_number = self._workstation, self._case_number
         redactions, zipped = dict(self._redactions), self.zip_box.isChecked()
-        self._runner.run(
-            lambda progress: workstation.export_packet(
-                case_number=case_number, out_dir=out_dir, zip=zipped, redactions=redactions,
-                progress=progress, cancel=cancel,
-            ),
-            on_success=self._exported,
+        export_packet(  # each phase on its lane: searches never wait behind an export
+            workstation=workstation, runner=self._runner, case_number=case_number,
+            out_dir=out_dir, zip=zipped, redactions=redactions, cancel=cancel,
+            on_progress=self._progressed, on_success=self._exported,
             on_failure=self._export_failed,
-            on_progress=self._progressed,
-            lane=Lane.CACHE,
-            cancel=cancel,
         )  # fmt: skip
 
     def cancel(self) -> None:
@@ -455,7 +451,7 @@ class ExportDialog(QDialog):
 
     def _exported(self, result: PacketResult) -> None:
         self._finish()
-        self.result = result
+        self.packet = result
         folder = result.packet.parent
         try:
             self._workstation.set_export_dir(folder)  # the next export starts here

@@ -238,7 +238,7 @@ class MultiPlaceDialog(QDialog):
         self.find_button.setEnabled(False)
         workstation, case_number, purpose = self._workstation, self.case_number, self.purpose
         self._runner.run(
-            lambda: workstation.multi_place(
+            lambda: workstation.search.multi_place(
                 case_number=case_number,
                 purpose=purpose,
                 places=places,

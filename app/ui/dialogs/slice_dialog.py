@@ -212,7 +212,7 @@ class SliceDialog(QDialog):
     def _load_cameras(self) -> None:
         workstation = self._workstation
         self._runner.run(
-            workstation.cameras,
+            workstation.catalog.cameras,
             on_success=self._cameras_arrived,
             on_failure=self._cameras_failed,
             lane=Lane.NETWORK,
@@ -321,7 +321,7 @@ class SliceDialog(QDialog):
         camera_ids = self.checked_camera_ids() or None
         plate_pattern = self.pattern_edit.text().strip() or None
         self._runner.run(
-            lambda: workstation.request_slice(
+            lambda: workstation.slices.request(
                 case_number=case_number,
                 purpose=purpose,
                 justification=justification,

@@ -38,7 +38,7 @@ from app.core.records import (
 )
 from app.ui.errors import user_message
 from app.ui.formatting import local_time, percent, travelling
-from app.ui.widgets.image_pane import to_qimage
+from app.ui.images import to_qimage
 from app.ui.workers import Lane, TaskRunner
 from app.vision.enhance import Image, decode_jpeg, fit_within
 
@@ -152,7 +152,7 @@ class ResultsTableModel(QAbstractTableModel):
         workstation, order, limit = self._workstation, self._order, self._page_size
         self._runner.run(
             lambda: _shown_page(
-                workstation.search(query, order=order, after=None, limit=limit), query
+                workstation.search.run(query, order=order, after=None, limit=limit), query
             ),
             on_success=lambda page: self._first_page_arrived(generation, page),
             on_failure=lambda exc: self._fetch_failed(generation, exc),
@@ -278,7 +278,7 @@ class ResultsTableModel(QAbstractTableModel):
             self._page_size,
         )
         self._runner.run(
-            lambda: _shown_page(workstation.search(query, after=cursor, limit=limit), query),
+            lambda: _shown_page(workstation.search.run(query, after=cursor, limit=limit), query),
             on_success=lambda page: self._next_page_arrived(generation, page),
             on_failure=lambda exc: self._fetch_failed(generation, exc),
             lane=Lane.CACHE,

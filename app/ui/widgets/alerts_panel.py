@@ -245,7 +245,7 @@ class AlertsPanel(QWidget):
         """Load the alerts the hub holds for the user, then listen for new ones."""
         workstation = self._workstation
         self._runner.run(
-            lambda: workstation.alerts(limit=500),
+            lambda: workstation.alerts.list(limit=500),
             on_success=self._loaded,
             on_failure=self._load_failed,
             lane=Lane.NETWORK,
@@ -280,7 +280,7 @@ class AlertsPanel(QWidget):
             after = max(self._alerts, default=0)
             relay = self._relay
             try:
-                self._listener = self._workstation.alert_listener(
+                self._listener = self._workstation.alerts.listener(
                     on_alert=relay.alert.emit, on_state=relay.state.emit, after=after
                 )
             except Exception as exc:  # signed out meanwhile: nothing to listen for
@@ -383,7 +383,7 @@ class AlertsPanel(QWidget):
         )
         if not done:
             self.note_edit.clear()
-        if done:
+        if alert.acknowledged_at is not None:
             self.acknowledged_label.setText(
                 f"Verified by {alert.acknowledged_by} at {local_time(alert.acknowledged_at)}: "
                 f"{OUTCOME_LABELS.get(alert.outcome or '', alert.outcome)}"
@@ -394,7 +394,7 @@ class AlertsPanel(QWidget):
         self.image_label.setText("Loading the image…")
         workstation, alert_id = self._workstation, alert.alert_id
         self._runner.run(
-            lambda: workstation.alert_images(alert),
+            lambda: workstation.alerts.images(alert),
             on_success=lambda images: self._images_arrived(alert_id, images),
             on_failure=lambda exc: self._image_failed(alert_id, exc),
             lane=Lane.NETWORK,
@@ -456,7 +456,7 @@ class AlertsPanel(QWidget):
         self.acknowledge_button.setEnabled(False)
         workstation, note = self._workstation, self.note_edit.text().strip()
         self._runner.run(
-            lambda: workstation.acknowledge_alert(
+            lambda: workstation.alerts.acknowledge(
                 alert_id=alert.alert_id, outcome=outcome, note=note, **steps
             ),
             on_success=self._acknowledged,

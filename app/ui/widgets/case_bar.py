@@ -77,7 +77,7 @@ class CaseBar(QFrame):
         layout.addLayout(row)
         layout.addWidget(self.recorded_label)
 
-        self.case_combo.currentIndexChanged.connect(self._changed)
+        self.case_combo.currentIndexChanged.connect(self._case_changed)
         self.purpose_combo.currentIndexChanged.connect(self._changed)
         self.request_reads_button.clicked.connect(self.request_reads_clicked)
         self.set_cases([])
@@ -150,6 +150,14 @@ class CaseBar(QFrame):
     @property
     def purpose_label(self) -> str | None:
         return next((p.label for p in self._purposes if p.code == self.purpose), None)
+
+    def _case_changed(self) -> None:
+        """A new case needs a purpose chosen for it: the last case's is not carried over
+        (its searches would be recorded under the wrong purpose)."""
+        self.purpose_combo.blockSignals(True)
+        self.purpose_combo.setCurrentIndex(0)
+        self.purpose_combo.blockSignals(False)
+        self._changed()
 
     def _changed(self) -> None:
         case_number, label = self.case_number, self.purpose_label

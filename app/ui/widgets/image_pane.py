@@ -36,6 +36,7 @@ from app.core.errors import KnownError
 from app.core.records import ReadRecord, ReviewMark
 from app.ui.errors import user_message
 from app.ui.formatting import local_time, percent, travelling
+from app.ui.images import to_qimage
 from app.ui.widgets.enhance_panel import EnhancePanel
 from app.ui.widgets.review_view import ReviewView
 from app.ui.workers import Lane, TaskRunner
@@ -47,7 +48,6 @@ from app.vision.enhance import (
     decode_jpeg,
     jpeg_size,
     preview_reduction,
-    with_alpha,
 )
 from app.vision.plate_reader import NO_MODEL, PlateCandidate, PlateReader, search_pattern
 
@@ -71,17 +71,6 @@ def describe_mark(mark: ReviewMark) -> str:
         kind = f"{kind}, shows {mark.corrected_plate}"
     line = f"{kind} · {mark.marked_by} · {local_time(mark.marked_at)}"
     return f"{line} — {mark.note}" if mark.note else line
-
-
-def to_qimage(image: Image) -> QImage:
-    """A QImage holding its own copy of an 8-bit BGR or grayscale array.
-
-    Made on a worker in 32-bit RGB, the format the GUI thread paints from: turned
-    into a pixmap there it is not converted again (3-9 ms for a full-HD scene).
-    """
-    pixels = with_alpha(image)
-    height, width = pixels.shape[:2]
-    return QImage(pixels.data, width, height, pixels.strides[0], QImage.Format.Format_RGB32).copy()
 
 
 @dataclass(frozen=True)
@@ -442,7 +431,7 @@ class ImagePane(QFrame):
         workstation = self._workstation
         read_id = read.read_id
         self._runner.run(
-            lambda: workstation.review_marks(read_id=read_id, case_number=case_number),
+            lambda: workstation.review.marks(read_id=read_id, case_number=case_number),
             on_success=lambda marks: self._marks_arrived(request, marks),
             on_failure=lambda exc: self._marks_failed(request, exc),
             lane=Lane.CACHE,

@@ -150,13 +150,17 @@ class SightingsPanel(QWidget):
         request = self._request
         workstation = self._workstation
         self._runner.run(
-            lambda: workstation.sightings(case_number=case_number, purpose=purpose, plate=plate),
+            lambda: workstation.search.sightings(
+                case_number=case_number, purpose=purpose, plate=plate
+            ),
             on_success=lambda reads: self._sightings_arrived(request, reads),
             on_failure=lambda exc: self._failed(request, exc),
             lane=Lane.CACHE,
         )
         self._runner.run(
-            lambda: workstation.associates(case_number=case_number, purpose=purpose, plate=plate),
+            lambda: workstation.search.associates(
+                case_number=case_number, purpose=purpose, plate=plate
+            ),
             on_success=lambda found: self._associates_arrived(request, found),
             on_failure=lambda exc: self._failed(request, exc),
             lane=Lane.CACHE,

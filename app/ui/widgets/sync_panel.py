@@ -9,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from app.core.records import SyncProgress, SyncResult
-from app.ui.errors import user_message
+from app.ui.errors import is_unreachable, user_message
 from app.ui.formatting import count_of
 from app.ui.workers import Lane, TaskRunner
 
@@ -24,6 +24,7 @@ class SyncPanel(QWidget):
     sync_progressed = Signal(object)  # SyncProgress
     sync_finished = Signal(object)  # SyncResult (cancelled or not)
     sync_failed = Signal(str)  # a message for the user
+    hub_lost = Signal(str)  # the sync failed because the hub could not be reached: the message
 
     def __init__(
         self,
@@ -138,4 +139,6 @@ class SyncPanel(QWidget):
         self.progress_bar.setFormat("Stopped")
         message = user_message(exc)
         self.status_label.setText(message)
+        if is_unreachable(exc):
+            self.hub_lost.emit(message)
         self.sync_failed.emit(message)

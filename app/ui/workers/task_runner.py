@@ -17,6 +17,9 @@ the GUI thread. Two lanes:
   thread starts (its fetching thread, the feed page parser's process) inherits
   the lower priority. Where the OS has no per-thread priority (not Linux) the
   lane runs at normal priority.
+- `Lane.EXPORT`: one thread, at the same lower priority, for writing evidence
+  packets (hashing, the PDF, signing) with a cache connection of its own, so a
+  1,000-read export never holds up a search on the cache lane.
 
 Progress and cancellation cross into the work function as a plain callable and
 a `threading.Event` (STYLE section 1). `shutdown()` cancels what can be
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[Any], None]
 NETWORK_THREADS = 4
+RETIRED_KEPT = 64  # finished tasks' relays kept before they are released (GUI thread)
 BACKGROUND_NICE = 10  # added to the process's own niceness, up to 19
 
 
@@ -48,6 +52,7 @@ class Lane(StrEnum):
     NETWORK = "network"
     VISION = "vision"
     SYNC = "sync"
+    EXPORT = "export"
 
 
 def lower_thread_priority() -> None:
@@ -84,6 +89,7 @@ class _Relay(QObject):
         self._on_success = on_success
         self._on_failure = on_failure
         self._on_progress = on_progress
+        self.fn: Callable[..., Any] | None = None  # held here, on the GUI thread's side
         self.succeeded.connect(self._deliver_success)
         self.failed.connect(self._deliver_failure)
         self.progressed.connect(self._deliver_progress)
@@ -111,23 +117,35 @@ class _Task(QRunnable):
     ) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self._fn = fn
+        self._fn: Callable[..., Any] | None = fn
         self._relay = relay
         self._with_progress = with_progress
         self._background = background
 
     def run(self) -> None:
+        # The work function (and the relay) may hold the last references to Qt objects
+        # (a dialog in a lambda): they must never be dropped here, on the worker, or
+        # those objects die on the wrong thread (Qt warns, or the process crashes).
+        # The relay holds the function; the runner keeps finished relays a while.
+        fn, self._fn = self._fn, None
+        relay = self._relay
+        relay.fn = fn
+        del fn
         if self._background:
             lower_thread_priority()
         try:
-            args = (self._relay.progressed.emit,) if self._with_progress else ()
-            result = self._fn(*args)
+            args = (relay.progressed.emit,) if self._with_progress else ()
+            assert relay.fn is not None
+            result = relay.fn(*args)
         except Exception as exc:
             if not isinstance(exc, KnownError):
                 log.error("Background task failed", exc_info=exc)
-            self._relay.failed.emit(exc)
+            relay.failed.emit(exc)
         else:
-            self._relay.succeeded.emit(result)
+            relay.succeeded.emit(result)
+
+
+BACKGROUND_LANES = frozenset({Lane.SYNC, Lane.EXPORT})
 
 
 class TaskRunner(QObject):
@@ -140,6 +158,7 @@ class TaskRunner(QObject):
             Lane.NETWORK: QThreadPool(self),
             Lane.VISION: QThreadPool(self),
             Lane.SYNC: QThreadPool(self),
+            Lane.EXPORT: QThreadPool(self),
         }
         for pool in self._pools.values():
             # Threads never expire: each keeps its own cache connection for its lifetime.
@@ -148,7 +167,9 @@ class TaskRunner(QObject):
         self._pools[Lane.NETWORK].setMaxThreadCount(NETWORK_THREADS)
         self._pools[Lane.VISION].setMaxThreadCount(1)
         self._pools[Lane.SYNC].setMaxThreadCount(1)
+        self._pools[Lane.EXPORT].setMaxThreadCount(1)
         self._live: dict[_Relay, threading.Event | None] = {}
+        self._retired: list[_Relay] = []  # finished, released later on the GUI thread
         self._closed = False
 
     def run(
@@ -172,17 +193,27 @@ class TaskRunner(QObject):
             return
         relay = _Relay(self, on_success, on_failure, on_progress)
         self._live[relay] = cancel
-        task = _Task(fn, relay, with_progress=on_progress is not None, background=lane is Lane.SYNC)
+        task = _Task(
+            fn, relay, with_progress=on_progress is not None, background=lane in BACKGROUND_LANES
+        )
         self._pools[lane].start(task)
 
     def accepts(self, relay: _Relay) -> bool:
         return not self._closed and relay in self._live
 
     def finish(self, relay: _Relay) -> bool:
-        """Forget a finished task; False when its result should be dropped."""
+        """Forget a finished task; False when its result should be dropped.
+
+        The relay (with the work function) is kept a while longer, so the worker that
+        ran it never drops the last reference to what it holds (see _Task.run)."""
         known = relay in self._live
         self._live.pop(relay, None)
-        relay.deleteLater()
+        self._retired.append(relay)
+        if len(self._retired) > RETIRED_KEPT:
+            for old in self._retired[: -RETIRED_KEPT // 2]:
+                old.fn = None
+                old.deleteLater()
+            del self._retired[: -RETIRED_KEPT // 2]
         return not self._closed and known
 
     @property
@@ -198,4 +229,8 @@ class TaskRunner(QObject):
                 cancel.set()
         done = all(pool.waitForDone(timeout_ms) for pool in self._pools.values())
         self._live.clear()
+        for relay in self._retired:
+            relay.fn = None
+            relay.deleteLater()
+        self._retired.clear()
         return done

@@ -7,6 +7,7 @@ from functools import partial
 import sqlalchemy as sa
 from fastapi import APIRouter
 
+from app.core.errors import ErrorKind
 from app.core.schemas import AuditAck, AuditBatch
 from hub.accounts import DEVICE_REVOKED, device_revoked
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
@@ -36,7 +37,7 @@ def post_events(
         if owner is None or int(owner) != caller.user_id:
             raise HubError(403, "This device is not registered to you; register it first.")
         if device_revoked(connection, body.device_id):
-            raise HubError(403, DEVICE_REVOKED)
+            raise HubError(403, DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
         policy = current_policy(context.settings.data_dir)
         outcome = ingest_batch(
             connection,

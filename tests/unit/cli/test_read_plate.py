@@ -56,7 +56,7 @@ def test_read_plate_reads_every_image_with_one_model_load(
         str(p) for p in (images[0], pdf, images[1], blank, images[2])
     ]
     assert results[1]["plate"] is None
-    assert results[1]["kind"] == "not an image"
+    assert results[1]["problem"] == "not an image"
     assert str(pdf) in results[1]["error"]
     assert str(pdf) in out.err
     assert results[3]["plate"] is None

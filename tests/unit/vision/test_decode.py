@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image as PilImage
 
-from app.vision.decode import ImageError, ImageErrorKind, decode_bytes, decode_file
+from app.vision.decode import ImageError, ImageProblem, decode_bytes, decode_file
 
 
 def _jpeg(image: np.ndarray, orientation: int | None = None) -> bytes:
@@ -64,7 +64,7 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(ImageError) as err:
         decode_file(path)
-    assert err.value.kind is ImageErrorKind.EMPTY
+    assert err.value.problem is ImageProblem.EMPTY
     assert str(path) in str(err.value)
 
 
@@ -73,7 +73,7 @@ def test_a_pdf_renamed_jpg_is_not_an_image(tmp_path: Path) -> None:
     path.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
     with pytest.raises(ImageError) as err:
         decode_file(path)
-    assert err.value.kind is ImageErrorKind.NOT_AN_IMAGE
+    assert err.value.problem is ImageProblem.NOT_AN_IMAGE
     assert "scan.jpg is not an image" in str(err.value)
 
 
@@ -81,7 +81,7 @@ def test_a_truncated_jpeg_is_refused() -> None:
     data = _jpeg(_marked())
     with pytest.raises(ImageError) as err:
         decode_bytes(data[: len(data) // 2])
-    assert err.value.kind is ImageErrorKind.TRUNCATED
+    assert err.value.problem is ImageProblem.TRUNCATED
 
 
 def test_a_20000_square_image_is_refused_before_decoding() -> None:
@@ -96,7 +96,7 @@ def test_a_20000_square_image_is_refused_before_decoding() -> None:
     data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
     with pytest.raises(ImageError) as err:
         decode_bytes(data, name="huge.png")
-    assert err.value.kind is ImageErrorKind.TOO_LARGE
+    assert err.value.problem is ImageProblem.TOO_LARGE
     assert "huge.png" in str(err.value)
     assert "megapixel limit" in str(err.value)
 
@@ -105,11 +105,11 @@ def test_damaged_image_data_is_unreadable() -> None:
     data = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
     with pytest.raises(ImageError) as err:
         decode_bytes(data)
-    assert err.value.kind is ImageErrorKind.UNREADABLE
+    assert err.value.problem is ImageProblem.UNREADABLE
 
 
 def test_a_missing_file_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(ImageError) as err:
         decode_file(tmp_path / "nowhere.jpg")
-    assert err.value.kind is ImageErrorKind.UNREADABLE
+    assert err.value.problem is ImageProblem.UNREADABLE
     assert "nowhere.jpg" in str(err.value)

@@ -1,0 +1,317 @@
+"""Evidence packets for court, in phases a caller runs on the right lane:
+
+1. `plan` (local, short): the case's evidence reads, their marks, the redactions
+   checked, a hold request queued for each read that has none;
+2. the hub (remote): `EvidenceService.deliver`, `confirm_holds`, `hub_custody`,
+   and `fetch_missing` for images not cached yet;
+3. `write` (CPU, on a lane of its own, with that thread's own cache connection):
+   journals the start, reads the images and the journal as it goes, hashes, renders
+   the PDF, signs, and journals the end with the receipt queued for the hub;
+4. the hub again (remote): `EvidenceService.deliver` sends the receipt.
+
+`Workstation.export_packet` composes them in that order for a headless caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app import __version__ as app_version
+from app.cache.evidence import EvidenceRepository
+from app.cache.reads import ReadRepository
+from app.cache.review import ReviewRepository
+from app.core.canonical import utc_iso
+from app.core.errors import KnownError
+from app.core.records import ReadRecord, ReviewMark
+from app.core.schemas import PacketReceiptCreate
+from app.export.packet import (
+    AuditExcerpt,
+    Derived,
+    DerivedCopy,
+    ExportCancelled,
+    ExportProgress,
+    HubCustody,
+    Original,
+    PacketInfo,
+    PacketResult,
+    write_packet,
+)
+from app.services.evidence import EvidenceService
+from app.services.review import ReviewService
+from app.services.session import Session
+from app.vision.redact import DerivedSpec, derive
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What one export will hold: the case's evidence reads and their marks (from `plan`)."""
+
+    case_number: str
+    records: tuple[ReadRecord, ...]
+    marks: tuple[ReviewMark, ...]
+    redactions: Mapping[str, DerivedSpec] = field(default_factory=dict)
+
+    @property
+    def read_ids(self) -> list[str]:
+        return [record.read_id for record in self.records]
+
+    def images(self) -> Iterator[tuple[ReadRecord, str, str]]:
+        """(record, kind, sha256) of each original image the packet holds."""
+        for record in self.records:
+            for kind, sha in (("scene", record.image_sha256), ("crop", record.crop_sha256)):
+                if sha:
+                    yield record, kind, sha
+
+
+class ExportService:
+    def __init__(self, session: Session, review: ReviewService, evidence: EvidenceService) -> None:
+        self._s = session
+        self._review = review
+        self._evidence = evidence
+
+    def plan(
+        self, *, case_number: str, redactions: Mapping[str, DerivedSpec] | None = None
+    ) -> ExportPlan:
+        """The case's evidence reads (local, short); every one gets a hold request queued
+        if it has none (marks made before holds existed)."""
+        self._s.require()
+        redactions = dict(redactions or {})
+        db = self._s.db()
+        marks = ReviewRepository(db).marks(case_number=case_number)
+        read_ids = list(dict.fromkeys(m.read_id for m in marks if m.kind == "evidence"))
+        if not read_ids:
+            raise KnownError(
+                f"No read is marked as evidence for case {case_number}; mark them first "
+                "(platedesk evidence add --case CASE READ_ID...)."
+            )
+        repo = ReadRepository(db)
+        records: list[ReadRecord] = []
+        for read_id in read_ids:
+            record = repo.get(read_id)
+            if record is None:
+                raise KnownError(f"The evidence read {read_id} is no longer in this cache.")
+            records.append(record)
+        unknown = sorted(set(redactions) - set(read_ids))
+        if unknown:
+            raise KnownError(
+                f"The read {unknown[0]} given for redaction is not marked as evidence for case "
+                f"{case_number}; redact only reads in the packet."
+            )
+        self._evidence.request_missing_holds(case_number, read_ids)
+        return ExportPlan(
+            case_number=case_number,
+            records=tuple(records),
+            marks=tuple(marks),
+            redactions=redactions,
+        )
+
+    def missing_images(self, plan: ExportPlan) -> list[tuple[str, str]]:
+        """(sha256, read_id) of the plan's images not cached yet (local)."""
+        repo = ReadRepository(self._s.db())
+        wanted = {sha: record.read_id for record, _kind, sha in plan.images()}
+        return [(sha, read_id) for sha, read_id in wanted.items() if not repo.has_image(sha)]
+
+    def fetch_missing(
+        self, missing: list[tuple[str, str]], *, cancel: threading.Event | None = None
+    ) -> int:
+        """Fetch images not cached yet from the hub (remote), journaled as views."""
+        fetched = 0
+        for sha, read_id in missing:
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled("The export was cancelled.")
+            self._review.fetch_image(sha, read_id=read_id)
+            fetched += 1
+        return fetched
+
+    def write(
+        self,
+        plan: ExportPlan,
+        *,
+        out_dir: Path,
+        hub_custody: HubCustody,
+        zip: bool = False,
+        progress: Callable[[ExportProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> PacketResult:
+        """Write the signed BagIt packet (CPU and this thread's own cache connection: run
+        it on a lane of its own). Journals "export.start", then "export.packet" with the
+        packet id, read count and SHA-256 of the signed tag manifest (or its cancellation
+        or failure), and queues the hub's receipt with it (send it with `deliver`)."""
+        session = self._s.require()
+        db = self._s.db()
+        repo = ReadRepository(db)
+        case_number = plan.case_number
+        read_ids = plan.read_ids
+        originals = [
+            Original(
+                name=f"{record.read_id}-{kind}.jpg",
+                sha256=sha,
+                load=_image_loader(repo, sha),
+                read_id=record.read_id,
+                kind=kind,
+            )
+            for record, kind, sha in plan.images()
+        ]
+        derived = {
+            f"{read_id}-scene.jpg": Derived(
+                name=f"{read_id}-scene.derived.png", make=_deriver(spec)
+            )
+            for read_id, spec in plan.redactions.items()
+            if not spec.is_identity
+        }
+        packet_id = uuid.uuid4().hex
+        refs = {"case_number": case_number, "packet_id": packet_id}
+        start_params: dict[str, Any] = {"packet_id": packet_id, "reads": read_ids}
+        if derived:
+            start_params["derived"] = {
+                read_id: [region.as_text() for region in spec.regions]
+                for read_id, spec in plan.redactions.items()
+            }
+        with self._s.journaled("export.start", object_refs=refs, params=start_params):
+            pass
+        custody, excerpt = self._custody(
+            case_number=case_number, read_ids=set(read_ids), packet_id=packet_id
+        )
+        reads = [
+            {
+                **_read_fields(record),
+                "review_marks": [
+                    _mark_fields(m) for m in plan.marks if m.read_id == record.read_id
+                ],
+            }
+            for record in plan.records
+        ]
+        info = PacketInfo(
+            packet_id=packet_id,
+            case_number=case_number,
+            organization=f"Platedesk hub at {self._s.hub_url or 'unknown'}",
+            exporting_user=session.username,
+            device_id=session.device_id,
+            software_version=f"Platedesk {app_version}",
+            bagged_at=datetime.now(UTC),
+        )
+        try:
+            built = write_packet(
+                info=info,
+                reads=reads,
+                originals=originals,
+                custody=custody,
+                excerpt=excerpt,
+                key=self._evidence.signing_key(),
+                out_dir=out_dir,
+                zip=zip,
+                derived=derived,
+                hub_custody=hub_custody,
+                progress=progress,
+                cancel=cancel,
+            )
+        except ExportCancelled:
+            with self._s.journaled("export.packet", object_refs=refs, outcome="cancelled"):
+                pass
+            raise
+        except Exception as exc:
+            with self._s.journaled(
+                "export.packet", object_refs=refs, params={"error": str(exc)}, outcome="failed"
+            ):
+                pass
+            raise
+        params = {
+            "packet_id": packet_id,
+            "reads": len(reads),
+            "files": built.result.files,
+            "manifest_sha256": built.manifest_sha256,
+        }
+        receipt = PacketReceiptCreate(
+            packet_id=packet_id,
+            case_number=case_number,
+            manifest_sha256=built.manifest_sha256,
+            reads=len(reads),
+            exported_at=info.bagged_at,
+        )
+        with self._s.journaled("export.packet", object_refs=refs, params=params) as tx:
+            EvidenceRepository(tx).queue_receipt(
+                packet_id=packet_id,
+                case_number=case_number,
+                body=receipt.model_dump(mode="json"),
+            )
+        return built.result
+
+    def with_receipt(self, result: PacketResult) -> PacketResult:
+        """The result with its receipt's status at the hub, as last known (local)."""
+        return dataclasses.replace(result, receipt=self._evidence.receipt_status(result.packet_id))
+
+    def _custody(
+        self, *, case_number: str, read_ids: set[str], packet_id: str
+    ) -> tuple[list[dict[str, Any]], AuditExcerpt]:
+        """The journal events touching the reads (custody) and the chain segment from the
+        first to the last event concerning the case (read by the packet writer as it goes)."""
+        journal = self._s.journal()
+        custody: list[dict[str, Any]] = []
+        case_seqs: list[int] = []
+        after = 0
+        while batch := journal.events(after_seq=after, limit=5_000):
+            for event in batch:
+                refs = event["object_refs"]
+                touches = refs.get("read_id") in read_ids or refs.get("packet_id") == packet_id
+                if touches:
+                    custody.append(event)
+                if touches or refs.get("case_number") == case_number:
+                    case_seqs.append(int(event["seq"]))
+            after = int(batch[-1]["seq"])
+        first = journal.events(after_seq=case_seqs[0] - 1, limit=1)[0]
+        last_seq = case_seqs[-1]
+
+        def segment() -> Iterator[dict[str, Any]]:
+            position = first["seq"] - 1
+            while position < last_seq:
+                batch = journal.events(after_seq=position, limit=min(5_000, last_seq - position))
+                if not batch:
+                    return
+                yield from batch
+                position = int(batch[-1]["seq"])
+
+        excerpt = AuditExcerpt(
+            device_id=str(first["device_id"]),
+            first_seq=int(first["seq"]),
+            start_hash=str(first["prev_hash"]),
+            case_seqs=case_seqs,
+            events=segment(),
+        )
+        return custody, excerpt
+
+
+def _deriver(spec: DerivedSpec) -> Callable[[bytes], DerivedCopy]:
+    def make(original: bytes) -> DerivedCopy:
+        image = derive(original, spec)
+        return DerivedCopy(
+            data=image.png, preview_jpeg=image.preview_jpeg, operations=image.operations
+        )
+
+    return make
+
+
+def _image_loader(repo: ReadRepository, sha256: str) -> Callable[[], bytes]:
+    def load() -> bytes:
+        return repo.image(sha256) or b""
+
+    return load
+
+
+def _read_fields(record: ReadRecord) -> dict[str, Any]:
+    fields = dataclasses.asdict(record)
+    fields["captured_at"] = utc_iso(record.captured_at)
+    fields["features"] = list(record.features)
+    return fields
+
+
+def _mark_fields(mark: ReviewMark) -> dict[str, Any]:
+    fields = dataclasses.asdict(mark)
+    fields["marked_at"] = utc_iso(mark.marked_at)
+    return fields

@@ -1,0 +1,221 @@
+"""Searches while an evidence packet is exported: do they still answer at once?
+
+A hub on SQLite gets N metadata-only reads; a real Workstation signs in, syncs a
+slice covering them, gives the first E reads images in its cache (16 distinct
+JPEGs, as bench_export), and marks them as evidence. Then, through the window's
+task runner, a search's first page (200 rows, journaled) is timed from the moment
+it is asked for to its answer on the GUI thread:
+
+- idle: nothing else running (the baseline, same run);
+- during_export: while the E-read export runs as the export dialog runs it
+  (app.ui.operations.export: plan on the cache lane, hub work on the network lane,
+  the packet on the export lane with its own cache connection);
+- during_export_on_cache_lane: while the same export runs the old way, whole, on
+  the cache lane (what the desk did before): the searches queue behind it.
+
+Prints JSON. Target (issue 19): during a 1,000-read export, p95 of the first page
+<= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+
+from PySide6.QtCore import QEventLoop
+from PySide6.QtWidgets import QApplication
+
+from app.core.records import SearchQuery
+from app.demo import running_hub
+from app.ui.operations.export import export_packet
+from app.ui.workers import Lane, TaskRunner
+from app.workstation import Workstation
+from bench.bench_engine_sync import hub_with_reads, signed_in_slice
+from bench.bench_export import DISTINCT, _jpeg
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _figures(latencies: list[float]) -> dict[str, Any]:
+    ms = [1000 * value for value in latencies]
+    return {
+        "searches": len(ms),
+        "p50_ms": round(statistics.median(ms), 1) if ms else None,
+        "p95_ms": round(_p95(ms), 1) if ms else None,
+        "max_ms": round(max(ms), 1) if ms else None,
+    }
+
+
+def _wait(app: QApplication, done: Callable[[], bool]) -> None:
+    while not done():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+
+
+def _one_search(
+    app: QApplication, runner: TaskRunner, workstation: Workstation, query: SearchQuery
+) -> float:
+    """Seconds from asking for a first page (cache lane) to its answer on the GUI thread."""
+    answered: list[float] = []
+    began = time.perf_counter()
+    runner.run(
+        lambda: workstation.search.run(query, limit=200),
+        on_success=lambda _page: answered.append(time.perf_counter()),
+        on_failure=lambda _exc: answered.append(float("nan")),
+        lane=Lane.CACHE,
+    )
+    _wait(app, lambda: bool(answered))
+    return answered[0] - began
+
+
+def _searches(
+    app: QApplication,
+    runner: TaskRunner,
+    workstation: Workstation,
+    query: SearchQuery,
+    *,
+    count: int | None = None,
+    until: Callable[[], bool] | None = None,
+) -> list[float]:
+    """First pages asked for one after another, as a user typing would."""
+    latencies: list[float] = []
+    while (count is None or len(latencies) < count) and not (until and until()):
+        latencies.append(_one_search(app, runner, workstation, query))
+        time.sleep(0.02)
+    return latencies
+
+
+def _during_export(
+    app: QApplication,
+    runner: TaskRunner,
+    workstation: Workstation,
+    query: SearchQuery,
+    *,
+    out: Path,
+    on_lanes: bool,
+) -> dict[str, Any]:
+    """Searches while one export runs: on its lanes, or whole on the cache lane."""
+    finished = threading.Event()
+    failures: list[str] = []
+
+    def done(_result: object) -> None:
+        finished.set()
+
+    def failed(exc: BaseException) -> None:
+        failures.append(repr(exc))
+        finished.set()
+
+    began = time.perf_counter()
+    if on_lanes:
+        export_packet(
+            workstation=workstation, runner=runner, case_number=query.case_number,
+            out_dir=out, zip=False, redactions={}, cancel=threading.Event(),
+            on_progress=lambda _p: None, on_success=done, on_failure=failed,
+        )  # fmt: skip
+    else:
+        runner.run(
+            lambda: workstation.export_packet(case_number=query.case_number, out_dir=out),
+            on_success=done,
+            on_failure=failed,
+            lane=Lane.CACHE,
+        )
+    during = _searches(app, runner, workstation, query, until=finished.is_set)
+    _wait(app, finished.is_set)
+    return {
+        **_figures(during),
+        "export_s": round(time.perf_counter() - began, 1),
+        "failures": failures,
+    }
+
+
+def _give_images(workstation: Workstation, read_ids: list[str]) -> None:
+    """The evidence reads get real JPEGs in the cache (the hub's reads are metadata only)."""
+    scenes = [_jpeg(640, 480, seed, 72) for seed in range(DISTINCT)]
+    crops = [_jpeg(160, 48, 100 + seed, 90) for seed in range(DISTINCT)]
+    db = workstation.db()
+    with db.atomic():
+        for index, read_id in enumerate(read_ids):
+            scene, crop = scenes[index % DISTINCT], crops[index % DISTINCT]
+            scene_sha = hashlib.sha256(scene).hexdigest()
+            crop_sha = hashlib.sha256(crop).hexdigest()
+            db.execute(
+                "UPDATE reads SET image_sha256 = ?, image_size = ?, crop_sha256 = ?,"
+                " crop_size = ? WHERE read_id = ?",
+                (scene_sha, len(scene), crop_sha, len(crop), read_id),
+            )
+            for sha, data in ((scene_sha, scene), (crop_sha, crop)):
+                db.execute(
+                    "INSERT OR IGNORE INTO images (sha256, data, fetched_at)"
+                    " VALUES (?, ?, '2026-11-20T08:00:00.000Z')",
+                    (sha, data),
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reads", type=int, default=20_000, help="reads in the slice")
+    parser.add_argument("--evidence", type=int, default=1000, help="reads in the export")
+    parser.add_argument("--idle-searches", type=int, default=40)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        os.environ["XDG_DATA_HOME"] = str(folder / "xdg")  # a private keyring file
+        data, seeded, _rows = hub_with_reads(folder, args.reads, random.Random(3))
+        with running_hub(data, nice=10) as hub:
+            workstation, slice_id = signed_in_slice(
+                hub.url, folder, seeded, "benchmark: searches while an export runs"
+            )
+            workstation.sync(slice_id=slice_id)
+            [info] = workstation.slices.list()
+            query = SearchQuery(case_number=info.case_number, purpose=info.purpose, pattern=None)
+            first = workstation.search.run(query, limit=args.evidence).rows
+            read_ids = [row.read_id for row in first]
+            _give_images(workstation, read_ids)
+            for read_id in read_ids:
+                workstation.evidence.mark(read_id=read_id, case_number=info.case_number)
+            runner = TaskRunner()
+            try:
+                idle = _searches(app, runner, workstation, query, count=args.idle_searches)
+                results: dict[str, Any] = {}
+                for how, on_lanes in (("lanes", True), ("cache_lane", False)):
+                    out = folder / f"out-{how}"
+                    out.mkdir()
+                    results[how] = _during_export(
+                        app, runner, workstation, query, out=out, on_lanes=on_lanes
+                    )
+            finally:
+                assert runner.shutdown(timeout_ms=120_000)
+                workstation.close()
+    print(
+        json.dumps(
+            {
+                "slice_reads": args.reads,
+                "evidence_reads": len(read_ids),
+                "idle": _figures(idle),
+                "during_export": results["lanes"],
+                "during_export_on_cache_lane": results["cache_lane"],
+                "target_p95_ms": 50,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Searches do not wait behind an export: the export dialog's packet is written on a
+lane of its own, against a real hub and a real cache."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+import app.services.export as export_service
+from app.core.records import SearchQuery
+from app.ui.dialogs.export_dialog import ExportDialog
+from app.ui.workers import Lane, TaskRunner
+from app.workstation import Workstation
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_search_answers_while_the_packet_is_being_written(
+    qtbot: QtBot,
+    synced_workstation: tuple[Workstation, str],
+    runner: TaskRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    workstation, case = synced_workstation
+    query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
+    read = workstation.search.run(query, limit=1).rows[0]
+    workstation.evidence.mark(read_id=read.read_id, case_number=case)
+
+    # Hold the packet writer (the CPU part: hashing, PDF, signing) until the search is in.
+    writing, release = threading.Event(), threading.Event()
+    real_write = export_service.write_packet
+
+    def held_write(**kwargs: Any) -> Any:
+        writing.set()
+        release.wait(30)
+        return real_write(**kwargs)
+
+    monkeypatch.setattr(export_service, "write_packet", held_write)
+    dialog = ExportDialog(
+        workstation=workstation, runner=runner, case_number=case, out_dir=tmp_path
+    )
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.evidence_loaded, timeout=20_000):
+        dialog.show()
+    dialog.export()
+    qtbot.waitUntil(writing.is_set, timeout=20_000)
+
+    answered: list[int] = []
+    runner.run(
+        lambda: workstation.search.run(query, limit=200).total,
+        on_success=answered.append,
+        on_failure=lambda exc: answered.append(-1),
+        lane=Lane.CACHE,
+    )
+    try:
+        qtbot.waitUntil(lambda: bool(answered), timeout=10_000)  # not behind the export
+    finally:
+        release.set()
+    assert answered[0] > 0
+    qtbot.waitUntil(lambda: dialog.packet is not None, timeout=60_000)
+    assert dialog.packet is not None
+    assert dialog.packet.reads == 1
