@@ -113,7 +113,7 @@ def test_a_read_travels_the_way_its_camera_faces_and_says_travelling(
     qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner
 ) -> None:
     workstation, case = synced_workstation
-    facing = {camera.camera_id: camera.direction for camera in workstation.cameras()}
+    facing = {camera.camera_id: camera.direction for camera in workstation.catalog.cameras()}
     reads = workstation.search.run(
         SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=1000
     ).rows
@@ -227,7 +227,7 @@ def test_compare_with_one_read_says_why_and_a_multi_place_plate_opens(
     dialog = window.open_multi_place()
     assert dialog is not None
     qtbot.addWidget(dialog)
-    cameras = sorted(c.camera_id for c in workstation.cameras())
+    cameras = sorted(c.camera_id for c in workstation.catalog.cameras())
     dialog.toggle_camera(cameras[0])
     dialog.add_place()
     dialog.toggle_camera(cameras[1])
