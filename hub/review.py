@@ -50,6 +50,7 @@ DECISION_STATUS = {
 }
 DECISION_ACTION = "review.decision"
 ANSWER_ACTION = "review.answer"
+REFUSED_ACTION = "review.refused"
 RECENT_SEARCHES = 10
 
 SUPERVISORS_ONLY = "Only supervisors (and administrators) review flagged searches."
@@ -75,6 +76,29 @@ def reviewer_unit(connection: Connection, caller: Caller) -> tuple[bool, str | N
     if not unit:
         raise HubError(403, NO_UNIT)
     return False, str(unit)
+
+
+def record_refusal(
+    connection: Connection,
+    caller: Caller,
+    refusal: HubError,
+    *,
+    method: str,
+    path: str,
+    now: datetime,
+) -> None:
+    """Audit an attempt to use the review queue by someone who may not (not a
+    supervisor or administrator, or a supervisor with no unit)."""
+    record_hub_event(
+        connection,
+        action=REFUSED_ACTION,
+        now=now,
+        username=caller.username,
+        session_id=caller.session_id,
+        object_refs={"method": method, "path": path},
+        params={"role": caller.role.value, "reason": refusal.message},
+        outcome="refused",
+    )
 
 
 def _rules(text: str) -> list[FiredRulePublic]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hub.review import NO_UNIT, OWN_SEARCH, SUPERVISORS_ONLY
+from hub.review import NO_UNIT, OWN_SEARCH, REFUSED_ACTION, SUPERVISORS_ONLY
 from tests.hub.flag_support import (
     ITEMS,
     OTHER_UNIT,
@@ -165,6 +165,23 @@ def test_only_supervisors_and_admins_review(hub: HubFixture) -> None:
     assert (no_unit.status_code, no_unit.json()["detail"]) == (403, NO_UNIT)
     assert [item["item_id"] for item in review_list(hub, "admin")] == [item_id]
     assert _decide(hub, item_id, "approve", "ok", username="admin").status_code == 200
+
+
+def test_a_refused_reviewer_is_audited(hub: HubFixture) -> None:
+    oversight(hub)
+    item_id = _flag_broad_search(hub)
+    assert hub.client.get(ITEMS, headers=hub.headers("detective")).status_code == 403
+    assert _decide(hub, item_id, "approve", "mine", username="detective").status_code == 403
+    listed, decided = hub_events(hub, REFUSED_ACTION)
+    for event, method, path in (
+        (listed, "GET", ITEMS),
+        (decided, "POST", f"{ITEMS}/{item_id}/decision"),
+    ):
+        assert (event.username, event.outcome) == ("detective", "refused")
+        assert json.loads(event.object_refs) == {"method": method, "path": path}
+        assert json.loads(event.params) == {"role": "detective", "reason": SUPERVISORS_ONLY}
+    assert hub_events(hub, "review.decision") == []
+    assert review_list(hub)[0]["status"] == "open"  # a refusal changes nothing
 
 
 def test_units_are_kept_apart(hub: HubFixture) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.core.schemas import (
     JustificationAnswerCreate,
@@ -14,15 +14,24 @@ from app.core.schemas import (
 )
 from hub import review
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.errors import HubError
 from hub.slices import Caller
 
 router = APIRouter(prefix="/review", tags=["review"])
 
 
-def get_reviewer(caller: CurrentUser, context: ContextDep) -> Caller:
-    """A supervisor with a unit, or an administrator (checked before the body is read)."""
-    with context.database.read() as connection:
-        review.reviewer_unit(connection, caller)
+def get_reviewer(caller: CurrentUser, context: ContextDep, now: NowDep, request: Request) -> Caller:
+    """A supervisor with a unit, or an administrator (checked before the body is read);
+    anyone else is refused, and the attempt is audited (`review.refused`)."""
+    try:
+        with context.database.read() as connection:
+            review.reviewer_unit(connection, caller)
+    except HubError as refusal:
+        with context.database.write() as connection:
+            review.record_refusal(
+                connection, caller, refusal, method=request.method, path=request.url.path, now=now
+            )
+        raise
     return caller
 
 
