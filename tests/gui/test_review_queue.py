@@ -1,13 +1,34 @@
-"""The supervisor's review queue in the window."""
+"""The supervisor's review queue in the window, and the detective's questions: the
+model, then the panel, the notice and the answer dialog against a real hub."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 
 from app.core.oversight import queue_order
+from app.core.plates import parse_pattern
+from app.core.records import SearchQuery
+from app.core.schemas import JustificationRequestPublic
+from app.demo import totp_now
 from app.ui.models.review_queue_model import QUEUE_COLUMNS, ReviewQueueModel
+from app.ui.operations import oversight
+from app.ui.widgets.review_queue_panel import (
+    NEEDS_NOTE,
+    AnswerDialog,
+    JustificationNotice,
+    ReviewQueuePanel,
+)
+from app.ui.workers import TaskRunner
+from app.workstation import Workstation
+from tests.support.live_hub import SeededHub
 from tests.support.review_items import item
+
+UNIT = "robbery-unit"
 
 
 def test_review_queue_model(qtmodeltester: ModelTester) -> None:
@@ -29,3 +50,89 @@ def test_review_queue_model(qtmodeltester: ModelTester) -> None:
     assert with_signal == [(1, 1)]
     assert model.data(model.index(1, 6)) == "justification requested"
     qtmodeltester.check(model)
+
+
+@pytest.fixture
+def units(seeded_hub: SeededHub) -> None:
+    """The detective and the supervisor in one unit; only the overbroad rule fires."""
+    for role in ("detective", "supervisor"):
+        username = seeded_hub.user(role)["username"]
+        done = seeded_hub.hub_cli("user", "set-unit", "--username", username, "--unit", UNIT)
+        assert done.returncode == 0, done.stderr
+    for key, value in (("sample_rate", "0"), ("off_hours_start", "0"), ("off_hours_end", "0")):
+        done = seeded_hub.hub_cli("policy", "set", key, value)
+        assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_a_question_reaches_the_detective_and_the_answer_returns(
+    qtbot: QtBot,
+    seeded_hub: SeededHub,
+    synced_workstation: tuple[Workstation, str],
+    runner: TaskRunner,
+    tmp_path: Path,
+) -> None:
+    detective, case = synced_workstation
+    detective.search.run(
+        SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern("1*"))
+    )
+    assert detective.audit.upload() > 0
+    user = seeded_hub.user("supervisor")
+    supervisor = Workstation.open(profile_dir=tmp_path / "supervisor", hub_url=seeded_hub.url)
+    supervisor.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    try:
+        panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
+        qtbot.addWidget(panel)
+        with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
+            panel.refresh()
+        [item] = [i for i in panel.model.items if i.source == "workstation"]
+        panel.select(item.item_id)
+        shown = panel.detail.toPlainText()
+        for context in (case, "overbroad_pattern", item.rules[0].reason, '"pattern": "1*"'):
+            assert context in shown
+        # A question needs its text: nothing is sent without it.
+        with qtbot.waitSignal(panel.failed, timeout=5_000) as refused:
+            qtbot.mouseClick(panel.justify_button, Qt.MouseButton.LeftButton)
+        assert refused.args[0] == NEEDS_NOTE["request_justification"]
+        question = "Why search every plate starting with 1?"
+        panel.note_edit.setPlainText(question)
+        with qtbot.waitSignal(panel.decided, timeout=20_000) as decided:
+            qtbot.mouseClick(panel.justify_button, Qt.MouseButton.LeftButton)
+        assert decided.args == [item.item_id, "justification_requested"]
+        assert panel.model.data(panel.model.index(panel.model.row_of(item.item_id) or 0, 6)) == (
+            "justification requested"
+        )
+        assert not panel.justify_button.isEnabled()  # asked already: wait for the answer
+
+        # The detective's side: a notice that does not block, and the answer dialog.
+        notice = JustificationNotice()
+        qtbot.addWidget(notice)
+        inbox: list[list[JustificationRequestPublic]] = []
+        oversight.load_inbox(
+            workstation=detective, runner=runner, on_success=inbox.append, on_failure=pytest.fail
+        )
+        qtbot.waitUntil(lambda: bool(inbox), timeout=20_000)
+        notice.show_requests(inbox[0])
+        assert not notice.isHidden()
+        assert notice.text_label.text().startswith("1 question from a supervisor")
+        [request] = inbox[0]
+        assert (request.item_id, request.question) == (item.item_id, question)
+        dialog = AnswerDialog(request, workstation=detective, runner=runner)
+        qtbot.addWidget(dialog)
+        assert question in dialog.question_label.text()
+        answer = "The witness saw only the first digit, 1, on the getaway car's plate."
+        dialog.answer_edit.setPlainText(answer)
+        with qtbot.waitSignal(dialog.answered, timeout=20_000):
+            dialog.send()
+
+        with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
+            panel.refresh()
+        [back] = [i for i in panel.model.items if i.item_id == item.item_id]
+        assert back.status == "answered"
+        panel.select(item.item_id)
+        assert answer in panel.detail.toPlainText()
+    finally:
+        supervisor.close()

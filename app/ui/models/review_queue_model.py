@@ -36,6 +36,10 @@ class ReviewQueueModel(QAbstractTableModel):
         self._rows = list(items)
         self.endResetModel()
 
+    @property
+    def items(self) -> list[ReviewItemPublic]:
+        return list(self._rows)
+
     def item_at(self, row: int) -> ReviewItemPublic:
         return self._rows[row]
 
