@@ -15,10 +15,12 @@ from app.core.plates import parse_pattern
 from app.core.records import SearchQuery
 from app.core.schemas import JustificationRequestPublic
 from app.demo import totp_now
+from app.ui.main_window import MainWindow
 from app.ui.models.review_queue_model import QUEUE_COLUMNS, ReviewQueueModel
 from app.ui.operations import oversight
 from app.ui.widgets.review_queue_panel import (
     NEEDS_NOTE,
+    REVIEW_QUEUE_TAB,
     AnswerDialog,
     JustificationNotice,
     ReviewQueuePanel,
@@ -27,6 +29,8 @@ from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 from tests.support.live_hub import SeededHub
 from tests.support.review_items import item
+
+from .conftest import Desk
 
 UNIT = "robbery-unit"
 
@@ -88,7 +92,7 @@ def test_a_question_reaches_the_detective_and_the_answer_returns(
         qtbot.addWidget(panel)
         with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
             panel.refresh()
-        [item] = [i for i in panel.model.items if i.source == "workstation"]
+        [item] = [i for i in panel.model.items if i.source == "workstation" and i.status == "open"]
         panel.select(item.item_id)
         shown = panel.detail.toPlainText()
         for context in (case, "overbroad_pattern", item.rules[0].reason, '"pattern": "1*"'):
@@ -136,3 +140,60 @@ def test_a_question_reaches_the_detective_and_the_answer_returns(
         assert answer in panel.detail.toPlainText()
     finally:
         supervisor.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detective(
+    qtbot: QtBot, seeded_hub: SeededHub, desk: Desk, runner: TaskRunner, tmp_path: Path
+) -> None:
+    window, detective, case = desk
+    queue_tab = window.results_tabs.indexOf(window.review_queue_panel)
+    assert window.results_tabs.tabText(queue_tab) == REVIEW_QUEUE_TAB
+    assert not window.results_tabs.isTabVisible(queue_tab)  # a detective has no queue
+    detective.search.run(
+        SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern("1*"))
+    )
+    assert detective.audit.upload() > 0
+    with qtbot.waitSignal(window.questions_checked, timeout=20_000) as checked:
+        window.check_questions()
+    assert checked.args == [0]
+    assert window.justification_notice.isHidden()
+
+    user = seeded_hub.user("supervisor")
+    supervisor = Workstation.open(profile_dir=tmp_path / "supervisor", hub_url=seeded_hub.url)
+    supervisor.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    try:
+        desk_window = MainWindow(supervisor, runner)
+        qtbot.addWidget(desk_window)
+        panel = desk_window.review_queue_panel
+        qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=20_000)
+        tab = desk_window.results_tabs.indexOf(panel)
+        assert desk_window.results_tabs.isTabVisible(tab)
+        [item] = [i for i in panel.model.items if i.source == "workstation" and i.status == "open"]
+        question = "Which witness saw the 1?"
+        supervisor.oversight.decide(item.item_id, decision="request_justification", note=question)
+        desk_window.close()
+    finally:
+        supervisor.close()
+
+    with qtbot.waitSignal(window.questions_checked, timeout=20_000) as checked:
+        window.check_questions()
+    assert checked.args == [1]
+    assert window.justification_notice.isVisible()  # the desk goes on: it does not block
+    window.justification_notice.answer_button.click()
+    dialog = window.answer_dialog
+    assert dialog is not None
+    assert not dialog.isModal()
+    assert question in dialog.question_label.text()
+    dialog.answer_edit.setPlainText("Mrs. Lee, at the pharmacy door; she saw only the 1.")
+    with (
+        qtbot.waitSignal(window.questions_checked, timeout=20_000) as checked,
+        qtbot.waitSignal(dialog.answered, timeout=20_000),
+    ):
+        dialog.send()
+    assert checked.args == [0]
+    assert window.justification_notice.isHidden()
+    assert detective.oversight.inbox() == []

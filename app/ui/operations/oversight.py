@@ -53,7 +53,7 @@ def load_inbox(
 ) -> None:
     """The supervisors' questions waiting for the signed-in user's answer."""
     runner.run(
-        workstation.oversight.inbox, on_success=on_success, on_failure=on_failure,
+        lambda: workstation.oversight.inbox(), on_success=on_success, on_failure=on_failure,
         lane=Lane.NETWORK,
     )  # fmt: skip
 
