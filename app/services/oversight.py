@@ -55,26 +55,19 @@ class OversightService:
         limit: int = 100,
     ) -> list[ReviewItemPublic]:
         """The flagged searches of my unit (every unit for an administrator), never my
-        own; by status at the hub, then by rule, user, case and time of the search
-        (`since` inclusive, `until` exclusive) among the `limit` items the hub sent;
-        most severe first, then newest first (app.core.oversight.queue_order)."""
+        own; by status, rule, user, case and time of the search (`since` inclusive,
+        `until` exclusive), all chosen at the hub; most severe first, then newest first
+        (app.core.oversight.queue_order)."""
         if status not in STATUSES:
             raise ReviewInputError(
                 f"'{status}' is not a review status; use one of: {', '.join(STATUSES)}."
             )
         self._s.require()
-        items = self._s.client.review_items(status=status, limit=limit)
-        return queue_order(
-            [
-                item
-                for item in items
-                if (rule is None or any(fired.rule == rule for fired in item.rules))
-                and (user is None or item.username == user)
-                and (case_number is None or item.case_number == case_number)
-                and (since is None or item.occurred_at >= since)
-                and (until is None or item.occurred_at < until)
-            ]
-        )
+        items = self._s.client.review_items(
+            status=status, limit=limit, user=user, case_number=case_number, rule=rule,
+            since=since, until=until,
+        )  # fmt: skip
+        return queue_order(items)
 
     def item(self, item_id: str) -> ReviewItemPublic:
         """One flagged search with its whole context (rules, history, recent searches)."""

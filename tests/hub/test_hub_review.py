@@ -4,6 +4,7 @@ self-review and non-supervisors refused; units kept apart; every step audited.""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from hub.review import NO_UNIT, OWN_SEARCH, REFUSED_ACTION, SUPERVISORS_ONLY
@@ -216,3 +217,37 @@ def test_transparency_counts_flags_and_review_outcomes(hub: HubFixture) -> None:
         "referred": 1,
     }
     assert CASE not in json.dumps(figures)
+
+
+def test_the_queue_filters_by_user_case_rule_and_time(hub: HubFixture) -> None:
+    oversight(hub)
+    broad = _flag_broad_search(hub)  # overbroad pattern, the detective's case
+    hub.clock.advance(timedelta(minutes=5))
+    other = Workstation(hub, "detective2")
+    other.upload([other.event("search", local_search_params(case_number=OTHER_CASE))])
+    items = {item["item_id"]: item for item in review_list(hub)}
+    [elsewhere] = set(items) - {broad}
+    first, second = items[broad], items[elsewhere]
+    assert first["username"] == "detective"
+    assert second["username"] == "detective2"
+
+    def ids(**params: str) -> set[str]:
+        return {item["item_id"] for item in review_list(hub, **params)}
+
+    assert ids(user="detective") == {broad}
+    assert ids(user="detective2") == {elsewhere}
+    assert ids(case=second["case_number"]) == {elsewhere}
+    for item in (first, second):
+        for rule in item["rules"]:
+            matched = {i for i, it in items.items() if rule["rule"] in
+                       {r["rule"] for r in it["rules"]}}  # fmt: skip
+            assert ids(rule=rule["rule"]) == matched
+    assert ids(rule="random_sample") == set()
+    when = {i: datetime.fromisoformat(it["occurred_at"]) for i, it in items.items()}
+    newest = max(when, key=lambda i: when[i])
+    assert when[newest] > min(when.values())
+    assert ids(since=when[newest].isoformat()) == {newest}
+    assert ids(until=when[newest].isoformat()) == set(items) - {newest}
+    bad = hub.client.get(ITEMS, params={"rule": "r%"}, headers=hub.headers("supervisor"))
+    assert bad.status_code == 422
+    assert bad.json()["detail"].startswith("'r%' is not a flag rule; use one of:")

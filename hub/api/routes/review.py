@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -53,10 +54,22 @@ def list_items(
         ),
     ] = "pending",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    user: Annotated[str | None, Query(max_length=64, description="one user's")] = None,
+    case: Annotated[str | None, Query(max_length=32, description="one case's")] = None,
+    rule: Annotated[
+        str | None, Query(max_length=32, description="those where this rule fired")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="searches at or after (ISO 8601, UTC)")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="searches before (ISO 8601, UTC)")] = None,
 ) -> list[ReviewItemPublic]:
     """The flagged searches of the caller's unit (every unit for an admin), but their own."""
     with context.database.read() as connection:
-        return review.list_items(connection, caller, status=status, limit=limit)
+        return review.list_items(
+            connection, caller, status=status, limit=limit, username=user, case_number=case,
+            rule=rule, since=since, until=until,
+        )  # fmt: skip
 
 
 @router.get(
