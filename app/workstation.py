@@ -2,7 +2,7 @@
 
 Like Anki's Collection, a thin object that composes its managers over one shared
 session (app.services.session.Session): `ws.catalog`, `ws.slices`, `ws.search`,
-`ws.review`, `ws.evidence`, `ws.export`, `ws.alerts`, `ws.audit`. Each service
+`ws.review`, `ws.evidence`, `ws.export`, `ws.alerts`, `ws.audit`, `ws.oversight`. Each service
 method is either local (the cache) or remote (the hub), never both, so the window
 can run it on the right lane. The few flows here that need both (sign-in, sync,
 export, an image that may not be cached) are such calls composed in order, for
@@ -30,6 +30,7 @@ from app.services.audit import AuditService
 from app.services.catalog import CatalogService
 from app.services.evidence import EvidenceService
 from app.services.export import ExportService
+from app.services.oversight import OversightService
 from app.services.review import ReviewService
 from app.services.search import SearchService
 from app.services.session import LOCKED_MESSAGE, NotSignedIn, Session, SessionLocked
@@ -59,6 +60,7 @@ class Workstation:
         self.export = ExportService(self.core, self.review, self.evidence)
         self.alerts = AlertService(self.core)
         self.audit = AuditService(self.core, self.evidence)
+        self.oversight = OversightService(self.core)
         if self.core.resume():
             self.audit.purge()
 

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from app.core.flag_rules import RULES
 from app.core.schemas import (
     FiredRulePublic,
     JustificationAnswerCreate,
@@ -33,7 +34,7 @@ from app.core.schemas import (
 from hub.audit import record_hub_event
 from hub.db.tables import review_actions, review_items, search_log, users
 from hub.errors import HubError
-from hub.flags import OPEN
+from hub.flags import OPEN, UNEVALUATED
 from hub.slices import Caller
 
 JUSTIFICATION_REQUESTED = "justification_requested"
@@ -50,6 +51,7 @@ DECISION_STATUS = {
 }
 DECISION_ACTION = "review.decision"
 ANSWER_ACTION = "review.answer"
+REFUSED_ACTION = "review.refused"
 RECENT_SEARCHES = 10
 
 SUPERVISORS_ONLY = "Only supervisors (and administrators) review flagged searches."
@@ -75,6 +77,29 @@ def reviewer_unit(connection: Connection, caller: Caller) -> tuple[bool, str | N
     if not unit:
         raise HubError(403, NO_UNIT)
     return False, str(unit)
+
+
+def record_refusal(
+    connection: Connection,
+    caller: Caller,
+    refusal: HubError,
+    *,
+    method: str,
+    path: str,
+    now: datetime,
+) -> None:
+    """Audit an attempt to use the review queue by someone who may not (not a
+    supervisor or administrator, or a supervisor with no unit)."""
+    record_hub_event(
+        connection,
+        action=REFUSED_ACTION,
+        now=now,
+        username=caller.username,
+        session_id=caller.session_id,
+        object_refs={"method": method, "path": path},
+        params={"role": caller.role.value, "reason": refusal.message},
+        outcome="refused",
+    )
 
 
 def _rules(text: str) -> list[FiredRulePublic]:
@@ -139,11 +164,35 @@ def item_public(connection: Connection, row: Any) -> ReviewItemPublic:
 
 
 def list_items(
-    connection: Connection, caller: Caller, *, status: str = "pending", limit: int = 100
+    connection: Connection,
+    caller: Caller,
+    *,
+    status: str = "pending",
+    limit: int = 100,
+    username: str | None = None,
+    case_number: str | None = None,
+    rule: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[ReviewItemPublic]:
-    """The caller's review queue, oldest first: their unit's items but their own."""
+    """The caller's review queue, oldest first: their unit's items but their own; only
+    one user's, one case's, those where one rule fired, or searches in [since, until)."""
     every_unit, unit = reviewer_unit(connection, caller)
     query = _item_select().where(review_items.c.username != caller.username)
+    if username is not None:
+        query = query.where(review_items.c.username == username)
+    if case_number is not None:
+        query = query.where(review_items.c.case_number == case_number)
+    if rule is not None:
+        if rule not in (*RULES, UNEVALUATED):
+            raise HubError(422, f"'{rule}' is not a flag rule; use one of: {', '.join(RULES)}.")
+        # rules is the JSON list of {"rule": ..., "reason": ...}; a reason's quotes are
+        # escaped, so this matches the rule's name only.
+        query = query.where(review_items.c.rules.contains(f'"rule": "{rule}"', autoescape=True))
+    if since is not None:
+        query = query.where(review_items.c.occurred_at >= since)
+    if until is not None:
+        query = query.where(review_items.c.occurred_at < until)
     if not every_unit:
         query = query.where(review_items.c.unit == unit)
     if status == "pending":

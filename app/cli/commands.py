@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.cli import read_plate
+from app.cli import read_plate, review
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import ErrorKind, KnownError
@@ -53,6 +53,7 @@ COMMANDS = (
     "export",
     "verify",
     "alerts",
+    review.NAME,
     read_plate.NAME,
 )
 
@@ -203,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--entry-confirmed", action="store_true", help="you re-confirmed the hotlist entry"
     )
     ack.add_argument("--note", default="")
+    review.add_parser(command, _time)
     read_plate.add_parser(command)
     return parser
 
@@ -610,4 +612,5 @@ HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "evidence": _evidence,
     "export": _export,
     "alerts": _alerts,
+    review.NAME: review.run,
 }

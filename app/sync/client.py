@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from app.core.canonical import utc_iso
 from app.core.errors import KIND_FIELD, ErrorKind, KnownError
 from app.core.schemas import (
     API_PREFIX,
@@ -337,13 +338,28 @@ class HubClient:
         self._send("POST", f"{API_PREFIX}/review/requests/{item_id}/answer", **self._body(body))
 
     # review, the supervisor's side: the seam for the supervisor desk (issue 8) ----------
-    def review_items(self, *, status: str = "pending", limit: int = 100) -> list[ReviewItemPublic]:
-        """The flagged searches of this supervisor's unit (never their own), with context."""
+    def review_items(
+        self,
+        *,
+        status: str = "pending",
+        limit: int = 100,
+        user: str | None = None,
+        case_number: str | None = None,
+        rule: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ReviewItemPublic]:
+        """The flagged searches of this supervisor's unit (never their own), with context;
+        only one user's, one case's, one rule's, or searches in [since, until)."""
+        params: dict[str, str | int] = {"status": status, "limit": limit}
+        for name, value in (("user", user), ("case", case_number), ("rule", rule)):
+            if value is not None:
+                params[name] = value
+        for name, moment in (("since", since), ("until", until)):
+            if moment is not None:
+                params[name] = utc_iso(moment)
         return self._json(
-            "GET",
-            f"{API_PREFIX}/review/items",
-            list[ReviewItemPublic],
-            params={"status": status, "limit": limit},
+            "GET", f"{API_PREFIX}/review/items", list[ReviewItemPublic], params=params
         )
 
     def review_item(self, item_id: str) -> ReviewItemPublic:

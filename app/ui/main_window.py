@@ -39,6 +39,7 @@ from app.core.records import (
     query_from_dict,
     query_to_dict,
 )
+from app.core.schemas import JustificationRequestPublic
 from app.services.clock import Chore, Clock
 from app.ui.dialogs.compare_dialog import CompareDialog
 from app.ui.dialogs.export_dialog import EXPORT_ROLES, ExportDialog
@@ -56,6 +57,7 @@ from app.ui.idle import IdleWatcher
 from app.ui.models.results_model import ResultsTableModel
 from app.ui.operations import catalog as catalog_ops
 from app.ui.operations import evidence as evidence_ops
+from app.ui.operations import oversight as oversight_ops
 from app.ui.operations import review as review_ops
 from app.ui.operations import session as session_ops
 from app.ui.operations import status as status_ops
@@ -64,6 +66,12 @@ from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.widgets.lock_screen import LOCKING, LockScreen
 from app.ui.widgets.results_view import ResultsView
+from app.ui.widgets.review_queue_panel import (
+    REVIEW_QUEUE_TAB,
+    AnswerDialog,
+    JustificationNotice,
+    ReviewQueuePanel,
+)
 from app.ui.widgets.search_panel import SearchPanel, describe_search
 from app.ui.widgets.sightings_panel import SightingsPanel
 from app.ui.widgets.status_bar import DeskStatusBar
@@ -89,6 +97,7 @@ CACHE_UNKNOWN = "Cache size: unknown"
 # Who may do what in this window (the hub enforces the same; these only keep the menus honest).
 REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
 OUTCOME_ROLES = frozenset({"detective", "supervisor"})
+OVERSIGHT_ROLES = frozenset({"supervisor", "admin"})  # the review queue
 
 
 def compare_hint(selected: int) -> str:
@@ -123,6 +132,7 @@ class MainWindow(QMainWindow):
     saved_search_deleted = Signal(int)  # saved id
     saved_searches_loaded = Signal(int)  # how many the case has
     action_failed = Signal(str)  # a review, outcome or saved-search call failed: the message
+    questions_checked = Signal(int)  # open justification requests for this user
 
     def __init__(
         self,
@@ -198,6 +208,11 @@ class MainWindow(QMainWindow):
         self.alerts_panel = AlertsPanel(workstation=workstation, runner=runner)
         self.results_tabs.addTab(self.alerts_panel, ALERTS_TAB)
         self.alert_banner = AlertBanner()
+        self.review_queue_panel = ReviewQueuePanel(workstation=workstation, runner=runner)
+        self.results_tabs.addTab(self.review_queue_panel, REVIEW_QUEUE_TAB)
+        self.justification_notice = JustificationNotice()
+        self.answer_dialog: AnswerDialog | None = None
+        self.justification_requests: list[JustificationRequestPublic] = []
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.results_tabs)
         splitter.addWidget(self.image_pane)
@@ -222,6 +237,7 @@ class MainWindow(QMainWindow):
         body.setContentsMargins(12, 4, 12, 8)
         body.setSpacing(6)
         body.addWidget(self.alert_banner)
+        body.addWidget(self.justification_notice)
         body.addWidget(splitter, 1)
         body.addWidget(self.sync_panel)
         layout.addLayout(body, 1)
@@ -280,6 +296,7 @@ class MainWindow(QMainWindow):
         self.alerts_panel.alert_arrived.connect(self._alert_arrived)
         self.alerts_panel.unacknowledged_changed.connect(self._alerts_waiting)
         self.alert_banner.review_requested.connect(self.review_alert)
+        self.justification_notice.answer_requested.connect(self.open_answer)
         self.idle_watcher = IdleWatcher(_idle_ms(workstation), self)
         self.idle_watcher.idle.connect(self.lock_session)
         self._clock_timer = QTimer(self)
@@ -486,6 +503,10 @@ class MainWindow(QMainWindow):
             button.setVisible(role in REVIEW_ROLES)
         self.record_outcome_action.setVisible(role in OUTCOME_ROLES)
         self.export_action.setVisible(role in EXPORT_ROLES)
+        queue = self.results_tabs.indexOf(self.review_queue_panel)
+        self.results_tabs.setTabVisible(queue, role in OVERSIGHT_ROLES)
+        if role in OVERSIGHT_ROLES and not self.review_queue_panel.model.rowCount():
+            self.review_queue_panel.refresh()
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -1088,6 +1109,43 @@ class MainWindow(QMainWindow):
             workstation=workstation, runner=self._runner, on_success=self._uploaded,
             on_failure=self._upload_failed,
         )  # fmt: skip
+        self.check_questions()
+
+    # -- a supervisor's questions about this user's searches -------------------
+
+    def check_questions(self) -> None:
+        """Ask the hub for the questions waiting for this user's answer (network lane);
+        any shows a notice that does not block."""
+        if self._closing or self.is_locked or self._workstation.session is None:
+            return
+        oversight_ops.load_inbox(
+            workstation=self._workstation, runner=self._runner,
+            on_success=self._questions_arrived, on_failure=self._questions_failed,
+        )  # fmt: skip
+
+    def _questions_arrived(self, requests: list[JustificationRequestPublic]) -> None:
+        self.justification_requests = requests
+        if not self.is_locked:
+            self.justification_notice.show_requests(requests)
+        self.questions_checked.emit(len(requests))
+
+    def _questions_failed(self, exc: BaseException) -> None:
+        self._note_hub(exc)  # offline: the next check asks again
+        if not is_unreachable(exc):
+            log.warning("the open questions could not be fetched (%s)", type(exc).__name__)
+
+    def open_answer(self) -> AnswerDialog | None:
+        """The oldest open question, in a dialog that does not block the desk."""
+        if not self.justification_requests or self.is_locked:
+            return None
+        dialog = AnswerDialog(
+            self.justification_requests[0], workstation=self._workstation,
+            runner=self._runner, parent=self,
+        )  # fmt: skip
+        dialog.answered.connect(lambda _item_id: self.check_questions())
+        self.answer_dialog = dialog
+        dialog.show()
+        return dialog
 
     def _uploaded(self, _sent: int) -> None:
         self.refresh_status()

@@ -4,9 +4,10 @@ self-review and non-supervisors refused; units kept apart; every step audited.""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
-from hub.review import NO_UNIT, OWN_SEARCH, SUPERVISORS_ONLY
+from hub.review import NO_UNIT, OWN_SEARCH, REFUSED_ACTION, SUPERVISORS_ONLY
 from tests.hub.flag_support import (
     ITEMS,
     OTHER_UNIT,
@@ -167,6 +168,23 @@ def test_only_supervisors_and_admins_review(hub: HubFixture) -> None:
     assert _decide(hub, item_id, "approve", "ok", username="admin").status_code == 200
 
 
+def test_a_refused_reviewer_is_audited(hub: HubFixture) -> None:
+    oversight(hub)
+    item_id = _flag_broad_search(hub)
+    assert hub.client.get(ITEMS, headers=hub.headers("detective")).status_code == 403
+    assert _decide(hub, item_id, "approve", "mine", username="detective").status_code == 403
+    listed, decided = hub_events(hub, REFUSED_ACTION)
+    for event, method, path in (
+        (listed, "GET", ITEMS),
+        (decided, "POST", f"{ITEMS}/{item_id}/decision"),
+    ):
+        assert (event.username, event.outcome) == ("detective", "refused")
+        assert json.loads(event.object_refs) == {"method": method, "path": path}
+        assert json.loads(event.params) == {"role": "detective", "reason": SUPERVISORS_ONLY}
+    assert hub_events(hub, "review.decision") == []
+    assert review_list(hub)[0]["status"] == "open"  # a refusal changes nothing
+
+
 def test_units_are_kept_apart(hub: HubFixture) -> None:
     oversight(hub)
     set_unit(hub, "detective2", OTHER_UNIT)
@@ -199,3 +217,37 @@ def test_transparency_counts_flags_and_review_outcomes(hub: HubFixture) -> None:
         "referred": 1,
     }
     assert CASE not in json.dumps(figures)
+
+
+def test_the_queue_filters_by_user_case_rule_and_time(hub: HubFixture) -> None:
+    oversight(hub)
+    broad = _flag_broad_search(hub)  # overbroad pattern, the detective's case
+    hub.clock.advance(timedelta(minutes=5))
+    other = Workstation(hub, "detective2")
+    other.upload([other.event("search", local_search_params(case_number=OTHER_CASE))])
+    items = {item["item_id"]: item for item in review_list(hub)}
+    [elsewhere] = set(items) - {broad}
+    first, second = items[broad], items[elsewhere]
+    assert first["username"] == "detective"
+    assert second["username"] == "detective2"
+
+    def ids(**params: str) -> set[str]:
+        return {item["item_id"] for item in review_list(hub, **params)}
+
+    assert ids(user="detective") == {broad}
+    assert ids(user="detective2") == {elsewhere}
+    assert ids(case=second["case_number"]) == {elsewhere}
+    for item in (first, second):
+        for rule in item["rules"]:
+            matched = {i for i, it in items.items() if rule["rule"] in
+                       {r["rule"] for r in it["rules"]}}  # fmt: skip
+            assert ids(rule=rule["rule"]) == matched
+    assert ids(rule="random_sample") == set()
+    when = {i: datetime.fromisoformat(it["occurred_at"]) for i, it in items.items()}
+    newest = max(when, key=lambda i: when[i])
+    assert when[newest] > min(when.values())
+    assert ids(since=when[newest].isoformat()) == {newest}
+    assert ids(until=when[newest].isoformat()) == set(items) - {newest}
+    bad = hub.client.get(ITEMS, params={"rule": "r%"}, headers=hub.headers("supervisor"))
+    assert bad.status_code == 422
+    assert bad.json()["detail"].startswith("'r%' is not a flag rule; use one of:")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.core.schemas import (
     JustificationAnswerCreate,
@@ -14,15 +15,24 @@ from app.core.schemas import (
 )
 from hub import review
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
+from hub.errors import HubError
 from hub.slices import Caller
 
 router = APIRouter(prefix="/review", tags=["review"])
 
 
-def get_reviewer(caller: CurrentUser, context: ContextDep) -> Caller:
-    """A supervisor with a unit, or an administrator (checked before the body is read)."""
-    with context.database.read() as connection:
-        review.reviewer_unit(connection, caller)
+def get_reviewer(caller: CurrentUser, context: ContextDep, now: NowDep, request: Request) -> Caller:
+    """A supervisor with a unit, or an administrator (checked before the body is read);
+    anyone else is refused, and the attempt is audited (`review.refused`)."""
+    try:
+        with context.database.read() as connection:
+            review.reviewer_unit(connection, caller)
+    except HubError as refusal:
+        with context.database.write() as connection:
+            review.record_refusal(
+                connection, caller, refusal, method=request.method, path=request.url.path, now=now
+            )
+        raise
     return caller
 
 
@@ -44,10 +54,22 @@ def list_items(
         ),
     ] = "pending",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    user: Annotated[str | None, Query(max_length=64, description="one user's")] = None,
+    case: Annotated[str | None, Query(max_length=32, description="one case's")] = None,
+    rule: Annotated[
+        str | None, Query(max_length=32, description="those where this rule fired")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="searches at or after (ISO 8601, UTC)")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="searches before (ISO 8601, UTC)")] = None,
 ) -> list[ReviewItemPublic]:
     """The flagged searches of the caller's unit (every unit for an admin), but their own."""
     with context.database.read() as connection:
-        return review.list_items(connection, caller, status=status, limit=limit)
+        return review.list_items(
+            connection, caller, status=status, limit=limit, username=user, case_number=case,
+            rule=rule, since=since, until=until,
+        )  # fmt: skip
 
 
 @router.get(

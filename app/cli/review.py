@@ -1,0 +1,99 @@
+"""`platedesk review ...`: the supervisor's review queue and the user's questions.
+
+- `review list [--status S] [--rule R] [--user U] [--case C] [--from T] [--to T]`
+  -> {"items": [ReviewItem...]} (supervisors and administrators; anyone else is refused
+  and the hub audits the attempt)
+- `review show ITEM` -> the item with its whole context
+- `review decide ITEM --decision approve|request_justification|refer [--note TEXT]`
+- `review inbox` -> {"requests": [...]}: the signed-in user's open questions
+- `review answer ITEM --text TEXT`
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from app.core.schemas import ReviewItemPublic
+from app.services.oversight import DECISIONS, STATUSES
+from app.workstation import Workstation
+
+NAME = "review"
+
+
+def add_parser(
+    command: Callable[[str, str], argparse.ArgumentParser],
+    time: Callable[[str], datetime],
+) -> None:
+    review = command(NAME, "review flagged searches (supervisors), answer their questions")
+    sub = review.add_subparsers(dest="review_command", required=True)
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help_text)
+        parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        return parser
+
+    listing = action("list", "the flagged searches of your unit (never your own)")
+    listing.add_argument(
+        "--status", default="pending", choices=STATUSES, help="default: pending (not decided)"
+    )
+    listing.add_argument("--rule", help="only items where this rule fired, e.g. off_hours")
+    listing.add_argument("--user", help="only this user's searches")
+    listing.add_argument("--case", help="only this case's searches")
+    listing.add_argument("--from", dest="time_from", type=time, help="searches from (UTC)")
+    listing.add_argument("--to", dest="time_to", type=time, help="searches before (UTC)")
+    listing.add_argument("--limit", type=int, default=100, help="items asked of the hub")
+    show = action("show", "one flagged search with its whole context")
+    show.add_argument("item_id", metavar="ITEM")
+    decide = action("decide", "approve, ask for a justification, or refer")
+    decide.add_argument("item_id", metavar="ITEM")
+    decide.add_argument("--decision", required=True, choices=DECISIONS)
+    decide.add_argument(
+        "--note", default="", help="the question (request_justification), why and to whom (refer)"
+    )
+    action("inbox", "the supervisors' questions waiting for your answer")
+    answer = action("answer", "answer a supervisor's question about one of your searches")
+    answer.add_argument("item_id", metavar="ITEM")
+    answer.add_argument("--text", required=True, help="what the case needed this search for")
+
+
+def run(ws: Workstation, args: argparse.Namespace) -> Any:
+    if args.review_command == "list":
+        items = ws.oversight.queue(
+            status=args.status,
+            rule=args.rule,
+            user=args.user,
+            case_number=args.case,
+            since=args.time_from,
+            until=args.time_to,
+            limit=args.limit,
+        )
+        rows = [_dump(i) for i in items] if args.json else [_row(i) for i in items]
+        return {"items": rows}
+    if args.review_command == "show":
+        return _dump(ws.oversight.item(args.item_id))
+    if args.review_command == "decide":
+        return _dump(ws.oversight.decide(args.item_id, decision=args.decision, note=args.note))
+    if args.review_command == "inbox":
+        return {"requests": [r.model_dump(mode="json") for r in ws.oversight.inbox()]}
+    ws.oversight.answer(args.item_id, text=args.text)
+    return {"item_id": args.item_id, "status": "answered"}
+
+
+def _dump(item: ReviewItemPublic) -> dict[str, Any]:
+    return item.model_dump(mode="json")
+
+
+def _row(item: ReviewItemPublic) -> dict[str, Any]:
+    """One line of the queue for people: the item, who, when, the case, why flagged."""
+    return {
+        "item_id": item.item_id,
+        "occurred_at": item.occurred_at,
+        "username": item.username,
+        "case_number": item.case_number,
+        "status": item.status,
+        "rules": ", ".join(rule.rule for rule in item.rules),
+        "results": item.result_count,
+    }

@@ -1,0 +1,99 @@
+"""The supervisor's review queue: one row per flagged search, in the service's order
+(most severe first, then newest). The queue is one page the hub sent in full, so the
+rows are kept in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from app.core.oversight import item_severity
+from app.core.schemas import ReviewItemPublic
+from app.ui.formatting import local_time
+from app.ui.models.analysis_models import short_time
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+QUEUE_COLUMNS: tuple[str, ...] = ("Severity", "When", "User", "Case", "Rules", "Results", "Status")
+_NUMERIC = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def status_words(status: str) -> str:
+    return status.replace("_", " ")
+
+
+class ReviewQueueModel(QAbstractTableModel):
+    ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[ReviewItemPublic] = []
+
+    def set_items(self, items: Sequence[ReviewItemPublic]) -> None:
+        self.beginResetModel()
+        self._rows = list(items)
+        self.endResetModel()
+
+    @property
+    def items(self) -> list[ReviewItemPublic]:
+        return list(self._rows)
+
+    def item_at(self, row: int) -> ReviewItemPublic:
+        return self._rows[row]
+
+    def row_of(self, item_id: str) -> int | None:
+        return next((i for i, item in enumerate(self._rows) if item.item_id == item_id), None)
+
+    def replace(self, item: ReviewItemPublic) -> None:
+        """An item the hub returned after a decision: its row shows the new status."""
+        row = self.row_of(item.item_id)
+        if row is None:
+            return
+        self._rows[row] = item
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(QUEUE_COLUMNS) - 1))
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(QUEUE_COLUMNS)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        item = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            values = (
+                item_severity(rule.rule for rule in item.rules).name.lower(),
+                short_time(item.occurred_at),
+                item.display_name or item.username,
+                item.case_number,
+                ", ".join(rule.rule.replace("_", " ") for rule in item.rules),
+                "-" if item.result_count is None else f"{item.result_count:,}",
+                status_words(item.status),
+            )
+            return values[column] if 0 <= column < len(values) else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 5:
+            return int(_NUMERIC)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 1:
+                return local_time(item.occurred_at)
+            if column == 4:
+                return "\n".join(f"{rule.rule}: {rule.reason}" for rule in item.rules)
+        if role == self.ITEM_ROLE:
+            return item
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(QUEUE_COLUMNS)
+        ):
+            return QUEUE_COLUMNS[section]
+        return None

@@ -1,0 +1,199 @@
+"""The supervisor's review queue in the window, and the detective's questions: the
+model, then the panel, the notice and the answer dialog against a real hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from app.core.oversight import queue_order
+from app.core.plates import parse_pattern
+from app.core.records import SearchQuery
+from app.core.schemas import JustificationRequestPublic
+from app.demo import totp_now
+from app.ui.main_window import MainWindow
+from app.ui.models.review_queue_model import QUEUE_COLUMNS, ReviewQueueModel
+from app.ui.operations import oversight
+from app.ui.widgets.review_queue_panel import (
+    NEEDS_NOTE,
+    REVIEW_QUEUE_TAB,
+    AnswerDialog,
+    JustificationNotice,
+    ReviewQueuePanel,
+)
+from app.ui.workers import TaskRunner
+from app.workstation import Workstation
+from tests.support.live_hub import SeededHub
+from tests.support.review_items import item
+
+from .conftest import Desk
+
+UNIT = "robbery-unit"
+
+
+def test_review_queue_model(qtmodeltester: ModelTester) -> None:
+    model = ReviewQueueModel()
+    items = queue_order([item("a", ["off_hours"], 5), item("b", ["case_not_assigned"], 0)])
+    model.set_items(items)
+    qtmodeltester.check(model)
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert headers == list(QUEUE_COLUMNS)
+    first = [model.data(model.index(0, c)) for c in (0, 2, 3, 4, 5, 6)]
+    assert first == ["high", "detective", "2026-000123", "case not assigned", "3", "open"]
+    assert model.data(model.index(0, 4), Qt.ItemDataRole.ToolTipRole) == (
+        "case_not_assigned: case_not_assigned fired"
+    )
+    decided = items[1].model_copy(update={"status": "justification_requested"})
+    with_signal = []
+    model.dataChanged.connect(lambda top, bottom: with_signal.append((top.row(), bottom.row())))
+    model.replace(decided)
+    assert with_signal == [(1, 1)]
+    assert model.data(model.index(1, 6)) == "justification requested"
+    qtmodeltester.check(model)
+
+
+@pytest.fixture
+def units(seeded_hub: SeededHub) -> None:
+    """The detective and the supervisor in one unit; only the overbroad rule fires."""
+    for role in ("detective", "supervisor"):
+        username = seeded_hub.user(role)["username"]
+        done = seeded_hub.hub_cli("user", "set-unit", "--username", username, "--unit", UNIT)
+        assert done.returncode == 0, done.stderr
+    for key, value in (("sample_rate", "0"), ("off_hours_start", "0"), ("off_hours_end", "0")):
+        done = seeded_hub.hub_cli("policy", "set", key, value)
+        assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_a_question_reaches_the_detective_and_the_answer_returns(
+    qtbot: QtBot,
+    seeded_hub: SeededHub,
+    synced_workstation: tuple[Workstation, str],
+    runner: TaskRunner,
+    tmp_path: Path,
+) -> None:
+    detective, case = synced_workstation
+    detective.search.run(
+        SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern("1*"))
+    )
+    assert detective.audit.upload() > 0
+    user = seeded_hub.user("supervisor")
+    supervisor = Workstation.open(profile_dir=tmp_path / "supervisor", hub_url=seeded_hub.url)
+    supervisor.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    try:
+        panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
+        qtbot.addWidget(panel)
+        with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
+            panel.refresh()
+        [item] = [i for i in panel.model.items if i.source == "workstation" and i.status == "open"]
+        panel.select(item.item_id)
+        shown = panel.detail.toPlainText()
+        for context in (case, "overbroad_pattern", item.rules[0].reason, '"pattern": "1*"'):
+            assert context in shown
+        # A question needs its text: nothing is sent without it.
+        with qtbot.waitSignal(panel.failed, timeout=5_000) as refused:
+            qtbot.mouseClick(panel.justify_button, Qt.MouseButton.LeftButton)
+        assert refused.args[0] == NEEDS_NOTE["request_justification"]
+        question = "Why search every plate starting with 1?"
+        panel.note_edit.setPlainText(question)
+        with qtbot.waitSignal(panel.decided, timeout=20_000) as decided:
+            qtbot.mouseClick(panel.justify_button, Qt.MouseButton.LeftButton)
+        assert decided.args == [item.item_id, "justification_requested"]
+        assert panel.model.data(panel.model.index(panel.model.row_of(item.item_id) or 0, 6)) == (
+            "justification requested"
+        )
+        assert not panel.justify_button.isEnabled()  # asked already: wait for the answer
+
+        # The detective's side: a notice that does not block, and the answer dialog.
+        notice = JustificationNotice()
+        qtbot.addWidget(notice)
+        inbox: list[list[JustificationRequestPublic]] = []
+        oversight.load_inbox(
+            workstation=detective, runner=runner, on_success=inbox.append, on_failure=pytest.fail
+        )
+        qtbot.waitUntil(lambda: bool(inbox), timeout=20_000)
+        notice.show_requests(inbox[0])
+        assert not notice.isHidden()
+        assert notice.text_label.text().startswith("1 question from a supervisor")
+        [request] = inbox[0]
+        assert (request.item_id, request.question) == (item.item_id, question)
+        dialog = AnswerDialog(request, workstation=detective, runner=runner)
+        qtbot.addWidget(dialog)
+        assert question in dialog.question_label.text()
+        answer = "The witness saw only the first digit, 1, on the getaway car's plate."
+        dialog.answer_edit.setPlainText(answer)
+        with qtbot.waitSignal(dialog.answered, timeout=20_000):
+            dialog.send()
+
+        with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
+            panel.refresh()
+        [back] = [i for i in panel.model.items if i.item_id == item.item_id]
+        assert back.status == "answered"
+        panel.select(item.item_id)
+        assert answer in panel.detail.toPlainText()
+    finally:
+        supervisor.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detective(
+    qtbot: QtBot, seeded_hub: SeededHub, desk: Desk, runner: TaskRunner, tmp_path: Path
+) -> None:
+    window, detective, case = desk
+    queue_tab = window.results_tabs.indexOf(window.review_queue_panel)
+    assert window.results_tabs.tabText(queue_tab) == REVIEW_QUEUE_TAB
+    assert not window.results_tabs.isTabVisible(queue_tab)  # a detective has no queue
+    detective.search.run(
+        SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern("1*"))
+    )
+    assert detective.audit.upload() > 0
+    with qtbot.waitSignal(window.questions_checked, timeout=20_000) as checked:
+        window.check_questions()
+    assert checked.args == [0]
+    assert window.justification_notice.isHidden()
+
+    user = seeded_hub.user("supervisor")
+    supervisor = Workstation.open(profile_dir=tmp_path / "supervisor", hub_url=seeded_hub.url)
+    supervisor.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    try:
+        desk_window = MainWindow(supervisor, runner)
+        qtbot.addWidget(desk_window)
+        panel = desk_window.review_queue_panel
+        qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=20_000)
+        tab = desk_window.results_tabs.indexOf(panel)
+        assert desk_window.results_tabs.isTabVisible(tab)
+        [item] = [i for i in panel.model.items if i.source == "workstation" and i.status == "open"]
+        question = "Which witness saw the 1?"
+        supervisor.oversight.decide(item.item_id, decision="request_justification", note=question)
+        desk_window.close()
+    finally:
+        supervisor.close()
+
+    with qtbot.waitSignal(window.questions_checked, timeout=20_000) as checked:
+        window.check_questions()
+    assert checked.args == [1]
+    assert window.justification_notice.isVisible()  # the desk goes on: it does not block
+    window.justification_notice.answer_button.click()
+    dialog = window.answer_dialog
+    assert dialog is not None
+    assert not dialog.isModal()
+    assert question in dialog.question_label.text()
+    dialog.answer_edit.setPlainText("Mrs. Lee, at the pharmacy door; she saw only the 1.")
+    with (
+        qtbot.waitSignal(window.questions_checked, timeout=20_000) as checked,
+        qtbot.waitSignal(dialog.answered, timeout=20_000),
+    ):
+        dialog.send()
+    assert checked.args == [0]
+    assert window.justification_notice.isHidden()
+    assert detective.oversight.inbox() == []
