@@ -1,9 +1,10 @@
-"""Fixtures for the widget tests: a fake workstation and a task runner that is shut down."""
+"""Fixtures for the widget tests: the real desk (real services, a temporary cache and a real
+hub on loopback) and a task runner that is shut down."""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -12,8 +13,6 @@ from app.ui.collector import GuiThreadCollector
 from app.ui.main_window import MainWindow
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
-
-from .fakes import CASE, FakeWorkstation
 
 
 @pytest.fixture(autouse=True)
@@ -33,13 +32,6 @@ def runner(qtbot: QtBot) -> Iterator[TaskRunner]:
     assert task_runner.shutdown(timeout_ms=10_000), "background tasks did not finish"
 
 
-@pytest.fixture
-def workstation(qtbot: QtBot) -> FakeWorkstation:
-    """A signed-in fake workstation with 450 reads and no slices yet."""
-    return FakeWorkstation()
-
-
-ReadyWindow = Callable[..., MainWindow]
 Desk = tuple[MainWindow, Workstation, str]
 
 
@@ -55,35 +47,3 @@ def desk(qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: Task
     qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=20_000)
     qtbot.waitUntil(lambda: bool(window.search_panel.camera_actions), timeout=20_000)
     return window, workstation, case
-
-
-@pytest.fixture
-def ready_window(qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner) -> ReadyWindow:
-    """A factory: a shown window on CASE (robbery) with a synced slice, ready to search."""
-
-    def make(**kwargs: object) -> MainWindow:
-        workstation.add_synced_slice(CASE)
-        window = MainWindow(
-            workstation,  # type: ignore[arg-type]
-            runner,
-            initial_case=CASE,
-            initial_purpose="robbery",
-            **kwargs,  # type: ignore[arg-type]
-        )
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=2000)
-        return window
-
-    return make
-
-
-@pytest.fixture
-def searched_window(qtbot: QtBot, ready_window: ReadyWindow) -> MainWindow:
-    """A ready window with every read listed and the first one shown."""
-    window = ready_window()
-    with qtbot.waitSignal(window.search_finished, timeout=2000):
-        window.run_search("")
-    with qtbot.waitSignal(window.image_pane.marks_loaded, timeout=2000):
-        window.select_row(0)
-    return window

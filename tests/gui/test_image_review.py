@@ -1,4 +1,6 @@
-"""Image review: zoom and pan, the crop inset, enhancement off the GUI thread, re-read, compare."""
+"""Image review: zoom and pan, the crop inset, enhancement off the GUI thread, re-read, compare;
+the real services over a temporary cache and a real hub on loopback (the plate reader, the
+ONNX model's seam, is stubbed where a test needs a known reading)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app.cache.reads import ReadRepository
+from app.core.records import ReadRecord, SearchQuery
 from app.ui.dialogs.compare_dialog import CompareDialog
 from app.ui.dialogs.review_dialogs import MisreadDialog
 from app.ui.main_window import MainWindow
@@ -21,23 +25,57 @@ from app.ui.workers import TaskRunner
 from app.vision.decode import decode_bytes
 from app.vision.enhance import Enhancement, Image
 from app.vision.plate_reader import NO_MODEL, PlateCandidate, load_plate_reader
-
-from .conftest import ReadyWindow
-from .fakes import FakeWorkstation, make_jpeg
+from app.workstation import Workstation
 
 MakeWindow = Callable[..., MainWindow]
+pytestmark = pytest.mark.e2e
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "plates" / "heldout_crops.npz"
 
 
+Synced = tuple[Workstation, str]
+
+
 @pytest.fixture
-def make_window(qtbot: QtBot, ready_window: ReadyWindow) -> MakeWindow:
+def make_window(qtbot: QtBot, synced_workstation: Synced, runner: TaskRunner) -> MakeWindow:
+    """A factory: the real desk on the detective's synced case, every read listed."""
+
     def make(**kwargs: object) -> MainWindow:
-        window = ready_window(**kwargs)
-        with qtbot.waitSignal(window.search_finished, timeout=2000):
+        workstation, case = synced_workstation
+        window = MainWindow(
+            workstation, runner, initial_case=case, initial_purpose="robbery",
+            **kwargs,  # type: ignore[arg-type]
+        )  # fmt: skip
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.is_ready and window.gate_reason is None, timeout=20_000)
+        with qtbot.waitSignal(window.search_finished, timeout=20_000):
             window.run_search("")
         return window
 
     return make
+
+
+def _first_read(synced: Synced) -> ReadRecord:
+    workstation, case = synced
+    query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
+    return workstation.search.run(query, limit=1).rows[0]
+
+
+def _cache_image(workstation: Workstation, sha256: str, data: bytes) -> None:
+    """Put `data` in the cache under `sha256` (as the sync would have kept it)."""
+    db = workstation.core.db()
+    with db.atomic():
+        ReadRepository(db).put_image(sha256, data)
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    import cv2
+
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 255, size=(height, width, 3), dtype=np.uint8)
+    ok, data = cv2.imencode(".jpg", pixels)
+    assert ok
+    return bytes(data.tobytes())
 
 
 def _image(width: int, height: int, color: str = "#506070") -> QImage:
@@ -127,7 +165,7 @@ def test_review_shortcuts_and_crop_inset(qtbot: QtBot, make_window: MakeWindow) 
     window = make_window()
     pane = window.image_pane
     assert not pane.fit_action.isEnabled()  # nothing to zoom yet
-    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
         window.select_row(0)
     assert pane.crop_label.isVisible()
     assert not pane.crop_label.pixmap().isNull()
@@ -150,7 +188,10 @@ def test_enhancement_is_applied_off_the_gui_thread_and_reset(
 ) -> None:
     window = make_window()
     pane = window.image_pane
-    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
+        window.select_row(1)
+    plain_second = _pixels(pane.scene_view.shown_image())  # the next read, as it comes
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
         window.select_row(0)
     original = pane.original_scene
     assert original is not None
@@ -160,7 +201,7 @@ def test_enhancement_is_applied_off_the_gui_thread_and_reset(
 
     with qtbot.waitSignal(
         pane.enhancement_applied,
-        timeout=3000,
+        timeout=20_000,
         check_params_cb=lambda e: e == Enhancement(brightness=60),
     ):
         pane.enhance_panel.brightness_slider.setValue(60)
@@ -173,7 +214,7 @@ def test_enhancement_is_applied_off_the_gui_thread_and_reset(
     # Dragging a slider sends many requests; the last one is what ends up on screen.
     final = Enhancement(brightness=60, contrast=1.5, gamma=1.2, clahe=True, sharpen=0.8)
     with qtbot.waitSignal(
-        pane.enhancement_applied, timeout=5000, check_params_cb=lambda e: e == final
+        pane.enhancement_applied, timeout=20_000, check_params_cb=lambda e: e == final
     ):
         for value in range(100, 151, 5):
             pane.enhance_panel.contrast_slider.setValue(value)
@@ -183,21 +224,21 @@ def test_enhancement_is_applied_off_the_gui_thread_and_reset(
     assert pane.enhancement == final
 
     # The enhancement carries over to the next read, and Reset (Review menu) undoes it.
-    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
         window.select_row(1)
     assert pane.enhancement == final
     with qtbot.waitSignal(
-        pane.enhancement_applied, timeout=3000, check_params_cb=lambda e: e.is_identity
+        pane.enhancement_applied, timeout=20_000, check_params_cb=lambda e: e.is_identity
     ):
         pane.reset_action.trigger()
-    np.testing.assert_array_equal(_pixels(pane.scene_view.shown_image()), plain)
+    np.testing.assert_array_equal(_pixels(pane.scene_view.shown_image()), plain_second)
     assert not pane.enhance_panel.reset_button.isEnabled()
 
 
 def test_re_read_is_off_without_a_model(qtbot: QtBot, make_window: MakeWindow) -> None:
     window = make_window()
     pane = window.image_pane
-    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
         window.select_row(0)
     assert not pane.reread_button.isEnabled()
     assert pane.reread_button.toolTip() == NO_MODEL
@@ -213,34 +254,36 @@ class _FakeReader:
 
 
 def test_re_read_uses_the_plate_reader_seam(
-    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+    qtbot: QtBot, synced_workstation: Synced, runner: TaskRunner
 ) -> None:
+    read = _first_read(synced_workstation)
     reader = _FakeReader()
-    pane = ImagePane(workstation=workstation, runner=runner, plate_reader=reader)  # type: ignore[arg-type]
+    pane = ImagePane(workstation=synced_workstation[0], runner=runner, plate_reader=reader)
     qtbot.addWidget(pane)
     pane.show()
     assert not pane.reread_button.isEnabled()
-    with qtbot.waitSignal(pane.image_shown, timeout=2000):
-        pane.show_read(workstation.reads[0])
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
+        pane.show_read(read)
     assert pane.reread_button.isEnabled()
-    with qtbot.waitSignal(pane.plate_reread, timeout=2000) as reread:
+    with qtbot.waitSignal(pane.plate_reread, timeout=20_000) as reread:
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
     assert [c.text for c in reread.args[0]] == ["8K7K2", "BK7K2"]
     assert pane.read is not None
-    assert pane.read.plate == "807K200"
+    assert pane.read.plate == read.plate
     assert pane.reread_label.text() == (
         f"<span style='color:{DISAGREE_COLOR}'>Plate reader: <b>8K7K2</b> (91%) · or BK7K2 42% · "
-        "<b>differs from the camera's 807K200</b></span>"
+        f"<b>differs from the camera's {read.plate}</b></span>"
     )
     assert pane.reader_disagrees
     assert pane.accept_reading_button.isVisibleTo(pane)
     assert pane.accept_reading_button.text() == "Accept 8K7K2"
     assert pane.search_alternatives_button.text() == "Search ?K7K2"
-    assert reader.shapes == [(60, 200, 3)]  # the plate crop, not the scene
+    crop = decode_bytes(synced_workstation[0].review.cached_crop(read.read_id)[1] or b"")
+    assert reader.shapes == [crop.shape]  # the plate crop, not the scene
 
 
 def test_re_read_with_the_shipped_model_reads_a_real_crop(
-    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+    qtbot: QtBot, synced_workstation: Synced, runner: TaskRunner
 ) -> None:
     """The shipped model, off the GUI thread, on a held-out synthetic plate crop."""
     import cv2
@@ -249,65 +292,75 @@ def test_re_read_with_the_shipped_model_reads_a_real_crop(
     i = 3
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(crops["images"][i], cv2.COLOR_GRAY2BGR))
     assert ok
-    workstation.crop_jpeg = jpeg.tobytes()
+    workstation = synced_workstation[0]
+    read = _first_read(synced_workstation)
+    _cache_image(workstation, read.crop_sha256, jpeg.tobytes())  # the read's crop is this one
     reader = load_plate_reader()
     assert reader is not None
-    expected = reader.read_image(decode_bytes(workstation.crop_jpeg))
+    expected = reader.read_image(decode_bytes(jpeg.tobytes()))
     assert expected is not None
     pane = ImagePane(workstation=workstation, runner=runner, plate_reader=reader)
     qtbot.addWidget(pane)
     pane.show()
-    with qtbot.waitSignal(pane.image_shown, timeout=2000):
-        pane.show_read(workstation.reads[0])
-    with qtbot.waitSignal(pane.plate_reread, timeout=5000) as reread:
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
+        pane.show_read(read)
+    with qtbot.waitSignal(pane.plate_reread, timeout=20_000) as reread:
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
     assert [c.text for c in reread.args[0]] == [c.text for c in expected.alternatives]
     assert pane.reader_best is not None
     assert pane.reader_best.text == expected.text
-    assert pane.reader_disagrees == (expected.text != "807K200")
+    assert pane.reader_disagrees == (expected.text != read.plate)
     assert pane.accept_reading_button.isVisibleTo(pane) == pane.reader_disagrees
 
 
 class _AgreeingReader:
+    def __init__(self, plate: str) -> None:
+        self.plate = plate
+
     def read(self, image: Image) -> list[PlateCandidate]:
-        return [PlateCandidate("807K200", 0.97)]
+        return [PlateCandidate(self.plate, 0.97)]
 
 
 def test_a_reading_that_agrees_with_the_camera_offers_no_correction(
-    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+    qtbot: QtBot, synced_workstation: Synced, runner: TaskRunner
 ) -> None:
-    pane = ImagePane(workstation=workstation, runner=runner, plate_reader=_AgreeingReader())
+    read = _first_read(synced_workstation)
+    pane = ImagePane(
+        workstation=synced_workstation[0], runner=runner, plate_reader=_AgreeingReader(read.plate)
+    )
     qtbot.addWidget(pane)
     pane.show()
-    with qtbot.waitSignal(pane.image_shown, timeout=2000):
-        pane.show_read(workstation.reads[0])
-    with qtbot.waitSignal(pane.plate_reread, timeout=2000):
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
+        pane.show_read(read)
+    with qtbot.waitSignal(pane.plate_reread, timeout=20_000):
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
     assert pane.reread_label.text() == (
-        "Plate reader: <b>807K200</b> (97%) · agrees with the camera"
+        f"Plate reader: <b>{read.plate}</b> (97%) · agrees with the camera"
     )
     assert not pane.reader_disagrees
     assert not pane.accept_reading_button.isVisibleTo(pane)
 
 
 def test_accepting_the_readers_plate_records_a_misread(
-    qtbot: QtBot, make_window: MakeWindow, workstation: FakeWorkstation
+    qtbot: QtBot, make_window: MakeWindow, synced_workstation: Synced
 ) -> None:
+    workstation = synced_workstation[0]
     window = make_window(plate_reader=_FakeReader())
     pane = window.image_pane
-    with qtbot.waitSignal(pane.marks_loaded, timeout=2000):
+    with qtbot.waitSignal(pane.marks_loaded, timeout=20_000):
         window.select_row(0)
-    qtbot.waitUntil(pane.reread_button.isEnabled, timeout=2000)
-    with qtbot.waitSignal(pane.plate_reread, timeout=2000):
+    qtbot.waitUntil(pane.reread_button.isEnabled, timeout=20_000)
+    with qtbot.waitSignal(pane.plate_reread, timeout=20_000):
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(pane.accept_reading_button, Qt.MouseButton.LeftButton)
     dialog = window.review_dialog
     assert isinstance(dialog, MisreadDialog)
     assert dialog.corrected_plate == "8K7K2"
     assert dialog.note == "Plate reader model read 8K7K2 (91%)"
-    with qtbot.waitSignal(window.review_marked, timeout=2000):
+    with qtbot.waitSignal(window.review_marked, timeout=20_000):
         dialog.accept()
-    [mark] = workstation.marks
+    assert pane.read is not None
+    [mark] = workstation.review.marks(read_id=pane.read.read_id)
     assert (mark.kind, mark.corrected_plate) == ("misread", "8K7K2")
     assert mark.note == "Plate reader model read 8K7K2 (91%)"
 
@@ -315,11 +368,11 @@ def test_accepting_the_readers_plate_records_a_misread(
 def test_the_readers_alternatives_seed_a_search(qtbot: QtBot, make_window: MakeWindow) -> None:
     window = make_window(plate_reader=_FakeReader())
     pane = window.image_pane
-    with qtbot.waitSignal(pane.image_shown, timeout=2000):
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
         window.select_row(0)
-    with qtbot.waitSignal(pane.plate_reread, timeout=2000):
+    with qtbot.waitSignal(pane.plate_reread, timeout=20_000):
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
-    with qtbot.waitSignal(window.search_finished, timeout=2000):
+    with qtbot.waitSignal(window.search_finished, timeout=20_000):
         qtbot.mouseClick(pane.search_alternatives_button, Qt.MouseButton.LeftButton)
     assert window.query_edit.text() == "?K7K2"
 
@@ -343,7 +396,7 @@ def test_compare_two_selected_reads(qtbot: QtBot, make_window: MakeWindow) -> No
     assert len(window.compare_dialogs) == 1
     dialog: CompareDialog = window.compare_dialogs[0]
     qtbot.addWidget(dialog)
-    with qtbot.waitSignal(dialog.both_shown, timeout=3000):
+    with qtbot.waitSignal(dialog.both_shown, timeout=20_000):
         pass
     left, right = dialog.panes
     assert left.plate_value.text() == window.results_model.read_at(0).plate
@@ -353,10 +406,12 @@ def test_compare_two_selected_reads(qtbot: QtBot, make_window: MakeWindow) -> No
 
 
 def test_a_large_scene_shows_a_preview_first_then_the_full_image_in_its_place(
-    qtbot: QtBot, workstation: FakeWorkstation, runner: TaskRunner
+    qtbot: QtBot, synced_workstation: Synced, runner: TaskRunner
 ) -> None:
-    workstation.scene_jpeg = make_jpeg(1920, 1080, "#3b5f7a", "SCENE")
-    pane = ImagePane(workstation=workstation, runner=runner)  # type: ignore[arg-type]
+    workstation = synced_workstation[0]
+    read = _first_read(synced_workstation)
+    _cache_image(workstation, read.image_sha256, _jpeg(1920, 1080))  # a camera's full HD scene
+    pane = ImagePane(workstation=workstation, runner=runner)
     qtbot.addWidget(pane)
     pane.resize(700, 700)
     pane.show()
@@ -373,8 +428,8 @@ def test_a_large_scene_shows_a_preview_first_then_the_full_image_in_its_place(
         events.append(pane.zoom_label.text())
 
     pane.image_previewed.connect(previewed)
-    with qtbot.waitSignal(pane.image_shown, timeout=3000):
-        pane.show_read(workstation.reads[0])
+    with qtbot.waitSignal(pane.image_shown, timeout=20_000):
+        pane.show_read(read)
     assert events[0] == "preview"
     assert events[-1] == "full"
     assert pane.zoom_label.text() == events[1]  # the same fit, now sharp

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from app.core.records import Associate, PlaceMatch
+from app.core.records import Associate, PlaceMatch, SearchQuery
 from app.ui.dialogs.multi_place_dialog import CAMERA_ROLE
 from app.ui.main_window import MainWindow
 from app.ui.models.analysis_models import AssociatesTableModel, PlaceMatchTableModel
@@ -19,10 +19,10 @@ from app.ui.widgets.timeline import TimelineWidget
 from app.workstation import Workstation
 
 from .conftest import Desk
-from .fakes import NOW, FakeWorkstation, make_reads
 
 VEHICLE = "7K2LMV"  # the demo's vehicle of interest
 CONVOY = "CVY2291"  # the companion the simulator sends behind it
+NOW = datetime(2024, 5, 20, 15, 0, tzinfo=UTC)
 
 
 def _open_sightings(qtbot: QtBot, window: MainWindow) -> None:
@@ -114,13 +114,17 @@ def test_locking_hides_the_sightings(qtbot: QtBot, on_the_vehicle: Desk) -> None
     assert window.sightings_panel.associates_model.rowCount() == 0
 
 
-def test_timeline_marks_every_sighting(qtbot: QtBot) -> None:
+@pytest.mark.e2e
+def test_timeline_marks_every_sighting(qtbot: QtBot, desk: Desk) -> None:
+    _window, workstation, case = desk
     timeline = TimelineWidget()
     qtbot.addWidget(timeline)
     timeline.resize(700, 130)
     timeline.grab()
     assert timeline.painted_marks == 0
-    reads = make_reads(12)
+    query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
+    reads = workstation.search.run(query, limit=12).rows
+    assert len(reads) == 12
     timeline.set_sightings(reads)
     timeline.grab()
     assert timeline.painted_marks == 12
@@ -130,9 +134,9 @@ def test_timeline_marks_every_sighting(qtbot: QtBot) -> None:
     assert timeline.x_of(first.captured_at) < timeline.x_of(last.captured_at)
 
 
-def test_camera_map_projects_north_up_and_reports_clicks(
-    qtbot: QtBot, workstation: FakeWorkstation
-) -> None:
+@pytest.mark.e2e
+def test_camera_map_projects_north_up_and_reports_clicks(qtbot: QtBot, desk: Desk) -> None:
+    workstation = desk[1]
     camera_map = CameraMapWidget()
     qtbot.addWidget(camera_map)
     camera_map.resize(400, 300)
