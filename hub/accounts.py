@@ -287,6 +287,31 @@ def device_revoked(connection: Connection, device_id: str) -> bool:
     return row is not None and row.revoked_at is not None
 
 
+def refuse_unless_active(
+    state: SessionState,
+    *,
+    device_header: str | None,
+    device_revoked: Callable[[str], bool],
+    now: datetime,
+) -> None:
+    """Raise the HubError that says why this session may not act (a revoked device, an
+    ended session, a locked account, expired training, another device's header)."""
+    if state.device_revoked:
+        raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
+    if state.end_reason is not None:
+        raise _ended_error(state.end_reason)
+    if state.locked:
+        raise HubError(423, LOCKED)
+    refusal = training_error(state, now=now)
+    if refusal is not None:
+        raise refusal
+    if device_header:
+        if state.device_id is not None and device_header != state.device_id:
+            raise forbidden(OTHER_DEVICE)
+        if state.device_id is None and device_revoked(device_header):
+            raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
+
+
 class SessionCache:
     """Sessions and devices as this process last read them, for SESSION_CHECK_SECONDS.
 
@@ -352,20 +377,12 @@ class SessionCache:
             raise unauthorized(SIGN_IN_FIRST)
         if claims.device_id is not None and claims.device_id != state.device_id:
             raise unauthorized(SIGN_IN_FIRST)
-        if state.device_revoked:
-            raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
-        if state.end_reason is not None:
-            raise _ended_error(state.end_reason)
-        if state.locked:
-            raise HubError(423, LOCKED)
-        refusal = training_error(state, now=now)
-        if refusal is not None:
-            raise refusal
-        if device_header:
-            if state.device_id is not None and device_header != state.device_id:
-                raise forbidden(OTHER_DEVICE)
-            if state.device_id is None and self.device_revoked(database, device_header):
-                raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
+        refuse_unless_active(
+            state,
+            device_header=device_header,
+            device_revoked=lambda device_id: self.device_revoked(database, device_id),
+            now=now,
+        )
         return state
 
 
@@ -712,20 +729,12 @@ def _refresh(
     state = load_session(connection, stored.session_id)
     if state is None:
         raise unauthorized(SESSION_OVER)
-    if state.device_revoked:
-        raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
-    if state.end_reason is not None:
-        raise _ended_error(state.end_reason)
-    if state.locked:
-        raise HubError(423, LOCKED)
-    refusal = training_error(state, now=now)
-    if refusal is not None:
-        raise refusal
-    if device_header:
-        if state.device_id is not None and device_header != state.device_id:
-            raise forbidden(OTHER_DEVICE)
-        if state.device_id is None and device_revoked(connection, device_header):
-            raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
+    refuse_unless_active(
+        state,
+        device_header=device_header,
+        device_revoked=lambda device_id: device_revoked(connection, device_id),
+        now=now,
+    )
     row = connection.execute(sa.select(users).where(users.c.user_id == stored.user_id)).one()
     connection.execute(
         refresh_tokens.update()

@@ -100,10 +100,7 @@ class Session:
 
     def set_dark_theme(self, dark: bool) -> None:
         """Keep the user's choice of look in the profile's settings (local)."""
-        with self.lock:
-            self.settings.dark_theme = dark
-            if self._profile_dir is not None:
-                save_settings(self._profile_dir, self.settings)
+        self._keep_setting(dark_theme=dark)
 
     @property
     def export_dir(self) -> Path | None:
@@ -111,8 +108,13 @@ class Session:
         return Path(self.settings.export_dir) if self.settings.export_dir else None
 
     def set_export_dir(self, folder: Path) -> None:
+        self._keep_setting(export_dir=str(folder))
+
+    def _keep_setting(self, **values: object) -> None:
+        """Change the profile's settings and save them (local)."""
         with self.lock:
-            self.settings.export_dir = str(folder)
+            for name, value in values.items():
+                setattr(self.settings, name, value)
             if self._profile_dir is not None:
                 save_settings(self._profile_dir, self.settings)
 
