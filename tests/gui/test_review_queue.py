@@ -165,8 +165,9 @@ def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detecti
     supervisor.login(
         username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
     )
+    supervisor_runner = TaskRunner()
     try:
-        desk_window = MainWindow(supervisor, runner)
+        desk_window = MainWindow(supervisor, supervisor_runner)
         qtbot.addWidget(desk_window)
         panel = desk_window.review_queue_panel
         qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=20_000)
@@ -177,6 +178,9 @@ def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detecti
         supervisor.oversight.decide(item.item_id, decision="request_justification", note=question)
         desk_window.close()
     finally:
+        # The supervisor's desk may still have a hub check in flight: its own runner waits
+        # for it before the workstation closes (a task after close would open a new client).
+        assert supervisor_runner.shutdown(timeout_ms=10_000), "background tasks did not finish"
         supervisor.close()
 
     with qtbot.waitSignal(window.questions_checked, timeout=20_000) as checked:
