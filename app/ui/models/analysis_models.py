@@ -34,6 +34,19 @@ def _plate_font() -> QFont:
     return font
 
 
+def column_header(
+    columns: Sequence[str], section: int, orientation: Qt.Orientation, role: int
+) -> str | None:
+    """A table model's horizontal header: the column's title, nothing else."""
+    if (
+        role == Qt.ItemDataRole.DisplayRole
+        and orientation == Qt.Orientation.Horizontal
+        and 0 <= section < len(columns)
+    ):
+        return columns[section]
+    return None
+
+
 class AssociatesTableModel(QAbstractTableModel):
     """ "Seen with this plate": one row per associate, in the engine's order."""
 
@@ -88,13 +101,7 @@ class AssociatesTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(ASSOCIATE_COLUMNS)
-        ):
-            return ASSOCIATE_COLUMNS[section]
-        return None
+        return column_header(ASSOCIATE_COLUMNS, section, orientation, role)
 
 
 class PlaceMatchTableModel(QAbstractTableModel):

@@ -12,7 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from app.core.oversight import item_severity
 from app.core.schemas import ReviewItemPublic
 from app.ui.formatting import local_time
-from app.ui.models.analysis_models import short_time
+from app.ui.models.analysis_models import column_header, short_time
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -90,10 +90,4 @@ class ReviewQueueModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(QUEUE_COLUMNS)
-        ):
-            return QUEUE_COLUMNS[section]
-        return None
+        return column_header(QUEUE_COLUMNS, section, orientation, role)
