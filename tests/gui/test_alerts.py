@@ -189,7 +189,7 @@ def test_locking_stops_listening_and_hides_the_alerts(qtbot: QtBot, feed: Feed, 
     _loaded(qtbot, window)
     assert window.alerts_panel.alerts != []
     with qtbot.waitSignal(window.session_locked, timeout=20_000):
-        window.lock_session()
+        window.lock_flow.lock()
     assert window.alerts_panel.listener_state == "stopped"
     assert window.alerts_panel.alerts == []
     assert window.alerts_panel.alert_list.count() == 0
