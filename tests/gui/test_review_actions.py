@@ -179,7 +179,9 @@ def test_menus_follow_the_role(
     qtbot.addWidget(window)
     assert window.desk_actions.mark_evidence.isVisible() is review
     assert window.desk_actions.mark_misread.isVisible() is review
-    assert all(button.isVisibleTo(window) is review for button in window.desk_actions.review_buttons[:2])
+    assert all(
+        button.isVisibleTo(window) is review for button in window.desk_actions.review_buttons[:2]
+    )
     assert window.desk_actions.record_outcome.isVisible() is outcome
     qtbot.waitUntil(lambda: window.is_ready, timeout=20_000)
     window.close()
