@@ -55,7 +55,7 @@ IMAGES_PREFIX = "images/"
 _CHUNK = 1 << 20
 # The data folder's files that are the database or the image store, not copied as files.
 _NOT_DATA = {DB_FILE_NAME, DB_FILE_NAME + "-wal", DB_FILE_NAME + "-shm", IMAGES_DIR_NAME}
-_PG_VERSION = re.compile(r"(\d+)(?:\.\d+)?")
+_PG_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")  # pg_dump (PostgreSQL) 15.20 (Debian ...)
 
 
 def sha256_file(path: Path) -> str:
@@ -138,7 +138,7 @@ def pg_tool(name: str, database: Database) -> str | None:
     if path is None:
         return None
     version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
-    found = _PG_VERSION.search(version.stdout.rsplit(")", 1)[-1])
+    found = _PG_VERSION.search(version.stdout)
     with database.engine.connect() as connection:
         server = int(connection.exec_driver_sql("SHOW server_version_num").scalar_one()) // 10000
     if found is None or int(found.group(1)) < server:
@@ -315,6 +315,10 @@ def _restore_portable(database: Database, source: Path, revision: str | None) ->
         connection.commit()
     tables = {table.name: table for table in metadata.sorted_tables}
     with database.write() as connection, gzip.open(source, "rt", encoding="utf-8") as lines:
+        # The rows the migrations put in (the hub's chain head) give way to the backup's.
+        for table in reversed(metadata.sorted_tables):
+            if connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first():
+                connection.execute(table.delete())
         batch: list[dict[str, Any]] = []
         current: str | None = None
         for text in lines:
