@@ -149,14 +149,23 @@ def pg_tool(name: str, database: Database) -> str | None:
 def _backup_pg_dump(tool: str, database: Database, target: Path) -> None:
     args, env = _libpq(database.url)
     done = subprocess.run(
-        [tool, "--format=custom", "--no-owner", "--no-privileges", "--file", str(target), *args],
+        [
+            tool,
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            "--no-comments",
+            "--file",
+            str(target),
+            *args,
+        ],
         capture_output=True,
         text=True,
         env=env,
         check=False,
     )
     if done.returncode != 0:
-        raise KnownError(f"pg_dump failed: {done.stderr.strip().splitlines()[-1:]}")
+        raise KnownError(f"pg_dump failed: {_tool_error(done.stderr)}")
 
 
 def _encode(value: Any) -> Any:
@@ -380,8 +389,14 @@ def _restore_pg(database: Database, source: Path) -> None:
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise KnownError(f"pg_restore failed: {last}")
+        raise KnownError(f"pg_restore failed: {_tool_error(done.stderr)}")
+
+
+def _tool_error(stderr: str) -> str:
+    """The first error line of pg_dump's or pg_restore's output (the cause, not the query)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line]
+    return (errors or lines or ["no message"])[0]
 
 
 def restore(

@@ -16,5 +16,5 @@ ALTER TABLE audit_events OWNER TO :"admin_role";
 ALTER FUNCTION audit_events_append_only() OWNER TO :"admin_role";
 REVOKE ALL ON audit_events FROM :"hub_role";
 GRANT SELECT, INSERT ON audit_events TO :"hub_role";
-GRANT USAGE ON SEQUENCE audit_events_row_id_seq TO :"hub_role";
+GRANT USAGE, SELECT ON SEQUENCE audit_events_row_id_seq TO :"hub_role";  -- SELECT: pg_dump
 COMMIT;

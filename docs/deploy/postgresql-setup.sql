@@ -13,8 +13,15 @@
 \if :{?admin_role} \else \set admin_role platedesk_admin \endif
 \if :{?hub_password} \else \echo 'give -v hub_password=...' \quit \endif
 
+-- The roles once per server: run again for another database (a restore's), they stay.
+SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'admin_role') AS new_admin,
+       NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'hub_role') AS new_hub \gset
+\if :new_admin
 CREATE ROLE :"admin_role" NOLOGIN;
+\endif
+\if :new_hub
 CREATE ROLE :"hub_role" LOGIN PASSWORD :'hub_password';
+\endif
 CREATE DATABASE :"database" OWNER :"admin_role" ENCODING 'UTF8' TEMPLATE template0;
 \connect :"database"
 ALTER SCHEMA public OWNER TO :"admin_role";

@@ -60,7 +60,8 @@ def names() -> Iterator[dict[str, str]]:
     }
     yield made
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{made["database"]}" WITH (FORCE)')
+        for database in (made["database"], made["database"] + "_restored"):
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         for role in (made["hub_role"], made["admin_role"]):
             admin.execute(f'DROP ROLE IF EXISTS "{role}"')
 
@@ -100,3 +101,21 @@ def test_the_hub_role_cannot_rewrite_the_audit_log(
         count = hub_role.execute("SELECT count(*) FROM audit_events").fetchone()
     assert count is not None
     assert count[0] == report["events"]
+
+    # A backup the hub role takes (pg_dump) restores, as that role, into a new database
+    # made by the same steps, and verifies there.
+    assert cli.main(["backup", str(tmp_path / "backup"), *common]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "pg_dump"
+    second = {**names, "database": names["database"] + "_restored"}
+    _psql("postgresql-setup.sql", second)
+    restored = ["--data", str(tmp_path / "restored"), "--db", url + "_restored", "--json"]
+    assert cli.main(["restore", str(tmp_path / "backup"), *restored]) == 0, capsys.readouterr()
+    _psql("postgresql-audit-owner.sql", second)
+    capsys.readouterr()
+    assert cli.main(["audit-verify", *restored]) == 0
+    assert json.loads(capsys.readouterr().out)["events"] == report["events"]
+    with (
+        psycopg.connect(url + "_restored", autocommit=True) as hub_role,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        hub_role.execute("DELETE FROM audit_events")
