@@ -27,6 +27,7 @@ from tests.hub.hub_support import (
     FakeClock,
     HubFixture,
     fast_settings,
+    pg_reachable,
     pg_url,
     seed_small,
 )
@@ -50,12 +51,22 @@ def hub(hub_db: str | None, tmp_path: Path) -> Iterator[HubFixture]:
     database.dispose()
 
 
+@pytest.fixture(params=[False, True], ids=["native", "portable"])
+def portable(request: pytest.FixtureRequest) -> bool:
+    """A native backup (SQLite's backup API, pg_dump) or a portable one (rows as JSON)."""
+    return bool(request.param)
+
+
 @pytest.fixture
-def empty_db(hub_db: str | None) -> Iterator[str | None]:
-    """Where to restore: None (SQLite in the new data folder) or a new, empty PG database."""
-    if hub_db is None:
+def empty_db(hub_db: str | None, portable: bool) -> Iterator[str | None]:
+    """Where to restore: None (SQLite in the new data folder) or a new, empty PG database.
+    A native backup goes back to its own kind of database, a portable one to the other
+    (SQLite to PostgreSQL and back: the way to move a hub between them)."""
+    if (hub_db is None) != portable:
         yield None
         return
+    if not pg_reachable():
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (user postgres, db test)")
     name = f"platedesk_restore_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -90,7 +101,6 @@ def _slice_reads(hub: HubFixture, slice_id: str | None = None) -> tuple[str, lis
             return slice_id, sorted(reads, key=lambda read: read["read_id"])
 
 
-@pytest.mark.parametrize("portable", [False, True], ids=["native", "portable"])
 def test_a_restored_backup_serves_the_same_hub(
     hub: HubFixture,
     empty_db: str | None,

@@ -65,6 +65,16 @@ class Cli:
         captured = self.capsys.readouterr()
         return code, captured.out, captured.err
 
+    def sentence(self, *args: str) -> str:
+        """What a person at a terminal reads (no --json, standard output a terminal)."""
+        common = [arg for arg in self.common if arg != "--json"]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("sys.stdout.isatty", lambda: True)
+            code = cli.main([*args, *common])
+        captured = self.capsys.readouterr()
+        assert code == 0, captured.err
+        return captured.out
+
     def ok(self, *args: str) -> Any:
         code, out, err = self.run(*args)
         assert code == 0, err
@@ -223,7 +233,9 @@ def test_case_commands(run: Cli, hub: HubFixture) -> None:
     ] == ["detective2"]
     mine = hub.client.get("/api/v1/cases", headers=hub.headers("detective2")).json()
     assert number in [case["case_number"] for case in mine]
-    assert run.ok("case", "close", "--number", number)["status"] == "closed"
+    assert run.sentence("case", "close", "--number", number) == (
+        f"Case {number} (closed): Hit and run, Pershing Blvd; assigned to detective2.\n"
+    )
     refused = hub.client.post(
         "/api/v1/slices", json=hub.slice_body(case_number=number), headers=hub.headers("detective2")
     )
