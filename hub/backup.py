@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from app.core.errors import KnownError
+from hub.audit import record_hub_event
 from hub.core.config import DB_FILE_NAME, IMAGES_DIR_NAME, HubSettings
 from hub.core.db import Database, current_revision, migrate
 from hub.db.tables import metadata, reads
@@ -218,9 +219,17 @@ def _copy_tree(source: Path, target: Path, prefix: str, files: dict[str, dict[st
 
 
 def backup(
-    settings: HubSettings, database: Database, folder: Path, *, portable: bool = False
+    settings: HubSettings,
+    database: Database,
+    folder: Path,
+    *,
+    portable: bool = False,
+    by: str,
+    now: datetime,
 ) -> BackupReport:
-    """Write a backup of this hub into `folder` (new or empty)."""
+    """Write a backup of this hub into `folder` (new or empty); then audit it
+    (`admin.backup`, naming the folder and the manifest's sha256, so the log tells
+    which backup is which)."""
     _empty_target(folder)
     files: dict[str, dict[str, Any]] = {}
     revision = current_revision(database)
@@ -265,6 +274,20 @@ def backup(
         "files": files,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    with database.write() as connection:
+        record_hub_event(
+            connection,
+            action="admin.backup",
+            now=now,
+            username=by,
+            object_refs={"folder": str(folder)},
+            params={
+                "method": method,
+                "revision": revision,
+                "files": len(files),
+                "manifest_sha256": sha256_file(folder / MANIFEST),
+            },
+        )
     return BackupReport(
         folder=folder,
         database=database.kind,
@@ -404,8 +427,12 @@ def restore(
     folder: Path,
     *,
     open_database: Callable[[], Database],
+    by: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    """Restore a backup into an empty data folder (and empty database); checked first."""
+    """Restore a backup into an empty data folder (and empty database); checked first.
+    The restored hub's log then records it (`admin.restore`, with the manifest's sha256
+    that the original's `admin.backup` names)."""
     manifest = read_manifest(folder)
     problems = check_backup(folder, manifest)
     if problems:
@@ -455,6 +482,22 @@ def restore(
             shutil.copyfile(folder / relative, target)
             images += 1
         revision = migrate(database)
+        with database.write() as connection:
+            record_hub_event(
+                connection,
+                action="admin.restore",
+                now=now,
+                username=by,
+                object_refs={"folder": str(folder)},
+                params={
+                    "method": method,
+                    "backup_created_at": manifest["created_at"],
+                    "backup_revision": db_entry["revision"],
+                    "revision": revision,
+                    "files_checked": len(manifest["files"]),
+                    "manifest_sha256": sha256_file(folder / MANIFEST),
+                },
+            )
     finally:
         database.dispose()
     return {

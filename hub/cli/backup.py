@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hub.cli.common import Commands, _open, _settings, command, emit
+from hub.cli.common import HUB_CLI, Commands, _open, _settings, command, emit
+from hub.context import system_clock
 from hub.core.db import Database
 
 
@@ -14,7 +15,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     settings, database = _open(args)
     try:
-        report = backup(settings, database, Path(args.folder).resolve(), portable=args.portable)
+        report = backup(
+            settings,
+            database,
+            Path(args.folder).resolve(),
+            portable=args.portable,
+            by=HUB_CLI,
+            now=system_clock(),
+        )
     finally:
         database.dispose()
     emit(
@@ -34,6 +42,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         settings,
         Path(args.folder).resolve(),
         open_database=lambda: Database(settings.sqlalchemy_url),
+        by=HUB_CLI,
+        now=system_clock(),
     )
     emit(
         args,

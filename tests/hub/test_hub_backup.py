@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from hub import cli
@@ -21,6 +22,7 @@ from hub.backup import MANIFEST
 from hub.core.config import create_secret
 from hub.core.db import Database, migrate
 from hub.core.security import PasswordService
+from hub.db.tables import audit_events
 from hub.main import create_app
 from tests.hub.hub_support import (
     PG_ADMIN,
@@ -79,6 +81,14 @@ def _cli(capsys: pytest.CaptureFixture[str], data: Path, db: str | None, *args: 
     code = cli.main([*args, "--data", str(data), "--json", *(["--db", db] if db else [])])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def _events(database: Database, action: str) -> list[dict[str, Any]]:
+    with database.read() as connection:
+        params = connection.execute(
+            sa.select(audit_events.c.params).where(audit_events.c.action == action)
+        ).scalars()
+        return [json.loads(value) for value in params]
 
 
 def _slice_reads(hub: HubFixture, slice_id: str | None = None) -> tuple[str, list[dict[str, Any]]]:
@@ -151,6 +161,16 @@ def test_a_restored_backup_serves_the_same_hub(
     report = json.loads(out)
     assert (report["chains_ok"], report["problems"]) == (True, [])
     assert report["checkpoints"]["checked"] == 1
+    # Each log names the backup by its manifest: the original's backup, the copy's restore.
+    manifest_sha = hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
+    (backed_up,) = _events(hub.database, "admin.backup")
+    assert backed_up["manifest_sha256"] == manifest_sha
+    restored_db = Database(settings.sqlalchemy_url)
+    (restored_event,) = _events(restored_db, "admin.restore")
+    copied_backups = _events(restored_db, "admin.backup")
+    restored_db.dispose()
+    assert restored_event["manifest_sha256"] == manifest_sha
+    assert copied_backups == []  # recorded after the snapshot
 
     # A target that is not empty is refused, and so is a damaged backup.
     code, _, err = _cli(capsys, restored_dir, empty_db, "restore", str(folder))
