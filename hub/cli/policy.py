@@ -62,11 +62,9 @@ def cmd_hotlist_import(args: argparse.Namespace) -> int:
             f"Cannot read {path} ({exc.__class__.__name__}); give a UTF-8 CSV file."
         ) from None
     settings, database = _open(args)
-    caller = Caller(user_id=0, username=HUB_CLI, role=Role.ADMIN, session_id="")
     try:
         with database.write() as connection:
-            if args.as_user is not None:
-                caller = _administrator(connection, args.as_user)
+            caller = _administrator(connection, args.as_user)
             result = import_csv(
                 connection,
                 caller,
@@ -128,9 +126,9 @@ def register(commands: Commands) -> None:
     hotlist_import.add_argument(
         "--as",
         dest="as_user",
-        default=None,
+        required=True,
         metavar="USERNAME",
-        help="the administrator (or supervisor) the entries and the audit name as their "
-        "author, and whose review the flag rules file (default: platedesk-hub)",
+        help="the administrator (or supervisor) importing: the entries, the audit event "
+        "and any review item the flag rules file name them",
     )
     hotlist_import.set_defaults(handler=cmd_hotlist_import)
