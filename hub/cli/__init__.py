@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from app.core.errors import KnownError
 from hub.cli import backup, catalog, ops, policy, server, users
@@ -22,8 +23,15 @@ from hub.cli.server import WORKER_APP, worker_environment
 __all__ = ["HUB_CLI", "WORKER_APP", "build_parser", "main", "worker_environment"]
 
 
+class HubArgumentParser(argparse.ArgumentParser):
+    """argparse, its refusals one line on stderr (exit code 2) instead of usage and error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="platedesk-hub", description=__doc__)
+    parser = HubArgumentParser(prog="platedesk-hub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (server, ops, users, catalog, policy, backup):
         module.register(commands)

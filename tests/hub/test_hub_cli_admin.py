@@ -201,6 +201,14 @@ def test_camera_commands(run: Cli, hub: HubFixture) -> None:
     assert (shown["latitude"], shown["active"]) == (41.14, False)
 
     assert "No camera CAM-404" in run.refused("camera", "disable", "--camera-id", "CAM-404")
+    with pytest.raises(SystemExit) as bad_number:
+        cli.main(["camera", "move", "--camera-id", "CAM-900", "--latitude", "north",
+                  "--longitude", "0", *run.common])  # fmt: skip
+    assert bad_number.value.code == 2
+    assert run.capsys.readouterr().err == (
+        "platedesk-hub camera move: argument --latitude: invalid float value: 'north'; "
+        "see platedesk-hub camera move --help\n"
+    )
     assert "Latitude 95.0 is off the globe" in run.refused(
         "camera", "move", "--camera-id", "CAM-900", "--latitude", "95", "--longitude", "0"
     )
