@@ -22,6 +22,7 @@ applies the migrations (a backup of an older hub comes up to this version).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -42,7 +43,7 @@ from sqlalchemy.engine import Connection
 from app.core.errors import KnownError
 from hub.audit import record_hub_event
 from hub.core.config import DB_FILE_NAME, IMAGES_DIR_NAME, HubSettings
-from hub.core.db import Database, current_revision, migrate
+from hub.core.db import Database, current_revision, drop_everything, migrate
 from hub.db.tables import metadata, reads
 
 MANIFEST = "manifest.json"
@@ -463,41 +464,34 @@ def restore(
                 "The database given with --db is not empty; create a new, empty database "
                 "to restore into."
             )
-        source = folder / db_entry["file"]
-        if method == "sqlite-backup":
-            shutil.copyfile(source, data / DB_FILE_NAME)
-        elif method == "pg_dump":
-            _restore_pg(database, source)
-        else:
-            _restore_portable(database, source, db_entry["revision"])
-        for relative in manifest["files"]:
-            if relative.startswith(DATA_PREFIX):
-                target = data / relative[len(DATA_PREFIX) :]
-                shutil.copyfile(folder / relative, target)
-                os.chmod(target, 0o600)
-        images = 0
-        for relative in _images(manifest):
-            target = settings.images_dir / relative[len(IMAGES_PREFIX) :]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(folder / relative, target)
-            images += 1
-        revision = migrate(database)
-        with database.write() as connection:
-            record_hub_event(
-                connection,
-                action="admin.restore",
-                now=now,
-                username=by,
-                object_refs={"folder": str(folder)},
-                params={
-                    "method": method,
-                    "backup_created_at": manifest["created_at"],
-                    "backup_revision": db_entry["revision"],
-                    "revision": revision,
-                    "files_checked": len(manifest["files"]),
-                    "manifest_sha256": sha256_file(folder / MANIFEST),
-                },
-            )
+        try:
+            revision, images = _restore_into(settings, database, folder, manifest)
+            with database.write() as connection:
+                record_hub_event(
+                    connection,
+                    action="admin.restore",
+                    now=now,
+                    username=by,
+                    object_refs={"folder": str(folder)},
+                    params={
+                        "method": method,
+                        "backup_created_at": manifest["created_at"],
+                        "backup_revision": db_entry["revision"],
+                        "revision": revision,
+                        "files_checked": len(manifest["files"]),
+                        "manifest_sha256": sha256_file(folder / MANIFEST),
+                    },
+                )
+        except BaseException as exc:
+            _undo(settings, database)
+            if isinstance(exc, KnownError | KeyboardInterrupt):
+                raise
+            if isinstance(exc, sa.exc.SQLAlchemyError | OSError | KeyError | ValueError):
+                raise KnownError(
+                    f"The backup could not be restored ({type(exc).__name__}); nothing of it "
+                    "was kept: the data folder and the database are empty again."
+                ) from exc
+            raise
     finally:
         database.dispose()
     return {
@@ -510,6 +504,46 @@ def restore(
         "files_checked": len(manifest["files"]),
         "image_store": manifest["image_store"],
     }
+
+
+def _restore_into(
+    settings: HubSettings, database: Database, folder: Path, manifest: dict[str, Any]
+) -> tuple[str, int]:
+    """The database, the data folder's files and the images; (schema revision, images)."""
+    db_entry = manifest["database"]
+    source = folder / db_entry["file"]
+    method = db_entry["method"]
+    if method == "sqlite-backup":
+        shutil.copyfile(source, settings.data_dir / DB_FILE_NAME)
+    elif method == "pg_dump":
+        _restore_pg(database, source)
+    else:
+        _restore_portable(database, source, db_entry["revision"])
+    for relative in manifest["files"]:
+        if relative.startswith(DATA_PREFIX):
+            target = settings.data_dir / relative[len(DATA_PREFIX) :]
+            shutil.copyfile(folder / relative, target)
+            os.chmod(target, 0o600)
+    images = 0
+    for relative in _images(manifest):
+        target = settings.images_dir / relative[len(IMAGES_PREFIX) :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / relative, target)
+        images += 1
+    return migrate(database), images
+
+
+def _undo(settings: HubSettings, database: Database) -> None:
+    """Empty the data folder and the database a restore failed in (both were empty)."""
+    if database.is_postgresql:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            drop_everything(database, settings)
+    database.dispose()
+    for path in settings.data_dir.iterdir():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _images(manifest: dict[str, Any]) -> Iterator[str]:

@@ -5,6 +5,7 @@ refused with nothing written."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import uuid
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from hub import cli
-from hub.backup import MANIFEST
+from hub.backup import MANIFEST, PORTABLE_FILE, sha256_file
 from hub.core.config import create_secret
 from hub.core.db import Database, migrate
 from hub.core.security import PasswordService
@@ -207,3 +208,47 @@ def test_backup_refusals(
         code, _, err = _cli(capsys, tmp_path / "other", db, "restore", str(folder))
         assert code == 1
         assert "is not empty; create a new, empty database" in err
+
+
+def test_a_failed_restore_keeps_nothing(
+    hub: HubFixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A backup whose manifest matches but whose rows cannot go in (here a case without
+    its title, as an edited dump would have) leaves the folder and database empty."""
+    data, db = hub.settings.data_dir, hub.settings.database_url
+    folder = tmp_path / "backup"
+    assert _cli(capsys, data, db, "backup", str(folder), "--portable")[0] == 0
+    dump = folder / PORTABLE_FILE
+    with gzip.open(dump, "at", encoding="utf-8") as lines:
+        lines.write(json.dumps({"table": "cases", "row": {"case_number": "2026-999999"}}) + "\n")
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"][PORTABLE_FILE] = {"sha256": sha256_file(dump), "size": dump.stat().st_size}
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+    target_db: str | None = None
+    if db:
+        target_db = pg_url(f"platedesk_failed_{uuid.uuid4().hex[:10]}")
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{target_db.rsplit("/", 1)[1]}"')
+    target = tmp_path / "restored"
+    try:
+        code, out, err = _cli(capsys, target, target_db, "restore", str(folder))
+        assert (code, out, err.count("\n")) == (1, "", 1)
+        assert "could not be restored (IntegrityError); nothing of it was kept" in err
+        assert list(target.iterdir()) == []
+        if target_db:
+            with psycopg.connect(target_db) as connection:
+                tables = connection.execute(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+                ).fetchone()
+            assert tables == (0,)
+        # Nothing was left in the way: the same folder and database take a good backup.
+        good = tmp_path / "good"
+        assert _cli(capsys, data, db, "backup", str(good))[0] == 0
+        assert _cli(capsys, target, target_db, "restore", str(good))[0] == 0
+    finally:
+        if target_db:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(
+                    f'DROP DATABASE IF EXISTS "{target_db.rsplit("/", 1)[1]}" WITH (FORCE)'
+                )
