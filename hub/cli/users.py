@@ -23,7 +23,13 @@ ROLES = ", ".join(role.value for role in Role)
 
 
 def _read_password() -> str:
-    line = sys.stdin.readline()
+    """One line of standard input; typed at a terminal, without echo."""
+    if sys.stdin.isatty():
+        import getpass
+
+        line = getpass.getpass("New user's password: ")
+    else:
+        line = sys.stdin.readline()
     password = line.rstrip("\r\n")
     if not password:
         raise KnownError("Give the new user's password on standard input (one line).")
