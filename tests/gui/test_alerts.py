@@ -72,7 +72,9 @@ def feed(seeded_hub: SeededHub, tmp_path_factory: pytest.TempPathFactory) -> Fee
         f"{PLATE},WY,{REASON},{SOURCE},{case},{expires}\n",
         encoding="utf-8",
     )
-    done = seeded_hub.hub_cli("hotlist", "import", str(csv_path))
+    done = seeded_hub.hub_cli(
+        "hotlist", "import", str(csv_path), "--as", seeded_hub.user("admin")["username"]
+    )
     assert done.returncode == 0, done.stderr
     added = seeded_hub.hub_cli("feed", "add", "--name", "gui alerts")
     assert added.returncode == 0, added.stderr
