@@ -26,7 +26,7 @@ import pyotp
 from app.core.policy import FEED_PAGE_DEFAULT, FEED_PAGE_MAX
 from app.core.schemas import API_PREFIX, CameraPublic, Role, SliceCreate
 from app.demo import running_hub
-from hub.accounts import create_user
+from hub.accounts import create_user, start_session
 from hub.catalog import add_camera, create_case
 from hub.core.config import HubSettings, create_secret
 from hub.core.db import Database, migrate
@@ -153,8 +153,11 @@ def main() -> None:
         feed_seconds = time.perf_counter() - started
         feed_cpu_seconds = time.process_time() - cpu_started
         database.dispose()
+        with database.write() as connection:  # the hub checks each request's session
+            session_id = start_session(connection, user_id=user_id, device_id=None, now=now)
+        database.dispose()
         token = TokenService(secret).issue(
-            AccessClaims(user_id=user_id, username="bench", session_id="bench"), now=now
+            AccessClaims(user_id=user_id, username="bench", session_id=session_id), now=now
         )
         with running_hub(Path(folder)) as hub:
             http_rates = {

@@ -185,7 +185,7 @@ def training_error(row: Any, *, now: datetime) -> HubError | None:
 
 
 # sessions ---------------------------------------------------------------------------
-def _start_session(
+def start_session(
     connection: Connection, *, user_id: int, device_id: str | None, now: datetime
 ) -> str:
     session_id = uuid.uuid4().hex
@@ -559,7 +559,7 @@ def _record_login(
             failed_sign_ins.c.address == attempt.address,
         )
     )
-    session_id = _start_session(connection, user_id=user_id, device_id=device_id, now=now)
+    session_id = start_session(connection, user_id=user_id, device_id=device_id, now=now)
     token = _issue(
         connection,
         tokens,
