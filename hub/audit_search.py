@@ -4,7 +4,7 @@ Who: supervisors (their unit's users' events and devices) and administrators (ev
 event, the hub's own chain too); anyone else is refused, and the route audits the
 attempt (hub.review.record_refusal). Each search is itself audited (`audit.search`).
 
-Search: by user, device, case, action and time (the event's own time, [from, to)),
+Search: by user, device, case, action, event ids (an insight's events) and time (the event's own time, [from, to)),
 newest first, a page at a time; the cursor is the last event's (time, row id).
 """
 
@@ -62,6 +62,7 @@ def search_events(
     device_id: str | None = None,
     case_number: str | None = None,
     action: str | None = None,
+    event_ids: list[str] | None = None,
     time_from: datetime | None = None,
     time_to: datetime | None = None,
     cursor: str | None = None,
@@ -81,6 +82,8 @@ def search_events(
         query = query.where(audit_events.c.device_id == device_id)
     if action:
         query = query.where(audit_events.c.action == action)
+    if event_ids:
+        query = query.where(audit_events.c.event_id.in_(event_ids[:PAGE_LIMIT]))
     if case_number:
         needle = json.dumps({"case_number": case_number}, separators=(",", ":"))[1:-1]
         query = query.where(

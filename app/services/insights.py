@@ -57,9 +57,10 @@ class AuditFilter:
     action: str | None = None
     time_from: datetime | None = None
     time_to: datetime | None = None
+    event_ids: tuple[str, ...] = ()  # an insight's events
 
-    def params(self) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def params(self) -> dict[str, str | list[str]]:
+        found: dict[str, str | list[str]] = {}
         for name, value in (("user", self.user), ("device", self.device),
                             ("case", self.case_number), ("action", self.action)):  # fmt: skip
             if value and value.strip():
@@ -67,6 +68,8 @@ class AuditFilter:
         for name, moment in (("from", self.time_from), ("to", self.time_to)):
             if moment is not None:
                 found[name] = utc_iso(moment)
+        if self.event_ids:
+            found["event"] = list(self.event_ids)
         return found
 
 
@@ -119,7 +122,10 @@ class InsightsService:
         if where.time_from and where.time_to and where.time_from >= where.time_to:
             raise InsightsInputError("'from' must come before 'to'; swap them and try again.")
         self._s.require()
-        params: dict[str, str | int] = {**where.params(), "limit": max(1, min(limit, PAGE_LIMIT))}
+        params: dict[str, str | int | list[str]] = {
+            **where.params(),
+            "limit": max(1, min(limit, PAGE_LIMIT)),
+        }
         if cursor:
             params["cursor"] = cursor
         return self._s.client.audit_search(params)

@@ -393,7 +393,7 @@ class HubClient:
             "GET", f"{API_PREFIX}/review/charts", OversightChartsPublic, params={"days": days}
         )
 
-    def audit_search(self, params: dict[str, str | int]) -> AuditSearchPage:
+    def audit_search(self, params: dict[str, str | int | list[str]]) -> AuditSearchPage:
         """A page of the audit events matching `params` (user, device, case, action, from,
         to, cursor, limit), newest first."""
         return self._json("GET", f"{API_PREFIX}/audit/search", AuditSearchPage, params=params)

@@ -188,10 +188,12 @@ def test_the_audit_search_filters_pages_and_keeps_units_apart(hub: HubFixture) -
     )["events"]  # fmt: skip
     assert [e["seq"] for e in window] == [4, 3]
     assert len(_get(hub, SEARCH, case=CASE, device=desk.device_id)["events"]) == 7
+    picked = _get(hub, SEARCH, event=[events[0]["event_id"], events[2]["event_id"]])["events"]
+    assert [e["seq"] for e in picked] == [3, 1]
     assert _get(hub, SEARCH, case="2026-000002")["events"] == []
     assert _get(hub, SEARCH, device=other.device_id)["events"] == []
     assert len(_get(hub, SEARCH, "admin", device=other.device_id)["events"]) == 1
-    assert len(hub_events(hub, "audit.search")) == 7  # a next page is not a new search
+    assert len(hub_events(hub, "audit.search")) == 8  # a next page is not a new search
 
     found = [AuditEventPublic.model_validate(row) for row in mine["events"]]
     excerpt = build_excerpt(found, hub_url="http://hub", exported_by="supervisor",

@@ -25,6 +25,10 @@ def search(
     device: Annotated[str | None, Query(max_length=64, description="one device's")] = None,
     case: Annotated[str | None, Query(max_length=32, description="about one case")] = None,
     action: Annotated[str | None, Query(max_length=64, description="one action")] = None,
+    event: Annotated[
+        list[str] | None,
+        Query(description=f"these events (an insight's event ids; the first {PAGE_LIMIT})"),
+    ] = None,
     time_from: Annotated[
         datetime | None, Query(alias="from", description="at or after (ISO 8601, UTC)")
     ] = None,
@@ -38,13 +42,14 @@ def search(
     match every filter, newest first; the search is audited."""
     filters = {
         "user": user, "device": device, "case": case, "action": action,
+        "events": str(len(event)) if event else None,
         "from": time_from.isoformat() if time_from else None,
         "to": time_to.isoformat() if time_to else None,
     }  # fmt: skip
     with context.database.write() as connection:
         page = audit_search.search_events(
             connection, caller, username=user, device_id=device, case_number=case,
-            action=action, time_from=time_from, time_to=time_to, cursor=cursor, limit=limit,
+            action=action, event_ids=event, time_from=time_from, time_to=time_to, cursor=cursor, limit=limit,
         )  # fmt: skip
         if cursor is None:
             audit_search.record_search(connection, caller, filters, now=now)
