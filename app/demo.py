@@ -311,8 +311,8 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
             slice_id = _demo_slice(workstation, case_number)
             desk = None
             if screenshots is not None:
-                desk = partial(_desk_screens, seeded=seeded, data=data, hub_url=hub.url,
-                               detective=workstation)  # fmt: skip
+                _simulated_history(workstation, seeded=seeded, data=data)
+                desk = partial(_desk_screens, seeded=seeded, data=data, hub_url=hub.url)
             return run_gui(
                 workstation=workstation,
                 demo=True,
@@ -329,18 +329,22 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
             workstation.close()
 
 
-def _desk_screens(
-    runner: Any, directory: Path, *, seeded: dict[str, Any], data: Path, hub_url: str,
-    detective: Any,
-) -> None:  # fmt: skip
-    """The supervisor desk's screenshots, after a month of simulated history."""
+def _simulated_history(detective: Any, *, seeded: dict[str, Any], data: Path) -> None:
+    """A month of the detective's searches for the supervisor desk (app.demo_history)."""
     from app.demo_history import deliver_history
-    from app.ui.desk_screens import render_desk_screens
-    from app.workstation import Workstation
 
     username = detective.core.require().username
     cases = [str(c["case_number"]) for c in seeded["cases"] if username in c["assigned"]]
     deliver_history(detective, case_numbers=cases, data=data)
+
+
+def _desk_screens(
+    runner: Any, directory: Path, *, seeded: dict[str, Any], data: Path, hub_url: str
+) -> None:
+    """The supervisor desk's screenshots: insights, audit trail, charts."""
+    from app.ui.desk_screens import render_desk_screens
+    from app.workstation import Workstation
+
     user = user_of(seeded, "supervisor")
     profile = demo_profile(data, username=user["username"], hub_url=hub_url)
     supervisor = Workstation.open(profile_dir=profile, hub_url=hub_url)

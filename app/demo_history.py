@@ -24,7 +24,7 @@ PURPOSES = ("robbery", "robbery", "hit_and_run", "stolen_vehicle")
 
 def _searches(case_numbers: list[str], now: datetime) -> list[tuple[datetime, str, str]]:
     """(time, case, plate pattern) of three weeks of day shifts, the tracked plate on
-    five days, and a 03:00 burst six days ago."""
+    five days, and a 03:00 burst on a weekend day off."""
     rng = random.Random(21)  # noqa: S311 (simulated history)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     found: list[tuple[datetime, str, str]] = []
@@ -40,7 +40,11 @@ def _searches(case_numbers: list[str], now: datetime) -> list[tuple[datetime, st
             found.append((at, rng.choice(case_numbers), plate))
         if days_ago in tracked_days:
             found.append((start + timedelta(minutes=47), case_numbers[0], TRACKED))
-    night = today - timedelta(days=6) + timedelta(hours=3, minutes=12)
+    quiet_day = next(  # a weekend day off: the burst has hours of quiet around it
+        d for d in range(20, 0, -1)
+        if (today - timedelta(days=d)).weekday() >= 5 and d not in tracked_days
+    )  # fmt: skip
+    night = today - timedelta(days=quiet_day) + timedelta(hours=3, minutes=12)
     for step in range(5):
         found.append((night + timedelta(minutes=3 * step), case_numbers[-1], f"7{step}K*"))
     return sorted(found)

@@ -66,16 +66,18 @@ def _str(value: Any) -> str:
 
 
 def _activity(row: Any) -> ActivityEvent:
-    refs = json.loads(row.object_refs)
     params = json.loads(row.params)
+    case_number = params.get("case_number")
+    if not isinstance(case_number, str):  # a hub event names its case in its references
+        case_number = _str(json.loads(row.object_refs).get("case_number"))
     return ActivityEvent(
-        event_id=str(row.event_id),
-        at=parse_utc(str(row.occurred_at)),
-        action=str(row.action),
-        outcome=str(row.outcome),
-        case_number=_str(refs.get("case_number")) or _str(params.get("case_number")),
-        purpose=_str(params.get("purpose")),
-        target=search_target(params),
+        str(row.event_id),
+        parse_utc(str(row.occurred_at)),
+        str(row.action),
+        str(row.outcome),
+        case_number,
+        _str(params.get("purpose")),
+        search_target(params),
     )
 
 
@@ -103,7 +105,7 @@ def _load(
                 ),
             )
             .order_by(audit_events.c.occurred_at, audit_events.c.row_id)
-        )
+        ).all()
         for row in rows:
             found[str(row.username)].append(_activity(row))
     return found

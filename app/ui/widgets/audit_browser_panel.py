@@ -199,6 +199,7 @@ class AuditBrowserPanel(QWidget):
     def _found(self, page: AuditSearchPage) -> None:
         self.search_button.setEnabled(True)
         self.events.append_records(page.events)
+        self.table.resizeColumnsToContents()
         self.next_cursor = page.next_cursor
         shown = self.events.rowCount()
         what = f" ({self._label})" if self._label else ""
@@ -219,6 +220,7 @@ class AuditBrowserPanel(QWidget):
     def _chains(self, chains: list[DeviceChainPublic]) -> None:
         self.chains_button.setEnabled(True)
         self.chains.set_records(chains)
+        self.chains_table.resizeColumnsToContents()
         broken = sum(1 for c in chains if c.status == "broken")
         gaps = sum(1 for c in chains if c.status == "gap")
         if broken:

@@ -3,6 +3,7 @@ over time and users by volume, over the unit's last N days; each saved as PNG.""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,11 +13,13 @@ from PySide6.QtCharts import (
     QBarSet,
     QChart,
     QChartView,
+    QDateTimeAxis,
     QHorizontalBarSeries,
+    QLineSeries,
     QStackedBarSeries,
     QValueAxis,
 )
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -79,12 +82,11 @@ def _bars(
     chart.addSeries(series)
     labels = QBarCategoryAxis()
     labels.append(categories or ["none"])
-    if not horizontal and len(categories) > 8:
-        labels.setLabelsAngle(-90)
     values_axis = QValueAxis()
     values_axis.setRange(0, max(1, top))
     values_axis.setLabelFormat("%d")
     values_axis.setTickCount(min(max(2, top + 1), 6))
+    values_axis.applyNiceNumbers()
     label_side, value_side = (
         (Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignBottom)
         if horizontal
@@ -96,6 +98,38 @@ def _bars(
     series.attachAxis(values_axis)
     chart.legend().setVisible(len(sets) > 1)
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+
+
+def _days_line(chart: QChart, points: list[tuple[date, int]]) -> None:
+    """One point a day on a date axis (a week between labels, at most)."""
+    chart.removeAllSeries()
+    for axis in chart.axes():
+        chart.removeAxis(axis)
+    series = QLineSeries()
+    series.setName("searches")
+    series.setPointsVisible(True)
+    for day, count in points:
+        moment = QDateTime(QDate(day.year, day.month, day.day), QTime(12, 0), QTimeZone.utc())
+        series.append(float(moment.toMSecsSinceEpoch()), float(count))
+    chart.addSeries(series)
+    days = QDateTimeAxis()
+    days.setFormat("MM-dd")
+    days.setTickCount(min(max(2, len(points)), 7))
+    if points:
+        first, last = points[0][0], points[-1][0]
+        days.setRange(
+            QDateTime(QDate(first.year, first.month, first.day), QTime(0, 0), QTimeZone.utc()),
+            QDateTime(QDate(last.year, last.month, last.day), QTime(23, 59), QTimeZone.utc()),
+        )
+    counts = QValueAxis()
+    counts.setRange(0, max([1, *(c for _, c in points)]))
+    counts.setLabelFormat("%d")
+    counts.applyNiceNumbers()
+    chart.addAxis(days, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(counts, Qt.AlignmentFlag.AlignLeft)
+    series.attachAxis(days)
+    series.attachAxis(counts)
+    chart.legend().setVisible(False)
 
 
 class ChartsPanel(QWidget):
@@ -155,16 +189,15 @@ class ChartsPanel(QWidget):
         self.data = data
         self.refresh_button.setEnabled(True)
         days = data.searches_per_day
-        _bars(
-            self.views["searches_per_day"].chart(),
-            [f"{d.day:%m-%d}" for d in days],
-            {"searches": [d.count for d in days]},
-        )
+        _days_line(self.views["searches_per_day"].chart(), [(d.day, d.count) for d in days])
         _bars(
             self.views["flags_per_rule"].chart(),
             [c.key.replace("_", " ") for c in data.flags_per_rule],
             {"flags": [c.searches for c in data.flags_per_rule]},
             horizontal=True,
+        )
+        self.views["decisions"].chart().setTitle(
+            CHARTS["decisions"] + ("" if data.decisions_per_day else " (none in this period)")
         )
         decision_days = sorted({d.day for d in data.decisions_per_day})
         kinds = sorted({d.decision for d in data.decisions_per_day})

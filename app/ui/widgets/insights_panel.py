@@ -66,9 +66,9 @@ def insights_of(o: OperatorInsightPublic) -> list[tuple[str, list[Insight]]]:
     ]  # fmt: skip
     repeats = [
         Insight(o.username, "repeat_target",
-                f"{r.target} searched {r.searches} times on {r.days} days, "
-                f"{local_time(r.first_at)} to {local_time(r.last_at)} "
-                f"({r.user_score:g}× the user's usual, {r.unit_score:g}× the unit's)",
+                f"{r.target}: {r.searches} searches on {r.days} days, {r.first_at:%m-%d} to "
+                f"{r.last_at:%m-%d} ({r.user_score:g}× the user's usual, "
+                f"{r.unit_score:g}× the unit's)",
                 tuple(r.event_ids))
         for r in o.repeat_targets
     ]  # fmt: skip
@@ -123,6 +123,7 @@ class InsightsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Insight"])
         self.tree.setWordWrap(True)
@@ -214,6 +215,7 @@ class InsightsPanel(QWidget):
         self.found = found
         self.refresh_button.setEnabled(True)
         self.model.set_records(found.operators)
+        self.table.resizeColumnsToContents()
         flagged = sum(1 for o in found.operators if o.repeat_targets or o.isolated_sessions)
         self.status_label.setText(
             f"{count_of(len(found.operators), 'user')} of "
