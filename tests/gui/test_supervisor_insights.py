@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QTabWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.core.audit_chain import GENESIS_HASH, seal_event
@@ -25,9 +26,10 @@ from app.core.canonical import utc_iso
 from app.core.schemas import AuditBatch, AuditEventIn, DeviceCreate
 from app.demo import totp_now
 from app.ui.models.insights_models import chains_model, events_model, operators_model
-from app.ui.widgets.audit_browser_panel import AuditBrowserPanel
-from app.ui.widgets.charts_panel import CHARTS, ChartsPanel
-from app.ui.widgets.insights_panel import InsightsPanel
+from app.ui.widgets.audit_browser_panel import AUDIT_TAB, AuditBrowserPanel
+from app.ui.widgets.charts_panel import CHARTS, CHARTS_TAB, ChartsPanel
+from app.ui.widgets.desk_tabs import DeskTabs
+from app.ui.widgets.insights_panel import INSIGHTS_TAB, InsightsPanel
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 from tests.support.live_hub import SeededHub
@@ -218,3 +220,24 @@ def test_a_detective_is_refused_each_panel(
     assert insights.model.rowCount() == 0
     assert browser.events.rowCount() == 0
     detective.close()
+
+
+def test_the_desk_tabs_show_for_a_supervisor_and_load_when_opened(
+    qtbot: QtBot, supervisor: Workstation, runner: TaskRunner
+) -> None:
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QWidget(), "Results")
+    desk = DeskTabs(tabs, workstation=supervisor, runner=runner)
+    assert not tabs.isTabVisible(tabs.indexOf(desk.insights))
+    desk.apply_role("supervisor")
+    shown = [tabs.tabText(i) for i in range(tabs.count()) if tabs.isTabVisible(i)]
+    assert shown == ["Results", INSIGHTS_TAB, AUDIT_TAB, CHARTS_TAB]
+    with qtbot.waitSignal(desk.insights.loaded, timeout=WAIT):
+        tabs.setCurrentWidget(desk.insights)
+    with qtbot.waitSignal(desk.audit.searched, timeout=WAIT):
+        desk.insights.events_requested.emit(["no-such-event"], "nothing")
+    assert tabs.currentWidget() is desk.audit
+    assert desk.audit.events.rowCount() == 0
+    desk.apply_role("detective")
+    assert not tabs.isTabVisible(tabs.indexOf(desk.audit))
