@@ -145,7 +145,15 @@ def test_a_seeded_isolated_session_and_tracked_plate_appear_and_can_be_filed(
     assert foreign.status_code == 422
     assert "not detective2's" in foreign.json()["detail"]
 
+    approved = hub.client.post(
+        f"{ITEMS}/{item['item_id']}/decision",
+        json={"decision": "approve", "note": "the case's suspect vehicle"},
+        headers=hub.headers("supervisor"),
+    )
+    assert approved.status_code == 200, approved.text
     charts = _get(hub, CHARTS, days=30)
+    assert charts["flags_per_rule"] == [{"key": "insight.repeat_target", "searches": 1}]
+    assert [(d["decision"], d["count"]) for d in charts["decisions_per_day"]] == [("approve", 1)]
     assert charts["users_by_volume"][0] == {"key": "detective", "searches": 44}
     assert sum(day["count"] for day in charts["searches_per_day"]) == 44
     assert len(charts["searches_per_day"]) == 31
