@@ -239,5 +239,9 @@ def test_the_desk_tabs_show_for_a_supervisor_and_load_when_opened(
         desk.insights.events_requested.emit(["no-such-event"], "nothing")
     assert tabs.currentWidget() is desk.audit
     assert desk.audit.events.rowCount() == 0
+    assert desk.insights.model.rowCount() > 0
+    desk.conceal()  # the lock
+    assert desk.insights.model.rowCount() == 0
+    assert desk.insights.tree.topLevelItemCount() == 0
     desk.apply_role("detective")
     assert not tabs.isTabVisible(tabs.indexOf(desk.audit))

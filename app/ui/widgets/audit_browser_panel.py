@@ -148,6 +148,20 @@ class AuditBrowserPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self._update_buttons()
 
+    def conceal(self) -> None:
+        """The lock: no event, chain or filter is left on screen."""
+        for edit in (self.user_edit, self.device_edit, self.case_edit, self.action_edit,
+                     self.from_edit, self.to_edit):  # fmt: skip
+            edit.clear()
+        self.where = AuditFilter()
+        self.next_cursor = None
+        self.events.set_records([])
+        self.chains.set_records([])
+        self.detail.clear()
+        self.chains_label.clear()
+        self.status_label.setText("Search the audit trail of your unit.")
+        self._update_buttons()
+
     # searching ---------------------------------------------------------------------------
     def _time(self, edit: QLineEdit) -> datetime | None:
         text = edit.text().strip()

@@ -177,6 +177,15 @@ class ChartsPanel(QWidget):
         layout.addLayout(grid, 1)
         self.refresh_button.clicked.connect(self.refresh)
 
+    def conceal(self) -> None:
+        """The lock: the charts are emptied (they load again when opened)."""
+        self.data = None
+        for view in self.views.values():
+            view.chart().removeAllSeries()
+            for axis in view.chart().axes():
+                view.chart().removeAxis(axis)
+        self.status_label.clear()
+
     def refresh(self) -> None:
         self.refresh_button.setEnabled(False)
         self.status_label.setText("Loading the charts…")

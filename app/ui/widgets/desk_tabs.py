@@ -38,11 +38,20 @@ class DeskTabs:
         tabs.currentChanged.connect(self._shown)
 
     def apply_role(self, role: str | None) -> None:
+        """Show the tabs to supervisors and administrators; the one open loads now."""
         self._visible = role in DESK_ROLES
         for panel in (self.insights, self.audit, self.charts):
             self.tabs.setTabVisible(self.tabs.indexOf(panel), self._visible)
         if not self._visible:
-            self._loaded.clear()
+            self.conceal()
+        else:
+            self._shown(self.tabs.currentIndex())
+
+    def conceal(self) -> None:
+        """The lock (or another role): every panel emptied, loaded again when opened."""
+        for panel in (self.insights, self.audit, self.charts):
+            panel.conceal()
+        self._loaded.clear()
 
     def _open_events(self, event_ids: list[str], label: str) -> None:
         self._loaded.add(self.audit)

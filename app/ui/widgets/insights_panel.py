@@ -163,6 +163,13 @@ class InsightsPanel(QWidget):
         self._show(None)
 
     # actions --------------------------------------------------------------------------
+    def conceal(self) -> None:
+        """The lock: no insight is left on screen (they load again when opened)."""
+        self.found = None
+        self.model.set_records([])
+        self.status_label.clear()
+        self._show(None)
+
     def refresh(self) -> None:
         self.status_label.setText("Loading the insights…")
         self.refresh_button.setEnabled(False)

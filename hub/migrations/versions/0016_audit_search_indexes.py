@@ -1,7 +1,7 @@
 """The audit trail browser's and the operator insights' index: events by user and time.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-07 04:00:00.000000
 
 `audit_events (username, occurred_at)`: an audit search by user and day, and the
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
