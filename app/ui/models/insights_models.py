@@ -16,7 +16,7 @@ from app.ui.models.analysis_models import column_header
 ModelIndex = QModelIndex | QPersistentModelIndex
 T = TypeVar("T")
 
-OPERATOR_COLUMNS = ("User", "Searches", "Per day (usual)", "Busy days", "Repeated plates",
+OPERATOR_COLUMNS = ("User", "Searches", "Usual a day", "Busy days", "Repeated plates",
                     "Isolated sessions", "Refusals")  # fmt: skip
 EVENT_COLUMNS = ("When (UTC)", "User", "Device", "Seq", "Action", "Case", "Outcome")
 CHAIN_COLUMNS = ("Status", "Owner", "Device", "Events", "In plain words")
