@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -308,6 +309,10 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
             if workstation.session is None:
                 sign_in(workstation, detective)
             slice_id = _demo_slice(workstation, case_number)
+            desk = None
+            if screenshots is not None:
+                _simulated_history(workstation, seeded=seeded, data=data)
+                desk = partial(_desk_screens, seeded=seeded, data=data, hub_url=hub.url)
             return run_gui(
                 workstation=workstation,
                 demo=True,
@@ -315,12 +320,40 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
                 initial_purpose=DEMO_PURPOSE,
                 start_sync_slice=slice_id,
                 screenshots_dir=screenshots,
+                more_screenshots=desk,
             )
         except KnownError as exc:
             print(f"platedesk demo: {exc}", file=sys.stderr)
             return 1
         finally:
             workstation.close()
+
+
+def _simulated_history(detective: Any, *, seeded: dict[str, Any], data: Path) -> None:
+    """A month of the detective's searches for the supervisor desk (app.demo_history)."""
+    from app.demo_history import deliver_history
+
+    username = detective.core.require().username
+    cases = [str(c["case_number"]) for c in seeded["cases"] if username in c["assigned"]]
+    deliver_history(detective, case_numbers=cases, data=data)
+
+
+def _desk_screens(
+    runner: Any, directory: Path, *, seeded: dict[str, Any], data: Path, hub_url: str
+) -> None:
+    """The supervisor desk's screenshots: insights, audit trail, charts."""
+    from app.ui.desk_screens import render_desk_screens
+    from app.workstation import Workstation
+
+    user = user_of(seeded, "supervisor")
+    profile = demo_profile(data, username=user["username"], hub_url=hub_url)
+    supervisor = Workstation.open(profile_dir=profile, hub_url=hub_url)
+    try:
+        if supervisor.session is None:
+            sign_in(supervisor, user)
+        render_desk_screens(workstation=supervisor, runner=runner, directory=directory)
+    finally:
+        supervisor.close()
 
 
 def _demo_slice(workstation: Any, case_number: str) -> str:

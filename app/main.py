@@ -118,11 +118,13 @@ def run_gui(
     initial_purpose: str | None = None,
     start_sync_slice: str | None = None,
     screenshots_dir: Path | None = None,
+    more_screenshots: Callable[[TaskRunner, Path], None] | None = None,
 ) -> int:
     """Show sign-in if needed, then the main window; return the exit code.
 
     With `screenshots_dir`, render signin.png, results.png, sightings.png, alerts.png and lock.png there
-    instead of waiting for the user, then quit.
+    instead of waiting for the user, then quit (after `more_screenshots`, if given: the
+    demo's supervisor desk).
     """
     with _application() as app:
         if app is None:
@@ -143,6 +145,7 @@ def run_gui(
                     initial_purpose=initial_purpose,
                     start_sync_slice=start_sync_slice,
                     directory=screenshots_dir,
+                    more=more_screenshots,
                 )
             while True:
                 if workstation.session is None:
@@ -226,6 +229,7 @@ def _render_screenshots(
     initial_purpose: str | None,
     start_sync_slice: str | None,
     directory: Path,
+    more: Callable[[TaskRunner, Path], None] | None = None,
 ) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     session = workstation.session
@@ -283,6 +287,8 @@ def _render_screenshots(
     finally:
         window.close()
         window.deleteLater()
+    if more is not None:
+        more(runner, directory)
     return 0
 
 

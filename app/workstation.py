@@ -30,6 +30,7 @@ from app.services.audit import AuditService
 from app.services.catalog import CatalogService
 from app.services.evidence import EvidenceService
 from app.services.export import ExportService
+from app.services.insights import InsightsService
 from app.services.oversight import OversightService
 from app.services.review import ReviewService
 from app.services.search import SearchService
@@ -61,6 +62,7 @@ class Workstation:
         self.alerts = AlertService(self.core)
         self.audit = AuditService(self.core, self.evidence)
         self.oversight = OversightService(self.core)
+        self.insights = InsightsService(self.core)  # operator insights, charts, audit trail
         if self.core.resume():
             self.audit.purge()
 

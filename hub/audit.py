@@ -675,3 +675,55 @@ def verify_hub(
     report = verify_all(connection, checkpoints=lines, public_key=public_key)
     report.problems.extend(damaged)
     return report
+
+
+@dataclass(frozen=True)
+class DeviceChainCheck:
+    """One device's chain, checked as verify_all checks it (hub.audit_search shows it)."""
+
+    device_id: str
+    events: int
+    last_seq: int
+    gaps: list[str]  # events missing (they may still arrive)
+    breaks: list[str]  # changed, removed, reordered events, or a head moved
+
+
+def check_device_chain(connection: Connection, device_id: str) -> DeviceChainCheck:
+    """Re-verify one device's chain from the genesis, against its acknowledged head and
+    the problems recorded at ingest that are still open."""
+    rows = connection.execute(
+        sa.select(audit_events)
+        .where(audit_events.c.device_id == device_id)
+        .order_by(audit_events.c.seq, audit_events.c.row_id)
+    ).all()
+    events = [_row_event(row) for row in rows]
+    head_row = connection.execute(
+        sa.select(chain_heads.c.last_seq, chain_heads.c.last_hash).where(
+            chain_heads.c.device_id == device_id
+        )
+    ).first()
+    head = None if head_row is None else (int(head_row.last_seq), str(head_row.last_hash))
+    found = verify_chain(events)
+    gap_seqs = {p.seq for p in found if p.kind == "gap"}
+    gaps = [f"event {p.seq}: {p.detail}" for p in found if p.kind == "gap"]
+    # an event after a gap does not link to the (missing) one before it: part of the gap
+    breaks = [
+        f"event {p.seq}: {p.detail}"
+        for p in found
+        if p.kind != "gap" and not (p.kind == "link" and p.seq in gap_seqs)
+    ]
+    if events or head is not None:
+        name = f"device {device_id}: "
+        breaks.extend(
+            p.removeprefix(name)
+            for p in _head_problems(device_id, events, head, chain_ok=not found)
+        )
+    for row in connection.execute(
+        sa.select(audit_problems)
+        .where(audit_problems.c.device_id == device_id, audit_problems.c.resolved_at.is_(None))
+        .order_by(audit_problems.c.problem_id)
+    ):
+        text = f"event {row.seq}: {row.detail}"
+        (gaps if row.kind == "gap" else breaks).append(text)
+    last_seq = int(events[-1]["seq"]) if events else 0
+    return DeviceChainCheck(device_id, len(events), last_seq, gaps, breaks)

@@ -25,6 +25,7 @@ from hub.api.routes import (
     admin,
     alerts,
     audit,
+    audit_search,
     auth,
     catalog,
     devices,
@@ -34,6 +35,7 @@ from hub.api.routes import (
     hotlists,
     images,
     ingest,
+    insights,
     packets,
     partners,
     review,
@@ -151,7 +153,7 @@ def create_app(
     app.include_router(transparency.router)
     for module in (
         auth, devices, catalog, slices, search, feed, images, audit, ingest, admin, holds,
-        hotlists, alerts, packets, review, partners,
+        hotlists, alerts, packets, review, partners, insights, audit_search,
     ):  # fmt: skip
         app.include_router(module.router, prefix=API_PREFIX)
     ingest_path = f"{API_PREFIX}/ingest/"

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.cli import read_plate, review
+from app.cli import audit_trail, read_plate, review
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import ErrorKind, KnownError
@@ -54,6 +54,7 @@ COMMANDS = (
     "verify",
     "alerts",
     review.NAME,
+    audit_trail.NAME,
     read_plate.NAME,
 )
 
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ack.add_argument("--note", default="")
     review.add_parser(command, _time)
+    audit_trail.add_parser(command, _time)
     read_plate.add_parser(command)
     return parser
 
@@ -235,6 +237,8 @@ def run(argv: list[str]) -> int:
         return _verify(args)
     if args.command == read_plate.NAME:
         return read_plate.run(args)
+    if audit_trail.wants_no_session(args):
+        return _verify_excerpt(args)
     handler = HANDLERS[args.command]
     workstation: Workstation | None = None
     try:
@@ -271,6 +275,20 @@ def run(argv: list[str]) -> int:
             "use the desktop keyring on a real workstation.",
             file=sys.stderr,
         )
+    return 0
+
+
+def _verify_excerpt(args: argparse.Namespace) -> int:
+    """`audit verify-excerpt`: 0 when the excerpt is as exported, 1 when not."""
+    try:
+        result, ok = audit_trail.verify(args)
+    except KnownError as exc:
+        print(f"platedesk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    _print(result, as_json=args.json)
+    if not ok:
+        print("platedesk: the audit excerpt was changed after it was exported.", file=sys.stderr)
+        return EXIT_ERROR
     return 0
 
 
@@ -613,4 +631,5 @@ HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "export": _export,
     "alerts": _alerts,
     review.NAME: review.run,
+    audit_trail.NAME: audit_trail.run,
 }

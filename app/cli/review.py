@@ -7,6 +7,8 @@
 - `review decide ITEM --decision approve|request_justification|refer [--note TEXT]`
 - `review inbox` -> {"requests": [...]}: the signed-in user's open questions
 - `review answer ITEM --text TEXT`
+- `review operators [--days 30]` -> {"operators": [...]}: operator insights for the
+  users of your unit (supervisors and administrators)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from app.cli.insights_rows import operators_result
 from app.core.schemas import ReviewItemPublic
 from app.services.oversight import DECISIONS, STATUSES
 from app.workstation import Workstation
@@ -57,6 +60,8 @@ def add_parser(
     answer = action("answer", "answer a supervisor's question about one of your searches")
     answer.add_argument("item_id", metavar="ITEM")
     answer.add_argument("--text", required=True, help="what the case needed this search for")
+    operators = action("operators", "per user of your unit: volume, repeated plates, sessions")
+    operators.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
 
 
 def run(ws: Workstation, args: argparse.Namespace) -> Any:
@@ -78,6 +83,8 @@ def run(ws: Workstation, args: argparse.Namespace) -> Any:
         return _dump(ws.oversight.decide(args.item_id, decision=args.decision, note=args.note))
     if args.review_command == "inbox":
         return {"requests": [r.model_dump(mode="json") for r in ws.oversight.inbox()]}
+    if args.review_command == "operators":
+        return operators_result(ws.insights.operators(days=args.days), as_json=args.json)
     ws.oversight.answer(args.item_id, text=args.text)
     return {"item_id": args.item_id, "status": "answered"}
 

@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from app.core.audit_trail import AuditSearchPage, DeviceChainPublic
 from app.core.canonical import utc_iso
 from app.core.errors import KIND_FIELD, ErrorKind, KnownError
+from app.core.insights import InsightItemCreate, OperatorInsightsPublic, OversightChartsPublic
 from app.core.schemas import (
     API_PREFIX,
     AlertAcknowledgeCreate,
@@ -373,6 +375,31 @@ class HubClient:
             ReviewItemPublic,
             **self._body(decision),
         )
+
+    # supervisor desk (issue 21): operator insights, charts, the audit trail -------------
+    def operator_insights(self, *, days: int) -> OperatorInsightsPublic:
+        return self._json(
+            "GET", f"{API_PREFIX}/review/operators", OperatorInsightsPublic, params={"days": days}
+        )
+
+    def file_insight(self, body: InsightItemCreate) -> ReviewItemPublic:
+        """Turn an insight into an open review item of the user's unit; audited."""
+        return self._json(
+            "POST", f"{API_PREFIX}/review/operators/items", ReviewItemPublic, **self._body(body)
+        )
+
+    def oversight_charts(self, *, days: int) -> OversightChartsPublic:
+        return self._json(
+            "GET", f"{API_PREFIX}/review/charts", OversightChartsPublic, params={"days": days}
+        )
+
+    def audit_search(self, params: dict[str, str | int | list[str]]) -> AuditSearchPage:
+        """A page of the audit events matching `params` (user, device, case, action, from,
+        to, cursor, limit), newest first."""
+        return self._json("GET", f"{API_PREFIX}/audit/search", AuditSearchPage, params=params)
+
+    def audit_chains(self) -> list[DeviceChainPublic]:
+        return self._json("GET", f"{API_PREFIX}/audit/chains", list[DeviceChainPublic])
 
 
 def _detail(response: httpx.Response) -> tuple[str, ErrorKind | None]:

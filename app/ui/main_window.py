@@ -44,6 +44,7 @@ from app.ui.models.results_model import ResultsTableModel
 from app.ui.operations import catalog as catalog_ops
 from app.ui.widgets.alerts_panel import AlertBanner, AlertsPanel
 from app.ui.widgets.case_bar import CaseBar
+from app.ui.widgets.desk_tabs import DeskTabs
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.widgets.lock_screen import LockScreen
 from app.ui.widgets.results_view import ResultsView
@@ -171,6 +172,9 @@ class MainWindow(QMainWindow):
         self.alert_banner = AlertBanner()
         self.review_queue_panel = ReviewQueuePanel(workstation=workstation, runner=runner)
         self.results_tabs.addTab(self.review_queue_panel, REVIEW_QUEUE_TAB)
+        # Operator insights, Audit trail and Charts: supervisors and administrators.
+        self.desk_tabs = DeskTabs(self.results_tabs, workstation=workstation, runner=runner)
+        self.desk_tabs.insights.filed.connect(lambda _item: self.review_queue_panel.refresh())
         self.justification_notice = JustificationNotice()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.results_tabs)
@@ -244,6 +248,7 @@ class MainWindow(QMainWindow):
             self.alerts_panel,
             self.alert_banner,
             self.review_queue_panel,
+            self.desk_tabs,
             self.justification_notice,
         )
 

@@ -212,6 +212,7 @@ audit_events = sa.Table(
     sa.Column("late", sa.Boolean(), nullable=False),
     sa.Index(None, "device_id", "seq"),
     sa.Index(None, "action", "received_at"),
+    sa.Index(None, "username", "occurred_at"),  # 0016: audit search, operator insights
 )
 
 audit_problems = sa.Table(

@@ -170,6 +170,7 @@ class DeskActions:
         window.results_tabs.setTabVisible(queue, role in OVERSIGHT_ROLES)
         if role in OVERSIGHT_ROLES and not window.review_queue_panel.model.rowCount():
             window.review_queue_panel.refresh()
+        window.desk_tabs.apply_role(role)
         self.update()
 
     def update(self) -> None:
