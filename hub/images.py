@@ -90,6 +90,8 @@ class ImageStore(abc.ABC):
 
     # Threads an ImageWriter writes on; 0: the caller's own thread.
     writer_threads: int
+    # Files per task handed to a writer thread.
+    write_chunk_files: ClassVar[int] = WRITE_CHUNK_FILES
     # Whether remove() may run in another process (the store pickled there): the
     # purge's sweep spreads long lists of files over processes (hub.retention).
     removes_in_processes: ClassVar[bool] = False
@@ -138,9 +140,9 @@ class ImageStore(abc.ABC):
         failure is raised. When the block fails, the writes still finish (no file is
         left half written) and the block's error is raised.
 
-        Run the block under the change-log lock (hub.reads.lock_change_log): once it
-        is done every file is looked for again and written again if a purge removed
-        it meanwhile (the purge removes under that lock: hub.retention).
+        Lease the files first (hub.image_leases) unless the block holds the
+        change-log lock from before the writes begin: a purge may remove an image
+        that no read names yet, and spares only what a lease names.
         """
         writer = ImageWriter(self)
         try:
@@ -151,14 +153,6 @@ class ImageStore(abc.ABC):
             writer.wait(raise_errors=False)
             raise
         writer.wait()
-        self.restore(files)
-
-    def restore(self, files: Mapping[str, bytes]) -> None:
-        """Write again any of these files (SHA-256 -> bytes) that is gone, as a purge
-        that found it orphaned leaves it. Call it under the change-log lock, before
-        committing reads that name the files."""
-        for sha in self.missing(files):
-            self.write_named(sha, files[sha])
 
 
 class FolderImageStore(ImageStore):
@@ -300,6 +294,9 @@ class S3ImageStore(ImageStore):
     AWS_SECRET_ACCESS_KEY, ...). A store that does not answer, or refuses the hub,
     raises ImageStoreUnavailable; a missing image reads as FileNotFoundError.
     """
+
+    # Each write is a request that waits on the network: spread them over the threads.
+    write_chunk_files: ClassVar[int] = 2
 
     def __init__(
         self,
@@ -492,8 +489,8 @@ class ImageWriter:
                 continue
             self._queued.add(sha)
             self._pending.append((sha, data, hashed))
-        if len(self._pending) >= WRITE_CHUNK_FILES:
-            self.flush()
+            if len(self._pending) >= self.store.write_chunk_files:
+                self.flush()
 
     def flush(self) -> None:
         """Write the queued files now, or hand them to the threads."""
