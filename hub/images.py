@@ -23,25 +23,11 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypeVar
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from hub.alerts import recipient_condition
 from hub.core.config import HubSettings, s3_location
-from hub.db.tables import alerts, reads, slices
 from hub.errors import HubError
-from hub.slices import (
-    Caller,
-    attributes_match,
-    case_access_condition,
-    slice_attributes,
-    slice_cameras,
-    slice_pattern,
-)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -119,6 +105,17 @@ class ImageStore(abc.ABC):
     def missing(self, shas: Iterable[str]) -> set[str]:
         """Those of these images that are not stored."""
         return {sha for sha in shas if not self.exists(sha)}
+
+    def read_many(self, shas: list[str]) -> Iterator[tuple[str, bytes | None]]:
+        """Each image's bytes in the order asked (None for one that is not stored)."""
+        for sha in shas:
+            yield sha, self._read_or_none(sha)
+
+    def _read_or_none(self, sha256: str) -> bytes | None:
+        try:
+            return self.read(sha256)
+        except FileNotFoundError:
+            return None
 
     def put(self, data: bytes) -> str:
         """Store the bytes (once) and return their SHA-256."""
@@ -345,6 +342,10 @@ class S3ImageStore(ImageStore):
                 raise
             return True
 
+    def read_many(self, shas: list[str]) -> Iterator[tuple[str, bytes | None]]:
+        """Each image's bytes in the order asked, fetched on the store's threads."""
+        yield from zip(shas, self._map(self._read_or_none, shas), strict=True)
+
     def missing(self, shas: Iterable[str]) -> set[str]:
         names = list(shas)
         present = self._map(self.exists, names)
@@ -537,62 +538,3 @@ class ImageWriter:
             self._pool = None
         if first is not None and raise_errors:
             raise first
-
-
-def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: datetime) -> bool:
-    """Whether the image belongs to a read inside one of the user's active slices, of an
-    open case the user is still assigned to."""
-    candidates = connection.execute(
-        sa.select(
-            reads.c.plate,
-            reads.c.captured_at,
-            reads.c.camera_id,
-            reads.c.make,
-            reads.c.model,
-            reads.c.color,
-            reads.c.body_type,
-            reads.c.features,
-        )
-        .where(sa.or_(reads.c.image_sha256 == sha256, reads.c.crop_sha256 == sha256))
-        .limit(100)
-    ).all()
-    if not candidates:
-        return False
-    active = connection.execute(
-        sa.select(slices).where(
-            slices.c.user_id == user_id,
-            slices.c.revoked_at.is_(None),
-            slices.c.expires_at > now,
-            case_access_condition(user_id),
-        )
-    ).all()
-    for slice_row in active:
-        cameras = slice_cameras(slice_row)
-        pattern = slice_pattern(slice_row)
-        wanted = slice_attributes(slice_row)
-        for read in candidates:
-            if not slice_row.time_from <= read.captured_at < slice_row.time_to:
-                continue
-            if cameras is not None and read.camera_id not in cameras:
-                continue
-            if pattern is not None and not pattern.matches(read.plate):
-                continue
-            if not attributes_match(wanted, read):
-                continue
-            return True
-    return False
-
-
-def alert_image_visible_to(connection: Connection, *, sha256: str, caller: Caller) -> bool:
-    """Whether the image (scene or crop) is of a read behind an alert addressed to the
-    caller: the policy's visual confirmation needs it, slice or no slice."""
-    found = connection.execute(
-        sa.select(alerts.c.alert_id)
-        .select_from(alerts.join(reads, reads.c.read_id == alerts.c.read_id))
-        .where(
-            sa.or_(reads.c.image_sha256 == sha256, reads.c.crop_sha256 == sha256),
-            recipient_condition(connection, caller),
-        )
-        .limit(1)
-    ).first()
-    return found is not None

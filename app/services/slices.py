@@ -15,8 +15,7 @@ from app.core.schemas import SliceCreate
 from app.services.session import Session
 from app.sync.client import HubRefused
 from app.sync.feed import FeedPuller
-
-IMAGE_PREFETCH_BATCH = 200
+from app.sync.images import fetch_images
 
 
 class SliceService:
@@ -120,13 +119,12 @@ class SliceService:
         return SyncResult(reads, fetched, deleted, cancelled, images_remaining=remaining)
 
     def _prefetch_images(self, slice_id: str, *, cancel: threading.Event | None) -> int:
+        """Fetch the slice's missing images in batches, several requests in flight
+        (app.sync.images): plate crops first, then scenes; each batch kept in one
+        transaction as it arrives. Images the hub will not give stay missing (counted
+        in images_remaining)."""
         repo = ReadRepository(self._s.db())
-        fetched = 0
-        while shas := repo.missing_images(slice_id=slice_id, limit=IMAGE_PREFETCH_BATCH):
-            for sha in shas:
-                if cancel is not None and cancel.is_set():
-                    return fetched
-                data = self._s.client.image(sha)
-                repo.put_image(sha, data)
-                fetched += 1
-        return fetched
+        wanted = repo.missing_images_crops_first(slice_id=slice_id)
+        return fetch_images(
+            self._s.client, wanted, lambda batch: repo.put_images(batch.images), cancel=cancel
+        )
