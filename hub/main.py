@@ -102,7 +102,7 @@ def create_app(
         job = RetentionJob(context) if settings.retention_job else None
         if job is not None:
             job.start()
-        if db.is_postgresql:
+        if db.is_postgresql and settings.listen_for_changes:
             context.listener = _change_listener(db)
             context.listener.start()
         yield
