@@ -317,6 +317,14 @@ def refuse_unless_active(
             raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
 
 
+class NotCached(Exception):
+    """SessionCache.check_cached needed the database."""
+
+
+class _CachedOnly(threading.local):
+    active = False
+
+
 LISTENED_TTL = 60.0  # seconds; a training that expires meanwhile is still caught by time
 
 
@@ -335,6 +343,7 @@ class SessionCache:
         # Databases whose changes this process hears of (hub.notify.ChangeListener):
         # their entries are kept LISTENED_TTL, the listener clearing them on a change.
         self.listened: set[str] = set()
+        self._cached_only = _CachedOnly()
         self.clock = clock
         self._entries: dict[tuple[str, str, str], tuple[float, Any]] = {}
         self._generation = 0
@@ -352,6 +361,8 @@ class SessionCache:
             entry = self._entries.get(cache_key)
             if entry is not None and entry[0] > now:
                 return entry[1]
+            if self._cached_only.active:
+                raise NotCached
             generation = self._generation
         with database.read() as connection:
             if kind == "session":
@@ -365,6 +376,22 @@ class SessionCache:
                 ttl = LISTENED_TTL if database.url in self.listened else self.ttl
                 self._entries[cache_key] = (now + ttl, value)
         return value
+
+    def check_cached(
+        self,
+        database: Database,
+        claims: AccessClaims,
+        *,
+        device_header: str | None,
+        now: datetime,
+    ) -> SessionState:
+        """check() from the cache alone, without I/O (for the event loop); raises
+        NotCached when an entry it needs is not cached (then run check() in a thread)."""
+        self._cached_only.active = True
+        try:
+            return self.check(database, claims, device_header=device_header, now=now)
+        finally:
+            self._cached_only.active = False
 
     def session(self, database: Database, session_id: str) -> SessionState | None:
         state: SessionState | None = self._get(database, "session", session_id)

@@ -1,6 +1,9 @@
 """Two hub nodes: two `platedesk-hub serve` processes on one PostgreSQL database (and
-one image store), as behind a load balancer. An alert produced through node A
-reaches a workstation's alert stream on node B (hub.notify: LISTEN/NOTIFY)."""
+one image store), behind a real nginx (docs/deploy/nginx-nodes.conf's directives on
+loopback). An alert produced through node A reaches a workstation's alert stream on
+node B (hub.notify: LISTEN/NOTIFY); a slice synced through nginx while a node is
+killed ends with the cache an uninterrupted sync gives (the module's last test: the
+node stays dead)."""
 
 from __future__ import annotations
 
@@ -17,22 +20,50 @@ from typing import Any
 
 import pytest
 
-from app.core.records import AlertRecord
+from app.core.records import AlertRecord, SyncProgress
 from app.demo import HubProcess, running_hub, seed_hub, totp_now
 from app.sync.alerts import CONNECTED
 from app.workstation import Workstation
 from tests.e2e.test_alerts_e2e import _post_read
-from tests.support.live_hub import PG_ADMIN, SEED_ARGS, SeededHub
+from tests.support.live_hub import JUSTIFICATION, PG_ADMIN, SEED_ARGS, SeededHub
+from tests.support.nginx import nginx_binary, running_nginx
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 WAIT = 20.0  # generous bound for a loaded CI machine; the figure is printed, not asserted
 
 
+NGINX_CONF = """
+upstream hub_nodes {
+    server 127.0.0.1:PORT_A max_fails=1 fail_timeout=10s;
+    server 127.0.0.1:PORT_B max_fails=1 fail_timeout=10s;
+}
+server {
+    listen 127.0.0.1:LISTEN_PORT;
+    client_max_body_size 64m;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+    location /api/v1/alerts/stream {
+        proxy_pass http://hub_nodes;
+        proxy_buffering off;
+        proxy_read_timeout 1h;
+    }
+    location / {
+        proxy_pass http://hub_nodes;
+        proxy_next_upstream error timeout http_502 http_503 http_504;
+        proxy_next_upstream_tries 3;
+        proxy_read_timeout 120s;
+    }
+}
+"""
+
+
 @dataclass
 class TwoNodes:
     a: SeededHub
     b: HubProcess
+    balanced: str  # nginx's address, in front of both
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +81,12 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNodes]:
     try:
         seeded = seed_hub(data, db=url, extra=SEED_ARGS)
         with running_hub(data, db=url) as node_a, running_hub(data, db=url) as node_b:
-            yield TwoNodes(SeededHub(node_a.url, data, url, seeded, node_a), node_b)
+            conf = NGINX_CONF.replace("PORT_A", node_a.url.rsplit(":", 1)[1])
+            conf = conf.replace("PORT_B", node_b.url.rsplit(":", 1)[1])
+            if nginx_binary() is None:
+                pytest.skip("nginx is not installed (Debian package nginx)")
+            with running_nginx(conf, tmp_path_factory.mktemp("nginx")) as balanced:
+                yield TwoNodes(SeededHub(node_a.url, data, url, seeded, node_a), node_b, balanced)
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -104,4 +140,63 @@ def test_an_alert_made_through_node_a_reaches_a_stream_on_node_b(
         assert received.empty()
     finally:
         listener.stop()
+        workstation.close()
+
+
+def _slice_rows(workstation: Workstation, slice_id: str) -> list[tuple[Any, ...]]:
+    """The slice's reads as the cache holds them, every column, by read id."""
+    rows = workstation.db().execute(
+        "SELECT r.* FROM reads r JOIN slice_reads s USING (read_id)"
+        " WHERE s.slice_id = ? ORDER BY r.read_id",
+        (slice_id,),
+    )
+    return [tuple(row) for row in rows]
+
+
+def test_a_node_killed_mid_sync_changes_nothing_in_the_cache(
+    two_nodes: TwoNodes, tmp_path: Path
+) -> None:
+    """Through nginx: one slice synced with both nodes up, then the same request synced
+    again while node B is killed after a few pages; both end with the same reads."""
+    user = two_nodes.a.user("detective")
+    case = two_nodes.a.case_for(user["username"])
+    profile = tmp_path / "profile"
+    workstation = Workstation.open(profile_dir=profile, hub_url=two_nodes.balanced)
+    workstation.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    settings_file = profile / "profile.json"
+    settings = json.loads(settings_file.read_text())
+    settings["feed_page_size"] = 40  # many pages, so the kill lands mid-sync
+    settings_file.write_text(json.dumps(settings))
+    workstation.close()
+    workstation = Workstation.open(profile_dir=profile)
+    try:
+        now = datetime.now(UTC)
+        request = {
+            "case_number": case,
+            "purpose": "robbery",
+            "justification": JUSTIFICATION,
+            "time_from": now - timedelta(days=5),
+            "time_to": now,
+        }
+        whole = workstation.slices.request(**request).slice_id
+        interrupted = workstation.slices.request(**request).slice_id
+        workstation.sync(slice_id=whole)
+        pages: list[SyncProgress] = []
+
+        def kill_node_b(progress: SyncProgress) -> None:
+            pages.append(progress)
+            if len(pages) == 3:
+                two_nodes.b.process.kill()
+
+        result = workstation.sync(slice_id=interrupted, progress=kill_node_b)
+
+        assert two_nodes.b.process.wait(timeout=10) != 0  # killed mid-sync
+        assert len(pages) > 3  # the sync went on after the kill
+        assert not result.cancelled
+        expected = _slice_rows(workstation, whole)
+        assert len(expected) > 40 * 3
+        assert _slice_rows(workstation, interrupted) == expected
+    finally:
         workstation.close()

@@ -26,7 +26,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.core.schemas import AlertAcknowledgeCreate, AlertPage, AlertPublic
 from hub import alerts
-from hub.accounts import SESSIONS
+from hub.accounts import SESSIONS, NotCached
 from hub.api.deps import (
     DEVICE_HEADER,
     MAX_ROW_ID,
@@ -143,15 +143,26 @@ async def _events(
         with context.database.read() as connection:
             return alerts.latest_alert_id(connection)
 
-    def problem() -> str | None:
+    def problem(*, cached_only: bool = False) -> str | None:
+        """Why the session may no longer receive alerts; None while it may. With
+        `cached_only` it raises NotCached rather than query the database."""
         claims = context.tokens.check(token, now=context.clock())
         if claims is None:
             return None  # the token expired: the loop below ends the stream
+        check = SESSIONS.check_cached if cached_only else SESSIONS.check
         try:
-            SESSIONS.check(context.database, claims, device_header=device_id, now=context.clock())
+            check(context.database, claims, device_header=device_id, now=context.clock())
         except HubError as refusal:
             return refusal.message
         return None
+
+    async def session_problem() -> str | None:
+        """problem() on the event loop when the session cache answers (no I/O: the
+        usual case while the node listens), else in a thread."""
+        try:
+            return problem(cached_only=True)
+        except NotCached:
+            return await anyio.to_thread.run_sync(problem)
 
     position = cursor if cursor is not None else await anyio.to_thread.run_sync(latest)
     yield ServerSentEvent(event="ready", data=json.dumps({"cursor": position}))
@@ -165,7 +176,7 @@ async def _events(
         sessions_changed = heard and looked is not None and seen[1] != looked[1]
         if sessions_changed or anyio.current_time() >= next_check:
             next_check = anyio.current_time() + SESSION_CHECK_SECONDS
-            reason = await anyio.to_thread.run_sync(problem)
+            reason = await session_problem()
             if reason is not None:
                 # Signed out, locked or revoked meanwhile: no alert goes out after that.
                 yield ServerSentEvent(event="closed", data=json.dumps({"reason": reason}))
