@@ -92,13 +92,13 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNodes]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _hotlist(hub: SeededHub, tmp_path: Path, case: str) -> str:
+def _hotlist(hub: SeededHub, tmp_path: Path, case: str, plate: str) -> str:
     """A hotlist entry for the case; the token of a new camera feed."""
     expires = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     csv_path = tmp_path / "hotlist.csv"
     csv_path.write_text(
         "plate,state,reason,source,case_number,expires_at\n"
-        f"NODE123,WY,Sedan seen at the Dell Range robbery,NCIC stolen vehicle,{case},{expires}\n",
+        f"{plate},WY,Sedan seen at the Dell Range robbery,NCIC stolen vehicle,{case},{expires}\n",
         encoding="utf-8",
     )
     done = hub.hub_cli("hotlist", "import", str(csv_path))
@@ -115,7 +115,7 @@ def test_an_alert_made_through_node_a_reaches_a_stream_on_node_b(
     node_a, node_b = two_nodes.a, two_nodes.b
     user = node_a.user("detective")
     case = node_a.case_for(user["username"])
-    token = _hotlist(node_a, tmp_path, case)
+    token = _hotlist(node_a, tmp_path, case, "NODE123")
     workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=node_b.url)
     workstation.login(
         username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
@@ -143,6 +143,52 @@ def test_an_alert_made_through_node_a_reaches_a_stream_on_node_b(
         workstation.close()
 
 
+def test_an_alert_stream_cut_by_a_dying_node_reconnects_through_nginx_and_misses_nothing(
+    two_nodes: TwoNodes, tmp_path: Path
+) -> None:
+    """nginx sends the stream to node B (node A is its backup); B is killed; the
+    workstation reconnects through nginx to A with Last-Event-ID and gets the alert
+    made while it was away, and no alert twice."""
+    node_a, node_b = two_nodes.a, two_nodes.b
+    user = node_a.user("detective")
+    case = node_a.case_for(user["username"])
+    token = _hotlist(node_a, tmp_path, case, "NODE456")
+    conf = NGINX_CONF.replace("PORT_A", node_b.url.rsplit(":", 1)[1])
+    conf = conf.replace(
+        "server 127.0.0.1:PORT_B max_fails=1 fail_timeout=10s;",
+        f"server 127.0.0.1:{node_a.url.rsplit(':', 1)[1]} backup;",
+    )
+    with running_nginx(conf, tmp_path / "nginx") as balanced:
+        workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=balanced)
+        workstation.login(
+            username=user["username"],
+            password=user["password"],
+            totp=totp_now(user["totp_secret"]),
+        )
+        workstation.catalog.refresh()
+        camera_id = workstation.catalog.cameras()[0].camera_id
+        received: queue.Queue[AlertRecord] = queue.Queue()
+        connections = threading.Semaphore(0)
+        listener = workstation.alerts.listener(
+            on_alert=received.put,
+            on_state=lambda state: connections.release() if state == CONNECTED else None,
+        )
+        listener.start()
+        try:
+            assert connections.acquire(timeout=WAIT), "the listener did not connect"
+            first = _post_read(node_a, token, camera_id, "NODE456")
+            assert received.get(timeout=WAIT).read_id == first
+            node_b.process.kill()  # the stream's node
+            node_b.process.wait(timeout=10)
+            second = _post_read(node_a, token, camera_id, "NODE456")  # while it is away
+            assert connections.acquire(timeout=WAIT), "the listener did not reconnect"
+            assert received.get(timeout=WAIT).read_id == second
+            assert received.empty()  # the first alert did not come again
+        finally:
+            listener.stop()
+            workstation.close()
+
+
 def _slice_rows(workstation: Workstation, slice_id: str) -> list[tuple[Any, ...]]:
     """The slice's reads as the cache holds them, every column, by read id."""
     rows = workstation.db().execute(
@@ -158,6 +204,14 @@ def test_a_node_killed_mid_sync_changes_nothing_in_the_cache(
 ) -> None:
     """Through nginx: one slice synced with both nodes up, then the same request synced
     again while node B is killed after a few pages; both end with the same reads."""
+    port = int(two_nodes.b.url.rsplit(":", 1)[1])
+    if two_nodes.b.process.poll() is None:
+        two_nodes.b.stop()  # the previous test kills it; run alone, it is stopped here
+    with running_hub(two_nodes.a.data, db=two_nodes.a.db, port=port) as node_b:
+        _sync_while_killing(two_nodes, node_b, tmp_path)
+
+
+def _sync_while_killing(two_nodes: TwoNodes, node_b: HubProcess, tmp_path: Path) -> None:
     user = two_nodes.a.user("detective")
     case = two_nodes.a.case_for(user["username"])
     profile = tmp_path / "profile"
@@ -188,11 +242,11 @@ def test_a_node_killed_mid_sync_changes_nothing_in_the_cache(
         def kill_node_b(progress: SyncProgress) -> None:
             pages.append(progress)
             if len(pages) == 3:
-                two_nodes.b.process.kill()
+                node_b.process.kill()
 
         result = workstation.sync(slice_id=interrupted, progress=kill_node_b)
 
-        assert two_nodes.b.process.wait(timeout=10) != 0  # killed mid-sync
+        assert node_b.process.wait(timeout=10) != 0  # killed mid-sync
         assert len(pages) > 3  # the sync went on after the kill
         assert not result.cancelled
         expected = _slice_rows(workstation, whole)
