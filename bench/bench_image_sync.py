@@ -12,8 +12,8 @@ in, requests a slice covering them and syncs its reads; then:
   alone, checked and kept in the cache (SQLCipher) one at a time, as the image sync
   did before; then those images leave the cache again;
 - batched: every image of the slice, as `platedesk sync --images` now fetches them
-  (SliceService's prefetch: crops first, 256 a request, 4 requests in flight, each
-  batch kept in one transaction).
+  (app.sync.images: crops first, 256 a request, 4 requests in flight, each batch kept
+  in one transaction; the sync itself starts them while it still pulls the reads).
 
 Figures: images per second and MB per second (wall clock), and the speedup. The hub
 runs on this machine's cores beside the workstation; target (issue 25): >= 1,000
@@ -35,6 +35,7 @@ from bench_engine_sync import _rows, signed_in_slice  # bench/ is the script's o
 
 from app.cache.reads import ReadRepository
 from app.demo import running_hub, seed_hub
+from app.sync.images import fetch_images
 from hub.core.db import Database
 from hub.images import FolderImageStore
 from hub.reads import insert_reads
@@ -107,7 +108,7 @@ def main() -> None:
                 workstation.db().execute("DELETE FROM images")
 
                 started = time.perf_counter()
-                fetched = workstation.slices._prefetch_images(slice_id, cancel=None)
+                fetched = fetch_images(client, wanted, lambda batch: repo.put_images(batch.images))
                 seconds = time.perf_counter() - started
                 assert fetched == len(wanted), (fetched, len(wanted))
                 assert repo.missing_image_count(slice_id=slice_id) == 0

@@ -238,6 +238,11 @@ class ReadRepository:
     def missing_images_crops_first(self, *, slice_id: str) -> list[str]:
         """Every image of the slice's reads not in the cache: the plate crops (small,
         what a reviewer looks at first), then the scenes."""
+        crops, scenes = self.missing_images_by_kind(slice_id=slice_id)
+        return crops + scenes
+
+    def missing_images_by_kind(self, *, slice_id: str) -> tuple[list[str], list[str]]:
+        """The plate crops and the scenes of the slice's reads not in the cache."""
         crops = [row[0] for row in self.db.execute(_MISSING_OF.format("crop"), (slice_id,))]
         seen = set(crops)
         scenes = [
@@ -245,7 +250,30 @@ class ReadRepository:
             for row in self.db.execute(_MISSING_OF.format("image"), (slice_id,))
             if row[0] not in seen
         ]
-        return crops + scenes
+        return crops, scenes
+
+    def missing_images_since(self, rowid: int) -> tuple[list[str], list[str], int]:
+        """The crops and the scenes, not in the cache, of the reads stored (or stored
+        again) after row `rowid`, and the last row: what a sync page just brought."""
+        rows = self.db.execute(
+            "SELECT rowid, crop_sha256, image_sha256 FROM reads WHERE rowid > ? ORDER BY rowid",
+            (rowid,),
+        ).fetchall()
+        if not rows:
+            return [], [], rowid
+        cached = {
+            row[0]
+            for row in self.db.execute(
+                "SELECT sha256 FROM images WHERE sha256 IN (SELECT value FROM json_each(?))",
+                (json.dumps([sha for row in rows for sha in row[1:]]),),
+            )
+        }
+        crops = [row[1] for row in rows if row[1] not in cached]
+        scenes = [row[2] for row in rows if row[2] not in cached]
+        return crops, scenes, int(rows[-1][0])
+
+    def last_read_row(self) -> int:
+        return int(self.db.scalar("SELECT coalesce(max(rowid), 0) FROM reads"))
 
     def missing_image_count(self, *, slice_id: str) -> int:
         """How many of the slice's images and plate crops are not in the cache yet."""

@@ -120,3 +120,80 @@ def fetch_images(
         finally:
             for future in pending:
                 future.cancel()
+
+
+class ImagePipeline:
+    """Images fetched while the caller does other work on its thread (applying feed
+    pages): `add` queues images (crops ahead of scenes) and keeps up to `threads`
+    requests in flight; `drain` keeps the batches that arrived, on the caller's
+    thread, in the order asked; `finish` fetches the rest and waits for them."""
+
+    def __init__(
+        self,
+        source: ImageSource,
+        keep: Callable[[FetchedBatch], None],
+        *,
+        cancel: threading.Event | None = None,
+        threads: int = FETCH_THREADS,
+        batch_size: int = MAX_IMAGES,
+    ) -> None:
+        self._source = source
+        self._keep = keep
+        self._cancel = cancel
+        self._threads = threads
+        self._batch_size = batch_size
+        self._crops: deque[str] = deque()
+        self._scenes: deque[str] = deque()
+        self._queued: set[str] = set()
+        self._pending: deque[Future[FetchedBatch]] = deque()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="image-fetch")
+        self.kept = 0
+
+    def add(self, *, crops: Iterable[str] = (), scenes: Iterable[str] = ()) -> None:
+        for queue, shas in ((self._crops, crops), (self._scenes, scenes)):
+            for sha in shas:
+                if sha not in self._queued:
+                    self._queued.add(sha)
+                    queue.append(sha)
+        self._submit(whole_batches_only=True)
+
+    def drain(self) -> None:
+        """Keep every batch that has arrived (without waiting), then ask for more."""
+        while self._pending and self._pending[0].done():
+            self._keep_next()
+        self._submit(whole_batches_only=True)
+
+    def finish(self) -> int:
+        """Fetch what is queued and keep everything; how many images were kept."""
+        try:
+            while True:
+                self._submit(whole_batches_only=False)
+                if not self._pending:
+                    return self.kept
+                self._keep_next()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop: what is in flight is dropped (its images stay missing)."""
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
+
+    def _keep_next(self) -> None:
+        batch = self._pending.popleft().result()
+        self._keep(batch)
+        self.kept += len(batch.images)
+
+    def _submit(self, *, whole_batches_only: bool) -> None:
+        while len(self._pending) < self._threads:
+            if self._cancel is not None and self._cancel.is_set():
+                return
+            waiting = len(self._crops) + len(self._scenes)
+            if waiting == 0 or (whole_batches_only and waiting < self._batch_size):
+                return
+            chunk: list[str] = []
+            for queue in (self._crops, self._scenes):  # crops first
+                while queue and len(chunk) < self._batch_size:
+                    chunk.append(queue.popleft())
+            self._pending.append(self._pool.submit(fetch_batch, self._source, chunk))
