@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app.core.image_batch import MAX_IMAGES, MEDIA_TYPE, frames
 from app.sync.client import CorruptResponse, HubClient
-from app.sync.images import FetchedBatch, fetch_batch, fetch_images
+from app.sync.images import FetchedBatch, ImagePipeline, fetch_batch, fetch_images
 from hub.db.tables import audit_events
 from tests.hub.hub_support import HubFixture
 
@@ -109,3 +109,26 @@ def test_a_corrupt_image_is_refused_and_fetched_again(hub: HubFixture) -> None:
         )
     assert "was not kept" in str(refused.value)
     assert [list(batch.images) for batch in kept] == [[inside["crop_sha256"]]]  # kept before
+
+
+def test_plate_crops_come_before_scenes(hub: HubFixture) -> None:
+    """The images a sync queues travel crops first (what a reviewer looks at first),
+    whatever order they were queued in."""
+    _open_slice(hub, hub.headers())
+    inside = [
+        read for read in hub.reads if read["captured_at"] > hub.clock.now - timedelta(hours=1)
+    ]
+    assert len(inside) >= 2
+    crops = [read["crop_sha256"] for read in inside[:2]]
+    scenes = [read["image_sha256"] for read in inside[:2]]
+    kept: list[list[str]] = []
+    pipeline = ImagePipeline(
+        _client(hub, "f" * 64, times=0),
+        lambda batch: kept.append(sorted(batch.images)),
+        batch_size=2,
+    )
+    pipeline.add(scenes=scenes[:1])
+    pipeline.add(crops=crops, scenes=scenes[1:])
+    assert pipeline.finish() == 4
+    assert kept[0] == sorted(crops)
+    assert sorted(sha for batch in kept[1:] for sha in batch) == sorted(scenes)
