@@ -23,6 +23,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypeVar
 
@@ -31,6 +32,7 @@ from hub.errors import HubError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from obstore.store import S3Store as ObjectStore
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")  # use with fullmatch: "$" lets a trailing newline through
 JPEG = "image/jpeg"
@@ -307,7 +309,11 @@ class S3ImageStore(ImageStore):
         self.prefix = prefix
         self.writer_threads = writer_threads
         self._threads = max(1, writer_threads)
+        # boto3 for the rare requests (existence checks, batch deletes, the bucket
+        # check); obstore for the many (each image's write and read), at a fifth of
+        # boto3's CPU a request. Both from the same AWS_* variables.
         self.client = client if client is not None else s3_client(pool=self._threads * 2)
+        self.objects = object_store(bucket)
 
     @property
     def name(self) -> str:
@@ -318,18 +324,21 @@ class S3ImageStore(ImageStore):
         return f"{self.prefix}{sha256[:2]}/{sha256}.jpg"
 
     def write_named(self, sha: str, data: bytes) -> None:
+        import obstore
+
         key = self.key(sha)
         with self._answering("writing an image"):
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=JPEG)
+            obstore.put(self.objects, key, data, attributes={"Content-Type": JPEG})
 
     def read(self, sha256: str) -> bytes:
+        import obstore
+
         key = self.key(sha256)
         with self._answering("reading an image"):
             try:
-                reply = self.client.get_object(Bucket=self.bucket, Key=key)
-            except self.client.exceptions.NoSuchKey:
+                return bytes(obstore.get(self.objects, key).bytes())
+            except FileNotFoundError:
                 raise FileNotFoundError(sha256) from None
-            return reply["Body"].read()
 
     def exists(self, sha256: str) -> bool:
         key = self.key(sha256)
@@ -403,9 +412,14 @@ class S3ImageStore(ImageStore):
         """Turn the client's failures (the store down, keys refused) into
         ImageStoreUnavailable; FileNotFoundError and bugs pass."""
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+        from obstore.exceptions import BaseError as ObjectStoreError
 
         try:
             yield
+        except FileNotFoundError:
+            raise
+        except ObjectStoreError as error:
+            raise ImageStoreUnavailable(self.name, f"{action}: {type(error).__name__}") from None
         except NoCredentialsError:
             raise ImageStoreUnavailable(
                 self.name, f"{action}: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"
@@ -447,6 +461,37 @@ def s3_client(*, pool: int = S3_THREADS * 2) -> S3Client:
         s3={"addressing_style": "path" if endpoint else "auto"},
     )
     return boto3.client("s3", config=config)
+
+
+def object_store(bucket: str) -> ObjectStore:
+    """An obstore S3 store of the bucket from the same AWS_* variables as s3_client
+    (keys too: obstore reads them), with the same short timeouts and few retries."""
+    from obstore.store import S3Store
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    options: dict[str, Any] = {"region": region}
+    if endpoint:
+        options.update(endpoint=endpoint, virtual_hosted_style_request=False)
+    return S3Store(
+        bucket,
+        client_options={
+            "allow_http": bool(endpoint and endpoint.startswith("http://")),
+            "connect_timeout": timedelta(seconds=5),
+            "timeout": timedelta(seconds=30),
+        },
+        retry_config={
+            "max_retries": 3,
+            "retry_timeout": timedelta(seconds=20),
+            # boto3's "standard" pace: a busy store (503 Slow Down) is tried again soon.
+            "backoff": {
+                "init_backoff": timedelta(milliseconds=50),
+                "max_backoff": timedelta(seconds=2),
+                "base": 2,
+            },
+        },
+        **options,
+    )
 
 
 def open_image_store(settings: HubSettings) -> ImageStore:
