@@ -13,7 +13,11 @@ in, requests a slice covering them and syncs its reads; then:
   did before; then those images leave the cache again;
 - batched: every image of the slice, as `platedesk sync --images` now fetches them
   (app.sync.images: crops first, 256 a request, 4 requests in flight, each batch kept
-  in one transaction; the sync itself starts them while it still pulls the reads).
+  in one transaction);
+- sync_with_images_overlapped_s against sync_reads_then_images_s: a second
+  workstation syncs the slice's reads and images in one `sync --images` (the images
+  travel while the feed's pages are pulled) against the first's reads sync plus its
+  batched image fetch, one after the other.
 
 Figures: images per second and MB per second (wall clock), and the speedup. The hub
 runs on this machine's cores beside the workstation; target (issue 25): >= 1,000
@@ -89,7 +93,9 @@ def main() -> None:
                 hub.url, folder, seeded, "benchmark: image sync rate of a slice over loopback"
             )
             try:
+                started = time.perf_counter()
                 workstation.sync(slice_id=slice_id)
+                reads_seconds = time.perf_counter() - started
                 repo = ReadRepository(workstation.db())
                 wanted = repo.missing_images_crops_first(slice_id=slice_id)
                 figures["images"] = len(wanted)
@@ -121,8 +127,21 @@ def main() -> None:
                     figures["batched_images_per_s"] / figures["one_request_per_image_images_per_s"],
                     1,
                 )
+                figures["sync_reads_then_images_s"] = round(reads_seconds + seconds, 2)
             finally:
                 workstation.close()
+            # A second workstation syncs the same reads with their images in one go:
+            # the images travel while the feed's pages are pulled.
+            second, second_slice = signed_in_slice(
+                hub.url, folder / "second", seeded, "benchmark: reads and images in one sync"
+            )
+            try:
+                started = time.perf_counter()
+                result = second.sync(slice_id=second_slice, images=True)
+                figures["sync_with_images_overlapped_s"] = round(time.perf_counter() - started, 2)
+                assert result.images_remaining == 0, result
+            finally:
+                second.close()
     print(json.dumps(figures))
 
 
