@@ -61,6 +61,33 @@ def _hub_cli(data: Path, db: str, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
+def _import_hotlist(hub_url: str, admin: dict[str, Any], case: str) -> None:
+    """One hotlist entry for PLATE, imported by the demo administrator (the API)."""
+    login = httpx.post(
+        f"{hub_url}/api/v1/auth/login",
+        json={
+            "username": admin["username"],
+            "password": admin["password"],
+            "totp": totp_now(admin["totp_secret"]),
+        },
+        timeout=30,
+    )
+    login.raise_for_status()
+    expires = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    httpx.post(
+        f"{hub_url}/api/v1/hotlists/import",
+        content=(
+            "plate,state,reason,source,case_number,expires_at\n"
+            f"{PLATE},WY,Bench,NCIC stolen vehicle,{case},{expires}\n"
+        ).encode(),
+        headers={
+            "Authorization": f"Bearer {login.json()['access_token']}",
+            "Content-Type": "text/csv",
+        },
+        timeout=30,
+    ).raise_for_status()
+
+
 def _read_body(camera_id: str) -> dict[str, Any]:
     return {
         "read_id": uuid.uuid4().hex, "plate": PLATE, "state": "WY", "confidence": 0.93,
@@ -168,20 +195,13 @@ def main() -> None:
             seeded = seed_hub(data, db=db, extra=["--cameras", "1", "--days", "1"])
             detective = user_of(seeded, "detective")
             case = case_of(seeded, detective["username"])
-            expires = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            hotlist = Path(tmp) / "hotlist.csv"
-            hotlist.write_text(
-                "plate,state,reason,source,case_number,expires_at\n"
-                f"{PLATE},WY,Bench,NCIC stolen vehicle,{case},{expires}\n",
-                encoding="utf-8",
-            )
-            _hub_cli(data, db, "hotlist", "import", str(hotlist))
             feed = _hub_cli(data, db, "feed", "add", "--name", "bench")["token"]
             token = ""
             for mode, listen in (("polling", "false"), ("notify", "true")):
                 os.environ["PLATEDESK_HUB_LISTEN_FOR_CHANGES"] = listen
                 with running_hub(data, db=db) as hub:
                     if not token:
+                        _import_hotlist(hub.url, user_of(seeded, "admin"), case)
                         login = httpx.post(
                             f"{hub.url}/api/v1/auth/login",
                             json={

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from app.core.records import AlertRecord, SyncProgress
@@ -26,7 +27,7 @@ from app.sync.alerts import CONNECTED
 from app.workstation import Workstation
 from tests.e2e.test_alerts_e2e import _post_read
 from tests.support.live_hub import JUSTIFICATION, PG_ADMIN, SEED_ARGS, SeededHub
-from tests.support.nginx import nginx_binary, running_nginx
+from tests.support.nginx import free_port, nginx_binary, running_nginx
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -85,6 +86,7 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNodes]:
             conf = conf.replace("PORT_B", node_b.url.rsplit(":", 1)[1])
             if nginx_binary() is None:
                 pytest.skip("nginx is not installed (Debian package nginx)")
+            conf = conf.replace("LISTEN_PORT", str(free_port()))
             with running_nginx(conf, tmp_path_factory.mktemp("nginx")) as balanced:
                 yield TwoNodes(SeededHub(node_a.url, data, url, seeded, node_a), node_b, balanced)
     finally:
@@ -92,17 +94,34 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNodes]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _hotlist(hub: SeededHub, tmp_path: Path, case: str, plate: str) -> str:
-    """A hotlist entry for the case; the token of a new camera feed."""
-    expires = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    csv_path = tmp_path / "hotlist.csv"
-    csv_path.write_text(
-        "plate,state,reason,source,case_number,expires_at\n"
-        f"{plate},WY,Sedan seen at the Dell Range robbery,NCIC stolen vehicle,{case},{expires}\n",
-        encoding="utf-8",
+def _hotlist(hub: SeededHub, case: str, plate: str) -> str:
+    """A hotlist entry for the case, imported by the demo administrator through the
+    API; the token of a new camera feed."""
+    admin = hub.user("admin")
+    login = httpx.post(
+        f"{hub.url}/api/v1/auth/login",
+        json={
+            "username": admin["username"],
+            "password": admin["password"],
+            "totp": totp_now(admin["totp_secret"]),
+        },
+        timeout=30,
     )
-    done = hub.hub_cli("hotlist", "import", str(csv_path))
-    assert done.returncode == 0, done.stderr
+    assert login.status_code == 200, login.text
+    expires = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    imported = httpx.post(
+        f"{hub.url}/api/v1/hotlists/import",
+        content=(
+            "plate,state,reason,source,case_number,expires_at\n"
+            f"{plate},WY,Sedan seen at the Dell Range robbery,NCIC stolen vehicle,{case},{expires}\n"
+        ).encode(),
+        headers={
+            "Authorization": f"Bearer {login.json()['access_token']}",
+            "Content-Type": "text/csv",
+        },
+        timeout=30,
+    )
+    assert imported.status_code == 201, imported.text
     feed = hub.hub_cli("feed", "add", "--name", "nodes e2e")
     assert feed.returncode == 0, feed.stderr
     token: str = json.loads(feed.stdout)["token"]
@@ -115,7 +134,7 @@ def test_an_alert_made_through_node_a_reaches_a_stream_on_node_b(
     node_a, node_b = two_nodes.a, two_nodes.b
     user = node_a.user("detective")
     case = node_a.case_for(user["username"])
-    token = _hotlist(node_a, tmp_path, case, "NODE123")
+    token = _hotlist(node_a, case, "NODE123")
     workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=node_b.url)
     workstation.login(
         username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
@@ -152,12 +171,13 @@ def test_an_alert_stream_cut_by_a_dying_node_reconnects_through_nginx_and_misses
     node_a, node_b = two_nodes.a, two_nodes.b
     user = node_a.user("detective")
     case = node_a.case_for(user["username"])
-    token = _hotlist(node_a, tmp_path, case, "NODE456")
+    token = _hotlist(node_a, case, "NODE456")
     conf = NGINX_CONF.replace("PORT_A", node_b.url.rsplit(":", 1)[1])
     conf = conf.replace(
         "server 127.0.0.1:PORT_B max_fails=1 fail_timeout=10s;",
         f"server 127.0.0.1:{node_a.url.rsplit(':', 1)[1]} backup;",
     )
+    conf = conf.replace("LISTEN_PORT", str(free_port()))
     with running_nginx(conf, tmp_path / "nginx") as balanced:
         workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=balanced)
         workstation.login(
