@@ -41,7 +41,7 @@ upstream hub_nodes {
 }
 server {
     listen 127.0.0.1:LISTEN_PORT;
-    client_max_body_size 64m;
+    client_max_body_size 17m;
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $host;
