@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 ALERTS = "platedesk_alerts"
 SESSIONS = "platedesk_sessions"
 CHANNELS = (ALERTS, SESSIONS)
-WAIT_SECONDS = 0.1  # how long the listener blocks before looking at its stop flag (a stop waits that long)
+WAIT_SECONDS = (
+    0.1  # how long the listener blocks before looking at its stop flag (a stop waits that long)
+)
 RETRY_SECONDS = 1.0  # after its connection failed
 
 
