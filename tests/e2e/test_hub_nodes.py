@@ -94,20 +94,26 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNodes]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _hotlist(hub: SeededHub, case: str, plate: str) -> str:
-    """A hotlist entry for the case, imported by the demo administrator through the
-    API; the token of a new camera feed."""
-    admin = hub.user("admin")
+def _access_token(url: str, user: dict[str, Any]) -> str:
+    """The user signed in at `url` (password and a fresh code): an access token."""
     login = httpx.post(
-        f"{hub.url}/api/v1/auth/login",
+        f"{url}/api/v1/auth/login",
         json={
-            "username": admin["username"],
-            "password": admin["password"],
-            "totp": totp_now(admin["totp_secret"]),
+            "username": user["username"],
+            "password": user["password"],
+            "totp": totp_now(user["totp_secret"]),
         },
         timeout=30,
     )
     assert login.status_code == 200, login.text
+    token: str = login.json()["access_token"]
+    return token
+
+
+def _hotlist(hub: SeededHub, case: str, plate: str) -> str:
+    """A hotlist entry for the case, imported by the demo administrator through the
+    API; the token of a new camera feed."""
+    admin = _access_token(hub.url, hub.user("admin"))
     expires = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     imported = httpx.post(
         f"{hub.url}/api/v1/hotlists/import",
@@ -116,7 +122,7 @@ def _hotlist(hub: SeededHub, case: str, plate: str) -> str:
             f"{plate},WY,Sedan seen at the Dell Range robbery,NCIC stolen vehicle,{case},{expires}\n"
         ).encode(),
         headers={
-            "Authorization": f"Bearer {login.json()['access_token']}",
+            "Authorization": f"Bearer {admin}",
             "Content-Type": "text/csv",
         },
         timeout=30,
@@ -160,6 +166,46 @@ def test_an_alert_made_through_node_a_reaches_a_stream_on_node_b(
     finally:
         listener.stop()
         workstation.close()
+
+
+def test_an_account_locked_through_node_a_ends_its_stream_on_node_b(two_nodes: TwoNodes) -> None:
+    """Node B keeps sessions in its cache while it hears of changes (hub.notify): a lock
+    made through node A still ends the user's alert stream on B at once (the stream
+    reads nothing for WAIT seconds otherwise)."""
+    node_a, node_b = two_nodes.a, two_nodes.b
+    user = node_a.user("supervisor")
+    admin = _access_token(node_a.url, node_a.user("admin"))
+    token = _access_token(node_b.url, user)
+    headers = {"Authorization": f"Bearer {token}"}
+    events: list[str] = []
+    with httpx.stream(
+        "GET",
+        f"{node_b.url}/api/v1/alerts/stream",
+        headers=headers,
+        params={"ping": "60"},
+        timeout=httpx.Timeout(WAIT, connect=5),
+    ) as stream:
+        lines = stream.iter_lines()
+        for line in lines:
+            if line.startswith("event:"):
+                events.append(line[6:].strip())
+            if events == ["ready"] and line.startswith("data:"):
+                break
+        locked = httpx.post(
+            f"{node_a.url}/api/v1/admin/users/{user['username']}/lock",
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=30,
+        )
+        assert locked.status_code == 200, locked.text
+        for line in lines:  # a ReadTimeout here: node B did not hear of the lock
+            if line.startswith("event:"):
+                events.append(line[6:].strip())
+                break
+    assert events == ["ready", "closed"]
+    assert httpx.get(f"{node_b.url}/api/v1/me", headers=headers, timeout=30).status_code in (
+        401,
+        423,
+    )
 
 
 def test_an_alert_stream_cut_by_a_dying_node_reconnects_through_nginx_and_misses_nothing(
