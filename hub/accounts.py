@@ -17,7 +17,8 @@ from (the X-Platedesk-Device header) or the device it then registers, named in i
 access tokens (claim `dev`), and ended by sign-out, an account lock or the device's
 revocation. Every request checks its session, its user's lock and training, and its
 device (SessionCache: per process, cached for SESSION_CHECK_SECONDS, cleared by this
-process's own changes).
+process's own changes; on PostgreSQL, while the process listens for the other nodes'
+changes (hub.notify), for LISTENED_TTL: a change anywhere clears it).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from app.core.policy import (
     TOTP_CODE_USED,
 )
 from app.core.schemas import DevicePublic, Role, TokenPublic, UserPublic
+from hub import notify as notify_channels
 from hub.audit import record_hub_event
 from hub.core.db import Database
 from hub.core.security import (
@@ -64,6 +66,7 @@ from hub.db.tables import (
     users,
 )
 from hub.errors import HubError, forbidden, unauthorized
+from hub.notify import notify
 from hub.passwords import password_problem
 
 log = logging.getLogger(__name__)
@@ -201,7 +204,9 @@ def end_sessions(
     connection: Connection, condition: Any, *, reason: EndReason, now: datetime
 ) -> int:
     """End the live sessions matching `condition` (on `sessions`) and revoke their
-    refresh tokens; returns how many ended. Call invalidate_sessions() after commit."""
+    refresh tokens; returns how many ended. Call invalidate_sessions() after commit
+    (the other nodes are told on commit: hub.notify)."""
+    notify(connection, notify_channels.SESSIONS)
     ended = connection.execute(
         sessions.update()
         .where(condition, sessions.c.ended_at.is_(None))
@@ -313,6 +318,17 @@ def refuse_unless_active(
             raise forbidden(DEVICE_REVOKED, ErrorKind.DEVICE_REVOKED)
 
 
+class NotCached(Exception):
+    """SessionCache.check_cached needed the database."""
+
+
+class _CachedOnly(threading.local):
+    active = False
+
+
+LISTENED_TTL = 60.0  # seconds; a training that expires meanwhile is still caught by time
+
+
 class SessionCache:
     """Sessions and devices as this process last read them, for SESSION_CHECK_SECONDS.
 
@@ -325,6 +341,10 @@ class SessionCache:
         self, ttl: float = SESSION_CHECK_SECONDS, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.ttl = ttl
+        # Databases whose changes this process hears of (hub.notify.ChangeListener):
+        # their entries are kept LISTENED_TTL, the listener clearing them on a change.
+        self.listened: set[str] = set()
+        self._cached_only = _CachedOnly()
         self.clock = clock
         self._entries: dict[tuple[str, str, str], tuple[float, Any]] = {}
         self._generation = 0
@@ -342,6 +362,8 @@ class SessionCache:
             entry = self._entries.get(cache_key)
             if entry is not None and entry[0] > now:
                 return entry[1]
+            if self._cached_only.active:
+                raise NotCached
             generation = self._generation
         with database.read() as connection:
             if kind == "session":
@@ -352,8 +374,25 @@ class SessionCache:
             if generation == self._generation:
                 if len(self._entries) > 10_000:
                     self._entries.clear()
-                self._entries[cache_key] = (now + self.ttl, value)
+                ttl = LISTENED_TTL if database.url in self.listened else self.ttl
+                self._entries[cache_key] = (now + ttl, value)
         return value
+
+    def check_cached(
+        self,
+        database: Database,
+        claims: AccessClaims,
+        *,
+        device_header: str | None,
+        now: datetime,
+    ) -> SessionState:
+        """check() from the cache alone, without I/O (for the event loop); raises
+        NotCached when an entry it needs is not cached (then run check() in a thread)."""
+        self._cached_only.active = True
+        try:
+            return self.check(database, claims, device_header=device_header, now=now)
+        finally:
+            self._cached_only.active = False
 
     def session(self, database: Database, session_id: str) -> SessionState | None:
         state: SessionState | None = self._get(database, "session", session_id)
@@ -652,6 +691,7 @@ def release_lock(
 ) -> bool:
     """An administrator releases a locked account and its throttle (also used by the
     CLI); audited."""
+    notify(connection, notify_channels.SESSIONS)
     row = connection.execute(
         sa.select(users.c.user_id, users.c.locked_at).where(users.c.username == username)
     ).first()
@@ -797,6 +837,7 @@ def register_device(
 ) -> DevicePublic:
     """Register the caller's workstation; a session not yet bound to a device is bound
     to it (a session stays bound to the first device it registered or signed in from)."""
+    notify(connection, notify_channels.SESSIONS)  # the session is bound to the device
     device_id = uuid.uuid4().hex
     connection.execute(
         devices.insert().values(

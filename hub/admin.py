@@ -34,6 +34,7 @@ from hub.catalog import add_camera
 from hub.core.security import PasswordService, token_digest
 from hub.db.tables import cameras, devices, feed_tokens, users
 from hub.errors import HubError
+from hub.notify import SESSIONS, notify
 
 TOTP_ISSUER = "Platedesk hub"
 
@@ -156,6 +157,7 @@ def set_training(
     session_id: str = "",
     now: datetime,
 ) -> UserPublic:
+    notify(connection, SESSIONS)  # every node checks the user's sessions afresh
     row = _user_row(connection, username)
     if row.role == Role.ADMIN.value:
         _admin_check_training(

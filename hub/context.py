@@ -11,6 +11,7 @@ from hub.core.db import Database
 from hub.core.security import CursorSigner, PasswordService, TokenService
 from hub.db.types import to_ms
 from hub.images import ImageStore
+from hub.notify import ChangeListener
 
 Clock = Callable[[], datetime]
 
@@ -29,3 +30,5 @@ class HubContext:
     cursors: CursorSigner
     images: ImageStore
     clock: Clock
+    # On PostgreSQL, while the app runs: the other nodes' changes (hub.notify).
+    listener: ChangeListener | None = None

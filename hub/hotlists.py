@@ -54,6 +54,7 @@ from hub.db.tables import alerts, cases, hotlist_entries, hotlist_keys
 from hub.db.types import UTCDateTime, to_ms
 from hub.errors import HubError, forbidden, not_found
 from hub.flags import SOURCE_HOTLIST, SearchRecord, flag_search
+from hub.notify import ALERTS, notify
 from hub.slices import Caller
 
 MANAGERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
@@ -541,6 +542,7 @@ def record_hits(connection: Connection, rows: Sequence[Mapping[str, Any]], *, no
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("LOCK TABLE alerts IN EXCLUSIVE MODE")
     connection.execute(alerts.insert(), hits)
+    notify(connection, ALERTS)  # every node's alert streams look at once (hub.notify)
     read_ids = sorted({hit["read_id"] for hit in hits})
     alert_ids = sorted(
         int(alert_id)

@@ -23,28 +23,16 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypeVar
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from hub.alerts import recipient_condition
 from hub.core.config import HubSettings, s3_location
-from hub.db.tables import alerts, reads, slices
 from hub.errors import HubError
-from hub.slices import (
-    Caller,
-    attributes_match,
-    case_access_condition,
-    slice_attributes,
-    slice_cameras,
-    slice_pattern,
-)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from obstore.store import S3Store as ObjectStore
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")  # use with fullmatch: "$" lets a trailing newline through
 JPEG = "image/jpeg"
@@ -90,6 +78,8 @@ class ImageStore(abc.ABC):
 
     # Threads an ImageWriter writes on; 0: the caller's own thread.
     writer_threads: int
+    # Files per task handed to a writer thread.
+    write_chunk_files: ClassVar[int] = WRITE_CHUNK_FILES
     # Whether remove() may run in another process (the store pickled there): the
     # purge's sweep spreads long lists of files over processes (hub.retention).
     removes_in_processes: ClassVar[bool] = False
@@ -118,6 +108,17 @@ class ImageStore(abc.ABC):
         """Those of these images that are not stored."""
         return {sha for sha in shas if not self.exists(sha)}
 
+    def read_many(self, shas: list[str]) -> Iterator[tuple[str, bytes | None]]:
+        """Each image's bytes in the order asked (None for one that is not stored)."""
+        for sha in shas:
+            yield sha, self._read_or_none(sha)
+
+    def _read_or_none(self, sha256: str) -> bytes | None:
+        try:
+            return self.read(sha256)
+        except FileNotFoundError:
+            return None
+
     def put(self, data: bytes) -> str:
         """Store the bytes (once) and return their SHA-256."""
         sha = hashlib.sha256(data).hexdigest()
@@ -138,9 +139,9 @@ class ImageStore(abc.ABC):
         failure is raised. When the block fails, the writes still finish (no file is
         left half written) and the block's error is raised.
 
-        Run the block under the change-log lock (hub.reads.lock_change_log): once it
-        is done every file is looked for again and written again if a purge removed
-        it meanwhile (the purge removes under that lock: hub.retention).
+        Lease the files first (hub.image_leases) unless the block holds the
+        change-log lock from before the writes begin: a purge may remove an image
+        that no read names yet, and spares only what a lease names.
         """
         writer = ImageWriter(self)
         try:
@@ -151,14 +152,6 @@ class ImageStore(abc.ABC):
             writer.wait(raise_errors=False)
             raise
         writer.wait()
-        self.restore(files)
-
-    def restore(self, files: Mapping[str, bytes]) -> None:
-        """Write again any of these files (SHA-256 -> bytes) that is gone, as a purge
-        that found it orphaned leaves it. Call it under the change-log lock, before
-        committing reads that name the files."""
-        for sha in self.missing(files):
-            self.write_named(sha, files[sha])
 
 
 class FolderImageStore(ImageStore):
@@ -290,16 +283,23 @@ class FolderImageStore(ImageStore):
 
 
 class S3ImageStore(ImageStore):
-    """Objects named by their SHA-256 in a bucket of any S3 API (boto3's client).
+    """Objects named by their SHA-256 in a bucket of any S3 API: each image written and
+    read through obstore (Rust's object_store, a fifth of boto3's CPU a request), the
+    rest (existence checks, batch deletes, the bucket check) through boto3.
 
     The hub's keys need s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket
     (without the last, AWS answers 403, not 404, for a missing image: check() says so).
     A PUT is atomic (a reader never sees part of an object), so write_named puts the
     bytes again when asked: the same bytes under the same key. Endpoint, region and
-    keys come from boto3's standard sources (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY, ...). A store that does not answer, or refuses the hub,
-    raises ImageStoreUnavailable; a missing image reads as FileNotFoundError.
+    keys come from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY, ...; both clients also take an instance's role, but only
+    boto3 reads ~/.aws files: give the keys as variables). A store that does not
+    answer, or refuses the hub, raises ImageStoreUnavailable; a missing image reads
+    as FileNotFoundError.
     """
+
+    # Each write is a request that waits on the network: spread them over the threads.
+    write_chunk_files: ClassVar[int] = 2
 
     def __init__(
         self,
@@ -313,7 +313,11 @@ class S3ImageStore(ImageStore):
         self.prefix = prefix
         self.writer_threads = writer_threads
         self._threads = max(1, writer_threads)
+        # boto3 for the rare requests (existence checks, batch deletes, the bucket
+        # check); obstore for the many (each image's write and read), at a fifth of
+        # boto3's CPU a request. Both from the same AWS_* variables.
         self.client = client if client is not None else s3_client(pool=self._threads * 2)
+        self.objects = object_store(bucket)
 
     @property
     def name(self) -> str:
@@ -324,18 +328,21 @@ class S3ImageStore(ImageStore):
         return f"{self.prefix}{sha256[:2]}/{sha256}.jpg"
 
     def write_named(self, sha: str, data: bytes) -> None:
+        import obstore
+
         key = self.key(sha)
         with self._answering("writing an image"):
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=JPEG)
+            obstore.put(self.objects, key, data, attributes={"Content-Type": JPEG})
 
     def read(self, sha256: str) -> bytes:
+        import obstore
+
         key = self.key(sha256)
         with self._answering("reading an image"):
             try:
-                reply = self.client.get_object(Bucket=self.bucket, Key=key)
-            except self.client.exceptions.NoSuchKey:
+                return bytes(obstore.get(self.objects, key).bytes())
+            except FileNotFoundError:
                 raise FileNotFoundError(sha256) from None
-            return reply["Body"].read()
 
     def exists(self, sha256: str) -> bool:
         key = self.key(sha256)
@@ -347,6 +354,10 @@ class S3ImageStore(ImageStore):
                     return False
                 raise
             return True
+
+    def read_many(self, shas: list[str]) -> Iterator[tuple[str, bytes | None]]:
+        """Each image's bytes in the order asked, fetched on the store's threads."""
+        yield from zip(shas, self._map(self._read_or_none, shas), strict=True)
 
     def missing(self, shas: Iterable[str]) -> set[str]:
         names = list(shas)
@@ -405,9 +416,14 @@ class S3ImageStore(ImageStore):
         """Turn the client's failures (the store down, keys refused) into
         ImageStoreUnavailable; FileNotFoundError and bugs pass."""
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+        from obstore.exceptions import BaseError as ObjectStoreError
 
         try:
             yield
+        except FileNotFoundError:
+            raise
+        except ObjectStoreError as error:
+            raise ImageStoreUnavailable(self.name, f"{action}: {type(error).__name__}") from None
         except NoCredentialsError:
             raise ImageStoreUnavailable(
                 self.name, f"{action}: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"
@@ -451,6 +467,37 @@ def s3_client(*, pool: int = S3_THREADS * 2) -> S3Client:
     return boto3.client("s3", config=config)
 
 
+def object_store(bucket: str) -> ObjectStore:
+    """An obstore S3 store of the bucket from the same AWS_* variables as s3_client
+    (keys too: obstore reads them), with the same short timeouts and few retries."""
+    from obstore.store import S3Store
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    options: dict[str, Any] = {"region": region}
+    if endpoint:
+        options.update(endpoint=endpoint, virtual_hosted_style_request=False)
+    return S3Store(
+        bucket,
+        client_options={
+            "allow_http": bool(endpoint and endpoint.startswith("http://")),
+            "connect_timeout": timedelta(seconds=5),
+            "timeout": timedelta(seconds=30),
+        },
+        retry_config={
+            "max_retries": 3,
+            "retry_timeout": timedelta(seconds=20),
+            # boto3's "standard" pace: a busy store (503 Slow Down) is tried again soon.
+            "backoff": {
+                "init_backoff": timedelta(milliseconds=50),
+                "max_backoff": timedelta(seconds=2),
+                "base": 2,
+            },
+        },
+        **options,
+    )
+
+
 def open_image_store(settings: HubSettings) -> ImageStore:
     """The store the settings name: the data folder's, or a bucket (s3://...)."""
     url = settings.image_store_url
@@ -492,8 +539,8 @@ class ImageWriter:
                 continue
             self._queued.add(sha)
             self._pending.append((sha, data, hashed))
-        if len(self._pending) >= WRITE_CHUNK_FILES:
-            self.flush()
+            if len(self._pending) >= self.store.write_chunk_files:
+                self.flush()
 
     def flush(self) -> None:
         """Write the queued files now, or hand them to the threads."""
@@ -540,62 +587,3 @@ class ImageWriter:
             self._pool = None
         if first is not None and raise_errors:
             raise first
-
-
-def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: datetime) -> bool:
-    """Whether the image belongs to a read inside one of the user's active slices, of an
-    open case the user is still assigned to."""
-    candidates = connection.execute(
-        sa.select(
-            reads.c.plate,
-            reads.c.captured_at,
-            reads.c.camera_id,
-            reads.c.make,
-            reads.c.model,
-            reads.c.color,
-            reads.c.body_type,
-            reads.c.features,
-        )
-        .where(sa.or_(reads.c.image_sha256 == sha256, reads.c.crop_sha256 == sha256))
-        .limit(100)
-    ).all()
-    if not candidates:
-        return False
-    active = connection.execute(
-        sa.select(slices).where(
-            slices.c.user_id == user_id,
-            slices.c.revoked_at.is_(None),
-            slices.c.expires_at > now,
-            case_access_condition(user_id),
-        )
-    ).all()
-    for slice_row in active:
-        cameras = slice_cameras(slice_row)
-        pattern = slice_pattern(slice_row)
-        wanted = slice_attributes(slice_row)
-        for read in candidates:
-            if not slice_row.time_from <= read.captured_at < slice_row.time_to:
-                continue
-            if cameras is not None and read.camera_id not in cameras:
-                continue
-            if pattern is not None and not pattern.matches(read.plate):
-                continue
-            if not attributes_match(wanted, read):
-                continue
-            return True
-    return False
-
-
-def alert_image_visible_to(connection: Connection, *, sha256: str, caller: Caller) -> bool:
-    """Whether the image (scene or crop) is of a read behind an alert addressed to the
-    caller: the policy's visual confirmation needs it, slice or no slice."""
-    found = connection.execute(
-        sa.select(alerts.c.alert_id)
-        .select_from(alerts.join(reads, reads.c.read_id == alerts.c.read_id))
-        .where(
-            sa.or_(reads.c.image_sha256 == sha256, reads.c.crop_sha256 == sha256),
-            recipient_condition(connection, caller),
-        )
-        .limit(1)
-    ).first()
-    return found is not None

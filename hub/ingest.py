@@ -27,7 +27,7 @@ import json
 import re
 import struct
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -54,6 +54,7 @@ from hub.db.tables import cameras, reads
 from hub.db.types import to_ms
 from hub.errors import HubError
 from hub.hotlists import record_hits
+from hub.image_leases import leasing, release
 from hub.images import ImageStore
 from hub.reads import READ_COLUMNS, insert_reads, lock_change_log
 
@@ -480,10 +481,11 @@ def ingest_batch(
     or not this feed's). Refused and conflicting reads store nothing.
 
     The images of the reads that look new (a quick look before the write transaction:
-    camera known and active, read_id not stored) are written as the reads are checked
-    (on the store's writer threads, if it has any, while the next reads are decoded),
-    all before the write transaction begins: the write lock (SQLite's, and the change
-    log's on PostgreSQL) is never held while files are created. The transaction looks
+    camera known and active, read_id not stored) are leased (hub.image_leases) once
+    every read is checked, then written (on the store's writer threads, if it has
+    any), all before the write transaction begins: the write lock (SQLite's, and the
+    change log's on PostgreSQL) is never held while files are created, and the lease
+    keeps a purge from removing them meanwhile. The transaction drops the lease and looks
     again and records only what is new then; should a read turn out new only then,
     its files are written inside it, before the commit. (A read that another request
     stores differently between the look and the transaction, a conflict, may leave
@@ -520,41 +522,49 @@ def ingest_batch(
 
     with database.read() as connection:
         fresh = _new_read_ids(connection, [body for _index, body in bodies])
-    writer = store.writer()
-    try:
-        for index, body in bodies:
-            read_id = body.read_id.hex
-            try:
-                if jpegs is None:
-                    checked = check_read(cast(ReadIngestCreate, body), limits)
-                else:
-                    checked = check_framed_read(body, *jpegs[index], limits)
-            except HubError as error:
-                refuse(index, read_id, error.message)
-                continue
-            pending = _Pending(index, hashed_row(checked), checked.image, checked.crop)
-            if read_id in first_of:
-                later.append(pending)
-                continue
-            first_of[read_id] = pending
-            if read_id in fresh:
-                writer.add(image_files(pending.row, checked), hashed=True)
-    finally:
-        writer.wait(raise_errors=sys.exc_info()[0] is None)
-    written = writer.names
-
-    for _attempt in range(2):
+    files: dict[str, bytes] = {}  # the images of the reads that look new
+    for index, body in bodies:
+        read_id = body.read_id.hex
         try:
-            with database.write() as connection:
-                outcomes = _record_batch(
-                    connection, store, list(first_of.values()), written=written, now=now
-                )
-            break
-        except sa.exc.IntegrityError:
-            # A concurrent request stored one of these read ids first: look again.
+            if jpegs is None:
+                checked = check_read(cast(ReadIngestCreate, body), limits)
+            else:
+                checked = check_framed_read(body, *jpegs[index], limits)
+        except HubError as error:
+            refuse(index, read_id, error.message)
             continue
-    else:
-        raise HubError(409, "Concurrent requests kept storing these reads; send the batch again.")
+        pending = _Pending(index, hashed_row(checked), checked.image, checked.crop)
+        if read_id in first_of:
+            later.append(pending)
+            continue
+        first_of[read_id] = pending
+        if read_id in fresh:
+            files.update(image_files(pending.row, checked))
+
+    # Leased before they are written, so no purge removes them before the reads
+    # that name them are recorded (hub.image_leases).
+    with leasing(database, files, now=now) as lease:
+        writer = store.writer()
+        try:
+            writer.add(files, hashed=True)
+        finally:
+            writer.wait(raise_errors=sys.exc_info()[0] is None)
+        for _attempt in range(2):
+            try:
+                with database.write() as connection:
+                    outcomes = _record_batch(
+                        connection, store, list(first_of.values()), written=files.keys(), now=now
+                    )
+                    release(connection, lease)
+                lease.released = True
+                break
+            except sa.exc.IntegrityError:
+                # A concurrent request stored one of these read ids first: look again.
+                continue
+        else:
+            raise HubError(
+                409, "Concurrent requests kept storing these reads; send the batch again."
+            )
     for pending in first_of.values():
         results[pending.index] = outcomes[pending.index]
     for pending in later:
@@ -635,13 +645,13 @@ def _record_batch(
     store: ImageStore,
     pending: list[_Pending],
     *,
-    written: frozenset[str],
+    written: Collection[str],
     now: datetime,
 ) -> dict[int, IngestBatchItemPublic]:
     """Camera checks, duplicates, images, reads and change rows: all in this transaction.
 
-    `written` names the files stored already; any other file of a new read, and any
-    of those that a purge unlinked since, is written here, before the commit.
+    `written` names the files stored (and leased) already; any other file of a new
+    read is written here, under the change-log lock, before the commit.
     """
     outcomes: dict[int, IngestBatchItemPublic] = {}
     if not pending:
@@ -693,18 +703,12 @@ def _record_batch(
     if not new:
         return outcomes
     missing: dict[str, bytes] = {}
-    stored_files: dict[str, bytes] = {}
     for item in new:
         row = item.row
         for sha, data in ((row["image_sha256"], item.image), (row["crop_sha256"], item.crop)):
             if sha not in written:
                 missing[sha] = data
-            else:
-                stored_files[sha] = data
     new_rows = [item.row for item in new]
-    # A purge may have unlinked a file written (or found) before this transaction: it
-    # unlinks under the change-log lock this transaction now holds.
-    store.restore(stored_files)
     # Files not written yet (rare: a read that looked stored before) go in meanwhile.
     with store.storing(missing) if missing else contextlib.nullcontext():
         insert_reads(connection, new_rows, now=now)

@@ -18,6 +18,7 @@ from app.core.errors import KIND_FIELD
 from app.core.heap import freeze_startup_objects
 from app.core.schemas import API_PREFIX
 from hub import __version__
+from hub.accounts import SESSIONS
 from hub.api.limits import BodyLimitMiddleware
 from hub.api.nul import NulRefusalMiddleware
 from hub.api.openapi import allowed_methods, install_error_docs, method_table
@@ -50,6 +51,7 @@ from hub.core.security import CursorSigner, PasswordService, TokenService
 from hub.errors import HubError
 from hub.images import open_image_store
 from hub.jobs import RetentionJob
+from hub.notify import ChangeListener
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,20 @@ def _validation_message(exc: RequestValidationError) -> str:
         where = ".".join(str(item) for item in error.get("loc", ()) if item != "body")
         parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg")))
     return "The request is not valid: " + "; ".join(parts) + "."
+
+
+def _change_listener(database: Database) -> ChangeListener:
+    """The other nodes' changes: alerts wake the streams, session changes clear the
+    session cache, which keeps its entries longer while it hears of them."""
+
+    def on_listening(listening: bool) -> None:
+        if listening:
+            SESSIONS.listened.add(database.url)
+        else:
+            SESSIONS.listened.discard(database.url)
+            SESSIONS.invalidate()
+
+    return ChangeListener(database.url, on_sessions=SESSIONS.invalidate, on_listening=on_listening)
 
 
 def create_app(
@@ -88,7 +104,13 @@ def create_app(
         job = RetentionJob(context) if settings.retention_job else None
         if job is not None:
             job.start()
+        if db.is_postgresql and settings.listen_for_changes:
+            context.listener = _change_listener(db)
+            context.listener.start()
         yield
+        if context.listener is not None:
+            await context.listener.stop()
+            context.listener = None
         if job is not None:
             await job.stop()
         if database is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -226,6 +226,55 @@ class ReadRepository:
         rows = self.db.execute(_MISSING_IMAGES + " LIMIT ?", (slice_id, slice_id, limit)).fetchall()
         return [row[0] for row in rows]
 
+    def put_images(self, images: Mapping[str, bytes]) -> None:
+        """Keep these images (checked by the caller), in one transaction."""
+        fetched_at = utc_iso(datetime.now(UTC))
+        with self.db.atomic():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO images (sha256, data, fetched_at) VALUES (?, ?, ?)",
+                [(sha, data, fetched_at) for sha, data in images.items()],
+            )
+
+    def missing_images_crops_first(self, *, slice_id: str) -> list[str]:
+        """Every image of the slice's reads not in the cache: the plate crops (small,
+        what a reviewer looks at first), then the scenes."""
+        crops, scenes = self.missing_images_by_kind(slice_id=slice_id)
+        return crops + scenes
+
+    def missing_images_by_kind(self, *, slice_id: str) -> tuple[list[str], list[str]]:
+        """The plate crops and the scenes of the slice's reads not in the cache."""
+        crops = [row[0] for row in self.db.execute(_MISSING_OF.format("crop"), (slice_id,))]
+        seen = set(crops)
+        scenes = [
+            row[0]
+            for row in self.db.execute(_MISSING_OF.format("image"), (slice_id,))
+            if row[0] not in seen
+        ]
+        return crops, scenes
+
+    def missing_images_since(self, rowid: int) -> tuple[list[str], list[str], int]:
+        """The crops and the scenes, not in the cache, of the reads stored (or stored
+        again) after row `rowid`, and the last row: what a sync page just brought."""
+        rows = self.db.execute(
+            "SELECT rowid, crop_sha256, image_sha256 FROM reads WHERE rowid > ? ORDER BY rowid",
+            (rowid,),
+        ).fetchall()
+        if not rows:
+            return [], [], rowid
+        cached = {
+            row[0]
+            for row in self.db.execute(
+                "SELECT sha256 FROM images WHERE sha256 IN (SELECT value FROM json_each(?))",
+                (json.dumps([sha for row in rows for sha in row[1:]]),),
+            )
+        }
+        crops = [row[1] for row in rows if row[1] not in cached]
+        scenes = [row[2] for row in rows if row[2] not in cached]
+        return crops, scenes, int(rows[-1][0])
+
+    def last_read_row(self) -> int:
+        return int(self.db.scalar("SELECT coalesce(max(rowid), 0) FROM reads"))
+
     def missing_image_count(self, *, slice_id: str) -> int:
         """How many of the slice's images and plate crops are not in the cache yet."""
         return int(
@@ -239,6 +288,11 @@ _MISSING_IMAGES = (
     " WHERE s.slice_id = ? UNION"
     " SELECT r.crop_sha256 AS sha FROM reads r JOIN slice_reads s USING (read_id)"
     " WHERE s.slice_id = ?) WHERE sha NOT IN (SELECT sha256 FROM images)"
+)
+
+_MISSING_OF = (
+    "SELECT DISTINCT r.{0}_sha256 FROM reads r JOIN slice_reads s USING (read_id)"
+    " WHERE s.slice_id = ? AND r.{0}_sha256 NOT IN (SELECT sha256 FROM images)"
 )
 
 

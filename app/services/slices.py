@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.cache.catalog import CatalogRepository
@@ -15,8 +16,7 @@ from app.core.schemas import SliceCreate
 from app.services.session import Session
 from app.sync.client import HubRefused
 from app.sync.feed import FeedPuller
-
-IMAGE_PREFETCH_BATCH = 200
+from app.sync.images import ImagePipeline
 
 
 class SliceService:
@@ -98,18 +98,23 @@ class SliceService:
             refs = {"slice_id": target.slice_id, "case_number": target.case_number}
             with self._s.journaled("sync.start", object_refs=refs):
                 pass
-            result = puller.pull(
-                target.slice_id,
-                page_size=self._s.settings.feed_page_size,
-                estimated=target.estimated_reads,
-                progress=progress,
-                cancel=cancel,
-            )
+            fetching = self._image_pipeline(cancel=cancel) if images else None
+            try:
+                result = puller.pull(
+                    target.slice_id,
+                    page_size=self._s.settings.feed_page_size,
+                    estimated=target.estimated_reads,
+                    progress=self._fetching_while(fetching, progress),
+                    cancel=cancel,
+                )
+                cancelled = result.cancelled
+                if fetching is not None and not cancelled:
+                    fetched += self._finish_images(fetching, target.slice_id)
+            finally:
+                if fetching is not None:
+                    fetching.pipeline.close()
             reads += result.added
             deleted += result.deleted
-            cancelled = result.cancelled
-            if images and not cancelled:
-                fetched += self._prefetch_images(target.slice_id, cancel=cancel)
             counts = {"reads": result.applied, "deleted": result.deleted, "cancelled": cancelled}
             with self._s.journaled("sync.end", object_refs=refs, params=counts):
                 pass
@@ -119,14 +124,44 @@ class SliceService:
         remaining = sum(repo.missing_image_count(slice_id=t.slice_id) for t in targets)
         return SyncResult(reads, fetched, deleted, cancelled, images_remaining=remaining)
 
-    def _prefetch_images(self, slice_id: str, *, cancel: threading.Event | None) -> int:
+    def _image_pipeline(self, *, cancel: threading.Event | None) -> _Images:
         repo = ReadRepository(self._s.db())
-        fetched = 0
-        while shas := repo.missing_images(slice_id=slice_id, limit=IMAGE_PREFETCH_BATCH):
-            for sha in shas:
-                if cancel is not None and cancel.is_set():
-                    return fetched
-                data = self._s.client.image(sha)
-                repo.put_image(sha, data)
-                fetched += 1
-        return fetched
+        pipeline = ImagePipeline(
+            self._s.client, lambda batch: repo.put_images(batch.images), cancel=cancel
+        )
+        return _Images(pipeline, repo, repo.last_read_row())
+
+    @staticmethod
+    def _fetching_while(
+        images: _Images | None, progress: Callable[[SyncProgress], None] | None
+    ) -> Callable[[SyncProgress], None] | None:
+        """After each applied page: queue the images of its reads (they travel while
+        the next pages are pulled) and keep those that arrived; then report."""
+        if images is None:
+            return progress
+
+        def after_page(report: SyncProgress) -> None:
+            crops, scenes, images.last_row = images.repo.missing_images_since(images.last_row)
+            images.pipeline.add(crops=crops, scenes=scenes)
+            images.pipeline.drain()
+            if progress is not None:
+                progress(report)
+
+        return after_page
+
+    @staticmethod
+    def _finish_images(images: _Images, slice_id: str) -> int:
+        """The slice's images still missing (crops first), then wait for all of them:
+        how many were kept."""
+        crops, scenes = images.repo.missing_images_by_kind(slice_id=slice_id)
+        images.pipeline.add(crops=crops, scenes=scenes)
+        return images.pipeline.finish()
+
+
+@dataclass
+class _Images:
+    """A sync's image pipeline, its cache repository and the last read row queued."""
+
+    pipeline: ImagePipeline
+    repo: ReadRepository
+    last_row: int

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from app.core.audit_trail import AuditSearchPage, DeviceChainPublic
 from app.core.canonical import utc_iso
 from app.core.errors import KIND_FIELD, ErrorKind, KnownError
+from app.core.image_batch import BatchFormatError, frames
 from app.core.insights import InsightItemCreate, OperatorInsightsPublic, OversightChartsPublic
 from app.core.schemas import (
     API_PREFIX,
@@ -254,6 +255,19 @@ class HubClient:
                 "An image from the hub does not match its fingerprint (SHA-256); it was not kept."
             )
         return data
+
+    def images(self, shas: Sequence[str]) -> list[tuple[str, bytes | None]]:
+        """Up to MAX_IMAGES images in one request (POST /images:batch), in the order
+        asked: each one's bytes as sent (None: the hub will not give it). The caller
+        checks each against its SHA-256 (app.sync.images)."""
+        response = self._send("POST", f"{API_PREFIX}/images:batch", json={"sha256": list(shas)})
+        try:
+            return list(frames(response.content))
+        except BatchFormatError as exc:
+            raise CorruptResponse(
+                f"A batch of images from the hub was cut short or garbled ({exc}); none of "
+                "it was kept. Sync again."
+            ) from exc
 
     def post_audit(self, batch: AuditBatch) -> AuditAck:
         return self._json("POST", f"{API_PREFIX}/audit/events", AuditAck, **self._body(batch))

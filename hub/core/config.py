@@ -50,6 +50,9 @@ class HubSettings(BaseSettings):
     totp_drift_steps: int = Field(default=1, ge=0, le=10)
     # The daily retention purge inside `serve` (hub.jobs); the tests turn it off.
     retention_job: bool = True
+    # On PostgreSQL, hear of the other nodes' new alerts and session changes (hub.notify:
+    # LISTEN/NOTIFY); off, alert streams poll as on SQLite (the benchmark's baseline).
+    listen_for_changes: bool = True
     # Camera ingest refuses reads captured more than this far ahead of the hub's clock
     # (the cameras' clocks drift; a read from the future would outlive retention).
     capture_clock_skew_seconds: int = Field(default=300, ge=0, le=86_400)

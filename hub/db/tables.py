@@ -417,3 +417,14 @@ review_actions = sa.Table(
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("text", sa.Text(), nullable=False),
 )
+
+# Images an ingest is writing before the transaction that records their reads: the
+# purge never removes an image that a lease names (hub.image_leases). A row lives for
+# one request; one left by a crash expires.
+image_leases = sa.Table(
+    "image_leases",
+    metadata,
+    sa.Column("lease_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("taken_at", UTCDateTime(), nullable=False),
+    sa.Column("images", sa.Text(), nullable=False),  # the sha256 of each, space-separated
+)

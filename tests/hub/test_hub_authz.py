@@ -47,6 +47,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/slices/{slice_id}/changes"): USER,
     ("POST", "/api/v1/search"): USER,
     ("GET", "/api/v1/images/{sha256}"): USER,
+    ("POST", "/api/v1/images:batch"): USER,
     ("POST", "/api/v1/audit/events"): USER,
     ("GET", "/api/v1/audit/checkpoint"): USER,
     ("GET", "/api/v1/audit/proof/inclusion"): USER,

@@ -43,6 +43,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/search"): USERS,
     ("GET", "/api/v1/slices/{slice_id}/changes"): USERS,
     ("GET", "/api/v1/images/{sha256}"): USERS,
+    ("POST", "/api/v1/images:batch"): USERS,
     ("GET", "/api/v1/audit/checkpoint"): USERS,
     ("GET", "/api/v1/audit/proof/inclusion"): USERS,
     ("GET", "/api/v1/audit/proof/consistency"): USERS,

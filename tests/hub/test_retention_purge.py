@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from sqlalchemy.engine import Connection
 
 import hub.retention as retention
 from hub.core.db import Database
-from hub.db.tables import read_changes, reads
+from hub.db.tables import image_leases, read_changes, reads
+from hub.image_leases import LEASE_LIFETIME, take_lease
 from hub.images import FolderImageStore, ImageStore, open_image_store
 from hub.ingest import ingest_batch
 from hub.partitions import purge_day_partition, utc_day
@@ -109,14 +111,16 @@ def test_unlinker_counts_the_files_it_removed(
     assert not any(store.exists(sha) for sha in present)
 
 
-class _PurgeFirst:
-    """The hub's database, where a purge runs (and commits) just before the first
-    write transaction begins: between ingest's look at the image store and its
-    transaction."""
+class _PurgeBefore:
+    """The hub's database, where a purge runs (and commits) just before its `write`th
+    write transaction begins. Ingest's first is its lease on the images (taken before
+    they are written), its second records the reads."""
 
-    def __init__(self, hub: HubFixture, store: ImageStore) -> None:
+    def __init__(self, hub: HubFixture, store: ImageStore, *, write: int) -> None:
         self.hub = hub
         self.store = store
+        self.purge_at = write
+        self.writes = 0
         self.purged: list[retention.PurgeResult] = []
 
     def read(self) -> Any:
@@ -125,7 +129,8 @@ class _PurgeFirst:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         database: Database = self.hub.database
-        if not self.purged:
+        self.writes += 1
+        if self.writes == self.purge_at:
             self.purged.append(
                 retention.purge(database, self.store, now=self.hub.clock.now, retention_days=30)
             )
@@ -133,36 +138,53 @@ class _PurgeFirst:
             yield connection
 
 
-def test_an_image_purged_while_a_batch_names_it_again_is_written_again(
+def _leases(hub: HubFixture) -> int:
+    with hub.database.read() as connection:
+        count: int = connection.execute(
+            sa.select(sa.func.count()).select_from(image_leases)
+        ).scalar_one()
+    return count
+
+
+def test_a_purge_spares_an_image_a_batch_has_written_and_not_yet_recorded(
     store_hub: HubFixture,
 ) -> None:
     """A camera sends a scene byte for byte the same as an expired read's: the batch
-    finds the file stored and does not write it, then the purge takes the expired read
-    and unlinks the file before the batch's transaction. The read stored must still
-    have its image. Both stores: the data folder's and an object store."""
+    leases and writes it, then the purge takes the expired read before the batch's
+    transaction. The purge must spare the scene (it removes the expired read's own
+    crop) and the read stored must have its image. Both stores: the data folder's and
+    an object store."""
     hub = store_hub
     store = open_image_store(hub.settings)
     scene = real_jpeg(340)
     expired = old_read(hub, "R", image=store.put(scene))
     body = ingest_body(hub.clock.now, image=scene)
-    racing = _PurgeFirst(hub, store)
+    racing = _PurgeBefore(hub, store, write=2)
 
     outcome = ingest_batch(racing, store, [body], allowed_camera=None, now=hub.clock.now)
 
     assert outcome.created == 1
     (purged,) = racing.purged
     assert purged.deleted_reads == 1
-    assert purged.deleted_images >= 1  # the scene (and the expired read's own crop)
+    assert purged.deleted_images == 1  # the expired read's crop, not the scene
+    assert not store.exists(expired["crop_sha256"])
     assert store.read(expired["image_sha256"]) == scene
+    assert _leases(hub) == 0  # the batch's transaction dropped its lease
 
 
-def test_a_file_found_stored_is_written_again_if_it_went_inside_the_block(
-    image_store: ImageStore,
-) -> None:
-    """The single-read route stores its files around its transaction (ImageStore.storing)."""
-    store = image_store
-    data = real_jpeg(341)
-    sha = store.put(data)
-    with store.storing({sha: data}):
-        assert store.remove([sha]) == 1  # what a purge holding the change-log lock does
-    assert store.read(sha) == data
+def test_a_lease_left_by_a_crash_spares_its_images_until_it_expires(hub: HubFixture) -> None:
+    """An ingest that leased an image and died: the purge spares the image while the
+    lease lives, and deletes the lease once it is past its lifetime."""
+    store = open_image_store(hub.settings)
+    expired = old_read(hub, "L")
+    take_lease(hub.database, [expired["image_sha256"]], now=hub.clock.now)
+
+    purged = retention.purge(hub.database, store, now=hub.clock.now, retention_days=30)
+
+    assert purged.deleted_reads == 1
+    assert store.exists(expired["image_sha256"])
+    assert not store.exists(expired["crop_sha256"])
+    assert _leases(hub) == 1
+    later = hub.clock.now + LEASE_LIFETIME + timedelta(seconds=1)
+    retention.purge(hub.database, store, now=later, retention_days=30)
+    assert _leases(hub) == 0

@@ -9,7 +9,9 @@ client goes away, or when the server shuts down (sse-starlette watches uvicorn).
 A stream opens only for a live session (hub.api.deps.get_current_user); within
 SESSION_CHECK_SECONDS of a sign-out, an account lock, a device revocation or the
 training's expiry it sends `closed` (data: {"reason": ...}) and ends: no alert goes
-out after that.
+out after that. On PostgreSQL new alerts and session changes made through any node
+wake the streams at once (hub.notify: LISTEN/NOTIFY); on SQLite, or while a node's
+listener is down, a stream polls every POLL_SECONDS.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.core.schemas import AlertAcknowledgeCreate, AlertPage, AlertPublic
 from hub import alerts
-from hub.accounts import SESSIONS
+from hub.accounts import SESSIONS, NotCached
 from hub.api.deps import (
     DEVICE_HEADER,
     MAX_ROW_ID,
@@ -39,7 +41,9 @@ from hub.slices import Caller
 
 router = APIRouter(tags=["alerts"])
 
-POLL_SECONDS = 0.25  # how often a stream looks for new alerts: well inside a second
+# How often a stream looks for new alerts when nothing tells it (SQLite, or PostgreSQL
+# while the node's listener is down); otherwise hub.notify wakes it.
+POLL_SECONDS = 0.25
 SESSION_CHECK_SECONDS = 2.0  # how often it checks the session may still receive alerts
 SHUTDOWN_GRACE_SECONDS = 2.0
 
@@ -139,41 +143,65 @@ async def _events(
         with context.database.read() as connection:
             return alerts.latest_alert_id(connection)
 
-    def problem() -> str | None:
+    def problem(*, cached_only: bool = False) -> str | None:
+        """Why the session may no longer receive alerts; None while it may. With
+        `cached_only` it raises NotCached rather than query the database."""
         claims = context.tokens.check(token, now=context.clock())
         if claims is None:
             return None  # the token expired: the loop below ends the stream
+        check = SESSIONS.check_cached if cached_only else SESSIONS.check
         try:
-            SESSIONS.check(context.database, claims, device_header=device_id, now=context.clock())
+            check(context.database, claims, device_header=device_id, now=context.clock())
         except HubError as refusal:
             return refusal.message
         return None
 
+    async def session_problem() -> str | None:
+        """problem() on the event loop when the session cache answers (no I/O: the
+        usual case while the node listens), else in a thread."""
+        try:
+            return problem(cached_only=True)
+        except NotCached:
+            return await anyio.to_thread.run_sync(problem)
+
     position = cursor if cursor is not None else await anyio.to_thread.run_sync(latest)
     yield ServerSentEvent(event="ready", data=json.dumps({"cursor": position}))
+    listener = context.listener
     deadline = anyio.current_time() + max_seconds
     next_check = anyio.current_time() + SESSION_CHECK_SECONDS
+    looked: tuple[int, int] | None = None  # the listener's generations at the last look
     while not shutdown.is_set():
-        if anyio.current_time() >= next_check:
+        heard = listener is not None and listener.listening
+        seen = listener.seen if listener is not None else (0, 0)
+        sessions_changed = heard and looked is not None and seen[1] != looked[1]
+        if sessions_changed or anyio.current_time() >= next_check:
             next_check = anyio.current_time() + SESSION_CHECK_SECONDS
-            reason = await anyio.to_thread.run_sync(problem)
+            reason = await session_problem()
             if reason is not None:
                 # Signed out, locked or revoked meanwhile: no alert goes out after that.
                 yield ServerSentEvent(event="closed", data=json.dumps({"reason": reason}))
                 return
-        found = await anyio.to_thread.run_sync(page, position)
-        for alert in found.alerts:
-            yield ServerSentEvent(
-                event="alert", id=str(alert.alert_id), data=alert.model_dump_json()
-            )
-        position = found.cursor
-        if len(found.alerts) == alerts.MAX_PAGE:
-            continue
+        if not heard or looked is None or seen[0] != looked[0]:
+            found = await anyio.to_thread.run_sync(page, position)
+            for alert in found.alerts:
+                yield ServerSentEvent(
+                    event="alert", id=str(alert.alert_id), data=alert.model_dump_json()
+                )
+            position = found.cursor
+            if len(found.alerts) == alerts.MAX_PAGE:
+                continue
+        looked = seen
         if context.tokens.check(token, now=context.clock()) is None:
             return  # the token expired: the client renews it and reconnects
         remaining = deadline - anyio.current_time()
         if remaining <= 0:
             return
+        if heard and listener is not None:
+            # Pushed (PostgreSQL): until an alert or a session change anywhere, the
+            # next session check, or the shutdown.
+            until_check = max(0.0, next_check - anyio.current_time())
+            await listener.wait(seen=seen, timeout=min(until_check, remaining), also=shutdown)
+            continue
         with anyio.move_on_after(min(POLL_SECONDS, remaining)):
             await shutdown.wait()
     # Shutting down: end the response properly, so the client sees a clean end and

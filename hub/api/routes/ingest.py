@@ -25,6 +25,7 @@ from app.core.schemas import (
 from hub.api.deps import CameraFeed, ContextDep, NowDep, error_responses
 from hub.api.nul import holds_nul, nul_message
 from hub.errors import HubError
+from hub.image_leases import leasing, release
 from hub.ingest import (
     CREATED,
     MAX_BATCH_READS,
@@ -66,13 +67,15 @@ def ingest_read(
 ) -> JSONResponse:
     checked = check_read(body, capture_limits(context, now))
     row = hashed_row(checked)
+    files = image_files(row, checked)
     try:
-        # The images are written while the read goes in; both are stored before the commit.
-        with (
-            context.database.write() as connection,
-            context.images.storing(image_files(row, checked)),
-        ):
-            outcome = insert_read(connection, row, allowed_camera=feed.camera_id, now=now)
+        # The images are leased (no purge removes them: hub.image_leases), then written
+        # while the read goes in; both are stored before the commit, which drops the lease.
+        with leasing(context.database, files, now=now) as lease:
+            with context.database.write() as connection, context.images.storing(files):
+                outcome = insert_read(connection, row, allowed_camera=feed.camera_id, now=now)
+                release(connection, lease)
+            lease.released = True
     except sa.exc.IntegrityError:
         # A concurrent request stored this read id first: answer as for a resend.
         with context.database.read() as connection:
