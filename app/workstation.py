@@ -30,12 +30,14 @@ from app.services.audit import AuditService
 from app.services.catalog import CatalogService
 from app.services.evidence import EvidenceService
 from app.services.export import ExportService
+from app.services.hub_link import HubLinkService
 from app.services.oversight import OversightService
 from app.services.review import ReviewService
 from app.services.search import SearchService
 from app.services.session import LOCKED_MESSAGE, NotSignedIn, Session, SessionLocked
 from app.services.slices import SliceService
 from app.sync.client import HubUnreachable
+from app.sync.tls import CaBundle
 from app.vision.redact import DerivedSpec
 
 __all__ = ["LOCKED_MESSAGE", "NotSignedIn", "SessionLocked", "Workstation"]
@@ -50,8 +52,12 @@ class Workstation:
         profile_dir: Path | None,
         hub_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        ca_bundle: CaBundle | None = None,
     ) -> None:
-        self.core = Session(profile_dir=profile_dir, hub_url=hub_url, transport=transport)
+        self.core = Session(
+            profile_dir=profile_dir, hub_url=hub_url, transport=transport, ca_bundle=ca_bundle
+        )
+        self.hub_link = HubLinkService(self.core)
         self.catalog = CatalogService(self.core)
         self.slices = SliceService(self.core)
         self.search = SearchService(self.core)
@@ -101,6 +107,11 @@ class Workstation:
     @property
     def hub_url(self) -> str | None:
         return self.core.hub_url
+
+    @property
+    def ca_bundle(self) -> CaBundle | None:
+        """The agency CA bundle the hub's certificate is checked with (None: the system's)."""
+        return self.core.ca_bundle
 
     @property
     def locked(self) -> bool:

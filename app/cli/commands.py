@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.cli import read_plate, review
+from app import __version__
+from app.cli import connect, read_plate, review
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import ErrorKind, KnownError
@@ -53,6 +54,7 @@ COMMANDS = (
     "export",
     "verify",
     "alerts",
+    connect.NAME,
     review.NAME,
     read_plate.NAME,
 )
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hub", help="the hub's address, e.g. https://hub.example:8750")
     parser.add_argument("--profile", type=Path, help="the profile folder (one per user and hub)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument("--version", action="version", version=f"platedesk {__version__}")
     commands = parser.add_subparsers(dest="command")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -204,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--entry-confirmed", action="store_true", help="you re-confirmed the hotlist entry"
     )
     ack.add_argument("--note", default="")
+    connect.add_parser(command)
     review.add_parser(command, _time)
     read_plate.add_parser(command)
     return parser
@@ -238,8 +242,11 @@ def run(argv: list[str]) -> int:
     handler = HANDLERS[args.command]
     workstation: Workstation | None = None
     try:
+        profile = args.profile
+        if profile is None and args.command == connect.NAME:
+            profile = connect.default_profile(args.url)  # not the last used: another hub's
         workstation = Workstation.open(
-            profile_dir=args.profile,
+            profile_dir=profile,
             hub_url=args.hub,
             username=getattr(args, "user", None),
         )
@@ -612,5 +619,6 @@ HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "evidence": _evidence,
     "export": _export,
     "alerts": _alerts,
+    connect.NAME: connect.run,
     review.NAME: review.run,
 }
