@@ -26,7 +26,7 @@ class HubAddressError(KnownError):
 def is_loopback_host(host: str) -> bool:
     """Whether `host` names this computer: localhost, 127.0.0.0/8 or ::1 (no DNS lookup)."""
     name = host.strip("[]").lower().rstrip(".")
-    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+    if name in LOOPBACK_NAMES:
         return True
     try:
         return ipaddress.ip_address(name).is_loopback

@@ -184,9 +184,9 @@ class HubClient:
                 "check the address with your IT staff. Nothing was sent."
             )
         return (
-            f"The hub at {self.base_url} presented a certificate that the agency CA bundle in "
-            "this profile did not sign (or one for another name). Check the address and the "
-            "CA bundle with your IT staff. Nothing was sent."
+            f"The hub at {self.base_url} presented a certificate that the agency CA bundle "
+            "Platedesk was given did not sign (or one for another name). Check the address "
+            "and the CA bundle with your IT staff. Nothing was sent."
         )
 
     def _checked(self, response: httpx.Response) -> httpx.Response:
