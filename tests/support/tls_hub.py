@@ -69,7 +69,7 @@ def throwaway_ca(folder: Path, *, label: str = "Platedesk Test Agency CA") -> Th
                 decipher_only=False,
             ),
             critical=True,
-        )  # fmt: skip
+        )
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
