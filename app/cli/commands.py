@@ -32,6 +32,7 @@ from app.core.records import (
     parse_order,
 )
 from app.export.verify import HubLookup, HubRecord, TrustedKey, load_trusted_keys, verify_packet
+from app.services.hub_link import profile_ca
 from app.sync.client import HubClient, HubError, HubRefused
 from app.vision.redact import load_spec_file, merge_specs, parse_redaction
 from app.workstation import Workstation
@@ -531,7 +532,11 @@ def _verify(args: argparse.Namespace) -> int:
             return EXIT_ERROR
     client: HubClient | None = None
     try:
-        client = HubClient(hub_url) if hub_url else None
+        if hub_url:
+            ca = None  # the profile's agency CA bundle, when the profile keeps one
+            if args.profile is not None:
+                ca = profile_ca(args.profile, load_settings(args.profile))
+            client = HubClient(hub_url, ca_bundle=ca)
         report = verify_packet(
             args.packet,
             public_key=public_key,

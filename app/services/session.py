@@ -239,9 +239,12 @@ class Session:
                 save_settings(self._profile_dir, settings)
                 _remember_profile(self._profile_dir)
             self.hub_url, self.ca_bundle = hub, ca_bundle
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            old, self._client = self._client, None
+            if old is not None:  # the next request trusts the new bundle; a session goes on
+                token = old.access_token
+                old.close()
+                if token and self.info is not None:
+                    self.client_for(hub).access_token = token
 
     # session -------------------------------------------------------------------
     def resume(self) -> bool:

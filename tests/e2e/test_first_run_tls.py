@@ -56,6 +56,15 @@ def test_connect_with_the_agency_ca_keeps_it_and_signs_in_over_tls(
         assert workstation.catalog.cases()  # a real request over the verified connection
     finally:
         workstation.close()
+    assert run(["--profile", str(profile), "--json", "status"]) == 0
+    assert json.loads(capsys.readouterr().out)["hub"] == "online"
+
+    # Another CA in its place is refused, and the profile keeps the one that works.
+    stranger = throwaway_ca(tmp_path / "other", label="Some Other Agency CA")
+    code = run(["--profile", str(profile), "connect", hub.url, "--ca-bundle", str(stranger.ca_pem)])
+    assert code == 1
+    assert "did not sign" in capsys.readouterr().err
+    assert (profile / kept.hub_ca_file).read_bytes() == hub.ca.ca_pem.read_bytes()
 
 
 def test_without_the_ca_bundle_the_hub_is_refused_and_nothing_is_kept(
