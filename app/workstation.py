@@ -21,8 +21,9 @@ import httpx
 
 from app.cache.connection import Database
 from app.cache.journal import JournalRepository
-from app.config.paths import current_profile_file, default_profile_dir
-from app.config.settings import ProfileSettings
+from app.config.paths import current_profile_file, default_profile_dir, hub_profile_dir
+from app.config.settings import PROFILE_FILE, ProfileSettings, load_settings
+from app.core.hub_address import check_hub_address
 from app.core.records import HoldState, ReviewMark, SessionInfo, SyncProgress, SyncResult
 from app.export.packet import ExportProgress, PacketResult
 from app.services.alerts import AlertService
@@ -83,6 +84,8 @@ class Workstation:
         if profile_dir is None:
             if username and hub_url:
                 profile_dir = default_profile_dir(username=username, hub_url=hub_url)
+                if not profile_dir.exists():  # the hub's first-run profile, if no one took it
+                    profile_dir = _unclaimed_first_run(hub_url) or profile_dir
             elif current_profile_file().exists():
                 profile_dir = Path(current_profile_file().read_text(encoding="utf-8").strip())
         return cls(profile_dir=profile_dir, hub_url=hub_url, transport=transport)
@@ -247,3 +250,12 @@ class Workstation:
         )
         self.evidence.deliver()
         return self.export.with_receipt(result)
+
+
+def _unclaimed_first_run(hub_url: str) -> Path | None:
+    """The profile `platedesk connect` made for this hub (with its CA bundle) while no
+    one has signed in with it yet; None when there is none."""
+    folder = hub_profile_dir(check_hub_address(hub_url))
+    if not (folder / PROFILE_FILE).exists():
+        return None
+    return None if load_settings(folder).username else folder

@@ -4,6 +4,7 @@ fingerprint, then used to sign in), refused without it or with another CA's."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.cli.commands import run
+from app.config.paths import hub_profile_dir
 from app.config.settings import load_settings
 from app.core.errors import ErrorKind
 from app.demo import totp_now
@@ -92,3 +94,21 @@ def test_another_agencys_ca_does_not_vouch_for_the_hub(hub: TlsHub, tmp_path: Pa
     assert refused.value.kind is ErrorKind.UNTRUSTED
     assert not refused.value.kind.offline  # not "offline": the user must act
     assert "the agency CA bundle Platedesk was given did not sign" in str(refused.value)
+
+
+def test_without_a_profile_connect_makes_one_that_the_first_sign_in_takes(
+    hub: TlsHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`platedesk connect URL --ca-bundle F`, then `platedesk --hub URL login ...`: the
+    sign-in finds the hub's first-run profile and its CA bundle."""
+    assert run(["--json", "connect", hub.url, "--ca-bundle", str(hub.ca.ca_pem)]) == 0
+    made = Path(json.loads(capsys.readouterr().out)["profile"])
+    assert made == hub_profile_dir(hub.url)
+    user = hub.user("evidence_technician")
+    monkeypatch.setattr("sys.stdin", io.StringIO(user["password"] + "\n"))
+    code = run(["--hub", hub.url, "--json", "login", "--user", user["username"],
+                "--totp", totp_now(user["totp_secret"])])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert json.loads(out.out)["profile"] == str(made)
+    assert load_settings(made).username == user["username"]
