@@ -111,3 +111,30 @@ def test_a_file_that_is_not_a_ca_bundle_is_named_and_the_choice_kept(
     assert not dialog.set_bundle_file(wrong)
     assert str(wrong) in dialog.error_label.text()
     assert dialog.ca_edit.text() == str(hub.ca.ca_pem)  # the good bundle stays chosen
+
+
+def test_the_window_asks_for_the_hub_first_and_quit_ends_it(
+    qtbot: QtBot, fresh: Workstation
+) -> None:
+    """`platedesk` on a profile that names no hub: the first-run dialog comes before
+    sign-in; Quit there ends the app with nothing kept."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import main as app_main
+
+    seen: list[str] = []
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(type(dialog).__name__)
+        assert isinstance(dialog, FirstRunDialog)
+        dialog.quit_button.click()
+
+    QTimer.singleShot(0, answer)
+    assert app_main.run_gui(workstation=fresh) == 0
+    assert seen == ["FirstRunDialog"]
+    assert not (fresh.profile_dir / "profile.json").exists()
