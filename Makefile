@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check pytest screenshots bench clean-demo venv model
+.PHONY: demo test lint check pytest screenshots bench clean-demo venv model package
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,8 @@ clean-demo:
 	rm -rf demo-data
 
 ## The whole quality gate: lint, format, types, layers, then every test.
-test: $(STAMP) lint pytest
+## With PACKAGE=1 it also builds the bundle first and runs its smoke test (tests/packaging).
+test: $(STAMP) lint $(if $(filter 1,$(PACKAGE)),package) pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check app hub tests bench
@@ -35,8 +36,15 @@ lint: $(STAMP)
 PYTEST_ARGS ?= -n auto --dist loadfile
 
 pytest: $(STAMP)
-	QT_QPA_PLATFORM=offscreen PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring \
-		$(BIN)/pytest $(PYTEST_ARGS)
+	PACKAGE=$(PACKAGE) QT_QPA_PLATFORM=offscreen \
+		PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring $(BIN)/pytest $(PYTEST_ARGS)
+
+## The workstation as a one-folder bundle: dist/platedesk/ (PyInstaller; docs/packaging.md).
+package: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[package]'
+	QT_QPA_PLATFORM=offscreen $(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/platedesk.spec
+	@du -sh dist/platedesk
 
 ## Render the main screens of a demo session to docs/screenshots/.
 screenshots: $(STAMP)

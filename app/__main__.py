@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 
+from app import __version__
 from app.cli.commands import COMMANDS, run
 from app.logs import configure_logging
 
@@ -13,6 +15,9 @@ EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--version"]:
+        print(f"platedesk {__version__}")
+        return 0
     configure_logging()
     try:
         if any(arg in COMMANDS for arg in args) or "-h" in args or "--help" in args:
@@ -37,4 +42,5 @@ def _output_closed() -> int:
 
 
 if __name__ == "__main__":
+    multiprocessing.freeze_support()  # a frozen build's spawned child stops here
     sys.exit(main())

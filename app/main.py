@@ -24,14 +24,19 @@ from PySide6.QtCore import (
     QtMsgType,
     qInstallMessageHandler,
 )
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
+from app import __version__
+from app.config.paths import resource_path
 from app.core.errors import KnownError
 from app.core.heap import freeze_startup_objects
 from app.ui.collector import GuiThreadCollector
+from app.ui.dialogs.first_run import FirstRunDialog
 from app.ui.dialogs.sign_in import SignInDialog
 from app.ui.display_check import display_problem
 from app.ui.main_window import GATE_CHECKING, MainWindow
+from app.ui.smoke import render_first_window
 from app.ui.style import apply_style
 from app.ui.workers import TaskRunner
 from app.vision.plate_reader import PlateReader, load_plate_reader
@@ -103,6 +108,7 @@ def _application() -> Iterator[QApplication | None]:
     app.setApplicationName("Platedesk")
     app.setApplicationDisplayName("Platedesk")
     app.setOrganizationName("Platedesk")
+    app.setWindowIcon(QIcon(str(resource_path("icons/platedesk.png"))))
     apply_style(app)
     try:
         yield app
@@ -119,6 +125,7 @@ def run_gui(
     start_sync_slice: str | None = None,
     screenshots_dir: Path | None = None,
     more_screenshots: Callable[[TaskRunner, Path], None] | None = None,
+    smoke_screenshot: Path | None = None,
 ) -> int:
     """Show sign-in if needed, then the main window; return the exit code.
 
@@ -147,8 +154,18 @@ def run_gui(
                     directory=screenshots_dir,
                     more=more_screenshots,
                 )
+            if smoke_screenshot is not None:
+                title = render_first_window(
+                    workstation=workstation, runner=runner, path=smoke_screenshot
+                )
+                print(f"wrote {smoke_screenshot} ({title})")
+                return 0
             while True:
                 if workstation.session is None:
+                    if workstation.hub_url is None:  # first run: which hub, which CA
+                        first = FirstRunDialog(workstation=workstation, runner=runner)
+                        if first.exec() != QDialog.DialogCode.Accepted:
+                            return 0
                     dialog = SignInDialog(workstation=workstation, runner=runner)
                     if dialog.exec() != QDialog.DialogCode.Accepted:
                         return 0
@@ -175,7 +192,9 @@ def run_gui(
                 hub_url = workstation.hub_url
                 workstation.close()
                 profile = None if ended[0] else workstation.profile_dir
-                workstation = type(workstation)(profile_dir=profile, hub_url=hub_url)
+                workstation = type(workstation)(
+                    profile_dir=profile, hub_url=hub_url, ca_bundle=workstation.ca_bundle
+                )
                 initial_case = initial_purpose = None
         finally:
             runner.shutdown()
@@ -361,6 +380,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", metavar="DIR", type=Path, help="the workstation profile folder"
     )
+    parser.add_argument("--version", action="version", version=f"platedesk {__version__}")
+    parser.add_argument(
+        "--smoke-screenshot",
+        metavar="PATH",
+        type=Path,
+        help="render the first window (first-run or sign-in dialog) to PATH as PNG and quit",
+    )
     args = parser.parse_args(argv)
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -379,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     try:
-        return run_gui(workstation=workstation)
+        return run_gui(workstation=workstation, smoke_screenshot=args.smoke_screenshot)
+    except KnownError as exc:
+        print(f"platedesk: {exc}", file=sys.stderr)
+        return 1
     finally:
         workstation.close()

@@ -21,8 +21,9 @@ import httpx
 
 from app.cache.connection import Database
 from app.cache.journal import JournalRepository
-from app.config.paths import current_profile_file, default_profile_dir
-from app.config.settings import ProfileSettings
+from app.config.paths import current_profile_file, default_profile_dir, hub_profile_dir
+from app.config.settings import PROFILE_FILE, ProfileSettings, load_settings
+from app.core.hub_address import check_hub_address
 from app.core.records import HoldState, ReviewMark, SessionInfo, SyncProgress, SyncResult
 from app.export.packet import ExportProgress, PacketResult
 from app.services.alerts import AlertService
@@ -30,6 +31,7 @@ from app.services.audit import AuditService
 from app.services.catalog import CatalogService
 from app.services.evidence import EvidenceService
 from app.services.export import ExportService
+from app.services.hub_link import HubLinkService
 from app.services.insights import InsightsService
 from app.services.oversight import OversightService
 from app.services.review import ReviewService
@@ -37,6 +39,7 @@ from app.services.search import SearchService
 from app.services.session import LOCKED_MESSAGE, NotSignedIn, Session, SessionLocked
 from app.services.slices import SliceService
 from app.sync.client import HubUnreachable
+from app.sync.tls import CaBundle
 from app.vision.redact import DerivedSpec
 
 __all__ = ["LOCKED_MESSAGE", "NotSignedIn", "SessionLocked", "Workstation"]
@@ -51,8 +54,12 @@ class Workstation:
         profile_dir: Path | None,
         hub_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        ca_bundle: CaBundle | None = None,
     ) -> None:
-        self.core = Session(profile_dir=profile_dir, hub_url=hub_url, transport=transport)
+        self.core = Session(
+            profile_dir=profile_dir, hub_url=hub_url, transport=transport, ca_bundle=ca_bundle
+        )
+        self.hub_link = HubLinkService(self.core)
         self.catalog = CatalogService(self.core)
         self.slices = SliceService(self.core)
         self.search = SearchService(self.core)
@@ -79,6 +86,8 @@ class Workstation:
         if profile_dir is None:
             if username and hub_url:
                 profile_dir = default_profile_dir(username=username, hub_url=hub_url)
+                if not profile_dir.exists():  # the hub's first-run profile, if no one took it
+                    profile_dir = _unclaimed_first_run(hub_url) or profile_dir
             elif current_profile_file().exists():
                 profile_dir = Path(current_profile_file().read_text(encoding="utf-8").strip())
         return cls(profile_dir=profile_dir, hub_url=hub_url, transport=transport)
@@ -103,6 +112,11 @@ class Workstation:
     @property
     def hub_url(self) -> str | None:
         return self.core.hub_url
+
+    @property
+    def ca_bundle(self) -> CaBundle | None:
+        """The agency CA bundle the hub's certificate is checked with (None: the system's)."""
+        return self.core.ca_bundle
 
     @property
     def locked(self) -> bool:
@@ -238,3 +252,12 @@ class Workstation:
         )
         self.evidence.deliver()
         return self.export.with_receipt(result)
+
+
+def _unclaimed_first_run(hub_url: str) -> Path | None:
+    """The profile `platedesk connect` made for this hub (with its CA bundle) while no
+    one has signed in with it yet; None when there is none."""
+    folder = hub_profile_dir(check_hub_address(hub_url))
+    if not (folder / PROFILE_FILE).exists():
+        return None
+    return None if load_settings(folder).username else folder

@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.cli import audit_trail, read_plate, review
+from app import __version__
+from app.cli import audit_trail, connect, read_plate, review
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import ErrorKind, KnownError
@@ -31,6 +32,7 @@ from app.core.records import (
     parse_order,
 )
 from app.export.verify import HubLookup, HubRecord, TrustedKey, load_trusted_keys, verify_packet
+from app.services.hub_link import profile_ca
 from app.sync.client import HubClient, HubError, HubRefused
 from app.vision.redact import load_spec_file, merge_specs, parse_redaction
 from app.workstation import Workstation
@@ -53,6 +55,7 @@ COMMANDS = (
     "export",
     "verify",
     "alerts",
+    connect.NAME,
     review.NAME,
     audit_trail.NAME,
     read_plate.NAME,
@@ -66,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hub", help="the hub's address, e.g. https://hub.example:8750")
     parser.add_argument("--profile", type=Path, help="the profile folder (one per user and hub)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument("--version", action="version", version=f"platedesk {__version__}")
     commands = parser.add_subparsers(dest="command")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -205,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--entry-confirmed", action="store_true", help="you re-confirmed the hotlist entry"
     )
     ack.add_argument("--note", default="")
+    connect.add_parser(command)
     review.add_parser(command, _time)
     audit_trail.add_parser(command, _time)
     read_plate.add_parser(command)
@@ -242,8 +247,11 @@ def run(argv: list[str]) -> int:
     handler = HANDLERS[args.command]
     workstation: Workstation | None = None
     try:
+        profile = args.profile
+        if profile is None and args.command == connect.NAME:
+            profile = connect.default_profile(args.url)  # not the last used: another hub's
         workstation = Workstation.open(
-            profile_dir=args.profile,
+            profile_dir=profile,
             hub_url=args.hub,
             username=getattr(args, "user", None),
         )
@@ -542,7 +550,11 @@ def _verify(args: argparse.Namespace) -> int:
             return EXIT_ERROR
     client: HubClient | None = None
     try:
-        client = HubClient(hub_url) if hub_url else None
+        if hub_url:
+            ca = None  # the profile's agency CA bundle, when the profile keeps one
+            if args.profile is not None:
+                ca = profile_ca(args.profile, load_settings(args.profile))
+            client = HubClient(hub_url, ca_bundle=ca)
         report = verify_packet(
             args.packet,
             public_key=public_key,
@@ -630,6 +642,7 @@ HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "evidence": _evidence,
     "export": _export,
     "alerts": _alerts,
+    connect.NAME: connect.run,
     review.NAME: review.run,
     audit_trail.NAME: audit_trail.run,
 }

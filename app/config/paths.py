@@ -50,6 +50,16 @@ def default_profile_dir(*, username: str, hub_url: str) -> Path:
     return user_data_dir() / "profiles" / slug
 
 
+def hub_profile_dir(hub_url: str) -> Path:
+    """The profile a first run makes for a hub before anyone signs in, e.g.
+    .../platedesk/profiles/hub.example.gov-8750 (the first user to sign in takes it)."""
+    return user_data_dir() / "profiles" / _slug(re.sub(r"^[a-z]+://", "", hub_url.rstrip("/")))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+
+
 def current_profile_file() -> Path:
     """Names the profile used last, for commands run without --profile."""
     return user_data_dir() / "current-profile"

@@ -25,6 +25,9 @@ class ProfileSettings(BaseModel):
     version: int = SETTINGS_VERSION
     profile_id: str = ""
     hub_url: str = ""
+    # The agency's CA bundle for the hub, a PEM file in the profile folder ("" = the
+    # system's trusted authorities). A certificate, not a secret.
+    hub_ca_file: str = ""
     username: str = ""
     device_id: str = ""
     idle_lock_minutes: int = Field(

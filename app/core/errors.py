@@ -25,6 +25,8 @@ class ErrorKind(StrEnum):
     REFUSED = "refused"  # any other refusal (e.g. too many attempts)
     HUB_FAILED = "hub_failed"  # the hub had an internal problem (HTTP 5xx)
     CORRUPT = "corrupt"  # the hub's answer cannot be read or does not match its checksum
+    INSECURE = "insecure"  # plain http:// to another computer: refused before connecting
+    UNTRUSTED = "untrusted"  # the hub's TLS certificate is not trusted (no or wrong CA bundle)
 
     @property
     def offline(self) -> bool:

@@ -28,11 +28,14 @@ from app.config.paths import current_profile_file, default_profile_dir
 from app.config.settings import ProfileSettings, load_settings, save_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import KnownError
+from app.core.hub_address import check_hub_address
 from app.core.records import SessionInfo
 from app.core.schemas import DeviceCreate, LoginRequest, TokenPublic
 from app.export.sign import private_key, public_key_b64
+from app.services.hub_link import keep_ca, profile_ca
 from app.sync.client import HubClient, HubRefused, HubUnreachable
 from app.sync.secrets import SecretStore, keyring_is_insecure
+from app.sync.tls import CaBundle
 
 log = logging.getLogger(__name__)
 CACHE_FILE = "cache.db"
@@ -58,6 +61,7 @@ class Session:
         profile_dir: Path | None,
         hub_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        ca_bundle: CaBundle | None = None,
     ) -> None:
         # None: no profile yet; the first sign-in picks the default one for its user and hub.
         self._profile_dir = profile_dir
@@ -65,6 +69,10 @@ class Session:
             load_settings(profile_dir) if profile_dir is not None else ProfileSettings()
         )
         self.hub_url = (hub_url or self.settings.hub_url or "").rstrip("/") or None
+        # The agency CA bundle the hub's certificate is checked with (None: the system's).
+        self.ca_bundle: CaBundle | None = ca_bundle
+        if ca_bundle is None and profile_dir is not None:
+            self.ca_bundle = profile_ca(profile_dir, self.settings)
         self.transport = transport
         self._client: HubClient | None = None
         self._local = threading.local()
@@ -127,7 +135,9 @@ class Session:
             if self._client is None or self._client.base_url != hub_url.rstrip("/"):
                 if self._client is not None:
                     self._client.close()
-                self._client = HubClient(hub_url, transport=self.transport)
+                self._client = HubClient(
+                    hub_url, transport=self.transport, ca_bundle=self.ca_bundle
+                )
                 self._client.on_unauthorized = self.renew_access
                 self._client.on_device_revoked = self.wipe_revoked_device
                 self._client.device_id = self.settings.device_id or None
@@ -207,6 +217,35 @@ class Session:
             )
         return session
 
+    def use_hub(
+        self, hub_url: str, ca_bundle: CaBundle | None, *, profile_dir: Path | None = None
+    ) -> None:
+        """Talk to this hub, trusting this CA bundle, from now on (local). A profile that
+        has none yet takes `profile_dir`; one that belongs to a user at another hub refuses."""
+        hub = check_hub_address(hub_url)
+        with self.lock:
+            if self._profile_dir is None and profile_dir is not None:
+                self._profile_dir = profile_dir
+                self.settings = load_settings(profile_dir)
+            settings = self.settings
+            if settings.username and settings.hub_url and settings.hub_url != hub:
+                raise KnownError(
+                    f"This profile ({self.profile_dir}) belongs to {settings.username} at "
+                    f"{settings.hub_url}; give another profile folder (--profile DIR) for {hub}."
+                )
+            if self._profile_dir is not None:
+                keep_ca(self._profile_dir, settings, ca_bundle)
+                settings.hub_url = hub
+                save_settings(self._profile_dir, settings)
+                _remember_profile(self._profile_dir)
+            self.hub_url, self.ca_bundle = hub, ca_bundle
+            old, self._client = self._client, None
+            if old is not None:  # the next request trusts the new bundle; a session goes on
+                token = old.access_token
+                old.close()
+                if token and self.info is not None:
+                    self.client_for(hub).access_token = token
+
     # session -------------------------------------------------------------------
     def resume(self) -> bool:
         """Pick up a session kept from an earlier run, if its tokens are still in the
@@ -242,7 +281,9 @@ class Session:
             if not refresh or not self.hub_url:
                 return None
             try:
-                token = HubClient(self.hub_url, transport=self.transport).refresh(refresh)
+                token = HubClient(
+                    self.hub_url, transport=self.transport, ca_bundle=self.ca_bundle
+                ).refresh(refresh)
             except (HubRefused, HubUnreachable):
                 return None
             self.secrets().set_tokens(access=token.access_token, refresh=token.refresh_token)
@@ -280,6 +321,8 @@ class Session:
                 "no longer holds; ask your administrator before removing it (it may hold audit "
                 "events not yet sent to the hub)."
             )
+        if self.ca_bundle is not None and not settings.hub_ca_file:
+            keep_ca(self.profile_dir, settings, self.ca_bundle)  # chosen before the profile was
         settings.hub_url, settings.username = hub, username
         self.hub_url = hub
         client.access_token = token.access_token
@@ -293,8 +336,7 @@ class Session:
         save_settings(self.profile_dir, settings)
         secrets.set_tokens(access=token.access_token, refresh=token.refresh_token)
         self._start(token)
-        current_profile_file().parent.mkdir(parents=True, exist_ok=True)
-        current_profile_file().write_text(str(self.profile_dir.resolve()), encoding="utf-8")
+        _remember_profile(self.profile_dir)
         assert self.info is not None
         return self.info
 
@@ -408,6 +450,12 @@ class Session:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _remember_profile(profile_dir: Path) -> None:
+    """The profile commands and the window open when none is named."""
+    current_profile_file().parent.mkdir(parents=True, exist_ok=True)
+    current_profile_file().write_text(str(profile_dir.resolve()), encoding="utf-8")
 
 
 def _device_name() -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import ssl
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from app.core.audit_trail import AuditSearchPage, DeviceChainPublic
 from app.core.canonical import utc_iso
 from app.core.errors import KIND_FIELD, ErrorKind, KnownError
+from app.core.hub_address import check_hub_address
 from app.core.image_batch import BatchFormatError, frames
 from app.core.insights import InsightItemCreate, OperatorInsightsPublic, OversightChartsPublic
 from app.core.schemas import (
@@ -55,6 +57,7 @@ from app.core.schemas import (
     TokenPublic,
     UserPublic,
 )
+from app.sync.tls import CaBundle, is_untrusted_certificate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -115,12 +118,23 @@ DEVICE_HEADER = "X-Platedesk-Device"
 class HubClient:
     """A thread-safe client for one hub; `tokens` supplies and renews the access token."""
 
-    def __init__(self, base_url: str, *, transport: httpx.BaseTransport | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise KnownError(f"'{base_url}' is not a hub address; give it as https://host:port")
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        ca_bundle: CaBundle | None = None,
+    ) -> None:
+        # Refused before any connection: not an address, or plain http:// off this computer.
+        self.base_url = check_hub_address(base_url)
+        self.ca_bundle = ca_bundle
+        verify: ssl.SSLContext | bool = True if ca_bundle is None else ca_bundle.ssl_context()
         self._http = httpx.Client(
-            base_url=self.base_url, timeout=TIMEOUT, transport=transport, follow_redirects=False
+            base_url=self.base_url,
+            timeout=TIMEOUT,
+            transport=transport,
+            follow_redirects=False,
+            verify=verify,
         )
         self.access_token: str | None = None
         self.device_id: str | None = None  # sent with every request once registered
@@ -148,6 +162,8 @@ class HubClient:
                     ErrorKind.TIMED_OUT,
                 ) from exc
             except httpx.TransportError as exc:
+                if is_untrusted_certificate(exc):
+                    raise HubError(self._untrusted_message(), ErrorKind.UNTRUSTED) from exc
                 raise HubUnreachable(
                     f"Cannot reach the hub at {self.base_url} ({exc.__class__.__name__}); "
                     "check the address and your network.",
@@ -161,6 +177,20 @@ class HubClient:
                     continue
             return self._checked(response)
         raise AssertionError("unreachable")
+
+    def _untrusted_message(self) -> str:
+        if self.ca_bundle is None:
+            return (
+                f"The hub at {self.base_url} presented a certificate this computer does not "
+                "trust. If your agency uses its own certificate authority, add its CA bundle "
+                "(platedesk connect URL --ca-bundle FILE, or the first-run dialog); otherwise "
+                "check the address with your IT staff. Nothing was sent."
+            )
+        return (
+            f"The hub at {self.base_url} presented a certificate that the agency CA bundle "
+            "Platedesk was given did not sign (or one for another name). Check the address "
+            "and the CA bundle with your IT staff. Nothing was sent."
+        )
 
     def _checked(self, response: httpx.Response) -> httpx.Response:
         status = response.status_code

@@ -8,6 +8,8 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.config.paths import resource_path
+
 log = logging.getLogger(__name__)
 
 STYLE_SHEET_NAME = "platedesk.qss"
@@ -15,8 +17,8 @@ DARK_STYLE_SHEET_NAME = "platedesk-dark.qss"
 
 
 def default_styles_dir() -> Path:
-    """resources/styles of the checkout this package sits in."""
-    return Path(__file__).resolve().parents[2] / "resources" / "styles"
+    """resources/styles of the checkout or the bundle (app.config.paths finds it)."""
+    return resource_path("styles")
 
 
 def load_style_sheet(styles_dir: Path | None = None, *, dark: bool = False) -> str:

@@ -14,8 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from app.core.errors import ErrorKind
 from app.demo import running_hub, seed_hub, totp_now
-from app.sync.client import HubUnreachable
+from app.services.hub_link import read_ca_file
+from app.sync.client import HubError
 from app.workstation import Workstation
 from tests.support.nginx import TlsFiles, free_port, make_tls, nginx_binary, running_nginx
 
@@ -72,12 +74,11 @@ def test_a_slice_syncs_through_nginx_with_the_agency_ca(
 
     user = next(u for u in seeded["users"] if u["role"] == "detective")
     case = next(c["case_number"] for c in seeded["cases"] if user["username"] in c["assigned"])
-    workstation = Workstation.open(
-        profile_dir=tmp_path / "profile",
-        hub_url=url,
-        transport=httpx.HTTPTransport(verify=_trusting(tls)),
-    )
+    workstation = Workstation.open(profile_dir=tmp_path / "profile")
     try:
+        bundle = read_ca_file(tls.ca)  # as `platedesk connect URL --ca-bundle FILE` does
+        workstation.hub_link.probe(url, bundle)
+        workstation.hub_link.keep(url, bundle)
         workstation.login(
             username=user["username"], password=user["password"],
             totp=totp_now(user["totp_secret"]),
@@ -105,7 +106,8 @@ def test_a_workstation_without_the_ca_is_refused(
     user = next(u for u in seeded["users"] if u["role"] == "detective")
     workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=url)
     try:
-        with pytest.raises(HubUnreachable):
+        with pytest.raises(HubError) as refused:
             workstation.login(username=user["username"], password=user["password"], totp="000000")
     finally:
         workstation.close()
+    assert refused.value.kind is ErrorKind.UNTRUSTED  # the certificate, not the network

@@ -233,7 +233,7 @@ def test_the_uploader_keeps_a_refused_batch(hub: HubFixture, tmp_path: Path) -> 
     journal.append(
         Actor(device_id, "supervisor", "s1"), "search.outcome", params={"outcome": "lead"}
     )
-    client = HubClient("http://testserver", transport=hub.client._transport)
+    client = HubClient("http://localhost", transport=hub.client._transport)
     client.access_token = headers["Authorization"].removeprefix("Bearer ")
     uploader = JournalUploader(client=client, journal=journal, device_id=device_id)
     assert uploader.upload() == 0

@@ -63,7 +63,7 @@ def _stored_leaves(hub: HubFixture) -> list[bytes]:
 
 
 def _client(hub: HubFixture, headers: dict[str, str]) -> HubClient:
-    client = HubClient("http://testserver", transport=hub.client._transport)
+    client = HubClient("http://localhost", transport=hub.client._transport)
     client.access_token = headers["Authorization"].removeprefix("Bearer ")
     return client
 

@@ -39,7 +39,7 @@ def test_a_hub_that_never_answers_times_out_within_five_seconds() -> None:
 def _answering(status: int, body: dict[str, Any]) -> HubClient:
     """A client whose every request gets one answer (an httpx transport: the network edge)."""
     transport = httpx.MockTransport(lambda _request: httpx.Response(status, json=body))
-    return HubClient("http://hub.invalid", transport=transport)
+    return HubClient("https://hub.invalid", transport=transport)
 
 
 @pytest.mark.parametrize(
