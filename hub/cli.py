@@ -536,6 +536,40 @@ def cmd_transparency(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_transparency_report(args: argparse.Namespace) -> int:
+    from hub.transparency_report import build_monthly, render_pdf
+
+    settings, database = _open(args)
+    try:
+        with database.read() as connection:
+            report = build_monthly(
+                connection,
+                month=args.month,
+                now=system_clock(),
+                retention_days=settings.retention_days,
+            )
+    finally:
+        database.dispose()
+    out = Path(args.out)
+    try:
+        out.write_bytes(render_pdf(report))
+    except OSError as exc:
+        raise KnownError(f"Cannot write {out} ({exc.strerror}); choose another --out.") from None
+    figures = report.figures
+    _print(
+        {
+            "month": report.month,
+            "out": str(out),
+            "searches": figures.searches,
+            "refused_searches": figures.refused_searches,
+            "flagged_searches": figures.flagged_searches,
+            "refusals": len(report.refusals),
+            "partner_agencies": [access.agency for access in report.partner_accesses],
+        }
+    )
+    return 0
+
+
 def cmd_hotlist_import(args: argparse.Namespace) -> int:
     from hub.flag_policy import current_policy
     from hub.hotlists import import_csv
@@ -703,6 +737,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(transparency)
     transparency.set_defaults(handler=cmd_transparency)
+
+    monthly = commands.add_parser(
+        "transparency-report",
+        help="write the council's monthly transparency report as PDF (figures, refusals, "
+        "partner accesses)",
+    )
+    common(monthly)
+    monthly.add_argument("--month", required=True, help="YYYY-MM (UTC), e.g. 2026-11")
+    monthly.add_argument("--out", required=True, metavar="FILE.pdf", help="where to write it")
+    monthly.set_defaults(handler=cmd_transparency_report)
 
     hotlist = commands.add_parser("hotlist", help="hotlist entries (plates of interest)")
     hotlist_commands = hotlist.add_subparsers(dest="hotlist_command", required=True)
