@@ -35,6 +35,7 @@ from app.services.review import ReviewService
 from app.services.search import SearchService
 from app.services.session import LOCKED_MESSAGE, NotSignedIn, Session, SessionLocked
 from app.services.slices import SliceService
+from app.services.transparency import TransparencyService
 from app.sync.client import HubUnreachable
 from app.vision.redact import DerivedSpec
 
@@ -61,6 +62,7 @@ class Workstation:
         self.alerts = AlertService(self.core)
         self.audit = AuditService(self.core, self.evidence)
         self.oversight = OversightService(self.core)
+        self.transparency = TransparencyService(self.core)
         if self.core.resume():
             self.audit.purge()
 

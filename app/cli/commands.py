@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.cli import read_plate, review
+from app.cli import read_plate, review, transparency
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import ErrorKind, KnownError
@@ -54,6 +54,7 @@ COMMANDS = (
     "verify",
     "alerts",
     review.NAME,
+    transparency.NAME,
     read_plate.NAME,
 )
 
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ack.add_argument("--note", default="")
     review.add_parser(command, _time)
+    transparency.add_parser(command)
     read_plate.add_parser(command)
     return parser
 
@@ -613,4 +615,5 @@ HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "export": _export,
     "alerts": _alerts,
     review.NAME: review.run,
+    transparency.NAME: transparency.run,
 }
