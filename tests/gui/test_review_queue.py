@@ -3,8 +3,11 @@ model, then the panel, the notice and the answer dialog against a real hub."""
 
 from __future__ import annotations
 
+import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
@@ -18,6 +21,7 @@ from app.demo import totp_now
 from app.ui.main_window import MainWindow
 from app.ui.models.review_queue_model import QUEUE_COLUMNS, ReviewQueueModel
 from app.ui.operations import oversight
+from app.ui.widgets.review_context_pane import ReviewContextPane
 from app.ui.widgets.review_queue_panel import (
     NEEDS_NOTE,
     REVIEW_QUEUE_TAB,
@@ -25,10 +29,12 @@ from app.ui.widgets.review_queue_panel import (
     JustificationNotice,
     ReviewQueuePanel,
 )
+from app.ui.widgets.transparency_panel import TransparencyPanel
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 from tests.support.live_hub import SeededHub
 from tests.support.review_items import item
+from tests.support.tools import need_tool
 
 from .conftest import Desk
 
@@ -201,3 +207,99 @@ def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detecti
     assert checked.args == [0]
     assert window.justification_notice.isHidden()
     assert detective.oversight.inbox() == []
+
+
+def _supervisor(seeded_hub: SeededHub, profile: Path) -> Workstation:
+    user = seeded_hub.user("supervisor")
+    supervisor = Workstation.open(profile_dir=profile, hub_url=seeded_hub.url)
+    supervisor.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    return supervisor
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_the_supervisor_sees_the_reads_an_overbroad_search_returned(
+    qtbot: QtBot,
+    seeded_hub: SeededHub,
+    synced_workstation: tuple[Workstation, str],
+    runner: TaskRunner,
+    tmp_path: Path,
+) -> None:
+    detective, case = synced_workstation
+    found = detective.search.run(
+        SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern("2*"))
+    )
+    assert detective.audit.upload() > 0
+    supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
+    try:
+        [item] = [
+            i
+            for i in supervisor.oversight.queue(rule="overbroad_pattern")
+            if i.params.get("pattern") == "2*"
+        ]
+        assert item.severity == "medium"
+        pane = ReviewContextPane(workstation=supervisor, runner=runner)
+        qtbot.addWidget(pane)
+        with qtbot.waitSignal(pane.searches_loaded, timeout=20_000):
+            pane.set_item(item)
+        assert "(this search)" in pane.searches_view.toPlainText()
+        assert pane.reads_table.rowCount() == 0  # nothing shown until asked: it is audited
+        with (
+            qtbot.waitSignal(pane.reads_loaded, timeout=20_000) as loaded,
+            qtbot.waitSignal(pane.image_loaded, timeout=20_000),
+        ):
+            qtbot.mouseClick(pane.reads_button, Qt.MouseButton.LeftButton)
+        assert loaded.args[0] == pane.reads_table.rowCount() > 0
+        assert pane.shown is not None
+        assert pane.shown.total == item.result_count == found.total
+        plates = [pane.reads_table.item(r, 1).text() for r in range(pane.reads_table.rowCount())]
+        assert all(plate.startswith("2") for plate in plates)
+        assert not pane.thumbnail.pixmap().isNull()  # the image came through the review grant
+        journal = supervisor.journal().events()
+        [viewed] = [e for e in journal if e["action"] == "review.reads"]
+        assert viewed["object_refs"] == {"item_id": item.item_id}
+        assert viewed["params"]["total"] == found.total
+        assert any(e["action"] == "review.image" for e in journal)
+    finally:
+        supervisor.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_transparency_preview_and_monthly_report(
+    qtbot: QtBot, seeded_hub: SeededHub, runner: TaskRunner, tmp_path: Path
+) -> None:
+    supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
+    try:
+        panel = TransparencyPanel(workstation=supervisor, runner=runner)
+        qtbot.addWidget(panel)
+        with qtbot.waitSignal(panel.preview_loaded, timeout=20_000):
+            panel.refresh()
+        public = httpx.get(f"{seeded_hub.url}/transparency.json", timeout=10).json()
+        assert panel.report is not None
+        shown = panel.preview.toPlainText()
+        assert f"Searches, last {public['period_days']} days" in shown
+        for figure in ("searches", "unique_vehicles", "refused_searches", "flagged_searches"):
+            assert getattr(panel.report, figure) == public[figure]
+        panel.month_edit.setText("11/2026")
+        with qtbot.waitSignal(panel.failed, timeout=20_000) as bad:
+            panel.save_report(tmp_path / "bad.pdf")
+        assert "YYYY-MM" in bad.args[0]
+        month = datetime.now(UTC).strftime("%Y-%m")
+        panel.month_edit.setText(month)
+        with qtbot.waitSignal(panel.report_saved, timeout=30_000) as saved:
+            panel.save_report(tmp_path / "council")
+        path = Path(saved.args[0])
+        assert path.name == "council.pdf"
+        text = subprocess.run(
+            [need_tool("pdftotext"), "-layout", str(path), "-"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert f"ALPR transparency report: {datetime.now(UTC):%B %Y}" in text
+        assert "Refused requests (" in text
+        [made] = [e for e in supervisor.journal().events() if e["action"] == "transparency.report"]
+        assert made["object_refs"] == {"month": month}
+    finally:
+        supervisor.close()
