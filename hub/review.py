@@ -137,14 +137,17 @@ def recent_public(row: Any) -> RecentSearchPublic:
     )
 
 
-def _recent(connection: Connection, username: str) -> list[RecentSearchPublic]:
-    rows = connection.execute(
+def _newest(username: str) -> sa.Select[Any]:
+    return (
         sa.select(search_log)
         .where(search_log.c.username == username)
         .order_by(search_log.c.occurred_at.desc(), search_log.c.log_id.desc())
         .limit(RECENT_SEARCHES)
-    ).all()
-    return [recent_public(r) for r in rows]
+    )
+
+
+def _recent(connection: Connection, username: str) -> list[RecentSearchPublic]:
+    return [recent_public(r) for r in connection.execute(_newest(username)).all()]
 
 
 def severity_name(value: int) -> str:

@@ -375,6 +375,8 @@ search_log = sa.Table(
     sa.Column("occurred_at", UTCDateTime(), nullable=False),
     sa.Column("item_id", sa.String(32), nullable=True),  # its review item when flagged
     sa.Index(None, "username", "occurred_at"),
+    # 0017: a user's newest searches in order, read by index (each item of a queue page)
+    sa.Index(None, "username", "occurred_at", "log_id"),
 )
 
 review_items = sa.Table(

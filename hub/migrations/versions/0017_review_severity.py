@@ -9,6 +9,9 @@ severity of the most severe rule that fired, stored when the item is filed so th
 database orders the queue (most severe, then newest) and pages it by key. Items
 filed before this revision get theirs from their rules here.
 
+search_log (username, occurred_at, log_id): each queue item's recent searches by
+index, newest first.
+
 review_read_grants: a reviewer who opened the reads a flagged search returned may
 fetch those reads' images for a while (hub.review_context), with no case assignment.
 """
@@ -74,6 +77,12 @@ def upgrade() -> None:
         ["severity", "occurred_at", "item_id"],
         unique=False,
     )
+    op.create_index(
+        "ix_search_log_username_occurred_at_log_id",
+        "search_log",
+        ["username", "occurred_at", "log_id"],
+        unique=False,
+    )
     op.create_table(
         "review_read_grants",
         sa.Column("grant_id", BigId, autoincrement=True, nullable=False),
@@ -101,6 +110,7 @@ def downgrade() -> None:
         op.f("ix_review_read_grants_username_expires_at"), table_name="review_read_grants"
     )
     op.drop_table("review_read_grants")
+    op.drop_index("ix_search_log_username_occurred_at_log_id", table_name="search_log")
     op.drop_index("ix_review_items_severity_occurred_at_item_id", table_name="review_items")
     op.drop_index("ix_review_items_unit_severity_occurred_at_item_id", table_name="review_items")
     with op.batch_alter_table("review_items", schema=None) as batch_op:
