@@ -223,3 +223,30 @@ def test_monthly_transparency_report_pdf(
     assert "Refused requests (1)" in _pdf_text(out.read_bytes(), tmp_path)
     assert hub_cli([*argv, "--month", "11/2026", "--out", str(out)]) == 1
     assert "YYYY-MM" in capsys.readouterr().err
+
+
+def test_migration_0017_gives_existing_items_their_severity(hub: HubFixture) -> None:
+    """Items filed before 0017 get the severity of their most severe rule."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from hub.core.db import MIGRATIONS_DIR
+
+    oversight(hub, sample_rate=1.0)
+    _search_item(hub)  # low
+    _search_item(hub, plate_pattern="A*")  # medium
+    desk = Workstation(hub, "detective2")  # high
+    desk.upload([desk.event("search", local_search_params(case_number=OTHER_CASE))])
+    before = {item["item_id"]: item["severity"] for item in review_list(hub)}
+    assert sorted(before.values()) == ["high", "low", "medium"]
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    previous = ScriptDirectory.from_config(config).get_revision("0017").down_revision
+    assert isinstance(previous, str)
+    for step, target in ((command.downgrade, previous), (command.upgrade, "head")):
+        with hub.database.engine.connect() as connection:
+            config.attributes["connection"] = connection
+            step(config, target)
+            connection.commit()
+    assert {item["item_id"]: item["severity"] for item in review_list(hub)} == before
