@@ -34,7 +34,7 @@ from app.core.schemas import (
     Role,
 )
 from hub.audit import record_hub_event
-from hub.db.tables import review_actions, review_items, search_log, users
+from hub.db.tables import cases, review_actions, review_items, search_log, users
 from hub.errors import HubError
 from hub.flags import OPEN, UNEVALUATED
 from hub.slices import Caller
@@ -158,7 +158,13 @@ def severity_name(value: int) -> str:
 
 
 def _item_select() -> sa.Select[Any]:
-    return sa.select(review_items, users.c.display_name).outerjoin(
+    case_status = (
+        sa.select(cases.c.status)
+        .where(cases.c.case_number == review_items.c.case_number)
+        .scalar_subquery()
+        .label("case_status")
+    )
+    return sa.select(review_items, users.c.display_name, case_status).outerjoin(
         users, users.c.username == review_items.c.username
     )
 
@@ -179,6 +185,7 @@ def item_public(
         display_name=row.display_name,
         unit=row.unit,
         case_number=row.case_number,
+        case_status=row.case_status,
         purpose=row.purpose,
         justification=row.justification,
         params=json.loads(row.params),

@@ -648,6 +648,7 @@ class ReviewItemPublic(WireModel):
     display_name: str | None
     unit: str | None
     case_number: str
+    case_status: str | None = None  # the case's status now ("open", "closed"); None: no such case
     purpose: str
     justification: str | None
     params: dict[str, Any]  # the exact parameters, as audited

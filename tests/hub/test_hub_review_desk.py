@@ -61,6 +61,7 @@ def test_queue_is_most_severe_then_newest_and_pages_by_key(hub: HubFixture) -> N
     assert [item["severity"] for item in items] == ["high", "medium", "low", "low"]
     assert [item["item_id"] for item in items[1:]] == [medium, low_new, low_old]
     assert "case_not_assigned" in [rule["rule"] for rule in items[0]["rules"]]
+    assert (items[0]["case_number"], items[0]["case_status"]) == (OTHER_CASE, "open")
     first = review_list(hub, limit=3)
     rest = review_list(hub, limit=3, after=first[-1]["item_id"])
     assert [i["item_id"] for i in first + rest] == [i["item_id"] for i in items]
