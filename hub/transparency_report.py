@@ -72,8 +72,11 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     if found is None:
         raise MonthError(f"'{month}' is not a month; write it as YYYY-MM, e.g. 2026-11.")
     year, number = int(found.group(1)), int(found.group(2))
-    start = datetime(year, number, 1, tzinfo=UTC)
-    end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=UTC)
+    try:
+        start = datetime(year, number, 1, tzinfo=UTC)
+        end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=UTC)
+    except ValueError:  # year 0 or 9999-12: outside the calendar Python keeps
+        raise MonthError(f"{month} is outside the years the hub reports on.") from None
     return start, end
 
 
