@@ -1,7 +1,7 @@
 """Review items carry their severity, and the queue's order has an index.
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-07 03:20:00.000000
 
 review_items.severity: 1 low, 2 medium, 3 high (app.core.oversight.Severity), the
@@ -27,7 +27,7 @@ import hub.db.types
 from app.core.oversight import item_severity
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
