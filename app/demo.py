@@ -304,10 +304,13 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
         print(f"Demo hub running at {hub.url} (stops when the window closes).", flush=True)
         profile = demo_profile(data, username=detective["username"], hub_url=hub.url)
         workstation = Workstation.open(profile_dir=profile, hub_url=hub.url)
+        supervisor = None
         try:
             if workstation.session is None:
                 sign_in(workstation, detective)
             slice_id = _demo_slice(workstation, case_number)
+            if screenshots is not None:
+                supervisor = _supervisor_desk(data, seeded, hub.url, workstation, case_number)
             return run_gui(
                 workstation=workstation,
                 demo=True,
@@ -315,12 +318,37 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
                 initial_purpose=DEMO_PURPOSE,
                 start_sync_slice=slice_id,
                 screenshots_dir=screenshots,
+                supervisor=supervisor,
             )
         except KnownError as exc:
             print(f"platedesk demo: {exc}", file=sys.stderr)
             return 1
         finally:
+            if supervisor is not None:
+                supervisor.close()
             workstation.close()
+
+
+def _supervisor_desk(
+    data: Path, seeded: dict[str, Any], hub_url: str, detective: Any, case_number: str
+) -> Any:
+    """For the screenshots of the supervisor's desk: an overbroad search of the demo
+    detective's (mirrored to the hub, where it is flagged), and the demo supervisor
+    signed in on a profile of their own."""
+    from app.core.plates import parse_pattern
+    from app.core.records import SearchQuery
+    from app.workstation import Workstation
+
+    detective.search.run(
+        SearchQuery(case_number=case_number, purpose=DEMO_PURPOSE, pattern=parse_pattern("1*"))
+    )
+    detective.audit.upload()
+    user = user_of(seeded, "supervisor")
+    profile = demo_profile(data, username=user["username"], hub_url=hub_url)
+    supervisor = Workstation.open(profile_dir=profile, hub_url=hub_url)
+    if supervisor.session is None:
+        sign_in(supervisor, user)
+    return supervisor
 
 
 def _demo_slice(workstation: Any, case_number: str) -> str:

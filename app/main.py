@@ -118,11 +118,13 @@ def run_gui(
     initial_purpose: str | None = None,
     start_sync_slice: str | None = None,
     screenshots_dir: Path | None = None,
+    supervisor: Workstation | None = None,
 ) -> int:
     """Show sign-in if needed, then the main window; return the exit code.
 
     With `screenshots_dir`, render signin.png, results.png, sightings.png, alerts.png and lock.png there
-    instead of waiting for the user, then quit.
+    instead of waiting for the user, then quit; with `supervisor` too, the supervisor's desk
+    (review_queue.png, review_item.png, transparency.png).
     """
     with _application() as app:
         if app is None:
@@ -143,6 +145,7 @@ def run_gui(
                     initial_purpose=initial_purpose,
                     start_sync_slice=start_sync_slice,
                     directory=screenshots_dir,
+                    supervisor=supervisor,
                 )
             while True:
                 if workstation.session is None:
@@ -226,6 +229,7 @@ def _render_screenshots(
     initial_purpose: str | None,
     start_sync_slice: str | None,
     directory: Path,
+    supervisor: Workstation | None = None,
 ) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     session = workstation.session
@@ -283,7 +287,27 @@ def _render_screenshots(
     finally:
         window.close()
         window.deleteLater()
+    if supervisor is not None:
+        _render_supervisor(supervisor, runner=runner, directory=directory)
     return 0
+
+
+def _render_supervisor(supervisor: Workstation, *, runner: TaskRunner, directory: Path) -> None:
+    """review_queue.png, review_item.png and transparency.png: the supervisor's desk."""
+    from app.ui.supervisor_screens import render_supervisor_screens
+
+    window = MainWindow(supervisor, runner)
+    window.idle_watcher.stop()
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    try:
+        render_supervisor_screens(
+            window, directory=directory, wait_until=_wait_until, save=_save,
+            timeout_s=LOAD_TIMEOUT_S,
+        )  # fmt: skip
+    finally:
+        window.close()
+        window.deleteLater()
 
 
 def _show_alert(window: MainWindow) -> bool:

@@ -56,6 +56,7 @@ from app.ui.widgets.search_panel import SearchPanel
 from app.ui.widgets.sightings_panel import SightingsPanel
 from app.ui.widgets.status_bar import DeskStatusBar
 from app.ui.widgets.sync_panel import SyncPanel
+from app.ui.widgets.transparency_panel import TRANSPARENCY_TAB, TransparencyPanel
 from app.ui.workers import TaskRunner
 from app.vision.plate_reader import PlateReader
 
@@ -171,6 +172,8 @@ class MainWindow(QMainWindow):
         self.alert_banner = AlertBanner()
         self.review_queue_panel = ReviewQueuePanel(workstation=workstation, runner=runner)
         self.results_tabs.addTab(self.review_queue_panel, REVIEW_QUEUE_TAB)
+        self.transparency_panel = TransparencyPanel(workstation=workstation, runner=runner)
+        self.results_tabs.addTab(self.transparency_panel, TRANSPARENCY_TAB)
         self.justification_notice = JustificationNotice()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.results_tabs)

@@ -21,7 +21,6 @@ from app.demo import totp_now
 from app.ui.main_window import MainWindow
 from app.ui.models.review_queue_model import QUEUE_COLUMNS, ReviewQueueModel
 from app.ui.operations import oversight
-from app.ui.widgets.review_context_pane import ReviewContextPane
 from app.ui.widgets.review_queue_panel import (
     NEEDS_NOTE,
     REVIEW_QUEUE_TAB,
@@ -59,6 +58,13 @@ def test_review_queue_model(qtmodeltester: ModelTester) -> None:
     model.replace(decided)
     assert with_signal == [(1, 1)]
     assert model.data(model.index(1, 6)) == "justification requested"
+    qtmodeltester.check(model)
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+    model.append_items([item("b", ["case_not_assigned"], 0), item("c", ["random_sample"], 9)])
+    assert inserted == [(2, 2)]  # the next page, without the row shown already
+    assert [i.item_id for i in model.items] == ["b", "a", "c"]
+    assert model.data(model.index(2, 0)) == "low"
     qtmodeltester.check(model)
 
 
@@ -234,16 +240,18 @@ def test_the_supervisor_sees_the_reads_an_overbroad_search_returned(
     assert detective.audit.upload() > 0
     supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
     try:
-        [item] = [
-            i
-            for i in supervisor.oversight.queue(rule="overbroad_pattern")
-            if i.params.get("pattern") == "2*"
-        ]
+        panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
+        qtbot.addWidget(panel)
+        with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
+            panel.refresh()
+        [item] = [i for i in panel.model.items if i.params.get("pattern") == "2*"]
         assert item.severity == "medium"
-        pane = ReviewContextPane(workstation=supervisor, runner=runner)
-        qtbot.addWidget(pane)
+        pane = panel.context
         with qtbot.waitSignal(pane.searches_loaded, timeout=20_000):
-            pane.set_item(item)
+            panel.select(item.item_id)
+        shown = panel.detail.toPlainText()
+        for context in (f"case {case} (open)", "severity medium", item.rules[0].reason):
+            assert context in shown
         assert "(this search)" in pane.searches_view.toPlainText()
         assert pane.reads_table.rowCount() == 0  # nothing shown until asked: it is audited
         with (
@@ -301,5 +309,56 @@ def test_transparency_preview_and_monthly_report(
         assert "Refused requests (" in text
         [made] = [e for e in supervisor.journal().events() if e["action"] == "transparency.report"]
         assert made["object_refs"] == {"month": month}
+    finally:
+        supervisor.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_random_sample_items_are_approved_together_in_the_queue(
+    qtbot: QtBot,
+    seeded_hub: SeededHub,
+    synced_workstation: tuple[Workstation, str],
+    runner: TaskRunner,
+    tmp_path: Path,
+) -> None:
+    detective, case = synced_workstation
+    done = seeded_hub.hub_cli("policy", "set", "sample_rate", "1")
+    assert done.returncode == 0, done.stderr
+    try:
+        for pattern in ("7K2*", "ABC*", "3*"):  # the last one is overbroad too: medium
+            detective.search.run(
+                SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern(pattern))
+            )
+        assert detective.audit.upload() > 0
+    finally:
+        done = seeded_hub.hub_cli("policy", "set", "sample_rate", "0")
+        assert done.returncode == 0, done.stderr
+    supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
+    try:
+        panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
+        qtbot.addWidget(panel)
+        panel.filter_bar.rule_box.setCurrentIndex(
+            panel.filter_bar.rule_box.findData("random_sample")
+        )
+        with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
+            qtbot.mouseClick(panel.filter_bar.apply_button, Qt.MouseButton.LeftButton)
+        ours = {i.params.get("pattern"): i for i in panel.model.items if i.source == "workstation"}
+        low = [ours["7K2*"].item_id, ours["ABC*"].item_id]
+        broad = ours["3*"]
+        severities = [i.severity for i in panel.model.items]
+        assert severities == sorted(severities, key=["high", "medium", "low"].index)
+        panel.select_many([*low, broad.item_id])
+        assert not panel.sample_button.isEnabled()  # a medium item is among them
+        panel.select_many(low)
+        assert panel.sample_button.isEnabled()
+        with qtbot.waitSignal(panel.sampled, timeout=20_000) as sampled:
+            qtbot.mouseClick(panel.sample_button, Qt.MouseButton.LeftButton)
+        assert sampled.args == [2]
+        assert {panel.model.item_at(panel.model.row_of(i) or 0).status for i in low} == {"approved"}
+        assert not panel.sample_button.isEnabled()  # decided now
+        journal = [e for e in supervisor.journal().events() if e["action"] == "review.decision"]
+        assert sorted(e["object_refs"]["item_id"] for e in journal) == sorted(low)
+        assert all(e["params"]["bulk"] is True for e in journal)
     finally:
         supervisor.close()
