@@ -310,7 +310,9 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
                 sign_in(workstation, detective)
             slice_id = _demo_slice(workstation, case_number)
             if screenshots is not None:
-                supervisor = _supervisor_desk(data, seeded, hub.url, workstation, case_number)
+                supervisor = _supervisor_desk(
+                    data, seeded, hub.url, workstation, case_number, slice_id
+                )
             return run_gui(
                 workstation=workstation,
                 demo=True,
@@ -330,7 +332,12 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
 
 
 def _supervisor_desk(
-    data: Path, seeded: dict[str, Any], hub_url: str, detective: Any, case_number: str
+    data: Path,
+    seeded: dict[str, Any],
+    hub_url: str,
+    detective: Any,
+    case_number: str,
+    slice_id: str,
 ) -> Any:
     """For the screenshots of the supervisor's desk: an overbroad search of the demo
     detective's (mirrored to the hub, where it is flagged), and the demo supervisor
@@ -339,6 +346,7 @@ def _supervisor_desk(
     from app.core.records import SearchQuery
     from app.workstation import Workstation
 
+    detective.sync(slice_id=slice_id)
     detective.search.run(
         SearchQuery(case_number=case_number, purpose=DEMO_PURPOSE, pattern=parse_pattern("1*"))
     )

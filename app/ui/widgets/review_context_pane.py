@@ -38,7 +38,7 @@ READS_NOTE = "Viewing them is recorded in the audit log."
 NO_READS = {
     "none": "This search left no reads to show: it had no slice, or its reads are past retention.",
 }
-THUMB = 240
+THUMB = 200
 
 
 def searches_html(searches: list[RecentSearchPublic], item: ReviewItemPublic) -> str:
@@ -83,6 +83,7 @@ class ReviewContextPane(QWidget):
         self.reads_button.setAutoDefault(False)
         self.reads_button.setToolTip(READS_NOTE)
         self.reads_label = QLabel()
+        self.reads_label.setWordWrap(True)
         self.reads_table = QTableWidget(0, len(READ_COLUMNS))
         self.reads_table.setHorizontalHeaderLabels(list(READ_COLUMNS))
         self.reads_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

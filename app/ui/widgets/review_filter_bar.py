@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLineEdit, QPushButton, QWidget
 
 from app.core.flag_rules import RULES
 from app.services.oversight import STATUSES
@@ -67,13 +67,15 @@ class ReviewFilterBar(QWidget):
         self.to_edit.setPlaceholderText("to YYYY-MM-DD")
         self.apply_button = QPushButton("Filter")
         self.apply_button.setAutoDefault(False)
-        layout = QHBoxLayout(self)
+        layout = QGridLayout(self)  # two rows: what, then whose and when
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (
-            self.status_box, self.rule_box, self.user_edit, self.case_edit, self.from_edit,
-            self.to_edit, self.apply_button,
-        ):  # fmt: skip
-            layout.addWidget(widget)
+        layout.addWidget(self.status_box, 0, 0)
+        layout.addWidget(self.rule_box, 0, 1)
+        layout.addWidget(self.user_edit, 0, 2)
+        layout.addWidget(self.apply_button, 0, 3)
+        layout.addWidget(self.case_edit, 1, 0)
+        layout.addWidget(self.from_edit, 1, 1)
+        layout.addWidget(self.to_edit, 1, 2)
         self.apply_button.clicked.connect(self.applied)
         for edit in (self.user_edit, self.case_edit, self.from_edit, self.to_edit):
             edit.returnPressed.connect(self.applied)

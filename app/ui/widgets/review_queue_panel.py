@@ -121,6 +121,7 @@ class ReviewQueuePanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
         self.refresh_button = QPushButton("Refresh")
         self.filter_bar = ReviewFilterBar()
         self.more_button = QPushButton("Show more")
