@@ -305,6 +305,7 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
         print(f"Demo hub running at {hub.url} (stops when the window closes).", flush=True)
         profile = demo_profile(data, username=detective["username"], hub_url=hub.url)
         workstation = Workstation.open(profile_dir=profile, hub_url=hub.url)
+        supervisor = None
         try:
             if workstation.session is None:
                 sign_in(workstation, detective)
@@ -312,6 +313,7 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
             desk = None
             if screenshots is not None:
                 _simulated_history(workstation, seeded=seeded, data=data)
+                _overbroad_search(workstation, case_number, slice_id)
                 desk = partial(_desk_screens, seeded=seeded, data=data, hub_url=hub.url)
             return run_gui(
                 workstation=workstation,
@@ -326,6 +328,8 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
             print(f"platedesk demo: {exc}", file=sys.stderr)
             return 1
         finally:
+            if supervisor is not None:
+                supervisor.close()
             workstation.close()
 
 
@@ -338,10 +342,24 @@ def _simulated_history(detective: Any, *, seeded: dict[str, Any], data: Path) ->
     deliver_history(detective, case_numbers=cases, data=data)
 
 
+def _overbroad_search(detective: Any, case_number: str, slice_id: str) -> None:
+    """An overbroad search of the demo detective's, mirrored to the hub (where it is
+    flagged): the review queue's screenshots open it with the reads it returned."""
+    from app.core.plates import parse_pattern
+    from app.core.records import SearchQuery
+
+    detective.sync(slice_id=slice_id)
+    detective.search.run(
+        SearchQuery(case_number=case_number, purpose=DEMO_PURPOSE, pattern=parse_pattern("1*"))
+    )
+    detective.audit.upload()
+
+
 def _desk_screens(
     runner: Any, directory: Path, *, seeded: dict[str, Any], data: Path, hub_url: str
 ) -> None:
     """The supervisor desk's screenshots: insights, audit trail, charts."""
+    from app.main import render_supervisor_window
     from app.ui.desk_screens import render_desk_screens
     from app.workstation import Workstation
 
@@ -352,6 +370,7 @@ def _desk_screens(
         if supervisor.session is None:
             sign_in(supervisor, user)
         render_desk_screens(workstation=supervisor, runner=runner, directory=directory)
+        render_supervisor_window(supervisor, runner=runner, directory=directory)
     finally:
         supervisor.close()
 

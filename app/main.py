@@ -311,6 +311,26 @@ def _render_screenshots(
     return 0
 
 
+def render_supervisor_window(
+    supervisor: Workstation, *, runner: TaskRunner, directory: Path
+) -> None:
+    """review_queue.png, review_item.png and transparency.png: the supervisor's desk."""
+    from app.ui.supervisor_screens import render_supervisor_screens
+
+    window = MainWindow(supervisor, runner)
+    window.idle_watcher.stop()
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    try:
+        render_supervisor_screens(
+            window, directory=directory, wait_until=_wait_until, save=_save,
+            timeout_s=LOAD_TIMEOUT_S,
+        )  # fmt: skip
+    finally:
+        window.close()
+        window.deleteLater()
+
+
 def _show_alert(window: MainWindow) -> bool:
     """The Alerts tab on the newest hotlist hit, with its image (False: no alert)."""
     panel = window.alerts_panel

@@ -38,6 +38,7 @@ from app.services.review import ReviewService
 from app.services.search import SearchService
 from app.services.session import LOCKED_MESSAGE, NotSignedIn, Session, SessionLocked
 from app.services.slices import SliceService
+from app.services.transparency import TransparencyService
 from app.sync.client import HubUnreachable
 from app.sync.tls import CaBundle
 from app.vision.redact import DerivedSpec
@@ -70,6 +71,7 @@ class Workstation:
         self.audit = AuditService(self.core, self.evidence)
         self.oversight = OversightService(self.core)
         self.insights = InsightsService(self.core)  # operator insights, charts, audit trail
+        self.transparency = TransparencyService(self.core)
         if self.core.resume():
             self.audit.purge()
 

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from app.core.canonical import canonical_json, parse_utc
 from app.core.flag_rules import FiredRule, FlagPolicy, SearchFacts, evaluate, sample_draw
+from app.core.oversight import item_severity
 from hub.audit import record_hub_event
 from hub.db.tables import case_assignments, review_items, search_log, slices, users
 from hub.db.types import to_ms
@@ -188,6 +189,7 @@ def _file(
             slice_id=record.slice_id,
             status=OPEN,
             updated_at=now,
+            severity=int(item_severity(rule.rule for rule in fired)),
         )
     )
     record_hub_event(

@@ -20,19 +20,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from app.core.flag_rules import RULES
+from app.core.flag_rules import RANDOM_SAMPLE, RULES
+from app.core.oversight import Severity
 from app.core.schemas import (
     FiredRulePublic,
     JustificationAnswerCreate,
     JustificationRequestPublic,
     RecentSearchPublic,
     ReviewActionPublic,
+    ReviewBulkApproveCreate,
     ReviewDecisionCreate,
     ReviewItemPublic,
     Role,
 )
 from hub.audit import record_hub_event
-from hub.db.tables import review_actions, review_items, search_log, users
+from hub.db.tables import cases, review_actions, review_items, search_log, users
 from hub.errors import HubError
 from hub.flags import OPEN, UNEVALUATED
 from hub.slices import Caller
@@ -106,51 +108,84 @@ def _rules(text: str) -> list[FiredRulePublic]:
     return [FiredRulePublic.model_validate(rule) for rule in json.loads(text)]
 
 
-def _history(connection: Connection, item_id: str) -> list[ReviewActionPublic]:
+def _histories(connection: Connection, item_ids: list[str]) -> dict[str, list[ReviewActionPublic]]:
+    """Each item's decisions, requests and answers, oldest first (one query)."""
+    found: dict[str, list[ReviewActionPublic]] = {item_id: [] for item_id in item_ids}
+    if not item_ids:
+        return found
     rows = connection.execute(
         sa.select(review_actions)
-        .where(review_actions.c.item_id == item_id)
+        .where(review_actions.c.item_id.in_(item_ids))
         .order_by(review_actions.c.action_id)
     ).all()
-    return [ReviewActionPublic(kind=r.kind, actor=r.actor, at=r.at, text=r.text) for r in rows]
+    for r in rows:
+        found[r.item_id].append(
+            ReviewActionPublic(kind=r.kind, actor=r.actor, at=r.at, text=r.text)
+        )
+    return found
 
 
-def _recent(connection: Connection, username: str) -> list[RecentSearchPublic]:
-    rows = connection.execute(
+def recent_public(row: Any) -> RecentSearchPublic:
+    return RecentSearchPublic(
+        occurred_at=row.occurred_at,
+        source=row.source,
+        case_number=row.case_number,
+        purpose=row.purpose,
+        params=json.loads(row.params),
+        result_count=row.result_count,
+        flagged=row.item_id is not None,
+    )
+
+
+def _newest(username: str) -> sa.Select[Any]:
+    return (
         sa.select(search_log)
         .where(search_log.c.username == username)
         .order_by(search_log.c.occurred_at.desc(), search_log.c.log_id.desc())
         .limit(RECENT_SEARCHES)
-    ).all()
-    return [
-        RecentSearchPublic(
-            occurred_at=r.occurred_at,
-            source=r.source,
-            case_number=r.case_number,
-            purpose=r.purpose,
-            params=json.loads(r.params),
-            result_count=r.result_count,
-            flagged=r.item_id is not None,
-        )
-        for r in rows
-    ]
+    )
+
+
+def _recent(connection: Connection, username: str) -> list[RecentSearchPublic]:
+    return [recent_public(r) for r in connection.execute(_newest(username)).all()]
+
+
+def severity_name(value: int) -> str:
+    try:
+        return Severity(value).name.lower()
+    except ValueError:
+        return Severity.MEDIUM.name.lower()
 
 
 def _item_select() -> sa.Select[Any]:
-    return sa.select(review_items, users.c.display_name).outerjoin(
+    case_status = (
+        sa.select(cases.c.status)
+        .where(cases.c.case_number == review_items.c.case_number)
+        .scalar_subquery()
+        .label("case_status")
+    )
+    return sa.select(review_items, users.c.display_name, case_status).outerjoin(
         users, users.c.username == review_items.c.username
     )
 
 
-def item_public(connection: Connection, row: Any) -> ReviewItemPublic:
+def item_public(
+    connection: Connection,
+    row: Any,
+    *,
+    history: list[ReviewActionPublic] | None = None,
+    recent: list[RecentSearchPublic] | None = None,
+) -> ReviewItemPublic:
     return ReviewItemPublic(
         item_id=row.item_id,
         status=row.status,
+        severity=severity_name(row.severity),
         source=row.source,
         username=row.username,
         display_name=row.display_name,
         unit=row.unit,
         case_number=row.case_number,
+        case_status=row.case_status,
         purpose=row.purpose,
         justification=row.justification,
         params=json.loads(row.params),
@@ -158,9 +193,26 @@ def item_public(connection: Connection, row: Any) -> ReviewItemPublic:
         occurred_at=row.occurred_at,
         flagged_at=row.flagged_at,
         rules=_rules(row.rules),
-        history=_history(connection, row.item_id),
-        recent_searches=_recent(connection, row.username),
+        history=_histories(connection, [row.item_id])[row.item_id] if history is None else history,
+        recent_searches=_recent(connection, row.username) if recent is None else recent,
     )
+
+
+def items_public(connection: Connection, rows: list[Any]) -> list[ReviewItemPublic]:
+    """A page of items: their histories in one query, recent searches once per user."""
+    histories = _histories(connection, [row.item_id for row in rows])
+    recent = {name: _recent(connection, name) for name in {row.username for row in rows}}
+    return [
+        item_public(connection, row, history=histories[row.item_id], recent=recent[row.username])
+        for row in rows
+    ]
+
+
+QUEUE_ORDER = (
+    review_items.c.severity.desc(),
+    review_items.c.occurred_at.desc(),
+    review_items.c.item_id.desc(),
+)
 
 
 def list_items(
@@ -174,11 +226,28 @@ def list_items(
     rule: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    after: str | None = None,
 ) -> list[ReviewItemPublic]:
-    """The caller's review queue, oldest first: their unit's items but their own; only
-    one user's, one case's, those where one rule fired, or searches in [since, until)."""
+    """The caller's review queue, most severe first, then newest search first: their
+    unit's items but their own; only one user's, one case's, those where one rule fired,
+    or searches in [since, until). A page: `after` is the last item of the page before
+    (the queue's order is by key, so a page never repeats or skips an item)."""
     every_unit, unit = reviewer_unit(connection, caller)
     query = _item_select().where(review_items.c.username != caller.username)
+    if after is not None:
+        last = connection.execute(
+            sa.select(review_items.c.severity, review_items.c.occurred_at).where(
+                review_items.c.item_id == after
+            )
+        ).first()
+        if last is None:
+            raise HubError(422, "'after' names no flagged search; start again from the first page.")
+        key = (review_items.c.severity, review_items.c.occurred_at, review_items.c.item_id)
+        values = (last.severity, last.occurred_at, after)
+        bound = [
+            sa.literal(value, type_=column.type) for column, value in zip(key, values, strict=True)
+        ]
+        query = query.where(sa.tuple_(*key) < sa.tuple_(*bound))
     if username is not None:
         query = query.where(review_items.c.username == username)
     if case_number is not None:
@@ -205,8 +274,8 @@ def list_items(
                 f"{', '.join(STATUSES)}.",
             )
         query = query.where(review_items.c.status == status)
-    query = query.order_by(review_items.c.flagged_at, review_items.c.item_id).limit(limit)
-    return [item_public(connection, row) for row in connection.execute(query).all()]
+    query = query.order_by(*QUEUE_ORDER).limit(limit)
+    return items_public(connection, list(connection.execute(query).all()))
 
 
 def _reviewable(connection: Connection, caller: Caller, item_id: str, *, lock: bool) -> Any:
@@ -221,6 +290,11 @@ def _reviewable(connection: Connection, caller: Caller, item_id: str, *, lock: b
     if row.username == caller.username:
         raise HubError(403, OWN_SEARCH)
     return row
+
+
+def reviewable(connection: Connection, caller: Caller, item_id: str) -> Any:
+    """The item row, if the caller may review it (404 outside their unit, 403 their own)."""
+    return _reviewable(connection, caller, item_id, lock=False)
 
 
 def get_item(connection: Connection, caller: Caller, item_id: str) -> ReviewItemPublic:
@@ -276,6 +350,65 @@ def decide(
         params={"decision": body.decision, "status": status, "note": note},
     )
     return get_item(connection, caller, item_id)
+
+
+SAMPLE_ONLY = (
+    "Only low-severity random-sample items can be approved together; open and decide "
+    "these one at a time: {items}."
+)
+BULK_STATUSES = (OPEN, ANSWERED)
+
+
+def approve_sample(
+    connection: Connection,
+    caller: Caller,
+    body: ReviewBulkApproveCreate,
+    *,
+    now: datetime,
+) -> list[ReviewItemPublic]:
+    """Approve several random-sample items of low severity together: all or none.
+
+    Refused whole (nothing decided) if any item is not a low-severity random-sample
+    item still waiting for a decision, lies outside the caller's unit, or is the
+    caller's own search. Each approval is its own decision, history step and audit
+    event, as if decided alone."""
+    ids = list(dict.fromkeys(body.item_ids))
+    rows = [_reviewable(connection, caller, item_id, lock=True) for item_id in ids]
+    refused = [
+        row.item_id
+        for row in rows
+        if row.severity != Severity.LOW
+        or RANDOM_SAMPLE not in {rule.rule for rule in _rules(row.rules)}
+        or row.status not in BULK_STATUSES
+    ]
+    if refused:
+        raise HubError(409, SAMPLE_ONLY.format(items=", ".join(refused)))
+    note = body.note.strip()
+    for row in rows:
+        connection.execute(
+            review_items.update()
+            .where(review_items.c.item_id == row.item_id)
+            .values(status=APPROVED, updated_at=now)
+        )
+        _act(connection, item_id=row.item_id, kind="approve", actor=caller.username, text=note,
+             now=now)  # fmt: skip
+        record_hub_event(
+            connection,
+            action=DECISION_ACTION,
+            now=now,
+            username=caller.username,
+            session_id=caller.session_id,
+            object_refs={
+                "item_id": row.item_id,
+                "case_number": row.case_number,
+                "username": row.username,
+            },
+            params={"decision": "approve", "status": APPROVED, "note": note, "bulk": True},
+        )
+    decided = connection.execute(
+        _item_select().where(review_items.c.item_id.in_(ids)).order_by(*QUEUE_ORDER)
+    ).all()
+    return items_public(connection, list(decided))
 
 
 def _question(connection: Connection, item_id: str) -> Any:

@@ -84,16 +84,22 @@ def policy_text(retention_days: int) -> str:
     )
 
 
-def _in_period(action_condition: sa.ColumnElement[bool], since: datetime) -> sa.Select[Any]:
+def _in_period(
+    action_condition: sa.ColumnElement[bool], since: datetime, until: datetime | None = None
+) -> sa.Select[Any]:
     return (
         sa.select(sa.func.count())
         .select_from(audit_events)
-        .where(
-            action_condition,
-            audit_events.c.received_at >= since,
-            audit_events.c.occurred_at >= utc_iso(since),
-        )
+        .where(action_condition, *period_conditions(since, until))
     )
+
+
+def period_conditions(since: datetime, until: datetime | None) -> list[sa.ColumnElement[bool]]:
+    """Events in [since, until) by when they happened (until None: up to now)."""
+    conditions = [audit_events.c.received_at >= since, audit_events.c.occurred_at >= utc_iso(since)]
+    if until is not None:
+        conditions.append(audit_events.c.occurred_at < utc_iso(until))
+    return conditions
 
 
 def _param(params: str, name: str) -> str | None:
@@ -113,38 +119,47 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def build_report(
-    connection: Connection, *, now: datetime, retention_days: int
+    connection: Connection,
+    *,
+    now: datetime,
+    retention_days: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> TransparencyPublic:
-    since = now - PERIOD
+    """The figures of the last 30 days (the public page), or of [since, until) (the
+    council's monthly report, hub.transparency_report)."""
+    if since is None:
+        since = now - PERIOD
     action = audit_events.c.action
     from_hub = audit_events.c.device_id == HUB_DEVICE_ID
     by_kind = {
         "workstation_searches": int(
             connection.execute(
-                _in_period(sa.and_(action == WORKSTATION_SEARCH, ~from_hub), since)
+                _in_period(sa.and_(action == WORKSTATION_SEARCH, ~from_hub), since, until)
             ).scalar_one()
         ),
         "hub_searches": int(
             connection.execute(
-                _in_period(sa.and_(action == HUB_SEARCH, from_hub), since)
+                _in_period(sa.and_(action == HUB_SEARCH, from_hub), since, until)
             ).scalar_one()
         ),
         "slice_requests": int(
             connection.execute(
-                _in_period(sa.and_(action == SLICE_REQUEST, from_hub), since)
+                _in_period(sa.and_(action == SLICE_REQUEST, from_hub), since, until)
             ).scalar_one()
         ),
     }
     refused = int(
-        connection.execute(_in_period(sa.and_(action.in_(REFUSALS), from_hub), since)).scalar_one()
+        connection.execute(
+            _in_period(sa.and_(action.in_(REFUSALS), from_hub), since, until)
+        ).scalar_one()
     )
     outcomes: dict[str, int] = {**dict.fromkeys(SEARCH_OUTCOMES, 0), "other": 0}
     outcome_rows = connection.execute(
         sa.select(audit_events.c.params).where(
             action == OUTCOME,
             ~from_hub,
-            audit_events.c.received_at >= since,
-            audit_events.c.occurred_at >= utc_iso(since),
+            *period_conditions(since, until),
         )
     ).scalars()
     for params in outcome_rows:
@@ -153,15 +168,16 @@ def build_report(
         # is never echoed to the public.
         outcomes[value if value is not None and value in SEARCH_OUTCOMES else "other"] += 1
     flagged = int(
-        connection.execute(_in_period(sa.and_(action == FLAG_ACTION, from_hub), since)).scalar_one()
+        connection.execute(
+            _in_period(sa.and_(action == FLAG_ACTION, from_hub), since, until)
+        ).scalar_one()
     )
     reviews: dict[str, int] = dict.fromkeys(REVIEW_OUTCOMES, 0)
     decision_rows = connection.execute(
         sa.select(audit_events.c.params).where(
             action == DECISION_ACTION,
             from_hub,
-            audit_events.c.received_at >= since,
-            audit_events.c.occurred_at >= utc_iso(since),
+            *period_conditions(since, until),
         )
     ).scalars()
     for params in decision_rows:
@@ -175,7 +191,10 @@ def build_report(
     )
     unique_vehicles = int(
         connection.execute(
-            sa.select(sa.func.count(sa.distinct(reads.c.plate))).where(reads.c.captured_at >= since)
+            sa.select(sa.func.count(sa.distinct(reads.c.plate))).where(
+                reads.c.captured_at >= since,
+                reads.c.captured_at < (now if until is None else until),
+            )
         ).scalar_one()
     )
     last_purge = connection.execute(
@@ -194,8 +213,7 @@ def build_report(
                 action.in_(DATA_ACCESS),
                 from_hub,
                 users.c.partner_agency.is_not(None),
-                audit_events.c.received_at >= since,
-                audit_events.c.occurred_at >= utc_iso(since),
+                *period_conditions(since, until),
             )
             .order_by(users.c.partner_agency)
         ).scalars()
@@ -203,7 +221,7 @@ def build_report(
     return TransparencyPublic(
         agency_policy=policy_text(retention_days),
         generated_at=now,
-        period_days=PERIOD.days,
+        period_days=round(((until or now) - since).total_seconds() / 86400),
         period_start=since,
         cameras_in_use=cameras_in_use,
         searches=sum(by_kind.values()),

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.cli import audit_trail, connect, read_plate, review
+from app.cli import audit_trail, connect, read_plate, review, transparency
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import ErrorKind, KnownError
@@ -58,6 +58,7 @@ COMMANDS = (
     connect.NAME,
     review.NAME,
     audit_trail.NAME,
+    transparency.NAME,
     read_plate.NAME,
 )
 
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_parser(command)
     review.add_parser(command, _time)
     audit_trail.add_parser(command, _time)
+    transparency.add_parser(command)
     read_plate.add_parser(command)
     return parser
 
@@ -645,4 +647,5 @@ HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     connect.NAME: connect.run,
     review.NAME: review.run,
     audit_trail.NAME: audit_trail.run,
+    transparency.NAME: transparency.run,
 }

@@ -9,6 +9,12 @@
 - `review answer ITEM --text TEXT`
 - `review operators [--days 30]` -> {"operators": [...]}: operator insights for the
   users of your unit (supervisors and administrators)
+- `review approve-sample ITEM... [--note TEXT]`: low-severity random-sample items
+  approved together (the hub refuses the whole batch if any is not one)
+- `review reads ITEM` -> {"basis", "total", "reads": [...]}: the reads the flagged
+  search returned (audited at the hub, journaled here)
+- `review around ITEM [--hours 24]` -> {"searches": [...]}: the user's searches around it
+- `review list --after ITEM`: the page after that item
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ def add_parser(
     listing.add_argument("--from", dest="time_from", type=time, help="searches from (UTC)")
     listing.add_argument("--to", dest="time_to", type=time, help="searches before (UTC)")
     listing.add_argument("--limit", type=int, default=100, help="items asked of the hub")
+    listing.add_argument("--after", metavar="ITEM", help="the page after this item")
     show = action("show", "one flagged search with its whole context")
     show.add_argument("item_id", metavar="ITEM")
     decide = action("decide", "approve, ask for a justification, or refer")
@@ -56,6 +63,16 @@ def add_parser(
     decide.add_argument(
         "--note", default="", help="the question (request_justification), why and to whom (refer)"
     )
+    sample = action(
+        "approve-sample", "approve low-severity random-sample items together (all or none)"
+    )
+    sample.add_argument("item_ids", metavar="ITEM", nargs="+")
+    sample.add_argument("--note", default="", help="what you checked")
+    reads = action("reads", "the reads a flagged search returned (audited)")
+    reads.add_argument("item_id", metavar="ITEM")
+    around = action("around", "the user's other searches around a flagged one")
+    around.add_argument("item_id", metavar="ITEM")
+    around.add_argument("--hours", type=int, default=24, help="before and after (default 24)")
     action("inbox", "the supervisors' questions waiting for your answer")
     answer = action("answer", "answer a supervisor's question about one of your searches")
     answer.add_argument("item_id", metavar="ITEM")
@@ -74,6 +91,7 @@ def run(ws: Workstation, args: argparse.Namespace) -> Any:
             since=args.time_from,
             until=args.time_to,
             limit=args.limit,
+            after=args.after,
         )
         rows = [_dump(i) for i in items] if args.json else [_row(i) for i in items]
         return {"items": rows}
@@ -81,6 +99,14 @@ def run(ws: Workstation, args: argparse.Namespace) -> Any:
         return _dump(ws.oversight.item(args.item_id))
     if args.review_command == "decide":
         return _dump(ws.oversight.decide(args.item_id, decision=args.decision, note=args.note))
+    if args.review_command == "approve-sample":
+        decided = ws.oversight.approve_sample(args.item_ids, note=args.note)
+        return {"items": [_dump(i) if args.json else _row(i) for i in decided]}
+    if args.review_command == "reads":
+        return ws.oversight.reads(args.item_id).model_dump(mode="json")
+    if args.review_command == "around":
+        searches = ws.oversight.searches_around(args.item_id, hours=args.hours)
+        return {"searches": [s.model_dump(mode="json") for s in searches]}
     if args.review_command == "inbox":
         return {"requests": [r.model_dump(mode="json") for r in ws.oversight.inbox()]}
     if args.review_command == "operators":
@@ -101,6 +127,7 @@ def _row(item: ReviewItemPublic) -> dict[str, Any]:
         "username": item.username,
         "case_number": item.case_number,
         "status": item.status,
+        "severity": item.severity,
         "rules": ", ".join(rule.rule for rule in item.rules),
         "results": item.result_count,
     }

@@ -641,11 +641,14 @@ class ReviewItemPublic(WireModel):
 
     item_id: str
     status: str  # "open", "justification_requested", "answered", "approved", "referred"
+    # the most severe rule's (app.core.oversight.Severity), stored at the hub (0017)
+    severity: str = Field(default="low", pattern=r"^(low|medium|high)$")
     source: str
     username: str
     display_name: str | None
     unit: str | None
     case_number: str
+    case_status: str | None = None  # the case's status now ("open", "closed"); None: no such case
     purpose: str
     justification: str | None
     params: dict[str, Any]  # the exact parameters, as audited
@@ -662,6 +665,27 @@ class ReviewDecisionCreate(WireModel):
 
     decision: str = Field(pattern=r"^(approve|request_justification|refer)$")
     note: str = Field(default="", max_length=2000)
+
+
+class ReviewBulkApproveCreate(WireModel):
+    """Approve several low-severity random-sample items together (all or none)."""
+
+    item_ids: list[str] = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=2000)
+
+
+class ReviewReadsPublic(WireModel):
+    """The reads a flagged search returned, as its reviewer may view them (audited).
+
+    basis says how they were found: "slice" (the search's own slice), "search" (the
+    workstation search's parameters inside the slice it ran under), or "none" (the
+    search left nothing to show: its reads are past retention or it had no slice)."""
+
+    item_id: str
+    basis: str
+    total: int
+    reads: list[ReadPublic]
+    images_until: AwareDatetime | None  # the reviewer may fetch their images until then
 
 
 class JustificationRequestPublic(WireModel):

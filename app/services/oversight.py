@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from app.core.errors import ErrorKind, KnownError
-from app.core.oversight import queue_order
 from app.core.schemas import (
     JustificationAnswerCreate,
     JustificationRequestPublic,
+    RecentSearchPublic,
+    ReviewBulkApproveCreate,
     ReviewDecisionCreate,
     ReviewItemPublic,
+    ReviewReadsPublic,
 )
 from app.services.session import Session
 from app.sync.client import HubRefused
@@ -29,6 +31,9 @@ STATUSES = ("pending", "all", "open", "justification_requested", "answered", "ap
             "referred")  # fmt: skip
 DECISION_ACTION = "review.decision"
 ANSWER_ACTION = "review.answer"
+READS_ACTION = "review.reads"  # a reviewer viewed the reads a flagged search returned
+IMAGE_ACTION = "review.image"  # ... and one of their images
+MAX_BULK = 200
 T = TypeVar("T")
 
 
@@ -53,26 +58,83 @@ class OversightService:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 100,
+        after: str | None = None,
     ) -> list[ReviewItemPublic]:
         """The flagged searches of my unit (every unit for an administrator), never my
         own; by status, rule, user, case and time of the search (`since` inclusive,
-        `until` exclusive), all chosen at the hub; most severe first, then newest first
-        (app.core.oversight.queue_order)."""
+        `until` exclusive), all chosen at the hub; most severe first, then newest first,
+        as the hub orders them; a page of `limit`, the next one `after` its last item."""
         if status not in STATUSES:
             raise ReviewInputError(
                 f"'{status}' is not a review status; use one of: {', '.join(STATUSES)}."
             )
         self._s.require()
-        items = self._s.client.review_items(
+        return self._s.client.review_items(
             status=status, limit=limit, user=user, case_number=case_number, rule=rule,
-            since=since, until=until,
+            since=since, until=until, after=after,
         )  # fmt: skip
-        return queue_order(items)
 
     def item(self, item_id: str) -> ReviewItemPublic:
         """One flagged search with its whole context (rules, history, recent searches)."""
         self._s.require()
         return self._s.client.review_item(item_id)
+
+    def searches_around(self, item_id: str, *, hours: int = 24) -> list[RecentSearchPublic]:
+        """The flagged user's searches from `hours` before to `hours` after this one."""
+        self._s.require()
+        return self._s.client.review_searches(item_id, hours=hours)
+
+    def reads(self, item_id: str) -> ReviewReadsPublic:
+        """The reads the flagged search returned: no case assignment needed; the hub
+        audits the viewing and it is journaled here (never the plates)."""
+        self._s.require()
+        refs: dict[str, Any] = {"item_id": item_id}
+        try:
+            shown = self._s.client.review_reads(item_id)
+        except HubRefused:
+            with self._s.journaled(READS_ACTION, object_refs=refs, outcome="refused"):
+                pass
+            raise
+        params = {"basis": shown.basis, "total": shown.total, "shown": len(shown.reads)}
+        with self._s.journaled(READS_ACTION, object_refs=refs, params=params):
+            pass
+        return shown
+
+    def image(self, item_id: str, sha256: str) -> bytes:
+        """An image of one of those reads (the hub grants it for a while after reads());
+        journaled; never kept in the cache, which holds only my own slices."""
+        self._s.require()
+        refs: dict[str, Any] = {"item_id": item_id, "image_sha256": sha256}
+        return self._journaled(IMAGE_ACTION, refs, {}, lambda: self._s.client.image(sha256))
+
+    def approve_sample(self, item_ids: list[str], *, note: str = "") -> list[ReviewItemPublic]:
+        """Approve low-severity random-sample items together: the hub refuses the whole
+        batch if any is not one; each approval journaled (a refusal once)."""
+        ids = list(dict.fromkeys(item_ids))
+        if not ids:
+            raise ReviewInputError("Choose at least one random-sample item to approve.")
+        if len(ids) > MAX_BULK:
+            raise ReviewInputError(
+                f"Approve at most {MAX_BULK} items at once; you chose {len(ids)}."
+            )
+        self._s.require()
+        body = ReviewBulkApproveCreate(item_ids=ids, note=note)
+        params: dict[str, Any] = {"decision": "approve", "note": note, "bulk": True}
+        try:
+            decided = self._s.client.approve_sample(body)
+        except HubRefused:
+            refused: dict[str, Any] = {"item_ids": ids}
+            with self._s.journaled(
+                DECISION_ACTION, object_refs=refused, params=params, outcome="refused"
+            ):
+                pass
+            raise
+        for item in decided:
+            refs = {"item_id": item.item_id, "case_number": item.case_number,
+                    "username": item.username}  # fmt: skip
+            with self._s.journaled(DECISION_ACTION, object_refs=refs, params=params):
+                pass
+        return decided
 
     def decide(self, item_id: str, *, decision: str, note: str = "") -> ReviewItemPublic:
         """Approve, request a justification (the note is the question) or refer (the

@@ -49,12 +49,16 @@ from app.core.schemas import (
     PacketReceiptCreate,
     PacketReceiptPublic,
     PurposePublic,
+    RecentSearchPublic,
     RefreshRequest,
+    ReviewBulkApproveCreate,
     ReviewDecisionCreate,
     ReviewItemPublic,
+    ReviewReadsPublic,
     SliceCreate,
     SlicePublic,
     TokenPublic,
+    TransparencyPublic,
     UserPublic,
 )
 from app.sync.tls import CaBundle, is_untrusted_certificate
@@ -394,11 +398,18 @@ class HubClient:
         rule: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        after: str | None = None,
     ) -> list[ReviewItemPublic]:
-        """The flagged searches of this supervisor's unit (never their own), with context;
-        only one user's, one case's, one rule's, or searches in [since, until)."""
+        """The flagged searches of this supervisor's unit (never their own), with context,
+        most severe then newest first; only one user's, one case's, one rule's, or
+        searches in [since, until); the page after the item `after`."""
         params: dict[str, str | int] = {"status": status, "limit": limit}
-        for name, value in (("user", user), ("case", case_number), ("rule", rule)):
+        for name, value in (
+            ("user", user),
+            ("case", case_number),
+            ("rule", rule),
+            ("after", after),
+        ):
             if value is not None:
                 params[name] = value
         for name, moment in (("since", since), ("until", until)):
@@ -410,6 +421,44 @@ class HubClient:
 
     def review_item(self, item_id: str) -> ReviewItemPublic:
         return self._json("GET", f"{API_PREFIX}/review/items/{item_id}", ReviewItemPublic)
+
+    def review_reads(self, item_id: str) -> ReviewReadsPublic:
+        """The reads the flagged search returned (the hub audits the viewing)."""
+        return self._json("GET", f"{API_PREFIX}/review/items/{item_id}/reads", ReviewReadsPublic)
+
+    def review_searches(self, item_id: str, *, hours: int = 24) -> list[RecentSearchPublic]:
+        """The flagged user's searches from `hours` before to `hours` after this one."""
+        return self._json(
+            "GET",
+            f"{API_PREFIX}/review/items/{item_id}/searches",
+            list[RecentSearchPublic],
+            params={"hours": hours},
+        )
+
+    def approve_sample(self, body: ReviewBulkApproveCreate) -> list[ReviewItemPublic]:
+        """Approve low-severity random-sample items together (the hub: all or none)."""
+        return self._json(
+            "POST",
+            f"{API_PREFIX}/review/items/approve-sample",
+            list[ReviewItemPublic],
+            **self._body(body),
+        )
+
+    def transparency(self) -> TransparencyPublic:
+        """The public transparency figures, exactly as /transparency.json gives them."""
+        return self._json("GET", "/transparency.json", TransparencyPublic, auth=False)
+
+    def transparency_report(self, month: str) -> bytes:
+        """The council's monthly report (PDF) for YYYY-MM."""
+        response = self._send(
+            "GET", f"{API_PREFIX}/review/transparency-report", params={"month": month}
+        )
+        if not response.content.startswith(b"%PDF"):
+            raise CorruptResponse(
+                f"The hub at {self.base_url} sent something other than a PDF report; "
+                "nothing was saved."
+            )
+        return response.content
 
     def decide_review(self, item_id: str, decision: ReviewDecisionCreate) -> ReviewItemPublic:
         """Approve, ask for a justification (the note is the question) or refer; audited."""

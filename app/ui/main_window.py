@@ -57,6 +57,7 @@ from app.ui.widgets.search_panel import SearchPanel
 from app.ui.widgets.sightings_panel import SightingsPanel
 from app.ui.widgets.status_bar import DeskStatusBar
 from app.ui.widgets.sync_panel import SyncPanel
+from app.ui.widgets.transparency_panel import TRANSPARENCY_TAB, TransparencyPanel
 from app.ui.workers import TaskRunner
 from app.vision.plate_reader import PlateReader
 
@@ -175,6 +176,8 @@ class MainWindow(QMainWindow):
         # Operator insights, Audit trail and Charts: supervisors and administrators.
         self.desk_tabs = DeskTabs(self.results_tabs, workstation=workstation, runner=runner)
         self.desk_tabs.insights.filed.connect(lambda _item: self.review_queue_panel.refresh())
+        self.transparency_panel = TransparencyPanel(workstation=workstation, runner=runner)
+        self.results_tabs.addTab(self.transparency_panel, TRANSPARENCY_TAB)
         self.justification_notice = JustificationNotice()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.results_tabs)

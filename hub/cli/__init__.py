@@ -1,7 +1,7 @@
 """`platedesk-hub`: set up, run, administer, back up and check the hub.
 
 Commands: init, demo-seed, serve, audit-verify, audit-checkpoint, simulate, feed,
-purge, transparency, user, camera, case, hotlist, policy, backup, restore. Output is
+purge, transparency, transparency-report, user, camera, case, hotlist, policy, backup, restore. Output is
 JSON with --json or whenever it goes to a program (a pipe or a file), a sentence on a
 terminal. User errors are one line on stderr and exit code 1 (2 for bad arguments,
 as argparse does); never a traceback.
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from app.core.errors import KnownError
-from hub.cli import backup, catalog, ops, policy, server, users
+from hub.cli import backup, catalog, ops, policy, server, transparency_report, users
 from hub.cli.common import HUB_CLI
 from hub.cli.server import WORKER_APP, worker_environment
 
@@ -33,7 +33,7 @@ class HubArgumentParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = HubArgumentParser(prog="platedesk-hub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (server, ops, users, catalog, policy, backup):
+    for module in (server, ops, users, catalog, policy, backup, transparency_report):
         module.register(commands)
     return parser
 

@@ -377,6 +377,8 @@ search_log = sa.Table(
     sa.Column("occurred_at", UTCDateTime(), nullable=False),
     sa.Column("item_id", sa.String(32), nullable=True),  # its review item when flagged
     sa.Index(None, "username", "occurred_at"),
+    # 0017: a user's newest searches in order, read by index (each item of a queue page)
+    sa.Index(None, "username", "occurred_at", "log_id"),
 )
 
 review_items = sa.Table(
@@ -398,6 +400,24 @@ review_items = sa.Table(
     sa.Column("slice_id", sa.String(32), nullable=True),
     sa.Column("status", sa.String(32), nullable=False, index=True),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # 0017: 1 low, 2 medium, 3 high (app.core.oversight.Severity): the queue's order,
+    # most severe then newest, by index, for one unit or for every unit.
+    sa.Column("severity", sa.SmallInteger(), nullable=False, server_default="1"),
+    sa.Index(None, "unit", "severity", "occurred_at", "item_id"),
+    sa.Index(None, "severity", "occurred_at", "item_id"),
+)
+
+# 0017: a reviewer who opened the reads a flagged search returned may fetch their
+# images until expires_at (hub.review_context), without a case assignment.
+review_read_grants = sa.Table(
+    "review_read_grants",
+    metadata,
+    sa.Column("grant_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.String(32), sa.ForeignKey("review_items.item_id"), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("granted_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "username", "expires_at"),
 )
 
 review_actions = sa.Table(

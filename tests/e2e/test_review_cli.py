@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from app.core.plates import parse_pattern
+from app.core.records import SearchQuery
 from app.demo import totp_now
 from app.workstation import Workstation
 from hub.review import SUPERVISORS_ONLY
@@ -126,3 +128,63 @@ def _journaled(profile: Path, action: str) -> list[tuple[Any, Any, str]]:
     finally:
         workstation.close()
     return [(e["object_refs"], e["params"], e["outcome"]) for e in events if e["action"] == action]
+
+
+def test_random_sample_items_approved_together_and_the_council_report(
+    seeded_hub: SeededHub, tmp_path: Path
+) -> None:
+    """`review approve-sample` takes low-severity random-sample items only (all or none);
+    `transparency report` saves the council's PDF; both journaled."""
+    detective = seeded_hub.user("detective")["username"]
+    for username in (detective, seeded_hub.user("supervisor")["username"]):
+        _hub(seeded_hub, "user", "set-unit", "--username", username, "--unit", UNIT)
+    for key, value in (("sample_rate", "1"), ("off_hours_start", "0"), ("off_hours_end", "0")):
+        _hub(seeded_hub, "policy", "set", key, value)
+    try:
+        user = seeded_hub.user("detective")
+        desk = Workstation.open(profile_dir=tmp_path / "detective", hub_url=seeded_hub.url)
+        try:
+            desk.login(username=user["username"], password=user["password"],
+                       totp=totp_now(user["totp_secret"]))  # fmt: skip
+            case = seeded_hub.case_for(detective)
+            now = datetime.now(UTC)
+            created = desk.slices.request(
+                case_number=case, purpose="robbery", justification=JUSTIFICATION,
+                time_from=now - timedelta(days=5), time_to=now,
+            )  # fmt: skip
+            desk.sync(slice_id=created.slice_id)
+            for pattern in ("7K2*", "ABC*", "9*"):  # the last one is overbroad too
+                desk.search.run(SearchQuery(case_number=case, purpose="robbery",
+                                            pattern=parse_pattern(pattern)))  # fmt: skip
+            assert desk.audit.upload() > 0
+        finally:
+            desk.close()
+    finally:
+        _hub(seeded_hub, "policy", "set", "sample_rate", "0")
+
+    own = tmp_path / "supervisor"
+    _login(seeded_hub, own, "supervisor")
+    sampled = _review(own, "list", "--rule", "random_sample", "--user", detective)["items"]
+    mine = {i["params"]["pattern"]: i for i in sampled if i["source"] == "workstation"}
+    low = [mine["7K2*"]["item_id"], mine["ABC*"]["item_id"]]
+    broad = mine["9*"]["item_id"]
+    assert mine["9*"]["severity"] == "medium"
+    refused = run_cli("--profile", str(own), "review", "approve-sample", *low, broad, "--json")
+    assert refused.returncode == 1
+    assert broad in refused.stderr
+    assert "Only low-severity random-sample items" in refused.stderr
+    done = _review(own, "approve-sample", *low, "--note", "Routine sample, checked.")
+    assert sorted((i["item_id"], i["status"]) for i in done["items"]) == sorted(
+        (item_id, "approved") for item_id in low
+    )
+    decisions = _journaled(own, "review.decision")
+    assert [outcome for _refs, _params, outcome in decisions] == ["refused", "ok", "ok"]
+    assert all(params["bulk"] is True for _refs, params, _outcome in decisions)
+
+    month = datetime.now(UTC).strftime("%Y-%m")
+    saved = cli_json("--profile", str(own), "transparency", "report", "--month", month,
+                     "--out", str(tmp_path / "council.pdf"))  # fmt: skip
+    assert Path(saved["out"]).read_bytes().startswith(b"%PDF")
+    [(refs, params, outcome)] = _journaled(own, "transparency.report")
+    assert (refs, outcome) == ({"month": month}, "ok")
+    assert params["bytes"] == Path(saved["out"]).stat().st_size

@@ -3,8 +3,11 @@ model, then the panel, the notice and the answer dialog against a real hub."""
 
 from __future__ import annotations
 
+import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
@@ -25,10 +28,12 @@ from app.ui.widgets.review_queue_panel import (
     JustificationNotice,
     ReviewQueuePanel,
 )
+from app.ui.widgets.transparency_panel import TransparencyPanel
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 from tests.support.live_hub import SeededHub
 from tests.support.review_items import item
+from tests.support.tools import need_tool
 
 from .conftest import Desk
 
@@ -53,6 +58,13 @@ def test_review_queue_model(qtmodeltester: ModelTester) -> None:
     model.replace(decided)
     assert with_signal == [(1, 1)]
     assert model.data(model.index(1, 6)) == "justification requested"
+    qtmodeltester.check(model)
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+    model.append_items([item("b", ["case_not_assigned"], 0), item("c", ["random_sample"], 9)])
+    assert inserted == [(2, 2)]  # the next page, without the row shown already
+    assert [i.item_id for i in model.items] == ["b", "a", "c"]
+    assert model.data(model.index(2, 0)) == "low"
     qtmodeltester.check(model)
 
 
@@ -201,3 +213,152 @@ def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detecti
     assert checked.args == [0]
     assert window.justification_notice.isHidden()
     assert detective.oversight.inbox() == []
+
+
+def _supervisor(seeded_hub: SeededHub, profile: Path) -> Workstation:
+    user = seeded_hub.user("supervisor")
+    supervisor = Workstation.open(profile_dir=profile, hub_url=seeded_hub.url)
+    supervisor.login(
+        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+    )
+    return supervisor
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_the_supervisor_sees_the_reads_an_overbroad_search_returned(
+    qtbot: QtBot,
+    seeded_hub: SeededHub,
+    synced_workstation: tuple[Workstation, str],
+    runner: TaskRunner,
+    tmp_path: Path,
+) -> None:
+    detective, case = synced_workstation
+    found = detective.search.run(
+        SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern("2*"))
+    )
+    assert detective.audit.upload() > 0
+    supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
+    try:
+        panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
+        qtbot.addWidget(panel)
+        with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
+            panel.refresh()
+        [item] = [i for i in panel.model.items if i.params.get("pattern") == "2*"]
+        assert item.severity == "medium"
+        pane = panel.context
+        with qtbot.waitSignal(pane.searches_loaded, timeout=20_000):
+            panel.select(item.item_id)
+        shown = panel.detail.toPlainText()
+        for context in (f"case {case} (open)", "severity medium", item.rules[0].reason):
+            assert context in shown
+        assert "(this search)" in pane.searches_view.toPlainText()
+        assert pane.reads_table.rowCount() == 0  # nothing shown until asked: it is audited
+        with (
+            qtbot.waitSignal(pane.reads_loaded, timeout=20_000) as loaded,
+            qtbot.waitSignal(pane.image_loaded, timeout=20_000),
+        ):
+            qtbot.mouseClick(pane.reads_button, Qt.MouseButton.LeftButton)
+        assert loaded.args[0] == pane.reads_table.rowCount() > 0
+        assert pane.shown is not None
+        assert pane.shown.total == item.result_count == found.total
+        plates = [pane.reads_table.item(r, 1).text() for r in range(pane.reads_table.rowCount())]
+        assert all(plate.startswith("2") for plate in plates)
+        assert not pane.thumbnail.pixmap().isNull()  # the image came through the review grant
+        journal = supervisor.journal().events()
+        [viewed] = [e for e in journal if e["action"] == "review.reads"]
+        assert viewed["object_refs"] == {"item_id": item.item_id}
+        assert viewed["params"]["total"] == found.total
+        assert any(e["action"] == "review.image" for e in journal)
+    finally:
+        supervisor.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_transparency_preview_and_monthly_report(
+    qtbot: QtBot, seeded_hub: SeededHub, runner: TaskRunner, tmp_path: Path
+) -> None:
+    supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
+    try:
+        panel = TransparencyPanel(workstation=supervisor, runner=runner)
+        qtbot.addWidget(panel)
+        with qtbot.waitSignal(panel.preview_loaded, timeout=20_000):
+            panel.refresh()
+        public = httpx.get(f"{seeded_hub.url}/transparency.json", timeout=10).json()
+        assert panel.report is not None
+        shown = panel.preview.toPlainText()
+        assert f"Searches, last {public['period_days']} days" in shown
+        for figure in ("searches", "unique_vehicles", "refused_searches", "flagged_searches"):
+            assert getattr(panel.report, figure) == public[figure]
+        panel.month_edit.setText("11/2026")
+        with qtbot.waitSignal(panel.failed, timeout=20_000) as bad:
+            panel.save_report(tmp_path / "bad.pdf")
+        assert "YYYY-MM" in bad.args[0]
+        month = datetime.now(UTC).strftime("%Y-%m")
+        panel.month_edit.setText(month)
+        with qtbot.waitSignal(panel.report_saved, timeout=30_000) as saved:
+            panel.save_report(tmp_path / "council")
+        path = Path(saved.args[0])
+        assert path.name == "council.pdf"
+        text = subprocess.run(
+            [need_tool("pdftotext"), "-layout", str(path), "-"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert f"ALPR transparency report: {datetime.now(UTC):%B %Y}" in text
+        assert "Refused requests (" in text
+        [made] = [e for e in supervisor.journal().events() if e["action"] == "transparency.report"]
+        assert made["object_refs"] == {"month": month}
+    finally:
+        supervisor.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("units")
+def test_random_sample_items_are_approved_together_in_the_queue(
+    qtbot: QtBot,
+    seeded_hub: SeededHub,
+    synced_workstation: tuple[Workstation, str],
+    runner: TaskRunner,
+    tmp_path: Path,
+) -> None:
+    detective, case = synced_workstation
+    done = seeded_hub.hub_cli("policy", "set", "sample_rate", "1")
+    assert done.returncode == 0, done.stderr
+    try:
+        for pattern in ("7K2*", "ABC*", "3*"):  # the last one is overbroad too: medium
+            detective.search.run(
+                SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern(pattern))
+            )
+        assert detective.audit.upload() > 0
+    finally:
+        done = seeded_hub.hub_cli("policy", "set", "sample_rate", "0")
+        assert done.returncode == 0, done.stderr
+    supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
+    try:
+        panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
+        qtbot.addWidget(panel)
+        panel.filter_bar.rule_box.setCurrentIndex(
+            panel.filter_bar.rule_box.findData("random_sample")
+        )
+        with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
+            qtbot.mouseClick(panel.filter_bar.apply_button, Qt.MouseButton.LeftButton)
+        ours = {i.params.get("pattern"): i for i in panel.model.items if i.source == "workstation"}
+        low = [ours["7K2*"].item_id, ours["ABC*"].item_id]
+        broad = ours["3*"]
+        severities = [i.severity for i in panel.model.items]
+        assert severities == sorted(severities, key=["high", "medium", "low"].index)
+        panel.select_many([*low, broad.item_id])
+        assert not panel.sample_button.isEnabled()  # a medium item is among them
+        panel.select_many(low)
+        assert panel.sample_button.isEnabled()
+        with qtbot.waitSignal(panel.sampled, timeout=20_000) as sampled:
+            qtbot.mouseClick(panel.sample_button, Qt.MouseButton.LeftButton)
+        assert sampled.args == [2]
+        assert {panel.model.item_at(panel.model.row_of(i) or 0).status for i in low} == {"approved"}
+        assert not panel.sample_button.isEnabled()  # decided now
+        journal = [e for e in supervisor.journal().events() if e["action"] == "review.decision"]
+        assert sorted(e["object_refs"]["item_id"] for e in journal) == sorted(low)
+        assert all(e["params"]["bulk"] is True for e in journal)
+    finally:
+        supervisor.close()

@@ -96,12 +96,12 @@ def test_flagged_slices_long_window_and_all_cameras(hub: HubFixture) -> None:
     assert item_count(hub) == 0
     _slice(hub, time_from=(now - timedelta(days=8)).isoformat())
     _slice(hub, plate_pattern=None, camera_ids=None)
-    items = review_list(hub)
-    assert [_rules(item) for item in items] == [["long_window"], ["all_cameras_no_pattern"]]
-    assert "8.0 days" in items[0]["rules"][0]["reason"]
+    items = review_list(hub)  # as severe as each other, at one time: the later filed first
+    assert [_rules(item) for item in items] == [["all_cameras_no_pattern"], ["long_window"]]
+    assert "8.0 days" in items[1]["rules"][0]["reason"]
     assert all(item["source"] == "slice" for item in items)
-    assert items[1]["params"]["plate_pattern"] is None
-    assert items[1]["params"]["camera_ids"] is None
+    assert items[0]["params"]["plate_pattern"] is None
+    assert items[0]["params"]["camera_ids"] is None
 
 
 def test_ambiguous_words_in_a_justification_are_flagged(hub: HubFixture) -> None:
@@ -200,20 +200,20 @@ def test_mirrored_workstation_searches_are_flagged(hub: HubFixture) -> None:
     other = desk.event("sync.start", {"case_number": CASE})
     batch = [benign, unassigned, everything, wide, other]
     assert desk.upload(batch)["acked_seq"] == 5
-    items = review_list(hub)
+    items = review_list(hub)  # most severe first; then the later filed first
     assert [_rules(item) for item in items] == [
         ["case_not_assigned"],
-        ["all_cameras_no_pattern"],
         ["long_window"],
+        ["all_cameras_no_pattern"],
     ]
     assert all(item["source"] == "workstation" for item in items)
     assert items[0]["case_number"] == OTHER_CASE
     assert items[0]["justification"] is None  # no slice of the detective for that case
-    assert items[2]["justification"] == justification
-    assert items[2]["params"] == wide["params"]
-    assert items[2]["result_count"] == 41
-    assert items[2]["occurred_at"].startswith(wide["occurred_at"][:19])
-    sources = [search["source"] for search in items[2]["recent_searches"]]
+    assert items[1]["justification"] == justification
+    assert items[1]["params"] == wide["params"]
+    assert items[1]["result_count"] == 41
+    assert items[1]["occurred_at"].startswith(wide["occurred_at"][:19])
+    sources = [search["source"] for search in items[1]["recent_searches"]]
     assert sources.count("workstation") == 4
     assert sources.count("slice") == 1
     # A batch sent again is acknowledged, and flags nothing twice.

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # Who may do what in this window (the hub enforces the same; these only keep the menus honest).
 REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
 OUTCOME_ROLES = frozenset({"detective", "supervisor"})
-OVERSIGHT_ROLES = frozenset({"supervisor", "admin"})  # the review queue
+OVERSIGHT_ROLES = frozenset({"supervisor", "admin"})  # the review queue, transparency
 
 
 class DeskActions:
@@ -171,6 +171,10 @@ class DeskActions:
         if role in OVERSIGHT_ROLES and not window.review_queue_panel.model.rowCount():
             window.review_queue_panel.refresh()
         window.desk_tabs.apply_role(role)
+        transparency = window.results_tabs.indexOf(window.transparency_panel)
+        window.results_tabs.setTabVisible(transparency, role in OVERSIGHT_ROLES)
+        if role in OVERSIGHT_ROLES and window.transparency_panel.report is None:
+            window.transparency_panel.refresh()
         self.update()
 
     def update(self) -> None:

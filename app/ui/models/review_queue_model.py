@@ -1,6 +1,6 @@
-"""The supervisor's review queue: one row per flagged search, in the service's order
-(most severe first, then newest). The queue is one page the hub sent in full, so the
-rows are kept in memory."""
+"""The supervisor's review queue: one row per flagged search, in the hub's order
+(most severe first, then newest). The hub sends the queue a page at a time; the rows
+shown are kept in memory and the next page is appended."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from app.core.oversight import item_severity
 from app.core.schemas import ReviewItemPublic
 from app.ui.formatting import local_time
 from app.ui.models.analysis_models import column_header, short_time
@@ -35,6 +34,17 @@ class ReviewQueueModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = list(items)
         self.endResetModel()
+
+    def append_items(self, items: Sequence[ReviewItemPublic]) -> None:
+        """The queue's next page, after the rows shown (the hub's order goes on)."""
+        known = {item.item_id for item in self._rows}
+        new = [item for item in items if item.item_id not in known]
+        if not new:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+        self._rows.extend(new)
+        self.endInsertRows()
 
     @property
     def items(self) -> list[ReviewItemPublic]:
@@ -67,7 +77,7 @@ class ReviewQueueModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             values = (
-                item_severity(rule.rule for rule in item.rules).name.lower(),
+                item.severity,
                 short_time(item.occurred_at),
                 item.display_name or item.username,
                 item.case_number,

@@ -1,6 +1,9 @@
 """The supervisor's review queue: the unit's flagged searches (most severe, newest
-first), the chosen item's whole context, and the decisions (approve, request a
-justification, refer), each sent to the hub on the network lane.
+first, as the hub orders and pages them), filtered at the hub by status, rule, user,
+case and date; the chosen item's whole context (with the user's searches around it
+and, on request, the reads it returned); and the decisions (approve, request a
+justification, refer), each sent to the hub on the network lane. Several low-severity
+random-sample items can be approved together.
 
 And the user's side: a non-blocking notice of the supervisors' open questions, and
 a dialog to answer one."""
@@ -11,7 +14,7 @@ import html
 import json
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -28,12 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.oversight import item_severity
+from app.core.flag_rules import RANDOM_SAMPLE
 from app.core.schemas import JustificationRequestPublic, ReviewItemPublic
 from app.ui.errors import user_message
 from app.ui.formatting import count_of, local_time
 from app.ui.models.review_queue_model import ReviewQueueModel, status_words
-from app.ui.operations import oversight
+from app.ui.operations import oversight, oversight_desk
+from app.ui.widgets.review_context_pane import ReviewContextPane
+from app.ui.widgets.review_filter_bar import FilterError, ReviewFilterBar
 from app.ui.workers import TaskRunner
 
 if TYPE_CHECKING:
@@ -47,6 +52,18 @@ NEEDS_NOTE = {
     "refer": "Say why and to whom this search is referred.",
 }
 FINAL_STATUSES = ("approved", "referred")
+PAGE = 100  # items asked of the hub at a time
+SAMPLE_STATUSES = ("open", "answered")  # what the hub approves together
+SAMPLE_NOTE = "Routine random sample: checked, nothing of concern."
+
+
+def sample_item(item: ReviewItemPublic) -> bool:
+    """Whether the hub approves this item with others: low severity, random sample, undecided."""
+    return (
+        item.severity == "low"
+        and RANDOM_SAMPLE in {rule.rule for rule in item.rules}
+        and item.status in SAMPLE_STATUSES
+    )
 
 
 def item_html(item: ReviewItemPublic) -> str:
@@ -68,9 +85,9 @@ def item_html(item: ReviewItemPublic) -> str:
         for s in item.recent_searches
     )
     params = json.dumps(item.params, indent=2, sort_keys=True, ensure_ascii=False)
-    severity = item_severity(rule.rule for rule in item.rules).name.lower()
+    severity = item.severity
     return (
-        f"<h3>{e(who)} · case {e(item.case_number)}</h3>"
+        f"<h3>{e(who)} · case {e(item.case_number)} ({e(item.case_status or 'unknown case')})</h3>"
         f"<p>Searched {e(local_time(item.occurred_at))} ({e(item.source)}); "
         f"flagged {e(local_time(item.flagged_at))}; severity {e(severity)}; "
         f"status {e(status_words(item.status))}.</p>"
@@ -86,6 +103,7 @@ def item_html(item: ReviewItemPublic) -> str:
 class ReviewQueuePanel(QWidget):
     queue_loaded = Signal(int)  # items
     decided = Signal(str, str)  # item id, new status
+    sampled = Signal(int)  # random-sample items approved together
     failed = Signal(str)  # the sentence shown
 
     def __init__(
@@ -98,12 +116,21 @@ class ReviewQueuePanel(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
         self.refresh_button = QPushButton("Refresh")
+        self.filter_bar = ReviewFilterBar()
+        self.more_button = QPushButton("Show more")
+        self.sample_button = QPushButton("Approve random sample")
+        self.sample_button.setToolTip(
+            "Approve the chosen low-severity random-sample items together"
+        )
+        self.context = ReviewContextPane(workstation=workstation, runner=runner)
+        self._has_more = False
         self.detail = QTextBrowser()
         self.detail.setOpenLinks(False)
         self.note_edit = QPlainTextEdit()
@@ -127,11 +154,20 @@ class ReviewQueuePanel(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(top)
+        left_layout.addWidget(self.filter_bar)
         left_layout.addWidget(self.table)
+        below = QHBoxLayout()
+        below.addWidget(self.sample_button)
+        below.addStretch(1)
+        below.addWidget(self.more_button)
+        left_layout.addLayout(below)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.detail, 1)
+        context = QSplitter(Qt.Orientation.Vertical)
+        context.addWidget(self.detail)
+        context.addWidget(self.context)
+        right_layout.addWidget(context, 1)
         right_layout.addWidget(self.note_edit)
         buttons = QHBoxLayout()
         for button in self._decision_buttons.values():
@@ -144,7 +180,12 @@ class ReviewQueuePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
+        for button in (self.refresh_button, self.more_button, self.sample_button):
+            button.setAutoDefault(False)
         self.refresh_button.clicked.connect(self.refresh)
+        self.filter_bar.applied.connect(self.refresh)
+        self.more_button.clicked.connect(self.more)
+        self.sample_button.clicked.connect(self.approve_sample)
         self.table.selectionModel().selectionChanged.connect(self._selected)
         for decision, button in self._decision_buttons.items():
             button.clicked.connect(lambda _=False, d=decision: self.decide(d))
@@ -152,21 +193,54 @@ class ReviewQueuePanel(QWidget):
 
     @property
     def current(self) -> ReviewItemPublic | None:
+        """The opened item: the one chosen (none when several are)."""
         rows = self.table.selectionModel().selectedRows()
-        return self.model.item_at(rows[0].row()) if rows else None
+        return self.model.item_at(rows[0].row()) if len(rows) == 1 else None
+
+    @property
+    def chosen(self) -> list[ReviewItemPublic]:
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        return [self.model.item_at(row) for row in rows]
 
     def conceal(self) -> None:
-        """The lock: no item is left in the queue (it loads again after unlock)."""
+        """The lock: no item is left in the queue, nor its reads (it loads again after unlock)."""
         self.model.set_items([])
+        self._has_more = False
+        self.more_button.setEnabled(False)
+        self.context.set_item(None)
         self._show(None)
 
     def refresh(self) -> None:
+        """The first page of the queue, with the filters as they are."""
+        self._load(after=None)
+
+    def more(self) -> None:
+        """The next page, after the last item shown."""
+        items = self.model.items
+        if items:
+            self._load(after=items[-1].item_id)
+
+    def _load(self, *, after: str | None) -> None:
+        try:
+            filters = self.filter_bar.filters()
+        except FilterError as exc:
+            self._failed_text(str(exc))
+            return
         self.status_label.setText("Loading the review queue…")
         self.refresh_button.setEnabled(False)
-        oversight.load_queue(
+        self.more_button.setEnabled(False)
+        oversight_desk.load_page(
             workstation=self._ws,
             runner=self._runner,
-            on_success=self._loaded,
+            status=filters.status,
+            rule=filters.rule,
+            user=filters.user,
+            case_number=filters.case_number,
+            since=filters.since,
+            until=filters.until,
+            after=after,
+            limit=PAGE,
+            on_success=self._loaded if after is None else self._appended,
             on_failure=self._failed,
         )
 
@@ -174,6 +248,37 @@ class ReviewQueuePanel(QWidget):
         row = self.model.row_of(item_id)
         if row is not None:
             self.table.selectRow(row)
+
+    def select_many(self, item_ids: list[str]) -> None:
+        """Choose these items together (as a Ctrl-click would)."""
+        selection = QItemSelection()
+        for item_id in item_ids:
+            row = self.model.row_of(item_id)
+            if row is not None:
+                index = self.model.index(row, 0)
+                selection.select(index, index)
+        flags = (
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.table.selectionModel().select(selection, flags)
+
+    def approve_sample(self) -> None:
+        chosen = self.chosen
+        if not chosen or not all(sample_item(item) for item in chosen):
+            self._failed_text(
+                "Choose only low-severity random-sample items that wait for a decision."
+            )
+            return
+        self.sample_button.setEnabled(False)
+        oversight_desk.approve_sample(
+            workstation=self._ws,
+            runner=self._runner,
+            item_ids=[item.item_id for item in chosen],
+            note=self.note_edit.toPlainText().strip() or SAMPLE_NOTE,
+            on_success=self._sampled,
+            on_failure=self._failed,
+        )
 
     def decide(self, decision: str) -> None:
         item = self.current
@@ -196,15 +301,37 @@ class ReviewQueuePanel(QWidget):
         )
 
     def _loaded(self, items: list[ReviewItemPublic]) -> None:
-        self.refresh_button.setEnabled(True)
         self.model.set_items(items)
-        self.status_label.setText(
-            count_of(len(items), "flagged search", "flagged searches") + " to review"
-            if items
-            else EMPTY_QUEUE
-        )
+        self._paged(len(items))
         self._show(None)
         self.queue_loaded.emit(len(items))
+
+    def _appended(self, items: list[ReviewItemPublic]) -> None:
+        self.model.append_items(items)
+        self._paged(len(items))
+        self.queue_loaded.emit(self.model.rowCount())
+
+    def _paged(self, received: int) -> None:
+        self.refresh_button.setEnabled(True)
+        self._has_more = received == PAGE
+        self.more_button.setEnabled(self._has_more)
+        shown = self.model.rowCount()
+        more = "; more wait: Show more" if self._has_more else ""
+        self.status_label.setText(
+            count_of(shown, "flagged search", "flagged searches") + f" shown{more}"
+            if shown
+            else EMPTY_QUEUE
+        )
+
+    def _sampled(self, items: list[ReviewItemPublic]) -> None:
+        for item in items:
+            self.model.replace(item)
+        self.note_edit.clear()
+        self.status_label.setText(
+            f"Approved {count_of(len(items), 'random-sample item')} together."
+        )
+        self._selected(QItemSelection(), QItemSelection())
+        self.sampled.emit(len(items))
 
     def _decided(self, item: ReviewItemPublic) -> None:
         self.model.replace(item)
@@ -214,6 +341,7 @@ class ReviewQueuePanel(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self.refresh_button.setEnabled(True)
+        self.more_button.setEnabled(self._has_more)
         self._show(self.current)
         self._failed_text(user_message(exc))
 
@@ -222,10 +350,24 @@ class ReviewQueuePanel(QWidget):
         self.failed.emit(text)
 
     def _selected(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
-        self._show(self.current)
+        item = self.current
+        self._show(item)
+        if self.context.item is None or item is None or self.context.item.item_id != item.item_id:
+            self.context.set_item(item)
+        chosen = self.chosen
+        self.sample_button.setEnabled(bool(chosen) and all(sample_item(i) for i in chosen))
 
     def _show(self, item: ReviewItemPublic | None) -> None:
-        self.detail.setHtml(item_html(item) if item is not None else html.escape(CHOOSE_ITEM))
+        several = len(self.table.selectionModel().selectedRows()) > 1
+        if item is not None:
+            self.detail.setHtml(item_html(item))
+        elif several:
+            self.detail.setHtml(
+                html.escape(f"{len(self.chosen)} flagged searches chosen.")
+                + "<p>Low-severity random-sample items can be approved together.</p>"
+            )
+        else:
+            self.detail.setHtml(html.escape(CHOOSE_ITEM))
         open_item = item is not None and item.status not in FINAL_STATUSES
         for decision, button in self._decision_buttons.items():
             asked = item is not None and item.status == "justification_requested"

@@ -12,6 +12,7 @@ from hub.audit import record_hub_event
 from hub.errors import HubError
 from hub.image_access import alert_image_visible_to, image_visible_to, visible_images
 from hub.images import JPEG, SHA256_RE
+from hub.review_context import review_image_grant
 
 router = APIRouter(tags=["images"])
 
@@ -27,18 +28,23 @@ def get_image(sha256: str, caller: CurrentUser, context: ContextDep, now: NowDep
     if not SHA256_RE.fullmatch(sha256):
         raise HubError(422, "An image is named by its SHA-256: 64 lower-case hex characters.")
     with context.database.write() as connection:
+        refs: dict[str, str] = {"image_sha256": sha256}
         if not (
             image_visible_to(connection, sha256=sha256, user_id=caller.user_id, now=now)
             or alert_image_visible_to(connection, sha256=sha256, caller=caller)
         ):
-            raise HubError(404, NOT_HERE)
+            # A reviewer who opened a flagged search's reads (hub.review_context).
+            item_id = review_image_grant(connection, sha256=sha256, caller=caller, now=now)
+            if item_id is None:
+                raise HubError(404, NOT_HERE)
+            refs["review_item_id"] = item_id
         record_hub_event(
             connection,
             action="image.fetch",
             now=now,
             username=caller.username,
             session_id=caller.session_id,
-            object_refs={"image_sha256": sha256},
+            object_refs=refs,
         )
     try:
         data = context.images.read(sha256)
