@@ -88,7 +88,7 @@ class _Corrupting(httpx.BaseTransport):
 
 def _client(hub: HubFixture, sha: str, times: int) -> HubClient:
     transport = _Corrupting(hub.client._transport, sha, times)
-    client = HubClient("http://testserver", transport=transport)
+    client = HubClient("http://localhost", transport=transport)
     client.access_token = hub.headers()["Authorization"].removeprefix("Bearer ")
     return client
 
