@@ -23,19 +23,22 @@ from app.cache.connection import Database
 from app.cache.journal import JournalRepository
 from app.config.paths import current_profile_file, default_profile_dir
 from app.config.settings import ProfileSettings
+from app.core.errors import ErrorKind, KnownError
+from app.core.evidence import DEFAULT_LEGAL_BASIS
 from app.core.records import HoldState, ReviewMark, SessionInfo, SyncProgress, SyncResult
-from app.export.packet import ExportProgress, PacketResult
+from app.core.schemas import HoldPublic
+from app.export.packet import ExportProgress, HubCustody, PacketResult
 from app.services.alerts import AlertService
 from app.services.audit import AuditService
 from app.services.catalog import CatalogService
-from app.services.evidence import EvidenceService
-from app.services.export import ExportService
+from app.services.evidence import CUSTODIAN_ROLES, EvidenceService
+from app.services.export import ExportPlan, ExportService
 from app.services.oversight import OversightService
 from app.services.review import ReviewService
 from app.services.search import SearchService
 from app.services.session import LOCKED_MESSAGE, NotSignedIn, Session, SessionLocked
 from app.services.slices import SliceService
-from app.sync.client import HubUnreachable
+from app.sync.client import HubUnreachable, SessionEnded
 from app.vision.redact import DerivedSpec
 
 __all__ = ["LOCKED_MESSAGE", "NotSignedIn", "SessionLocked", "Workstation"]
@@ -194,11 +197,21 @@ class Workstation:
             return None
 
     def mark_evidence(
-        self, *, read_id: str, case_number: str, note: str = "", deliver: bool = True
+        self,
+        *,
+        read_id: str,
+        case_number: str,
+        note: str = "",
+        deliver: bool = True,
+        legal_basis: str = DEFAULT_LEGAL_BASIS,
+        legal_basis_text: str = "",
     ) -> ReviewMark:
         """Mark a read as evidence (local, with its hold request queued), then send the
         request (remote; offline it waits) unless `deliver` is False."""
-        mark = self.evidence.mark(read_id=read_id, case_number=case_number, note=note)
+        mark = self.evidence.mark(
+            read_id=read_id, case_number=case_number, note=note, legal_basis=legal_basis,
+            legal_basis_text=legal_basis_text,
+        )  # fmt: skip
         if deliver:
             self.evidence.deliver()
         return mark
@@ -208,6 +221,91 @@ class Workstation:
         if refresh:
             self.evidence.refresh_holds(case_number=case_number)
         return self.evidence.holds(case_number=case_number)
+
+    def case_evidence(self, *, case_number: str, refresh: bool = True) -> list[HoldPublic]:
+        """The case's evidence from every workstation: the hub's record (remote), kept for
+        the desks (local); offline (or with `refresh` False), the record last kept."""
+        if refresh:
+            self.evidence.deliver()
+            try:
+                record = self.evidence.case_evidence(case_number=case_number)
+            except (HubUnreachable, SessionEnded):
+                return self.evidence.known_case_evidence(case_number=case_number)
+            self.evidence.keep_case_evidence(case_number, record)
+            return record
+        return self.evidence.known_case_evidence(case_number=case_number)
+
+    def prepare_export(
+        self,
+        *,
+        case_number: str,
+        redactions: Mapping[str, DerivedSpec] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[ExportPlan, HubCustody]:
+        """What a packet of the case will hold, with everything it needs in the cache.
+
+        Online: the case's confirmed evidence at the hub (remote), reads and originals the
+        cache lacks fetched under the evidence grant (remote, sha256-checked, kept: local).
+        Offline: the reads marked as evidence in this cache, as before (the packet says
+        the hub's custody is not included). A hub that stops answering midway ends it
+        with a message naming the read; nothing is written."""
+        self.evidence.deliver()
+        local = self.export.local_evidence(case_number=case_number)
+        self.evidence.confirm_holds(case_number, local)  # a custodian's own marks
+        try:
+            record = self.evidence.case_evidence(case_number=case_number)
+        except HubUnreachable:
+            plan = self.export.plan(case_number=case_number, redactions=redactions)
+            custody = self.evidence.hub_custody(case_number, set(plan.read_ids))
+            self.export.fetch_missing(self.export.missing_images(plan), cancel=cancel)
+            return plan, custody
+        self.evidence.keep_case_evidence(case_number, record)
+        confirmed = self.export.confirmed_reads(case_number, record)
+        gone = [hold.read_id for hold in confirmed if not hold.read_present]
+        if gone:
+            raise KnownError(
+                f"Read {gone[0]} of case {case_number} was purged at the hub before its hold "
+                "arrived; it cannot go in the packet. Ask a supervisor to release its hold "
+                f"(platedesk evidence release --case {case_number} {gone[0]} --reason TEXT), "
+                "then export again."
+            )
+        wanted = self.export.missing_reads([hold.read_id for hold in confirmed])
+        session = self.core.require()
+        grant = session.role in CUSTODIAN_ROLES  # others fetch through their slices
+        if wanted and not grant:
+            raise KnownError(
+                f"Read {wanted[0]} of case {case_number} is confirmed evidence but not in "
+                "this cache; sync a slice that holds it, or ask the case's evidence "
+                "technician to export the packet."
+            )
+        try:
+            if wanted:
+                fetched = self.evidence.fetch_evidence_reads(
+                    case_number=case_number, read_ids=wanted
+                )
+                if fetched.missing:
+                    raise KnownError(
+                        f"Read {fetched.missing[0]} of case {case_number} is no longer at the "
+                        "hub (purged); it cannot go in the packet. Ask a supervisor to release "
+                        "its hold, then export again."
+                    )
+                self.export.keep_reads(fetched.reads)
+            plan = self.export.plan_from_record(
+                case_number=case_number, confirmed=confirmed, redactions=redactions
+            )
+            custody = self.evidence.hub_custody(case_number, set(plan.read_ids))
+            missing = self.export.missing_images(plan)
+            if grant:
+                self.export.fetch_evidence_images(case_number, missing, cancel=cancel)
+            else:
+                self.export.fetch_missing(missing, cancel=cancel)
+        except HubUnreachable as exc:
+            raise ExportInterrupted(
+                f"The hub stopped answering while the export fetched the evidence of case "
+                f"{case_number}{_first(wanted)}; no packet was written. What was fetched is "
+                "kept: export again once the hub can be reached."
+            ) from exc
+        return plan, custody
 
     def export_packet(
         self,
@@ -219,13 +317,11 @@ class Workstation:
         progress: Callable[[ExportProgress], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> PacketResult:
-        """Write the case's evidence as a signed BagIt packet: plan (local), holds,
-        custody and missing images (remote), write (CPU), receipt (remote)."""
-        plan = self.export.plan(case_number=case_number, redactions=redactions)
-        self.evidence.deliver()
-        self.evidence.confirm_holds(case_number, plan.read_ids)
-        custody = self.evidence.hub_custody(case_number, set(plan.read_ids))
-        self.export.fetch_missing(self.export.missing_images(plan), cancel=cancel)
+        """Write the case's evidence as a signed BagIt packet: prepare (the hub's
+        confirmed evidence, fetched where missing), write (CPU), receipt (remote)."""
+        plan, custody = self.prepare_export(
+            case_number=case_number, redactions=redactions, cancel=cancel
+        )
         result = self.export.write(
             plan,
             out_dir=out_dir,
@@ -236,3 +332,13 @@ class Workstation:
         )
         self.evidence.deliver()
         return self.export.with_receipt(result)
+
+
+class ExportInterrupted(KnownError):
+    """The hub dropped while an export fetched what it needs; nothing was written."""
+
+    kind = ErrorKind.UNREACHABLE
+
+
+def _first(read_ids: list[str]) -> str:
+    return f" (reads such as {read_ids[0]})" if read_ids else ""

@@ -36,8 +36,12 @@ from app.core.schemas import (
     DeviceCreate,
     DeviceKeyPublic,
     DevicePublic,
+    EvidenceReadsPublic,
+    EvidenceReadsRequest,
     HoldCreate,
+    HoldDecision,
     HoldPublic,
+    HoldRelease,
     JustificationAnswerCreate,
     JustificationRequestPublic,
     LoginRequest,
@@ -284,8 +288,42 @@ class HubClient:
             "GET", f"{API_PREFIX}/holds", list[HoldPublic], params={"case_number": case_number}
         )
 
-    def confirm_hold(self, hold_id: str) -> HoldPublic:
-        return self._json("POST", f"{API_PREFIX}/holds/{hold_id}/confirm", HoldPublic)
+    def confirm_hold(self, hold_id: str, *, note: str = "") -> HoldPublic:
+        return self._json(
+            "POST", f"{API_PREFIX}/holds/{hold_id}/confirm", HoldPublic,
+            **self._body(HoldDecision(note=note)),
+        )  # fmt: skip
+
+    def refuse_hold(self, hold_id: str, *, note: str = "") -> HoldPublic:
+        return self._json(
+            "POST", f"{API_PREFIX}/holds/{hold_id}/refuse", HoldPublic,
+            **self._body(HoldDecision(note=note)),
+        )  # fmt: skip
+
+    def release_hold(self, hold_id: str, *, reason: str) -> HoldPublic:
+        return self._json(
+            "POST", f"{API_PREFIX}/holds/{hold_id}/release", HoldPublic,
+            **self._body(HoldRelease(reason=reason)),
+        )  # fmt: skip
+
+    def evidence_reads(self, *, case_number: str, read_ids: list[str]) -> EvidenceReadsPublic:
+        """The case's confirmed-evidence reads under the evidence grant (no slice)."""
+        return self._json(
+            "POST", f"{API_PREFIX}/evidence/reads", EvidenceReadsPublic,
+            params={"case_number": case_number},
+            **self._body(EvidenceReadsRequest(read_ids=read_ids)),
+        )  # fmt: skip
+
+    def evidence_image(self, sha256: str, *, case_number: str) -> bytes:
+        """An image of a confirmed-evidence read of the case (evidence grant), checked."""
+        data = self._send(
+            "GET", f"{API_PREFIX}/evidence/images/{sha256}", params={"case_number": case_number}
+        ).content
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise CorruptResponse(
+                "An image from the hub does not match its fingerprint (SHA-256); it was not kept."
+            )
+        return data
 
     def post_receipt(self, request: PacketReceiptCreate) -> PacketReceiptPublic:
         return self._json(
