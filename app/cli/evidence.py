@@ -84,7 +84,8 @@ def run(ws: Workstation, args: argparse.Namespace) -> Any:
     else:
         decided = ws.evidence.release(case_number=case, read_ids=args.read_ids, reason=args.reason)
     ws.case_evidence(case_number=case)  # keep the record that stands now for the desks
-    return {"case_number": case, command + "ed": [_entry(hold) for hold in decided]}
+    done = {"confirm": "confirmed", "refuse": "refused", "release": "released"}[command]
+    return {"case_number": case, done: [_entry(hold) for hold in decided]}
 
 
 def _listing(ws: Workstation, case: str) -> dict[str, Any]:
