@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,13 +26,20 @@ from app.config.paths import current_profile_file, default_profile_dir
 from app.config.settings import ProfileSettings
 from app.core.errors import ErrorKind, KnownError
 from app.core.evidence import DEFAULT_LEGAL_BASIS
-from app.core.records import HoldState, ReviewMark, SessionInfo, SyncProgress, SyncResult
+from app.core.records import (
+    HoldState,
+    ReadRecord,
+    ReviewMark,
+    SessionInfo,
+    SyncProgress,
+    SyncResult,
+)
 from app.core.schemas import HoldPublic
 from app.export.packet import ExportProgress, HubCustody, PacketResult
 from app.services.alerts import AlertService
 from app.services.audit import AuditService
 from app.services.catalog import CatalogService
-from app.services.evidence import CUSTODIAN_ROLES, EvidenceService
+from app.services.evidence import CUSTODIAN_ROLES, EvidenceService, newest_holds
 from app.services.export import ExportPlan, ExportService
 from app.services.oversight import OversightService
 from app.services.review import ReviewService
@@ -235,6 +243,78 @@ class Workstation:
             return record
         return self.evidence.known_case_evidence(case_number=case_number)
 
+    def case_evidence_reads(self, *, case_number: str) -> tuple[list[EvidenceRow], bool]:
+        """The case's evidence for a desk, each with its read where it can be had, and
+        whether it came from the hub (False: offline, this cache's own marks and the
+        record last kept). A custodian's confirmed reads missing here are fetched under
+        the evidence grant (remote) and kept (local)."""
+        self.evidence.deliver()
+        session = self.core.require()
+        try:
+            record = self.evidence.case_evidence(case_number=case_number)
+        except HubUnreachable:
+            known = self.evidence.known_case_evidence(case_number=case_number)
+            if known:
+                return self._rows(known), False
+            rows = [
+                EvidenceRow(
+                    read_id=h.read_id,
+                    record=self._cached(h.read_id),
+                    hold=h.status,
+                    marked_by=session.username,
+                    confirmed_by=None,
+                    note="",
+                    detail=h.detail,
+                )
+                for h in self.evidence.holds(case_number=case_number)
+            ]
+            return rows, False
+        self.evidence.keep_case_evidence(case_number, record)
+        if session.role in CUSTODIAN_ROLES:
+            confirmed = [h.read_id for h in newest_holds(record).values()
+                         if h.status == "confirmed" and h.read_present]  # fmt: skip
+            wanted = self.export.missing_reads(confirmed)
+            if wanted:
+                fetched = self.evidence.fetch_evidence_reads(
+                    case_number=case_number, read_ids=wanted
+                )
+                self.export.keep_reads(fetched.reads)
+        return self._rows(record), True
+
+    def _rows(self, record: list[HoldPublic]) -> list[EvidenceRow]:
+        return [
+            EvidenceRow(
+                read_id=h.read_id,
+                record=self._cached(h.read_id),
+                hold=h.status,
+                marked_by=h.proposed_by,
+                confirmed_by=h.confirmed_by,
+                note=h.note,
+                detail=h.decision_note or h.release_reason,
+            )
+            for h in newest_holds(record).values()
+        ]
+
+    def _cached(self, read_id: str) -> ReadRecord | None:
+        try:
+            return self.review.read(read_id)
+        except KnownError:
+            return None
+
+    def evidence_image(self, sha256: str, *, read_id: str, case_number: str) -> bytes:
+        """An evidence read's image: cached (local), else fetched (remote) under the
+        evidence grant for a custodian, through a slice otherwise."""
+        data = self.review.cached_image(sha256, read_id=read_id)
+        if data is not None:
+            return data
+        session = self.core.require()
+        if session.role in CUSTODIAN_ROLES:
+            self.export.fetch_evidence_images(case_number, [(sha256, read_id)])
+            cached = self.review.cached_image(sha256, read_id=read_id)
+            if cached is not None:
+                return cached
+        return self.review.fetch_image(sha256, read_id=read_id)
+
     def prepare_export(
         self,
         *,
@@ -332,6 +412,20 @@ class Workstation:
         )
         self.evidence.deliver()
         return self.export.with_receipt(result)
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One evidence read of a case as a desk shows it: the read (None when this cache
+    does not hold it), its hold, who marked it and who confirmed it."""
+
+    read_id: str
+    record: ReadRecord | None
+    hold: str
+    marked_by: str
+    confirmed_by: str | None
+    note: str
+    detail: str
 
 
 class ExportInterrupted(KnownError):
