@@ -5,7 +5,7 @@ An evidence technician or a supervisor who handles the case (hub.holds.handles_c
 assigned to it, or the supervisor of its unit) may fetch the records and images of
 the reads held for the case with a confirmed hold (neither refused nor released).
 Nothing else: a read not confirmed for this case is refused by name. Each fetch is one
-audit event of the hub's chain (`evidence.grant_reads`, `evidence.grant_image`), so the
+audit event of the hub's chain (`evidence.grant_reads`, `evidence.grant_images`), so the
 log tells these fetches apart from slice reads.
 """
 
@@ -91,39 +91,42 @@ def grant_reads(
     )
 
 
-def grant_image(
+def grant_images(
     connection: Connection,
     caller: Caller,
     *,
     case_number: str,
-    sha256: str,
+    sha256s: list[str],
     now: datetime,
     case_number_pattern: str,
-) -> str:
-    """Check that the image is the scene or crop of a confirmed-evidence read of the case
-    (404 otherwise) and audit the fetch; returns the read's id."""
+) -> dict[str, str]:
+    """Check that each image is the scene or crop of a confirmed-evidence read of the case
+    (404 names the first that is not) and audit the fetch as one event; returns each
+    image's read id."""
     number = _require_custodian_of(connection, caller, case_number, case_number_pattern)
-    row = connection.execute(
-        sa.select(reads.c.read_id)
-        .select_from(reads.join(holds, holds.c.read_id == reads.c.read_id))
-        .where(
-            _confirmed(number),
-            sa.or_(reads.c.image_sha256 == sha256, reads.c.crop_sha256 == sha256),
-        )
-        .limit(1)
-    ).first()
-    if row is None:
+    wanted = list(dict.fromkeys(sha256s))
+    found: dict[str, str] = {}
+    for column in (reads.c.image_sha256, reads.c.crop_sha256):
+        rows = connection.execute(
+            sa.select(column.label("sha256"), reads.c.read_id)
+            .select_from(reads.join(holds, holds.c.read_id == reads.c.read_id))
+            .where(_confirmed(number), column.in_(wanted))
+        ).all()
+        found.update({row.sha256: row.read_id for row in rows})
+    outside = [sha for sha in wanted if sha not in found]
+    if outside:
         raise HubError(
             404,
-            f"No confirmed evidence read of case {number} has this image; it may have been "
-            "released and purged. List the case's evidence again.",
+            f"No confirmed evidence read of case {number} has the image {outside[0]}; its "
+            "hold may have been released and the read purged. List the case's evidence again.",
         )
     record_hub_event(
         connection,
-        action="evidence.grant_image",
+        action="evidence.grant_images",
         now=now,
         username=caller.username,
         session_id=caller.session_id,
-        object_refs={"case_number": number, "read_id": row.read_id, "image_sha256": sha256},
+        object_refs={"case_number": number},
+        params={"images": {sha: found[sha] for sha in wanted}},
     )
-    return str(row.read_id)
+    return {sha: found[sha] for sha in wanted}

@@ -440,6 +440,12 @@ class EvidenceReadsRequest(WireModel):
     read_ids: list[str] = Field(min_length=1, max_length=1000)
 
 
+class EvidenceImagesRequest(WireModel):
+    """Images of the case's confirmed-evidence reads, by SHA-256 (at most 100 at once)."""
+
+    sha256s: list[str] = Field(min_length=1, max_length=100)
+
+
 class TransparencyPublic(WireModel):
     """The public figures of /transparency.json: counts only, never a plate, case or name."""
 

@@ -48,6 +48,8 @@ from app.services.review import ReviewService
 from app.services.session import Session
 from app.vision.redact import DerivedSpec, derive
 
+IMAGE_BATCH = 50  # images per request of the evidence grant
+
 
 @dataclass(frozen=True)
 class ExportPlan:
@@ -230,19 +232,25 @@ class ExportService:
         *,
         cancel: threading.Event | None = None,
     ) -> int:
-        """Fetch the plan's missing images under the evidence grant (remote), each checked
-        against its SHA-256 and kept, journaled as "evidence.grant_image"."""
+        """Fetch the plan's missing images under the evidence grant (remote), a batch at a
+        time, each checked against its SHA-256 and kept with one "evidence.grant_images"
+        journal event per batch."""
         self._s.require()
         client = self._s.client
         fetched = 0
-        for sha, read_id in missing:
+        for start in range(0, len(missing), IMAGE_BATCH):
             if cancel is not None and cancel.is_set():
                 raise ExportCancelled("The export was cancelled.")
-            data = client.evidence_image(sha, case_number=case_number)
-            refs = {"case_number": case_number, "read_id": read_id, "image_sha256": sha}
-            with self._s.journaled("evidence.grant_image", object_refs=refs) as db:
-                ReadRepository(db).put_image(sha, data)
-            fetched += 1
+            batch = missing[start : start + IMAGE_BATCH]
+            images = client.evidence_images([sha for sha, _ in batch], case_number=case_number)
+            params = {"images": {sha: read_id for sha, read_id in batch}}
+            with self._s.journaled(
+                "evidence.grant_images", object_refs={"case_number": case_number}, params=params
+            ) as db:
+                repo = ReadRepository(db)
+                for sha, data in images.items():
+                    repo.put_image(sha, data)
+            fetched += len(images)
         return fetched
 
     def missing_images(self, plan: ExportPlan) -> list[tuple[str, str]]:
@@ -393,7 +401,14 @@ class ExportService:
         while batch := journal.events(after_seq=after, limit=5_000):
             for event in batch:
                 refs = event["object_refs"]
-                touches = refs.get("read_id") in read_ids or refs.get("packet_id") == packet_id
+                touches = (
+                    refs.get("read_id") in read_ids
+                    or refs.get("packet_id") == packet_id
+                    or (  # what the evidence grant fetched for this case's packet
+                        str(event["action"]).startswith("evidence.grant")
+                        and refs.get("case_number") == case_number
+                    )
+                )
                 if touches:
                     custody.append(event)
                 if touches or refs.get("case_number") == case_number:

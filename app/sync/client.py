@@ -20,6 +20,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from app.core.canonical import utc_iso
 from app.core.errors import KIND_FIELD, ErrorKind, KnownError
+from app.core.evidence import unframe_images
 from app.core.schemas import (
     API_PREFIX,
     AlertAcknowledgeCreate,
@@ -36,6 +37,7 @@ from app.core.schemas import (
     DeviceCreate,
     DeviceKeyPublic,
     DevicePublic,
+    EvidenceImagesRequest,
     EvidenceReadsPublic,
     EvidenceReadsRequest,
     HoldCreate,
@@ -314,16 +316,14 @@ class HubClient:
             **self._body(EvidenceReadsRequest(read_ids=read_ids)),
         )  # fmt: skip
 
-    def evidence_image(self, sha256: str, *, case_number: str) -> bytes:
-        """An image of a confirmed-evidence read of the case (evidence grant), checked."""
-        data = self._send(
-            "GET", f"{API_PREFIX}/evidence/images/{sha256}", params={"case_number": case_number}
-        ).content
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise CorruptResponse(
-                "An image from the hub does not match its fingerprint (SHA-256); it was not kept."
-            )
-        return data
+    def evidence_images(self, sha256s: list[str], *, case_number: str) -> dict[str, bytes]:
+        """Images of confirmed-evidence reads of the case (evidence grant), each checked
+        against its SHA-256; at most 100 at once."""
+        body = self._send(
+            "POST", f"{API_PREFIX}/evidence/images", params={"case_number": case_number},
+            **self._body(EvidenceImagesRequest(sha256s=sha256s)),
+        ).content  # fmt: skip
+        return unframe_images(body, sha256s)
 
     def post_receipt(self, request: PacketReceiptCreate) -> PacketReceiptPublic:
         return self._json(

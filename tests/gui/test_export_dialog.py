@@ -39,7 +39,7 @@ class GatedTransport(httpx.HTTPTransport):
         self.waiting = threading.Event()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if "/images/" in request.url.path and self.closed.is_set():
+        if "/images" in request.url.path and self.closed.is_set():
             self.waiting.set()
             while self.closed.is_set():
                 threading.Event().wait(0.01)

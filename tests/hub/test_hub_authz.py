@@ -73,7 +73,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/holds/{hold_id}/refuse"): CUSTODY,
     ("POST", "/api/v1/holds/{hold_id}/release"): RELEASE,
     ("POST", "/api/v1/evidence/reads"): GRANT,
-    ("GET", "/api/v1/evidence/images/{sha256}"): GRANT,
+    ("POST", "/api/v1/evidence/images"): GRANT,
     ("POST", "/api/v1/hotlists"): HOTLIST,
     ("GET", "/api/v1/hotlists"): HOTLIST,
     ("POST", "/api/v1/hotlists/import"): HOTLIST,

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.core.evidence import unframe_images
 from hub.db.tables import audit_events, cases
 from hub.holds import SUPERVISOR_ONLY
 from hub.images import open_image_store
@@ -98,13 +99,14 @@ def test_the_case_evidence_record_its_decisions_and_the_grant(hub: HubFixture) -
     )  # fmt: skip
     assert grant.status_code == 200, grant.text
     assert [read["read_id"] for read in grant.json()["reads"]] == ids[:2]
-    scene = grant.json()["reads"][0]["image_sha256"]
-    image = hub.client.get(
-        f"/api/v1/evidence/images/{scene}", params={"case_number": CASE},
+    first_read = grant.json()["reads"][0]
+    shas = [first_read["image_sha256"], first_read["crop_sha256"]]
+    images = hub.client.post(
+        "/api/v1/evidence/images", params={"case_number": CASE}, json={"sha256s": shas},
         headers=hub.headers("technician"),
     )  # fmt: skip
-    assert image.status_code == 200
-    assert image.headers["X-Content-SHA256"] == scene
+    assert images.status_code == 200, images.text
+    assert sorted(unframe_images(images.content, shas)) == sorted(shas)
     refused_read = hub.client.post(
         "/api/v1/evidence/reads", params={"case_number": CASE}, json={"read_ids": ids},
         headers=hub.headers("technician"),
@@ -117,11 +119,12 @@ def test_the_case_evidence_record_its_decisions_and_the_grant(hub: HubFixture) -
     )  # fmt: skip
     assert detective_grant.status_code == 403
     other_image = hub.reads[10]["image_sha256"]
-    outside = hub.client.get(
-        f"/api/v1/evidence/images/{other_image}", params={"case_number": CASE},
-        headers=hub.headers("technician"),
+    outside = hub.client.post(
+        "/api/v1/evidence/images", params={"case_number": CASE},
+        json={"sha256s": [shas[0], other_image]}, headers=hub.headers("technician"),
     )  # fmt: skip
     assert outside.status_code == 404
+    assert other_image in outside.json()["detail"]
 
     # Only a supervisor releases, and only with a reason.
     hold_id = proposed[ids[1]]["hold_id"]
@@ -134,7 +137,7 @@ def test_the_case_evidence_record_its_decisions_and_the_grant(hub: HubFixture) -
     assert released.json()["release_reason"] == "plate ruled out"
     assert _actions(hub) == [
         "hold.propose", "hold.confirm", "hold.confirm", "hold.refuse",
-        "evidence.grant_reads", "evidence.grant_image", "hold.release",
+        "evidence.grant_reads", "evidence.grant_images", "hold.release",
     ]  # fmt: skip
 
 

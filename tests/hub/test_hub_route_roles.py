@@ -67,7 +67,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/holds/{hold_id}/refuse"): frozenset({TECHNICIAN, SUPERVISOR}),
     ("POST", "/api/v1/holds/{hold_id}/release"): frozenset({SUPERVISOR}),
     ("POST", "/api/v1/evidence/reads"): frozenset({TECHNICIAN, SUPERVISOR}),
-    ("GET", "/api/v1/evidence/images/{sha256}"): frozenset({TECHNICIAN, SUPERVISOR}),
+    ("POST", "/api/v1/evidence/images"): frozenset({TECHNICIAN, SUPERVISOR}),
     ("POST", "/api/v1/hotlists"): frozenset({SUPERVISOR, ADMIN}),
     ("GET", "/api/v1/hotlists"): frozenset({SUPERVISOR, ADMIN}),
     ("POST", "/api/v1/hotlists/import"): frozenset({SUPERVISOR, ADMIN}),

@@ -8,7 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from app.core.evidence import FRAMED, frame_images
 from app.core.schemas import (
+    EvidenceImagesRequest,
     EvidenceReadsPublic,
     EvidenceReadsRequest,
     HoldCreate,
@@ -20,7 +22,7 @@ from app.core.schemas import (
 from hub import evidence_grant, holds
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
 from hub.errors import HubError, forbidden
-from hub.images import JPEG, SHA256_RE
+from hub.images import SHA256_RE
 from hub.slices import Caller
 
 router = APIRouter(tags=["holds"])
@@ -152,32 +154,36 @@ def evidence_reads(
         )
 
 
-@router.get(
-    "/evidence/images/{sha256}",
+@router.post(
+    "/evidence/images",
     response_class=Response,
-    responses={**error_responses(403, 404, 422), 200: {"content": {JPEG: {}}}},
+    responses={**error_responses(403, 404, 422), 200: {"content": {FRAMED: {}}}},
 )
-def evidence_image(
-    sha256: str,
+def evidence_images(
     case_number: Annotated[str, Query(min_length=1, max_length=32)],
+    body: EvidenceImagesRequest,
     caller: Grantee,
     context: ContextDep,
     now: NowDep,
 ) -> Response:
-    """The evidence grant: an image of one of the case's confirmed-evidence reads."""
-    if not SHA256_RE.fullmatch(sha256):
+    """The evidence grant: images of the case's confirmed-evidence reads, several in one
+    answer (app.core.evidence.frame_images: each its SHA-256, length and bytes)."""
+    bad = [sha for sha in body.sha256s if not SHA256_RE.fullmatch(sha)]
+    if bad:
         raise HubError(422, "An image is named by its SHA-256: 64 lower-case hex characters.")
     with context.database.write() as connection:
-        evidence_grant.grant_image(
+        granted = evidence_grant.grant_images(
             connection,
             caller,
             case_number=case_number,
-            sha256=sha256,
+            sha256s=body.sha256s,
             now=now,
             case_number_pattern=context.settings.case_number_pattern,
         )
-    try:
-        data = context.images.read(sha256)
-    except FileNotFoundError:
-        raise HubError(404, "The image is no longer in the hub's store.") from None
-    return Response(content=data, media_type=JPEG, headers={"X-Content-SHA256": sha256})
+    images = []
+    for sha in granted:
+        try:
+            images.append((sha, context.images.read(sha)))
+        except FileNotFoundError:
+            raise HubError(404, f"The image {sha} is no longer in the hub's store.") from None
+    return Response(content=frame_images(images), media_type=FRAMED)
