@@ -291,6 +291,9 @@ class Workstation:
                 confirmed_by=h.confirmed_by,
                 note=h.note,
                 detail=h.decision_note or h.release_reason,
+                legal_basis=h.legal_basis
+                + (f": {h.legal_basis_text}" if h.legal_basis_text else ""),
+                decided_by=h.released_by or h.refused_by or h.confirmed_by,
             )
             for h in newest_holds(record).values()
         ]
@@ -426,6 +429,8 @@ class EvidenceRow:
     confirmed_by: str | None
     note: str
     detail: str
+    legal_basis: str = ""
+    decided_by: str | None = None  # who confirmed, refused or released the hold
 
 
 class ExportInterrupted(KnownError):
