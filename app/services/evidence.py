@@ -174,18 +174,23 @@ class EvidenceService:
         except (SessionEnded, DeviceRevoked):
             raise
         except HubRefused as exc:
+            refused_ids = read_ids
             if exc.kind is ErrorKind.CONFLICT:  # placed meanwhile by someone else: adopt it
-                return 0, 0
+                held = self._adopt_holds(case_number, client.holds(case_number=case_number),
+                                         only_known=False)  # fmt: skip
+                refused_ids = [read_id for read_id in read_ids if read_id not in held]
+                if not refused_ids:  # every one is held now
+                    return 0, 0
             with self._s.journaled(
                 "evidence.hold", object_refs=refs,
-                params={"read_ids": read_ids, "refused": str(exc)}, outcome="refused",
+                params={"read_ids": refused_ids, "refused": str(exc)}, outcome="refused",
             ) as db:  # fmt: skip
-                for read_id in read_ids:
+                for read_id in refused_ids:  # a closed case, a purged read: the hub's reason
                     EvidenceRepository(db).set_hold(
                         case_number=case_number, read_id=read_id, status="refused",
                         hold_id=None, detail=str(exc),
                     )  # fmt: skip
-            return 0, len(read_ids)
+            return 0, len(refused_ids)
         statuses = {hold.read_id: hold.status for hold in placed}
         with self._s.journaled(
             "evidence.hold", object_refs=refs,
@@ -353,7 +358,11 @@ class EvidenceService:
             holds.append(hold)
         decided: list[HoldPublic] = []
         for hold in holds:
-            changed = call(hold.hold_id)
+            try:
+                changed = call(hold.hold_id)
+            except HubRefused as exc:  # a case closed meanwhile, a hold decided meanwhile
+                done = f" ({len(decided)} decided before it)" if decided else ""
+                raise KnownError(f"Read {hold.read_id} of case {case_number}: {exc}{done}") from exc
             refs = {"case_number": case_number, "read_id": hold.read_id}
             params = {"hold_id": hold.hold_id, ("reason" if action == "release" else "note"): note}
             with self._s.journaled(f"evidence.{action}", object_refs=refs, params=params) as db:

@@ -21,6 +21,9 @@ from app.core.errors import KnownError
 from app.core.records import SearchQuery
 from app.demo import totp_now
 from app.workstation import ExportInterrupted, Workstation
+from hub.core.config import normalize_database_url
+from hub.core.db import Database
+from hub.db.tables import cases
 from tests.support.live_hub import SeededHub, cli_json, run_cli
 from tests.support.tools import need_tool
 
@@ -175,3 +178,25 @@ def test_a_technician_exports_the_detectives_evidence_and_a_release_lets_the_pur
     assert after[three[0]].read_present is False
     assert after[three[0]].release_reason == "plate ruled out by the registry"
     assert [after[r].read_present for r in three[1:]] == [True, True]
+
+    # The case closed meanwhile: a new mark's hold is refused with the hub's reason,
+    # shown against the read; the mark itself stays in the detective's cache.
+    hub_database = Database(normalize_database_url(seeded_hub.db, seeded_hub.data))
+    try:
+        with hub_database.write() as connection:
+            connection.execute(
+                cases.update().where(cases.c.case_number == case).values(status="closed")
+            )
+    finally:
+        hub_database.dispose()
+    late = (
+        detective.search.run(
+            SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=5
+        )
+        .rows[4]
+        .read_id
+    )
+    detective.mark_evidence(read_id=late, case_number=case, note="seen again")
+    (hold,) = [h for h in detective.evidence_holds(case_number=case) if h.read_id == late]
+    assert hold.status == "refused"
+    assert f"Case {case} is closed" in hold.detail
