@@ -24,26 +24,10 @@ from app.export.verify import verify_packet
 from app.vision.redact import DerivedSpec, Region
 from app.workstation import Workstation
 from tests.support.flaky_proxy import FlakyProxy
-from tests.support.live_hub import JUSTIFICATION, SeededHub, cli_json, run_cli
+from tests.support.live_hub import JUSTIFICATION, SeededHub, cli_json, confirm_holds, run_cli
 from tests.support.tools import need_tool
 
 pytestmark = pytest.mark.e2e
-
-
-def confirm_as_technician(
-    seeded_hub: SeededHub, folder: Path, case: str, read_ids: list[str]
-) -> None:
-    """The case's evidence technician confirms the detective's proposed holds (issue 22:
-    a packet holds the case's confirmed evidence)."""
-    user = seeded_hub.user("evidence_technician")
-    technician = Workstation.open(profile_dir=folder, hub_url=seeded_hub.url)
-    try:
-        technician.login(
-            username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
-        )
-        technician.evidence.confirm(case_number=case, read_ids=read_ids)
-    finally:
-        technician.close()
 
 
 def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
@@ -69,7 +53,7 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     )
     at_hub = {h.read_id: h.status for h in workstation.core.client.holds(case_number=case)}
     assert {read_id: at_hub[read_id] for read_id in read_ids} == dict.fromkeys(read_ids, "proposed")
-    confirm_as_technician(seeded_hub, tmp_path / "technician", case, read_ids)
+    confirm_holds(seeded_hub, tmp_path / "technician", case, read_ids)
     out = tmp_path / "exports"
     exported = cli_json("--profile", profile, "export", "--case", case, "--out", str(out))
     packet = Path(exported["packet"])
@@ -271,7 +255,7 @@ def test_export_redacts_from_the_command_line_and_refuses_bad_regions(
     ).rows
     read_id = rows[7].read_id
     cli_json("--profile", profile, "evidence", "add", "--case", case, read_id)
-    confirm_as_technician(seeded_hub, tmp_path / "technician", case, [read_id])
+    confirm_holds(seeded_hub, tmp_path / "technician", case, [read_id])
 
     # A case the hub does not know: the mark stays, the hub refuses the hold, and the
     # refusal is shown with the hub's reason (and not sent again).

@@ -12,11 +12,10 @@ from pytestqt.qtbot import QtBot
 
 import app.services.export as export_service
 from app.core.records import SearchQuery
-from app.demo import totp_now
 from app.ui.dialogs.export_dialog import ExportDialog
 from app.ui.workers import Lane, TaskRunner
 from app.workstation import Workstation
-from tests.support.live_hub import SeededHub
+from tests.support.live_hub import SeededHub, confirm_holds
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +32,7 @@ def test_a_search_answers_while_the_packet_is_being_written(
     query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
     read = workstation.search.run(query, limit=1).rows[0]
     workstation.mark_evidence(read_id=read.read_id, case_number=case)
-    user = seeded_hub.user("evidence_technician")  # the technician confirms the hold
-    technician = Workstation.open(profile_dir=tmp_path / "technician", hub_url=seeded_hub.url)
-    try:
-        technician.login(
-            username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
-        )
-        technician.evidence.confirm(case_number=case, read_ids=[read.read_id])
-    finally:
-        technician.close()
+    confirm_holds(seeded_hub, tmp_path / "technician", case, [read.read_id])
 
     # Hold the packet writer (the CPU part: hashing, PDF, signing) until the search is in.
     writing, release = threading.Event(), threading.Event()
