@@ -59,8 +59,8 @@ class EvidenceDeskPanel(QWidget):
         *,
         workstation: Workstation,
         runner: TaskRunner,
-        case_number: str,
-        role: str,
+        case_number: str | None = None,
+        role: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -71,7 +71,7 @@ class EvidenceDeskPanel(QWidget):
         self._role = role
         self._rows: list[EvidenceRow] = []
 
-        self.title = QLabel(f"Evidence of case {case_number}, from every workstation")
+        self.title = QLabel()
         self.title.setObjectName("dialogTitle")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -93,10 +93,6 @@ class EvidenceDeskPanel(QWidget):
         for button in (self.refresh_button, self.confirm_button, self.refuse_button,
                        self.release_button):  # fmt: skip
             button.setAutoDefault(False)
-        custodian = role in CUSTODIANS
-        for widget in (self.text_edit, self.confirm_button, self.refuse_button):
-            widget.setVisible(custodian)
-        self.release_button.setVisible(role == "supervisor")
 
         actions = QHBoxLayout()
         actions.addWidget(self.text_edit, 1)
@@ -115,6 +111,41 @@ class EvidenceDeskPanel(QWidget):
         self.refuse_button.clicked.connect(lambda: self.decide("refuse"))
         self.release_button.clicked.connect(lambda: self.decide("release"))
         self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.set_role(role)
+        self._show_case()
+
+    @property
+    def case_number(self) -> str | None:
+        return self._case_number
+
+    def set_role(self, role: str | None) -> None:
+        """Offer the decisions the role may take: custodians confirm and refuse, a
+        supervisor also releases; a detective reads."""
+        self._role = role
+        custodian = role in CUSTODIANS
+        for widget in (self.text_edit, self.confirm_button, self.refuse_button):
+            widget.setVisible(custodian)
+        self.release_button.setVisible(role == "supervisor")
+        self._selection_changed()
+
+    def set_case(self, case_number: str | None) -> None:
+        """Show another case's evidence (loaded from the hub); None: no case chosen."""
+        if case_number == self._case_number:
+            return
+        self._case_number = case_number
+        self._rows = []
+        self.table.setRowCount(0)
+        self._show_case()
+        if case_number is not None:
+            self.refresh()
+
+    def _show_case(self) -> None:
+        case = self._case_number
+        self.title.setText(
+            f"Evidence of case {case}, from every workstation" if case else "Evidence"
+        )
+        if case is None:
+            self.status_label.setText("Choose a case to see its evidence.")
         self._selection_changed()
 
     @property
@@ -135,19 +166,25 @@ class EvidenceDeskPanel(QWidget):
                 model.select(index, model.SelectionFlag.Select | model.SelectionFlag.Rows)
 
     def refresh(self) -> None:
+        case_number = self._case_number
+        if case_number is None:
+            return
         self.refresh_button.setEnabled(False)
+        self.status_label.setText("Loading the case's evidence…")
         load_case_evidence(
             workstation=self._workstation,
             runner=self._runner,
-            case_number=self._case_number,
-            on_success=self._loaded,
+            case_number=case_number,
+            on_success=lambda found: self._loaded(case_number, found),
             on_failure=self._load_failed,
         )
 
-    def _loaded(self, found: tuple[list[EvidenceRow], bool]) -> None:
+    def _loaded(self, case_number: str, found: tuple[list[EvidenceRow], bool]) -> None:
+        self.refresh_button.setEnabled(True)
+        if case_number != self._case_number:
+            return  # another case was chosen meanwhile
         rows, from_hub = found
         self._rows = rows
-        self.refresh_button.setEnabled(True)
         self.table.setRowCount(len(rows))
         for index, row in enumerate(rows):
             cells = (
@@ -193,7 +230,8 @@ class EvidenceDeskPanel(QWidget):
 
     def decide(self, decision: str) -> None:
         read_ids = self.selected_read_ids()
-        if not read_ids:
+        case_number = self._case_number
+        if not read_ids or case_number is None:
             return
         text = self.text_edit.text().strip()
         if decision == "release" and len(text) < 3:
@@ -205,7 +243,7 @@ class EvidenceDeskPanel(QWidget):
             button.setEnabled(False)
         decide_holds(
             workstation=self._workstation, runner=self._runner,
-            case_number=self._case_number, read_ids=read_ids, decision=decision, text=text,
+            case_number=case_number, read_ids=read_ids, decision=decision, text=text,
             on_success=lambda holds: self._decided(decision, holds),
             on_failure=self._decision_failed,
         )  # fmt: skip
