@@ -31,6 +31,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Every core, one test file per worker (a file's module-scoped hub is started once).
+PYTEST_ARGS ?= -n auto --dist loadfile
+
 pytest: $(STAMP)
 	QT_QPA_PLATFORM=offscreen PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring \
 		$(BIN)/pytest $(PYTEST_ARGS)

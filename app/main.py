@@ -277,7 +277,7 @@ def _render_screenshots(
             locked.append(True)
 
         window.session_locked.connect(note_locked)
-        window.lock_session()
+        window.lock_flow.lock()
         _wait_until(lambda: bool(locked), LOAD_TIMEOUT_S)
         _save(window, directory / "lock.png")
     finally:

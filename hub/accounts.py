@@ -90,6 +90,7 @@ class EndReason(StrEnum):
     LOCKED = "locked"
     DEVICE_REVOKED = "device_revoked"
     TOKEN_REUSED = "token_reused"  # noqa: S105 (a reason, not a secret)
+    ACCOUNT_CHANGED = "account_changed"  # an administrator reset its TOTP or changed its role
 
 
 class Throttled(HubError):

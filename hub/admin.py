@@ -313,3 +313,104 @@ def revoke_feed(
             session_id=session_id,
             object_refs={"feed_id": feed_id},
         )
+
+
+def lock_user(
+    connection: Connection, *, username: str, by: str, session_id: str = "", now: datetime
+) -> UserPublic:
+    """Lock an account (its sessions end at once); 404 for an unknown user; audited."""
+    from hub.accounts import lock_account
+
+    if not lock_account(connection, username=username, now=now, by=by, session_id=session_id):
+        raise HubError(404, f"No user named {username}; check the user name.")
+    return user_public(_user_row(connection, username))
+
+
+def unlock_user(
+    connection: Connection, *, username: str, by: str, session_id: str = "", now: datetime
+) -> UserPublic:
+    """Release a locked account and its sign-in throttle; 404 for an unknown user."""
+    from hub.accounts import release_lock
+
+    if not release_lock(connection, username=username, now=now, by=by, session_id=session_id):
+        raise HubError(404, f"No user named {username}; check the user name.")
+    return user_public(_user_row(connection, username))
+
+
+def _end_user_sessions(connection: Connection, user_id: int, *, now: datetime) -> int:
+    from hub.accounts import EndReason, end_sessions
+    from hub.db.tables import sessions
+
+    return end_sessions(
+        connection, sessions.c.user_id == user_id, reason=EndReason.ACCOUNT_CHANGED, now=now
+    )
+
+
+def reset_totp(
+    connection: Connection, *, username: str, by: str, session_id: str = "", now: datetime
+) -> UserCreatedPublic:
+    """A new TOTP secret for a user who lost their authenticator (shown this once); their
+    sessions end, so the next sign-in takes a code of the new secret. Audited (never the
+    secret)."""
+    row = _user_row(connection, username)
+    secret = pyotp.random_base32()
+    connection.execute(
+        users.update()
+        .where(users.c.user_id == row.user_id)
+        .values(totp_secret=secret, totp_last_step=None)
+    )
+    ended = _end_user_sessions(connection, int(row.user_id), now=now)
+    record_hub_event(
+        connection,
+        action="admin.totp_reset",
+        now=now,
+        username=by,
+        session_id=session_id,
+        object_refs={"username": username},
+        params={"sessions_ended": ended},
+    )
+    uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+    return UserCreatedPublic(
+        user=user_public(_user_row(connection, username)), totp_secret=secret, provisioning_uri=uri
+    )
+
+
+def set_role(
+    connection: Connection,
+    *,
+    username: str,
+    role: Role,
+    by: str,
+    session_id: str = "",
+    now: datetime,
+) -> UserPublic:
+    """Give a user another role; their sessions end (the next sign-in carries the new
+    role). A partner agency's user never becomes an administrator, and the last
+    administrator able to sign in keeps the role. Audited with the old and new role."""
+    row = _user_row(connection, username)
+    if role is Role.ADMIN and row.partner_agency is not None:
+        raise HubError(
+            422, "A partner agency's user cannot be an administrator of this hub; pick a role."
+        )
+    if role is Role.ADMIN:
+        _admin_check_training(
+            connection, user_id=None, valid_until=row.training_valid_until, now=now
+        )
+    elif row.role == Role.ADMIN.value:
+        _admin_check_training(connection, user_id=int(row.user_id), valid_until=None, now=now)
+    ended = 0
+    if row.role != role.value:
+        connection.execute(
+            users.update().where(users.c.user_id == row.user_id).values(role=role.value)
+        )
+        ended = _end_user_sessions(connection, int(row.user_id), now=now)
+    record_hub_event(
+        connection,
+        action="admin.role_set",
+        now=now,
+        username=by,
+        session_id=session_id,
+        object_refs={"username": username},
+        params={"old": row.role, "new": role.value, "sessions_ended": ended},
+    )
+    return user_public(_user_row(connection, username))

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 from app.core.audit_chain import GENESIS_HASH, event_hash, seal_event, verify_chain
 from app.core.canonical import canonical_json, parse_utc, utc_iso
 from app.core.schemas import AuditAck, AuditEventIn
+from hub.core.db import AUDIT_LOCK
 from hub.db.tables import audit_events, audit_problems, chain_heads, devices
 from hub.merkle_log import (
     CHECKPOINTS_FILE_NAME,
@@ -204,10 +205,14 @@ def _record_refusal(
 def lock_audit_log(connection: Connection) -> None:
     """On PostgreSQL, serialize writers so row ids commit in order (the Merkle tree's order).
 
-    EXCLUSIVE blocks other writers, not readers; SQLite has one writer at a time already.
+    A transaction-scoped advisory lock, taken by every writer of audit_events (here and
+    ingest_batch) before it draws a row id and held until its commit; readers never wait.
+    Not LOCK TABLE: its EXCLUSIVE mode needs the UPDATE, DELETE or TRUNCATE privilege,
+    which the hub's database role does not have on the audit table (docs/deploy.md).
+    SQLite has one writer at a time already.
     """
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("LOCK TABLE audit_events IN EXCLUSIVE MODE")
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
 
 
 def _lock_head(connection: Connection, device_id: str) -> tuple[int, str]:

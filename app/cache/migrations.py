@@ -303,7 +303,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0004_sort_indexes", _sort_indexes),
     ("0005_ties_by_row_id", _ties_by_row_id),
     ("0006_camera_index", _camera_index),
-    ("0008_newuser", _ties_by_time),
+    ("0007_plate_ties_by_time", _ties_by_time),
     ("0008_case_evidence", _case_evidence),
 )
 

@@ -118,6 +118,7 @@ def current_revision(database: Database) -> str | None:
 # step run on one hub node at a time: several nodes share one database.
 MIGRATE_LOCK = 0x706C_6400_0001
 PURGE_LOCK = 0x706C_6400_0002
+AUDIT_LOCK = 0x706C_6400_0003  # held by each audit log writer until its commit (hub.audit)
 
 
 @contextmanager

@@ -100,6 +100,7 @@ cases = sa.Table(
     sa.Column("offense_category", sa.String(64), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("unit", sa.String(64), nullable=True),  # 0015: the unit the agency's RMS names
 )
 
 case_assignments = sa.Table(

@@ -67,7 +67,9 @@ def test_a_hit_reaches_the_workstation_and_its_acknowledgement_is_journaled(
         f"HOT1234,WY,Pickup stolen from Pershing Blvd,NCIC stolen vehicle,{case},{expires}\n",
         encoding="utf-8",
     )
-    done = seeded_hub.hub_cli("hotlist", "import", str(csv_path))
+    done = seeded_hub.hub_cli(
+        "hotlist", "import", str(csv_path), "--as", seeded_hub.user("admin")["username"]
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["imported"] == 1
     feed = seeded_hub.hub_cli("feed", "add", "--name", "alerts e2e")

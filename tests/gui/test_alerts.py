@@ -72,7 +72,9 @@ def feed(seeded_hub: SeededHub, tmp_path_factory: pytest.TempPathFactory) -> Fee
         f"{PLATE},WY,{REASON},{SOURCE},{case},{expires}\n",
         encoding="utf-8",
     )
-    done = seeded_hub.hub_cli("hotlist", "import", str(csv_path))
+    done = seeded_hub.hub_cli(
+        "hotlist", "import", str(csv_path), "--as", seeded_hub.user("admin")["username"]
+    )
     assert done.returncode == 0, done.stderr
     added = seeded_hub.hub_cli("feed", "add", "--name", "gui alerts")
     assert added.returncode == 0, added.stderr
@@ -189,7 +191,7 @@ def test_locking_stops_listening_and_hides_the_alerts(qtbot: QtBot, feed: Feed, 
     _loaded(qtbot, window)
     assert window.alerts_panel.alerts != []
     with qtbot.waitSignal(window.session_locked, timeout=20_000):
-        window.lock_session()
+        window.lock_flow.lock()
     assert window.alerts_panel.listener_state == "stopped"
     assert window.alerts_panel.alerts == []
     assert window.alerts_panel.alert_list.count() == 0

@@ -41,12 +41,12 @@ def test_review_sightings_saved_search_and_outcome_are_journaled(
     read = window.image_pane.read
     assert read is not None
 
-    evidence = window.mark_evidence()
+    evidence = window.review_flow.mark_evidence()
     assert evidence is not None
     evidence.note_edit.setPlainText("Leaving the lot")
     with qtbot.waitSignal(window.review_marked, timeout=20_000):
         evidence.accept()
-    misread = window.mark_misread()
+    misread = window.review_flow.mark_misread()
     assert misread is not None
     misread.plate_edit.setText("ZZZ 999")
     with qtbot.waitSignal(window.review_marked, timeout=20_000):
@@ -63,7 +63,7 @@ def test_review_sightings_saved_search_and_outcome_are_journaled(
     assert panel.camera_map.painted_sightings == len(sightings)
 
     window.query_edit.setText(read.plate[:3] + "*")
-    dialog = window.save_search()
+    dialog = window.review_flow.save_search()
     assert dialog is not None
     dialog.name_edit.setText("First three")
     with qtbot.waitSignals([window.search_saved, window.saved_searches_loaded], timeout=20_000):
@@ -74,7 +74,7 @@ def test_review_sightings_saved_search_and_outcome_are_journaled(
         window.search_panel.saved_actions[saved.saved_id].trigger()
     assert window.query_edit.text() == read.plate[:3] + "*"
 
-    outcome = window.record_outcome()
+    outcome = window.review_flow.record_outcome()
     assert outcome is not None
     outcome.set_outcome("lead")
     with qtbot.waitSignal(window.outcome_recorded, timeout=20_000):

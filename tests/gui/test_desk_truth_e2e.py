@@ -78,7 +78,7 @@ def test_misreads_corrected_plates_review_marks_and_fuzzy_matches_show_on_the_ro
         window.select_row(0)
     read = model.read_at(0)
     assert model.index(0, REVIEW).data() == ""
-    misread = window.mark_misread()
+    misread = window.review_flow.mark_misread()
     assert misread is not None
     misread.plate_edit.setText("QQ 9 QQ9")
     with qtbot.waitSignal(window.review_marked, timeout=WAIT_MS):
@@ -151,7 +151,7 @@ def test_confirmations_and_the_connection_state_are_not_cut_off_at_the_default_s
     _search(qtbot, window, "")
     with qtbot.waitSignal(window.image_pane.marks_loaded, timeout=WAIT_MS):
         window.select_row(0)
-    evidence = window.mark_evidence()
+    evidence = window.review_flow.mark_evidence()
     assert evidence is not None
     with qtbot.waitSignal(window.review_marked, timeout=WAIT_MS):
         evidence.accept()
@@ -159,7 +159,7 @@ def test_confirmations_and_the_connection_state_are_not_cut_off_at_the_default_s
     qtbot.waitUntil(lambda: status.currentMessage().startswith("Marked read"), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: _shown_in_full(window), timeout=5_000)
 
-    outcome = window.record_outcome()
+    outcome = window.review_flow.record_outcome()
     assert outcome is not None
     outcome.set_outcome("lead")
     with qtbot.waitSignal(window.outcome_recorded, timeout=WAIT_MS):
@@ -223,9 +223,9 @@ def test_compare_with_one_read_says_why_and_a_multi_place_plate_opens(
         where = table.visualRect(window.results_model.index(0, 0)).center()
         qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=where)
     assert window.selected_rows() == [0]
-    assert window.compare_action.isEnabled()  # not a dead menu item
+    assert window.desk_actions.compare.isEnabled()  # not a dead menu item
     with qtbot.waitSignal(window.action_failed, timeout=WAIT_MS) as said:
-        window.compare_action.trigger()
+        window.desk_actions.compare.trigger()
     assert "Ctrl+click a second read" in said.args[0]
     assert window.statusBar().currentMessage() == said.args[0]
     assert window.compare_dialogs == []

@@ -227,7 +227,7 @@ def test_only_technicians_and_supervisors_get_the_export(
 ) -> None:
     window, _workstation, case = desk
     assert window.role == "detective"
-    assert not window.export_action.isVisible()
+    assert not window.desk_actions.export.isVisible()
     assert window.open_export() is None
 
     technician = _sign_in(seeded_hub, tmp_path / "technician", "evidence_technician")
@@ -238,7 +238,7 @@ def test_only_technicians_and_supervisors_get_the_export(
     try:
         qtbot.waitUntil(lambda: other.is_ready, timeout=20_000)
         assert other.role == "evidence_technician"
-        assert other.export_action.isEnabled()
+        assert other.desk_actions.export.isEnabled()
         dialog = other.open_export()
         assert dialog is not None
         assert dialog.windowTitle() == f"Export evidence — case {case}"

@@ -11,7 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from app.demo import totp_now
 from app.services.clock import Clock, ClockSettings
-from app.ui.main_window import OFFLINE, ONLINE, MainWindow
+from app.ui.desk.chores import OFFLINE, ONLINE
+from app.ui.main_window import MainWindow
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 from tests.support.edge import SwitchableTransport
@@ -49,10 +50,10 @@ def test_offline_shows_offline_and_the_desk_recovers_by_itself(
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.connection_label.text() == OFFLINE, timeout=20_000)
-    assert not window.online
+    assert not window.chores.online
     assert "Cannot reach the hub" in window.connection_label.toolTip()
 
     cable.down = False  # no click, no F5: the desk looks for the hub again on its own
     qtbot.waitUntil(lambda: window.connection_label.text() == ONLINE, timeout=20_000)
-    assert window.online
+    assert window.chores.online
     qtbot.waitUntil(lambda: window.journal_label.text() == "All audit events sent", timeout=20_000)

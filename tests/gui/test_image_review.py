@@ -353,7 +353,7 @@ def test_accepting_the_readers_plate_records_a_misread(
     with qtbot.waitSignal(pane.plate_reread, timeout=20_000):
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(pane.accept_reading_button, Qt.MouseButton.LeftButton)
-    dialog = window.review_dialog
+    dialog = window.review_flow.review_dialog
     assert isinstance(dialog, MisreadDialog)
     assert dialog.corrected_plate == "8K7K2"
     assert dialog.note == "Plate reader model read 8K7K2 (91%)"
@@ -379,7 +379,7 @@ def test_the_readers_alternatives_seed_a_search(qtbot: QtBot, make_window: MakeW
 
 def test_compare_two_selected_reads(qtbot: QtBot, make_window: MakeWindow) -> None:
     window = make_window()
-    assert not window.compare_action.isEnabled()
+    assert not window.desk_actions.compare.isEnabled()
     window.select_row(0)
     index = window.results_model.index(3, 0)
     qtbot.mouseClick(
@@ -389,10 +389,10 @@ def test_compare_two_selected_reads(qtbot: QtBot, make_window: MakeWindow) -> No
         window.results_view.visualRect(index).center(),
     )
     assert window.selected_rows() == [0, 3]
-    assert window.compare_action.isEnabled()
+    assert window.desk_actions.compare.isEnabled()
     # The panes' images arrive through queued callbacks, so both_shown cannot fire before
     # the wait below runs the event loop.
-    window.compare_action.trigger()
+    window.desk_actions.compare.trigger()
     assert len(window.compare_dialogs) == 1
     dialog: CompareDialog = window.compare_dialogs[0]
     qtbot.addWidget(dialog)

@@ -8,15 +8,23 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from app.core.canonical import utc_iso
 from app.core.plates import parse_pattern
 from app.core.records import SearchQuery
 from app.demo import totp_now
+from app.ui.desk.lock_flow import LOCKED_TITLE
 from app.ui.formatting import file_size
-from app.ui.main_window import LOCKED_TITLE, MainWindow
+from app.ui.main_window import MainWindow
 from app.ui.widgets.lock_screen import LOCKED_TITLE as LOCK_PANEL_TITLE
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
@@ -60,9 +68,15 @@ def test_lock_hides_every_read_and_unlock_restores(
         window.select_row(0)
     plate = window.results_model.read_at(0).plate
     assert any(plate in text for text in _visible_texts(window))
+    # A dialog the user had open (here: marking evidence, a note half typed) is hidden by
+    # the lock and comes back as it was after unlock.
+    marking = window.review_flow.mark_evidence()
+    assert marking is not None
+    qtbot.waitUntil(marking.isVisible)
+    marking.note_edit.setPlainText("half a note")
 
     with qtbot.waitSignal(window.session_locked, timeout=20_000):
-        qtbot.keyClick(window.results_view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+        window.idle_watcher.idle.emit()  # the user stepped away, the dialog still open
     assert workstation.locked
     assert len(_journaled(workstation, "session.lock")) == 1
     assert window.is_locked
@@ -74,13 +88,14 @@ def test_lock_hides_every_read_and_unlock_restores(
     shown = _visible_texts(window)
     assert not [text for text in shown if any(p in text for p in plates)]
     assert not [text for text in shown if case in text]
+    assert not [d for d in window.findChildren(QDialog) if d.isVisible()]
     # The data is gone from the widgets, not only covered.
     assert window.results_model.rowCount() == 0
     assert window.image_pane.plate_value.text() == "—"
     assert not window.image_pane.scene_view.has_image()
     assert window.query_edit.text() == ""
-    assert not window.request_reads_action.isEnabled()
-    assert not window.sync_action.isEnabled()
+    assert not window.desk_actions.request_reads.isEnabled()
+    assert not window.desk_actions.sync.isEnabled()
 
     # A wrong code is said inline and the screen stays locked.
     user = seeded_hub.user("detective")
@@ -111,7 +126,9 @@ def test_lock_hides_every_read_and_unlock_restores(
     assert window.query_edit.text() == pattern
     assert window.windowTitle() == f"Platedesk — case {case}"
     assert lock.password_edit.text() == ""  # the password does not linger in the widget
-    assert window.request_reads_action.isEnabled()
+    assert marking.isVisible()
+    assert marking.note == "half a note"
+    assert window.desk_actions.request_reads.isEnabled()
 
 
 def test_idle_time_locks_the_window(qtbot: QtBot, desk: Desk) -> None:
@@ -159,7 +176,7 @@ def test_status_bar_shows_the_cache_size(
         workstation.search.run(_query(case), limit=1)
     assert _on_disk(path) > before
     with qtbot.waitSignal(window.cache_size_refreshed, timeout=20_000) as refreshed:
-        window.refresh_status()
+        window.chores.refresh_status()
     assert refreshed.args[0] > before
     qtbot.waitUntil(
         lambda: window.cache_label.text() == f"Cache: {file_size(_on_disk(path))}",
@@ -184,13 +201,13 @@ def test_dark_theme_can_be_switched_on_and_off_and_is_remembered(qtbot: QtBot, d
     sheet, palette = app.styleSheet(), app.palette()
     try:
         with qtbot.waitSignal(window.theme_changed, timeout=1000) as changed:
-            window.dark_theme_action.trigger()
+            window.desk_actions.dark_theme.trigger()
         assert changed.args == [True]
         assert app.property("darkTheme") is True
         assert "dark theme" in app.styleSheet()
         assert app.palette().window().color().lightness() < 80
         qtbot.waitUntil(lambda: workstation.dark_theme, timeout=20_000)  # kept for next time
-        window.dark_theme_action.trigger()
+        window.desk_actions.dark_theme.trigger()
         assert app.property("darkTheme") is False
         qtbot.waitUntil(lambda: not workstation.dark_theme, timeout=20_000)
     finally:
@@ -202,8 +219,8 @@ def test_the_window_purges_expired_reads_hourly(qtbot: QtBot, desk: Desk) -> Non
     from app.services.clock import PURGE_S, Chore
 
     window, workstation, case = desk
-    assert window.clock.settings.purge_s == PURGE_S == 3600
-    assert Chore.PURGE not in window.clock.due()  # not due at start
+    assert window.chores.clock.settings.purge_s == PURGE_S == 3600
+    assert Chore.PURGE not in window.chores.clock.due()  # not due at start
     # One cached read has grown old (as if the cache had been offline for 40 days).
     old = workstation.search.run(_query(case), limit=1).rows[0].read_id
     db = workstation.core.db()
@@ -212,8 +229,8 @@ def test_the_window_purges_expired_reads_hourly(qtbot: QtBot, desk: Desk) -> Non
             "UPDATE reads SET captured_at = ? WHERE read_id = ?",
             (utc_iso(datetime.now(UTC) - timedelta(days=40)), old),
         )
-    window.clock._next[Chore.PURGE] = 0.0  # an hour has passed
-    window.run_due_chores()
+    window.chores.clock._next[Chore.PURGE] = 0.0  # an hour has passed
+    window.chores.run_due_chores()
     qtbot.waitUntil(lambda: bool(_journaled(workstation, "retention.purge")), timeout=20_000)
     [purged] = _journaled(workstation, "retention.purge")
     assert purged["params"]["purged"] == 1  # type: ignore[index]
@@ -225,7 +242,7 @@ def test_while_locked_no_menu_opens(qtbot: QtBot, desk: Desk) -> None:
     window = desk[0]
     assert window.menuBar().isEnabled()
     with qtbot.waitSignal(window.session_locked, timeout=20_000):
-        window.lock_session()
+        window.lock_flow.lock()
     assert not window.menuBar().isEnabled()
 
 
@@ -238,7 +255,7 @@ def test_sign_out_and_switch_user_are_in_the_session_menu(qtbot: QtBot, desk: De
     assert "Sign out" in texts
     assert "Switch user…" in texts
     with qtbot.waitSignal(window.signed_out, timeout=20_000) as ended:
-        window.switch_user_action.trigger()
+        window.desk_actions.switch_user.trigger()
     assert ended.args == [True]
     assert workstation.session is None
     assert len(_journaled(workstation, "session.sign_out")) == 1

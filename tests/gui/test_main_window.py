@@ -247,7 +247,7 @@ def test_status_bar_shows_user_journal_and_warnings(
     )
     assert window.keyring_label.isVisible()  # the tests' keyring is a plaintext file
     assert window.keyring_label.text() == INSECURE_KEYRING
-    qtbot.waitUntil(lambda: not window.online, timeout=20_000)
+    qtbot.waitUntil(lambda: not window.chores.online, timeout=20_000)
     assert window.connection_label.text().startswith("Offline")
     pending = workstation.audit.status().pending
     assert pending >= 3
@@ -260,8 +260,8 @@ def test_status_bar_shows_user_journal_and_warnings(
     )
 
     cable.down = False
-    window.upload_journal()
-    qtbot.waitUntil(lambda: window.online, timeout=20_000)
+    window.chores.upload_journal()
+    qtbot.waitUntil(lambda: window.chores.online, timeout=20_000)
     qtbot.waitUntil(lambda: window.journal_label.text() == "All audit events sent", timeout=20_000)
     assert workstation.audit.status().pending == 0
 
@@ -323,15 +323,17 @@ def test_cannot_reach_the_hub_goes_once_the_hub_is_back(
     cable: SwitchableTransport,
 ) -> None:
     window = _ready_to_search(qtbot, make_window, synced[1])
-    qtbot.waitUntil(lambda: window.online, timeout=20_000)
+    qtbot.waitUntil(lambda: window.chores.online, timeout=20_000)
     cable.down = True
     # An action fails because the hub cannot be reached (as every action reports it).
-    window._action_failed(HubUnreachable("Cannot reach the hub at https://hub (ConnectError)."))
-    assert not window.online
+    window.review_flow.action_failed(
+        HubUnreachable("Cannot reach the hub at https://hub (ConnectError).")
+    )
+    assert not window.chores.online
     assert window.statusBar().currentMessage().startswith("Cannot reach the hub")
 
     cable.down = False
-    window.run_due_chores()  # the clock's next look for the hub (due: offline pace)
-    window.upload_journal()
-    qtbot.waitUntil(lambda: window.online, timeout=20_000)
+    window.chores.run_due_chores()  # the clock's next look for the hub (due: offline pace)
+    window.chores.upload_journal()
+    qtbot.waitUntil(lambda: window.chores.online, timeout=20_000)
     assert window.statusBar().currentMessage() == ""

@@ -49,7 +49,7 @@ def test_mark_as_evidence_records_and_shows_the_mark(qtbot: QtBot, searched: Des
     assert read is not None
     assert window.image_pane.marks_label.text() == NO_MARKS
     qtbot.keyClick(window.results_view, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
-    dialog = window.review_dialog
+    dialog = window.review_flow.review_dialog
     assert isinstance(dialog, EvidenceDialog)
     assert dialog.isVisible()
     dialog.note_edit.setPlainText("Leaving the pharmacy lot")
@@ -76,7 +76,7 @@ def test_misread_needs_a_real_plate_then_records_it(qtbot: QtBot, searched: Desk
     read = window.image_pane.read
     assert read is not None
     qtbot.keyClick(window.results_view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
-    dialog = window.review_dialog
+    dialog = window.review_flow.review_dialog
     assert isinstance(dialog, MisreadDialog)
     dialog.plate_edit.setText("8K?7*")
     with qtbot.assertNotEmitted(window.review_marked, wait=100):
@@ -108,20 +108,20 @@ def test_corrected_plate_rules() -> None:
 @pytest.mark.e2e
 def test_review_actions_need_a_read(qtbot: QtBot, searched: Desk) -> None:
     window = searched[0]
-    assert window.mark_evidence_action.isEnabled()
+    assert window.desk_actions.mark_evidence.isEnabled()
     window.results_view.clearSelection()
     window.results_view.setCurrentIndex(window.results_model.index(-1, -1))
     qtbot.waitUntil(lambda: window.image_pane.read is None)
-    assert not window.mark_evidence_action.isEnabled()
-    assert not window.mark_misread_action.isEnabled()
-    assert not window.sightings_action.isEnabled()
-    assert window.mark_evidence() is None
+    assert not window.desk_actions.mark_evidence.isEnabled()
+    assert not window.desk_actions.mark_misread.isEnabled()
+    assert not window.desk_actions.sightings.isEnabled()
+    assert window.review_flow.mark_evidence() is None
 
 
 @pytest.mark.e2e
 def test_record_outcome(qtbot: QtBot, searched: Desk) -> None:
     window, workstation, case = searched
-    dialog = window.record_outcome()
+    dialog = window.review_flow.record_outcome()
     assert dialog is not None
     labels = [dialog.outcome_combo.itemText(i) for i in range(dialog.outcome_combo.count())]
     assert labels == ["Lead", "No lead", "Vehicle recovered", "Arrest", "Cleared a suspect"]
@@ -141,7 +141,7 @@ def test_record_outcome(qtbot: QtBot, searched: Desk) -> None:
 @pytest.mark.e2e
 def test_engine_refusal_is_shown(qtbot: QtBot, searched: Desk) -> None:
     window, workstation, _case = searched
-    dialog = window.mark_evidence()
+    dialog = window.review_flow.mark_evidence()
     assert dialog is not None
     # The read was purged meanwhile (the retention clock, run as if 60 days had passed).
     assert workstation.audit.purge(now=datetime.now(UTC) + timedelta(days=60))["purged"] > 0
@@ -177,10 +177,12 @@ def test_menus_follow_the_role(
     runner = TaskRunner()
     window = MainWindow(workstation, runner)
     qtbot.addWidget(window)
-    assert window.mark_evidence_action.isVisible() is review
-    assert window.mark_misread_action.isVisible() is review
-    assert all(button.isVisibleTo(window) is review for button in window.review_buttons[:2])
-    assert window.record_outcome_action.isVisible() is outcome
+    assert window.desk_actions.mark_evidence.isVisible() is review
+    assert window.desk_actions.mark_misread.isVisible() is review
+    assert all(
+        button.isVisibleTo(window) is review for button in window.desk_actions.review_buttons[:2]
+    )
+    assert window.desk_actions.record_outcome.isVisible() is outcome
     qtbot.waitUntil(lambda: window.is_ready, timeout=20_000)
     window.close()
     assert runner.shutdown(timeout_ms=20_000)

@@ -156,7 +156,7 @@ def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detecti
     )
     assert detective.audit.upload() > 0
     with qtbot.waitSignal(window.questions_checked, timeout=20_000) as checked:
-        window.check_questions()
+        window.chores.check_questions()
     assert checked.args == [0]
     assert window.justification_notice.isHidden()
 
@@ -184,11 +184,11 @@ def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detecti
         supervisor.close()
 
     with qtbot.waitSignal(window.questions_checked, timeout=20_000) as checked:
-        window.check_questions()
+        window.chores.check_questions()
     assert checked.args == [1]
     assert window.justification_notice.isVisible()  # the desk goes on: it does not block
     window.justification_notice.answer_button.click()
-    dialog = window.answer_dialog
+    dialog = window.chores.answer_dialog
     assert dialog is not None
     assert not dialog.isModal()
     assert question in dialog.question_label.text()

@@ -24,7 +24,7 @@ def test_saved_search_round_trip(qtbot: QtBot, desk: Desk) -> None:
     panel.camera_actions[camera].setChecked(True)
     panel.confidence_spin.setValue(85)
 
-    dialog = window.save_search()
+    dialog = window.review_flow.save_search()
     assert dialog is not None
     with qtbot.assertNotEmitted(window.search_saved, wait=50):
         dialog.accept()
@@ -67,7 +67,7 @@ def test_saved_search_round_trip(qtbot: QtBot, desk: Desk) -> None:
 
 def test_saved_searches_belong_to_their_case(qtbot: QtBot, desk: Desk) -> None:
     window, workstation, case = desk
-    dialog = window.save_search()
+    dialog = window.review_flow.save_search()
     assert dialog is not None
     dialog.name_edit.setText("Everything")
     with qtbot.waitSignals([window.search_saved, window.saved_searches_loaded], timeout=20_000):

@@ -108,7 +108,7 @@ def test_locking_hides_the_sightings(qtbot: QtBot, on_the_vehicle: Desk) -> None
     window = on_the_vehicle[0]
     _open_sightings(qtbot, window)
     with qtbot.waitSignal(window.session_locked, timeout=20_000):
-        window.lock_session()
+        window.lock_flow.lock()
     assert not window.sightings_panel.isVisible()
     assert window.sightings_panel.timeline.sightings == []
     assert window.sightings_panel.associates_model.rowCount() == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from app.ui.main_window import OFFLINE
+from app.ui.desk.chores import OFFLINE
 from app.ui.widgets.status_bar import DeskStatusBar
 
 

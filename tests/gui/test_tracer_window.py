@@ -96,7 +96,7 @@ def test_detective_signs_in_syncs_searches_and_sees_the_image(
 
     # Lock: the engine serves nothing and the window shows no read until the user signs in.
     with qtbot.waitSignal(window.session_locked, timeout=60_000):
-        window.lock_action.trigger()  # Session > Lock now (Ctrl+L)
+        window.desk_actions.lock.trigger()  # Session > Lock now (Ctrl+L)
     assert real_workstation.locked
     shown = _visible_texts(window)
     assert not [text for text in shown if first.plate in text or case in text]

@@ -231,7 +231,7 @@ def test_cli_import_names_the_bad_line(
 ) -> None:
     path = tmp_path / "ncic.csv"
     path.write_bytes(_csv(hub, f"7K2LMV,CO,Stolen,NCIC stolen vehicle,{CASE},EXP,", "X,,,,,,"))
-    common = ["--data", str(hub.settings.data_dir)]
+    common = ["--data", str(hub.settings.data_dir), "--as", "admin"]
     if hub.settings.database_url:
         common += ["--db", hub.settings.database_url]
     assert cli.main(["hotlist", "import", str(path), *common]) == 1

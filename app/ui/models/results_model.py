@@ -172,6 +172,10 @@ class ResultsTableModel(QAbstractTableModel):
         if self._query is not None:
             self.start_search(self._query)
 
+    def conceal(self) -> None:
+        """The lock: the model holds no read."""
+        self.clear()
+
     def clear(self) -> None:
         self._reset(None)
 

@@ -114,6 +114,7 @@ class AlertsPanel(QWidget):
         self._runner = runner
         self._alerts: dict[int, AlertRecord] = {}
         self._listener: AlertListener | None = None
+        self._generation = 0  # which start() a list belongs to (stop() moves it on)
         self._relay = _Relay(self)
         self._relay.alert.connect(self._alert_pushed)
         self._relay.state.connect(self._listener_state)
@@ -244,15 +245,22 @@ class AlertsPanel(QWidget):
     def start(self) -> None:
         """Load the alerts the hub holds for the user, then listen for new ones."""
         workstation = self._workstation
+        self._generation += 1
+        generation = self._generation
         self._runner.run(
             lambda: workstation.alerts.list(limit=500),
-            on_success=self._loaded,
+            on_success=lambda alerts: self._loaded(generation, alerts),
             on_failure=self._load_failed,
             lane=Lane.NETWORK,
         )
 
+    def conceal(self) -> None:
+        """The lock: no alert arrives while locked (the stream starts again on unlock)."""
+        self.stop()
+
     def stop(self) -> None:
         """Stop listening and forget what is shown (locking, signing out, closing)."""
+        self._generation += 1  # a list still in flight is dropped when it arrives
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop(timeout=5.0)
@@ -270,7 +278,9 @@ class AlertsPanel(QWidget):
                 self.alert_list.setCurrentItem(item)
                 return
 
-    def _loaded(self, alerts: list[AlertRecord]) -> None:
+    def _loaded(self, generation: int, alerts: list[AlertRecord]) -> None:
+        if generation != self._generation:
+            return  # stopped (locked, signed out, closed) while the list was on its way
         self.loaded = True
         for alert in alerts:
             self._alerts[alert.alert_id] = alert
@@ -507,6 +517,10 @@ class AlertBanner(QFrame):
         self.alert_id = alert.alert_id
         self.text_label.setText(f"Hotlist hit: {alert_title(alert)}. Verify before acting.")
         self.show()
+
+    def conceal(self) -> None:
+        """The lock: the banner shows no alert."""
+        self.dismiss()
 
     def dismiss(self) -> None:
         self.alert_id = None

@@ -338,6 +338,10 @@ class ImagePane(QFrame):
 
     # -- showing a read ------------------------------------------------------
 
+    def conceal(self) -> None:
+        """The lock: the pane shows no read."""
+        self.show_read(None)
+
     def show_read(self, read: ReadRecord | None) -> None:
         """Show a read's details now and its images once they have been fetched and decoded."""
         self._request += 1

@@ -155,6 +155,11 @@ class ReviewQueuePanel(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.model.item_at(rows[0].row()) if rows else None
 
+    def conceal(self) -> None:
+        """The lock: no item is left in the queue (it loads again after unlock)."""
+        self.model.set_items([])
+        self._show(None)
+
     def refresh(self) -> None:
         self.status_label.setText("Loading the review queue…")
         self.refresh_button.setEnabled(False)
@@ -247,6 +252,10 @@ class JustificationNotice(QFrame):
         layout.addWidget(self.dismiss_button)
         self.answer_button.clicked.connect(self.answer_requested)
         self.dismiss_button.clicked.connect(self.hide)
+        self.hide()
+
+    def conceal(self) -> None:
+        """The lock: the notice is hidden (the next check shows it again)."""
         self.hide()
 
     def show_requests(self, requests: list[JustificationRequestPublic]) -> None:

@@ -286,6 +286,12 @@ class SearchPanel(QFrame):
             self.camera_actions[camera.camera_id] = action
         self._show_cameras()
 
+    def conceal(self) -> None:
+        """The lock: no query, count or saved search is left in the panel."""
+        self.query_edit.clear()
+        self.count_label.clear()
+        self.set_saved_searches([])
+
     def set_saved_searches(self, saved: list[SavedSearch]) -> None:
         """The case's saved searches: choose one to run it; delete from the submenu."""
         self.saved_searches = list(saved)

@@ -132,6 +132,10 @@ class SightingsPanel(QWidget):
     def set_cameras(self, cameras: Sequence[CameraInfo]) -> None:
         self.camera_map.set_cameras(cameras)
 
+    def conceal(self) -> None:
+        """The lock: no plate's sightings are left in the panel."""
+        self.clear()
+
     def clear(self) -> None:
         """Forget the plate and everything shown for it (e.g. when the window locks)."""
         self._request += 1
