@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.records import SearchQuery
 from app.demo import totp_now
+from app.ui.main_window import MainWindow
 from app.ui.widgets.evidence_desk import DECIDED_BY, HOLD, MARKED_BY, NOTE, EvidenceDeskPanel
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
@@ -68,9 +69,20 @@ def test_the_technicians_desk_shows_another_workstations_marks(
     detective.mark_evidence(read_id=kept, case_number=case, note="grey sedan at the exit")
     detective.mark_evidence(read_id=dropped, case_number=case, note="maybe the same car")
 
+    # The technician's own window, its cache empty: the Evidence tab is the desk.
     technician = _sign_in(seeded_hub, tmp_path / "technician", "evidence_technician")
+    window_runner = TaskRunner()
+    window = MainWindow(technician, window_runner, initial_case=case, initial_purpose="robbery")
+    qtbot.addWidget(window)
+    window.show()
     try:
-        desk = _desk(qtbot, technician, runner, case)
+        qtbot.waitUntil(lambda: window.is_ready, timeout=20_000)
+        desk = window.evidence_panel
+        tab = window.results_tabs.indexOf(desk)
+        assert window.results_tabs.isTabVisible(tab)
+        with qtbot.waitSignal(desk.evidence_loaded, timeout=20_000):
+            window.results_tabs.setCurrentWidget(desk)
+        assert desk.case_number == case
         assert {row.read_id for row in desk.rows} == {kept, dropped}
         assert set(_cells(desk, MARKED_BY).values()) == {"detective"}
         assert _cells(desk, NOTE) == {kept: "grey sedan at the exit", dropped: "maybe the same car"}
@@ -86,7 +98,10 @@ def test_the_technicians_desk_shows_another_workstations_marks(
         # The confirmed read is fetched under the evidence grant: its plate shows.
         assert desk.table.item(next(i for i, r in enumerate(desk.rows) if r.read_id == kept),
                                0).text() == rows[0].plate  # fmt: skip
+        qtbot.waitUntil(lambda: window_runner.pending == 0, timeout=20_000)
     finally:
+        window.close()
+        assert window_runner.shutdown(timeout_ms=20_000)
         technician.close()
 
     supervisor = _sign_in(seeded_hub, tmp_path / "supervisor", "supervisor")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -129,15 +130,25 @@ class EvidenceDeskPanel(QWidget):
         self._selection_changed()
 
     def set_case(self, case_number: str | None) -> None:
-        """Show another case's evidence (loaded from the hub); None: no case chosen."""
+        """Show another case's evidence (loaded from the hub when the desk is shown);
+        None: no case chosen."""
         if case_number == self._case_number:
             return
         self._case_number = case_number
+        self.conceal()
+        if case_number is not None and self.isVisible():
+            self.refresh()
+
+    def conceal(self) -> None:
+        """The lock (or another case): no evidence is left on the desk; it loads again
+        when the desk is shown."""
         self._rows = []
         self.table.setRowCount(0)
         self._show_case()
-        if case_number is not None:
-            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()  # what stands now: another workstation may have decided meanwhile
 
     def _show_case(self) -> None:
         case = self._case_number
