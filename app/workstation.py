@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -213,12 +214,14 @@ class Workstation:
         deliver: bool = True,
         legal_basis: str = DEFAULT_LEGAL_BASIS,
         legal_basis_text: str = "",
+        review_date: date | None = None,
     ) -> ReviewMark:
         """Mark a read as evidence (local, with its hold request queued), then send the
         request (remote; offline it waits) unless `deliver` is False."""
         mark = self.evidence.mark(
             read_id=read_id, case_number=case_number, note=note, legal_basis=legal_basis,
             legal_basis_text=legal_basis_text,
+            review_date=review_date,
         )  # fmt: skip
         if deliver:
             self.evidence.deliver()

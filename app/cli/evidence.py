@@ -1,6 +1,7 @@
 """`platedesk evidence ...`: the case's evidence, shared by every desk (issue 22).
 
-- `evidence add --case C READ_ID... [--note TEXT] [--legal-basis B] [--basis-text TEXT]`
+- `evidence add --case C READ_ID... [--note TEXT] [--legal-basis B] [--basis-text TEXT]
+  [--review-date YYYY-MM-DD]`
   marks reads here (journaled) and proposes their holds (a custodian's are confirmed at
   once); offline the requests wait in the cache for the next contact.
 - `evidence list --case C` -> {"evidence": [...]}: the case's evidence at the hub, from
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from app.core.evidence import DEFAULT_LEGAL_BASIS, LEGAL_BASES
@@ -45,6 +47,9 @@ def add_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
         help=f"the hold's legal basis (default: {DEFAULT_LEGAL_BASIS})",
     )
     add.add_argument("--basis-text", default="", help="the basis in words, e.g. a warrant number")
+    add.add_argument(
+        "--review-date", type=_date, default=None, help="when to review the hold (YYYY-MM-DD)"
+    )
     action("list", "the case's evidence from every workstation, with notes and holds", reads=False)
     for name, verb in (("confirm", "confirm"), ("refuse", "refuse")):
         decide = action(name, f"{verb} proposed holds (evidence technician or supervisor)")
@@ -52,6 +57,15 @@ def add_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     release = action("release", "release holds, with the reason (supervisor)")
     release.add_argument("--reason", required=True)
     action("holds", "where this workstation's own hold requests stand at the hub", reads=False)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date; give it as YYYY-MM-DD, e.g. 2027-06-01"
+        ) from exc
 
 
 def run(ws: Workstation, args: argparse.Namespace) -> Any:
@@ -68,6 +82,7 @@ def run(ws: Workstation, args: argparse.Namespace) -> Any:
                 deliver=False,
                 legal_basis=args.legal_basis,
                 legal_basis_text=args.basis_text,
+                review_date=args.review_date,
             )
             for read_id in args.read_ids
         ]

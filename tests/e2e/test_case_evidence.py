@@ -69,7 +69,8 @@ def marked(synced_workstation: tuple[Workstation, str]) -> tuple[Workstation, st
         detective.mark_evidence(read_id=read_id, case_number=case, note=note,
                                 legal_basis="search_warrant", legal_basis_text="Warrant 26-114")  # fmt: skip
     added = cli_json("--profile", str(detective.profile_dir), "evidence", "add", "--case", case,
-                     read_ids[3], "--note", "probably unrelated")  # fmt: skip
+                     read_ids[3], "--note", "probably unrelated",
+                     "--review-date", "2027-06-01")  # fmt: skip
     assert added["holds"][0]["status"] == "proposed"
     return detective, case, read_ids
 
@@ -97,6 +98,7 @@ def test_a_technician_exports_the_detectives_evidence_and_a_release_lets_the_pur
     detective_name = detective.session.username  # type: ignore[union-attr]
     assert {by_read[r]["marked_by"] for r in read_ids} == {detective_name}
     assert {by_read[r]["hold"] for r in read_ids} == {"proposed"}
+    assert by_read[extra]["review_date"] == "2027-06-01"
     assert (by_read[three[0]]["legal_basis"], by_read[three[0]]["legal_basis_text"]) == (
         "search_warrant", "Warrant 26-114",
     )  # fmt: skip

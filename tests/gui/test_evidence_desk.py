@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.records import SearchQuery
 from app.demo import totp_now
+from app.ui.dialogs.export_dialog import ExportDialog
 from app.ui.main_window import MainWindow
 from app.ui.widgets.evidence_desk import DECIDED_BY, HOLD, MARKED_BY, NOTE, EvidenceDeskPanel
 from app.ui.workers import TaskRunner
@@ -106,6 +107,17 @@ def test_the_technicians_desk_shows_another_workstations_marks(
 
     supervisor = _sign_in(seeded_hub, tmp_path / "supervisor", "supervisor")
     try:
+        # The supervisor's export dialog shows the case's evidence, as a technician's.
+        dialog = ExportDialog(workstation=supervisor, runner=runner, case_number=case)
+        qtbot.addWidget(dialog)
+        with qtbot.waitSignal(dialog.evidence_loaded, timeout=20_000):
+            dialog.show()
+        assert {row.read_id: row.hold for row in dialog.rows} == {
+            kept: "confirmed", dropped: "refused",
+        }  # fmt: skip
+        assert [read.read_id for read in dialog.reads] == [kept]  # fetched under the grant
+        assert dialog.status_label.text().endswith("in the packet: 1 confirmed read.")
+        dialog.close()
         desk = _desk(qtbot, supervisor, runner, case)
         assert desk.release_button.isVisibleTo(desk)
         desk.select_reads([kept])

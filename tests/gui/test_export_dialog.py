@@ -131,7 +131,7 @@ def test_the_export_lists_the_evidence_with_its_holds(
     assert "Marked by detective. Confirmed by technician." in tip
     assert dialog.table.item(0, 0).toolTip() == "left the lot"
     assert dialog.status_label.text() == (
-        "2 reads of the case marked as evidence; 2 reads go in the packet."
+        "2 reads of the case marked as evidence; in the packet: 2 confirmed reads."
     )
     assert dialog.export_button.isEnabled()
 

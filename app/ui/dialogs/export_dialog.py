@@ -359,7 +359,7 @@ class ExportDialog(QDialog):
         if exportable:
             self.status_label.setText(
                 f"{count_of(len(rows), 'read')} of the case marked as evidence; "
-                f"{count_of(len(exportable), 'read')} go in the packet."
+                f"in the packet: {count_of(len(exportable), 'confirmed read')}."
             )
             self.export_button.setEnabled(True)
         elif rows:
