@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -23,14 +25,24 @@ from app.cache.connection import Database
 from app.cache.journal import JournalRepository
 from app.config.paths import current_profile_file, default_profile_dir, hub_profile_dir
 from app.config.settings import PROFILE_FILE, ProfileSettings, load_settings
+from app.core.errors import ErrorKind, KnownError
+from app.core.evidence import DEFAULT_LEGAL_BASIS
 from app.core.hub_address import check_hub_address
-from app.core.records import HoldState, ReviewMark, SessionInfo, SyncProgress, SyncResult
-from app.export.packet import ExportProgress, PacketResult
+from app.core.records import (
+    HoldState,
+    ReadRecord,
+    ReviewMark,
+    SessionInfo,
+    SyncProgress,
+    SyncResult,
+)
+from app.core.schemas import HoldPublic
+from app.export.packet import ExportProgress, HubCustody, PacketResult
 from app.services.alerts import AlertService
 from app.services.audit import AuditService
 from app.services.catalog import CatalogService
-from app.services.evidence import EvidenceService
-from app.services.export import ExportService
+from app.services.evidence import CUSTODIAN_ROLES, EvidenceService, newest_holds
+from app.services.export import ExportPlan, ExportService
 from app.services.hub_link import HubLinkService
 from app.services.insights import InsightsService
 from app.services.oversight import OversightService
@@ -39,7 +51,7 @@ from app.services.search import SearchService
 from app.services.session import LOCKED_MESSAGE, NotSignedIn, Session, SessionLocked
 from app.services.slices import SliceService
 from app.services.transparency import TransparencyService
-from app.sync.client import HubUnreachable
+from app.sync.client import HubUnreachable, SessionEnded
 from app.sync.tls import CaBundle
 from app.vision.redact import DerivedSpec
 
@@ -212,11 +224,23 @@ class Workstation:
             return None
 
     def mark_evidence(
-        self, *, read_id: str, case_number: str, note: str = "", deliver: bool = True
+        self,
+        *,
+        read_id: str,
+        case_number: str,
+        note: str = "",
+        deliver: bool = True,
+        legal_basis: str = DEFAULT_LEGAL_BASIS,
+        legal_basis_text: str = "",
+        review_date: date | None = None,
     ) -> ReviewMark:
         """Mark a read as evidence (local, with its hold request queued), then send the
         request (remote; offline it waits) unless `deliver` is False."""
-        mark = self.evidence.mark(read_id=read_id, case_number=case_number, note=note)
+        mark = self.evidence.mark(
+            read_id=read_id, case_number=case_number, note=note, legal_basis=legal_basis,
+            legal_basis_text=legal_basis_text,
+            review_date=review_date,
+        )  # fmt: skip
         if deliver:
             self.evidence.deliver()
         return mark
@@ -226,6 +250,166 @@ class Workstation:
         if refresh:
             self.evidence.refresh_holds(case_number=case_number)
         return self.evidence.holds(case_number=case_number)
+
+    def case_evidence(self, *, case_number: str, refresh: bool = True) -> list[HoldPublic]:
+        """The case's evidence from every workstation: the hub's record (remote), kept for
+        the desks (local); offline (or with `refresh` False), the record last kept."""
+        if refresh:
+            self.evidence.deliver()
+            try:
+                record = self.evidence.case_evidence(case_number=case_number)
+            except (HubUnreachable, SessionEnded):
+                return self.evidence.known_case_evidence(case_number=case_number)
+            self.evidence.keep_case_evidence(case_number, record)
+            return record
+        return self.evidence.known_case_evidence(case_number=case_number)
+
+    def case_evidence_reads(self, *, case_number: str) -> tuple[list[EvidenceRow], bool]:
+        """The case's evidence for a desk, each with its read where it can be had, and
+        whether it came from the hub (False: offline, this cache's own marks and the
+        record last kept). A custodian's confirmed reads missing here are fetched under
+        the evidence grant (remote) and kept (local)."""
+        self.evidence.deliver()
+        session = self.core.require()
+        try:
+            record = self.evidence.case_evidence(case_number=case_number)
+        except HubUnreachable:
+            known = self.evidence.known_case_evidence(case_number=case_number)
+            if known:
+                return self._rows(known), False
+            rows = [
+                EvidenceRow(
+                    read_id=h.read_id,
+                    record=self._cached(h.read_id),
+                    hold=h.status,
+                    marked_by=session.username,
+                    confirmed_by=None,
+                    note="",
+                    detail=h.detail,
+                )
+                for h in self.evidence.holds(case_number=case_number)
+            ]
+            return rows, False
+        self.evidence.keep_case_evidence(case_number, record)
+        if session.role in CUSTODIAN_ROLES:
+            confirmed = [h.read_id for h in newest_holds(record).values()
+                         if h.status == "confirmed" and h.read_present]  # fmt: skip
+            wanted = self.export.missing_reads(confirmed)
+            if wanted:
+                fetched = self.evidence.fetch_evidence_reads(
+                    case_number=case_number, read_ids=wanted
+                )
+                self.export.keep_reads(fetched.reads)
+        return self._rows(record), True
+
+    def _rows(self, record: list[HoldPublic]) -> list[EvidenceRow]:
+        return [
+            EvidenceRow(
+                read_id=h.read_id,
+                record=self._cached(h.read_id),
+                hold=h.status,
+                marked_by=h.proposed_by,
+                confirmed_by=h.confirmed_by,
+                note=h.note,
+                detail=h.decision_note or h.release_reason,
+                legal_basis=h.legal_basis
+                + (f": {h.legal_basis_text}" if h.legal_basis_text else ""),
+                decided_by=h.released_by or h.refused_by or h.confirmed_by,
+            )
+            for h in newest_holds(record).values()
+        ]
+
+    def _cached(self, read_id: str) -> ReadRecord | None:
+        try:
+            return self.review.read(read_id)
+        except KnownError:
+            return None
+
+    def evidence_image(self, sha256: str, *, read_id: str, case_number: str) -> bytes:
+        """An evidence read's image: cached (local), else fetched (remote) under the
+        evidence grant for a custodian, through a slice otherwise."""
+        data = self.review.cached_image(sha256, read_id=read_id)
+        if data is not None:
+            return data
+        session = self.core.require()
+        if session.role in CUSTODIAN_ROLES:
+            self.export.fetch_evidence_images(case_number, [(sha256, read_id)])
+            cached = self.review.cached_image(sha256, read_id=read_id)
+            if cached is not None:
+                return cached
+        return self.review.fetch_image(sha256, read_id=read_id)
+
+    def prepare_export(
+        self,
+        *,
+        case_number: str,
+        redactions: Mapping[str, DerivedSpec] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[ExportPlan, HubCustody]:
+        """What a packet of the case will hold, with everything it needs in the cache.
+
+        Online: the case's confirmed evidence at the hub (remote), reads and originals the
+        cache lacks fetched under the evidence grant (remote, sha256-checked, kept: local).
+        Offline: the reads marked as evidence in this cache, as before (the packet says
+        the hub's custody is not included). A hub that stops answering midway ends it
+        with a message naming the read; nothing is written."""
+        self.evidence.deliver()
+        local = self.export.local_evidence(case_number=case_number)
+        self.evidence.confirm_holds(case_number, local)  # a custodian's own marks
+        try:
+            record = self.evidence.case_evidence(case_number=case_number)
+        except HubUnreachable:
+            plan = self.export.plan(case_number=case_number, redactions=redactions)
+            custody = self.evidence.hub_custody(case_number, set(plan.read_ids))
+            self.export.fetch_missing(self.export.missing_images(plan), cancel=cancel)
+            return plan, custody
+        self.evidence.keep_case_evidence(case_number, record)
+        confirmed = self.export.confirmed_reads(case_number, record)
+        gone = [hold.read_id for hold in confirmed if not hold.read_present]
+        if gone:
+            raise KnownError(
+                f"Read {gone[0]} of case {case_number} was purged at the hub before its hold "
+                "arrived; it cannot go in the packet. Ask a supervisor to release its hold "
+                f"(platedesk evidence release --case {case_number} {gone[0]} --reason TEXT), "
+                "then export again."
+            )
+        wanted = self.export.missing_reads([hold.read_id for hold in confirmed])
+        session = self.core.require()
+        grant = session.role in CUSTODIAN_ROLES  # others fetch through their slices
+        if wanted and not grant:
+            raise KnownError(
+                f"Read {wanted[0]} of case {case_number} is confirmed evidence but not in "
+                "this cache; sync a slice that holds it, or ask the case's evidence "
+                "technician to export the packet."
+            )
+        try:
+            if wanted:
+                fetched = self.evidence.fetch_evidence_reads(
+                    case_number=case_number, read_ids=wanted
+                )
+                if fetched.missing:
+                    raise KnownError(
+                        f"Read {fetched.missing[0]} of case {case_number} is no longer at the "
+                        "hub (purged); it cannot go in the packet. Ask a supervisor to release "
+                        "its hold, then export again."
+                    )
+                self.export.keep_reads(fetched.reads)
+            plan = self.export.plan_from_record(
+                case_number=case_number, confirmed=confirmed, redactions=redactions
+            )
+            custody = self.evidence.hub_custody(case_number, set(plan.read_ids))
+            missing = self.export.missing_images(plan)
+            if grant:
+                self.export.fetch_evidence_images(case_number, missing, cancel=cancel)
+            else:
+                self.export.fetch_missing(missing, cancel=cancel)
+        except HubUnreachable as exc:
+            raise ExportInterrupted(
+                f"The hub stopped answering while the export fetched the evidence of case "
+                f"{case_number}{_first(wanted)}; no packet was written. What was fetched is "
+                "kept: export again once the hub can be reached."
+            ) from exc
+        return plan, custody
 
     def export_packet(
         self,
@@ -237,13 +421,11 @@ class Workstation:
         progress: Callable[[ExportProgress], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> PacketResult:
-        """Write the case's evidence as a signed BagIt packet: plan (local), holds,
-        custody and missing images (remote), write (CPU), receipt (remote)."""
-        plan = self.export.plan(case_number=case_number, redactions=redactions)
-        self.evidence.deliver()
-        self.evidence.confirm_holds(case_number, plan.read_ids)
-        custody = self.evidence.hub_custody(case_number, set(plan.read_ids))
-        self.export.fetch_missing(self.export.missing_images(plan), cancel=cancel)
+        """Write the case's evidence as a signed BagIt packet: prepare (the hub's
+        confirmed evidence, fetched where missing), write (CPU), receipt (remote)."""
+        plan, custody = self.prepare_export(
+            case_number=case_number, redactions=redactions, cancel=cancel
+        )
         result = self.export.write(
             plan,
             out_dir=out_dir,
@@ -263,3 +445,29 @@ def _unclaimed_first_run(hub_url: str) -> Path | None:
     if not (folder / PROFILE_FILE).exists():
         return None
     return None if load_settings(folder).username else folder
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One evidence read of a case as a desk shows it: the read (None when this cache
+    does not hold it), its hold, who marked it and who confirmed it."""
+
+    read_id: str
+    record: ReadRecord | None
+    hold: str
+    marked_by: str
+    confirmed_by: str | None
+    note: str
+    detail: str
+    legal_basis: str = ""
+    decided_by: str | None = None  # who confirmed, refused or released the hold
+
+
+class ExportInterrupted(KnownError):
+    """The hub dropped while an export fetched what it needs; nothing was written."""
+
+    kind = ErrorKind.UNREACHABLE
+
+
+def _first(read_ids: list[str]) -> str:
+    return f" (reads such as {read_ids[0]})" if read_ids else ""

@@ -6,16 +6,24 @@ users assigned to the case belongs to):
 - a detective assigned to the case proposes holds, and only on reads inside one
   of their own active slices for that case (the reads they were allowed to see);
 - an evidence technician or a supervisor places holds confirmed directly, and
-  confirms or releases the case's holds;
+  confirms or refuses the case's proposed holds (with a note);
+- a supervisor releases a hold (proposed or confirmed) with a reason;
 - administrators do not handle evidence.
+A hold carries the case's record of the read: who marked it and when, the note, the
+marker's review marks (a corrected misread), the legal basis (a code of
+app.core.evidence.LEGAL_BASES and text) and an optional review date. Holds are placed
+and confirmed only on an open case. A refused hold also sets released_at (the
+purge, hub.retention and hub.partitions, spares exactly the rows whose released_at
+is NULL: proposed and confirmed holds); its status reads "refused".
 Listing a case's holds and its custody events (hub.receipts) takes the same.
 
 One row per read and case. Every action is one audit event of the hub's chain
-(`hold.propose`, `hold.place`, `hold.confirm`, `hold.release`).
+(`hold.propose`, `hold.place`, `hold.confirm`, `hold.refuse`, `hold.release`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -27,8 +35,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from app.core.errors import KnownError
+from app.core.evidence import validate_legal_basis
 from app.core.purposes import validate_case_number
-from app.core.schemas import HoldCreate, HoldPublic, Role
+from app.core.schemas import EvidenceMark, HoldCreate, HoldPublic, Role
 from hub.audit import record_hub_event
 from hub.db.tables import case_assignments, cases, holds, reads, slices, users
 from hub.errors import HubError, forbidden, not_found
@@ -36,6 +45,7 @@ from hub.slices import Caller, attributes_match, slice_attributes, slice_cameras
 
 CUSTODIANS = frozenset({Role.EVIDENCE_TECHNICIAN, Role.SUPERVISOR})
 CUSTODY_ONLY = "Only an evidence technician or a supervisor may do this."
+SUPERVISOR_ONLY = "Only a supervisor releases a hold; ask the supervisor of the case's unit."
 HANDLERS_ONLY = "Only detectives, evidence technicians and supervisors handle holds."
 READ_ID_RE = re.compile(r"[0-9a-f]{32}")  # use with fullmatch: "$" lets a trailing newline through
 NOT_YOUR_HOLD = (
@@ -52,6 +62,8 @@ def not_on_case(number: str) -> HubError:
 
 
 def hold_status(row: Any) -> str:
+    if getattr(row, "refused_at", None) is not None:
+        return "refused"
     if row.released_at is not None:
         return "released"
     if row.confirmed_at is not None:
@@ -59,7 +71,9 @@ def hold_status(row: Any) -> str:
     return "proposed"
 
 
-def hold_public(row: Any) -> HoldPublic:
+def hold_public(row: Any, *, read_present: bool = True) -> HoldPublic:
+    refused = getattr(row, "refused_at", None) is not None
+    marks = getattr(row, "marks", "[]") or "[]"
     return HoldPublic(
         hold_id=row.hold_id,
         case_number=row.case_number,
@@ -70,9 +84,31 @@ def hold_public(row: Any) -> HoldPublic:
         proposed_at=row.proposed_at,
         confirmed_by=row.confirmed_by,
         confirmed_at=row.confirmed_at,
-        released_by=row.released_by,
-        released_at=row.released_at,
+        released_by=None if refused else row.released_by,
+        released_at=None if refused else row.released_at,
+        legal_basis=getattr(row, "legal_basis", "active_investigation"),
+        legal_basis_text=getattr(row, "legal_basis_text", ""),
+        review_date=getattr(row, "review_date", None),
+        marks=[EvidenceMark.model_validate(item) for item in json.loads(marks)],
+        decision_note=getattr(row, "decision_note", ""),
+        refused_by=getattr(row, "refused_by", None),
+        refused_at=getattr(row, "refused_at", None),
+        release_reason=getattr(row, "release_reason", ""),
+        read_present=read_present,
     )
+
+
+def require_open(connection: Connection, case_number: str, *, doing: str) -> None:
+    """409 unless the case is open: evidence is held and confirmed on open cases only."""
+    status = connection.execute(
+        sa.select(cases.c.status).where(cases.c.case_number == case_number)
+    ).scalar_one()
+    if status != "open":
+        raise HubError(
+            409,
+            f"Case {case_number} is {status}; {doing} only on an open case. Ask the "
+            "case's supervisor to reopen it, or release what it holds.",
+        )
 
 
 def _case(connection: Connection, case_number: str, pattern: str) -> str:
@@ -181,6 +217,11 @@ def place_holds(
 ) -> list[HoldPublic]:
     """Propose (detective) or place confirmed (technician, supervisor) holds on reads."""
     number = require_case(connection, caller, request.case_number, pattern=case_number_pattern)
+    try:
+        basis = validate_legal_basis(request.legal_basis)
+    except KnownError as exc:
+        raise HubError(422, str(exc)) from None
+    require_open(connection, number, doing="reads are held as evidence")
     wanted = list(dict.fromkeys(request.read_ids))
     malformed = [read_id for read_id in wanted if not READ_ID_RE.fullmatch(read_id)]
     if malformed:
@@ -201,8 +242,9 @@ def place_holds(
     missing = sorted(set(wanted) - {row.read_id for row in rows})
     if missing:
         raise not_found(
-            f"{len(missing)} read(s) are not at this hub (purged or never ingested), "
-            f"first {missing[0]}."
+            f"Read {missing[0]} is no longer at this hub (purged past retention before its "
+            f"hold arrived, or never ingested){_and_more(missing)}; it cannot be held. Remove "
+            "its evidence mark, or ask the hub's administrator whether a backup holds it."
         )
     if caller.role is Role.DETECTIVE:
         outside = _outside_slices(connection, caller, number, rows, now)
@@ -237,6 +279,17 @@ def place_holds(
             "confirmed_at": now if confirmed else None,
             "released_by": None,
             "released_at": None,
+            "legal_basis": basis,
+            "legal_basis_text": request.legal_basis_text,
+            "review_date": request.review_date,
+            "marks": json.dumps(
+                [m.model_dump(mode="json") for m in request.marks.get(read_id, [])],
+                sort_keys=True,
+            ),
+            "decision_note": "",
+            "refused_by": None,
+            "refused_at": None,
+            "release_reason": "",
         }
         for read_id in wanted
     ]
@@ -248,7 +301,13 @@ def place_holds(
         username=caller.username,
         session_id=caller.session_id,
         object_refs={"case_number": number, "hold_ids": [item["hold_id"] for item in values]},
-        params={"read_ids": wanted, "note": request.note},
+        params={
+            "read_ids": wanted,
+            "note": request.note,
+            "legal_basis": basis,
+            "legal_basis_text": request.legal_basis_text,
+            "review_date": request.review_date.isoformat() if request.review_date else None,
+        },
     )
     return [hold_public(SimpleNamespace(**item)) for item in values]
 
@@ -278,32 +337,65 @@ def _custody_of(connection: Connection, caller: Caller, hold_id: str) -> Any:
 
 
 def confirm_hold(
-    connection: Connection, caller: Caller, *, hold_id: str, now: datetime
+    connection: Connection, caller: Caller, *, hold_id: str, now: datetime, note: str = ""
 ) -> HoldPublic:
-    """A technician or supervisor confirms a proposed hold (409 once confirmed or released)."""
+    """A technician or supervisor confirms a proposed hold on an open case (409 once
+    confirmed, refused or released, or when the case is closed)."""
     row = _custody_of(connection, caller, hold_id)
-    status = hold_status(row)
-    if status != "proposed":
-        raise HubError(409, f"This hold is already {status}; only a proposed hold is confirmed.")
+    _require_proposed(row, "confirmed")
+    require_open(connection, row.case_number, doing="holds are confirmed")
     return _change_hold(
         connection, caller, row, "hold.confirm", now=now,
-        values={"confirmed_by": caller.username, "confirmed_at": now},
+        values={"confirmed_by": caller.username, "confirmed_at": now, "decision_note": note},
+        params={"note": note},
+    )  # fmt: skip
+
+
+def refuse_hold(
+    connection: Connection, caller: Caller, *, hold_id: str, now: datetime, note: str = ""
+) -> HoldPublic:
+    """A technician or supervisor refuses a proposed hold: it no longer protects its read."""
+    row = _custody_of(connection, caller, hold_id)
+    _require_proposed(row, "refused")
+    return _change_hold(
+        connection, caller, row, "hold.refuse", now=now,
+        values={"refused_by": caller.username, "refused_at": now, "decision_note": note,
+                "released_by": caller.username, "released_at": now},
+        params={"note": note},
     )  # fmt: skip
 
 
 def release_hold(
-    connection: Connection, caller: Caller, *, hold_id: str, now: datetime
+    connection: Connection, caller: Caller, *, hold_id: str, now: datetime, reason: str
 ) -> HoldPublic:
-    """A technician or supervisor releases a hold (proposed or confirmed); the purge may
+    """A supervisor releases a hold (proposed or confirmed) with a reason; the purge may
     then take the read once it is past retention."""
     row = _custody_of(connection, caller, hold_id)
-    if row.released_at is not None:
-        raise HubError(409, "This hold is already released.")
+    if caller.role is not Role.SUPERVISOR:
+        raise forbidden(SUPERVISOR_ONLY)
+    status = hold_status(row)
+    if status in ("released", "refused"):
+        raise HubError(409, f"This hold is already {status}.")
+    if not reason.strip():
+        raise HubError(422, "Give the reason for releasing the hold.")
     return _change_hold(
         connection, caller, row, "hold.release", now=now,
-        values={"released_by": caller.username, "released_at": now},
-        params={"was": hold_status(row)},
+        values={"released_by": caller.username, "released_at": now, "release_reason": reason},
+        params={"was": status, "reason": reason},
     )  # fmt: skip
+
+
+def _require_proposed(row: Any, doing: str) -> None:
+    status = hold_status(row)
+    if status != "proposed":
+        raise HubError(
+            409,
+            f"The hold on read {row.read_id} is already {status}; only a proposed hold is {doing}.",
+        )
+
+
+def _and_more(ids: Sequence[str]) -> str:
+    return f" (and {len(ids) - 1} more)" if len(ids) > 1 else ""
 
 
 def _change_hold(
@@ -334,11 +426,20 @@ def _change_hold(
 def list_holds(
     connection: Connection, caller: Caller, *, case_number: str, case_number_pattern: str
 ) -> list[HoldPublic]:
-    """A case's holds, oldest first: to those who handle the case (handles_case)."""
+    """The case's evidence record, oldest first: to those who handle the case
+    (handles_case); each says whether its read is still at the hub."""
     number = require_case(connection, caller, case_number, pattern=case_number_pattern)
     rows = connection.execute(
         sa.select(holds)
         .where(holds.c.case_number == number)
         .order_by(holds.c.proposed_at, holds.c.hold_id)
     ).all()
-    return [hold_public(row) for row in rows]
+    ids = list({row.read_id for row in rows})
+    present: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        present.update(
+            connection.execute(
+                sa.select(reads.c.read_id).where(reads.c.read_id.in_(ids[start : start + 1000]))
+            ).scalars()
+        )
+    return [hold_public(row, read_present=row.read_id in present) for row in rows]

@@ -8,14 +8,28 @@ here and are sent at the next contact with the hub: nothing is lost.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from app.cache.connection import Database
 from app.core.canonical import parse_utc, utc_iso
+from app.core.evidence import DEFAULT_LEGAL_BASIS
 from app.core.records import HoldState
+from app.core.schemas import HoldPublic
 
 ACTIVE_HOLD = ("pending", "proposed", "confirmed")
+
+
+@dataclass(frozen=True)
+class PendingHold:
+    """A hold request waiting for the hub: the read, the note and the legal basis."""
+
+    read_id: str
+    note: str
+    legal_basis: str
+    legal_basis_text: str
+    review_date: date | None
 
 
 class EvidenceRepository:
@@ -23,7 +37,16 @@ class EvidenceRepository:
         self.db = db
 
     # holds -------------------------------------------------------------------------
-    def request_hold(self, *, case_number: str, read_id: str, note: str) -> bool:
+    def request_hold(
+        self,
+        *,
+        case_number: str,
+        read_id: str,
+        note: str,
+        legal_basis: str = DEFAULT_LEGAL_BASIS,
+        legal_basis_text: str = "",
+        review_date: date | None = None,
+    ) -> bool:
         """Queue a hold for the read (False: one is already pending or in place)."""
         row = self.db.one(
             "SELECT status FROM evidence_holds WHERE case_number = ? AND read_id = ?",
@@ -33,22 +56,39 @@ class EvidenceRepository:
             return False
         self.db.execute(
             "INSERT INTO evidence_holds (case_number, read_id, status, hold_id, note, detail,"
-            " updated_at) VALUES (?, ?, 'pending', NULL, ?, '', ?)"
+            " updated_at, legal_basis, legal_basis_text, review_date)"
+            " VALUES (?, ?, 'pending', NULL, ?, '', ?, ?, ?, ?)"
             " ON CONFLICT (case_number, read_id) DO UPDATE SET status = 'pending',"
-            " hold_id = NULL, note = excluded.note, detail = '', updated_at = excluded.updated_at",
-            (case_number, read_id, note, _now()),
-        )
+            " hold_id = NULL, note = excluded.note, detail = '', updated_at = excluded.updated_at,"
+            " legal_basis = excluded.legal_basis, legal_basis_text = excluded.legal_basis_text,"
+            " review_date = excluded.review_date",
+            (
+                case_number, read_id, note, _now(), legal_basis, legal_basis_text,
+                review_date.isoformat() if review_date else None,
+            ),
+        )  # fmt: skip
         return True
 
-    def pending_holds(self) -> dict[str, list[tuple[str, str]]]:
-        """Pending holds by case: [(read_id, note)] in the order they were asked for."""
+    def pending_holds(self) -> dict[str, list[PendingHold]]:
+        """Pending holds by case, in the order they were asked for."""
         rows = self.db.execute(
-            "SELECT case_number, read_id, note FROM evidence_holds WHERE status = 'pending'"
+            "SELECT case_number, read_id, note, legal_basis, legal_basis_text, review_date"
+            " FROM evidence_holds WHERE status = 'pending'"
             " ORDER BY case_number, updated_at, read_id"
         ).fetchall()
-        pending: dict[str, list[tuple[str, str]]] = {}
+        pending: dict[str, list[PendingHold]] = {}
         for row in rows:
-            pending.setdefault(row["case_number"], []).append((row["read_id"], row["note"]))
+            pending.setdefault(row["case_number"], []).append(
+                PendingHold(
+                    read_id=row["read_id"],
+                    note=row["note"],
+                    legal_basis=row["legal_basis"],
+                    legal_basis_text=row["legal_basis_text"],
+                    review_date=date.fromisoformat(row["review_date"])
+                    if row["review_date"]
+                    else None,
+                )
+            )
         return pending
 
     def set_hold(
@@ -82,6 +122,27 @@ class EvidenceRepository:
             )
             for row in rows
         ]
+
+    # the hub's record of the case's evidence, as last fetched --------------------------
+    def keep_case_evidence(self, case_number: str, record: list[HoldPublic]) -> None:
+        """Replace what is known of the case's evidence with the hub's record."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM case_evidence WHERE case_number = ?", (case_number,))
+            self.db.executemany(
+                "INSERT INTO case_evidence (case_number, hold_id, read_id, body, position)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (case_number, hold.hold_id, hold.read_id, hold.model_dump_json(), position)
+                    for position, hold in enumerate(record)
+                ],
+            )
+
+    def case_evidence(self, case_number: str) -> list[HoldPublic]:
+        rows = self.db.execute(
+            "SELECT body FROM case_evidence WHERE case_number = ? ORDER BY position",
+            (case_number,),
+        ).fetchall()
+        return [HoldPublic.model_validate_json(row["body"]) for row in rows]
 
     # receipts ------------------------------------------------------------------------
     def queue_receipt(self, *, packet_id: str, case_number: str, body: dict[str, Any]) -> None:

@@ -274,6 +274,28 @@ def _ties_by_time(db: Database) -> None:
     run_script(db, TIES_BY_TIME)
 
 
+# 0008_case_evidence (issue 22): a hold request carries its legal basis and review
+# date to the hub; case_evidence keeps the hub's record of each case's evidence as last
+# fetched (every workstation's marks, notes and hold states), for the desks offline.
+CASE_EVIDENCE = """
+ALTER TABLE evidence_holds ADD COLUMN legal_basis TEXT NOT NULL DEFAULT 'active_investigation';
+ALTER TABLE evidence_holds ADD COLUMN legal_basis_text TEXT NOT NULL DEFAULT '';
+ALTER TABLE evidence_holds ADD COLUMN review_date TEXT;
+CREATE TABLE case_evidence (
+    case_number TEXT NOT NULL,
+    hold_id TEXT NOT NULL,
+    read_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (case_number, hold_id)
+) WITHOUT ROWID;
+"""
+
+
+def _case_evidence(db: Database) -> None:
+    run_script(db, CASE_EVIDENCE)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_review_and_analysis", _review),
@@ -282,6 +304,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0005_ties_by_row_id", _ties_by_row_id),
     ("0006_camera_index", _camera_index),
     ("0007_plate_ties_by_time", _ties_by_time),
+    ("0008_case_evidence", _case_evidence),
 )
 
 

@@ -109,6 +109,29 @@ class ReadRepository:
             )
         return AppliedPage(upserted=len(rows), deleted=deleted, added=added)
 
+    def put_reads(self, reads: Sequence[ReadPublic]) -> None:
+        """Keep reads fetched outside any slice (the evidence grant): no slice holds them,
+        so local searches, which go through slices, do not see them."""
+        rows = [cache_row(read) for read in reads]
+        with self.db.atomic():
+            for start in range(0, len(rows), UPSERT_CHUNK):
+                chunk = rows[start : start + UPSERT_CHUNK]
+                self.db.execute(_upsert_sql(len(chunk)), [v for row in chunk for v in row])
+
+    def missing(self, read_ids: Sequence[str]) -> list[str]:
+        """The read ids not in the cache, in the order given."""
+        present: set[str] = set()
+        for start in range(0, len(read_ids), 500):
+            chunk = list(read_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            present.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT read_id FROM reads WHERE read_id IN ({marks})", chunk
+                )
+            )
+        return [read_id for read_id in read_ids if read_id not in present]
+
     @contextlib.contextmanager
     def bulk_sync(self) -> Iterator[None]:
         """Connection settings for applying many feed pages in a row, restored after.

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.cli import audit_trail, connect, read_plate, review, transparency
+from app.cli import audit_trail, connect, evidence, read_plate, review, transparency
 from app.config.settings import load_settings
 from app.core.canonical import parse_utc, utc_iso
 from app.core.errors import ErrorKind, KnownError
@@ -51,7 +51,7 @@ COMMANDS = (
     "search",
     "journal",
     "purge",
-    "evidence",
+    evidence.NAME,
     "export",
     "verify",
     "alerts",
@@ -133,19 +133,6 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     command("purge", "delete cached reads past the retention period")
 
-    evidence = command("evidence", "reads marked as evidence for a case")
-    evidence_sub = evidence.add_subparsers(dest="evidence_command", required=True)
-    add = evidence_sub.add_parser("add", help="mark reads as evidence for the case")
-    add.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    add.add_argument("--case", required=True)
-    add.add_argument("--note", default="")
-    add.add_argument("read_ids", nargs="+", metavar="READ_ID")
-    holds = evidence_sub.add_parser(
-        "holds", help="where the case's evidence holds stand at the hub"
-    )
-    holds.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    holds.add_argument("--case", required=True)
-
     export = command("export", "write the case's evidence as a signed packet (a BagIt bag)")
     export.add_argument("--case", required=True)
     export.add_argument("--out", required=True, type=Path, help="the folder to write it in")
@@ -214,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_parser(command, _time)
     audit_trail.add_parser(command, _time)
     transparency.add_parser(command)
+    evidence.add_parser(command)
     read_plate.add_parser(command)
     return parser
 
@@ -484,28 +472,6 @@ def _purge(ws: Workstation, args: argparse.Namespace) -> Any:
     return ws.audit.purge()
 
 
-def _evidence(ws: Workstation, args: argparse.Namespace) -> Any:
-    if args.evidence_command == "holds":
-        return {"case_number": args.case, "holds": _holds(ws, args.case, refresh=True)}
-    marks = [
-        ws.mark_evidence(read_id=read_id, case_number=args.case, note=args.note, deliver=False)
-        for read_id in args.read_ids
-    ]
-    ws.evidence.deliver()
-    marked = {mark.read_id for mark in marks}
-    holds = [hold for hold in _holds(ws, args.case, refresh=False) if hold["read_id"] in marked]
-    return {"case_number": args.case, "marked": [mark.read_id for mark in marks], "holds": holds}
-
-
-def _holds(ws: Workstation, case_number: str, *, refresh: bool) -> list[dict[str, Any]]:
-    """Each read's hold at the hub: pending (sent at the next contact), proposed,
-    confirmed, released or refused (with the hub's reason)."""
-    return [
-        {"read_id": h.read_id, "status": h.status, "hold_id": h.hold_id, "detail": h.detail}
-        for h in ws.evidence_holds(case_number=case_number, refresh=refresh)
-    ]
-
-
 def _export(ws: Workstation, args: argparse.Namespace) -> Any:
     specs = load_spec_file(args.redactions) if args.redactions is not None else {}
     redactions = merge_specs(specs, [parse_redaction(text) for text in args.redact])
@@ -641,7 +607,7 @@ HANDLERS: dict[str, Callable[[Workstation, argparse.Namespace], Any]] = {
     "search": _search,
     "journal": _journal,
     "purge": _purge,
-    "evidence": _evidence,
+    evidence.NAME: evidence.run,
     "export": _export,
     "alerts": _alerts,
     connect.NAME: connect.run,

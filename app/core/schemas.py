@@ -364,16 +364,46 @@ class SearchPublic(WireModel):
 # --- Evidence holds and the transparency report (hub 0003) ---
 
 
+class EvidenceMark(WireModel):
+    """One review mark of a held read, as the workstation that made it recorded it."""
+
+    kind: str = Field(min_length=1, max_length=32)
+    marked_by: str = Field(max_length=64)
+    marked_at: AwareDatetime
+    corrected_plate: str | None = Field(default=None, max_length=16)
+    note: str = Field(default="", max_length=2000)
+
+
 class HoldCreate(WireModel):
-    """Reads to preserve as evidence in a case (read ids as 32 hex characters)."""
+    """Reads to preserve as evidence in a case (read ids as 32 hex characters), with the
+    legal basis (a code of app.core.evidence.LEGAL_BASES plus text), an optional review
+    date, and the marker's review marks of those reads (a corrected misread, a note)."""
 
     case_number: str = Field(min_length=1, max_length=32)
     read_ids: list[str] = Field(min_length=1, max_length=1000)
     note: str = Field(default="", max_length=2000)
+    legal_basis: str = Field(default="active_investigation", min_length=1, max_length=32)
+    legal_basis_text: str = Field(default="", max_length=2000)
+    review_date: date | None = None
+    marks: dict[str, list[EvidenceMark]] = Field(default_factory=dict)
+
+
+class HoldDecision(WireModel):
+    """A custodian's confirmation or refusal of a proposed hold, with an optional note."""
+
+    note: str = Field(default="", max_length=2000)
+
+
+class HoldRelease(WireModel):
+    """A supervisor's release of a hold: the reason is required."""
+
+    reason: str = Field(min_length=3, max_length=2000)
 
 
 class HoldPublic(WireModel):
-    """One read held for one case; `status` is "proposed", "confirmed" or "released"."""
+    """One read held for one case: the case's evidence record. `status` is "proposed",
+    "confirmed", "released" or "refused" (app.core.evidence.HOLD_STATES); who marked it
+    (proposed_by, with their note and review marks) and who decided on it."""
 
     hold_id: str
     case_number: str
@@ -386,6 +416,34 @@ class HoldPublic(WireModel):
     confirmed_at: AwareDatetime | None
     released_by: str | None
     released_at: AwareDatetime | None
+    legal_basis: str = "active_investigation"
+    legal_basis_text: str = ""
+    review_date: date | None = None
+    marks: list[EvidenceMark] = Field(default_factory=list)
+    decision_note: str = ""
+    refused_by: str | None = None
+    refused_at: AwareDatetime | None = None
+    release_reason: str = ""
+    read_present: bool = True  # False once the read is gone from the hub (purged)
+
+
+class EvidenceReadsPublic(WireModel):
+    """The case's confirmed-evidence reads fetched under the evidence grant (no slice):
+    the records found, and the asked-for read ids the hub no longer has."""
+
+    case_number: str
+    reads: list[ReadPublic]
+    missing: list[str]
+
+
+class EvidenceReadsRequest(WireModel):
+    read_ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class EvidenceImagesRequest(WireModel):
+    """Images of the case's confirmed-evidence reads, by SHA-256 (at most 100 at once)."""
+
+    sha256s: list[str] = Field(min_length=1, max_length=100)
 
 
 class TransparencyPublic(WireModel):

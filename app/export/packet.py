@@ -80,6 +80,19 @@ READ_FIELDS = (
     "image_sha256",
     "crop_sha256",
 )
+# Who marked each read as evidence and who confirmed its hold (issue 22): columns of
+# reads.csv after READ_FIELDS, keys of reads.json, and the custody's "evidence" list.
+EVIDENCE_FIELDS = (
+    "marked_by",
+    "marked_at",
+    "evidence_note",
+    "hold",
+    "confirmed_by",
+    "confirmed_at",
+    "legal_basis",
+    "legal_basis_text",
+    "review_date",
+)
 _COPY_BLOCK = 1 << 20
 
 
@@ -262,7 +275,7 @@ def write_packet(
         step("records", done)
         _write_reads(bag, reads, info)
         with bag.text("custody.json") as handle:
-            _dump_json(handle, _custody_document(info, custody, hub_custody))
+            _dump_json(handle, _custody_document(info, custody, hub_custody, reads))
         _write_excerpt(bag, excerpt, info)
         done += 1
         step("manifests", done)
@@ -387,10 +400,10 @@ def _csv_value(value: Any) -> Any:
 def _write_reads(bag: BagWriter, reads: Sequence[Mapping[str, Any]], info: PacketInfo) -> None:
     with bag.text("reads.csv") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*READ_FIELDS, "review_marks"])
+        writer.writerow([*READ_FIELDS, *EVIDENCE_FIELDS, "review_marks"])
         for read in reads:
             writer.writerow(
-                [_csv_value(read.get(field)) for field in READ_FIELDS]
+                [_csv_value(read.get(field)) for field in (*READ_FIELDS, *EVIDENCE_FIELDS)]
                 + [json.dumps(read.get("review_marks", []), ensure_ascii=False, sort_keys=True)]
             )
     with bag.text("reads.json") as handle:
@@ -409,13 +422,22 @@ def _write_reads(bag: BagWriter, reads: Sequence[Mapping[str, Any]], info: Packe
 
 
 def _custody_document(
-    info: PacketInfo, custody: Sequence[Mapping[str, Any]], hub: HubCustody | None
+    info: PacketInfo,
+    custody: Sequence[Mapping[str, Any]],
+    hub: HubCustody | None,
+    reads: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     document: dict[str, Any] = {
         "packet_id": info.packet_id,
         "case_number": info.case_number,
         "source": f"audit journal of device {info.device_id}",
         "events": [dict(event) for event in custody],
+        # each read's evidence hold: who marked it, who confirmed it
+        "evidence": [
+            {"read_id": read.get("read_id"), **{key: read.get(key) for key in EVIDENCE_FIELDS}}
+            for read in reads
+            if read.get("marked_by") is not None
+        ],
     }
     if hub is not None:
         document["hub"] = {

@@ -16,7 +16,7 @@ before the first page: 1 + the number of reads).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -327,4 +327,22 @@ def _read_facts(read: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Features", text(read.get("features"))),
         ("Image SHA-256", text(read.get("image_sha256"))),
         ("Crop SHA-256", text(read.get("crop_sha256"))),
+        *_evidence_facts(read, text),
+    ]
+
+
+def _evidence_facts(read: Mapping[str, Any], text: Callable[[Any], str]) -> list[tuple[str, str]]:
+    """Who marked the read as evidence and where its hold stands (issue 22)."""
+    if read.get("marked_by") is None:
+        return []
+    hold = text(read.get("hold"))
+    if read.get("confirmed_by"):
+        hold += f" by {read['confirmed_by']} at {text(read.get('confirmed_at'))}"
+    basis = text(read.get("legal_basis"))
+    if read.get("legal_basis_text"):
+        basis += f": {read['legal_basis_text']}"
+    return [
+        ("Marked as evidence", f"by {read['marked_by']} at {text(read.get('marked_at'))}"),
+        ("Hold", hold),
+        ("Legal basis", basis),
     ]

@@ -30,7 +30,7 @@ from app.cache.review import ReviewRepository
 from app.core.canonical import utc_iso
 from app.core.errors import KnownError
 from app.core.records import ReadRecord, ReviewMark
-from app.core.schemas import PacketReceiptCreate
+from app.core.schemas import HoldPublic, PacketReceiptCreate, ReadPublic
 from app.export.packet import (
     AuditExcerpt,
     Derived,
@@ -43,10 +43,12 @@ from app.export.packet import (
     PacketResult,
     write_packet,
 )
-from app.services.evidence import EvidenceService
+from app.services.evidence import EvidenceService, newest_holds
 from app.services.review import ReviewService
 from app.services.session import Session
 from app.vision.redact import DerivedSpec, derive
+
+IMAGE_BATCH = 50  # images per request of the evidence grant
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class ExportPlan:
     records: tuple[ReadRecord, ...]
     marks: tuple[ReviewMark, ...]
     redactions: Mapping[str, DerivedSpec] = field(default_factory=dict)
+    # per read: who marked it and who confirmed its hold (app.export.packet.EVIDENCE_FIELDS)
+    evidence: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    from_hub: bool = False  # built from the case's confirmed evidence at the hub
 
     @property
     def read_ids(self) -> list[str]:
@@ -105,12 +110,148 @@ class ExportService:
                 f"{case_number}; redact only reads in the packet."
             )
         self._evidence.request_missing_holds(case_number, read_ids)
+        states = {
+            h.read_id: h.status for h in EvidenceRepository(db).holds(case_number=case_number)
+        }
+        evidence = {}
+        for mark in marks:
+            if mark.kind == "evidence" and mark.read_id not in evidence:
+                evidence[mark.read_id] = {
+                    "marked_by": mark.marked_by,
+                    "marked_at": utc_iso(mark.marked_at),
+                    "evidence_note": mark.note,
+                    "hold": states.get(mark.read_id, "pending"),
+                    "confirmed_by": None,
+                    "confirmed_at": None,
+                }
         return ExportPlan(
             case_number=case_number,
             records=tuple(records),
             marks=tuple(marks),
             redactions=redactions,
+            evidence=evidence,
         )
+
+    def local_evidence(self, *, case_number: str) -> list[str]:
+        """The reads marked as evidence for the case in this cache (local)."""
+        self._s.require()
+        marks = ReviewRepository(self._s.db()).marks(case_number=case_number)
+        return list(dict.fromkeys(m.read_id for m in marks if m.kind == "evidence"))
+
+    # from the case's evidence at the hub (issue 22) ----------------------------------
+    @staticmethod
+    def confirmed_reads(case_number: str, record: list[HoldPublic]) -> list[HoldPublic]:
+        """The reads of the case's record whose hold stands confirmed, in record order;
+        a clear refusal when there are none, naming what stands instead."""
+        newest = newest_holds(record)
+        confirmed = [hold for hold in newest.values() if hold.status == "confirmed"]
+        if confirmed:
+            return confirmed
+        proposed = [hold for hold in newest.values() if hold.status == "proposed"]
+        if proposed:
+            raise KnownError(
+                f"No read of case {case_number} has a confirmed hold yet ({len(proposed)} "
+                f"proposed, first read {proposed[0].read_id}); an evidence technician or a "
+                f"supervisor confirms them (platedesk evidence confirm --case {case_number} "
+                "READ_ID...), then export again."
+            )
+        raise KnownError(
+            f"No read is held as evidence for case {case_number} at the hub; mark them first "
+            "(platedesk evidence add --case CASE READ_ID...)."
+        )
+
+    def missing_reads(self, read_ids: list[str]) -> list[str]:
+        """The read ids not in this cache yet (local)."""
+        self._s.require()
+        return ReadRepository(self._s.db()).missing(read_ids)
+
+    def keep_reads(self, reads: list[ReadPublic]) -> None:
+        """Keep reads fetched under the evidence grant in the cache (local)."""
+        self._s.require()
+        ReadRepository(self._s.db()).put_reads(reads)
+
+    def plan_from_record(
+        self,
+        *,
+        case_number: str,
+        confirmed: list[HoldPublic],
+        redactions: Mapping[str, DerivedSpec] | None = None,
+    ) -> ExportPlan:
+        """The plan of a packet of the case's confirmed evidence (local): every read must
+        be in the cache by now (fetched under the evidence grant)."""
+        self._s.require()
+        redactions = dict(redactions or {})
+        db = self._s.db()
+        repo = ReadRepository(db)
+        read_ids = [hold.read_id for hold in confirmed]
+        records: list[ReadRecord] = []
+        for read_id in read_ids:
+            record = repo.get(read_id)
+            if record is None:
+                raise KnownError(
+                    f"The evidence read {read_id} of case {case_number} is not in this cache; "
+                    "export again while the hub is reachable to fetch it."
+                )
+            records.append(record)
+        unknown = sorted(set(redactions) - set(read_ids))
+        if unknown:
+            raise KnownError(
+                f"The read {unknown[0]} given for redaction is not confirmed evidence of case "
+                f"{case_number} (not marked as evidence with a confirmed hold); redact only "
+                "reads in the packet."
+            )
+        local = [m for m in ReviewRepository(db).marks(case_number=case_number)
+                 if m.read_id in set(read_ids)]  # fmt: skip
+        seen = {(m.read_id, m.kind, m.marked_by, utc_iso(m.marked_at)) for m in local}
+        marks = list(local)
+        for hold in confirmed:
+            for mark in hold.marks:
+                key = (hold.read_id, mark.kind, mark.marked_by, utc_iso(mark.marked_at))
+                if key not in seen:
+                    seen.add(key)
+                    marks.append(
+                        ReviewMark(
+                            mark_id=0, read_id=hold.read_id, case_number=case_number,
+                            kind=mark.kind, corrected_plate=mark.corrected_plate,
+                            note=mark.note, marked_by=mark.marked_by, marked_at=mark.marked_at,
+                        )
+                    )  # fmt: skip
+        return ExportPlan(
+            case_number=case_number,
+            records=tuple(records),
+            marks=tuple(marks),
+            redactions=redactions,
+            evidence={hold.read_id: _hold_fields(hold) for hold in confirmed},
+            from_hub=True,
+        )
+
+    def fetch_evidence_images(
+        self,
+        case_number: str,
+        missing: list[tuple[str, str]],
+        *,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """Fetch the plan's missing images under the evidence grant (remote), a batch at a
+        time, each checked against its SHA-256 and kept with one "evidence.grant_images"
+        journal event per batch."""
+        self._s.require()
+        client = self._s.client
+        fetched = 0
+        for start in range(0, len(missing), IMAGE_BATCH):
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled("The export was cancelled.")
+            batch = missing[start : start + IMAGE_BATCH]
+            images = client.evidence_images([sha for sha, _ in batch], case_number=case_number)
+            params = {"images": {sha: read_id for sha, read_id in batch}}
+            with self._s.journaled(
+                "evidence.grant_images", object_refs={"case_number": case_number}, params=params
+            ) as db:
+                repo = ReadRepository(db)
+                for sha, data in images.items():
+                    repo.put_image(sha, data)
+            fetched += len(images)
+        return fetched
 
     def missing_images(self, plan: ExportPlan) -> list[tuple[str, str]]:
         """(sha256, read_id) of the plan's images not cached yet (local)."""
@@ -182,6 +323,7 @@ class ExportService:
         reads = [
             {
                 **_read_fields(record),
+                **plan.evidence.get(record.read_id, {}),
                 "review_marks": [
                     _mark_fields(m) for m in plan.marks if m.read_id == record.read_id
                 ],
@@ -259,7 +401,14 @@ class ExportService:
         while batch := journal.events(after_seq=after, limit=5_000):
             for event in batch:
                 refs = event["object_refs"]
-                touches = refs.get("read_id") in read_ids or refs.get("packet_id") == packet_id
+                touches = (
+                    refs.get("read_id") in read_ids
+                    or refs.get("packet_id") == packet_id
+                    or (  # what the evidence grant fetched for this case's packet
+                        str(event["action"]).startswith("evidence.grant")
+                        and refs.get("case_number") == case_number
+                    )
+                )
                 if touches:
                     custody.append(event)
                 if touches or refs.get("case_number") == case_number:
@@ -315,3 +464,18 @@ def _mark_fields(mark: ReviewMark) -> dict[str, Any]:
     fields = dataclasses.asdict(mark)
     fields["marked_at"] = utc_iso(mark.marked_at)
     return fields
+
+
+def _hold_fields(hold: HoldPublic) -> dict[str, Any]:
+    """Who marked the read and who confirmed its hold, for reads.csv, report and custody."""
+    return {
+        "marked_by": hold.proposed_by,
+        "marked_at": utc_iso(hold.proposed_at),
+        "evidence_note": hold.note,
+        "hold": hold.status,
+        "confirmed_by": hold.confirmed_by,
+        "confirmed_at": utc_iso(hold.confirmed_at) if hold.confirmed_at else None,
+        "legal_basis": hold.legal_basis,
+        "legal_basis_text": hold.legal_basis_text,
+        "review_date": hold.review_date.isoformat() if hold.review_date else None,
+    }

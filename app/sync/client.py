@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from app.core.audit_trail import AuditSearchPage, DeviceChainPublic
 from app.core.canonical import utc_iso
 from app.core.errors import KIND_FIELD, ErrorKind, KnownError
+from app.core.evidence import unframe_images
 from app.core.hub_address import check_hub_address
 from app.core.image_batch import BatchFormatError, frames
 from app.core.insights import InsightItemCreate, OperatorInsightsPublic, OversightChartsPublic
@@ -41,8 +42,13 @@ from app.core.schemas import (
     DeviceCreate,
     DeviceKeyPublic,
     DevicePublic,
+    EvidenceImagesRequest,
+    EvidenceReadsPublic,
+    EvidenceReadsRequest,
     HoldCreate,
+    HoldDecision,
     HoldPublic,
+    HoldRelease,
     JustificationAnswerCreate,
     JustificationRequestPublic,
     LoginRequest,
@@ -334,8 +340,40 @@ class HubClient:
             "GET", f"{API_PREFIX}/holds", list[HoldPublic], params={"case_number": case_number}
         )
 
-    def confirm_hold(self, hold_id: str) -> HoldPublic:
-        return self._json("POST", f"{API_PREFIX}/holds/{hold_id}/confirm", HoldPublic)
+    def confirm_hold(self, hold_id: str, *, note: str = "") -> HoldPublic:
+        return self._json(
+            "POST", f"{API_PREFIX}/holds/{hold_id}/confirm", HoldPublic,
+            **self._body(HoldDecision(note=note)),
+        )  # fmt: skip
+
+    def refuse_hold(self, hold_id: str, *, note: str = "") -> HoldPublic:
+        return self._json(
+            "POST", f"{API_PREFIX}/holds/{hold_id}/refuse", HoldPublic,
+            **self._body(HoldDecision(note=note)),
+        )  # fmt: skip
+
+    def release_hold(self, hold_id: str, *, reason: str) -> HoldPublic:
+        return self._json(
+            "POST", f"{API_PREFIX}/holds/{hold_id}/release", HoldPublic,
+            **self._body(HoldRelease(reason=reason)),
+        )  # fmt: skip
+
+    def evidence_reads(self, *, case_number: str, read_ids: list[str]) -> EvidenceReadsPublic:
+        """The case's confirmed-evidence reads under the evidence grant (no slice)."""
+        return self._json(
+            "POST", f"{API_PREFIX}/evidence/reads", EvidenceReadsPublic,
+            params={"case_number": case_number},
+            **self._body(EvidenceReadsRequest(read_ids=read_ids)),
+        )  # fmt: skip
+
+    def evidence_images(self, sha256s: list[str], *, case_number: str) -> dict[str, bytes]:
+        """Images of confirmed-evidence reads of the case (evidence grant), each checked
+        against its SHA-256; at most 100 at once."""
+        body = self._send(
+            "POST", f"{API_PREFIX}/evidence/images", params={"case_number": case_number},
+            **self._body(EvidenceImagesRequest(sha256s=sha256s)),
+        ).content  # fmt: skip
+        return unframe_images(body, sha256s)
 
     def post_receipt(self, request: PacketReceiptCreate) -> PacketReceiptPublic:
         return self._json(

@@ -45,6 +45,7 @@ from app.ui.operations import catalog as catalog_ops
 from app.ui.widgets.alerts_panel import AlertBanner, AlertsPanel
 from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.desk_tabs import DeskTabs
+from app.ui.widgets.evidence_desk import EVIDENCE_TAB, EvidenceDeskPanel
 from app.ui.widgets.image_pane import ImagePane
 from app.ui.widgets.lock_screen import LockScreen
 from app.ui.widgets.results_view import ResultsView
@@ -178,6 +179,9 @@ class MainWindow(QMainWindow):
         self.desk_tabs.insights.filed.connect(lambda _item: self.review_queue_panel.refresh())
         self.transparency_panel = TransparencyPanel(workstation=workstation, runner=runner)
         self.results_tabs.addTab(self.transparency_panel, TRANSPARENCY_TAB)
+        # The case's evidence from every workstation (issue 22); custodians decide holds.
+        self.evidence_panel = EvidenceDeskPanel(workstation=workstation, runner=runner)
+        self.results_tabs.addTab(self.evidence_panel, EVIDENCE_TAB)
         self.justification_notice = JustificationNotice()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.results_tabs)
@@ -253,6 +257,7 @@ class MainWindow(QMainWindow):
             self.review_queue_panel,
             self.desk_tabs,
             self.justification_notice,
+            self.evidence_panel,
         )
 
         # -- wiring -----------------------------------------------------------
@@ -407,6 +412,7 @@ class MainWindow(QMainWindow):
         self.count_label.clear()
         self.image_pane.case_number = case_number
         self.image_pane.show_read(None)
+        self.evidence_panel.set_case(case_number)
         self._sightings_plate = None
         self.sightings_panel.clear()
         if self.multi_place_dialog is not None:

@@ -271,6 +271,18 @@ holds = sa.Table(
     sa.Column("confirmed_at", UTCDateTime(), nullable=True),
     sa.Column("released_by", sa.String(64), nullable=True),
     sa.Column("released_at", UTCDateTime(), nullable=True),
+    # 0014: the case's evidence record (hub.holds): the legal basis (a code of
+    # app.core.evidence.LEGAL_BASES and text), an optional review date, the marker's
+    # review marks (JSON list), the custodian's note, a refusal, the release's reason.
+    # A refused hold protects nothing, as a released one.
+    sa.Column("legal_basis", sa.String(32), nullable=False, server_default="active_investigation"),
+    sa.Column("legal_basis_text", sa.Text(), nullable=False, server_default=""),
+    sa.Column("review_date", sa.Date(), nullable=True),
+    sa.Column("marks", sa.Text(), nullable=False, server_default="[]"),
+    sa.Column("decision_note", sa.Text(), nullable=False, server_default=""),
+    sa.Column("refused_by", sa.String(64), nullable=True),
+    sa.Column("refused_at", UTCDateTime(), nullable=True),
+    sa.Column("release_reason", sa.Text(), nullable=False, server_default=""),
 )
 
 # 0002: the SQLite trigram index over reads.plate (an FTS5 table, external content,

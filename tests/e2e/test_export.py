@@ -24,14 +24,14 @@ from app.export.verify import verify_packet
 from app.vision.redact import DerivedSpec, Region
 from app.workstation import Workstation
 from tests.support.flaky_proxy import FlakyProxy
-from tests.support.live_hub import JUSTIFICATION, SeededHub, cli_json, run_cli
+from tests.support.live_hub import JUSTIFICATION, SeededHub, cli_json, confirm_holds, run_cli
 from tests.support.tools import need_tool
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
-    synced_workstation: tuple[Workstation, str], tmp_path: Path
+    synced_workstation: tuple[Workstation, str], seeded_hub: SeededHub, tmp_path: Path
 ) -> None:
     workstation, case = synced_workstation
     profile = str(workstation.profile_dir)
@@ -53,6 +53,7 @@ def test_a_case_packet_holds_the_hubs_images_and_verifies_offline(
     )
     at_hub = {h.read_id: h.status for h in workstation.core.client.holds(case_number=case)}
     assert {read_id: at_hub[read_id] for read_id in read_ids} == dict.fromkeys(read_ids, "proposed")
+    confirm_holds(seeded_hub, tmp_path / "technician", case, read_ids)
     out = tmp_path / "exports"
     exported = cli_json("--profile", profile, "export", "--case", case, "--out", str(out))
     packet = Path(exported["packet"])
@@ -245,7 +246,7 @@ def test_offline_marks_and_exports_reach_the_hub_at_the_next_contact(
 
 
 def test_export_redacts_from_the_command_line_and_refuses_bad_regions(
-    synced_workstation: tuple[Workstation, str], tmp_path: Path
+    synced_workstation: tuple[Workstation, str], seeded_hub: SeededHub, tmp_path: Path
 ) -> None:
     workstation, case = synced_workstation
     profile = str(workstation.profile_dir)
@@ -254,6 +255,7 @@ def test_export_redacts_from_the_command_line_and_refuses_bad_regions(
     ).rows
     read_id = rows[7].read_id
     cli_json("--profile", profile, "evidence", "add", "--case", case, read_id)
+    confirm_holds(seeded_hub, tmp_path / "technician", case, [read_id])
 
     # A case the hub does not know: the mark stays, the hub refuses the hold, and the
     # refusal is shown with the hub's reason (and not sent again).

@@ -21,6 +21,7 @@ from app.ui.models.results_model import CAMERA, FUZZY_MARK, PLATE, REVIEW
 from app.ui.widgets.status_bar import DeskStatusBar
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
+from tests.support.live_hub import SeededHub, confirm_holds
 
 pytestmark = pytest.mark.e2e
 WAIT_MS = 20_000
@@ -168,13 +169,18 @@ def test_confirmations_and_the_connection_state_are_not_cut_off_at_the_default_s
 
 
 def test_the_export_dialog_starts_where_the_last_packet_went_and_says_what_zip_does(
-    qtbot: QtBot, synced_workstation: tuple[Workstation, str], runner: TaskRunner, tmp_path: Path
+    qtbot: QtBot,
+    synced_workstation: tuple[Workstation, str],
+    seeded_hub: SeededHub,
+    runner: TaskRunner,
+    tmp_path: Path,
 ) -> None:
     workstation, case = synced_workstation
     [read] = workstation.search.run(
         SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=1
     ).rows
     workstation.mark_evidence(read_id=read.read_id, case_number=case)
+    confirm_holds(seeded_hub, tmp_path / "technician", case, [read.read_id])
     folder = tmp_path / "packets"
     folder.mkdir()
 

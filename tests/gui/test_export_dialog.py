@@ -39,7 +39,7 @@ class GatedTransport(httpx.HTTPTransport):
         self.waiting = threading.Event()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if "/images/" in request.url.path and self.closed.is_set():
+        if "/images" in request.url.path and self.closed.is_set():
             self.waiting.set()
             while self.closed.is_set():
                 threading.Event().wait(0.01)
@@ -68,27 +68,36 @@ def _sign_in(
 def evidence(
     seeded_hub: SeededHub, tmp_path: Path, gate: GatedTransport
 ) -> Iterator[tuple[Workstation, str, list[str]]]:
-    """The detective, their case's slice synced without images, two reads marked as
-    evidence (holds proposed at the hub): (workstation, case, the marked read ids)."""
-    workstation = _sign_in(seeded_hub, tmp_path / "profile", "detective", transport=gate)
+    """The detective marks two reads of their case as evidence (from a synced slice) and
+    the technician confirms them; the technician's workstation, its cache empty, behind
+    the gate: (technician's workstation, case, the marked read ids)."""
+    detective = _sign_in(seeded_hub, tmp_path / "profile", "detective")
     case = seeded_hub.case_for(seeded_hub.user("detective")["username"])
     now = datetime.now(UTC)
-    created = workstation.slices.request(
-        case_number=case,
-        purpose="robbery",
-        justification=JUSTIFICATION,
-        time_from=now - timedelta(days=5),
-        time_to=now,
-    )
-    workstation.sync(slice_id=created.slice_id)
-    rows = workstation.search.run(
-        SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=4
-    ).rows
-    marked = [rows[0].read_id, rows[3].read_id]
-    for read_id in marked:
-        workstation.mark_evidence(read_id=read_id, case_number=case)
-    yield workstation, case, marked
-    workstation.close()
+    try:
+        created = detective.slices.request(
+            case_number=case,
+            purpose="robbery",
+            justification=JUSTIFICATION,
+            time_from=now - timedelta(days=5),
+            time_to=now,
+        )
+        detective.sync(slice_id=created.slice_id)
+        rows = detective.search.run(
+            SearchQuery(case_number=case, purpose="robbery", pattern=None), limit=4
+        ).rows
+        marked = [rows[0].read_id, rows[3].read_id]
+        for read_id in marked:
+            detective.mark_evidence(read_id=read_id, case_number=case, note="left the lot")
+    finally:
+        detective.close()
+    technician = _sign_in(seeded_hub, tmp_path / "technician", "evidence_technician", gate)
+    standing = {h.read_id: h.status for h in technician.evidence.case_evidence(case_number=case)}
+    proposed = [read_id for read_id in marked if standing[read_id] == "proposed"]
+    if proposed:  # the module's hub keeps the first test's confirmations
+        technician.evidence.confirm(case_number=case, read_ids=proposed)
+    yield technician, case, marked
+    technician.close()
 
 
 Evidence = tuple[Workstation, str, list[str]]
@@ -111,13 +120,19 @@ def test_the_export_lists_the_evidence_with_its_holds(
     qtbot: QtBot, evidence: Evidence, runner: TaskRunner, tmp_path: Path
 ) -> None:
     workstation, _case, marked = evidence
+    assert workstation.export.missing_reads(marked) == marked  # the technician's cache is empty
     dialog = _dialog(qtbot, evidence, runner, tmp_path)
+    # The detective's marks, fetched under the evidence grant into an empty cache.
     assert sorted(r.read_id for r in dialog.reads) == sorted(marked)
     assert dialog.table.rowCount() == 2
     assert dialog.table.item(0, 0).text() == workstation.review.read(dialog.reads[0].read_id).plate
-    assert dialog.table.item(0, HOLD).text() == "Proposed"
-    assert "exporting confirms it" in dialog.table.item(0, HOLD).toolTip()
-    assert dialog.status_label.text() == "2 reads marked as evidence."
+    assert dialog.table.item(0, HOLD).text() == "Confirmed"
+    tip = dialog.table.item(0, HOLD).toolTip()
+    assert "Marked by detective. Confirmed by technician." in tip
+    assert dialog.table.item(0, 0).toolTip() == "left the lot"
+    assert dialog.status_label.text() == (
+        "2 reads of the case marked as evidence; in the packet: 2 confirmed reads."
+    )
     assert dialog.export_button.isEnabled()
 
 

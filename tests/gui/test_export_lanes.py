@@ -15,6 +15,7 @@ from app.core.records import SearchQuery
 from app.ui.dialogs.export_dialog import ExportDialog
 from app.ui.workers import Lane, TaskRunner
 from app.workstation import Workstation
+from tests.support.live_hub import SeededHub, confirm_holds
 
 pytestmark = pytest.mark.e2e
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.e2e
 def test_a_search_answers_while_the_packet_is_being_written(
     qtbot: QtBot,
     synced_workstation: tuple[Workstation, str],
+    seeded_hub: SeededHub,
     runner: TaskRunner,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -29,7 +31,8 @@ def test_a_search_answers_while_the_packet_is_being_written(
     workstation, case = synced_workstation
     query = SearchQuery(case_number=case, purpose="robbery", pattern=None)
     read = workstation.search.run(query, limit=1).rows[0]
-    workstation.evidence.mark(read_id=read.read_id, case_number=case)
+    workstation.mark_evidence(read_id=read.read_id, case_number=case)
+    confirm_holds(seeded_hub, tmp_path / "technician", case, [read.read_id])
 
     # Hold the packet writer (the CPU part: hashing, PDF, signing) until the search is in.
     writing, release = threading.Event(), threading.Event()

@@ -12,7 +12,8 @@ from typing import Any
 from fastapi.routing import iter_route_contexts
 
 from hub.api.deps import ADMIN_ONLY
-from hub.holds import CUSTODY_ONLY
+from hub.evidence_grant import GRANT_ONLY
+from hub.holds import CUSTODY_ONLY, SUPERVISOR_ONLY
 from hub.hotlists import MANAGERS_ONLY
 from hub.review import NO_UNIT, SUPERVISORS_ONLY
 from tests.hub.hub_support import PASSWORD, HubFixture
@@ -23,6 +24,8 @@ USER = "user"  # any signed-in user
 ADMIN = "admin"  # administrators only
 FEED = "feed"  # camera feed token only
 CUSTODY = "custody"  # evidence technicians and supervisors only
+RELEASE = "release"  # supervisors only (a hold's release)
+GRANT = "grant"  # evidence technicians and supervisors only (the evidence grant)
 HOTLIST = "hotlist"  # administrators and supervisors only
 LOOKUP = "lookup"  # anonymous allowed, by an unguessable id: 200, or 404 when unknown
 REVIEW = "review"  # supervisors (of a unit) and administrators only
@@ -68,7 +71,10 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/holds"): USER,
     ("GET", "/api/v1/holds"): USER,
     ("POST", "/api/v1/holds/{hold_id}/confirm"): CUSTODY,
-    ("POST", "/api/v1/holds/{hold_id}/release"): CUSTODY,
+    ("POST", "/api/v1/holds/{hold_id}/refuse"): CUSTODY,
+    ("POST", "/api/v1/holds/{hold_id}/release"): RELEASE,
+    ("POST", "/api/v1/evidence/reads"): GRANT,
+    ("POST", "/api/v1/evidence/images"): GRANT,
     ("POST", "/api/v1/hotlists"): HOTLIST,
     ("GET", "/api/v1/hotlists"): HOTLIST,
     ("POST", "/api/v1/hotlists/import"): HOTLIST,
@@ -196,6 +202,12 @@ def test_authorization_matrix(hub: HubFixture) -> None:
             elif rule == CUSTODY and who in ("detective", "admin"):
                 assert reply.status_code == 403, where
                 assert reply.json()["detail"] == CUSTODY_ONLY
+            elif rule == GRANT and who in ("detective", "admin"):
+                assert reply.status_code == 403, where
+                assert reply.json()["detail"] == GRANT_ONLY
+            elif rule == RELEASE and who != "supervisor":
+                assert reply.status_code == 403, where
+                assert reply.json()["detail"] == SUPERVISOR_ONLY
             elif rule == HOTLIST and who in ("detective", "technician"):
                 assert reply.status_code == 403, where
                 assert reply.json()["detail"] == MANAGERS_ONLY

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.db.tables import audit_events
-from hub.holds import CUSTODY_ONLY, NOT_YOUR_HOLD
+from hub.holds import CUSTODY_ONLY, NOT_YOUR_HOLD, SUPERVISOR_ONLY
 from tests.hub.flag_support import set_unit
 from tests.hub.hub_support import CASE, OTHER_CASE, PASSWORD, HubFixture, assign
 
@@ -22,7 +22,10 @@ def _post_holds(hub: HubFixture, username: str, read_ids: list[str], case: str =
 
 
 def _act(hub: HubFixture, username: str, hold_id: str, action: str) -> Any:
-    return hub.client.post(f"/api/v1/holds/{hold_id}/{action}", headers=hub.headers(username))
+    body = {"reason": "case disposed, evidence returned"} if action == "release" else None
+    return hub.client.post(
+        f"/api/v1/holds/{hold_id}/{action}", json=body, headers=hub.headers(username)
+    )
 
 
 def test_detective_proposes_custodians_confirm_and_release(hub: HubFixture) -> None:
@@ -50,7 +53,7 @@ def test_detective_proposes_custodians_confirm_and_release(hub: HubFixture) -> N
     for action in ("confirm", "release"):
         reply = _act(hub, "detective", proposal["hold_id"], action)
         assert reply.status_code == 403
-        assert reply.json()["detail"] == CUSTODY_ONLY
+        assert reply.json()["detail"] == (CUSTODY_ONLY if action == "confirm" else SUPERVISOR_ONLY)
         assert _act(hub, "admin", proposal["hold_id"], action).status_code == 403
 
     confirmed = _act(hub, "technician", proposal["hold_id"], "confirm")
@@ -60,7 +63,8 @@ def test_detective_proposes_custodians_confirm_and_release(hub: HubFixture) -> N
     assert _act(hub, "supervisor", proposal["hold_id"], "confirm").status_code == 409
     released = _act(hub, "supervisor", proposal["hold_id"], "release")
     assert released.json()["status"] == "released"
-    assert _act(hub, "technician", proposal["hold_id"], "release").status_code == 409
+    assert released.json()["release_reason"] == "case disposed, evidence returned"
+    assert _act(hub, "supervisor", proposal["hold_id"], "release").status_code == 409
 
     # Custodians place holds confirmed directly, on any read at the hub, for their cases.
     reply = _post_holds(hub, "technician", [outside["read_id"], mine["read_id"]])
@@ -156,7 +160,9 @@ def test_custody_is_tied_to_the_case(hub: HubFixture) -> None:
             for action in ("release", "confirm"):
                 reply = _act(hub, outsider, hold_id, action)
                 assert reply.status_code == 403, reply.text
-                assert reply.json()["detail"] == NOT_YOUR_HOLD
+                only_supervisors = action == "release" and outsider == "technician2"
+                expected = SUPERVISOR_ONLY if only_supervisors else NOT_YOUR_HOLD
+                assert reply.json()["detail"] == expected
             assert _post_holds(hub, outsider, [hub.reads[5]["read_id"]]).status_code == 403
     assert [hold["status"] for hold in _statuses(hub, "technician").json()] == ["confirmed"] * 3
     with hub.database.read() as connection:

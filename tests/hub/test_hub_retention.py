@@ -67,7 +67,9 @@ def test_old_reads_and_images_go_unless_held(hub: HubFixture) -> None:
     _hold(hub, "technician", [held["read_id"]])
     (release_me,) = _hold(hub, "supervisor", [released["read_id"]])
     reply = hub.client.post(
-        f"/api/v1/holds/{release_me['hold_id']}/release", headers=hub.headers("technician")
+        f"/api/v1/holds/{release_me['hold_id']}/release",
+        json={"reason": "not needed for the case"},
+        headers=hub.headers("supervisor"),
     )
     assert reply.status_code == 200, reply.text
 
@@ -126,7 +128,9 @@ def test_purge_sends_tombstones_to_slices(hub: HubFixture) -> None:
     assert proposal["status"] == "proposed"
     (placed,) = _hold(hub, "technician", [confirmed])
     reply = hub.client.post(
-        f"/api/v1/holds/{placed['hold_id']}/release", headers=hub.headers("supervisor")
+        f"/api/v1/holds/{placed['hold_id']}/release",
+        json={"reason": "not needed for the case"},
+        headers=hub.headers("supervisor"),
     )
     assert reply.json()["status"] == "released"
 
@@ -230,7 +234,9 @@ def test_postgresql_purge_drops_whole_days_and_keeps_held_reads(hub: HubFixture)
         assert list(tombstones) == [gone["read_id"]]
     # The held read lives on in the default partition; released, the next purge takes it.
     reply = hub.client.post(
-        f"/api/v1/holds/{hold['hold_id']}/release", headers=hub.headers("technician")
+        f"/api/v1/holds/{hold['hold_id']}/release",
+        json={"reason": "not needed for the case"},
+        headers=hub.headers("supervisor"),
     )
     assert reply.status_code == 200, reply.text
     again = purge(hub.database, store, now=hub.clock.now, retention_days=30)

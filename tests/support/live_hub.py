@@ -117,3 +117,17 @@ def synced_workstation(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[
     workstation.sync(slice_id=created.slice_id)
     yield workstation, case
     workstation.close()
+
+
+def confirm_holds(seeded_hub: SeededHub, profile: Path, case: str, read_ids: list[str]) -> None:
+    """The case's evidence technician, on a profile of their own, confirms the proposed
+    holds on these reads (a packet holds the case's confirmed evidence: issue 22)."""
+    user = seeded_hub.user("evidence_technician")
+    technician = Workstation.open(profile_dir=profile, hub_url=seeded_hub.url)
+    try:
+        technician.login(
+            username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+        )
+        technician.evidence.confirm(case_number=case, read_ids=read_ids)
+    finally:
+        technician.close()

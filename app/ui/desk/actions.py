@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 REVIEW_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})
 OUTCOME_ROLES = frozenset({"detective", "supervisor"})
 OVERSIGHT_ROLES = frozenset({"supervisor", "admin"})  # the review queue, transparency
+EVIDENCE_ROLES = frozenset({"detective", "evidence_technician", "supervisor"})  # the Evidence tab
 
 
 class DeskActions:
@@ -168,6 +169,9 @@ class DeskActions:
         self.export.setVisible(role in EXPORT_ROLES)
         queue = window.results_tabs.indexOf(window.review_queue_panel)
         window.results_tabs.setTabVisible(queue, role in OVERSIGHT_ROLES)
+        evidence = window.results_tabs.indexOf(window.evidence_panel)
+        window.results_tabs.setTabVisible(evidence, role in EVIDENCE_ROLES)
+        window.evidence_panel.set_role(role)
         if role in OVERSIGHT_ROLES and not window.review_queue_panel.model.rowCount():
             window.review_queue_panel.refresh()
         window.desk_tabs.apply_role(role)

@@ -1,8 +1,9 @@
 """The evidence technician's export: the case's evidence, redactions, then a signed packet.
 
-The dialog lists the reads marked as evidence for the case with where their
-holds stand at the hub (the engine asks the hub when it can), lets the
-technician draw regions to blur on a read's image (for the derived copy; the
+The dialog lists the case's evidence at the hub, marked from every workstation, with
+who marked each read and where its hold stands (offline: this cache's own marks);
+the packet holds the confirmed ones (the reads this cache lacks are fetched under
+the evidence grant). It lets the technician draw regions to blur on a read's image (for the derived copy; the
 original is never touched), then has the engine write the packet off the GUI
 thread with a progress bar and Cancel. A cancelled or failed export leaves no
 folder that looks like a packet (the engine writes to a temporary folder and
@@ -40,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import KnownError
-from app.core.records import HoldState, ReadRecord
+from app.core.records import ReadRecord
 from app.export.packet import ExportProgress, PacketResult
 from app.ui.errors import user_message
 from app.ui.formatting import count_of, local_time
@@ -49,7 +50,7 @@ from app.ui.workers import Lane, TaskRunner
 from app.vision.redact import DerivedSpec, Region
 
 if TYPE_CHECKING:
-    from app.workstation import Workstation
+    from app.workstation import EvidenceRow, Workstation
 
 log = logging.getLogger(__name__)
 ZIP_LABEL = "Write one ZIP file instead of a folder"
@@ -63,7 +64,8 @@ HOLD_LABELS = {  # short, for the table; HOLD_TIPS explain
 }
 HOLD_TIPS = {
     "pending": "The hold request is sent to the hub at the next contact.",
-    "proposed": "The hold is proposed at the hub; exporting confirms it.",
+    "proposed": "The hold is proposed at the hub; confirm it on the evidence desk to "
+    "put the read in the packet.",
     "confirmed": "The hub keeps this read past the retention period for the case.",
     "released": "The hold was released: the hub's purge may delete this read.",
     "refused": "The hub refused the hold.",
@@ -206,7 +208,7 @@ class ExportDialog(QDialog):
         self._workstation = workstation
         self._runner = runner
         self._case_number = case_number
-        self._reads: list[ReadRecord] = []
+        self._rows: list[EvidenceRow] = []
         self._redactions: dict[str, DerivedSpec] = {}
         self._cancel: threading.Event | None = None
         self._shown_read: str | None = None
@@ -220,7 +222,7 @@ class ExportDialog(QDialog):
         hint = QLabel(
             "The packet holds the original images byte for byte, redacted copies where you "
             "draw regions, the read records, a report, the chain of custody and the audit "
-            "excerpt, signed by this workstation. Exporting confirms the reads' holds."
+            "excerpt, signed by this workstation. It holds the case's confirmed evidence."
         )
         hint.setObjectName("hintLabel")
         hint.setWordWrap(True)
@@ -309,7 +311,12 @@ class ExportDialog(QDialog):
 
     @property
     def reads(self) -> list[ReadRecord]:
-        return list(self._reads)
+        """The reads of the rows this cache holds (those shown, redacted, exported)."""
+        return [row.record for row in self._rows if row.record is not None]
+
+    @property
+    def rows(self) -> list[EvidenceRow]:
+        return list(self._rows)
 
     @property
     def redactions(self) -> dict[str, DerivedSpec]:
@@ -317,51 +324,75 @@ class ExportDialog(QDialog):
 
     def _load(self) -> None:
         workstation, case_number = self._workstation, self._case_number
-
-        def load() -> tuple[list[HoldState], list[ReadRecord]]:
-            holds = workstation.evidence_holds(case_number=case_number, refresh=True)
-            return holds, [workstation.review.read(h.read_id) for h in holds]
-
         self._runner.run(
-            load, on_success=self._loaded, on_failure=self._load_failed, lane=Lane.NETWORK
+            lambda: workstation.case_evidence_reads(case_number=case_number),
+            on_success=self._loaded,
+            on_failure=self._load_failed,
+            lane=Lane.NETWORK,
         )
 
-    def _loaded(self, found: tuple[list[HoldState], list[ReadRecord]]) -> None:
-        holds, reads = found
-        self._reads = reads
-        self.table.setRowCount(len(reads))
-        for row, (hold, read) in enumerate(zip(holds, reads, strict=True)):
-            cells = (read.plate, local_time(read.captured_at), read.camera_name,
-                     HOLD_LABELS.get(hold.status, hold.status), "None")  # fmt: skip
+    def _loaded(self, found: tuple[list[EvidenceRow], bool]) -> None:
+        rows, from_hub = found
+        self._rows = rows
+        self.table.setRowCount(len(rows))
+        for index, row in enumerate(rows):
+            read = row.record
+            cells = (
+                read.plate if read else "—",
+                local_time(read.captured_at) if read else "",
+                read.camera_name if read else "",
+                HOLD_LABELS.get(row.hold, row.hold),
+                "None",
+            )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column == HOLD:
-                    tip = HOLD_TIPS.get(hold.status, "")
-                    item.setToolTip(f"{tip} {hold.detail}".strip())
-                self.table.setItem(row, column, item)
-        if reads:
-            self.status_label.setText(f"{count_of(len(reads), 'read')} marked as evidence.")
+                    tip = HOLD_TIPS.get(row.hold, "")
+                    who = f"Marked by {row.marked_by}."
+                    if row.confirmed_by:
+                        who += f" Confirmed by {row.confirmed_by}."
+                    item.setToolTip(" ".join(part for part in (who, tip, row.detail) if part))
+                elif column == PLATE and row.note:
+                    item.setToolTip(row.note)
+                self.table.setItem(index, column, item)
+        exportable = [r for r in rows if (r.hold == "confirmed" or not from_hub) and r.record]
+        if exportable:
+            self.status_label.setText(
+                f"{count_of(len(rows), 'read')} of the case marked as evidence; "
+                f"in the packet: {count_of(len(exportable), 'confirmed read')}."
+            )
             self.export_button.setEnabled(True)
-            self.table.selectRow(0)
+        elif rows:
+            self.status_label.setText(
+                f"No read of case {self._case_number} has a confirmed hold yet; confirm the "
+                "proposed holds on the evidence desk first."
+            )
         else:
             self.status_label.setText(
                 f"No read is marked as evidence for case {self._case_number}; mark reads "
                 "as evidence from the results first."
             )
-        self.evidence_loaded.emit(len(reads))
+        if rows:
+            self.table.selectRow(0)
+        self.evidence_loaded.emit(len(rows))
 
     def _load_failed(self, exc: BaseException) -> None:
         self.status_label.setText(user_message(exc))
 
     def _show_read(self, row: int) -> None:
-        if not 0 <= row < len(self._reads):
+        if not 0 <= row < len(self._rows):
             return
-        read = self._reads[row]
-        self._shown_read = read.read_id
-        workstation = self._workstation
+        read = self._rows[row].record
         self.region_view.set_image(None)
+        if read is None:
+            self._shown_read = None
+            return
+        self._shown_read = read.read_id
+        workstation, case_number = self._workstation, self._case_number
         self._runner.run(
-            lambda: workstation.image(read.image_sha256, read_id=read.read_id),
+            lambda: workstation.evidence_image(
+                read.image_sha256, read_id=read.read_id, case_number=case_number
+            ),
             on_success=lambda data: self._image_arrived(read.read_id, data),
             on_failure=lambda exc: self.region_hint.setText(user_message(exc)),
             lane=Lane.NETWORK,
@@ -383,7 +414,7 @@ class ExportDialog(QDialog):
             self._redactions[read_id] = DerivedSpec(regions=regions)
         else:
             self._redactions.pop(read_id, None)
-        row = next(i for i, r in enumerate(self._reads) if r.read_id == read_id)
+        row = next(i for i, r in enumerate(self._rows) if r.read_id == read_id)
         text = f"{count_of(len(regions), 'region')} blurred" if regions else "None"
         self.table.setItem(row, REDACTION, QTableWidgetItem(text))
 
@@ -401,7 +432,7 @@ class ExportDialog(QDialog):
         return self._cancel is not None
 
     def export(self) -> None:
-        if self._cancel is not None or not self._reads:
+        if self._cancel is not None or not self.reads:
             return
         out_dir = Path(self.folder_edit.text().strip()).expanduser()
         if not out_dir.is_dir():

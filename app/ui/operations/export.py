@@ -1,8 +1,8 @@
 """Exporting a case's evidence packet, each phase on its lane:
 
-1. cache lane (short, local): the plan, and which images are not cached;
-2. network lane (remote): holds sent and confirmed, the hub's custody events, the
-   missing images fetched;
+1-2. network lane: `Workstation.prepare_export`: holds sent, the case's confirmed
+   evidence at the hub, the reads and originals the cache lacks fetched under the
+   evidence grant, the hub's custody events (offline: the cache's own marks);
 3. export lane (CPU, its own cache connection): the packet written and signed;
 4. network lane (remote): the receipt sent; then the cache lane: its status.
 
@@ -39,23 +39,8 @@ def export_packet(
 ) -> None:
     ws = workstation
 
-    def planned(found: tuple[ExportPlan, list[tuple[str, str]]]) -> None:
-        plan, missing = found
-
-        def gather() -> HubCustody:
-            ws.evidence.deliver()
-            ws.evidence.confirm_holds(case_number, plan.read_ids)
-            custody = ws.evidence.hub_custody(case_number, set(plan.read_ids))
-            ws.export.fetch_missing(missing, cancel=cancel)
-            return custody
-
-        runner.run(
-            gather,
-            on_success=lambda custody: write(plan, custody),
-            on_failure=on_failure,
-            lane=Lane.NETWORK,
-            cancel=cancel,
-        )
+    def prepare() -> tuple[ExportPlan, HubCustody]:
+        return ws.prepare_export(case_number=case_number, redactions=redactions, cancel=cancel)
 
     def write(plan: ExportPlan, custody: HubCustody) -> None:
         runner.run(
@@ -87,8 +72,10 @@ def export_packet(
             lane=Lane.NETWORK,
         )
 
-    def plan() -> tuple[ExportPlan, list[tuple[str, str]]]:
-        found = ws.export.plan(case_number=case_number, redactions=redactions)
-        return found, ws.export.missing_images(found)
-
-    runner.run(plan, on_success=planned, on_failure=on_failure, lane=Lane.CACHE, cancel=cancel)
+    runner.run(
+        prepare,
+        on_success=lambda found: write(*found),
+        on_failure=on_failure,
+        lane=Lane.NETWORK,
+        cancel=cancel,
+    )

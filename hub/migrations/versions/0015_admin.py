@@ -1,7 +1,7 @@
 """Cases carry the unit an agency's records system files them under.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 03:30:00.000000
 
 `platedesk-hub case add --unit` and `case import` (an RMS export: number, title,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
