@@ -10,10 +10,10 @@ retention). Proposed and confirmed holds protect the read from the purge.
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections.abc import Iterable
 
 from app.core.errors import ErrorKind, KnownError
+from app.core.image_batch import MEDIA_TYPE, BatchFormatError, frame, frames
 
 HOLD_STATES = ("proposed", "confirmed", "released", "refused")
 STANDING = frozenset({"proposed", "confirmed"})  # the holds that protect their read
@@ -46,10 +46,9 @@ def validate_legal_basis(code: str) -> str:
     return value
 
 
-# Several images in one answer of the evidence grant: for each, its SHA-256 (64 hex
-# characters), its length (8 bytes, big-endian) and its bytes.
-FRAMED = "application/x-platedesk-images"
-_LENGTH = struct.Struct(">Q")
+# Several images in one answer of the evidence grant: the frames of the image batch
+# (app.core.image_batch: each image's SHA-256, its length and its bytes).
+FRAMED = MEDIA_TYPE
 
 
 class CorruptImages(KnownError):
@@ -57,31 +56,23 @@ class CorruptImages(KnownError):
 
 
 def frame_images(images: Iterable[tuple[str, bytes]]) -> bytes:
-    parts = []
-    for sha256, data in images:
-        parts += [sha256.encode("ascii"), _LENGTH.pack(len(data)), data]
-    return b"".join(parts)
+    return b"".join(frame(sha256, data) for sha256, data in images)
 
 
 def unframe_images(body: bytes, wanted: list[str]) -> dict[str, bytes]:
     """The images of a framed answer, each checked against its SHA-256, exactly the ones
     asked for; CorruptImages otherwise (nothing is kept)."""
     images: dict[str, bytes] = {}
-    view, position = memoryview(body), 0
-    while position < len(body):
-        head = position + 64 + _LENGTH.size
-        if head > len(body):
-            raise CorruptImages("The hub's images arrived cut short; nothing was kept.")
-        sha256 = bytes(view[position : position + 64]).decode("ascii", "replace")
-        (length,) = _LENGTH.unpack(view[position + 64 : head])
-        data = bytes(view[head : head + length])
-        if len(data) != length or hashlib.sha256(data).hexdigest() != sha256:
-            raise CorruptImages(
-                f"An image from the hub ({sha256[:12]}…) does not match its fingerprint "
-                "(SHA-256); nothing was kept."
-            )
-        images[sha256] = data
-        position = head + length
+    try:
+        for sha256, data in frames(body):
+            if data is None or hashlib.sha256(data).hexdigest() != sha256:
+                raise CorruptImages(
+                    f"An image from the hub ({sha256[:12]}…) does not match its fingerprint "
+                    "(SHA-256); nothing was kept."
+                )
+            images[sha256] = data
+    except BatchFormatError:
+        raise CorruptImages("The hub's images arrived cut short; nothing was kept.") from None
     if sorted(images) != sorted(set(wanted)):
         raise CorruptImages("The hub did not send the images asked for; nothing was kept.")
     return images
