@@ -93,6 +93,15 @@ def crop(gray: Image, box: Box) -> Image:
     return gray[y : y + h, x : x + w]
 
 
+def grown(box: Box, shape: tuple[int, ...]) -> Box:
+    """A candidate box (the characters' row) grown to take in the whole plate around it
+    and a little more, for rectifying (clipped to the frame)."""
+    x, y, w, h = box
+    gx, gy = int(w * 0.25), int(h * 0.6)
+    x0, y0 = max(0, x - gx), max(0, y - gy)
+    return _clip((x0, y0, x + w + gx - x0, y + h + gy - y0), shape[1], shape[0])
+
+
 def _clip(box: Box, width: int, height: int) -> Box:
     x, y, w, h = box
     return x, y, max(1, min(w, width - x)), max(1, min(h, height - y))
