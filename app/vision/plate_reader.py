@@ -43,6 +43,7 @@ SHIFTS = ((0.0, 0.0, 1.0), (-0.04, 0.0, 1.0), (0.04, 0.0, 1.0), (0.0, 0.0, 1.08)
 # rectified plate at two margins (rectify.MARGINS): still four passes of the model
 RECTIFIED_SHIFTS = (SHIFTS[0], SHIFTS[3])
 FRAME_FINALISTS = 2  # candidate boxes in a frame that get the full vote
+FRAME_RECTIFIED = 3  # the most confident boxes in a frame whose plate is also rectified
 MIN_CHAR_CONFIDENCE = 0.5  # a frame's best reading, below this geometric mean: no plate found
 CROP_MAX_WIDTH = 640  # an image wider than this (or not plate-shaped) is a frame to search
 UNSURE = 0.5  # a crop read with less confidence is also searched for a smaller plate inside
@@ -278,15 +279,18 @@ class OnnxPlateReader:
         if not boxes:
             return None
         tight = [crop(gray, b) for b in boxes]
-        flat = [rectified(crop(gray, grown(b, gray.shape))) if rectify else [] for b in boxes]
-        # one pass over every candidate and its rectified views, scored by the recognizer,
-        # then the full vote over the most confident few
-        first = self._vote([[t] for t in tight] + [[f] for views in flat for f in views])
-        owner = list(range(len(boxes))) + [i for i, views in enumerate(flat) for _ in views]
-        surest: dict[int, float] = {}
-        for i, reading in zip(owner, first, strict=True):
-            if reading is not None:
-                surest[i] = max(surest.get(i, 0.0), reading.confidence)
+        # one pass over every candidate box, then over the rectified views of the most
+        # confident few, all scored by the recognizer; then the full vote over the finalists
+        first = self._vote([[t] for t in tight])
+        surest = {i: r.confidence for i, r in enumerate(first) if r is not None}
+        flat: list[list[Image]] = [[] for _ in boxes]
+        if rectify:
+            for i in sorted(surest, key=lambda i: surest[i], reverse=True)[:FRAME_RECTIFIED]:
+                flat[i] = rectified(crop(gray, grown(boxes[i], gray.shape)))
+            views = [(i, view) for i, group in enumerate(flat) for view in group]
+            for (i, _), reading in zip(views, self._vote([[v] for _, v in views]), strict=True):
+                if reading is not None:
+                    surest[i] = max(surest.get(i, 0.0), reading.confidence)
         ranked = sorted(surest, key=lambda i: surest[i], reverse=True)[:FRAME_FINALISTS]
         voted = self._vote(
             [

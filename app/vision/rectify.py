@@ -17,6 +17,7 @@ than MIN_CHARS characters gives no quadrilateral.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,8 @@ OUT_HEIGHT, OUT_WIDTH = 48, 144  # the recognizer's input
 MIN_CHARS = 3
 LOCAL_OFFSET = 8  # gray levels darker (lighter) than the neighbourhood's mean: ink
 MAX_EXTEND = 0.7  # character heights the row may grow sideways over touching ink
+LONG_ROW = 5  # characters: a row this long ends the search
+SEARCH_HEIGHT = 72  # pixels: larger crops are shrunk to this height to find the row
 MIN_HEIGHT = 6  # pixels: smaller blobs are noise, not characters
 # (vertical, horizontal) margins around the characters' row, in character heights and row
 # heights: a tight plate crop as training mostly saw it, and a looser one
@@ -54,39 +57,53 @@ def _components(binary: Image, height: int) -> npt.NDArray[np.float64]:
     return np.stack([x, y, w, h], axis=1)[keep]
 
 
+def _line(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """The least-squares line y = slope * x + intercept (closed form: np.polyfit's SVD
+    costs more than the rest of the search on a small crop)."""
+    mx, my = float(x.mean()), float(y.mean())
+    var = float(((x - mx) ** 2).sum())
+    slope = float(((x - mx) * (y - my)).sum()) / var if var > 0 else 0.0
+    return slope, my - slope * mx
+
+
 def _row(blobs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
     """The largest set of blobs of one height on one line, left to right (None if < MIN_CHARS)."""
     if len(blobs) < MIN_CHARS:
         return None
     heights = blobs[:, 3]
-    best: npt.NDArray[np.float64] | None = None
-    for ref in np.unique(np.round(heights)):
-        near = blobs[np.abs(heights - ref) <= 0.3 * ref]
-        if len(near) < MIN_CHARS:
+    cx = blobs[:, 0] + blobs[:, 2] / 2
+    cy = blobs[:, 1] + blobs[:, 3] / 2
+    best: npt.NDArray[np.bool_] | None = None
+    tried = 0.0
+    for ref in np.sort(heights):
+        if ref < tried * 1.1:  # heights within 10% of one tried give the same set
             continue
-        cx = near[:, 0] + near[:, 2] / 2
-        cy = near[:, 1] + near[:, 3] / 2
-        slope, icpt = np.polyfit(cx, cy, 1) if len(near) > 1 else (0.0, cy[0])
-        on_line = near[np.abs(cy - (slope * cx + icpt)) <= 0.3 * ref]
-        if abs(slope) > 0.5 or len(on_line) < MIN_CHARS:
+        tried = ref
+        near = np.abs(heights - ref) <= 0.3 * ref
+        if near.sum() < MIN_CHARS:
             continue
-        if best is None or len(on_line) > len(best):
+        slope, icpt = _line(cx[near], cy[near])
+        on_line = near & (np.abs(cy - (slope * cx + icpt)) <= 0.3 * ref)
+        if abs(slope) > 0.5 or on_line.sum() < MIN_CHARS:
+            continue
+        if best is None or on_line.sum() > best.sum():
             best = on_line
     if best is None:
         return None
-    return best[np.argsort(best[:, 0])]
+    row = blobs[best]
+    return row[np.argsort(row[:, 0])]
 
 
 def _row_edges(row: npt.NDArray[np.float64]) -> tuple[float, float, float, float, float, float]:
     """Lines through the row's tops and bottoms (slope, intercept each) and its x extent."""
     cx = row[:, 0] + row[:, 2] / 2
-    top_s, top_i = np.polyfit(cx, row[:, 1], 1)
-    bot_s, bot_i = np.polyfit(cx, row[:, 1] + row[:, 3], 1)
+    top_s, top_i = _line(cx, row[:, 1])
+    bot_s, bot_i = _line(cx, row[:, 1] + row[:, 3])
     return (
-        float(top_s),
-        float(top_i),
-        float(bot_s),
-        float(bot_i),
+        top_s,
+        top_i,
+        bot_s,
+        bot_i,
         float(row[:, 0].min()),
         float((row[:, 0] + row[:, 2]).max()),
     )
@@ -100,22 +117,30 @@ def find_row(gray: Image) -> tuple[float, float, float, float, float, float] | N
     h = gray.shape[0]
     if h < MIN_HEIGHT * 2 or gray.shape[1] < MIN_HEIGHT * 2:
         return None
-    _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    # a local threshold too, for a plate inside a surround (one global level then splits
-    # plate from surround rather than characters from plate)
     block = max(7, h // 3) | 1
-    local = cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, LOCAL_OFFSET
-    )
-    local_light = cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, -LOCAL_OFFSET
-    )
+
+    def binaries() -> Iterator[Image]:
+        _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+        yield np.asarray(dark, np.uint8)
+        yield np.asarray(255 - dark, np.uint8)
+        # local thresholds too, for a plate inside a surround (one global level then
+        # splits plate from surround rather than characters from plate)
+        for kind, offset in (
+            (cv2.THRESH_BINARY_INV, LOCAL_OFFSET),
+            (cv2.THRESH_BINARY, -LOCAL_OFFSET),
+        ):
+            yield np.asarray(
+                cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, kind, block, offset),
+                np.uint8,
+            )
+
     best: tuple[npt.NDArray[np.float64], Image] | None = None
-    binaries = [np.asarray(b, np.uint8) for b in (dark, 255 - dark, local, local_light)]
-    for binary in binaries:
+    for binary in binaries():
         row = _row(_components(binary, h))
         if row is not None and (best is None or len(row) > len(best[0])):
             best = (row, binary)
+        if best is not None and len(best[0]) >= LONG_ROW:
+            break  # a full serial's worth: the other levels would not find a longer one
     if best is None:
         return None
     edges = _row_edges(best[0])
@@ -184,8 +209,19 @@ def warp(gray: Image, quad: Quad) -> Image:
 
 
 def rectified(gray: Image, *, margins: tuple[tuple[float, float], ...] = MARGINS) -> list[Image]:
-    """The plate in a gray crop warped flat, once per margin; [] when no row is found."""
-    row = find_row(gray)
+    """The plate in a gray crop warped flat, once per margin; [] when no row is found.
+    The row is searched at most SEARCH_HEIGHT pixels high (a frame's region is larger),
+    and the plate warped from the full-size crop."""
+    import cv2
+
+    scale = min(1.0, SEARCH_HEIGHT / gray.shape[0])
+    small = gray
+    if scale < 1.0:
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        small = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8)
+    row = find_row(small)
     if row is None:
         return []
-    return [warp(gray, plate_quad(row, my, mx)) for my, mx in margins]
+    top_s, top_i, bot_s, bot_i, left, right = row
+    full = (top_s, top_i / scale, bot_s, bot_i / scale, left / scale, right / scale)
+    return [warp(gray, plate_quad(full, my, mx)) for my, mx in margins]
