@@ -7,8 +7,8 @@ is closed into blobs with a wide kernel, and each blob of plate-like proportions
 a box, grown to take in the plate around its characters. The recognizer then reads
 every box and the most confident reading wins (plate_reader.read_frame).
 
-Limits: it proposes boxes, it does not rectify them, so a plate seen at a steep angle is
-read through its axis-aligned box; busy text near the plate (dealer signs, bumper
+Limits: it proposes axis-aligned boxes; rectify.py finds the plate's quadrilateral inside
+each (plate_reader reads both views and the recognizer chooses); busy text near the plate (dealer signs, bumper
 stickers, a truck's lettering) makes candidates of its own, which the recognizer's
 confidence must reject; two plates in one frame give only the more confident one.
 """
@@ -36,10 +36,9 @@ def candidate_boxes(gray: Image) -> list[Box]:
 
     scale = _work_scale(gray)
     small = gray
-    if scale < 1.0:
-        small = np.asarray(
-            cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8
-        )
+    if scale < 1.0:  # sizes rounded up to a pixel: a 1-pixel strip stays one pixel high
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        small = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8)
     h, w = small.shape
     found: list[tuple[float, Box]] = []
     for kernel_w in (max(9, w // 60), max(15, w // 30)):
@@ -91,6 +90,15 @@ def candidate_boxes(gray: Image) -> list[Box]:
 def crop(gray: Image, box: Box) -> Image:
     x, y, w, h = box
     return gray[y : y + h, x : x + w]
+
+
+def grown(box: Box, shape: tuple[int, ...]) -> Box:
+    """A candidate box (the characters' row) grown to take in the whole plate around it
+    and a little more, for rectifying (clipped to the frame)."""
+    x, y, w, h = box
+    gx, gy = int(w * 0.25), int(h * 0.6)
+    x0, y0 = max(0, x - gx), max(0, y - gy)
+    return _clip((x0, y0, x + w + gx - x0, y + h + gy - y0), shape[1], shape[0])
 
 
 def _clip(box: Box, width: int, height: int) -> Box:

@@ -39,7 +39,11 @@ OFF_FORMAT_WEIGHT = 0.35  # a reading that fits no state format counts this much
 ALTERNATIVES = 5
 BATCH = 64  # crops per inference call: large batches only cost memory
 SHIFTS = ((0.0, 0.0, 1.0), (-0.04, 0.0, 1.0), (0.04, 0.0, 1.0), (0.0, 0.0, 1.08))
+# when the plate can be rectified, the vote is the crop as it is, zoomed out, and the
+# rectified plate at two margins (rectify.MARGINS): still four passes of the model
+RECTIFIED_SHIFTS = (SHIFTS[0], SHIFTS[3])
 FRAME_FINALISTS = 2  # candidate boxes in a frame that get the full vote
+FRAME_RECTIFIED = 3  # the most confident boxes in a frame whose plate is also rectified
 MIN_CHAR_CONFIDENCE = 0.5  # a frame's best reading, below this geometric mean: no plate found
 CROP_MAX_WIDTH = 640  # an image wider than this (or not plate-shaped) is a frame to search
 UNSURE = 0.5  # a crop read with less confidence is also searched for a smaller plate inside
@@ -225,41 +229,77 @@ class OnnxPlateReader:
         return np.concatenate(outs)
 
     def read_crops(
-        self, crops: Sequence[Image], *, shifts: Sequence[tuple[float, float, float]] = SHIFTS
+        self,
+        crops: Sequence[Image],
+        *,
+        shifts: Sequence[tuple[float, float, float]] = SHIFTS,
+        rectify: bool = True,
     ) -> list[PlateReading | None]:
-        """Readings of plate crops (BGR or gray), voting over a few shifted copies of each.
+        """Readings of plate crops (BGR or gray), voting over a few shifted copies of each,
+        and (with `rectify`, where the characters' row is found) the plate warped flat.
         None for a crop where the model sees no characters."""
         grays = [to_gray(c) for c in crops]
-        if not grays:
+        return self._vote([self._variants(g, shifts, rectify=rectify) for g in grays])
+
+    def _vote(self, groups: Sequence[Sequence[Image]]) -> list[PlateReading | None]:
+        """One reading per group of variants of a plate: their mean scores, in one batch."""
+        if not groups:
             return []
-        variants = [shifted(g, dx, dy, z) for g in grays for dx, dy, z in shifts]
-        probs = self.probabilities(variants)
+        probs = self.probabilities([v for group in groups for v in group])
         out: list[PlateReading | None] = []
-        for i in range(len(grays)):
+        at = 0
+        for group in groups:
             votes = _Votes()
-            for j in range(len(shifts)):
-                for text, score, chars in ctc_candidates(probs[i * len(shifts) + j]):
-                    votes.add(text, score, chars, 1 / len(shifts))
+            for j in range(len(group)):
+                for text, score, chars in ctc_candidates(probs[at + j]):
+                    votes.add(text, score, chars, 1 / len(group))
+            at += len(group)
             out.append(_reading(votes))
         return out
 
-    def read_frame(self, image: Image) -> PlateReading | None:
-        """The plate in a whole frame: candidate boxes read, the most confident kept."""
-        from app.vision.localize import candidate_boxes, crop
+    @staticmethod
+    def _variants(
+        gray: Image, shifts: Sequence[tuple[float, float, float]], *, rectify: bool
+    ) -> list[Image]:
+        from app.vision.rectify import rectified
+
+        flat = rectified(gray) if rectify else []
+        if flat:
+            return [shifted(gray, dx, dy, z) for dx, dy, z in RECTIFIED_SHIFTS] + flat
+        return [shifted(gray, dx, dy, z) for dx, dy, z in shifts]
+
+    def read_frame(self, image: Image, *, rectify: bool = True) -> PlateReading | None:
+        """The plate in a whole frame: each candidate box read as it is and (with
+        `rectify`) warped flat from the plate around it; the most confident box kept."""
+        from app.vision.localize import candidate_boxes, crop, grown
+        from app.vision.rectify import rectified
 
         gray = to_gray(image)
         boxes = candidate_boxes(gray)
         if not boxes:
             return None
-        # one pass over every candidate, then the full vote over the most confident few
-        crops = [crop(gray, b) for b in boxes]
-        first = self.read_crops(crops, shifts=SHIFTS[:1])
-        ranked = sorted(
-            (i for i, r in enumerate(first) if r is not None),
-            key=lambda i: first[i].confidence,  # type: ignore[union-attr]
-            reverse=True,
-        )[:FRAME_FINALISTS]
-        voted = self.read_crops([crops[i] for i in ranked])
+        tight = [crop(gray, b) for b in boxes]
+        # one pass over every candidate box, then over the rectified views of the most
+        # confident few, all scored by the recognizer; then the full vote over the finalists
+        first = self._vote([[t] for t in tight])
+        surest = {i: r.confidence for i, r in enumerate(first) if r is not None}
+        flat: list[list[Image]] = [[] for _ in boxes]
+        if rectify:
+            for i in sorted(surest, key=lambda i: surest[i], reverse=True)[:FRAME_RECTIFIED]:
+                flat[i] = rectified(crop(gray, grown(boxes[i], gray.shape)))
+            views = [(i, view) for i, group in enumerate(flat) for view in group]
+            for (i, _), reading in zip(views, self._vote([[v] for _, v in views]), strict=True):
+                if reading is not None:
+                    surest[i] = max(surest.get(i, 0.0), reading.confidence)
+        ranked = sorted(surest, key=lambda i: surest[i], reverse=True)[:FRAME_FINALISTS]
+        voted = self._vote(
+            [
+                [shifted(tight[i], dx, dy, z) for dx, dy, z in RECTIFIED_SHIFTS] + flat[i]
+                if flat[i]
+                else [shifted(tight[i], dx, dy, z) for dx, dy, z in SHIFTS]
+                for i in ranked
+            ]
+        )
         best: tuple[PlateReading, Box] | None = None
         for reading, i in zip(voted, ranked, strict=True):
             if reading is not None and (best is None or reading.confidence > best[0].confidence):

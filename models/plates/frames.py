@@ -31,7 +31,8 @@ class Frame:
     box: tuple[int, int, int, int]  # the plate's bounding box: x, y, w, h
 
 
-def frame(seed: int, index: int) -> Frame:
+def frame(seed: int, index: int, *, steep: bool = False) -> Frame:
+    """Frame `index` of the stream `seed`; `steep`: the plate at a steep angle."""
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng([seed, index, 1])
@@ -66,7 +67,7 @@ def frame(seed: int, index: int) -> Frame:
     state, display = plate_text(rng)
     front = render_plate(rng, state, display)
     pw = float(rng.uniform(90, 220))
-    quad = _perspective(rng, pw, pw / 2)
+    quad = _perspective(rng, pw, pw / 2, steep=steep)
     cx = vx + vw / 2 + rng.uniform(-vw * 0.15, vw * 0.15)
     quad = quad + np.array([cx, bumper_y + 10])
     small = cv2.resize(front, (int(pw * 1.5), int(pw * 0.75)), interpolation=cv2.INTER_AREA)

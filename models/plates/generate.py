@@ -333,11 +333,15 @@ def _surround(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return img
 
 
-def _perspective(rng: np.random.Generator, w: float, h: float) -> np.ndarray:
-    """The plate's four corners after yaw, pitch and roll, as seen by a pinhole camera."""
+def _perspective(rng: np.random.Generator, w: float, h: float, *, steep: bool = False) -> np.ndarray:
+    """The plate's four corners after yaw, pitch and roll, as seen by a pinhole camera.
+    `steep` (held-out evaluation only): yaw 20-35 degrees either way and roll about 8."""
     yaw = math.radians(rng.uniform(-35, 35) if rng.random() < 0.6 else rng.uniform(-10, 10))
     pitch = math.radians(rng.uniform(-20, 20))
     roll = math.radians(rng.normal(0, 4))
+    if steep:
+        yaw = math.copysign(math.radians(rng.uniform(20, 35)), yaw)
+        roll = math.radians(rng.normal(0, 8))
     corners = np.array([[-w / 2, -h / 2, 0], [w / 2, -h / 2, 0], [w / 2, h / 2, 0], [-w / 2, h / 2, 0]])
     ry = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
     rx = np.array([[1, 0, 0], [0, math.cos(pitch), -math.sin(pitch)], [0, math.sin(pitch), math.cos(pitch)]])
@@ -398,12 +402,12 @@ def _degrade(rng: np.random.Generator, img: np.ndarray, night: bool) -> np.ndarr
 
 
 def scene_with_plate(
-    rng: np.random.Generator, plate_width: float
+    rng: np.random.Generator, plate_width: float, *, steep: bool = False
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """A colour surround with one plate in perspective: (BGR image, plate quad, text)."""
     state, display = plate_text(rng)
     front = render_plate(rng, state, display)
-    quad = _perspective(rng, plate_width, plate_width / 2)
+    quad = _perspective(rng, plate_width, plate_width / 2, steep=steep)
     margin = plate_width * 0.8
     quad = quad - quad.min(axis=0) + margin
     sw = int(quad[:, 0].max() + margin)
@@ -447,11 +451,12 @@ def to_input(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA if gray.shape[1] > WIDTH else cv2.INTER_LINEAR)
 
 
-def sample(seed: int, index: int) -> Sample:
-    """Training sample `index` of the stream `seed`: a degraded plate crop and its text."""
+def sample(seed: int, index: int, *, steep: bool = False) -> Sample:
+    """Training sample `index` of the stream `seed`: a degraded plate crop and its text.
+    `steep` (held-out evaluation only): the plate at a steep angle (_perspective)."""
     rng = np.random.default_rng([seed, index])
     plate_width = rng.uniform(50, 200)
-    scene, quad, text = scene_with_plate(rng, plate_width)
+    scene, quad, text = scene_with_plate(rng, plate_width, steep=steep)
     night = rng.random() < 0.3
     gray = cv2.cvtColor(scene, cv2.COLOR_RGB2GRAY).astype(np.float32)
     x, y, w, h = crop_box(rng, quad, gray.shape)

@@ -3,7 +3,9 @@
     python -m models.plates.heldout
 
 Seeds HELDOUT_SEED and FRAMES_SEED are never used by training (train.py's --seed and
---eval-seed differ), so these crops and frames are unseen by the model.
+--eval-seed differ), so these crops and frames are unseen by the model. STEEP_SEED and
+STEEP_FRAMES_SEED give the steep sets (yaw 20-35 degrees, roll about 8) that measure
+rectification: skewed crops and whole frames.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from models.plates.generate import sample
 
 HELDOUT_SEED = 424242
 FRAMES_SEED = 424243
+STEEP_SEED = 424244
+STEEP_FRAMES_SEED = 424245
 OUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "plates"
 
 
-def main(crops: int = 400, frames: int = 12) -> None:
+def main(crops: int = 400, frames: int = 12, steep_crops: int = 200, steep_frames: int = 12) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     samples = [sample(HELDOUT_SEED, i) for i in range(crops)]
     np.savez_compressed(
@@ -37,6 +41,19 @@ def main(crops: int = 400, frames: int = 12) -> None:
         cv2.imwrite(str(OUT / name), f.image, [cv2.IMWRITE_JPEG_QUALITY, 85])
         labels.append({"image": name, "plate": f.text, "box": list(f.box)})
     (OUT / "frames.json").write_text(json.dumps(labels, indent=1) + "\n")
+    steep = [sample(STEEP_SEED, i, steep=True) for i in range(steep_crops)]
+    np.savez_compressed(
+        OUT / "steep_crops.npz",
+        images=np.stack([s.image for s in steep]),
+        texts=np.array([s.text for s in steep]),
+    )
+    labels = []
+    for i in range(steep_frames):
+        f = frame(STEEP_FRAMES_SEED, i, steep=True)
+        name = f"steep_frame_{i:02d}.jpg"
+        cv2.imwrite(str(OUT / name), f.image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        labels.append({"image": name, "plate": f.text, "box": list(f.box)})
+    (OUT / "steep_frames.json").write_text(json.dumps(labels, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -27,11 +27,12 @@ from app.vision.plate_reader import (
 
 CARD = Path(__file__).resolve().parents[3] / "models" / "plate_recognizer.md"
 HELDOUT = Path(__file__).resolve().parents[2] / "data" / "plates" / "heldout_crops.npz"
-# Measured on the first 200 held-out crops with the committed model: 78.5% exact, 93.9%
-# of characters; a little under them, so a worse model or a decoding bug fails.
-EXACT_FLOOR = 0.74
+# Measured on the first 200 held-out crops with the committed model: 84% exact with
+# rectification (78.5% without), 93.9% of characters; a little under them, so a worse
+# model or a decoding bug fails.
+EXACT_FLOOR = 0.79
 CHAR_FLOOR = 0.91
-FRAMES_FLOOR = 7  # of the 12 held-out 1920 x 1080 frames read exactly (9 measured)
+FRAMES_FLOOR = 8  # of the 12 held-out 1920 x 1080 frames read exactly (10 measured)
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +169,69 @@ def test_small_rotations_and_brightness_changes_keep_the_reading(
     readings = reader.read_crops(changed)
     kept = sum(r is not None and r.text == texts[sure[k // 4]] for k, r in enumerate(readings))
     assert kept / len(changed) >= 0.9
+
+
+def _gamma(image: np.ndarray, gamma: float) -> np.ndarray:
+    return np.clip(255 * (image / 255.0) ** gamma, 0, 255).astype(np.uint8)
+
+
+def _contrast(image: np.ndarray, factor: float) -> np.ndarray:
+    return np.clip((image.astype(np.float32) - 128) * factor + 128, 0, 255).astype(np.uint8)
+
+
+def test_lighting_changes_keep_the_reading(
+    reader: OnnxPlateReader, heldout: tuple[np.ndarray, list[str]]
+) -> None:
+    """Darker or lighter midtones (gamma) and flatter contrast, as dusk and haze give."""
+    images, texts = heldout
+    base = reader.read_crops(list(images[:100]))
+    sure = [
+        i
+        for i, r in enumerate(base)
+        if r is not None and r.text == texts[i] and r.confidence >= 0.5
+    ][:30]
+    assert len(sure) >= 20
+    changed = [
+        f(images[i])
+        for i in sure
+        for f in (
+            lambda im: _gamma(im, 0.6),
+            lambda im: _gamma(im, 1.6),
+            lambda im: _contrast(im, 0.6),
+        )
+    ]
+    readings = reader.read_crops(changed)
+    kept = sum(r is not None and r.text == texts[sure[k // 3]] for k, r in enumerate(readings))
+    assert kept / len(changed) >= 0.9
+
+
+def test_rotations_up_to_seven_degrees_keep_the_reading_rectified(
+    reader: OnnxPlateReader, heldout: tuple[np.ndarray, list[str]]
+) -> None:
+    """A plate turned by up to 7 degrees (a tilted camera, a sagging bracket) reads as it
+    did level: rectification turns it back (measured 98% kept, 93% unrectified)."""
+    images, texts = heldout
+    base = reader.read_crops(list(images))
+    sure = [
+        i
+        for i, r in enumerate(base)
+        if r is not None and r.text == texts[i] and r.confidence >= 0.5
+    ][:60]
+    turned = [_rotate(images[i], d) for i in sure for d in (-7, 7)]
+    readings = reader.read_crops(turned)
+    kept = sum(r is not None and r.text == texts[sure[k // 2]] for k, r in enumerate(readings))
+    assert kept / len(turned) >= 0.95
+
+
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 3), (1, 5000, 3), (5000, 1, 3), (3, 700), (48, 144, 4), (1080, 1920, 3)]
+)
+def test_degenerate_images_give_no_plate_rather_than_an_error(
+    reader: OnnxPlateReader, shape: tuple[int, ...]
+) -> None:
+    """A 1-pixel strip, a blank frame or a BGRA crop decodes fine: the reader says no
+    plate was found instead of failing."""
+    assert reader.read_image(np.zeros(shape, np.uint8)) is None
 
 
 def _probs(path: list[dict[str, float]]) -> np.ndarray:
