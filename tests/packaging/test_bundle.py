@@ -263,6 +263,8 @@ def test_a_supervisor_sees_the_charts_tab(
     from the hub and rendered to PNG (packaging/smoke_desk.py)."""
     from PIL import Image
 
+    from app.core.insights import DEFAULT_DAYS
+
     env = {**clean_env, "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
     profile = tmp_path / "profile"
     _sign_in(bundle, env, hub, profile, "supervisor")
@@ -271,7 +273,7 @@ def test_a_supervisor_sees_the_charts_tab(
     assert done.returncode == 0, done.stderr
     assert re.fullmatch(
         rf"wrote {re.escape(str(png))} \(Charts: \d+ searches, \d+ flags, \d+ decisions and "
-        r"answers over 30 days\.\)",
+        rf"answers over {DEFAULT_DAYS} days\.\)",
         done.stdout.strip(),
     ), done.stdout
     with Image.open(png) as image:
