@@ -42,6 +42,7 @@ pytest: $(STAMP)
 ## The workstation as a one-folder bundle: dist/platedesk/ (PyInstaller; docs/packaging.md).
 package: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[package]'
+	$(BIN)/python packaging/opencv_headless.py --repair  # cv2 from opencv-python-headless
 	QT_QPA_PLATFORM=offscreen $(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
 		--distpath dist --workpath build/pyinstaller packaging/platedesk.spec
 	@du -sh dist/platedesk

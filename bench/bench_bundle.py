@@ -47,6 +47,19 @@ def disk_bytes(folder: Path) -> int:
     return total
 
 
+def largest_files(folder: Path, count: int = 10) -> list[dict[str, Any]]:
+    """The `count` largest files under `folder` (links not followed), largest first."""
+    sizes = [
+        (path.stat().st_size, path.relative_to(folder).as_posix())
+        for path in folder.rglob("*")
+        if path.is_file() and not path.is_symlink()
+    ]
+    return [
+        {"file": name, "mib": round(size / 2**20, 1)}
+        for size, name in sorted(sizes, reverse=True)[:count]
+    ]
+
+
 def _environment(home: Path) -> dict[str, str]:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
            "QT_QPA_PLATFORM": "offscreen"}  # fmt: skip
@@ -132,6 +145,7 @@ def main() -> int:
             "venv_plus_source": round((venv_size + source_size) / MB, 1),
             "note": "the venv figures leave out the system Python the venv runs on",
         },
+        "bundle_largest_files": largest_files(BUNDLE),
         "start_to_sign_in_s": start,
         "targets": {
             "size_mb": SIZE_TARGET_MB,

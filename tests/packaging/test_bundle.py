@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from app import __version__
+
+if TYPE_CHECKING:
+    from tests.support.tls_hub import TlsHub
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "platedesk"
@@ -49,6 +55,15 @@ def bundle() -> Path:
         )  # fmt: skip
     assert EXECUTABLE.exists(), f"{EXECUTABLE} was not built"
     return EXECUTABLE
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsHub]:
+    """A seeded hub over TLS with the agency's own CA, shared by the tests that sign in."""
+    from tests.support.tls_hub import tls_hub
+
+    with tls_hub(tmp_path_factory.mktemp("hub"), seed=True) as running:
+        yield running
 
 
 @pytest.fixture
@@ -148,52 +163,120 @@ def test_the_window_starts_offscreen_and_renders_its_first_dialog(
 def test_the_bundle_leaves_out_what_a_workstation_never_loads(bundle: Path) -> None:
     files = [path.relative_to(BUNDLE).as_posix() for path in BUNDLE.rglob("*")]
     unwanted = ("QtWebEngine", "Qt6Quick", "Qt6Qml", "Qt3D", "Qt6Pdf", "/Qt/translations/",
-                "/tests/", "/hub/", "fastapi", "sqlalchemy", "psycopg", "pytest", "torch")  # fmt: skip
+                "/tests/", "/hub/", "fastapi", "sqlalchemy", "psycopg", "pytest", "torch",
+                "/opencv_python.libs/")  # the desktop OpenCV's Qt 5 and X11  # fmt: skip
     found = sorted({word for word in unwanted for name in files if word in f"/{name}/"})
     assert found == []
     assert (BUNDLE / "_internal" / "models" / "plate-reader.onnx").is_file()
     assert (BUNDLE / "_internal" / "resources" / "styles" / "platedesk.qss").is_file()
 
 
-def test_the_bundle_connects_signs_in_and_syncs_over_tls(
-    bundle: Path, clean_env: dict[str, str], tmp_path: Path
+def _sign_in(bundle: Path, env: dict[str, str], hub: TlsHub, profile: Path, role: str) -> None:
+    """First run with the agency's CA bundle, then sign-in, both through the bundle."""
+    from app.demo import totp_now
+
+    done = _run(bundle, env, "--profile", str(profile), "--json", "connect", hub.url,
+                "--ca-bundle", str(hub.ca.ca_pem))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    user = hub.user(role)
+    login = subprocess.run(
+        [str(bundle), "--profile", str(profile), "login", "--user", user["username"],
+         "--totp", totp_now(user["totp_secret"])],
+        input=user["password"] + "\n", env=env, capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert login.returncode == 0, login.stderr
+
+
+def test_the_bundle_syncs_enhances_exports_and_verifies_over_tls(
+    bundle: Path, hub: TlsHub, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """First run with the agency's CA bundle, sign-in and a sync of several feed pages: the
-    pages after the first are parsed in a spawned process, which in a frozen build works
-    only because the entry point calls multiprocessing.freeze_support() first."""
+    """A detective's day through the bundle: first run with the agency's CA bundle,
+    sign-in, a slice synced in several feed pages with its images, evidence marked, a
+    packet exported with an enhanced and redacted copy, and the packet verified at the hub.
+    The pages after the first are parsed in a spawned process, which in a frozen build
+    works only because the entry point calls multiprocessing.freeze_support() first; the
+    derived copy decodes, enhances (CLAHE, gamma, sharpening), blurs and encodes images
+    with the bundled OpenCV and NumPy; the packet's report embeds images with Pillow."""
     from datetime import UTC, datetime, timedelta
 
+    from PIL import Image
+
     from app.config.settings import load_settings, save_settings
-    from app.demo import totp_now
     from tests.support.live_hub import JUSTIFICATION
-    from tests.support.tls_hub import tls_hub
 
     env = {**clean_env, "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
     profile = tmp_path / "profile"
-    with tls_hub(tmp_path / "hub", seed=True) as hub:
-        done = _run(bundle, env, "--profile", str(profile), "--json", "connect", hub.url,
-                    "--ca-bundle", str(hub.ca.ca_pem))  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        settings = load_settings(profile)
-        settings.feed_page_size = 2  # several pages, so the parser process starts
-        save_settings(profile, settings)
-        user = hub.user("detective")
-        login = subprocess.run(
-            [str(bundle), "--profile", str(profile), "login", "--user", user["username"],
-             "--totp", totp_now(user["totp_secret"])],
-            input=user["password"] + "\n", env=env, capture_output=True, text=True,
-            timeout=RUN_TIMEOUT_S, check=False,
-        )  # fmt: skip
-        assert login.returncode == 0, login.stderr
-        case = next(c["case_number"] for c in hub.seeded["cases"] if "detective" in c["assigned"])
-        now = datetime.now(UTC)
-        requested = _run(bundle, env, "--profile", str(profile), "--json", "slice", "request",
-                         "--case", case, "--purpose", "robbery", "--justification", JUSTIFICATION,
-                         "--from", (now - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                         "--to", now.strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip
-        assert requested.returncode == 0, requested.stderr
-        estimated = json.loads(requested.stdout)["estimated_reads"]
-        synced = _run(bundle, env, "--profile", str(profile), "--json", "sync")
-        assert synced.returncode == 0, synced.stderr
+    _sign_in(bundle, env, hub, profile, "detective")
+    settings = load_settings(profile)
+    settings.feed_page_size = 2  # several pages, so the parser process starts
+    save_settings(profile, settings)
+    case = next(c["case_number"] for c in hub.seeded["cases"] if "detective" in c["assigned"])
+    now = datetime.now(UTC)
+    requested = _run(bundle, env, "--profile", str(profile), "--json", "slice", "request",
+                     "--case", case, "--purpose", "robbery", "--justification", JUSTIFICATION,
+                     "--from", (now - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     "--to", now.strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip
+    assert requested.returncode == 0, requested.stderr
+    estimated = json.loads(requested.stdout)["estimated_reads"]
     assert estimated > 2  # more than one page
+    synced = _run(bundle, env, "--profile", str(profile), "--json", "sync", "--images")
+    assert synced.returncode == 0, synced.stderr
     assert json.loads(synced.stdout)["reads"] == estimated
+
+    found = _run(bundle, env, "--profile", str(profile), "--json", "search", "--case", case,
+                 "--limit", "1")  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    [read] = json.loads(found.stdout)["results"]
+    marked = _run(bundle, env, "--profile", str(profile), "--json", "evidence", "add",
+                  "--case", case, read["read_id"])  # fmt: skip
+    assert marked.returncode == 0, marked.stderr
+    spec = tmp_path / "redactions.json"
+    enhance = {"clahe": True, "gamma": 1.4, "sharpen": 0.8, "brightness": 10, "contrast": 1.2}
+    spec.write_text(json.dumps({read["read_id"]: {"regions": [[8, 8, 60, 30]],
+                                                  "enhance": enhance}}))  # fmt: skip
+    exported = _run(bundle, env, "--profile", str(profile), "--json", "export", "--case", case,
+                    "--out", str(tmp_path / "exports"), "--redactions", str(spec))  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    packet = Path(json.loads(exported.stdout)["packet"])
+    derived = packet / "data" / "derived" / f"{read['read_id']}-scene.derived.png"
+    sidecar = json.loads(derived.with_name(derived.name + ".json").read_text("utf-8"))
+    assert [op["operation"] for op in sidecar["operations"]] == ["enhance", "blur"]
+    assert {k: sidecar["operations"][0][k] for k in enhance} == enhance
+    with Image.open(derived) as copy, Image.open(packet / sidecar["original"]) as original:
+        assert copy.format == "PNG"
+        assert copy.size == original.size  # the whole frame, from the bundled JPEG decoder
+        assert copy.convert("RGB").tobytes() != original.convert("RGB").tobytes()
+
+    verified = _run(bundle, env, "--profile", str(profile), "--json", "verify", str(packet))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report = json.loads(verified.stdout)
+    assert (report["valid"], report["intact"], report["origin_verified"]) == (True, True, True)
+    offline = _run(bundle, env, "verify", str(packet), "--json")
+    assert offline.returncode == 3  # intact; offline its origin is not checked
+
+
+def test_a_supervisor_sees_the_charts_tab(
+    bundle: Path, hub: TlsHub, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The main window a supervisor opens, on its Charts tab (Qt Charts, frozen), filled
+    from the hub and rendered to PNG (packaging/smoke_desk.py)."""
+    from PIL import Image
+
+    from app.core.insights import DEFAULT_DAYS
+
+    env = {**clean_env, "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    profile = tmp_path / "profile"
+    _sign_in(bundle, env, hub, profile, "supervisor")
+    png = tmp_path / "desk.png"
+    done = _run(bundle, env, "--profile", str(profile), "--smoke-desk", str(png))
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(
+        rf"wrote {re.escape(str(png))} \(Charts: \d+ searches, \d+ flags, \d+ decisions and "
+        rf"answers over {DEFAULT_DAYS} days\.\)",
+        done.stdout.strip(),
+    ), done.stdout
+    with Image.open(png) as image:
+        assert image.size[0] >= 1440
+        colors = image.convert("RGB").getcolors(maxcolors=1 << 16)
+    assert colors is None or len(colors) > 64  # four charts, tabs and panels, not a blank frame
