@@ -83,10 +83,14 @@ class ReadRepository:
         slice_id: str,
         rows: Sequence[CacheRow],
         tombstones: Sequence[str],
-        next_cursor: str,
+        next_cursor: str | None,
         complete: bool,
     ) -> AppliedPage:
-        """apply_page for reads already in cache form (cache_row), in one transaction."""
+        """apply_page for reads already in cache form (cache_row), in one transaction.
+
+        `next_cursor` None keeps the slice's cursor: the first parts of a page applied
+        in parts (the cursor moves with the last part; applying a part again, after a
+        crash between parts, changes nothing)."""
         with self.db.atomic():
             for start in range(0, len(rows), UPSERT_CHUNK):
                 chunk = rows[start : start + UPSERT_CHUNK]
@@ -103,7 +107,7 @@ class ReadRepository:
                 ).rowcount
                 deleted += self.delete_if_orphan(read_id)
             self.db.execute(
-                "UPDATE slices SET cursor = ?, synced_reads = synced_reads + ?,"
+                "UPDATE slices SET cursor = coalesce(?, cursor), synced_reads = synced_reads + ?,"
                 " last_synced_at = ?, complete = complete OR ? WHERE slice_id = ?",
                 (next_cursor, added - removed, utc_iso(datetime.now(UTC)), int(complete), slice_id),
             )
