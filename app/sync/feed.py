@@ -1,10 +1,16 @@
 """Pulling a slice's change feed into the cache, page by page.
 
-Each page is checked against its checksum, then applied in one transaction
-together with its cursor: a crash or a dropped connection resumes at the last
-applied page, with no duplicate and no gap. A page that is cut off, dropped or
-fails its checksum is fetched again with backoff, then reported; it is never
-stored.
+Each page is checked against its checksum, then applied; its cursor commits with
+its last reads: a crash or a dropped connection resumes at the last applied page,
+with no duplicate and no gap (a page's reads committed before its cursor are
+applied again, which changes nothing). A page that is cut off, dropped or fails
+its checksum is fetched again with backoff, then reported; it is never stored.
+
+Pages are applied in few, large write transactions (BatchedWrites): one commit per
+page was most of a bulk sync's time. The transaction is committed as soon as
+another thread of the workstation waits to write (a search's journal entry waits
+for one part of a page, APPLY_PART reads, and a commit), when it has been open
+HOLD_S, and before waiting on the network for the next page.
 """
 
 from __future__ import annotations
