@@ -72,6 +72,9 @@ class FeedPuller:
         The first page is parsed on the fetching thread; when more follow, the rest
         are parsed in a process of their own (app.sync.page_parser), so a long sync
         does not hold the GIL the window's thread needs.
+
+        `progress` is called with the write transaction possibly open: it must not
+        wait for another thread's write to the cache (a queued signal is fine).
         """
         applied = deleted = added = 0
         with (
