@@ -120,9 +120,8 @@ class ReadRepository:
         Fewer, larger WAL checkpoints. Commits keep their fsync (synchronous FULL):
         with one commit a page they skipped it, and the next journal entry's commit
         (a search made during the sync) then paid for every unsynced page the sync had
-        written, hundreds of milliseconds; the sync now commits a few times a second
-        (app.sync.feed), so its own fsyncs cost little and a journal entry's commit
-        syncs little more than itself. Inside a caller's transaction nothing is changed.
+        written; the sync now commits a few times a second (app.sync.feed), so it pays
+        for its own fsyncs at little cost to its rate. Inside a caller's transaction nothing is changed.
         """
         connection = self.db.connection
         if connection.in_transaction:
