@@ -5,6 +5,13 @@ seed; a workstation signs in, requests a slice covering them and syncs it. In
 the same run the same rows go into a fresh SQLCipher cache with one plain
 executemany, as the baseline. Prints JSON. Target (issue 3): sync >= 50% of
 the raw rate.
+
+While the sync runs, a second thread appends a search's journal entry every
+--search-every seconds (as a local search does, on its own connection) and times
+each append: the whole append (its turn to write, then its own commit, which
+fsyncs the WAL the sync wrote) and the wait for its turn alone. The longest wait
+must stay <= 100 ms (issue 25): the sync never holds the write lock long against
+another writer.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import os
 import random
 import resource
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -78,6 +86,38 @@ def _raw_rate(rows: list[dict[str, Any]], folder: Path) -> float:
     return len(rows) / seconds
 
 
+class JournalAppender(threading.Thread):
+    """Appends a search's journal entry every `every_s` until stopped; times each."""
+
+    def __init__(self, workstation: Workstation, *, every_s: float) -> None:
+        super().__init__(name="bench-journal-appender", daemon=True)
+        self.workstation = workstation
+        self.every_s = every_s
+        self.stop = threading.Event()
+        self.waits: list[float] = []  # the whole append: its turn, then its commit (fsync)
+        self.lock_waits: list[float] = []  # its turn to write alone
+
+    def run(self) -> None:
+        core = self.workstation.core
+        try:
+            gate = core.db().gate
+            while not self.stop.is_set():
+                began = time.perf_counter()
+                gate.acquire()  # the turn to write (journaled takes it again, reentrant)
+                try:
+                    self.lock_waits.append(time.perf_counter() - began)
+                    with core.journaled(
+                        "search", object_refs={"case_number": "bench"}, params={"result_count": 0}
+                    ):
+                        pass
+                finally:
+                    gate.release()
+                self.waits.append(time.perf_counter() - began)
+                self.stop.wait(self.every_s)
+        finally:
+            core.db().close()
+
+
 def hub_with_reads(
     folder: Path, count: int, rng: random.Random
 ) -> tuple[Path, dict[str, Any], list[dict[str, Any]]]:
@@ -122,6 +162,9 @@ def signed_in_slice(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reads", type=int, default=200_000)
+    parser.add_argument(
+        "--search-every", type=float, default=1.0, help="seconds between journaled searches"
+    )
     args = parser.parse_args()
     rng = random.Random(3)
     os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
@@ -135,12 +178,18 @@ def main() -> None:
                 hub.url, folder, seeded, "benchmark: sync rate of a large slice into the cache"
             )
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            appender = JournalAppender(workstation, every_s=args.search_every)
+            appender.start()
             began = time.perf_counter()
             result = workstation.sync(slice_id=slice_id)
             seconds = time.perf_counter() - began
+            appender.stop.set()
+            appender.join()
             rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             workstation.close()
         sync_rate = result.reads / seconds
+        waits = sorted(appender.waits)
+        lock_waits = sorted(appender.lock_waits)
         print(
             json.dumps(
                 {
@@ -151,6 +200,17 @@ def main() -> None:
                     "raw_insert_reads_per_s": round(raw),
                     "sync_vs_raw": round(sync_rate / raw, 3),
                     "target_sync_vs_raw": 0.5,
+                    "journal_appends_during_sync": len(waits),
+                    "journal_append_wait_max_ms": round(waits[-1] * 1000, 1) if waits else None,
+                    "journal_append_wait_p95_ms": (
+                        round(waits[int(0.95 * (len(waits) - 1))] * 1000, 1) if waits else None
+                    ),
+                    "journal_lock_wait_max_ms": (
+                        round(lock_waits[-1] * 1000, 1) if lock_waits else None
+                    ),
+                    "search_every_s": args.search_every,
+                    "target_journal_append_wait_max_ms": 100,
+                    "load_average_1m": round(os.getloadavg()[0], 2),
                     "peak_rss_mb_after_sync": round(rss_after / 1024, 1),
                     "peak_rss_growth_mb_during_sync": round((rss_after - rss_before) / 1024, 1),
                 }

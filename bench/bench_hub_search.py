@@ -2,13 +2,17 @@
 
 Fills a fresh hub (SQLite by default, or --db postgresql://...) with --reads
 reads over the last 29 days, then times the slice estimate a remote search runs
-(count of matching reads in the retention window) both ways. Prints one JSON object.
+(count of matching reads in the retention window) both ways. With --before (on
+PostgreSQL) a second hub, filled the same way, keeps the trigram index as it was
+before migration 0019 (default GIN pending list), for the before/after in one run.
+Prints one JSON object. Target (issue 25): p95 <= 20 ms at 1,000,000 reads.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -19,7 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app.core.plates import parse_pattern
+from app.core.plates import PlatePattern, parse_pattern
 from app.core.schemas import CameraPublic
 from hub.catalog import add_camera
 from hub.core.config import HubSettings, create_secret
@@ -85,6 +89,43 @@ def _p95(samples: list[float]) -> float:
     return round(statistics.quantiles(samples, n=20)[-1] * 1000, 2)
 
 
+def _time_search(
+    database: Database, now: datetime, pattern: PlatePattern, runs: int, *, indexed: bool
+) -> tuple[list[float], int]:
+    samples: list[float] = []
+    matches = 0
+    for _ in range(runs):
+        with database.read() as connection:
+            if database.is_postgresql and not indexed:
+                # The plain scan: keep the planner off the trigram index.
+                connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+            begin = time.perf_counter()
+            matches = count_matching(
+                connection, time_from=now - timedelta(days=30), time_to=now,
+                camera_ids=None, pattern=pattern, indexed=indexed,
+            )  # fmt: skip
+            samples.append(time.perf_counter() - begin)
+    return samples, matches
+
+
+def _migrated(folder: Path, db_url: str | None) -> Database:
+    settings = HubSettings(data_dir=folder, database_url=db_url)
+    create_secret(settings.secret_path)
+    database = Database(settings.sqlalchemy_url)
+    migrate(database)
+    return database
+
+
+def _fill_timed(database: Database, count: int, now: datetime) -> float:
+    started = time.perf_counter()
+    _fill(database, count, now)
+    seconds = time.perf_counter() - started
+    if database.is_postgresql:
+        with database.write() as connection:
+            connection.exec_driver_sql("ANALYZE reads")
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reads", type=int, default=100_000)
@@ -93,49 +134,68 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--pattern", default="*7K2*")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="PostgreSQL: also time a second hub whose trigram index is as it was before "
+        "migration 0019 (the default 4 MB GIN pending list), filled the same way",
+    )
     args = parser.parse_args()
     pattern = parse_pattern(args.pattern)
+    now = to_ms(datetime.now(UTC))
+    result: dict[str, object] = {"bench": "hub_search", "reads": args.reads}
     with tempfile.TemporaryDirectory() as folder, scratch_database(args.db) as db_url:
-        settings = HubSettings(data_dir=Path(folder), database_url=db_url)
-        create_secret(settings.secret_path)
-        database = Database(settings.sqlalchemy_url)
-        migrate(database)
-        now = to_ms(datetime.now(UTC))
-        started = time.perf_counter()
-        _fill(database, args.reads, now)
-        fill_seconds = time.perf_counter() - started
-        if database.is_postgresql:
-            with database.write() as connection:
-                connection.exec_driver_sql("ANALYZE reads")
-        timings: dict[str, list[float]] = {"indexed": [], "scan": []}
+        database = Database(HubSettings(data_dir=Path(folder), database_url=db_url).sqlalchemy_url)
+        before: dict[str, float] = {}
+        if args.before and database.is_postgresql:
+            database.dispose()
+            with scratch_database(args.db) as before_url:
+                old = _migrated(Path(folder) / "before", before_url)
+                with old.write() as connection:
+                    connection.exec_driver_sql("DROP INDEX ix_reads_plate_trgm")
+                    connection.exec_driver_sql(_INDEX_BEFORE_0019)
+                fill_old = _fill_timed(old, args.reads, now)
+                samples, matches_old = _time_search(old, now, pattern, args.runs, indexed=True)
+                old.dispose()
+            before = {
+                "p95_ms_indexed_before_0019": _p95(samples),
+                "median_ms_indexed_before_0019": _ms_median(samples),
+                "fill_seconds_before_0019": round(fill_old, 1),
+            }
+        database = _migrated(Path(folder) / "after", db_url)
+        fill_seconds = _fill_timed(database, args.reads, now)
+        timings: dict[str, list[float]] = {}
         matches = {}
         for indexed, key in ((True, "indexed"), (False, "scan")):
-            for _ in range(args.runs):
-                with database.read() as connection:
-                    if database.is_postgresql and not indexed:
-                        # The plain scan: keep the planner off the trigram index.
-                        connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
-                    begin = time.perf_counter()
-                    matches[key] = count_matching(
-                        connection, time_from=now - timedelta(days=30), time_to=now,
-                        camera_ids=None, pattern=pattern, indexed=indexed,
-                    )  # fmt: skip
-                    timings[key].append(time.perf_counter() - begin)
+            timings[key], matches[key] = _time_search(
+                database, now, pattern, args.runs, indexed=indexed
+            )
         assert matches["indexed"] == matches["scan"]
-        result = {
-            "bench": "hub_search",
+        if before:
+            assert matches_old == matches["indexed"]
+        result |= {
             "database": database.kind,
-            "reads": args.reads,
             "pattern": pattern.text,
             "matches": matches["indexed"],
             "p95_ms_indexed": _p95(timings["indexed"]),
             "p95_ms_scan": _p95(timings["scan"]),
-            "median_ms_indexed": round(statistics.median(timings["indexed"]) * 1000, 2),
-            "median_ms_scan": round(statistics.median(timings["scan"]) * 1000, 2),
+            "median_ms_indexed": _ms_median(timings["indexed"]),
+            "median_ms_scan": _ms_median(timings["scan"]),
             "fill_seconds": round(fill_seconds, 1),
+            **before,
+            "target_p95_ms_indexed": 20,
+            "load_average_1m": round(os.getloadavg()[0], 2),
         }
         database.dispose()
     print(json.dumps(result))
+
+
+def _ms_median(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 2)
+
+
+# The trigram index as migrations 0002/0009 made it, before 0019 bounded its pending list.
+_INDEX_BEFORE_0019 = "CREATE INDEX ix_reads_plate_trgm ON reads USING gin (plate gin_trgm_ops)"
 
 
 if __name__ == "__main__":

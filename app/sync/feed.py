@@ -1,22 +1,29 @@
 """Pulling a slice's change feed into the cache, page by page.
 
-Each page is checked against its checksum, then applied in one transaction
-together with its cursor: a crash or a dropped connection resumes at the last
-applied page, with no duplicate and no gap. A page that is cut off, dropped or
-fails its checksum is fetched again with backoff, then reported; it is never
-stored.
+Each page is checked against its checksum, then applied; its cursor commits with
+its last reads: a crash or a dropped connection resumes at the last applied page,
+with no duplicate and no gap (a page's reads committed before its cursor are
+applied again, which changes nothing). A page that is cut off, dropped or fails
+its checksum is fetched again with backoff, then reported; it is never stored.
+
+Pages are applied in few, large write transactions (BatchedWrites): one commit per
+page was most of a bulk sync's time. The transaction is committed as soon as
+another thread of the workstation waits to write (a search's journal entry waits
+for one part of a page, APPLY_PART reads, and a commit), when it has been open
+HOLD_S, and before waiting on the network for the next page.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from app.cache.catalog import CatalogRepository
-from app.cache.reads import ReadRepository
+from app.cache.connection import BatchedWrites
+from app.cache.reads import AppliedPage, ReadRepository
 from app.core.records import SyncProgress
 from app.sync.client import CorruptResponse, HubClient, HubError, HubUnreachable
 from app.sync.page_parser import BAD_CHECKSUM, PageParser, ParsedPage
@@ -24,6 +31,14 @@ from app.sync.page_parser import BAD_CHECKSUM, PageParser, ParsedPage
 FETCH_ATTEMPTS = 5
 BACKOFF_FIRST_S = 0.2
 BACKOFF_MAX_S = 3.0
+# How long the apply thread keeps one write transaction open across pages while
+# nobody else waits to write (a waiter gets the lock after the page in progress).
+HOLD_S = 0.5
+# How long it waits for the next page with the transaction still open; past that
+# the link is the bottleneck, and it commits so that nobody waits on the network.
+IDLE_HOLD_S = 0.02
+# Reads applied between two looks at whether another writer waits.
+APPLY_PART = 250
 
 
 @dataclass(frozen=True)
@@ -57,12 +72,16 @@ class FeedPuller:
         The first page is parsed on the fetching thread; when more follow, the rest
         are parsed in a process of their own (app.sync.page_parser), so a long sync
         does not hold the GIL the window's thread needs.
+
+        `progress` is called with the write transaction possibly open: it must not
+        wait for another thread's write to the cache (a queued signal is fine).
         """
         applied = deleted = added = 0
         with (
             self.reads.bulk_sync(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed") as fetcher,
             PageParser() as parser,
+            BatchedWrites(self.reads.db, hold_s=HOLD_S) as writes,
         ):
             cursor = self.catalog.slice_cursor(slice_id)
             ahead = fetcher.submit(self._fetch, parser, slice_id, cursor=cursor, limit=page_size)
@@ -70,26 +89,42 @@ class FeedPuller:
                 if cancel is not None and cancel.is_set():
                     ahead.cancel()
                     return FeedResult(applied, deleted, cancelled=True, added=added)
+                if not wait([ahead], timeout=IDLE_HOLD_S).done:
+                    writes.release()
                 page = ahead.result()
                 if page.has_more:
                     parser.use_process()
                     ahead = fetcher.submit(
                         self._fetch, parser, slice_id, cursor=page.next_cursor, limit=page_size
                     )
-                result = self.reads.apply_rows(
-                    slice_id=slice_id,
-                    rows=page.rows,
-                    tombstones=page.tombstones,
-                    next_cursor=page.next_cursor,
-                    complete=not page.has_more,
-                )
-                applied += result.upserted
-                added += result.added
-                deleted += result.deleted
+                for part in self._apply(writes, slice_id, page):
+                    applied += part.upserted
+                    added += part.added
+                    deleted += part.deleted
                 if progress is not None:
                     progress(SyncProgress(slice_id, applied, estimated, deleted))
                 if not page.has_more:
+                    writes.release()
                     return FeedResult(applied, deleted, cancelled=False, added=added)
+
+    def _apply(
+        self, writes: BatchedWrites, slice_id: str, page: ParsedPage
+    ) -> Iterator[AppliedPage]:
+        """The page in parts of APPLY_PART reads, each a unit of `writes`: a writer that
+        waits gets the lock after the part in progress, not the whole page. The cursor
+        moves with the last part, tombstones included; every part is idempotent, so a
+        crash between parts re-applies the page from its start and changes nothing."""
+        starts = range(0, max(len(page.rows), 1), APPLY_PART)
+        for start in starts:
+            last = start == starts[-1]
+            with writes.unit():
+                yield self.reads.apply_rows(
+                    slice_id=slice_id,
+                    rows=page.rows[start : start + APPLY_PART],
+                    tombstones=page.tombstones if last else [],
+                    next_cursor=page.next_cursor if last else None,
+                    complete=last and not page.has_more,
+                )
 
     def _fetch(
         self, parser: PageParser, slice_id: str, *, cursor: str | None, limit: int

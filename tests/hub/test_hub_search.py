@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.core.plates import parse_pattern
 from hub.db.tables import audit_events
+from hub.partitions import create_day_partition, partition_name
 from hub.reads import delete_read
 from tests.hub.hub_support import HubFixture
 
@@ -96,6 +97,26 @@ def test_trigram_index_exists(hub: HubFixture) -> None:
                 "SELECT count(*) FROM reads_plate_fts WHERE plate GLOB '*7K2*'"
             ).scalar_one()
             assert hits == sum(1 for r in hub.reads if "7K2" in r["plate"])
+
+
+def test_trigram_index_keeps_a_short_pending_list_on_every_day(hub: HubFixture) -> None:
+    """PostgreSQL: a partial search scans each day's GIN pending list linearly; 0019 keeps
+    it to 64 kB on every day partition, those made after the migration too."""
+    if not hub.database.is_postgresql:
+        return
+    later = (hub.clock.now + timedelta(days=20)).date()
+    with hub.database.write() as connection:
+        assert create_day_partition(connection, later)
+    with hub.database.read() as connection:
+        options = connection.exec_driver_sql(
+            "SELECT c.relname, c.reloptions FROM pg_inherits i"
+            " JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'ix_reads_plate_trgm'::regclass"
+        ).all()
+    assert any(partition_name(later) in name for name, _ in options)
+    assert {name: opts for name, opts in options} == {
+        name: ["gin_pending_list_limit=64"] for name, _ in options
+    }
 
 
 def test_search_refusals(hub: HubFixture) -> None:

@@ -1,0 +1,101 @@
+"""Turns to write the cache: a long writer (a sync) keeps one transaction across many
+small units, and hands the lock to another connection as soon as that one waits."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from app.cache.connection import BatchedWrites, Database, open_encrypted
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[Database, Database]]:
+    """Two connections to one encrypted cache file (as two threads of a workstation hold)."""
+    key = os.urandom(32)
+    first = open_encrypted(tmp_path / "cache.db", key)
+    first.execute("CREATE TABLE writes (who TEXT NOT NULL)")
+    second = open_encrypted(tmp_path / "cache.db", key)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def _written(db: Database) -> list[str]:
+    return [row[0] for row in db.execute("SELECT who FROM writes ORDER BY rowid")]
+
+
+def until(check: Callable[[], bool]) -> None:
+    """Wait (bounded) until `check()` holds; fail the test rather than hang."""
+    pause = threading.Event()
+    for _ in range(10_000):
+        if check():
+            return
+        pause.wait(0.001)
+    pytest.fail("the other writer never asked for its turn")
+
+
+def test_a_waiting_writer_gets_the_lock_after_the_unit_in_progress(
+    pair: tuple[Database, Database],
+) -> None:
+    long, other = pair
+    assert long.gate is other.gate  # one file, one gate
+
+    def other_writes() -> None:
+        with other.atomic():
+            other.execute("INSERT INTO writes VALUES ('other')")
+
+    with BatchedWrites(long, hold_s=3600) as writes:
+        with writes.unit():
+            long.execute("INSERT INTO writes VALUES ('unit 1')")
+        # No one waits and the hold is long: the transaction stays open across units.
+        assert long.in_transaction
+        assert _written(other) == []
+        waiter = threading.Thread(target=other_writes)
+        waiter.start()
+        until(lambda: long.gate.contended)
+        with writes.unit():
+            long.execute("INSERT INTO writes VALUES ('unit 2')")
+        assert not long.in_transaction  # handed over at once
+        waiter.join()
+        with writes.unit():
+            long.execute("INSERT INTO writes VALUES ('unit 3')")
+        assert writes.commits == 1
+    assert _written(other) == ["unit 1", "unit 2", "other", "unit 3"]
+
+
+def test_units_commit_once_held_long_enough(pair: tuple[Database, Database]) -> None:
+    long, other = pair
+    with BatchedWrites(long, hold_s=0) as writes:
+        for n in range(3):
+            with writes.unit():
+                long.execute("INSERT INTO writes VALUES (?)", (f"unit {n}",))
+            assert _written(other)[-1] == f"unit {n}"
+    assert writes.commits == 3
+
+
+def test_an_error_rolls_back_what_is_open_and_keeps_what_committed(
+    pair: tuple[Database, Database],
+) -> None:
+    long, other = pair
+
+    def sync_that_fails() -> None:
+        with BatchedWrites(long, hold_s=3600) as writes:
+            with writes.unit():
+                long.execute("INSERT INTO writes VALUES ('committed')")
+            writes.release()
+            with writes.unit():
+                long.execute("INSERT INTO writes VALUES ('lost')")
+            raise RuntimeError("the link dropped")
+
+    with pytest.raises(RuntimeError):
+        sync_that_fails()
+    assert _written(other) == ["committed"]
+    assert not long.in_transaction
+    with other.atomic():  # the lock is free again
+        other.execute("INSERT INTO writes VALUES ('after')")
+    assert _written(long) == ["committed", "after"]

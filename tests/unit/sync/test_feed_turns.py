@@ -1,0 +1,99 @@
+"""A sync shares the cache with the window's own writes: a search's journal entry made
+while a slice syncs gets its turn after the part of a page in progress, not after
+the whole sync, and the sync still ends with every read and the last cursor."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.cache.catalog import CatalogRepository
+from app.cache.connection import open_encrypted
+from app.cache.journal import Actor, JournalRepository
+from app.cache.migrations import migrate
+from app.cache.reads import ReadRepository
+from app.core.canonical import canonical_json, page_checksum
+from app.core.records import SyncProgress
+from app.sync.client import HubClient
+from app.sync.feed import APPLY_PART, FeedPuller
+from tests.unit.cache.cache_support import day_slice
+from tests.unit.cache.test_batched_writes import until
+
+PAGE = APPLY_PART + 50  # two parts a page
+PAGES = 4
+T0 = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def _read(n: int) -> dict[str, Any]:
+    return {
+        "read_id": f"r{n:06d}", "plate": f"ABC{n:04d}", "state": "WY", "confidence": 0.9,
+        "captured_at": "2026-11-20T08:00:00.120Z", "camera_id": "CAM-001",
+        "latitude": 41.14, "longitude": -104.82, "direction": "N", "make": "Ford",
+        "model": "F-150", "color": "white", "body_type": "pickup", "features": [],
+        "image_sha256": f"{n:064x}", "image_size": 100,
+        "crop_sha256": f"{n + 10**6:064x}", "crop_size": 10,
+    }  # fmt: skip
+
+
+def _page(number: int) -> bytes:
+    """Feed page `number` exactly as the hub sends it (canonical JSON, checksum)."""
+    reads = [_read(number * PAGE + n) for n in range(PAGE)]
+    covered = canonical_json({"reads": reads, "tombstones": []}).decode()
+    has_more = "true" if number + 1 < PAGES else "false"
+    return (
+        f'{{"slice_id":"s1",{covered[1:-1]},"next_cursor":"c{number + 1}",'
+        f'"has_more":{has_more},"checksum":"{page_checksum(reads, [])}"}}'
+    ).encode()
+
+
+def _feed(request: httpx.Request) -> httpx.Response:
+    cursor = request.url.params.get("cursor")
+    number = int(cursor[1:]) if cursor else 0
+    return httpx.Response(200, content=_page(number))
+
+
+def test_a_journal_entry_during_a_sync_waits_for_one_part_not_the_sync(tmp_path: Path) -> None:
+    key = os.urandom(32)
+    syncing = open_encrypted(tmp_path / "cache.db", key)
+    migrate(syncing)
+    catalog = CatalogRepository(syncing)
+    catalog.save_slice(
+        day_slice(
+            "s1", case_number="2026-000123", start=T0, estimated_reads=None, purpose="robbery"
+        )
+    )
+    window = open_encrypted(tmp_path / "cache.db", key)  # the window's thread's connection
+    actor = Actor("device-1", "detective", "session-1")
+    seen: list[int] = []
+
+    def search_journaled() -> None:
+        with window.atomic():
+            JournalRepository(window).append(actor, "search", params={"result_count": 0})
+            seen.append(ReadRepository(window).count())  # what the sync had committed
+
+    searcher = threading.Thread(target=search_journaled)
+
+    def progress(report: SyncProgress) -> None:
+        if report.applied == PAGE:  # after the first page: a search starts, and waits
+            searcher.start()
+            until(lambda: syncing.gate.contended)
+
+    client = HubClient("https://hub.invalid", transport=httpx.MockTransport(_feed))
+    puller = FeedPuller(client=client, reads=ReadRepository(syncing), catalog=catalog)
+    try:
+        result = puller.pull("s1", page_size=PAGE, estimated=PAGE * PAGES, progress=progress)
+        searcher.join()
+        assert result.applied == result.added == PAGE * PAGES
+        assert PAGE <= seen[0] < PAGE * PAGES  # the search's entry went in mid-sync
+        assert ReadRepository(window).count() == PAGE * PAGES
+        assert catalog.slice_cursor("s1") == f"c{PAGES}"
+        assert [row[0] for row in window.execute("SELECT action FROM journal")] == ["search"]
+    finally:
+        client.close()
+        syncing.close()
+        window.close()
