@@ -183,6 +183,16 @@ class MainWindow(QMainWindow):
         self.evidence_panel = EvidenceDeskPanel(workstation=workstation, runner=runner)
         self.results_tabs.addTab(self.evidence_panel, EVIDENCE_TAB)
         self.justification_notice = JustificationNotice()
+        # The supervisor's desk takes the whole width: the search and the image pane are
+        # the investigator's and stand aside while one of its tabs is open.
+        self.oversight_panels: tuple[QWidget, ...] = (
+            self.review_queue_panel,
+            self.desk_tabs.insights,
+            self.desk_tabs.audit,
+            self.desk_tabs.charts,
+            self.transparency_panel,
+        )
+        self.results_tabs.currentChanged.connect(self._tab_changed)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.results_tabs)
         splitter.addWidget(self.image_pane)
@@ -329,6 +339,11 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         self.export_dialog.show()
         return self.export_dialog
+
+    def _tab_changed(self, _index: int) -> None:
+        oversight = self.results_tabs.currentWidget() in self.oversight_panels
+        self.search_panel.setVisible(not oversight)
+        self.image_pane.setVisible(not oversight)
 
     def review_alert(self, alert_id: int) -> None:
         """Open the Alerts tab on one alert."""

@@ -185,6 +185,13 @@ def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detecti
         qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=20_000)
         tab = desk_window.results_tabs.indexOf(panel)
         assert desk_window.results_tabs.isTabVisible(tab)
+        # The queue takes the whole width: the search and the image pane stand aside.
+        desk_window.results_tabs.setCurrentWidget(panel)
+        assert desk_window.search_panel.isHidden()
+        assert desk_window.image_pane.isHidden()
+        desk_window.results_tabs.setCurrentWidget(desk_window.results_view)
+        assert not desk_window.search_panel.isHidden()
+        assert not desk_window.image_pane.isHidden()
         [item] = [i for i in panel.model.items if i.source == "workstation" and i.status == "open"]
         question = "Which witness saw the 1?"
         supervisor.oversight.decide(item.item_id, decision="request_justification", note=question)
