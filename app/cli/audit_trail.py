@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.cli.parsing import actions
 from app.core.audit_trail import AuditEventPublic
 from app.services.insights import AuditFilter, verify_excerpt_file
 from app.workstation import Workstation
@@ -30,12 +31,7 @@ def add_parser(
     time: Callable[[str], datetime],
 ) -> None:
     audit = command(NAME, "the hub's audit trail: search it, check each device's chain")
-    sub = audit.add_subparsers(dest="audit_command", required=True)
-
-    def action(name: str, help_text: str) -> argparse.ArgumentParser:
-        parser = sub.add_parser(name, help=help_text)
-        parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-        return parser
+    action = actions(audit, "audit_command")
 
     search = action("search", "audit events of your unit (supervisors, administrators)")
     search.add_argument("--user", help="one user's events")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from app.cli.parsing import actions
 from app.core.evidence import DEFAULT_LEGAL_BASIS, LEGAL_BASES
 from app.core.schemas import HoldPublic
 from app.sync.client import HubUnreachable
@@ -28,11 +29,10 @@ NAME = "evidence"
 
 def add_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     evidence = command(NAME, "the case's evidence: mark, list, confirm, refuse, release")
-    sub = evidence.add_subparsers(dest="evidence_command", required=True)
+    case_action = actions(evidence, "evidence_command")
 
     def action(name: str, help_text: str, *, reads: bool = True) -> argparse.ArgumentParser:
-        parser = sub.add_parser(name, help=help_text)
-        parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        parser = case_action(name, help_text)
         parser.add_argument("--case", required=True)
         if reads:
             parser.add_argument("read_ids", nargs="+", metavar="READ_ID")

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from app.cli.insights_rows import operators_result
+from app.cli.parsing import actions
 from app.core.schemas import ReviewItemPublic
 from app.services.oversight import DECISIONS, STATUSES
 from app.workstation import Workstation
@@ -37,12 +38,7 @@ def add_parser(
     time: Callable[[str], datetime],
 ) -> None:
     review = command(NAME, "review flagged searches (supervisors), answer their questions")
-    sub = review.add_subparsers(dest="review_command", required=True)
-
-    def action(name: str, help_text: str) -> argparse.ArgumentParser:
-        parser = sub.add_parser(name, help=help_text)
-        parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-        return parser
+    action = actions(review, "review_command")
 
     listing = action("list", "the flagged searches of your unit (never your own)")
     listing.add_argument(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.cli.parsing import actions
 from app.workstation import Workstation
 
 NAME = "transparency"
@@ -19,11 +20,9 @@ NAME = "transparency"
 
 def add_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     parser = command(NAME, "the public transparency figures and the council's monthly report")
-    sub = parser.add_subparsers(dest="transparency_command", required=True)
-    preview = sub.add_parser("preview", help="what the public transparency page shows")
-    preview.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    report = sub.add_parser("report", help="save the monthly report for the council (PDF)")
-    report.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    action = actions(parser, "transparency_command")
+    action("preview", "what the public transparency page shows")
+    report = action("report", "save the monthly report for the council (PDF)")
     report.add_argument("--month", required=True, help="YYYY-MM (UTC), e.g. 2026-11")
     report.add_argument("--out", required=True, type=Path, metavar="FILE.pdf")
 

@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -30,6 +28,7 @@ from app.core.errors import KnownError
 from app.core.hub_address import check_hub_address
 from app.services.hub_link import HubLink, read_ca_file
 from app.sync.tls import CaBundle
+from app.ui.dialogs.parts import action_buttons, column, error_label, heading
 from app.ui.errors import user_message
 from app.ui.style import fit_height
 from app.ui.workers import Lane, TaskRunner
@@ -59,15 +58,12 @@ class FirstRunDialog(QDialog):
         self.setObjectName("firstRunDialog")
         self.setMinimumWidth(520)
 
-        title = QLabel("Connect to your agency's hub")
-        title.setObjectName("dialogTitle")
-        hint = QLabel(
+        title, hint = heading(
+            "Connect to your agency's hub",
             "Your IT staff give you the hub's address. If the hub's certificate comes from "
             "the agency's own certificate authority, they also give you its CA bundle (a "
-            ".pem file): compare the fingerprint below with the one they published."
+            ".pem file): compare the fingerprint below with the one they published.",
         )
-        hint.setWordWrap(True)
-        hint.setObjectName("hintLabel")
 
         self.hub_edit = QLineEdit(workstation.hub_url or "")
         self.hub_edit.setPlaceholderText("https://hub.example.gov")
@@ -94,30 +90,11 @@ class FirstRunDialog(QDialog):
         form.addRow("CA bundle", ca_row)
         form.addRow("Fingerprint", self.fingerprint_label)
 
-        self.error_label = QLabel()
-        self.error_label.setObjectName("errorLabel")
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
-
-        buttons = QDialogButtonBox()
-        self.connect_button = QPushButton("Connect")
-        self.connect_button.setDefault(True)
-        self.quit_button = QPushButton("Quit")
-        self.quit_button.setAutoDefault(False)
-        buttons.addButton(self.connect_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(self.quit_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.error_label = error_label()
+        buttons, self.connect_button, self.quit_button = action_buttons("Connect", "Quit")
         self.connect_button.clicked.connect(self.submit)
         self.quit_button.clicked.connect(self.reject)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
-        layout.setSpacing(12)
-        layout.addWidget(title)
-        layout.addWidget(hint)
-        layout.addLayout(form)
-        layout.addWidget(self.error_label)
-        layout.addWidget(buttons)
+        column(self, title, hint, form, self.error_label, buttons)
         self.hub_edit.setFocus()
 
     @property

@@ -8,16 +8,13 @@ from PySide6.QtCore import QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.core.records import SessionInfo
+from app.ui.dialogs.parts import action_buttons, column, error_label, heading
 from app.ui.errors import user_message
 from app.ui.style import fit_height
 from app.ui.workers import Lane, TaskRunner
@@ -52,13 +49,10 @@ class SignInDialog(QDialog):
         self.setObjectName("signInDialog")
         self.setMinimumWidth(440)
 
-        title = QLabel("Sign in to Platedesk")
-        title.setObjectName("dialogTitle")
-        subtitle = QLabel(
-            "Use your agency account and the 6-digit code from your authenticator app."
+        title, subtitle = heading(
+            "Sign in to Platedesk",
+            "Use your agency account and the 6-digit code from your authenticator app.",
         )
-        subtitle.setWordWrap(True)
-        subtitle.setObjectName("hintLabel")
 
         self.hub_edit = QLineEdit(hub_url or workstation.hub_url or "")
         self.hub_edit.setPlaceholderText("https://hub.example.gov")
@@ -81,31 +75,11 @@ class SignInDialog(QDialog):
         form.addRow("Password", self.password_edit)
         form.addRow("Code", self.code_edit)
 
-        self.error_label = QLabel()
-        self.error_label.setObjectName("errorLabel")
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
-
-        buttons = QDialogButtonBox()
-        self.sign_in_button = QPushButton("Sign in")
-        self.sign_in_button.setDefault(True)
-        self.sign_in_button.setAutoDefault(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setAutoDefault(False)
-        buttons.addButton(self.sign_in_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.error_label = error_label()
+        buttons, self.sign_in_button, self.cancel_button = action_buttons("Sign in", "Cancel")
         self.sign_in_button.clicked.connect(self.submit)
         self.cancel_button.clicked.connect(self.reject)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
-        layout.setSpacing(12)
-        layout.addWidget(title)
-        layout.addWidget(subtitle)
-        layout.addLayout(form)
-        layout.addWidget(self.error_label)
-        layout.addWidget(buttons)
+        column(self, title, subtitle, form, self.error_label, buttons)
 
         first_empty = next(
             (
