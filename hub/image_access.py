@@ -4,8 +4,9 @@ time, POST /images:batch many)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -26,21 +27,20 @@ def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: 
     """Whether the image belongs to a read inside one of the user's active slices, of an
     open case the user is still assigned to."""
     candidates = connection.execute(
-        sa.select(
-            reads.c.plate,
-            reads.c.captured_at,
-            reads.c.camera_id,
-            reads.c.make,
-            reads.c.model,
-            reads.c.color,
-            reads.c.body_type,
-            reads.c.features,
-        )
+        sa.select(*_read_columns())
         .where(sa.or_(reads.c.image_sha256 == sha256, reads.c.crop_sha256 == sha256))
         .limit(100)
     ).all()
     if not candidates:
         return False
+    return next(_in_slices(connection, candidates, user_id=user_id, now=now), None) is not None
+
+
+def _in_slices(
+    connection: Connection, candidates: Sequence[Any], *, user_id: int, now: datetime
+) -> Iterator[Any]:
+    """Those of the candidate reads inside one of the user's active slices, of an open
+    case the user is still assigned to (a read once per slice it is in)."""
     active = connection.execute(
         sa.select(slices).where(
             slices.c.user_id == user_id,
@@ -60,10 +60,8 @@ def image_visible_to(connection: Connection, *, sha256: str, user_id: int, now: 
                 continue
             if pattern is not None and not pattern.matches(read.plate):
                 continue
-            if not attributes_match(wanted, read):
-                continue
-            return True
-    return False
+            if attributes_match(wanted, read):
+                yield read
 
 
 def alert_image_visible_to(connection: Connection, *, sha256: str, caller: Caller) -> bool:
@@ -107,29 +105,9 @@ def visible_images(
     candidates = connection.execute(
         sa.select(*_read_columns(), reads.c.image_sha256, reads.c.crop_sha256).where(named)
     ).all()
-    active = connection.execute(
-        sa.select(slices).where(
-            slices.c.user_id == caller.user_id,
-            slices.c.revoked_at.is_(None),
-            slices.c.expires_at > now,
-            case_access_condition(caller.user_id),
-        )
-    ).all()
     visible: set[str] = set()
-    for slice_row in active:
-        cameras = slice_cameras(slice_row)
-        pattern = slice_pattern(slice_row)
-        attributes = slice_attributes(slice_row)
-        for read in candidates:
-            if not slice_row.time_from <= read.captured_at < slice_row.time_to:
-                continue
-            if cameras is not None and read.camera_id not in cameras:
-                continue
-            if pattern is not None and not pattern.matches(read.plate):
-                continue
-            if not attributes_match(attributes, read):
-                continue
-            visible.update({read.image_sha256, read.crop_sha256} & wanted)
+    for read in _in_slices(connection, candidates, user_id=caller.user_id, now=now):
+        visible.update({read.image_sha256, read.crop_sha256} & wanted)
     rest = wanted - visible
     if rest:
         visible.update(
