@@ -288,7 +288,15 @@ def _forget_profiles(data: Path) -> None:
             SecretStore(settings.profile_id).wipe()
 
 
-def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
+# `make demo DEMO_ARGS="--as supervisor"`: the seeded user each role's desk opens as.
+DEMO_ROLES = {
+    "detective": "detective",
+    "technician": "evidence_technician",
+    "supervisor": "supervisor",
+}
+
+
+def launch(*, data: Path, reseed: bool, screenshots: Path | None, role: str = "detective") -> int:
     from app.core.errors import KnownError
     from app.main import display_error, run_gui
 
@@ -305,22 +313,30 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
         print(f"Demo hub running at {hub.url} (stops when the window closes).", flush=True)
         profile = demo_profile(data, username=detective["username"], hub_url=hub.url)
         workstation = Workstation.open(profile_dir=profile, hub_url=hub.url)
-        supervisor = None
+        desk_user: Workstation | None = None
         try:
             if workstation.session is None:
                 sign_in(workstation, detective)
             slice_id = _demo_slice(workstation, case_number)
             desk = None
-            if screenshots is not None:
+            if screenshots is not None or role == "supervisor":
                 _simulated_history(workstation, seeded=seeded, data=data)
                 _overbroad_search(workstation, case_number, slice_id)
+            if screenshots is not None:
                 desk = partial(_desk_screens, seeded=seeded, data=data, hub_url=hub.url)
+            if role != "detective":
+                desk_user = _open_as(DEMO_ROLES[role], seeded=seeded, data=data, hub_url=hub.url)
+                if role == "technician":
+                    _detective_marks(workstation, case_number)
+                who = desk_user.session
+                if who is not None:
+                    print(f"Signed in as {who.display_name} ({who.username}).", flush=True)
             return run_gui(
-                workstation=workstation,
+                workstation=desk_user or workstation,
                 demo=True,
                 initial_case=case_number,
                 initial_purpose=DEMO_PURPOSE,
-                start_sync_slice=slice_id,
+                start_sync_slice=slice_id if desk_user is None else None,
                 screenshots_dir=screenshots,
                 more_screenshots=desk,
             )
@@ -328,9 +344,37 @@ def launch(*, data: Path, reseed: bool, screenshots: Path | None) -> int:
             print(f"platedesk demo: {exc}", file=sys.stderr)
             return 1
         finally:
-            if supervisor is not None:
-                supervisor.close()
+            if desk_user is not None:
+                desk_user.close()
             workstation.close()
+
+
+def _open_as(role: str, *, seeded: dict[str, Any], data: Path, hub_url: str) -> Workstation:
+    """The demo user of `role`, signed in on a profile of their own."""
+    from app.workstation import Workstation
+
+    user = user_of(seeded, role)
+    profile = demo_profile(data, username=user["username"], hub_url=hub_url)
+    workstation = Workstation.open(profile_dir=profile, hub_url=hub_url)
+    if workstation.session is None:
+        sign_in(workstation, user)
+    return workstation
+
+
+def _detective_marks(detective: Workstation, case_number: str) -> None:
+    """Three reads the demo detective marks as evidence (once), for the technician's desk."""
+    from app.core.records import SearchQuery
+
+    if detective.case_evidence(case_number=case_number):
+        return
+    rows = detective.search.run(
+        SearchQuery(case_number=case_number, purpose=DEMO_PURPOSE, pattern=None), limit=3
+    ).rows
+    for read in rows:
+        detective.mark_evidence(
+            read_id=read.read_id, case_number=case_number,
+            note="Demo: the vehicle leaving the pharmacy lot.",
+        )  # fmt: skip
 
 
 def _simulated_history(detective: Any, *, seeded: dict[str, Any], data: Path) -> None:
@@ -395,10 +439,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEMO_DATA)
     parser.add_argument("--reseed", action="store_true", help="start over with fresh demo data")
     parser.add_argument("--screenshots", type=Path, help="render the main screens to PNG and quit")
+    parser.add_argument(
+        "--as", dest="role", choices=sorted(DEMO_ROLES), default="detective",
+        help="open the desk of this demo user (default: detective)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     configure_logging()
     try:
-        return launch(data=args.data, reseed=args.reseed, screenshots=args.screenshots)
+        return launch(
+            data=args.data, reseed=args.reseed, screenshots=args.screenshots, role=args.role
+        )
     except LaunchError as exc:
         print(f"platedesk demo: {exc}", file=sys.stderr)
         return 1

@@ -29,7 +29,7 @@ from app.core.records import (
     SliceInfo,
 )
 from app.services.clock import Clock
-from app.ui.desk.actions import DeskActions
+from app.ui.desk.actions import OVERSIGHT_ROLES, DeskActions
 from app.ui.desk.chores import HubChores
 from app.ui.desk.lock_flow import Concealable, LockFlow
 from app.ui.desk.review_flow import ReviewFlow
@@ -256,6 +256,8 @@ class MainWindow(QMainWindow):
         self.lock_flow = LockFlow(self)
         self.desk_actions = DeskActions(self, dark_theme=dark_theme)
         self.desk_actions.apply_role(session)
+        if self.role in OVERSIGHT_ROLES:
+            self.results_tabs.setCurrentWidget(self.review_queue_panel)  # a supervisor's desk
         # What the lock empties: every widget and model that shows case data.
         self.data_holders: tuple[Concealable, ...] = (
             self.results_model,

@@ -177,6 +177,10 @@ def test_menus_follow_the_role(
     runner = TaskRunner()
     window = MainWindow(workstation, runner)
     qtbot.addWidget(window)
+    # A supervisor's desk opens on the review queue; the image pane is the Results tab's.
+    opens_on = window.results_tabs.currentWidget()
+    assert (opens_on is window.review_queue_panel) is (role in {"supervisor", "admin"})
+    window.results_tabs.setCurrentWidget(window.results_view)
     assert window.desk_actions.mark_evidence.isVisible() is review
     assert window.desk_actions.mark_misread.isVisible() is review
     assert all(
