@@ -39,7 +39,7 @@ from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 
 from app.core.records import SearchQuery
-from app.demo import running_hub
+from app.demo import running_hub, totp_now, user_of
 from app.ui.operations.export import export_packet
 from app.ui.workers import Lane, TaskRunner
 from app.workstation import Workstation
@@ -166,6 +166,25 @@ def _give_images(workstation: Workstation, read_ids: list[str]) -> None:
                 )
 
 
+def _confirmed_by_technician(
+    hub_url: str, folder: Path, seeded: dict[str, Any], case_number: str, read_ids: list[str]
+) -> None:
+    """The case's evidence technician confirms the proposed holds (a packet holds the
+    case's confirmed evidence: issue 22)."""
+    user = user_of(seeded, "evidence_technician")
+    technician = Workstation.open(profile_dir=folder / "technician", hub_url=hub_url)
+    try:
+        technician.login(
+            username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
+        )
+        for start in range(0, len(read_ids), 200):
+            technician.evidence.confirm(
+                case_number=case_number, read_ids=read_ids[start : start + 200]
+            )
+    finally:
+        technician.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reads", type=int, default=20_000, help="reads in the slice")
@@ -190,6 +209,8 @@ def main() -> None:
             _give_images(workstation, read_ids)
             for read_id in read_ids:
                 workstation.evidence.mark(read_id=read_id, case_number=info.case_number)
+            workstation.evidence.deliver()  # the holds reach the hub, proposed
+            _confirmed_by_technician(hub.url, folder, seeded, info.case_number, read_ids)
             runner = TaskRunner()
             try:
                 idle = _searches(app, runner, workstation, query, count=args.idle_searches)
