@@ -17,7 +17,6 @@ from app.core.oversight import queue_order
 from app.core.plates import parse_pattern
 from app.core.records import SearchQuery
 from app.core.schemas import JustificationRequestPublic
-from app.demo import totp_now
 from app.ui.main_window import MainWindow
 from app.ui.models.review_queue_model import QUEUE_COLUMNS, ReviewQueueModel
 from app.ui.operations import oversight
@@ -31,7 +30,7 @@ from app.ui.widgets.review_queue_panel import (
 from app.ui.widgets.transparency_panel import TransparencyPanel
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
-from tests.support.live_hub import SeededHub
+from tests.support.live_hub import SeededHub, signed_in
 from tests.support.review_items import item
 from tests.support.tools import need_tool
 
@@ -94,11 +93,7 @@ def test_a_question_reaches_the_detective_and_the_answer_returns(
         SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern("1*"))
     )
     assert detective.audit.upload() > 0
-    user = seeded_hub.user("supervisor")
-    supervisor = Workstation.open(profile_dir=tmp_path / "supervisor", hub_url=seeded_hub.url)
-    supervisor.login(
-        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
-    )
+    supervisor = signed_in(seeded_hub, "supervisor", tmp_path / "supervisor")
     try:
         panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
         qtbot.addWidget(panel)
@@ -172,11 +167,7 @@ def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detecti
     assert checked.args == [0]
     assert window.justification_notice.isHidden()
 
-    user = seeded_hub.user("supervisor")
-    supervisor = Workstation.open(profile_dir=tmp_path / "supervisor", hub_url=seeded_hub.url)
-    supervisor.login(
-        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
-    )
+    supervisor = signed_in(seeded_hub, "supervisor", tmp_path / "supervisor")
     supervisor_runner = TaskRunner()
     try:
         desk_window = MainWindow(supervisor, supervisor_runner)
@@ -222,15 +213,6 @@ def test_the_window_shows_the_queue_to_a_supervisor_and_questions_to_the_detecti
     assert detective.oversight.inbox() == []
 
 
-def _supervisor(seeded_hub: SeededHub, profile: Path) -> Workstation:
-    user = seeded_hub.user("supervisor")
-    supervisor = Workstation.open(profile_dir=profile, hub_url=seeded_hub.url)
-    supervisor.login(
-        username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
-    )
-    return supervisor
-
-
 @pytest.mark.e2e
 @pytest.mark.usefixtures("units")
 def test_the_supervisor_sees_the_reads_an_overbroad_search_returned(
@@ -245,7 +227,7 @@ def test_the_supervisor_sees_the_reads_an_overbroad_search_returned(
         SearchQuery(case_number=case, purpose="robbery", pattern=parse_pattern("2*"))
     )
     assert detective.audit.upload() > 0
-    supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
+    supervisor = signed_in(seeded_hub, "supervisor", tmp_path / "supervisor")
     try:
         panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
         qtbot.addWidget(panel)
@@ -286,7 +268,7 @@ def test_the_supervisor_sees_the_reads_an_overbroad_search_returned(
 def test_transparency_preview_and_monthly_report(
     qtbot: QtBot, seeded_hub: SeededHub, runner: TaskRunner, tmp_path: Path
 ) -> None:
-    supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
+    supervisor = signed_in(seeded_hub, "supervisor", tmp_path / "supervisor")
     try:
         panel = TransparencyPanel(workstation=supervisor, runner=runner)
         qtbot.addWidget(panel)
@@ -341,7 +323,7 @@ def test_random_sample_items_are_approved_together_in_the_queue(
     finally:
         done = seeded_hub.hub_cli("policy", "set", "sample_rate", "0")
         assert done.returncode == 0, done.stderr
-    supervisor = _supervisor(seeded_hub, tmp_path / "supervisor")
+    supervisor = signed_in(seeded_hub, "supervisor", tmp_path / "supervisor")
     try:
         panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
         qtbot.addWidget(panel)

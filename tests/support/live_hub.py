@@ -97,15 +97,22 @@ def cli_json(*args: str, stdin: str | None = None) -> Any:
 JUSTIFICATION = "Vehicle seen leaving the pharmacy robbery on Lincolnway, find its route"
 
 
-@pytest.fixture
-def synced_workstation(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[Workstation, str]]:
-    """The demo detective signed in, with a slice of their case synced; (workstation, case)."""
-    user = seeded_hub.user("detective")
-    workstation = Workstation.open(profile_dir=tmp_path / "profile", hub_url=seeded_hub.url)
+def signed_in(seeded_hub: SeededHub, role: str, profile: Path) -> Workstation:
+    """The seeded user of `role` signed in at the hub on the profile folder given; the
+    caller closes the workstation."""
+    user = seeded_hub.user(role)
+    workstation = Workstation.open(profile_dir=profile, hub_url=seeded_hub.url)
     workstation.login(
         username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
     )
-    case = seeded_hub.case_for(user["username"])
+    return workstation
+
+
+@pytest.fixture
+def synced_workstation(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[Workstation, str]]:
+    """The demo detective signed in, with a slice of their case synced; (workstation, case)."""
+    workstation = signed_in(seeded_hub, "detective", tmp_path / "profile")
+    case = seeded_hub.case_for(seeded_hub.user("detective")["username"])
     now = datetime.now(UTC)
     created = workstation.slices.request(
         case_number=case,
@@ -122,12 +129,8 @@ def synced_workstation(seeded_hub: SeededHub, tmp_path: Path) -> Iterator[tuple[
 def confirm_holds(seeded_hub: SeededHub, profile: Path, case: str, read_ids: list[str]) -> None:
     """The case's evidence technician, on a profile of their own, confirms the proposed
     holds on these reads (a packet holds the case's confirmed evidence: issue 22)."""
-    user = seeded_hub.user("evidence_technician")
-    technician = Workstation.open(profile_dir=profile, hub_url=seeded_hub.url)
+    technician = signed_in(seeded_hub, "evidence_technician", profile)
     try:
-        technician.login(
-            username=user["username"], password=user["password"], totp=totp_now(user["totp_secret"])
-        )
         technician.evidence.confirm(case_number=case, read_ids=read_ids)
     finally:
         technician.close()
