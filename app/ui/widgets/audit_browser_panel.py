@@ -97,8 +97,8 @@ class AuditBrowserPanel(QWidget):
         for label, edit in (("User", self.user_edit), ("Device", self.device_edit),
                             ("Case", self.case_edit), ("Action", self.action_edit),
                             ("From", self.from_edit), ("To", self.to_edit)):  # fmt: skip
-            hint = edit.placeholderText()  # the example reads whole, not cut off
-            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(hint) + 16)
+            # Wide enough that the example reads whole (40 px: the padding and frame).
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + 40)
             form.addRow(label, edit)
             edit.returnPressed.connect(self.search)
         form_box = QWidget()
