@@ -201,6 +201,10 @@ def test_charts_draw_and_save_each_as_png(
         image = QImage(str(path))
         assert not image.isNull()
         assert image.width() >= 320
+        # A reader sees what each axis counts.
+        titles = [axis.titleText() for axis in panel.views[key].chart().axes()]
+        assert len(titles) == 2, (key, titles)
+        assert all(titles), (key, titles)
 
 
 def test_a_detective_is_refused_each_panel(

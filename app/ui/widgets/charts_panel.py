@@ -58,9 +58,11 @@ def _bars(
     categories: list[str],
     sets: dict[str, list[int]],
     *,
+    axis_titles: tuple[str, str],
     horizontal: bool = False,
     stacked: bool = False,
 ) -> None:
+    """Bars over `categories`; `axis_titles` names the categories' axis, then the counts'."""
     chart.removeAllSeries()
     for axis in chart.axes():
         chart.removeAxis(axis)
@@ -82,7 +84,9 @@ def _bars(
     chart.addSeries(series)
     labels = QBarCategoryAxis()
     labels.append(categories or ["none"])
+    labels.setTitleText(axis_titles[0])
     values_axis = QValueAxis()
+    values_axis.setTitleText(axis_titles[1])
     values_axis.setRange(0, max(1, top))
     values_axis.setLabelFormat("%d")
     values_axis.setTickCount(min(max(2, top + 1), 6))
@@ -114,6 +118,7 @@ def _days_line(chart: QChart, points: list[tuple[date, int]]) -> None:
     chart.addSeries(series)
     days = QDateTimeAxis()
     days.setFormat("MM-dd")
+    days.setTitleText("Day (UTC)")
     days.setTickCount(min(max(2, len(points)), 7))
     if points:
         first, last = points[0][0], points[-1][0]
@@ -124,6 +129,7 @@ def _days_line(chart: QChart, points: list[tuple[date, int]]) -> None:
     counts = QValueAxis()
     counts.setRange(0, max([1, *(c for _, c in points)]))
     counts.setLabelFormat("%d")
+    counts.setTitleText("Searches")
     counts.applyNiceNumbers()
     chart.addAxis(days, Qt.AlignmentFlag.AlignBottom)
     chart.addAxis(counts, Qt.AlignmentFlag.AlignLeft)
@@ -203,6 +209,7 @@ class ChartsPanel(QWidget):
             self.views["flags_per_rule"].chart(),
             [c.key.replace("_", " ") for c in data.flags_per_rule],
             {"flags": [c.searches for c in data.flags_per_rule]},
+            axis_titles=("Rule", "Searches flagged"),
             horizontal=True,
         )
         self.views["decisions"].chart().setTitle(
@@ -216,6 +223,7 @@ class ChartsPanel(QWidget):
             [f"{day:%m-%d}" for day in decision_days],
             {DECISION_WORDS.get(k, k): [counts.get((day, k), 0) for day in decision_days]
              for k in kinds} or {"decisions": []},
+            axis_titles=("Day (UTC)", "Decisions"),
             stacked=True,
         )  # fmt: skip
         users = list(reversed(data.users_by_volume[:TOP_USERS]))
@@ -223,6 +231,7 @@ class ChartsPanel(QWidget):
             self.views["users_by_volume"].chart(),
             [u.key for u in users],
             {"searches": [u.searches for u in users]},
+            axis_titles=("User", "Searches"),
             horizontal=True,
         )
         total = sum(d.count for d in days)
