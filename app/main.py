@@ -32,10 +32,11 @@ from app.config.paths import resource_path
 from app.core.errors import KnownError
 from app.core.heap import freeze_startup_objects
 from app.ui.collector import GuiThreadCollector
+from app.ui.desk.case_flow import GATE_CHECKING
 from app.ui.dialogs.first_run import FirstRunDialog
 from app.ui.dialogs.sign_in import SignInDialog
 from app.ui.display_check import display_problem
-from app.ui.main_window import GATE_CHECKING, MainWindow
+from app.ui.main_window import MainWindow
 from app.ui.smoke import render_first_window
 from app.ui.style import apply_style
 from app.ui.workers import TaskRunner

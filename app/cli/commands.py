@@ -12,15 +12,15 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from app import __version__
 from app.cli import audit_trail, connect, evidence, read_plate, review, transparency
+from app.cli.output import print_result
 from app.config.settings import load_settings
-from app.core.canonical import parse_utc, utc_iso
+from app.core.canonical import parse_utc
 from app.core.errors import ErrorKind, KnownError
 from app.core.plates import parse_pattern
 from app.core.records import (
@@ -262,7 +262,7 @@ def run(argv: list[str]) -> int:
     finally:
         if workstation is not None:
             workstation.close()
-    _print(result, as_json=args.json)
+    print_result(result, as_json=args.json)
     if (
         workstation is not None
         and workstation.session is not None
@@ -283,7 +283,7 @@ def _verify_excerpt(args: argparse.Namespace) -> int:
     except KnownError as exc:
         print(f"platedesk: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    _print(result, as_json=args.json)
+    print_result(result, as_json=args.json)
     if not ok:
         print("platedesk: the audit excerpt was changed after it was exported.", file=sys.stderr)
         return EXIT_ERROR
@@ -298,59 +298,6 @@ def _deliver_journal(workstation: Workstation) -> None:
         workstation.audit.upload()
     except KnownError as exc:
         log.warning("audit events wait for delivery: %s", exc.__class__.__name__)
-
-
-def _print(result: Any, *, as_json: bool) -> None:
-    plain = _plain(result)
-    if as_json:
-        print(json.dumps(plain, indent=None, ensure_ascii=False))
-    elif isinstance(plain, dict):
-        for key, value in plain.items():
-            if _is_table(value):
-                print(f"{key}:" if value else f"{key}: none")
-                for line in _table(value):
-                    print(f"  {line}")
-            elif isinstance(value, list | dict):
-                print(f"{key}: {json.dumps(value, ensure_ascii=False)}")
-            else:
-                print(f"{key}: {value}")
-    elif _is_table(plain):
-        for line in _table(plain):
-            print(line)
-    else:
-        print(json.dumps(plain, indent=2, ensure_ascii=False))
-
-
-def _is_table(value: Any) -> bool:
-    """A list of records (dicts), shown to people as a table."""
-    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
-
-
-def _table(rows: list[dict[str, Any]]) -> list[str]:
-    """Rows as aligned columns under a header; an empty value is shown as "-"."""
-    if not rows:
-        return []
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    cells = [
-        ["-" if row.get(c) in (None, "") else str(row.get(c)) for c in columns] for row in rows
-    ]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = [columns, *cells]
-    return [
-        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in lines
-    ]
-
-
-def _plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, datetime):
-        return utc_iso(value)
-    return value
 
 
 def _status(ws: Workstation, args: argparse.Namespace) -> Any:

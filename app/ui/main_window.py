@@ -22,14 +22,12 @@ from app.core.plates import PlatePattern
 from app.core.records import (
     AlertRecord,
     CameraInfo,
-    CaseInfo,
-    PurposeInfo,
     SearchQuery,
     SessionInfo,
-    SliceInfo,
 )
 from app.services.clock import Clock
 from app.ui.desk.actions import OVERSIGHT_ROLES, DeskActions
+from app.ui.desk.case_flow import GATE_CHOOSE, CaseFlow
 from app.ui.desk.chores import HubChores
 from app.ui.desk.lock_flow import Concealable, LockFlow
 from app.ui.desk.review_flow import ReviewFlow
@@ -37,11 +35,9 @@ from app.ui.dialogs.compare_dialog import CompareDialog
 from app.ui.dialogs.export_dialog import EXPORT_ROLES, ExportDialog
 from app.ui.dialogs.multi_place_dialog import MultiPlaceDialog
 from app.ui.dialogs.slice_dialog import SliceDialog
-from app.ui.errors import user_message
 from app.ui.formatting import count_of
 from app.ui.idle import IdleWatcher
 from app.ui.models.results_model import ResultsTableModel
-from app.ui.operations import catalog as catalog_ops
 from app.ui.widgets.alerts_panel import AlertBanner, AlertsPanel
 from app.ui.widgets.case_bar import CaseBar
 from app.ui.widgets.desk_tabs import DeskTabs
@@ -67,9 +63,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GATE_CHOOSE = "Choose a case and purpose to search"
-GATE_NEED_SLICE = "Request the reads this case needs (Request reads…) before searching"
-GATE_CHECKING = "Checking which reads this case has on this workstation…"
 DEMO_BANNER = "Demo session: synthetic data on a local demo hub"
 INSECURE_KEYRING = "Secrets are stored in a plaintext keyring (test backend)"
 ALERTS_TAB = "Alerts"
@@ -125,10 +118,6 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.workstation = workstation
         self.runner = runner
-        self._initial = (initial_case, initial_purpose)
-        self._cases: list[CaseInfo] | None = None
-        self._purposes: list[PurposeInfo] | None = None
-        self._gate_request = 0
         self.closing = False
         self.last_query: SearchQuery | None = None
         self.compare_dialogs: list[CompareDialog] = []
@@ -252,6 +241,7 @@ class MainWindow(QMainWindow):
 
         # -- the flows: review, the hub's chores, the lock; then the actions -----
         self.review_flow = ReviewFlow(self)
+        self.case_flow = CaseFlow(self, initial_case=initial_case, initial_purpose=initial_purpose)
         self.chores = HubChores(self, clock or Clock())
         self.lock_flow = LockFlow(self)
         self.desk_actions = DeskActions(self, dark_theme=dark_theme)
@@ -273,7 +263,7 @@ class MainWindow(QMainWindow):
         )
 
         # -- wiring -----------------------------------------------------------
-        self.case_bar.selection_changed.connect(self._selection_changed)
+        self.case_bar.selection_changed.connect(self.case_flow.selection_changed)
         self.case_bar.request_reads_clicked.connect(self.open_slice_dialog)
         self.search_panel.search_requested.connect(self._search)
         self.search_panel.results_outdated.connect(self._drop_results)
@@ -302,8 +292,8 @@ class MainWindow(QMainWindow):
         self.justification_notice.answer_requested.connect(self.chores.open_answer)
         self.idle_watcher.idle.connect(self.lock_flow.lock)
 
-        self._set_gate(GATE_CHOOSE)
-        self._load_reference_data()
+        self.case_flow.set_gate(GATE_CHOOSE)
+        self.case_flow.load_reference_data()
         self.chores.refresh_status()
         self.chores.run_due_chores()  # the hub check is due at once
         self.chores.timer.start()
@@ -366,105 +356,14 @@ class MainWindow(QMainWindow):
                 f"{session.role.replace('_', ' ')}"
             )
 
-    # -- reference data --------------------------------------------------
-
-    def _load_reference_data(self) -> None:
-        catalog_ops.load_reference_data(
-            workstation=self.workstation, runner=self.runner, on_cases=self._cases_arrived,
-            on_purposes=self._purposes_arrived, on_cameras=self._cameras_arrived,
-            on_failure=self._reference_failed,
-        )  # fmt: skip
-
-    def _cameras_arrived(self, cameras: list[CameraInfo]) -> None:
-        self.cameras = list(cameras)
-        self.search_panel.set_cameras(cameras)
-        self.sightings_panel.set_cameras(cameras)
-        self.cameras_loaded.emit(len(cameras))
-
-    def _cases_arrived(self, cases: list[CaseInfo]) -> None:
-        self._cases = cases
-        self.case_bar.set_cases(cases)
-        self._maybe_ready()
-
-    def _purposes_arrived(self, purposes: list[PurposeInfo]) -> None:
-        self._purposes = purposes
-        self.case_bar.set_purposes(purposes)
-        self._maybe_ready()
-
-    def _reference_failed(self, exc: BaseException) -> None:
-        self.chores.note_hub(exc)
-        self.statusBar().showMessage(user_message(exc))
-
-    def _maybe_ready(self) -> None:
-        if self._cases is None or self._purposes is None or self.is_ready:
-            return
-        case_number, purpose = self._initial
-        if case_number is not None or purpose is not None:
-            if not self.case_bar.select(case_number=case_number, purpose=purpose):
-                self.statusBar().showMessage(
-                    f"Case {case_number} or purpose {purpose} is not among yours; choose them above."
-                )
-        elif len(self._cases) == 1:
-            self.case_bar.select(case_number=self._cases[0].case_number)
-        self.is_ready = True
-        self.ready.emit()
-
-    # -- the case gate ---------------------------------------------------
+    # -- the case gate (app.ui.desk.case_flow) ------------------------------
 
     @property
     def gate_reason(self) -> str | None:
         return self.search_panel.gate_reason
 
-    def _set_gate(self, reason: str | None) -> None:
-        changed = reason != self.search_panel.gate_reason
-        self.search_panel.set_gate(reason)
-        self.desk_actions.update()
-        if changed:
-            self.gate_changed.emit(reason)
-
-    def _selection_changed(self) -> None:
-        case_number = self.case_bar.case_number
-        self.last_query = None
-        self.results_model.clear()
-        self.count_label.clear()
-        self.image_pane.case_number = case_number
-        self.image_pane.show_read(None)
-        self.evidence_panel.set_case(case_number)
-        self._sightings_plate = None
-        self.sightings_panel.clear()
-        if self.multi_place_dialog is not None:
-            self.multi_place_dialog.close()
-        title = f"Platedesk — case {case_number}" if case_number else "Platedesk"
-        self.setWindowTitle(title)
-        self.refresh_gate()
-        self.review_flow.load_saved_searches()
-
     def refresh_gate(self) -> None:
-        """Searching needs a case, a purpose, and a slice of the case with reads synced."""
-        self._gate_request += 1
-        case_number, purpose = self.case_bar.case_number, self.case_bar.purpose
-        if case_number is None or purpose is None:
-            self._set_gate(GATE_CHOOSE)
-            return
-        if self.search_panel.gate_reason is not None:
-            self._set_gate(GATE_CHECKING)
-        request = self._gate_request
-        catalog_ops.case_slices(
-            workstation=self.workstation, runner=self.runner, case_number=case_number,
-            on_success=lambda slices: self._slices_arrived(request, purpose, slices),
-            on_failure=lambda exc: self._slices_failed(request, exc),
-        )  # fmt: skip
-
-    def _slices_arrived(self, request: int, purpose: str, slices: list[SliceInfo]) -> None:
-        if request != self._gate_request:
-            return
-        synced = any(s.purpose == purpose and (s.complete or s.synced_reads > 0) for s in slices)
-        self._set_gate(None if synced else GATE_NEED_SLICE)
-
-    def _slices_failed(self, request: int, exc: BaseException) -> None:
-        if request != self._gate_request:
-            return
-        self._set_gate(user_message(exc))
+        self.case_flow.refresh_gate()
 
     # -- search ----------------------------------------------------------
 
@@ -620,6 +519,10 @@ class MainWindow(QMainWindow):
     def start_sync(self, slice_id: str) -> None:
         """Sync a slice with the progress bar in the status bar."""
         self.sync_panel.start(slice_id)
+
+    def forget_sightings(self) -> None:
+        self._sightings_plate = None
+        self.sightings_panel.clear()
 
     def restore_sightings(self) -> None:
         """After unlock: the plate whose sightings were on screen, shown again."""

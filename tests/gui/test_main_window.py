@@ -18,14 +18,9 @@ from app.cache.reads import ReadRepository
 from app.core.records import SearchQuery
 from app.demo import totp_now
 from app.sync.client import HubUnreachable
+from app.ui.desk.case_flow import GATE_CHOOSE, GATE_NEED_SLICE
 from app.ui.formatting import count_of
-from app.ui.main_window import (
-    DEMO_BANNER,
-    GATE_CHOOSE,
-    GATE_NEED_SLICE,
-    INSECURE_KEYRING,
-    MainWindow,
-)
+from app.ui.main_window import DEMO_BANNER, INSECURE_KEYRING, MainWindow
 from app.ui.widgets.image_pane import NOT_DECODED
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation

@@ -17,9 +17,10 @@ from pytestqt.qtbot import QtBot
 
 from app.core.records import SyncProgress
 from app.demo import totp_now
+from app.ui.desk.case_flow import GATE_NEED_SLICE
 from app.ui.dialogs.slice_dialog import SliceDialog
 from app.ui.formatting import count_of
-from app.ui.main_window import GATE_NEED_SLICE, MainWindow
+from app.ui.main_window import MainWindow
 from app.ui.widgets.sync_panel import SyncPanel
 from app.ui.workers import Lane, TaskRunner
 from app.ui.workers.task_runner import BACKGROUND_NICE

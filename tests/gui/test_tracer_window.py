@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.demo import totp_now
+from app.ui.desk.case_flow import GATE_CHOOSE, GATE_NEED_SLICE
 from app.ui.dialogs.sign_in import SignInDialog
-from app.ui.main_window import GATE_CHOOSE, GATE_NEED_SLICE, MainWindow
+from app.ui.main_window import MainWindow
 from app.ui.workers import TaskRunner
 from app.workstation import Workstation
 from tests.support.live_hub import JUSTIFICATION, SeededHub

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.commands import _print
+from app.cli.output import print_result
 
 HOLDS = {
     "case_number": "2026-004211",
@@ -21,7 +21,7 @@ HOLDS = {
 
 
 def test_evidence_holds_without_json_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
-    _print(HOLDS, as_json=False)
+    print_result(HOLDS, as_json=False)
     assert capsys.readouterr().out.splitlines() == [
         "case_number: 2026-004211",
         "holds:",
@@ -32,7 +32,7 @@ def test_evidence_holds_without_json_is_a_table(capsys: pytest.CaptureFixture[st
 
 
 def test_with_json_it_stays_json(capsys: pytest.CaptureFixture[str]) -> None:
-    _print(HOLDS, as_json=True)
+    print_result(HOLDS, as_json=True)
     assert capsys.readouterr().out.startswith('{"case_number": "2026-004211", "holds": [{')
 
 
