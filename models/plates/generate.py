@@ -335,7 +335,8 @@ def _surround(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 def _perspective(rng: np.random.Generator, w: float, h: float, *, steep: bool = False) -> np.ndarray:
     """The plate's four corners after yaw, pitch and roll, as seen by a pinhole camera.
-    `steep` (held-out evaluation only): yaw 20-35 degrees either way and roll about 8."""
+    `steep` (the steep held-out sets, and the training mix's steep share: models.plates.mix):
+    yaw 20-35 degrees either way and roll about 8."""
     yaw = math.radians(rng.uniform(-35, 35) if rng.random() < 0.6 else rng.uniform(-10, 10))
     pitch = math.radians(rng.uniform(-20, 20))
     roll = math.radians(rng.normal(0, 4))
