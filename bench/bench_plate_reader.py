@@ -10,7 +10,9 @@ rectification (exact accuracy and latency per frame). `--frames-dir` adds a fold
 more frames with a labels JSON (`python -m models.plates.heldout` writes the format;
 making them needs the `train` extra's fonts). When rapidocr-onnxruntime is
 installed (pip install -e '.[bench]'), its recognizer reads the same crops in the same run
-as the baseline. Prints JSON. Targets (issue 23): <= 5 ms a crop (aim 2), <= 60 ms a
+as the baseline. `--model` (repeatable) measures other model files in the same run, each
+on the same data (an old and a new model side by side); the load average is reported at
+the start and the end. Prints JSON. Targets (issue 23): <= 5 ms a crop (aim 2), <= 60 ms a
 frame, load <= 200 ms, and better than rapidocr on accuracy and speed.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -114,18 +117,8 @@ def _before_after(run: Any) -> dict[str, Any]:
     return {"unrectified": run(rectify=False), "rectified": run(rectify=True)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--crops", type=int, default=400)
-    ap.add_argument("--frames", type=int, default=12)
-    ap.add_argument("--frames-dir", type=Path, help="a folder of more frames and its labels")
-    ap.add_argument("--labels", default="frames.json", help="the labels file in --frames-dir")
-    args = ap.parse_args()
-
-    import cv2
-
-    cv2.setNumThreads(1)  # one CPU thread for OpenCV too, as for onnxruntime
-    path = default_model_path()
+def _measure(path: Path, args: argparse.Namespace) -> tuple[dict[str, Any], np.ndarray, list[str]]:
+    """Every measurement of one model file: (results, the crops, their texts)."""
     started = time.perf_counter()
     reader = OnnxPlateReader(path, threads=1)
     load_ms = (time.perf_counter() - started) * 1000
@@ -171,7 +164,7 @@ def main() -> None:
         }
 
     result: dict[str, Any] = {
-        "model": path.name,
+        "model": str(path),
         "model_bytes": path.stat().st_size,
         "model_load_ms": round(load_ms, 1),
         "crops": len(texts),
@@ -181,9 +174,34 @@ def main() -> None:
         "steep_crops": len(steep_texts),
         "steep_crop_voted": steep_voted,
         "frame_1920x1080": frame_sets,
-        "rapidocr_same_crops": _rapidocr(images, texts),
     }
-    print(json.dumps(result, indent=2))
+    return result, images, texts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--crops", type=int, default=400)
+    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--frames-dir", type=Path, help="a folder of more frames and its labels")
+    ap.add_argument("--labels", default="frames.json", help="the labels file in --frames-dir")
+    ap.add_argument("--model", type=Path, action="append",
+                    help="a model file to measure (repeat to compare; default: the shipped one)")  # fmt: skip
+    args = ap.parse_args()
+
+    import cv2
+
+    cv2.setNumThreads(1)  # one CPU thread for OpenCV too, as for onnxruntime
+    load_before = os.getloadavg()
+    runs = []
+    for path in args.model or [default_model_path()]:
+        result, images, texts = _measure(path, args)
+        runs.append(result)
+    rapidocr = _rapidocr(images, texts)
+    out: dict[str, Any] = runs[0] if len(runs) == 1 else {"runs": runs}
+    out["rapidocr_same_crops"] = rapidocr
+    out["load_average"] = {"start": [round(x, 2) for x in load_before],
+                           "end": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -335,7 +335,8 @@ def _surround(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 def _perspective(rng: np.random.Generator, w: float, h: float, *, steep: bool = False) -> np.ndarray:
     """The plate's four corners after yaw, pitch and roll, as seen by a pinhole camera.
-    `steep` (held-out evaluation only): yaw 20-35 degrees either way and roll about 8."""
+    `steep` (the steep held-out sets, and the training mix's steep share: models.plates.mix):
+    yaw 20-35 degrees either way and roll about 8."""
     yaw = math.radians(rng.uniform(-35, 35) if rng.random() < 0.6 else rng.uniform(-10, 10))
     pitch = math.radians(rng.uniform(-20, 20))
     roll = math.radians(rng.normal(0, 4))
@@ -451,9 +452,9 @@ def to_input(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA if gray.shape[1] > WIDTH else cv2.INTER_LINEAR)
 
 
-def sample(seed: int, index: int, *, steep: bool = False) -> Sample:
-    """Training sample `index` of the stream `seed`: a degraded plate crop and its text.
-    `steep` (held-out evaluation only): the plate at a steep angle (_perspective)."""
+def crop(seed: int, index: int, *, steep: bool = False) -> tuple[np.ndarray, str]:
+    """Sample `index` of the stream `seed` at camera resolution, before the resize to the
+    model's input: (gray crop, text). `steep`: the plate at a steep angle (_perspective)."""
     rng = np.random.default_rng([seed, index])
     plate_width = rng.uniform(50, 200)
     scene, quad, text = scene_with_plate(rng, plate_width, steep=steep)
@@ -465,5 +466,12 @@ def sample(seed: int, index: int, *, steep: bool = False) -> Sample:
     px0, py0 = max(0, x - pad), max(0, y - pad)
     region = gray[py0 : y + h + pad, px0 : x + w + pad]
     region = _degrade(rng, region, night)
-    crop = region[y - py0 : y - py0 + h, x - px0 : x - px0 + w]
-    return Sample(to_input(crop), text)
+    return region[y - py0 : y - py0 + h, x - px0 : x - px0 + w], text
+
+
+def sample(seed: int, index: int, *, steep: bool = False) -> Sample:
+    """Training sample `index` of the stream `seed`: a degraded plate crop and its text.
+    `steep` (held-out sets; training draws it through models.plates.mix): the plate at a
+    steep angle (_perspective)."""
+    gray, text = crop(seed, index, steep=steep)
+    return Sample(to_input(gray), text)
