@@ -15,10 +15,10 @@ from app.vision.plate_reader import NO_MODEL, OnnxPlateReader, load_plate_reader
 from app.vision.rectify import OUT_HEIGHT, OUT_WIDTH, find_row, rectified
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "plates"
-# Measured with the committed model on the 200 steep held-out crops: 57.5% exact read
-# as they are, 62.5% rectified; floors a little under them.
-STEEP_RECTIFIED_FLOOR = 0.59
-STEEP_FRAMES_FLOOR = 10  # of the 12 steep held-out frames read exactly (11 measured)
+# Measured with the committed model on the 200 steep held-out crops: 63.5% exact read
+# as they are, 67.0% rectified; floors a little under them.
+STEEP_RECTIFIED_FLOOR = 0.63
+STEEP_FRAMES_FLOOR = 9  # of the 12 steep held-out frames read exactly (10 measured)
 
 
 @pytest.fixture(scope="module")
