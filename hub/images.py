@@ -21,7 +21,6 @@ import hashlib
 import os
 import re
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
@@ -508,33 +507,6 @@ def open_image_store(settings: HubSettings) -> ImageStore:
     return S3ImageStore(bucket, prefix, writer_threads=settings.image_writer_threads or S3_THREADS)
 
 
-# Each store's writer threads, made on first use and kept for the process (starting
-# a pool of 16 threads for every batch cost more CPU than checking its JPEGs); kept
-# apart from the store, which the purge may pickle. A pool goes with its store.
-_WRITER_POOLS: weakref.WeakKeyDictionary[ImageStore, ThreadPoolExecutor] = (
-    weakref.WeakKeyDictionary()
-)
-_WRITER_POOLS_LOCK = threading.Lock()
-
-
-def writer_pool(store: ImageStore) -> ThreadPoolExecutor:
-    """The store's writer threads (store.writer_threads of them), shared by its writers."""
-    with _WRITER_POOLS_LOCK:
-        pool = _WRITER_POOLS.get(store)
-        if pool is None:
-            pool = ThreadPoolExecutor(store.writer_threads, thread_name_prefix="image-store")
-            _WRITER_POOLS[store] = pool
-        return pool
-
-
-def close_writer_pool(store: ImageStore) -> None:
-    """Stop the store's writer threads (once every write handed to them is done)."""
-    with _WRITER_POOLS_LOCK:
-        pool = _WRITER_POOLS.pop(store, None)
-    if pool is not None:
-        pool.shutdown(wait=True)
-
-
 class ImageWriter:
     """Files handed over batch by batch, written on the store's writer threads, or at
     once in the caller's thread when the store has none (the default).
@@ -549,6 +521,7 @@ class ImageWriter:
         self.store = store
         self._pending: list[tuple[str, bytes, bool]] = []
         self._queued: set[str] = set()
+        self._pool: ThreadPoolExecutor | None = None
         self._tasks: list[Future[None]] = []
         self._failure: BaseException | None = None
 
@@ -580,7 +553,11 @@ class ImageWriter:
             except Exception as exc:  # raised by wait(), as from a thread
                 self._failure = self._failure or exc
             return
-        self._tasks.append(writer_pool(self.store).submit(self._write_chunk, chunk))
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self.store.writer_threads, thread_name_prefix="image-store"
+            )
+        self._tasks.append(self._pool.submit(self._write_chunk, chunk))
 
     def _write_chunk(self, chunk: list[tuple[str, bytes, bool]]) -> None:
         failure: BaseException | None = None
@@ -605,5 +582,8 @@ class ImageWriter:
         for task in tasks:
             error = task.exception()
             first = first or error
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         if first is not None and raise_errors:
             raise first

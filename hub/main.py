@@ -48,7 +48,7 @@ from hub.core.config import HubSettings, load_secret
 from hub.core.db import Database
 from hub.core.security import CursorSigner, PasswordService, TokenService
 from hub.errors import HubError
-from hub.images import close_writer_pool, open_image_store
+from hub.images import open_image_store
 from hub.jobs import RetentionJob
 from hub.notify import ChangeListener
 from hub.sessions import SESSIONS
@@ -113,7 +113,6 @@ def create_app(
             context.listener = None
         if job is not None:
             await job.stop()
-        close_writer_pool(context.images)
         if database is None:
             db.dispose()
 
