@@ -168,7 +168,7 @@ async def _measure(
             for _ in range(args.streams)
         ]
         await asyncio.wait_for(ready.wait(), timeout=300)
-        await asyncio.sleep(2)  # let the last streams settle into their loops
+        await asyncio.sleep(args.settle)  # let the last streams settle into their loops
         cpu = _cpu_seconds(pid)
         await asyncio.sleep(args.idle)
         idle_cpu = (_cpu_seconds(pid) - cpu) / args.idle
@@ -205,6 +205,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--idle", type=float, default=10.0)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=2.0,
+        help="seconds between the last stream's ready and the idle measurement",
+    )
     parser.add_argument("--alerts", type=int, default=5)
     parser.add_argument("--admin-db", default=ADMIN_URL)
     parser.add_argument(
