@@ -13,6 +13,11 @@ serve` process starts; once every stream said `ready`:
   the time from its post until each stream receives the alert: p50, p95 and max over
   every stream and alert.
 
+With --baseline-src DIR (a checkout of the hub as it was, e.g. `git archive` of an
+earlier commit), a third mode runs that code's hub with LISTEN/NOTIFY too
+(`notify_baseline_*`), for a before/after of the pushed streams in the same run.
+Each mode records the 1-minute load average when its idle measurement ends.
+
 The streams share one session, so the polling streams' session checks hit the
 session cache (per process, 2 s); workstations with a session each would cost the
 polling hub a database query per stream every 2 s besides the 4 polls a second.
@@ -32,6 +37,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -127,6 +134,21 @@ async def _stream(
                 arrivals.setdefault(read_id, []).append(time.perf_counter())
 
 
+@contextmanager
+def _source(folder: Path | None) -> Iterator[None]:
+    """Hubs started meanwhile run the code in `folder` (`python -m` imports from the
+    working directory first); None: this checkout's."""
+    if folder is None:
+        yield
+        return
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(here)
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -146,10 +168,11 @@ async def _measure(
             for _ in range(args.streams)
         ]
         await asyncio.wait_for(ready.wait(), timeout=300)
-        await asyncio.sleep(2)  # let the last streams settle into their loops
+        await asyncio.sleep(args.settle)  # let the last streams settle into their loops
         cpu = _cpu_seconds(pid)
         await asyncio.sleep(args.idle)
         idle_cpu = (_cpu_seconds(pid) - cpu) / args.idle
+        load = os.getloadavg()[0]
         latencies: list[float] = []
         for _ in range(args.alerts):
             body = _read_body(camera)
@@ -171,6 +194,7 @@ async def _measure(
         await asyncio.gather(*tasks, return_exceptions=True)
     return {
         "idle_hub_cpu_seconds_per_s": round(idle_cpu, 3),
+        "load_average_1m": round(load, 2),
         "alert_latency_p50_ms": round(_percentile(latencies, 0.5), 1),
         "alert_latency_p95_ms": round(_percentile(latencies, 0.95), 1),
         "alert_latency_max_ms": round(max(latencies), 1),
@@ -181,8 +205,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--idle", type=float, default=10.0)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=2.0,
+        help="seconds between the last stream's ready and the idle measurement",
+    )
     parser.add_argument("--alerts", type=int, default=5)
     parser.add_argument("--admin-db", default=ADMIN_URL)
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="a source tree of the hub as it was: also measure its pushed streams",
+    )
     args = parser.parse_args()
     name = f"platedesk_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.admin_db, autocommit=True) as admin:
@@ -197,9 +233,15 @@ def main() -> None:
             case = case_of(seeded, detective["username"])
             feed = _hub_cli(data, db, "feed", "add", "--name", "bench")["token"]
             token = ""
-            for mode, listen in (("polling", "false"), ("notify", "true")):
+            modes: list[tuple[str, str, Path | None]] = [
+                ("polling", "false", None),
+                ("notify", "true", None),
+            ]
+            if args.baseline_src is not None:
+                modes.append(("notify_baseline", "true", args.baseline_src.resolve()))
+            for mode, listen, source in modes:
                 os.environ["PLATEDESK_HUB_LISTEN_FOR_CHANGES"] = listen
-                with running_hub(data, db=db) as hub:
+                with _source(source), running_hub(data, db=db) as hub:
                     if not token:
                         _import_hotlist(hub.url, user_of(seeded, "admin"), case)
                         login = httpx.post(

@@ -1,5 +1,9 @@
 """Remote partial plate search ('*7K2*'): p95 with the trigram index vs a plain scan.
 
+The two are timed in interleaved rounds (--rounds), so a change in the machine's
+load falls on both alike; with --keep NAME the filled database is kept for later
+runs (and for EXPLAIN by hand).
+
 Fills a fresh hub (SQLite by default, or --db postgresql://...) with --reads
 reads over the last 29 days, then times the slice estimate a remote search runs
 (count of matching reads in the retention window) both ways. With --before (on
@@ -23,14 +27,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from app.core.plates import PlatePattern, parse_pattern
 from app.core.schemas import CameraPublic
 from hub.catalog import add_camera
 from hub.core.config import HubSettings, create_secret
 from hub.core.db import Database, migrate
+from hub.db.tables import reads
 from hub.db.types import to_ms
 from hub.reads import insert_reads
-from hub.slices import count_matching
+from hub.slices import count_matching, pattern_condition, window_condition
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 
@@ -68,21 +75,28 @@ def _fill(database: Database, count: int, now: datetime) -> None:
 
 
 @contextmanager
-def scratch_database(admin_url: str | None) -> Iterator[str | None]:
-    """None for SQLite; for PostgreSQL a new database beside admin_url's, dropped after."""
+def scratch_database(admin_url: str | None, keep: str | None = None) -> Iterator[str | None]:
+    """None for SQLite; for PostgreSQL a new database beside admin_url's, dropped after.
+
+    With `keep`, the database of that name is made if missing and kept afterwards,
+    so a later run (or EXPLAIN by hand) reuses its filled reads.
+    """
     if admin_url is None:
         yield None
         return
     import psycopg
 
-    name = f"platedesk_bench_{uuid.uuid4().hex[:10]}"
+    name = keep or f"platedesk_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep is None:
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _p95(samples: list[float]) -> float:
@@ -90,7 +104,12 @@ def _p95(samples: list[float]) -> float:
 
 
 def _time_search(
-    database: Database, now: datetime, pattern: PlatePattern, runs: int, *, indexed: bool
+    database: Database,
+    now: datetime,
+    pattern: PlatePattern,
+    runs: int,
+    *,
+    indexed: bool,
 ) -> tuple[list[float], int]:
     samples: list[float] = []
     matches = 0
@@ -106,6 +125,38 @@ def _time_search(
             )  # fmt: skip
             samples.append(time.perf_counter() - begin)
     return samples, matches
+
+
+def _plan_split(
+    database: Database, now: datetime, pattern: PlatePattern, runs: int
+) -> dict[str, float]:
+    """PostgreSQL: the indexed count's planning and execution times apart (median and
+    p95 of EXPLAIN (ANALYZE, SUMMARY)): the tail follows the planning, which estimates
+    the time range on each of the window's day partitions."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(reads)
+        .where(
+            window_condition(reads.c.captured_at, now - timedelta(days=30), now),
+            pattern_condition(reads.c.plate, pattern, "postgresql"),
+        )
+    )
+    planning: list[float] = []
+    execution: list[float] = []
+    with database.read() as connection:
+        compiled = query.compile(dialect=connection.dialect)
+        for _ in range(runs):
+            plan = connection.exec_driver_sql(
+                "EXPLAIN (ANALYZE, SUMMARY, FORMAT JSON) " + str(compiled), compiled.params
+            ).scalar_one()[0]
+            planning.append(plan["Planning Time"] / 1000)
+            execution.append(plan["Execution Time"] / 1000)
+    return {
+        "planning_ms_median": _ms_median(planning),
+        "planning_ms_p95": _p95(planning),
+        "execution_ms_median": _ms_median(execution),
+        "execution_ms_p95": _p95(execution),
+    }
 
 
 def _migrated(folder: Path, db_url: str | None) -> Database:
@@ -133,6 +184,13 @@ def main() -> None:
         "--db", default=None, help="postgresql://... server (a scratch database is made there)"
     )
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds the runs are split into")
+    parser.add_argument(
+        "--keep",
+        default=None,
+        metavar="NAME",
+        help="PostgreSQL: use (and keep) the database NAME; filled only while it has no reads",
+    )
     parser.add_argument("--pattern", default="*7K2*")
     parser.add_argument(
         "--before",
@@ -144,7 +202,10 @@ def main() -> None:
     pattern = parse_pattern(args.pattern)
     now = to_ms(datetime.now(UTC))
     result: dict[str, object] = {"bench": "hub_search", "reads": args.reads}
-    with tempfile.TemporaryDirectory() as folder, scratch_database(args.db) as db_url:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        scratch_database(args.db, args.keep) as db_url,
+    ):
         database = Database(HubSettings(data_dir=Path(folder), database_url=db_url).sqlalchemy_url)
         before: dict[str, float] = {}
         if args.before and database.is_postgresql:
@@ -163,14 +224,24 @@ def main() -> None:
                 "fill_seconds_before_0019": round(fill_old, 1),
             }
         database = _migrated(Path(folder) / "after", db_url)
-        fill_seconds = _fill_timed(database, args.reads, now)
+        with database.read() as connection:
+            held = int(connection.exec_driver_sql("SELECT count(*) FROM reads").scalar_one())
+        if held:
+            now = _newest(database)
+            fill_seconds = 0.0
+        else:
+            fill_seconds = _fill_timed(database, args.reads, now)
         timings: dict[str, list[float]] = {}
         matches = {}
-        for indexed, key in ((True, "indexed"), (False, "scan")):
-            timings[key], matches[key] = _time_search(
-                database, now, pattern, args.runs, indexed=indexed
-            )
+        # Interleaved rounds, so a change in the machine's load falls on each alike.
+        for _round in range(args.rounds):
+            for key, indexed in (("indexed", True), ("scan", False)):
+                samples, matches[key] = _time_search(
+                    database, now, pattern, max(1, args.runs // args.rounds), indexed=indexed
+                )
+                timings.setdefault(key, []).extend(samples)
         assert matches["indexed"] == matches["scan"]
+        split = _plan_split(database, now, pattern, args.runs) if database.is_postgresql else {}
         if before:
             assert matches_old == matches["indexed"]
         result |= {
@@ -182,12 +253,20 @@ def main() -> None:
             "median_ms_indexed": _ms_median(timings["indexed"]),
             "median_ms_scan": _ms_median(timings["scan"]),
             "fill_seconds": round(fill_seconds, 1),
+            **split,
             **before,
             "target_p95_ms_indexed": 20,
             "load_average_1m": round(os.getloadavg()[0], 2),
         }
         database.dispose()
     print(json.dumps(result))
+
+
+def _newest(database: Database) -> datetime:
+    """A kept database's fill time: its newest read (the window stays the same)."""
+    with database.read() as connection:
+        newest = connection.exec_driver_sql("SELECT max(captured_at) FROM reads").scalar_one()
+    return to_ms(newest if isinstance(newest, datetime) else datetime.now(UTC))
 
 
 def _ms_median(samples: list[float]) -> float:

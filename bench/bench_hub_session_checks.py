@@ -2,7 +2,7 @@
 without them, measured in the same run (target: <= 1 ms p95 added).
 
 Every request checks its session (not signed out, locked or revoked), the user's
-training and the device (hub.accounts.SessionCache, cached for a few seconds per
+training and the device (hub.sessions.SessionCache, cached for a few seconds per
 process), and the feed checks the case is open and the caller still assigned (in
 the slice's own query). On SQLite and, with --db, PostgreSQL, in process (FastAPI
 TestClient: the whole request path, no sockets):

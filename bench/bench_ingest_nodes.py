@@ -9,6 +9,11 @@ then, for 1 and for 2 nodes, that many `platedesk-hub serve` processes share it,
 behind a load balancer would. Figures: reads per second (wall clock) and the hub
 processes' CPU milliseconds per read (from /proc; PostgreSQL's and SeaweedFS's apart).
 
+With --baseline-src DIR (a checkout of the hub as it was, e.g. `git archive` of an
+earlier commit) the same runs are made first with that code's nodes
+(`baseline_nodes_*`), for a before/after in one run; the 1-minute load average is
+recorded with each figure.
+
 Everything (PostgreSQL, SeaweedFS, the nodes, the clients) shares this machine's
 cores: on 2 cores a second node cannot add much; the figure to carry to a sizing is
 the CPU per read. Target (issue 25): >= 5,000 reads/s through 2 nodes on servers of
@@ -26,8 +31,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,6 +62,21 @@ def _hub_cli(*args: str) -> dict[str, object]:
     )
     result: dict[str, object] = json.loads(done.stdout)
     return result
+
+
+@contextmanager
+def _source(folder: Path | None) -> Iterator[None]:
+    """Nodes started meanwhile run the code in `folder` (`python -m` imports from the
+    working directory first); None: this checkout's."""
+    if folder is None:
+        yield
+        return
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(here)
 
 
 def _batches(reads: int, batch: int, seed: int) -> list[bytes]:
@@ -94,6 +115,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--admin-db", default=ADMIN_URL)
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="a source tree of the hub as it was: also measure its nodes",
+    )
     args = parser.parse_args()
     weed = weed_binary()
     if weed is None:
@@ -121,18 +148,27 @@ def main() -> None:
             token = str(
                 _hub_cli("feed", "add", "--name", "bench", "--data", str(data), "--db", db)["token"]
             )
-            for nodes in (1, 2):
-                batches = _batches(args.reads, args.batch, seed=nodes * 10_000_000)
-                with ExitStack() as stack:
-                    hubs = [stack.enter_context(running_hub(data, db=db)) for _ in range(nodes)]
-                    cpu = sum(_cpu_seconds(hub.process.pid) for hub in hubs)
-                    seconds = _post_all([hub.url for hub in hubs], token, batches, args.clients)
-                    used = sum(_cpu_seconds(hub.process.pid) for hub in hubs) - cpu
-                figures[f"nodes_{nodes}_reads_per_s"] = round(args.reads / seconds, 1)
-                figures[f"nodes_{nodes}_hub_cpu_ms_per_read"] = round(used * 1000 / args.reads, 2)
+            sources: list[tuple[str, Path | None]] = [("", None)]
+            if args.baseline_src is not None:
+                sources.insert(0, ("baseline_", args.baseline_src.resolve()))
+            seed = 0
+            for label, source in sources:
+                for nodes in (1, 2):
+                    seed += 10_000_000
+                    batches = _batches(args.reads, args.batch, seed=seed)
+                    with ExitStack() as stack:
+                        stack.enter_context(_source(source))
+                        hubs = [stack.enter_context(running_hub(data, db=db)) for _ in range(nodes)]
+                        cpu = sum(_cpu_seconds(hub.process.pid) for hub in hubs)
+                        seconds = _post_all([hub.url for hub in hubs], token, batches, args.clients)
+                        used = sum(_cpu_seconds(hub.process.pid) for hub in hubs) - cpu
+                    key = f"{label}nodes_{nodes}"
+                    figures[f"{key}_reads_per_s"] = round(args.reads / seconds, 1)
+                    figures[f"{key}_hub_cpu_ms_per_read"] = round(used * 1000 / args.reads, 2)
+                    figures[f"{key}_load_average_1m"] = round(os.getloadavg()[0], 2)
+            rates = {key: value for key, value in figures.items() if isinstance(value, float)}
             figures["two_vs_one"] = round(
-                float(figures["nodes_2_reads_per_s"]) / float(figures["nodes_1_reads_per_s"]),
-                2,  # type: ignore[arg-type]
+                rates["nodes_2_reads_per_s"] / rates["nodes_1_reads_per_s"], 2
             )
     finally:
         with psycopg.connect(args.admin_db, autocommit=True) as admin:

@@ -18,7 +18,6 @@ from app.core.errors import KIND_FIELD
 from app.core.heap import freeze_startup_objects
 from app.core.schemas import API_PREFIX
 from hub import __version__
-from hub.accounts import SESSIONS
 from hub.api.limits import BodyLimitMiddleware
 from hub.api.nul import NulRefusalMiddleware
 from hub.api.openapi import allowed_methods, install_error_docs, method_table
@@ -52,6 +51,7 @@ from hub.errors import HubError
 from hub.images import open_image_store
 from hub.jobs import RetentionJob
 from hub.notify import ChangeListener
+from hub.sessions import SESSIONS
 
 log = logging.getLogger(__name__)
 

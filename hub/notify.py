@@ -4,14 +4,16 @@ Two channels:
 - ALERTS: a transaction stored new alerts (hub.hotlists.record_hits); the alert
   streams of every node look for them at once instead of every POLL_SECONDS;
 - SESSIONS: a session, user or device changed (sign-out, lock, revocation, training,
-  a new device): every node clears its session cache (hub.accounts.SESSIONS) and
+  a new device): every node clears its session cache (hub.sessions.SESSIONS) and
   its alert streams check their sessions at once.
 
 `notify` is transactional (PostgreSQL delivers a NOTIFY when its transaction
 commits, never when it rolls back). Each `serve` process runs one ChangeListener: a
 thread on a connection of its own, LISTENing, that wakes the streams on the event
 loop. While its connection is down the streams poll as on SQLite, and when it is back
-every stream looks once (a notification may have been missed meanwhile).
+every stream looks once (a notification may have been missed meanwhile). An idle
+stream sleeps until a notification, its session's own expiry or a long safety
+timeout; when the listener stops listening it wakes every stream, which then polls.
 
 On SQLite there is one node: streams poll, and the session cache is cleared by the
 process's own changes.
@@ -74,6 +76,7 @@ class ChangeListener:
         self.listening = False  # its connection is up and LISTENing
         self.alerts_generation = 0
         self.sessions_generation = 0
+        self.waiting = 0  # streams asleep in wait() now (on the event loop)
 
     def start(self) -> None:
         """Start listening (call it on the event loop that runs the streams)."""
@@ -90,18 +93,22 @@ class ChangeListener:
     async def wait(self, *, seen: tuple[int, int], timeout: float, also: anyio.Event) -> None:
         """Until a change after `seen` (alerts_generation, sessions_generation), `also`
         is set, or `timeout` seconds pass."""
-        if (self.alerts_generation, self.sessions_generation) != seen or also.is_set():
-            return
+        if self.seen != seen or also.is_set() or not self.listening:
+            return  # (a listener that stops listening wakes its waiters: see _listening)
         changed = self._changed
-        with anyio.move_on_after(timeout):
-            async with anyio.create_task_group() as group:
+        self.waiting += 1
+        try:
+            with anyio.move_on_after(timeout):
+                async with anyio.create_task_group() as group:
 
-                async def until(event: asyncio.Event | anyio.Event) -> None:
-                    await event.wait()
-                    group.cancel_scope.cancel()
+                    async def until(event: asyncio.Event | anyio.Event) -> None:
+                        await event.wait()
+                        group.cancel_scope.cancel()
 
-                group.start_soon(until, changed)
-                group.start_soon(until, also)
+                    group.start_soon(until, changed)
+                    group.start_soon(until, also)
+        finally:
+            self.waiting -= 1
 
     @property
     def seen(self) -> tuple[int, int]:
@@ -147,5 +154,9 @@ class ChangeListener:
         self._listening(False)
 
     def _listening(self, listening: bool) -> None:
+        stopped = self.listening and not listening
         self.listening = listening
         self._on_listening(listening)
+        if stopped:
+            # Waiters may sleep long while they hear of changes: wake them to poll.
+            self._post(alerts=False, sessions=False)

@@ -11,12 +11,12 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.core.schemas import Role
-from hub.accounts import SESSIONS, SIGN_IN_FIRST
 from hub.context import HubContext
 from hub.core.db import Database
 from hub.core.security import token_digest
 from hub.db.tables import feed_tokens
 from hub.errors import forbidden, unauthorized
+from hub.sessions import SESSIONS, SIGN_IN_FIRST
 from hub.slices import Caller
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from /api/v1/auth/login")
@@ -64,7 +64,7 @@ def get_current_user(
 ) -> Caller:
     """The signed-in caller: a valid access token whose session is still live (not
     signed out, locked or revoked), of a user whose training is current, from the
-    workstation the session is bound to (hub.accounts.SessionCache: seconds stale)."""
+    workstation the session is bound to (hub.sessions.SessionCache: seconds stale)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized(SIGN_IN_FIRST)
     claims = context.tokens.check(credentials.credentials, now=now)

@@ -14,8 +14,8 @@ import json
 import os
 import secrets
 import threading
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -118,6 +118,8 @@ class AccessClaims:
     username: str
     session_id: str
     device_id: str | None = None  # the workstation the session is bound to (claim "dev")
+    # When the token stops answering (claim "exp"); set by TokenService.check.
+    expires_at: datetime | None = field(default=None, compare=False)
 
 
 class TokenService:
@@ -162,6 +164,7 @@ class TokenService:
             str(payload["sub"]),
             str(payload["sid"]),
             str(device) if device is not None else None,
+            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
         )
 
 

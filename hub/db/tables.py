@@ -42,7 +42,7 @@ users = sa.Table(
 )
 
 # 0013: failed sign-ins, by the name tried (known or not) and the client's address;
-# they throttle further tries (hub.accounts), they never lock an account.
+# they throttle further tries (hub.sign_in_throttle), they never lock an account.
 failed_sign_ins = sa.Table(
     "failed_sign_ins",
     metadata,
@@ -77,7 +77,7 @@ devices = sa.Table(
     sa.Column("revoked_at", UTCDateTime(), nullable=True),  # 0002
 )
 
-# 0013: sign-in sessions, checked on every request (hub.accounts.SessionCache). A
+# 0013: sign-in sessions, checked on every request (hub.sessions.SessionCache). A
 # session is bound to the device it signed in from or registered (device_id), and ends
 # (ended_at, end_reason) at sign-out, on an account lock or when its device is revoked.
 sessions = sa.Table(

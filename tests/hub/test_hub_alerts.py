@@ -7,8 +7,9 @@ import queue
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,9 +18,11 @@ import sqlalchemy as sa
 import uvicorn
 from sse_starlette.sse import AppStatus
 
+from app.core.policy import ACCESS_TOKEN_LIFETIME
 from app.core.records import AlertRecord
 from app.sync.alerts import CONNECTED, OFFLINE, STOPPED, AlertListener
 from hub.db.tables import audit_events
+from hub.main import create_app
 from tests.hub.hub_support import OTHER_CASE, HubFixture
 from tests.hub.test_hub_hotlists import add_entry, ingest, my_alerts
 
@@ -28,9 +31,10 @@ ALL_STEPS = {"visual_confirmed": True, "state_match": True, "entry_confirmed": T
 
 
 def _ack(hub: HubFixture, alert_id: int, username: str, **body: Any) -> httpx.Response:
-    return hub.client.post(
+    reply: httpx.Response = hub.client.post(
         f"{ALERTS}/{alert_id}/acknowledge", json=body, headers=hub.headers(username)
     )
+    return reply
 
 
 def test_list_after_a_cursor(hub: HubFixture) -> None:
@@ -300,3 +304,129 @@ def test_stream_closes_when_the_session_may_no_longer_receive(hub: HubFixture, h
         reason = _end_session(hub, how, signed_in["refresh_token"], device["device_id"])
         rest = "\n".join(lines)  # the hub ends the stream within seconds
     assert _events(rest)[-1] == ("closed", json.dumps({"reason": reason}))
+
+
+WAIT = 20.0  # generous on a loaded machine; far below PUSHED_CHECK_SECONDS
+
+
+@contextmanager
+def other_node(hub: HubFixture) -> Iterator[tuple[str, Callable[[int], None]]]:
+    """A second hub app on the fixture's database and clock, served by uvicorn on
+    loopback with its lifespan (so on PostgreSQL its own change listener, as another
+    `serve` process has): changes made through hub.client reach it only through the
+    database, LISTEN/NOTIFY on PostgreSQL. Yields its URL and a callable that waits
+    until N streams sleep in its listener (PostgreSQL; at once on SQLite)."""
+    app = create_app(hub.settings, database=hub.database, clock=hub.clock)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        context = app.state.hub
+        for _ in range(400):
+            ready = server.started and (
+                not hub.database.is_postgresql
+                or (context.listener is not None and context.listener.listening)
+            )
+            if ready:
+                break
+            threading.Event().wait(0.05)
+        assert server.started, "uvicorn did not start"
+        if hub.database.is_postgresql:
+            assert context.listener is not None
+            assert context.listener.listening
+
+        def asleep(streams: int) -> None:
+            listener = context.listener
+            if listener is None:
+                return  # SQLite: the streams poll
+            for _ in range(400):
+                if listener.waiting >= streams:
+                    return
+                threading.Event().wait(0.05)
+            raise AssertionError(f"{listener.waiting} streams asleep, not {streams}")
+
+        yield f"http://127.0.0.1:{port}", asleep
+    finally:
+        try:
+            server.handle_exit(signal.SIGTERM, None)
+            thread.join(timeout=15)
+        finally:
+            AppStatus.should_exit = False  # process-wide: later servers stream again
+        assert not thread.is_alive(), "the server did not shut down"
+
+
+def _stream_events(lines: Iterator[str]) -> Iterator[str]:
+    for line in lines:
+        if line.startswith("event:"):
+            yield line.removeprefix("event:").strip()
+
+
+@pytest.mark.parametrize("how", ["signed_out", "device_revoked", "locked"])
+def test_a_session_ended_through_another_node_ends_its_idle_stream_at_once(
+    hub: HubFixture, how: str
+) -> None:
+    """The stream is on the other node, idle (pings a minute apart): on PostgreSQL it
+    sleeps until a notification (PUSHED_CHECK_SECONDS otherwise), so only the NOTIFY of
+    the change made through hub.client ends it within WAIT; on SQLite it polls."""
+    signed_in = hub.login("detective")
+    headers = {"Authorization": f"Bearer {signed_in['access_token']}"}
+    device = hub.client.post("/api/v1/devices", json={"name": "ws-1"}, headers=headers).json()
+    headers["X-Platedesk-Device"] = device["device_id"]
+    with (
+        other_node(hub) as (url, asleep),
+        httpx.Client(base_url=url, timeout=httpx.Timeout(WAIT, connect=5)) as http,
+        http.stream(
+            "GET", f"{ALERTS}/stream", params={"ping": 60, "max_seconds": 3600}, headers=headers
+        ) as response,
+    ):
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(_stream_events(lines)) == "ready"
+        asleep(1)  # idle now (PostgreSQL): only a notification wakes it
+        reason = _end_session(hub, how, signed_in["refresh_token"], device["device_id"])
+        rest = "\n".join(lines)  # a ReadTimeout here: the other node did not hear of it
+    assert _events(rest)[-1] == ("closed", json.dumps({"reason": reason}))
+
+
+@pytest.mark.parametrize("expires", ["training", "access_token"])
+def test_an_idle_stream_ends_when_its_session_expires(hub: HubFixture, expires: str) -> None:
+    """Nothing changes anywhere: the stream ends by time, when its user's training or
+    its access token expires, not at the next safety check (PUSHED_CHECK_SECONDS away on
+    PostgreSQL): it computed when to look. The hub's clock jumps past the expiry once
+    the stream is open; the stream wakes at the expiry it computed, 2 s on."""
+    today = hub.clock.now.date()
+    if expires == "training":
+        reply = hub.client.put(
+            "/api/v1/admin/users/detective/training",
+            json={"training_valid_until": today.isoformat()},
+            headers=hub.headers("admin"),
+        )
+        assert reply.status_code == 200, reply.text
+        hub.clock.now = datetime(today.year, today.month, today.day, 23, 59, 58, tzinfo=UTC)
+        headers = hub.headers("detective")
+    else:
+        headers = hub.headers("detective")
+        hub.clock.advance(ACCESS_TOKEN_LIFETIME - timedelta(seconds=2))
+    with (
+        other_node(hub) as (url, asleep),
+        httpx.Client(base_url=url, timeout=httpx.Timeout(WAIT, connect=5)) as http,
+        http.stream(
+            "GET", f"{ALERTS}/stream", params={"ping": 60, "max_seconds": 3600}, headers=headers
+        ) as response,
+    ):
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(_stream_events(lines)) == "ready"
+        asleep(1)  # idle now (PostgreSQL): only its computed expiry wakes it
+        hub.clock.advance(timedelta(seconds=3))  # past the expiry
+        rest = "\n".join(lines)  # a ReadTimeout here: the stream did not wake at its expiry
+    events = _events(rest)
+    if expires == "training":
+        reason = f"Your ALPR training expired on {today.isoformat()}; renew it before searching."
+        assert events == [("closed", json.dumps({"reason": reason}))]
+    else:
+        assert events == []  # ends quietly: the client renews its token and reconnects

@@ -6,18 +6,22 @@ SSE comments. A reconnecting client passes Last-Event-ID (or `after`) and misses
 nothing. The stream ends by itself after `max_seconds` (the client reconnects),
 when the access token expires (the client renews it and reconnects), when the
 client goes away, or when the server shuts down (sse-starlette watches uvicorn).
-A stream opens only for a live session (hub.api.deps.get_current_user); within
-SESSION_CHECK_SECONDS of a sign-out, an account lock, a device revocation or the
-training's expiry it sends `closed` (data: {"reason": ...}) and ends: no alert goes
-out after that. On PostgreSQL new alerts and session changes made through any node
-wake the streams at once (hub.notify: LISTEN/NOTIFY); on SQLite, or while a node's
-listener is down, a stream polls every POLL_SECONDS.
+A stream opens only for a live session (hub.api.deps.get_current_user); after a
+sign-out, an account lock, a device revocation or the training's expiry it sends
+`closed` (data: {"reason": ...}) and ends: no alert goes out after that. On
+PostgreSQL new alerts and session changes made through any node wake the streams at
+once (hub.notify: LISTEN/NOTIFY), and an idle stream sleeps until then or until its
+session's own expiry (its access token's, its training's), checking by itself only
+every PUSHED_CHECK_SECONDS; on SQLite, or while a node's listener is down, a stream
+polls for alerts every POLL_SECONDS and checks its session every
+SESSION_CHECK_SECONDS.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -26,7 +30,6 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.core.schemas import AlertAcknowledgeCreate, AlertPage, AlertPublic
 from hub import alerts
-from hub.accounts import SESSIONS, NotCached
 from hub.api.deps import (
     DEVICE_HEADER,
     MAX_ROW_ID,
@@ -37,6 +40,7 @@ from hub.api.deps import (
 )
 from hub.context import HubContext
 from hub.errors import HubError
+from hub.sessions import SESSIONS, NotCached, own_expiry
 from hub.slices import Caller
 
 router = APIRouter(tags=["alerts"])
@@ -44,7 +48,10 @@ router = APIRouter(tags=["alerts"])
 # How often a stream looks for new alerts when nothing tells it (SQLite, or PostgreSQL
 # while the node's listener is down); otherwise hub.notify wakes it.
 POLL_SECONDS = 0.25
-SESSION_CHECK_SECONDS = 2.0  # how often it checks the session may still receive alerts
+SESSION_CHECK_SECONDS = 2.0  # how often a polling stream checks its session may still receive
+# While the node listens (hub.notify), a session change anywhere wakes the stream and
+# its session's own expiry is computed: it checks by itself only this often, in case.
+PUSHED_CHECK_SECONDS = 300.0
 SHUTDOWN_GRACE_SECONDS = 2.0
 
 
@@ -143,20 +150,22 @@ async def _events(
         with context.database.read() as connection:
             return alerts.latest_alert_id(connection)
 
-    def problem(*, cached_only: bool = False) -> str | None:
-        """Why the session may no longer receive alerts; None while it may. With
-        `cached_only` it raises NotCached rather than query the database."""
-        claims = context.tokens.check(token, now=context.clock())
+    def problem(*, cached_only: bool = False) -> tuple[str | None, datetime | None]:
+        """Why the session may no longer receive alerts (None while it may), and when
+        it stops by time alone (its token's or training's end). With `cached_only` it
+        raises NotCached rather than query the database."""
+        now = context.clock()
+        claims = context.tokens.check(token, now=now)
         if claims is None:
-            return None  # the token expired: the loop below ends the stream
+            return None, None  # the token expired: the loop below ends the stream
         check = SESSIONS.check_cached if cached_only else SESSIONS.check
         try:
-            check(context.database, claims, device_header=device_id, now=context.clock())
+            state = check(context.database, claims, device_header=device_id, now=now)
         except HubError as refusal:
-            return refusal.message
-        return None
+            return refusal.message, None
+        return None, own_expiry(claims, state)
 
-    async def session_problem() -> str | None:
+    async def session_problem() -> tuple[str | None, datetime | None]:
         """problem() on the event loop when the session cache answers (no I/O: the
         usual case while the node listens), else in a thread."""
         try:
@@ -164,23 +173,37 @@ async def _events(
         except NotCached:
             return await anyio.to_thread.run_sync(problem)
 
+    def after_check(expiry: datetime | None, *, heard: bool) -> float:
+        """When the stream checks its session next by itself (anyio time)."""
+        if heard:
+            return anyio.current_time() + _until(expiry, context.clock(), PUSHED_CHECK_SECONDS)
+        return anyio.current_time() + SESSION_CHECK_SECONDS
+
     position = cursor if cursor is not None else await anyio.to_thread.run_sync(latest)
-    yield ServerSentEvent(event="ready", data=json.dumps({"cursor": position}))
     listener = context.listener
+    # Its session's own expiry is known before the stream says it is ready.
+    reason, expiry = await session_problem()
+    if reason is not None:
+        yield ServerSentEvent(event="closed", data=json.dumps({"reason": reason}))
+        return
+    next_check = after_check(expiry, heard=listener is not None and listener.listening)
+    yield ServerSentEvent(event="ready", data=json.dumps({"cursor": position}))
     deadline = anyio.current_time() + max_seconds
-    next_check = anyio.current_time() + SESSION_CHECK_SECONDS
     looked: tuple[int, int] | None = None  # the listener's generations at the last look
     while not shutdown.is_set():
         heard = listener is not None and listener.listening
         seen = listener.seen if listener is not None else (0, 0)
         sessions_changed = heard and looked is not None and seen[1] != looked[1]
+        if not heard:
+            # Polling (SQLite, or the listener is down): check at least this often.
+            next_check = min(next_check, anyio.current_time() + SESSION_CHECK_SECONDS)
         if sessions_changed or anyio.current_time() >= next_check:
-            next_check = anyio.current_time() + SESSION_CHECK_SECONDS
-            reason = await session_problem()
+            reason, expiry = await session_problem()
             if reason is not None:
                 # Signed out, locked or revoked meanwhile: no alert goes out after that.
                 yield ServerSentEvent(event="closed", data=json.dumps({"reason": reason}))
                 return
+            next_check = after_check(expiry, heard=heard)
         if not heard or looked is None or seen[0] != looked[0]:
             found = await anyio.to_thread.run_sync(page, position)
             for alert in found.alerts:
@@ -197,8 +220,9 @@ async def _events(
         if remaining <= 0:
             return
         if heard and listener is not None:
-            # Pushed (PostgreSQL): until an alert or a session change anywhere, the
-            # next session check, or the shutdown.
+            # Pushed (PostgreSQL): asleep until an alert or a session change anywhere,
+            # the session's own expiry (its token's, its training's), the long safety
+            # check, or the shutdown.
             until_check = max(0.0, next_check - anyio.current_time())
             await listener.wait(seen=seen, timeout=min(until_check, remaining), also=shutdown)
             continue
@@ -206,3 +230,10 @@ async def _events(
             await shutdown.wait()
     # Shutting down: end the response properly, so the client sees a clean end and
     # reconnects (to another hub process, or this one once it is back).
+
+
+def _until(expiry: datetime | None, now: datetime, longest: float) -> float:
+    """Seconds from `now` until `expiry` (none when past), at most `longest`."""
+    if expiry is None:
+        return longest
+    return min(longest, max(0.0, (expiry - now).total_seconds()))

@@ -9,7 +9,6 @@ from fastapi import APIRouter
 
 from app.core.errors import ErrorKind
 from app.core.schemas import AuditAck, AuditBatch
-from hub.accounts import DEVICE_REVOKED, device_revoked
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
 from hub.api.routes import audit_log
 from hub.audit import BatchRefusal, ingest_batch
@@ -17,6 +16,7 @@ from hub.db.tables import devices
 from hub.errors import HubError
 from hub.flag_policy import current_policy
 from hub.flags import flag_mirrored
+from hub.sessions import DEVICE_REVOKED, device_revoked
 
 router = APIRouter(tags=["audit"])
 router.include_router(audit_log.router)  # checkpoint and proofs (hub.merkle_log)
