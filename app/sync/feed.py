@@ -78,10 +78,9 @@ class FeedPuller:
         """
         applied = deleted = added = 0
         with (
-            self.reads.bulk_sync(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed") as fetcher,
             PageParser() as parser,
-            BatchedWrites(self.reads.db, hold_s=HOLD_S) as writes,
+            BatchedWrites(self.reads.db, hold_s=HOLD_S, deferred_fsync=True) as writes,
         ):
             cursor = self.catalog.slice_cursor(slice_id)
             ahead = fetcher.submit(self._fetch, parser, slice_id, cursor=cursor, limit=page_size)
