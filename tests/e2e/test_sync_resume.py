@@ -202,6 +202,7 @@ def test_a_process_killed_mid_sync_keeps_every_acknowledged_journal_entry(
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
         reader.join(timeout=10)
+        process.stdout.close()
         acknowledged = [line.strip() for line in acknowledged]
         assert "done" not in acknowledged
         assert len(acknowledged) >= 5
