@@ -12,6 +12,11 @@ each append: the whole append (its turn to write, then its own commit, which
 fsyncs the WAL the sync wrote) and the wait for its turn alone. The longest wait
 must stay <= 100 ms (issue 25): the sync never holds the write lock long against
 another writer.
+
+--baseline-src DIR first runs DIR's copy of this benchmark (another checkout,
+e.g. main's: `git worktree add` or `git archive`) with DIR's code, then this
+one, and prints both with the ratios of this run to the baseline: the two ran
+in one session, under the same load.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import json
 import os
 import random
 import resource
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -159,26 +166,73 @@ def signed_in_slice(
     return workstation, created.slice_id
 
 
+def baseline(source: Path, reads: int, search_every: float) -> dict[str, Any]:
+    """This benchmark as the checkout at `source` has it, run with that checkout's code."""
+    script = source / "bench" / "bench_engine_sync.py"
+    options = ["--reads", str(reads), "--search-every", str(search_every)]
+    done = subprocess.run(
+        [sys.executable, str(script), *options],
+        env={**os.environ, "PYTHONPATH": str(source)},
+        cwd=source,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reads", type=int, default=200_000)
     parser.add_argument(
         "--search-every", type=float, default=1.0, help="seconds between journaled searches"
     )
+    parser.add_argument(
+        "--baseline-src", type=Path, help="a checkout whose copy of this benchmark runs first"
+    )
     args = parser.parse_args()
+    before = None
+    if args.baseline_src is not None:
+        before = baseline(args.baseline_src.resolve(), args.reads, args.search_every)
+    figures = measure(args.reads, args.search_every)
+    if before is None:
+        print(json.dumps(figures))
+        return
+    compared = ("sync_vs_raw", "journal_append_wait_max_ms", "journal_append_wait_p95_ms")
+    print(
+        json.dumps(
+            {
+                "benchmark": "engine_sync",
+                "baseline_src": str(args.baseline_src),
+                "baseline": before,
+                "this": figures,
+                "this_over_baseline": {
+                    name: round(figures[name] / before[name], 3)
+                    for name in compared
+                    if figures.get(name) and before.get(name)
+                },
+                "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+            }
+        )
+    )
+
+
+def measure(reads: int, search_every: float) -> dict[str, Any]:
+    """One run: the sync and the raw insert of `reads` reads, and the appends' waits."""
     rng = random.Random(3)
     os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.environ["XDG_DATA_HOME"] = str(folder / "xdg")  # a private keyring file
-        data, seeded, rows = hub_with_reads(folder, args.reads, rng)
+        data, seeded, rows = hub_with_reads(folder, reads, rng)
         raw = _raw_rate(rows, folder)
         with running_hub(data) as hub:
             workstation, slice_id = signed_in_slice(
                 hub.url, folder, seeded, "benchmark: sync rate of a large slice into the cache"
             )
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            appender = JournalAppender(workstation, every_s=args.search_every)
+            appender = JournalAppender(workstation, every_s=search_every)
             appender.start()
             began = time.perf_counter()
             result = workstation.sync(slice_id=slice_id)
@@ -190,32 +244,31 @@ def main() -> None:
         sync_rate = result.reads / seconds
         waits = sorted(appender.waits)
         lock_waits = sorted(appender.lock_waits)
-        print(
-            json.dumps(
-                {
-                    "benchmark": "engine_sync",
-                    "reads": result.reads,
-                    "sync_seconds": round(seconds, 2),
-                    "sync_reads_per_s": round(sync_rate),
-                    "raw_insert_reads_per_s": round(raw),
-                    "sync_vs_raw": round(sync_rate / raw, 3),
-                    "target_sync_vs_raw": 0.5,
-                    "journal_appends_during_sync": len(waits),
-                    "journal_append_wait_max_ms": round(waits[-1] * 1000, 1) if waits else None,
-                    "journal_append_wait_p95_ms": (
-                        round(waits[int(0.95 * (len(waits) - 1))] * 1000, 1) if waits else None
-                    ),
-                    "journal_lock_wait_max_ms": (
-                        round(lock_waits[-1] * 1000, 1) if lock_waits else None
-                    ),
-                    "search_every_s": args.search_every,
-                    "target_journal_append_wait_max_ms": 100,
-                    "load_average_1m": round(os.getloadavg()[0], 2),
-                    "peak_rss_mb_after_sync": round(rss_after / 1024, 1),
-                    "peak_rss_growth_mb_during_sync": round((rss_after - rss_before) / 1024, 1),
-                }
-            )
-        )
+        return {
+            "benchmark": "engine_sync",
+            "reads": result.reads,
+            "sync_seconds": round(seconds, 2),
+            "sync_reads_per_s": round(sync_rate),
+            "raw_insert_reads_per_s": round(raw),
+            "sync_vs_raw": round(sync_rate / raw, 3),
+            "target_sync_vs_raw": 0.5,
+            "journal_appends_during_sync": len(waits),
+            "journal_append_wait_max_ms": round(waits[-1] * 1000, 1) if waits else None,
+            "journal_append_wait_p95_ms": (
+                round(waits[int(0.95 * (len(waits) - 1))] * 1000, 1) if waits else None
+            ),
+            "journal_lock_wait_max_ms": (round(lock_waits[-1] * 1000, 1) if lock_waits else None),
+            "journal_lock_wait_p95_ms": (
+                round(lock_waits[int(0.95 * (len(lock_waits) - 1))] * 1000, 1)
+                if lock_waits
+                else None
+            ),
+            "search_every_s": search_every,
+            "target_journal_append_wait_max_ms": 100,
+            "load_average_1m": round(os.getloadavg()[0], 2),
+            "peak_rss_mb_after_sync": round(rss_after / 1024, 1),
+            "peak_rss_growth_mb_during_sync": round((rss_after - rss_before) / 1024, 1),
+        }
 
 
 if __name__ == "__main__":

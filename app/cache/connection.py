@@ -6,6 +6,7 @@ for the product, the standard sqlite3 for pure-storage unit tests).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -52,6 +53,7 @@ class WriteGate:
         self._depth = 0
         self._next_ticket = 0
         self._serving = 0
+        self._bulk_writers = 0
 
     def acquire(self) -> None:
         me = threading.get_ident()
@@ -78,6 +80,25 @@ class WriteGate:
         with self._condition:
             return self._next_ticket > self._serving
 
+    @contextmanager
+    def checkpoints_deferred(self) -> Iterator[None]:
+        """While a bulk writer runs, the other connections' commits run no WAL checkpoint
+        (the bulk writer's checkpointer does, off everyone's way): a checkpoint run by
+        whichever commit crosses wal_autocheckpoint copies every page the bulk writer
+        left in the WAL, inside that commit."""
+        with self._condition:
+            self._bulk_writers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._bulk_writers -= 1
+
+    @property
+    def bulk_writing(self) -> bool:
+        """Whether a bulk writer runs (and runs the WAL's checkpoints)."""
+        return self._bulk_writers > 0  # an int read: atomic under the GIL
+
 
 _GATES: weakref.WeakValueDictionary[str, WriteGate] = weakref.WeakValueDictionary()
 _GATES_LOCK = threading.Lock()
@@ -100,11 +121,25 @@ class Database:
     they asked (open_encrypted shares one per file).
     """
 
-    def __init__(self, connection: Any, *, gate: WriteGate | None = None) -> None:
+    def __init__(
+        self,
+        connection: Any,
+        *,
+        gate: WriteGate | None = None,
+    ) -> None:
         self.connection = connection
         self.gate = gate or WriteGate()
         self._depth = 0
         self._owner = threading.get_ident()
+        self._autocheckpoint = AUTOCHECKPOINT_PAGES  # what this connection runs now
+
+    def _follow_gate(self) -> None:
+        """Run no WAL checkpoint in this connection's commits while a bulk writer runs
+        them (WriteGate.checkpoints_deferred); the usual ones otherwise."""
+        wanted = 0 if self.gate.bulk_writing else AUTOCHECKPOINT_PAGES
+        if wanted != self._autocheckpoint:
+            self.connection.execute(f"PRAGMA wal_autocheckpoint = {wanted}")
+            self._autocheckpoint = wanted
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return self.connection.execute(sql, params)
@@ -125,6 +160,7 @@ class Database:
         if self._depth == 0:
             self.gate.acquire()
             try:
+                self._follow_gate()
                 self.connection.execute("BEGIN IMMEDIATE")
             except BaseException:
                 self.gate.release()
@@ -163,6 +199,8 @@ class Database:
 
 
 PAGE_CACHE_KIB = 64 * 1024
+# SQLite's default: a commit that leaves the WAL longer than this checkpoints it.
+AUTOCHECKPOINT_PAGES = 1000
 
 
 def _configure(connection: Any) -> None:
@@ -172,6 +210,7 @@ def _configure(connection: Any) -> None:
     # FULL: a committed journal event survives a power cut (WAL alone may lose the last commits).
     connection.execute("PRAGMA synchronous = FULL")
     connection.execute("PRAGMA busy_timeout = 10000")
+    connection.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
     # SQLCipher decrypts every page it reads from the file: a page cache that holds the
     # plate index and the reads' indexes keeps searches over 1,000,000 cached reads in
     # milliseconds (bench/bench_local_search.py). Pages are taken only as they are used.
@@ -216,6 +255,11 @@ def open_plain(path: str = ":memory:") -> Database:
     return Database(connection)
 
 
+# A WAL longer than this (4 KiB pages) is emptied before the bulk writer's next
+# transaction, so that transaction writes it again from the start.
+WAL_RESTART_FRAMES = 4096
+
+
 class BatchedWrites:
     """Many small units of work (feed pages) in few write transactions.
 
@@ -228,16 +272,54 @@ class BatchedWrites:
     inside the open transaction). Leaving the block commits what is open; an error out
     of the block rolls it back (a feed page's cursor commits with its last reads, so a
     sync then resumes after the last commit).
+
+    `deferred_fsync` (a sync): the units' commits skip their fsync, and the WAL's
+    checkpoints run here, after each commit, off the write lock. This connection alone
+    runs `synchronous = NORMAL` (SQLite keeps it per connection), so a commit holds the
+    lock only to write its pages to the WAL, not to wait for the disk; and no other
+    connection's commit runs a checkpoint meanwhile (WriteGate.checkpoints_deferred),
+    which would copy every page the sync left in the WAL inside a journal entry's
+    commit. The checkpoint after each commit (PASSIVE: it takes no lock and waits for
+    no one) fsyncs the WAL, then copies it into the database file, so the WAL stays
+    short and a journal entry's commit finds at most one of the sync's commits
+    unsynced. Durability:
+
+    - Every other write, journal entries above all, keeps `synchronous = FULL`: its
+      commit returns only once the WAL is fsynced, and an fsync covers the whole
+      file, so every earlier frame, these units' included, is durable with it. WAL
+      frames are only appended, and recovery keeps the frames up to the last intact
+      commit, so what a power cut can take is a tail of commits made after the last
+      fsync, which holds no acknowledged journal entry.
+    - Such a tail holds only these units' work. Each commit holds whole units, and a
+      feed page's cursor commits with its last part, so the cache after a power cut is
+      the cache of an earlier moment of the sync, and the next sync fetches exactly the
+      pages it lost again.
+    - When the block ends, a last checkpoint makes every unit durable and this
+      connection is back on FULL before anything else is written on it: journal
+      entries are never written inside the block (a sync journals sync.start before
+      it and sync.end after it).
+
+    Inside a caller's transaction commits keep their fsync.
     """
 
-    def __init__(self, db: Database, *, hold_s: float) -> None:
+    def __init__(self, db: Database, *, hold_s: float, deferred_fsync: bool = False) -> None:
         self.db = db
         self.hold_s = hold_s
         self._open: ExitStack | None = None
         self._since = 0.0
         self.commits = 0
+        self.checkpoints = 0
+        self._deferred = deferred_fsync
+        self._mode: ExitStack | None = None
+        self._wal_frames = 0  # the WAL's length at the last checkpoint
 
     def __enter__(self) -> BatchedWrites:
+        if self._deferred and not self.db.in_transaction:
+            mode = ExitStack()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            mode.callback(self._durable_again)
+            mode.enter_context(self.db.gate.checkpoints_deferred())
+            self._mode = mode
         return self
 
     def __exit__(
@@ -247,14 +329,37 @@ class BatchedWrites:
         trace: TracebackType | None,
     ) -> None:
         open_, self._open = self._open, None
-        if open_ is not None:
-            open_.__exit__(kind, error, trace)
+        try:
+            if open_ is not None:
+                open_.__exit__(kind, error, trace)
+        finally:
+            mode, self._mode = self._mode, None
+            if mode is not None:
+                mode.close()
+
+    def _durable_again(self) -> None:
+        # A sync stopped because the device was revoked closed the connection (and
+        # wiped the cache): that error must surface, not one from here.
+        with contextlib.suppress(Exception):
+            self._checkpoint()  # every unit durable
+            self.db.execute("PRAGMA synchronous = FULL")
+
+    def _checkpoint(self) -> None:
+        self._wal_frames = int(self.db.one("PRAGMA wal_checkpoint(PASSIVE)")[1])
+        self.checkpoints += 1
 
     @contextmanager
     def unit(self) -> Iterator[Database]:
         """One unit of work, in the open transaction (begun if none is)."""
         if self._open is None:
             stack = ExitStack()
+            if self._mode is not None and self._wal_frames > WAL_RESTART_FRAMES:
+                # The checkpoint after the last commit could not leave the WAL empty
+                # (another connection wrote since): with the lock, copy what is left,
+                # a journal entry or two, so this transaction starts the WAL again.
+                self.db.gate.acquire()
+                stack.callback(self.db.gate.release)
+                self._checkpoint()
             stack.enter_context(self.db.atomic())
             self._open, self._since = stack, time.monotonic()
         yield self.db
@@ -267,3 +372,5 @@ class BatchedWrites:
         if open_ is not None:
             open_.close()
             self.commits += 1
+            if self._mode is not None:
+                self._checkpoint()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,8 +26,6 @@ _UTC_OFFSET = timedelta(0)
 # statement savepoint for each, and the plate index (FTS5) writes its pending terms out
 # at every savepoint, so per-read statements leave a tiny index segment per read.
 UPSERT_CHUNK = 500
-# While pages are applied one after another (bulk_sync): fewer, larger WAL checkpoints.
-_BULK_AUTOCHECKPOINT_PAGES = 10_000
 
 
 @functools.lru_cache(maxsize=8)
@@ -135,36 +132,6 @@ class ReadRepository:
                 )
             )
         return [read_id for read_id in read_ids if read_id not in present]
-
-    @contextlib.contextmanager
-    def bulk_sync(self) -> Iterator[None]:
-        """Connection settings for applying many feed pages in a row, restored after.
-
-        Fewer, larger WAL checkpoints. Commits keep their fsync (synchronous FULL):
-        with one commit a page they skipped it, and the next journal entry's commit
-        (a search made during the sync) then paid for every unsynced page the sync had
-        written; the sync now commits a few times a second (app.sync.feed), so it pays
-        for its own fsyncs at little cost to its rate. Inside a caller's transaction nothing is changed.
-        """
-        connection = self.db.connection
-        if connection.in_transaction:
-            yield
-            return
-        saved = [(name, self.db.scalar(f"PRAGMA {name}")) for name in ("wal_autocheckpoint",)]
-        self.db.execute(f"PRAGMA wal_autocheckpoint = {_BULK_AUTOCHECKPOINT_PAGES}")
-        try:
-            yield
-        except BaseException:
-            # Put them back if the connection is still open; a sync stopped because the
-            # device was revoked closes it (and wipes the cache): that error must surface.
-            with contextlib.suppress(Exception):
-                self._set_pragmas(saved)
-            raise
-        self._set_pragmas(saved)
-
-    def _set_pragmas(self, values: Sequence[tuple[str, Any]]) -> None:
-        for name, value in values:
-            self.db.execute(f"PRAGMA {name} = {int(value)}")
 
     def delete_if_orphan(self, read_id: str) -> int:
         """Delete a read no slice holds any more, with images no other read uses."""

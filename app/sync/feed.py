@@ -11,6 +11,12 @@ page was most of a bulk sync's time. The transaction is committed as soon as
 another thread of the workstation waits to write (a search's journal entry waits
 for one part of a page, APPLY_PART reads, and a commit), when it has been open
 HOLD_S, and before waiting on the network for the next page.
+
+The sync's commits skip their fsync and the WAL's checkpoints run on the sync's
+thread after each commit, off the write lock (BatchedWrites' deferred_fsync, whose
+docstring holds the durability argument): a power cut can take only the sync's
+last pages, never an acknowledged journal entry, and the next sync fetches those
+pages again from the cursor that survived with them.
 """
 
 from __future__ import annotations
@@ -78,10 +84,9 @@ class FeedPuller:
         """
         applied = deleted = added = 0
         with (
-            self.reads.bulk_sync(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed") as fetcher,
             PageParser() as parser,
-            BatchedWrites(self.reads.db, hold_s=HOLD_S) as writes,
+            BatchedWrites(self.reads.db, hold_s=HOLD_S, deferred_fsync=True) as writes,
         ):
             cursor = self.catalog.slice_cursor(slice_id)
             ahead = fetcher.submit(self._fetch, parser, slice_id, cursor=cursor, limit=page_size)

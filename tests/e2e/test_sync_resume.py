@@ -11,10 +11,12 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from app.cache.reads import READ_COLUMNS
 from app.core.records import SearchQuery, SyncProgress
 from app.demo import totp_now
 from app.workstation import Workstation
@@ -145,6 +147,88 @@ def test_a_killed_sync_process_resumes_with_no_duplicate_and_no_gap(
         assert set(cached) == _hub_read_ids(seeded_hub, workstation, slice_id)
     finally:
         workstation.close()
+
+
+def _cache_state(workstation: Workstation, slice_id: str) -> tuple[list[tuple[object, ...]], Any]:
+    """The slice's reads as cached (every stored column), and its counts."""
+    db = workstation.db()
+    reads = db.execute(
+        f"SELECT {READ_COLUMNS} FROM reads JOIN slice_reads USING (read_id)"
+        " WHERE slice_id = ? ORDER BY read_id",
+        (slice_id,),
+    ).fetchall()
+    counts = db.one("SELECT synced_reads, complete FROM slices WHERE slice_id = ?", (slice_id,))
+    return [tuple(row) for row in reads], tuple(counts)
+
+
+def test_a_process_killed_mid_sync_keeps_every_acknowledged_journal_entry(
+    seeded_hub: SeededHub, tmp_path: Path
+) -> None:
+    """The sync's commits skip their fsync (app.cache.connection.BatchedWrites) while the
+    searches journaled beside it keep theirs: killed mid-sync, the process leaves every
+    journal entry it acknowledged, a chain that verifies, and a cache that a resumed
+    sync brings to what an uninterrupted one holds. (A kill keeps what the process
+    wrote to the OS; the power-cut argument is in BatchedWrites' docstring.)"""
+    profile = tmp_path / "killed"
+    workstation, case = _signed_in(seeded_hub, profile, page_size=1)
+    uninterrupted, _ = _signed_in(seeded_hub, tmp_path / "uninterrupted", page_size=1000)
+    try:
+        now = datetime.now(UTC)
+        since = now - timedelta(days=5)
+        created = workstation.slices.request(
+            case_number=case,
+            purpose="robbery",
+            justification=JUSTIFICATION,
+            time_from=since,
+            time_to=now,
+        )
+        slice_id, estimated = created.slice_id, created.estimated_reads
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.sync_with_searches", str(profile), slice_id],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert process.stdout is not None
+        acknowledged: list[str] = []
+        reader = threading.Thread(target=lambda: acknowledged.extend(process.stdout or []))
+        reader.start()
+        deadline = time.monotonic() + 60
+        while (
+            len(_cached_ids(workstation, slice_id)) < 20 or len(acknowledged) < 5
+        ) and time.monotonic() < deadline:
+            assert process.poll() is None, "the sync ended before it could be interrupted"
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        reader.join(timeout=10)
+        process.stdout.close()
+        acknowledged = [line.strip() for line in acknowledged]
+        assert "done" not in acknowledged
+        assert len(acknowledged) >= 5
+        partial = len(_cached_ids(workstation, slice_id))
+        assert 0 < partial < estimated
+
+        journal = workstation.journal()
+        kept = {event["event_id"] for event in journal.events()}
+        assert set(acknowledged) <= kept
+        assert journal.status().chain_ok
+
+        workstation.sync(slice_id=slice_id)
+        other = uninterrupted.slices.request(
+            case_number=case,
+            purpose="robbery",
+            justification=JUSTIFICATION,
+            time_from=since,
+            time_to=now,
+        ).slice_id
+        uninterrupted.sync(slice_id=other)
+        resumed = _cache_state(workstation, slice_id)
+        assert resumed == _cache_state(uninterrupted, other)
+        assert resumed[1] == (estimated, 1)  # every read, counted once; complete
+    finally:
+        workstation.close()
+        uninterrupted.close()
 
 
 def _missing_images(workstation: Workstation, slice_id: str) -> int:

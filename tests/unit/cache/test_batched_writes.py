@@ -99,3 +99,52 @@ def test_an_error_rolls_back_what_is_open_and_keeps_what_committed(
     with other.atomic():  # the lock is free again
         other.execute("INSERT INTO writes VALUES ('after')")
     assert _written(long) == ["committed", "after"]
+
+
+def _pragma(db: Database, name: str) -> int:
+    return int(db.scalar(f"PRAGMA {name}"))
+
+
+def test_deferred_fsync_is_the_bulk_writers_alone_and_is_put_back(
+    pair: tuple[Database, Database],
+) -> None:
+    long, other = pair
+    with BatchedWrites(long, hold_s=3600, deferred_fsync=True) as writes:
+        with writes.unit():
+            long.execute("INSERT INTO writes VALUES ('bulk')")
+        assert _pragma(long, "synchronous") == 1  # NORMAL: its commits skip the fsync
+        writes.release()
+        with other.atomic():  # a journal entry's commit keeps its fsync, runs no checkpoint
+            other.execute("INSERT INTO writes VALUES ('other')")
+        assert _pragma(other, "synchronous") == 2  # FULL
+        assert _pragma(other, "wal_autocheckpoint") == 0
+    assert _pragma(long, "synchronous") == 2
+    with other.atomic():
+        other.execute("INSERT INTO writes VALUES ('after')")
+    assert _pragma(other, "wal_autocheckpoint") == 1000  # checkpoints as before
+    with pytest.raises(RuntimeError), BatchedWrites(long, hold_s=0, deferred_fsync=True):
+        raise RuntimeError("the hub went away")
+    assert _pragma(long, "synchronous") == 2
+    assert not long.gate.bulk_writing
+
+
+def test_the_bulk_writers_checkpoints_keep_the_wal_short(
+    pair: tuple[Database, Database], tmp_path: Path
+) -> None:
+    """Its checkpoints copy the WAL into the file after each commit, and the WAL starts
+    again from its beginning, even when another connection's reading kept a checkpoint
+    from copying all of it (that connection's commits run no checkpoint meanwhile)."""
+    long, other = pair
+    unit_bytes, units = 1_000_000, 40
+    with BatchedWrites(long, hold_s=3600, deferred_fsync=True) as writes:
+        for _ in range(units):
+            with writes.unit():
+                long.execute("INSERT INTO writes VALUES (hex(randomblob(?)))", (unit_bytes // 2,))
+            other.execute("BEGIN")  # a search reads while the sync commits
+            other.execute("SELECT count(*) FROM writes").fetchone()
+            writes.release()
+            other.execute("COMMIT")
+        assert writes.checkpoints >= units
+    wal = (tmp_path / "cache.db-wal").stat().st_size
+    assert wal < units * unit_bytes / 2  # without a restart it holds every unit
+    assert len(_written(other)) == units

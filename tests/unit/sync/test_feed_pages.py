@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.cache.connection import open_plain
-from app.cache.reads import READ_COLUMNS, ReadRepository, cache_row
+from app.cache.reads import READ_COLUMNS, cache_row
 from app.core.canonical import canonical_json, page_checksum, utc_iso
 from app.core.schemas import FeedPage, ReadPublic
 from app.sync.page_parser import (
@@ -81,23 +80,6 @@ def test_cache_row_is_the_stored_form() -> None:
     ):
         other = cache_row(read.model_copy(update={"captured_at": moment}))
         assert other[READ_COLUMNS.split(", ").index("captured_at")] == utc_iso(moment)
-
-
-def test_bulk_sync_settings_are_put_back_even_after_an_error() -> None:
-    database = open_plain()
-    reads = ReadRepository(database)
-    names = ("cache_size", "wal_autocheckpoint", "synchronous")
-    before = [database.scalar(f"PRAGMA {name}") for name in names]
-    with reads.bulk_sync():
-        assert database.scalar("PRAGMA wal_autocheckpoint") == 10_000
-        # Commits keep their fsync: a journal entry made during a sync must not pay
-        # for every page the sync wrote before it.
-        assert database.scalar("PRAGMA synchronous") == 2  # FULL
-    assert [database.scalar(f"PRAGMA {name}") for name in names] == before
-    with pytest.raises(RuntimeError), reads.bulk_sync():
-        raise RuntimeError("the hub went away")
-    assert [database.scalar(f"PRAGMA {name}") for name in names] == before
-    database.close()
 
 
 def test_a_page_parsed_in_the_parser_process_is_the_page_parsed_here() -> None:
