@@ -26,7 +26,8 @@ a clear ExportFailed; the parent then removes what it left (the partial folder o
 ZIP, and the packet itself if it died after the rename but before saying "done"),
 so no half packet is left. The child dies with its parent (on Linux
 PR_SET_PDEATHSIG; everywhere EOF on its pipe) and removes its partial packet when
-it is sent SIGTERM.
+it is sent SIGTERM. It runs at a lower priority (nice 10): where cores are few and
+busy, the window's threads get the CPU first and the packet takes longer.
 
 The signing key travels to the child over the pipe (never in a log, never on disk).
 A packaged (frozen) workstation calls multiprocessing.freeze_support() at start
@@ -77,6 +78,7 @@ log = logging.getLogger(__name__)
 CANCEL = "cancel"
 EVENT_BATCH = 2_000  # audit excerpt events per answer
 CANCEL_GRACE_S = 10.0  # how long a cancelled child has to stop on its own before it is killed
+NICENESS = 10  # the child's priority below the window's (POSIX nice)
 POLL_S = 0.05  # how often the parent looks at the cancel Event while the child works
 DIED = (
     "The packet writer stopped unexpectedly ({how}); no packet was written. Export again; "
@@ -312,6 +314,7 @@ def _serve(requests: Connection, replies: Connection, parent_pid: int) -> None:
     _die_with_parent()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # write_packet removes its partial
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _yield_cpu()
     if os.getppid() != parent_pid:  # the parent died before the line above took effect
         return
     parent = _Parent(requests, replies)
@@ -380,6 +383,12 @@ def _write(job: PacketJob, parent: _Parent) -> BuiltPacket:
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
+
+
+def _yield_cpu() -> None:
+    """Background work: where the cores are few and busy, the window's threads come first."""
+    with contextlib.suppress(AttributeError, OSError):  # os.nice is POSIX only
+        os.nice(NICENESS)
 
 
 def _die_with_parent() -> None:
