@@ -158,7 +158,13 @@ def write_in_child(
     existed = final.exists()
     ended = False
     try:
-        process.start()
+        try:
+            process.start()
+        except OSError as exc:
+            raise ExportFailed(
+                f"The packet writer could not start ({exc.strerror or exc}); no packet was "
+                "written. Close other programs and export again."
+            ) from exc
         # Only the child keeps its ends: its request pipe then ends when this process does.
         child_requests.close()
         child_replies.close()

@@ -4,6 +4,7 @@ progress, cancel, a failure and a killed child all end as the caller expects."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import signal
@@ -163,7 +164,7 @@ def test_an_error_in_the_child_reaches_the_caller_as_it_is(
     def image(index: int) -> bytes:
         return b"damaged" if index == 5 else data[index]
 
-    with pytest.raises(ExportFailed, match="r02-crop.jpg does not match its recorded SHA-256"):
+    with pytest.raises(ExportFailed, match=r"r02-crop\.jpg does not match its recorded SHA-256"):
         write_in_child(job, image=image, events=iter(_chain(6)))
     assert list(out.iterdir()) == []
 
@@ -184,3 +185,24 @@ def test_a_failure_on_this_side_stops_the_child_and_leaves_no_packet(
         write_in_child(job, image=image, events=iter(_chain(6)), started=pids.append)
     assert list(out.iterdir()) == []
     assert wait_gone(set(pids)) == set()
+
+
+def test_a_writer_that_cannot_start_gives_a_clear_message(
+    tmp_path: Path, key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OS refuses a new process (the edge faked: too many processes)."""
+    from multiprocessing.context import SpawnProcess
+
+    def refused(self: SpawnProcess) -> None:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(SpawnProcess, "start", refused)
+    out = tmp_path / "out"
+    job, data = _job(out, key)
+    with pytest.raises(ExportFailed) as failed:
+        write_in_child(job, image=data.__getitem__, events=iter(_chain(6)))
+    assert str(failed.value) == (
+        "The packet writer could not start (Resource temporarily unavailable); no packet "
+        "was written. Close other programs and export again."
+    )
+    assert not out.exists() or list(out.iterdir()) == []
