@@ -41,6 +41,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import select
 import shutil
 import signal
 import sys
@@ -197,6 +198,7 @@ def _serve_child(
 ) -> BuiltPacket:
     """Answer the child's questions until it says how the packet ended."""
     cancelled_at: float | None = None
+    ready = _waiter(replies)
     while True:
         if cancel is not None and cancel.is_set() and cancelled_at is None:
             cancelled_at = time.monotonic()
@@ -205,7 +207,7 @@ def _serve_child(
             log.warning("the cancelled packet writer did not stop; ending it")
             raise ExportCancelled(CANCELLED)
         try:
-            if not replies.poll(POLL_S):
+            if not ready():
                 continue
             message = replies.recv()
         except (EOFError, OSError):
@@ -231,6 +233,18 @@ def _serve_child(
             raise BugError(f"The packet writer failed ({message[1]}); see the log.")
         else:
             raise BugError(f"The packet writer sent an unknown message: {what!r}")
+
+
+def _waiter(replies: Connection) -> Callable[[], bool]:
+    """Whether the child said something, waiting up to POLL_S: one select.poll call where
+    there is one (Connection.poll goes through the selectors module, several times the
+    Python per message on the thread that shares the GIL with the window's searches)."""
+    if not hasattr(select, "poll"):  # Windows
+        return lambda: replies.poll(POLL_S)
+    poller = select.poll()
+    poller.register(replies.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+    timeout_ms = int(POLL_S * 1000)
+    return lambda: bool(poller.poll(timeout_ms))
 
 
 def _send(requests: Connection, answer: Any) -> None:
