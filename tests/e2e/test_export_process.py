@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import app.export.worker as worker
 import app.services.export as export_service
 from app.core.records import SearchQuery
 from app.export.packet import ExportCancelled, ExportFailed, ExportProgress
@@ -49,7 +50,7 @@ def evidence(
 def child_pids(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The packet writer processes the export service starts, as they start."""
     pids: list[int] = []
-    real = export_service.write_in_child
+    real = worker.write_in_child
 
     def recorded(*args: Any, **kwargs: Any) -> Any:
         return real(*args, started=pids.append, **kwargs)

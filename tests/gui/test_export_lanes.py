@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
+import app.export.worker as worker
 import app.services.export as export_service
 from app.core.records import SearchQuery
 from app.ui.dialogs.export_dialog import ExportDialog
@@ -37,7 +38,7 @@ def test_a_search_answers_while_the_packet_is_being_written(
     # Hold the packet writer (the CPU part: hashing, PDF, signing, in its own process)
     # until the search is in.
     writing, release = threading.Event(), threading.Event()
-    real_write = export_service.write_in_child
+    real_write = worker.write_in_child
 
     def held_write(*args: Any, **kwargs: Any) -> Any:
         writing.set()
