@@ -2,16 +2,28 @@
 
 A hub on SQLite gets N metadata-only reads; a real Workstation signs in, syncs a
 slice covering them, gives the first E reads images in its cache (16 distinct
-JPEGs, as bench_export), and marks them as evidence. Then, through the window's
-task runner, a search's first page (200 rows, journaled) is timed from the moment
-it is asked for to its answer on the GUI thread:
+JPEGs, as bench_export), marks them as evidence, and the case's technician
+confirms the holds. Then, through the window's task runner, a search's first page
+(200 rows, journaled) is timed from the moment it is asked for to its answer on
+the GUI thread:
 
-- idle: nothing else running (the baseline, same run);
+- idle: nothing else running (the baseline, same run), before the exports;
 - during_export: while the E-read export runs as the export dialog runs it
   (app.ui.operations.export: plan on the cache lane, hub work on the network lane,
-  the packet on the export lane with its own cache connection);
-- during_export_on_cache_lane: while the same export runs the old way, whole, on
-  the cache lane (what the desk did before): the searches queue behind it.
+  the packet on the export lane, its CPU work in a process of its own:
+  app.export.worker, issue 19);
+- during_export_in_process: the same, with the packet written on the export lane
+  in this process (ExportService.in_process, the way before issue 19's packet
+  writer process): its pure-Python work takes the GIL from the search in turns;
+- idle_after: nothing running again, after the exports (how much the machine's
+  load moved during the run);
+- during_export_on_cache_lane (only with --cache-lane): the same export whole on
+  the cache lane (what the desk did before its lanes): the searches queue behind it.
+
+The two exports alternate --rounds times (new, old, new, old...), so a change in
+the machine's load falls on both; each scenario's figures pool its rounds. The
+load average is printed with the figures (the searches share the CPU with
+whatever else runs).
 
 Prints JSON. Target (issue 19): during a 1,000-read export, p95 of the first page
 <= 50 ms.
@@ -108,8 +120,9 @@ def _during_export(
     *,
     out: Path,
     on_lanes: bool,
-) -> dict[str, Any]:
-    """Searches while one export runs: on its lanes, or whole on the cache lane."""
+) -> tuple[list[float], float, list[str]]:
+    """Searches while one export runs: on its lanes, or whole on the cache lane; the
+    latencies, the export's seconds and its failures."""
     finished = threading.Event()
     failures: list[str] = []
 
@@ -136,11 +149,37 @@ def _during_export(
         )
     during = _searches(app, runner, workstation, query, until=finished.is_set)
     _wait(app, finished.is_set)
+    return during, time.perf_counter() - began, failures
+
+
+def _scenario(
+    rounds: list[tuple[list[float], float, list[str]]], lane_cpu: list[float]
+) -> dict[str, Any]:
+    latencies = [value for during, _s, _f in rounds for value in during]
     return {
-        **_figures(during),
-        "export_s": round(time.perf_counter() - began, 1),
-        "failures": failures,
+        **_figures(latencies),
+        "export_s": [round(seconds, 1) for _d, seconds, _f in rounds],
+        # CPU seconds of this process's export lane thread in ExportService.write (the
+        # time it could hold the GIL); the packet writer process's own CPU is not in it
+        "export_lane_cpu_s": [round(seconds, 2) for seconds in lane_cpu],
+        "failures": [failure for _d, _s, failures in rounds for failure in failures],
     }
+
+
+def _timing_lane_cpu(workstation: Workstation) -> list[float]:
+    """Record the thread CPU time of each ExportService.write (on the export lane)."""
+    spent: list[float] = []
+    real = workstation.export.write
+
+    def write(*args: Any, **kwargs: Any) -> Any:
+        began = time.thread_time()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent.append(time.thread_time() - began)
+
+    workstation.export.write = write  # type: ignore[method-assign]
+    return spent
 
 
 def _give_images(workstation: Workstation, read_ids: list[str]) -> None:
@@ -190,6 +229,10 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=20_000, help="reads in the slice")
     parser.add_argument("--evidence", type=int, default=1000, help="reads in the export")
     parser.add_argument("--idle-searches", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=2, help="exports of each way, alternated")
+    parser.add_argument(
+        "--cache-lane", action="store_true", help="also time the export whole on the cache lane"
+    )
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
@@ -212,15 +255,34 @@ def main() -> None:
             workstation.evidence.deliver()  # the holds reach the hub, proposed
             _confirmed_by_technician(hub.url, folder, seeded, info.case_number, read_ids)
             runner = TaskRunner()
+            ways = {"during_export": False, "during_export_in_process": True}
+            rounds: dict[str, list[tuple[list[float], float, list[str]]]] = {}
+            lane_cpu: dict[str, list[float]] = {}
+            spent = _timing_lane_cpu(workstation)
+            load = [os.getloadavg()]
             try:
                 idle = _searches(app, runner, workstation, query, count=args.idle_searches)
-                results: dict[str, Any] = {}
-                for how, on_lanes in (("lanes", True), ("cache_lane", False)):
-                    out = folder / f"out-{how}"
+                for index in range(args.rounds):
+                    for how, in_process in ways.items():
+                        workstation.export.in_process = in_process
+                        out = folder / f"out-{how}-{index}"
+                        out.mkdir()
+                        rounds.setdefault(how, []).append(
+                            _during_export(app, runner, workstation, query, out=out, on_lanes=True)
+                        )
+                        lane_cpu.setdefault(how, []).append(spent[-1] if spent else float("nan"))
+                        load.append(os.getloadavg())
+                workstation.export.in_process = False
+                idle_after = _searches(app, runner, workstation, query, count=args.idle_searches)
+                results = {how: _scenario(done, lane_cpu[how]) for how, done in rounds.items()}
+                if args.cache_lane:
+                    out = folder / "out-cache-lane"
                     out.mkdir()
-                    results[how] = _during_export(
-                        app, runner, workstation, query, out=out, on_lanes=on_lanes
+                    results["during_export_on_cache_lane"] = _scenario(
+                        [_during_export(app, runner, workstation, query, out=out, on_lanes=False)],
+                        [],
                     )
+                load.append(os.getloadavg())
             finally:
                 assert runner.shutdown(timeout_ms=120_000)
                 workstation.close()
@@ -230,9 +292,11 @@ def main() -> None:
                 "slice_reads": args.reads,
                 "evidence_reads": len(read_ids),
                 "idle": _figures(idle),
-                "during_export": results["lanes"],
-                "during_export_on_cache_lane": results["cache_lane"],
+                **results,
+                "idle_after": _figures(idle_after),
                 "target_p95_ms": 50,
+                "cpus": os.cpu_count(),
+                "load_average_1m": [round(one, 2) for one, _five, _fifteen in load],
             }
         )
     )

@@ -37,13 +37,12 @@ import json
 import os
 import re
 import shutil
-import threading
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -94,6 +93,13 @@ EVIDENCE_FIELDS = (
     "review_date",
 )
 _COPY_BLOCK = 1 << 20
+
+
+class CancelFlag(Protocol):
+    """What the writer asks of a cancel flag: a threading.Event, or the packet writer
+    process's view of its parent's (app.export.worker)."""
+
+    def is_set(self) -> bool: ...
 
 
 class ExportCancelled(KnownError):
@@ -206,7 +212,7 @@ def write_packet(
     derived: Mapping[str, Derived] | None = None,
     hub_custody: HubCustody | None = None,
     progress: Callable[[ExportProgress], None] | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelFlag | None = None,
 ) -> BuiltPacket:
     """Write the packet into out_dir (a folder, or a .zip when `zip`) and sign it.
 
@@ -482,7 +488,7 @@ def _write_excerpt(bag: BagWriter, excerpt: AuditExcerpt, info: PacketInfo) -> N
         handle.write("\n]}\n")
 
 
-def _zip_folder(folder: Path, target: Path, *, top: str, cancel: threading.Event | None) -> None:
+def _zip_folder(folder: Path, target: Path, *, top: str, cancel: CancelFlag | None) -> None:
     with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
         for path in sorted(folder.rglob("*")):
             if cancel is not None and cancel.is_set():

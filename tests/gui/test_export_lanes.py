@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
+import app.export.worker as worker
 import app.services.export as export_service
 from app.core.records import SearchQuery
 from app.ui.dialogs.export_dialog import ExportDialog
@@ -34,16 +35,17 @@ def test_a_search_answers_while_the_packet_is_being_written(
     workstation.mark_evidence(read_id=read.read_id, case_number=case)
     confirm_holds(seeded_hub, tmp_path / "technician", case, [read.read_id])
 
-    # Hold the packet writer (the CPU part: hashing, PDF, signing) until the search is in.
+    # Hold the packet writer (the CPU part: hashing, PDF, signing, in its own process)
+    # until the search is in.
     writing, release = threading.Event(), threading.Event()
-    real_write = export_service.write_packet
+    real_write = worker.write_in_child
 
-    def held_write(**kwargs: Any) -> Any:
+    def held_write(*args: Any, **kwargs: Any) -> Any:
         writing.set()
         release.wait(30)
-        return real_write(**kwargs)
+        return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(export_service, "write_packet", held_write)
+    monkeypatch.setattr(export_service, "write_in_child", held_write)
     dialog = ExportDialog(
         workstation=workstation, runner=runner, case_number=case, out_dir=tmp_path
     )
