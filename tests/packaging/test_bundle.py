@@ -121,6 +121,67 @@ def test_read_plate_uses_the_bundled_model(bundle: Path, clean_env: dict[str, st
     assert 0.0 < result["confidence"] <= 1.0
 
 
+def test_read_plate_gives_the_readings_of_the_virtual_environment(
+    bundle: Path, clean_env: dict[str, str]
+) -> None:
+    """Every test frame (level and steep: localized, rectified, read) through the bundle,
+    whose OpenCV is the slim build, reads as in the virtual environment with the PyPI
+    wheel: the same plate, box, confidences and alternatives."""
+    from app.vision.decode import decode_file
+    from app.vision.plate_reader import describe, load_plate_reader
+
+    frames = sorted(PLATES.glob("*frame_*.jpg"))
+    assert len(frames) >= 20
+    done = _run(bundle, clean_env, "read-plate", *map(str, frames), "--json")
+    assert done.returncode == 0, done.stderr
+    bundled = {Path(item.pop("image")).name: item for item in json.loads(done.stdout)}
+    reader = load_plate_reader(None)
+    assert reader is not None
+    here = {
+        path.name: json.loads(json.dumps(describe(reader.read_image(decode_file(path)))))
+        for path in frames
+    }
+    assert [name for name in here if bundled[name] != here[name]] == []
+    assert sum(item["plate"] is not None for item in here.values()) >= len(frames) // 2
+
+
+_CV2_NAMES = """
+import importlib.machinery, importlib.util, json, sys
+loader = importlib.machinery.ExtensionFileLoader("cv2", sys.argv[1])
+module = importlib.util.module_from_spec(importlib.util.spec_from_loader("cv2", loader))
+loader.exec_module(module)
+print(json.dumps({"names": sorted(dir(module)), "build": module.getBuildInformation()}))
+"""
+
+
+def test_the_bundled_opencv_has_what_the_workstation_calls_and_nothing_more(
+    bundle: Path,
+) -> None:
+    """The bundle's compiled cv2 module, loaded on its own: every `cv2.NAME` in app/ is
+    there; video I/O, DNN, GUI and the other modules are not, nor their FFmpeg and OpenBLAS."""
+    [module] = (BUNDLE / "_internal" / "cv2").glob("cv2*.so")
+    found = subprocess.run(
+        [sys.executable, "-c", _CV2_NAMES, str(module)],
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=True,
+    )  # fmt: skip
+    names = set(json.loads(found.stdout)["names"])
+    build = json.loads(found.stdout)["build"]
+    used = {
+        name
+        for path in (ROOT / "app").rglob("*.py")
+        for name in re.findall(r"\bcv2\.([A-Za-z_][A-Za-z0-9_]*)", path.read_text("utf-8"))
+    }
+    assert {"imdecode", "findContours", "createCLAHE", "warpPerspective"} <= used
+    assert sorted(used - names) == []
+    assert {"VideoCapture", "dnn", "imshow", "CascadeClassifier"} & names == set()
+    [modules] = re.findall(r"To be built:\s*(.*)", build)
+    assert set(modules.split()) <= {"core", "imgproc", "imgcodecs", "flann", "geometry", "python3"}
+    assert re.search(r"Lapack:\s*NO", build) or "Lapack" not in build
+    files = [path.name for path in BUNDLE.rglob("*")]
+    assert [n for n in files if n.startswith(("libavcodec", "libopenblasp", "libgfortran"))] == []
+    assert not (BUNDLE / "_internal" / "opencv_python_headless.libs").exists()
+
+
 def test_plain_http_to_another_computer_is_refused(
     bundle: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
