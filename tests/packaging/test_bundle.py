@@ -47,11 +47,18 @@ def bundle() -> Path:
             if os.environ.get("CI") == "1":
                 pytest.fail(message)
             pytest.skip(message)
+        # as `make package` does: the slim OpenCV (built once, then cached) first on the path
+        site = subprocess.run(
+            [sys.executable, str(ROOT / "packaging" / "build_opencv_slim.py")],
+            check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        ).stdout.strip()  # fmt: skip
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+               "PYTHONUSERBASE": site.rsplit("/lib/", 1)[0], "PYTHONPATH": f"{site}:{ROOT}"}  # fmt: skip
         subprocess.run(
             [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
              "--distpath", str(ROOT / "dist"), "--workpath", str(ROOT / "build" / "pyinstaller"),
              str(SPEC)],
-            check=True, cwd=ROOT, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            check=True, cwd=ROOT, env=env,
         )  # fmt: skip
     assert EXECUTABLE.exists(), f"{EXECUTABLE} was not built"
     return EXECUTABLE
