@@ -145,11 +145,17 @@ def _sdist(version: str) -> Path:
 
 
 def _extract(sdist: Path, into: Path) -> Path:
+    """The unpacked source (unpacked beside it first, then renamed: an interrupted unpacking
+    is never taken for a whole one)."""
     source = into / sdist.name.removesuffix(".tar.gz")
-    if not (source / "opencv" / "CMakeLists.txt").exists():
-        into.mkdir(parents=True, exist_ok=True)
+    if not source.exists():
+        partial = into / ".unpacking"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
         with tarfile.open(sdist) as archive:
-            archive.extractall(into, filter="data")
+            archive.extractall(partial, filter="data")
+        (partial / source.name).rename(source)
+        partial.rmdir()
     return source
 
 
