@@ -42,7 +42,7 @@ pytest: $(STAMP)
 ## The workstation as a one-folder bundle: dist/platedesk/ (PyInstaller; docs/packaging.md).
 ## Its OpenCV is a slim build (core, imgproc, imgcodecs), made once from the wheel's source
 ## and cached under build/opencv-slim (packaging/build_opencv_slim.py: the first time a long
-## build, hours on 2 busy cores; it resumes if interrupted); the venv keeps the PyPI wheel.
+## build, 85 minutes on 2 busy cores; it resumes if interrupted); the venv keeps the PyPI wheel.
 package: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[package]'
 	$(BIN)/python packaging/opencv_headless.py --repair  # the venv's cv2: opencv-python-headless

@@ -19,8 +19,8 @@ the folder first on PYTHONPATH).
 
 Needs cmake (3.13 or later), a C++17 compiler, Python's headers and NumPy (the build
 environment's, for its C headers); ninja when installed. `nice -n 10` and -j2 by default
-(OPENCV_SLIM_JOBS=N to change it): 628 build steps, over two hours on the shared 2-core
-machine this was made on (load average 8 to 17 from other work). An interrupted build
+(OPENCV_SLIM_JOBS=N to change it): 628 build steps, about 85 minutes on the shared 2-core
+machine this was made on (load average 3 to 17 from other work). An interrupted build
 goes on where it stopped when run again (the cmake build folder is kept). The source
 distribution is fetched once with pip and checked against the SHA-256 pinned below.
 
