@@ -139,7 +139,7 @@ def _sdist(version: str) -> Path:
         # environment (numpy, scikit-build): a few minutes, once.
         command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                    "--no-binary", DIST, "--dest", str(path.parent), f"{DIST}=={version}"]  # fmt: skip
-        subprocess.run(command, check=True)
+        subprocess.run(command, check=True, stdout=sys.stderr)  # stdout: the folder alone
     if _sha256(path) != expected:
         path.unlink()
         raise SystemExit(f"build_opencv_slim: {name} does not have the pinned SHA-256: removed")
@@ -188,12 +188,16 @@ def _build(version: str, site: Path) -> None:
         # not the sdist's hook for the wheel's: that one wants typing stubs, which OpenCV's
         # generator cannot make for a module list without features2d (Feature2D unresolved)
         "-UOPENCV_CMAKE_HOOKS_DIR",
+        # no RUNPATH naming this build folder in the installed module (it links nothing)
+        "-DCMAKE_SKIP_INSTALL_RPATH=ON",
         f"-DCMAKE_INSTALL_PREFIX={install}",
     ]  # fmt: skip
-    subprocess.run(configure, check=True)
-    subprocess.run([*nice, "cmake", "--build", str(cmake_build), "-j", jobs], check=True)
+    subprocess.run(configure, check=True, stdout=sys.stderr)  # stdout: the folder alone
+    build = [*nice, "cmake", "--build", str(cmake_build), "-j", jobs]
+    subprocess.run(build, check=True, stdout=sys.stderr)
     shutil.rmtree(install, ignore_errors=True)
-    subprocess.run(["cmake", "--install", str(cmake_build), "--strip"], check=True)
+    install_it = ["cmake", "--install", str(cmake_build), "--strip"]
+    subprocess.run(install_it, check=True, stdout=sys.stderr)
     built = install / "python" / "cv2"
     if not built.is_dir():
         raise SystemExit(f"build_opencv_slim: the install left no cv2 package in {install}")
