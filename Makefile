@@ -40,10 +40,17 @@ pytest: $(STAMP)
 		PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring $(BIN)/pytest $(PYTEST_ARGS)
 
 ## The workstation as a one-folder bundle: dist/platedesk/ (PyInstaller; docs/packaging.md).
+## Its OpenCV is a slim build (core, imgproc, imgcodecs), made once from the wheel's source
+## and cached under build/opencv-slim (packaging/build_opencv_slim.py: the first time a long
+## build, 85 minutes on 2 busy cores; it resumes if interrupted); the venv keeps the PyPI wheel.
 package: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[package]'
-	$(BIN)/python packaging/opencv_headless.py --repair  # cv2 from opencv-python-headless
-	QT_QPA_PLATFORM=offscreen $(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+	$(BIN)/python packaging/opencv_headless.py --repair  # the venv's cv2: opencv-python-headless
+	mkdir -p build
+	nice -n 10 $(BIN)/python packaging/build_opencv_slim.py > build/opencv-slim.site
+	site="$$(cat build/opencv-slim.site)" && \
+	QT_QPA_PLATFORM=offscreen PYTHONUSERBASE="$${site%/lib/*}" PYTHONPATH="$$site:." \
+		$(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
 		--distpath dist --workpath build/pyinstaller packaging/platedesk.spec
 	@du -sh dist/platedesk
 

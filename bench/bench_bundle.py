@@ -60,6 +60,24 @@ def largest_files(folder: Path, count: int = 10) -> list[dict[str, Any]]:
     ]
 
 
+def largest_parts(folder: Path, count: int = 12) -> list[dict[str, Any]]:
+    """Where the bytes are: each entry directly under `folder` (a folder with all it
+    holds), on disk, largest first; PySide6's Qt/lib, Qt/plugins and the rest apart."""
+    parts = [path for path in folder.iterdir() if path.name != "PySide6"]
+    qt = folder / "PySide6"
+    if qt.is_dir():
+        parts += [path for path in qt.iterdir() if path.name != "Qt"]
+        parts += list((qt / "Qt").iterdir()) if (qt / "Qt").is_dir() else []
+    sizes = [
+        (disk_bytes(path) if path.is_dir() else os.lstat(path).st_blocks * 512, path)
+        for path in parts
+    ]
+    return [
+        {"part": path.relative_to(folder).as_posix(), "mib": round(size / 2**20, 1)}
+        for size, path in sorted(sizes, reverse=True)[:count]
+    ]
+
+
 def _environment(home: Path) -> dict[str, str]:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
            "QT_QPA_PLATFORM": "offscreen"}  # fmt: skip
@@ -92,19 +110,8 @@ def _drop_page_cache() -> bool:
     return True
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="warm runs of each (alternating)")
-    parser.add_argument(
-        "--drop-caches",
-        action="store_true",
-        help="drop the page cache before each first run, for a true cold start (Linux, root; "
-        "it slows everything else on the machine for a moment)",
-    )
-    args = parser.parse_args()
-    if not EXECUTABLE.exists():
-        print(f"no bundle at {EXECUTABLE}: run `make package` first", file=sys.stderr)
-        return 1
+def _start_times(count: int, drop_caches: bool) -> dict[str, dict[str, Any]]:
+    """The first start of the bundle and of `python -m app`, then `count` alternating runs."""
     python = VENV / "bin" / "python"
     first_cold: dict[str, bool] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -117,16 +124,13 @@ def main() -> int:
         }
         first: dict[str, float] = {}
         for name, (cmd, env) in commands.items():
-            first_cold[name] = args.drop_caches and _drop_page_cache()
+            first_cold[name] = drop_caches and _drop_page_cache()
             first[name] = start_seconds(cmd, env=env, work=work)
         runs: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(max(1, args.runs)):
+        for _ in range(max(1, count)):
             for name, (cmd, env) in commands.items():
                 runs[name].append(start_seconds(cmd, env=env, work=work))
-    bundle_size = disk_bytes(BUNDLE)
-    venv_size = disk_bytes(VENV.resolve())
-    source_size = sum(disk_bytes(ROOT / part) for part in ("app", "models", "resources"))
-    start = {
+    return {
         name: {
             "first_s": round(first[name], 3),
             "first_was_cold": first_cold[name],  # the page cache was dropped before it
@@ -137,25 +141,53 @@ def main() -> int:
         }
         for name, times in runs.items()
     }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="warm runs of each (alternating)")
+    parser.add_argument(
+        "--drop-caches",
+        action="store_true",
+        help="drop the page cache before each first run, for a true cold start (Linux, root; "
+        "it slows everything else on the machine for a moment)",
+    )
+    parser.add_argument(
+        "--size-only", action="store_true", help="only the sizes and where the bytes are"
+    )
+    args = parser.parse_args()
+    if not EXECUTABLE.exists():
+        print(f"no bundle at {EXECUTABLE}: run `make package` first", file=sys.stderr)
+        return 1
+    bundle_size = disk_bytes(BUNDLE)
+    venv_size = disk_bytes(VENV.resolve())
+    source_size = sum(disk_bytes(ROOT / part) for part in ("app", "models", "resources"))
     result: dict[str, Any] = {
         "benchmark": "bundle",
         "size_on_disk_mb": {
             "bundle": round(bundle_size / MB, 1),
+            "bundle_mib": round(bundle_size / 2**20, 1),
             "venv": round(venv_size / MB, 1),  # every installed package (dev and hub too)
             "venv_plus_source": round((venv_size + source_size) / MB, 1),
             "note": "the venv figures leave out the system Python the venv runs on",
         },
         "bundle_largest_files": largest_files(BUNDLE),
-        "start_to_sign_in_s": start,
-        "targets": {
-            "size_mb": SIZE_TARGET_MB,
-            "start_s": START_TARGET_S,
-            "size_met": bundle_size / MB <= SIZE_TARGET_MB,
-            "start_met": start["bundle"]["median_s"] <= START_TARGET_S,
-        },
-        "load_average": [round(value, 2) for value in os.getloadavg()],
-        "cpus": os.cpu_count(),
+        "bundle_largest_parts": largest_parts(BUNDLE / "_internal"),
     }
+    targets: dict[str, Any] = {
+        "size_mb": SIZE_TARGET_MB,
+        "size_met": bundle_size / MB <= SIZE_TARGET_MB,
+    }
+    if not args.size_only:
+        start = _start_times(args.runs, args.drop_caches)
+        result["start_to_sign_in_s"] = start
+        targets |= {
+            "start_s": START_TARGET_S,
+            "start_met": start["bundle"]["median_s"] <= START_TARGET_S,
+        }
+    result["targets"] = targets
+    result["load_average"] = [round(value, 2) for value in os.getloadavg()]
+    result["cpus"] = os.cpu_count()
     print(json.dumps(result, indent=2))
     return 0
 

@@ -8,11 +8,12 @@ over 100 MB more in the bundle, and a second Qt beside PySide6's.
     python packaging/opencv_headless.py           exit 1, saying how to fix it, unless cv2 is headless
     python packaging/opencv_headless.py --repair  put opencv-python-headless's cv2 back (pip)
 
-`packaging/platedesk.spec` refuses to build with the desktop cv2; `make package` repairs
-first. An environment that must keep opencv-python can instead install the headless cv2
-apart and build with it first on the path:
-`pip install --no-deps --target build/opencv-headless opencv-python-headless==VERSION`,
-then `PYTHONPATH=build/opencv-headless pyinstaller ... packaging/platedesk.spec`.
+The bundle itself takes a slimmer cv2 still: `make package` builds OpenCV's core,
+imgproc and imgcodecs alone from this wheel's source (packaging/build_opencv_slim.py) and
+puts that first on the path. `packaging/platedesk.spec` takes the wheel's cv2 only when
+run without it (with a warning: about 170 MB more), and refuses the desktop cv2;
+`make package` repairs the environment's cv2 first, as the slim build is made for the
+headless wheel's version (docs/packaging.md).
 """
 
 from __future__ import annotations
