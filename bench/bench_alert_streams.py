@@ -37,8 +37,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +45,7 @@ import httpx
 import psycopg
 
 from app.demo import case_of, running_hub, seed_hub, totp_now, user_of
+from bench.baseline_source import code_from
 from tests.hub.hub_support import real_jpeg
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -132,21 +131,6 @@ async def _stream(
             elif line.startswith("data:") and event == "alert":
                 read_id = json.loads(line[5:])["read_id"]
                 arrivals.setdefault(read_id, []).append(time.perf_counter())
-
-
-@contextmanager
-def _source(folder: Path | None) -> Iterator[None]:
-    """Hubs started meanwhile run the code in `folder` (`python -m` imports from the
-    working directory first); None: this checkout's."""
-    if folder is None:
-        yield
-        return
-    here = Path.cwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(here)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -241,7 +225,7 @@ def main() -> None:
                 modes.append(("notify_baseline", "true", args.baseline_src.resolve()))
             for mode, listen, source in modes:
                 os.environ["PLATEDESK_HUB_LISTEN_FOR_CHANGES"] = listen
-                with _source(source), running_hub(data, db=db) as hub:
+                with code_from(source), running_hub(data, db=db) as hub:
                     if not token:
                         _import_hotlist(hub.url, user_of(seeded, "admin"), case)
                         login = httpx.post(

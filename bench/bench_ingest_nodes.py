@@ -31,9 +31,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,6 +41,7 @@ import psycopg
 
 from app.core.schemas import CameraPublic
 from app.demo import running_hub
+from bench.baseline_source import code_from
 from hub.catalog import add_camera
 from hub.core.db import Database
 from hub.db.types import to_ms
@@ -62,21 +62,6 @@ def _hub_cli(*args: str) -> dict[str, object]:
     )
     result: dict[str, object] = json.loads(done.stdout)
     return result
-
-
-@contextmanager
-def _source(folder: Path | None) -> Iterator[None]:
-    """Nodes started meanwhile run the code in `folder` (`python -m` imports from the
-    working directory first); None: this checkout's."""
-    if folder is None:
-        yield
-        return
-    here = Path.cwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(here)
 
 
 def _batches(reads: int, batch: int, seed: int) -> list[bytes]:
@@ -157,7 +142,7 @@ def main() -> None:
                     seed += 10_000_000
                     batches = _batches(args.reads, args.batch, seed=seed)
                     with ExitStack() as stack:
-                        stack.enter_context(_source(source))
+                        stack.enter_context(code_from(source))
                         hubs = [stack.enter_context(running_hub(data, db=db)) for _ in range(nodes)]
                         cpu = sum(_cpu_seconds(hub.process.pid) for hub in hubs)
                         seconds = _post_all([hub.url for hub in hubs], token, batches, args.clients)

@@ -63,6 +63,7 @@ from app.core.errors import BugError, KnownError
 from app.export.packet import (
     AuditExcerpt,
     BuiltPacket,
+    CancelFlag,
     Derived,
     ExportCancelled,
     ExportFailed,
@@ -116,6 +117,30 @@ class PacketJob:
     zip: bool = False
     derived: Mapping[str, Derived] = field(default_factory=dict)
     hub_custody: HubCustody | None = None
+
+    def write(
+        self,
+        originals: list[Original],
+        excerpt: AuditExcerpt,
+        *,
+        progress: Callable[[ExportProgress], None] | None,
+        cancel: CancelFlag | None,
+    ) -> BuiltPacket:
+        """The packet written on the calling thread, its images and excerpt given."""
+        return write_packet(
+            info=self.info,
+            reads=self.reads,
+            originals=originals,
+            custody=self.custody,
+            excerpt=excerpt,
+            key=Ed25519PrivateKey.from_private_bytes(self.key),
+            out_dir=self.out_dir,
+            zip=self.zip,
+            derived=self.derived,
+            hub_custody=self.hub_custody,
+            progress=progress,
+            cancel=cancel,
+        )
 
 
 def raw_key(key: Ed25519PrivateKey) -> bytes:
@@ -385,20 +410,7 @@ def _write(job: PacketJob, parent: _Parent) -> BuiltPacket:
         case_seqs=job.excerpt_case_seqs,
         events=events(),
     )
-    return write_packet(
-        info=job.info,
-        reads=job.reads,
-        originals=originals,
-        custody=job.custody,
-        excerpt=excerpt,
-        key=Ed25519PrivateKey.from_private_bytes(job.key),
-        out_dir=job.out_dir,
-        zip=job.zip,
-        derived=job.derived,
-        hub_custody=job.hub_custody,
-        progress=progress,
-        cancel=parent,
-    )
+    return job.write(originals, excerpt, progress=progress, cancel=parent)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:

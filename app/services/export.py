@@ -26,8 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from app import __version__ as app_version
 from app.cache.evidence import EvidenceRepository
 from app.cache.reads import ReadRepository
@@ -46,7 +44,6 @@ from app.export.packet import (
     Original,
     PacketInfo,
     PacketResult,
-    write_packet,
 )
 from app.export.worker import OriginalRef, PacketJob, raw_key, write_in_child
 from app.services.evidence import EvidenceService, newest_holds
@@ -465,20 +462,7 @@ def _write_here(
                  read_id=ref.read_id, kind=ref.kind)
         for ref in job.originals
     ]  # fmt: skip
-    return write_packet(
-        info=job.info,
-        reads=job.reads,
-        originals=originals,
-        custody=job.custody,
-        excerpt=excerpt,
-        key=Ed25519PrivateKey.from_private_bytes(job.key),
-        out_dir=job.out_dir,
-        zip=job.zip,
-        derived=job.derived,
-        hub_custody=job.hub_custody,
-        progress=progress,
-        cancel=cancel,
-    )
+    return job.write(originals, excerpt, progress=progress, cancel=cancel)
 
 
 def _image_loader(repo: ReadRepository, sha256: str) -> Callable[[], bytes]:
