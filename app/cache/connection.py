@@ -121,12 +121,7 @@ class Database:
     they asked (open_encrypted shares one per file).
     """
 
-    def __init__(
-        self,
-        connection: Any,
-        *,
-        gate: WriteGate | None = None,
-    ) -> None:
+    def __init__(self, connection: Any, *, gate: WriteGate | None = None) -> None:
         self.connection = connection
         self.gate = gate or WriteGate()
         self._depth = 0
@@ -342,6 +337,9 @@ class BatchedWrites:
         # wiped the cache): that error must surface, not one from here.
         with contextlib.suppress(Exception):
             self._checkpoint()  # every unit durable
+        # Back on FULL even when that checkpoint failed: what this connection writes next
+        # (sync.end, journal entries) must wait for the disk.
+        with contextlib.suppress(Exception):
             self.db.execute("PRAGMA synchronous = FULL")
 
     def _checkpoint(self) -> None:
