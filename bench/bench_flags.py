@@ -22,7 +22,6 @@ from pathlib import Path
 from app.core.flag_rules import FlagPolicy
 from app.core.schemas import Role, SliceCreate
 from bench.bench_hub_search import _fill, scratch_database
-from hub.accounts import create_user
 from hub.catalog import create_case
 from hub.core.config import HubSettings, create_secret
 from hub.core.db import Database, migrate
@@ -31,6 +30,7 @@ from hub.db.tables import search_log
 from hub.db.types import to_ms
 from hub.flags import SOURCE_SEARCH, SearchRecord, flag_search
 from hub.slices import Caller, SliceRules, create_slice
+from hub.users import create_user
 
 CASE = "2026-000777"
 

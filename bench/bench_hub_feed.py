@@ -26,7 +26,6 @@ import pyotp
 from app.core.policy import FEED_PAGE_DEFAULT, FEED_PAGE_MAX
 from app.core.schemas import API_PREFIX, CameraPublic, Role, SliceCreate
 from app.demo import running_hub
-from hub.accounts import create_user, start_session
 from hub.catalog import add_camera, create_case
 from hub.core.config import HubSettings, create_secret
 from hub.core.db import Database, migrate
@@ -34,7 +33,9 @@ from hub.core.security import AccessClaims, CursorSigner, PasswordService, Token
 from hub.db.types import to_ms
 from hub.feed import feed_page
 from hub.reads import insert_reads
+from hub.sessions import start_session
 from hub.slices import Caller, SliceRules, create_slice
+from hub.users import create_user
 
 READS = 50_000
 SMALL_PAGE = 250

@@ -42,7 +42,6 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.testclient import TestClient
 
 from app.core.schemas import API_PREFIX, CameraPublic, Role
-from hub.accounts import SESSIONS, create_user
 from hub.api import deps
 from hub.catalog import add_camera, create_case
 from hub.core.config import HubSettings, create_secret
@@ -51,7 +50,9 @@ from hub.core.security import PasswordService
 from hub.db.types import to_ms
 from hub.main import create_app
 from hub.reads import insert_reads
+from hub.sessions import SESSIONS
 from hub.slices import Caller
+from hub.users import create_user
 
 CASE = "2026-004211"
 PASSWORD = "correct-horse-battery"  # noqa: S105 (the bench user's password)

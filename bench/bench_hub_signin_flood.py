@@ -44,12 +44,13 @@ from bench_hub_ingest import _serving  # bench/ is the script's own folder
 from bench_hub_search import scratch_database
 
 from app.core.schemas import API_PREFIX, CameraPublic, Role
-from hub.accounts import MAX_FAILED_PER_ADDRESS, create_user
 from hub.catalog import add_camera, create_case
 from hub.core.config import HubSettings, create_secret
 from hub.core.db import Database, migrate
 from hub.core.security import PasswordService
 from hub.db.types import to_ms
+from hub.sign_in_throttle import MAX_FAILED_PER_ADDRESS
+from hub.users import create_user
 
 CASE = "2026-004211"
 PASSWORD = "correct-horse-battery"  # noqa: S105 (the bench users' password)

@@ -1,8 +1,8 @@
-"""Users (accounts), account locks and devices.
+"""Account locks and devices.
 
 The rest of what was once here lives by concept: users (hub.users), sessions and
 their checks (hub.sessions), sign-in, refresh and sign-out (hub.sign_in), and
-sign-in throttling (hub.sign_in_throttle). Their public names stay importable from here.
+sign-in throttling (hub.sign_in_throttle).
 """
 
 from __future__ import annotations
@@ -18,84 +18,8 @@ from hub import notify as notify_channels
 from hub.audit import record_hub_event
 from hub.db.tables import chain_heads, devices, sessions, users
 from hub.notify import notify
-from hub.sessions import (
-    DEVICE_REVOKED,
-    LISTENED_TTL,
-    LOCKED,
-    OTHER_DEVICE,
-    SESSION_CHECK_SECONDS,
-    SESSION_OVER,
-    SESSIONS,
-    SIGN_IN_FIRST,
-    EndReason,
-    NotCached,
-    SessionCache,
-    SessionState,
-    device_revoked,
-    end_sessions,
-    invalidate_sessions,
-    load_session,
-    refuse_unless_active,
-    start_session,
-)
-from hub.sign_in import (
-    CODE_USED,
-    WRONG_CREDENTIALS,
-    LoginOutcome,
-    SignIn,
-    login,
-    logout,
-    refresh,
-)
-from hub.sign_in_throttle import (
-    MAX_FAILED_PER_ADDRESS,
-    MAX_FAILED_PER_NAME,
-    MAX_FAILED_PER_NAME_AND_ADDRESS,
-    Throttled,
-    forget_failures,
-    throttle_wait,
-)
-from hub.users import create_user, training_error, user_public
-
-__all__ = [
-    "CODE_USED",
-    "DEVICE_REVOKED",
-    "LISTENED_TTL",
-    "LOCKED",
-    "MAX_FAILED_PER_ADDRESS",
-    "MAX_FAILED_PER_NAME",
-    "MAX_FAILED_PER_NAME_AND_ADDRESS",
-    "OTHER_DEVICE",
-    "SESSIONS",
-    "SESSION_CHECK_SECONDS",
-    "SESSION_OVER",
-    "SIGN_IN_FIRST",
-    "WRONG_CREDENTIALS",
-    "EndReason",
-    "LoginOutcome",
-    "NotCached",
-    "SessionCache",
-    "SessionState",
-    "SignIn",
-    "Throttled",
-    "create_user",
-    "device_revoked",
-    "end_device_sessions",
-    "end_sessions",
-    "invalidate_sessions",
-    "load_session",
-    "lock_account",
-    "login",
-    "logout",
-    "refresh",
-    "refuse_unless_active",
-    "register_device",
-    "release_lock",
-    "start_session",
-    "throttle_wait",
-    "training_error",
-    "user_public",
-]
+from hub.sessions import EndReason, end_sessions
+from hub.sign_in_throttle import forget_failures
 
 
 def lock_account(

@@ -28,13 +28,14 @@ from app.core.schemas import (
     UserCreatedPublic,
     UserPublic,
 )
-from hub.accounts import create_user, end_device_sessions, user_public
+from hub.accounts import end_device_sessions
 from hub.audit import record_hub_event
 from hub.catalog import add_camera
 from hub.core.security import PasswordService, token_digest
 from hub.db.tables import cameras, devices, feed_tokens, users
 from hub.errors import HubError
 from hub.notify import SESSIONS, notify
+from hub.users import create_user, user_public
 
 TOTP_ISSUER = "Platedesk hub"
 
@@ -340,8 +341,8 @@ def unlock_user(
 
 
 def _end_user_sessions(connection: Connection, user_id: int, *, now: datetime) -> int:
-    from hub.accounts import EndReason, end_sessions
     from hub.db.tables import sessions
+    from hub.sessions import EndReason, end_sessions
 
     return end_sessions(
         connection, sessions.c.user_id == user_id, reason=EndReason.ACCOUNT_CHANGED, now=now

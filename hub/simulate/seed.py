@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from app.core.schemas import HotlistEntryCreate, Role
-from hub.accounts import create_user
 from hub.catalog import create_case
 from hub.core.config import HubSettings
 from hub.core.db import Database
@@ -25,6 +24,7 @@ from hub.hotlists import add_entry, record_hits
 from hub.images import open_image_store
 from hub.simulate.traffic import camera_facing, ensure_cameras, generate_traffic, write_bulk
 from hub.slices import Caller
+from hub.users import create_user
 
 DEMO_UNIT = "Investigations"  # the supervisor reviews the flagged searches of this unit
 USERS = (

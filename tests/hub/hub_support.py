@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.core.schemas import CameraPublic, Role
-from hub.accounts import create_user
 from hub.catalog import add_camera, create_case
 from hub.core.config import HubSettings
 from hub.core.db import Database
@@ -25,6 +24,7 @@ from hub.db.tables import case_assignments, users
 from hub.db.types import to_ms
 from hub.images import open_image_store
 from hub.reads import insert_reads
+from hub.users import create_user
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct-horse-battery"

@@ -9,9 +9,9 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from hub.accounts import DEVICE_REVOKED
 from hub.db.tables import audit_events
 from hub.passwords import banned_passwords, password_problem
+from hub.sessions import DEVICE_REVOKED
 from tests.hub.hub_support import PASSWORD, HubFixture
 
 USERS = "/api/v1/admin/users"

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.core.policy import FAILED_SIGN_IN_WINDOW, SESSION_LIFETIME
-from hub.accounts import CODE_USED, MAX_FAILED_PER_ADDRESS
 from hub.core.security import HASH_NICENESS, HASH_THREADS, PasswordService
 from hub.db.tables import audit_events
+from hub.sign_in import CODE_USED
+from hub.sign_in_throttle import MAX_FAILED_PER_ADDRESS
 from tests.hub.hub_support import PASSWORD, HubFixture
 
 WRONG = "Wrong user name, password or code."

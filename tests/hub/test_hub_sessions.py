@@ -11,9 +11,16 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from hub import accounts
-from hub.accounts import DEVICE_REVOKED, LOCKED, OTHER_DEVICE, SESSION_OVER
 from hub.db.tables import case_assignments, cases, sessions, users
+from hub.sessions import (
+    DEVICE_REVOKED,
+    LISTENED_TTL,
+    LOCKED,
+    OTHER_DEVICE,
+    SESSION_CHECK_SECONDS,
+    SESSION_OVER,
+    SESSIONS,
+)
 from tests.hub.hub_support import CASE, PASSWORD, HubFixture
 from tests.hub.test_hub_partners import _decide, _request, _setup
 
@@ -244,8 +251,8 @@ def test_another_process_change_is_seen_within_the_cache_time(
             .values(ended_at=hub.clock.now, end_reason="signed_out")
         )
     assert hub.client.get(ME, headers=_bearer(tokens)).status_code == 200  # still cached
-    listened = hub.database.url in accounts.SESSIONS.listened
-    ttl = accounts.LISTENED_TTL if listened else accounts.SESSION_CHECK_SECONDS
-    later = accounts.SESSIONS.clock() + ttl + 0.001
-    monkeypatch.setattr(accounts.SESSIONS, "clock", lambda: later)
+    listened = hub.database.url in SESSIONS.listened
+    ttl = LISTENED_TTL if listened else SESSION_CHECK_SECONDS
+    later = SESSIONS.clock() + ttl + 0.001
+    monkeypatch.setattr(SESSIONS, "clock", lambda: later)
     assert _refusal(hub.client.get(ME, headers=_bearer(tokens))) == (401, SESSION_OVER)

@@ -27,6 +27,8 @@ from hub.api.deps import AdminUser, ContextDep, NowDep, error_responses
 from hub.db.tables import users
 from hub.errors import HubError
 from hub.flag_policy import load_policy
+from hub.sessions import invalidate_sessions
+from hub.users import user_public
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -68,8 +70,8 @@ def lock_user(
         if not found:
             raise HubError(404, f"No user named {username}; check the user name.")
         row = connection.execute(sa.select(users).where(users.c.username == username)).one()
-    accounts.invalidate_sessions()
-    return accounts.user_public(row)
+    invalidate_sessions()
+    return user_public(row)
 
 
 @router.post(
@@ -85,8 +87,8 @@ def unlock_user(
         if not released:
             raise HubError(404, f"No user named {username}; check the user name.")
         row = connection.execute(sa.select(users).where(users.c.username == username)).one()
-    accounts.invalidate_sessions()
-    return accounts.user_public(row)
+    invalidate_sessions()
+    return user_public(row)
 
 
 @router.put(
@@ -110,7 +112,7 @@ def set_training(
             session_id=caller.session_id,
             now=now,
         )
-    accounts.invalidate_sessions()  # an expired training ends access at the next request
+    invalidate_sessions()  # an expired training ends access at the next request
     return user
 
 
@@ -186,7 +188,7 @@ def revoke_device(
             session_id=caller.session_id,
             now=now,
         )
-    accounts.invalidate_sessions()
+    invalidate_sessions()
     return status
 
 

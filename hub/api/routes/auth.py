@@ -9,9 +9,12 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.core.schemas import LoginRequest, RefreshRequest, TokenPublic, UserPublic
-from hub import accounts
+from hub import sign_in
 from hub.api.deps import DEVICE_HEADER, ContextDep, CurrentUser, NowDep, error_responses
 from hub.db.tables import users
+from hub.sessions import invalidate_sessions
+from hub.sign_in_throttle import Throttled
+from hub.users import user_public
 
 router = APIRouter(tags=["auth"])
 
@@ -38,7 +41,7 @@ def login(
     now: NowDep,
     device_header: DeviceHeader = None,
 ) -> TokenPublic | JSONResponse:
-    attempt = accounts.SignIn(
+    attempt = sign_in.SignIn(
         username=body.username,
         password=body.password,
         code=body.totp,
@@ -46,7 +49,7 @@ def login(
         device_id=device_header,
     )
     try:
-        return accounts.login(
+        return sign_in.login(
             context.database,
             context.passwords,
             context.tokens,
@@ -54,7 +57,7 @@ def login(
             now=now,
             totp_drift_steps=context.settings.totp_drift_steps,
         )
-    except accounts.Throttled as throttled:
+    except Throttled as throttled:
         return JSONResponse(
             {"detail": throttled.message},
             status_code=429,
@@ -67,14 +70,14 @@ def refresh(
     body: RefreshRequest, context: ContextDep, now: NowDep, device_header: DeviceHeader = None
 ) -> TokenPublic:
     with context.database.write() as connection:
-        outcome = accounts.refresh(
+        outcome = sign_in.refresh(
             connection,
             context.tokens,
             refresh_token=body.refresh_token,
             now=now,
             device_header=device_header,
         )
-    accounts.invalidate_sessions()  # a reused token may have ended its session
+    invalidate_sessions()  # a reused token may have ended its session
     if outcome.error is not None:
         raise outcome.error
     assert outcome.token is not None
@@ -84,8 +87,8 @@ def refresh(
 @router.post("/auth/logout", status_code=204, response_class=Response)
 def logout(body: RefreshRequest, context: ContextDep, now: NowDep) -> Response:
     with context.database.write() as connection:
-        accounts.logout(connection, refresh_token=body.refresh_token, now=now)
-    accounts.invalidate_sessions()
+        sign_in.logout(connection, refresh_token=body.refresh_token, now=now)
+    invalidate_sessions()
     return Response(status_code=204)
 
 
@@ -93,4 +96,4 @@ def logout(body: RefreshRequest, context: ContextDep, now: NowDep) -> Response:
 def me(caller: CurrentUser, context: ContextDep) -> UserPublic:
     with context.database.read() as connection:
         row = connection.execute(sa.select(users).where(users.c.user_id == caller.user_id)).one()
-    return accounts.user_public(row)
+    return user_public(row)

@@ -12,6 +12,7 @@ from hub import accounts, admin
 from hub.api.deps import ContextDep, CurrentUser, NowDep, error_responses
 from hub.db.tables import devices
 from hub.errors import HubError
+from hub.sessions import invalidate_sessions
 
 router = APIRouter(tags=["devices"])
 
@@ -31,7 +32,7 @@ def register_device(
             public_key=body.public_key,
             now=now,
         )
-    accounts.invalidate_sessions()
+    invalidate_sessions()
     return device
 
 
