@@ -287,6 +287,25 @@ def _end_session(hub: HubFixture, how: str, refresh: str, device_id: str) -> str
     return "This account is locked; ask an administrator to release it."
 
 
+@contextmanager
+def _idle_stream_on_other_node(hub: HubFixture, headers: dict[str, str]) -> Iterator[Iterator[str]]:
+    """An alert stream opened on another node, ready and idle (pings a minute apart): on
+    PostgreSQL asleep, so that only a notification or its computed expiry wakes it.
+    Yields its remaining lines."""
+    with (
+        other_node(hub) as (url, asleep),
+        httpx.Client(base_url=url, timeout=httpx.Timeout(WAIT, connect=5)) as http,
+        http.stream(
+            "GET", f"{ALERTS}/stream", params={"ping": 60, "max_seconds": 3600}, headers=headers
+        ) as response,
+    ):
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(_stream_events(lines)) == "ready"
+        asleep(1)
+        yield lines
+
+
 @pytest.mark.parametrize("how", ["signed_out", "device_revoked", "locked"])
 def test_stream_closes_when_the_session_may_no_longer_receive(hub: HubFixture, how: str) -> None:
     signed_in = hub.login("detective")
@@ -376,17 +395,7 @@ def test_a_session_ended_through_another_node_ends_its_idle_stream_at_once(
     headers = {"Authorization": f"Bearer {signed_in['access_token']}"}
     device = hub.client.post("/api/v1/devices", json={"name": "ws-1"}, headers=headers).json()
     headers["X-Platedesk-Device"] = device["device_id"]
-    with (
-        other_node(hub) as (url, asleep),
-        httpx.Client(base_url=url, timeout=httpx.Timeout(WAIT, connect=5)) as http,
-        http.stream(
-            "GET", f"{ALERTS}/stream", params={"ping": 60, "max_seconds": 3600}, headers=headers
-        ) as response,
-    ):
-        assert response.status_code == 200
-        lines = response.iter_lines()
-        assert next(_stream_events(lines)) == "ready"
-        asleep(1)  # idle now (PostgreSQL): only a notification wakes it
+    with _idle_stream_on_other_node(hub, headers) as lines:
         reason = _end_session(hub, how, signed_in["refresh_token"], device["device_id"])
         rest = "\n".join(lines)  # a ReadTimeout here: the other node did not hear of it
     assert _events(rest)[-1] == ("closed", json.dumps({"reason": reason}))
@@ -411,17 +420,7 @@ def test_an_idle_stream_ends_when_its_session_expires(hub: HubFixture, expires: 
     else:
         headers = hub.headers("detective")
         hub.clock.advance(ACCESS_TOKEN_LIFETIME - timedelta(seconds=2))
-    with (
-        other_node(hub) as (url, asleep),
-        httpx.Client(base_url=url, timeout=httpx.Timeout(WAIT, connect=5)) as http,
-        http.stream(
-            "GET", f"{ALERTS}/stream", params={"ping": 60, "max_seconds": 3600}, headers=headers
-        ) as response,
-    ):
-        assert response.status_code == 200
-        lines = response.iter_lines()
-        assert next(_stream_events(lines)) == "ready"
-        asleep(1)  # idle now (PostgreSQL): only its computed expiry wakes it
+    with _idle_stream_on_other_node(hub, headers) as lines:
         hub.clock.advance(timedelta(seconds=3))  # past the expiry
         rest = "\n".join(lines)  # a ReadTimeout here: the stream did not wake at its expiry
     events = _events(rest)
