@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -35,7 +36,7 @@ from app.core.flag_rules import RANDOM_SAMPLE
 from app.core.schemas import JustificationRequestPublic, ReviewItemPublic
 from app.ui.errors import user_message
 from app.ui.formatting import count_of, local_time
-from app.ui.models.review_queue_model import ReviewQueueModel, status_words
+from app.ui.models.review_queue_model import QUEUE_COLUMNS, ReviewQueueModel, status_words
 from app.ui.operations import oversight, oversight_desk
 from app.ui.widgets.review_context_pane import ReviewContextPane
 from app.ui.widgets.review_filter_bar import FilterError, ReviewFilterBar
@@ -119,7 +120,10 @@ class ReviewQueuePanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # Who searched and which rules fired take the spare width (the status is a word).
+        header = self.table.horizontalHeader()
+        for column in ("User", "Rules"):
+            header.setSectionResizeMode(QUEUE_COLUMNS.index(column), QHeaderView.ResizeMode.Stretch)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.refresh_button = QPushButton("Refresh")
