@@ -47,7 +47,7 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
 
-from PySide6.QtCore import QEventLoop
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.core.records import SearchQuery
@@ -74,29 +74,42 @@ def _figures(latencies: list[float]) -> dict[str, Any]:
     }
 
 
-def _wait(app: QApplication, done: Callable[[], bool]) -> None:
-    while not done():
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+def _wait(done: Callable[[], bool]) -> None:
+    """Run the GUI thread's event loop until `done()`, sleeping between events as the
+    window's own loop does (a loop spinning on processEvents would take the GIL from
+    the worker threads in turns and time itself, not the search)."""
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: loop.quit() if done() else None)
+    timer.start()
+    if not done():
+        loop.exec()
+    timer.stop()
 
 
-def _one_search(
-    app: QApplication, runner: TaskRunner, workstation: Workstation, query: SearchQuery
-) -> float:
+def _one_search(runner: TaskRunner, workstation: Workstation, query: SearchQuery) -> float:
     """Seconds from asking for a first page (cache lane) to its answer on the GUI thread."""
     answered: list[float] = []
+    loop = QEventLoop()
+
+    def answer(at: float) -> None:
+        answered.append(at)
+        loop.quit()
+
     began = time.perf_counter()
     runner.run(
         lambda: workstation.search.run(query, limit=200),
-        on_success=lambda _page: answered.append(time.perf_counter()),
-        on_failure=lambda _exc: answered.append(float("nan")),
+        on_success=lambda _page: answer(time.perf_counter()),
+        on_failure=lambda _exc: answer(float("nan")),
         lane=Lane.CACHE,
     )
-    _wait(app, lambda: bool(answered))
+    if not answered:
+        loop.exec()  # the answer arrives as a queued signal: the loop sleeps until then
     return answered[0] - began
 
 
 def _searches(
-    app: QApplication,
     runner: TaskRunner,
     workstation: Workstation,
     query: SearchQuery,
@@ -107,13 +120,12 @@ def _searches(
     """First pages asked for one after another, as a user typing would."""
     latencies: list[float] = []
     while (count is None or len(latencies) < count) and not (until and until()):
-        latencies.append(_one_search(app, runner, workstation, query))
+        latencies.append(_one_search(runner, workstation, query))
         time.sleep(0.02)
     return latencies
 
 
 def _during_export(
-    app: QApplication,
     runner: TaskRunner,
     workstation: Workstation,
     query: SearchQuery,
@@ -147,8 +159,8 @@ def _during_export(
             on_failure=failed,
             lane=Lane.CACHE,
         )
-    during = _searches(app, runner, workstation, query, until=finished.is_set)
-    _wait(app, finished.is_set)
+    during = _searches(runner, workstation, query, until=finished.is_set)
+    _wait(finished.is_set)
     return during, time.perf_counter() - began, failures
 
 
@@ -261,25 +273,25 @@ def main() -> None:
             spent = _timing_lane_cpu(workstation)
             load = [os.getloadavg()]
             try:
-                idle = _searches(app, runner, workstation, query, count=args.idle_searches)
+                idle = _searches(runner, workstation, query, count=args.idle_searches)
                 for index in range(args.rounds):
                     for how, in_process in ways.items():
                         workstation.export.in_process = in_process
                         out = folder / f"out-{how}-{index}"
                         out.mkdir()
                         rounds.setdefault(how, []).append(
-                            _during_export(app, runner, workstation, query, out=out, on_lanes=True)
+                            _during_export(runner, workstation, query, out=out, on_lanes=True)
                         )
                         lane_cpu.setdefault(how, []).append(spent[-1] if spent else float("nan"))
                         load.append(os.getloadavg())
                 workstation.export.in_process = False
-                idle_after = _searches(app, runner, workstation, query, count=args.idle_searches)
+                idle_after = _searches(runner, workstation, query, count=args.idle_searches)
                 results = {how: _scenario(done, lane_cpu[how]) for how, done in rounds.items()}
                 if args.cache_lane:
                     out = folder / "out-cache-lane"
                     out.mkdir()
                     results["during_export_on_cache_lane"] = _scenario(
-                        [_during_export(app, runner, workstation, query, out=out, on_lanes=False)],
+                        [_during_export(runner, workstation, query, out=out, on_lanes=False)],
                         [],
                     )
                 load.append(os.getloadavg())

@@ -212,6 +212,13 @@ class SearchRepository:
 
     def count(self, query: SearchQuery) -> int:
         where = self.where(query)
+        if where.slices_only and len(where.params) == 1:
+            # Every read of one slice: its rows in slice_reads, counted on that table's
+            # key alone (a slice_reads row always has its read: they are written and
+            # purged together); 1-2 ms, not 12 ms, over 20,000 reads.
+            return int(
+                self.db.scalar("SELECT count(*) FROM slice_reads WHERE slice_id = ?", where.params)
+            )
         # Counting every read of the slices, SQLite would scan the narrowest index
         # (confidence, read_id) and look each read up in slice_reads in random order;
         # walking the read_id index instead looks them up in order: 0.5 s, not 1.5-2 s,

@@ -75,8 +75,11 @@ class Session:
             self.ca_bundle = profile_ca(profile_dir, self.settings)
         self.transport = transport
         self._client: HubClient | None = None
-        self._local = threading.local()
-        self._connections: list[Database] = []
+        # One cache connection per thread, by the thread's id: not a threading.local,
+        # which Qt's pool threads lose after each task (PySide gives each task a fresh
+        # Python thread state), so every search opened a connection of its own, with
+        # a cold page cache, and kept it open until sign-out.
+        self._connections: dict[int, Database] = {}
         self.lock = threading.RLock()
         self._migrated = False
         self.info: SessionInfo | None = None
@@ -151,7 +154,8 @@ class Session:
 
     def db(self) -> Database:
         """This thread's connection to the cache (opened, and migrated once, on first use)."""
-        db: Database | None = getattr(self._local, "db", None)
+        thread = threading.get_ident()
+        db = self._connections.get(thread)
         if db is not None:
             return db
         key = self.secrets().cache_key(create=False) if self.settings.profile_id else None
@@ -166,8 +170,7 @@ class Session:
             if not self._migrated:
                 migrate(db)
                 self._migrated = True
-            self._connections.append(db)
-        self._local.db = db
+            self._connections[thread] = db
         return db
 
     def actor(self, *, while_locked: bool = False) -> Actor:
@@ -280,12 +283,14 @@ class Session:
             _, refresh = self.secrets().tokens()
             if not refresh or not self.hub_url:
                 return None
+            client = HubClient(self.hub_url, transport=self.transport, ca_bundle=self.ca_bundle)
             try:
-                token = HubClient(
-                    self.hub_url, transport=self.transport, ca_bundle=self.ca_bundle
-                ).refresh(refresh)
+                token = client.refresh(refresh)
             except (HubRefused, HubUnreachable):
                 return None
+            finally:
+                if self.transport is None:  # an injected transport is the caller's to close
+                    client.close()
             self.secrets().set_tokens(access=token.access_token, refresh=token.refresh_token)
             return token.access_token
 
@@ -403,10 +408,7 @@ class Session:
         """The hub revoked this device: remove its cache and keys, then stop serving."""
         profile_id = self.settings.profile_id
         with self.lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-            self._local = threading.local()
+            self._close_connections()
             self._migrated = False
             if self._profile_dir is not None:
                 for path in self._profile_dir.glob(CACHE_FILE + "*"):
@@ -441,12 +443,14 @@ class Session:
         secrets.clear_tokens()
         self.info = None
 
+    def _close_connections(self) -> None:
+        for db in self._connections.values():
+            db.close()
+        self._connections.clear()
+
     def close(self) -> None:
         with self.lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-            self._local = threading.local()
+            self._close_connections()
             if self._client is not None:
                 self._client.close()
                 self._client = None

@@ -346,6 +346,10 @@ def test_purge_removes_expired_reads_but_keeps_evidence(db: Database) -> None:
     assert reads.get("r0001") is not None
     assert reads.get("r0003") is not None
     assert reads.count() == len(PLATES) - 2
+    # the slice's search counts what its pages list: the purged reads are in neither
+    assert len(_plates(db, None)) == len(PLATES) - 2
+    query = SearchQuery(case_number=CASE, purpose="robbery", pattern=None)
+    assert SearchRepository(db).count(query) == len(PLATES) - 2
 
 
 def test_a_partner_slice_awaiting_approval_is_kept_without_a_count(db: Database) -> None:
