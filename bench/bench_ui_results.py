@@ -70,7 +70,17 @@ class CacheSearch:
             self._connections[ident] = open_encrypted(self._path, self._key)
         return SearchRepository(self._connections[ident])
 
-    def search(
+    @property
+    def search(self) -> CacheSearch:
+        """Workstation.search (the search service): here this object, whose `run` it is."""
+        return self
+
+    @property
+    def review(self) -> CacheSearch:
+        """Workstation.review: `marks` below."""
+        return self
+
+    def run(
         self,
         query: SearchQuery,
         *,
@@ -93,7 +103,7 @@ class CacheSearch:
         # crop ids start with "c").
         return self.crop_jpeg if sha256.startswith("c") else self.scene_jpeg
 
-    def review_marks(self, **_filters: object) -> list[object]:
+    def marks(self, **_filters: object) -> list[object]:
         return []
 
     def close(self) -> None:

@@ -11,8 +11,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.core.records import SearchQuery
-from app.ui.workers import Lane, TaskRunner
+from app.ui.workers import TaskRunner
 from app.workstation import Workstation
+from tests.support.lanes import search_total_on_cache_lane
 
 pytestmark = pytest.mark.e2e
 
@@ -38,13 +39,7 @@ def test_searches_on_the_cache_lane_reuse_one_connection(
     cache = workstation.core.cache_path
 
     def search() -> list[int]:
-        answered: list[int] = []
-        runner.run(
-            lambda: workstation.search.run(query, limit=200).total,
-            on_success=answered.append,
-            on_failure=lambda exc: answered.append(-1),
-            lane=Lane.CACHE,
-        )
+        answered = search_total_on_cache_lane(runner, workstation, query)
         qtbot.waitUntil(lambda: bool(answered), timeout=10_000)
         return answered
 

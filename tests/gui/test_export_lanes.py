@@ -14,8 +14,9 @@ import app.export.worker as worker
 import app.services.export as export_service
 from app.core.records import SearchQuery
 from app.ui.dialogs.export_dialog import ExportDialog
-from app.ui.workers import Lane, TaskRunner
+from app.ui.workers import TaskRunner
 from app.workstation import Workstation
+from tests.support.lanes import search_total_on_cache_lane
 from tests.support.live_hub import SeededHub, confirm_holds
 
 pytestmark = pytest.mark.e2e
@@ -55,13 +56,7 @@ def test_a_search_answers_while_the_packet_is_being_written(
     dialog.export()
     qtbot.waitUntil(writing.is_set, timeout=20_000)
 
-    answered: list[int] = []
-    runner.run(
-        lambda: workstation.search.run(query, limit=200).total,
-        on_success=answered.append,
-        on_failure=lambda exc: answered.append(-1),
-        lane=Lane.CACHE,
-    )
+    answered = search_total_on_cache_lane(runner, workstation, query)
     try:
         qtbot.waitUntil(lambda: bool(answered), timeout=10_000)  # not behind the export
     finally:
