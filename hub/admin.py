@@ -28,13 +28,14 @@ from app.core.schemas import (
     UserCreatedPublic,
     UserPublic,
 )
-from hub.accounts import end_device_sessions
+from hub.accounts import end_device_sessions, lock_account, release_lock
 from hub.audit import record_hub_event
 from hub.catalog import add_camera
 from hub.core.security import PasswordService, token_digest
-from hub.db.tables import cameras, devices, feed_tokens, users
+from hub.db.tables import cameras, devices, feed_tokens, sessions, users
 from hub.errors import HubError
 from hub.notify import SESSIONS, notify
+from hub.sessions import EndReason, end_sessions
 from hub.users import create_user, user_public
 
 TOTP_ISSUER = "Platedesk hub"
@@ -322,8 +323,6 @@ def lock_user(
     connection: Connection, *, username: str, by: str, session_id: str = "", now: datetime
 ) -> UserPublic:
     """Lock an account (its sessions end at once); 404 for an unknown user; audited."""
-    from hub.accounts import lock_account
-
     if not lock_account(connection, username=username, now=now, by=by, session_id=session_id):
         raise HubError(404, f"No user named {username}; check the user name.")
     return user_public(_user_row(connection, username))
@@ -333,17 +332,12 @@ def unlock_user(
     connection: Connection, *, username: str, by: str, session_id: str = "", now: datetime
 ) -> UserPublic:
     """Release a locked account and its sign-in throttle; 404 for an unknown user."""
-    from hub.accounts import release_lock
-
     if not release_lock(connection, username=username, now=now, by=by, session_id=session_id):
         raise HubError(404, f"No user named {username}; check the user name.")
     return user_public(_user_row(connection, username))
 
 
 def _end_user_sessions(connection: Connection, user_id: int, *, now: datetime) -> int:
-    from hub.db.tables import sessions
-    from hub.sessions import EndReason, end_sessions
-
     return end_sessions(
         connection, sessions.c.user_id == user_id, reason=EndReason.ACCOUNT_CHANGED, now=now
     )
