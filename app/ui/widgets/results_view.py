@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from app.ui.models.results_model import COLUMNS, THUMBNAIL_SIZE, TIME, ResultsTableModel
 
-COLUMN_WIDTHS = (136, 144, 44, 126, 64, 68, 56, 80, 60)  # Review: stretches to the rest
+COLUMN_WIDTHS = (136, 144, 52, 126, 64, 68, 56, 92, 60)  # Review: stretches to the rest
 ROW_HEIGHT = 26
 
 
