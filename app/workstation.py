@@ -123,6 +123,9 @@ class Workstation:
     def cache_path(self) -> Path:
         return self.core.cache_path
 
+    def cache_size(self) -> int | None:
+        return self.core.cache_size()
+
     @property
     def hub_url(self) -> str | None:
         return self.core.hub_url

@@ -8,10 +8,10 @@ the raw rate.
 
 While the sync runs, a second thread appends a search's journal entry every
 --search-every seconds (as a local search does, on its own connection) and times
-each append: the whole append (its turn to write, then its own commit, which
-fsyncs the WAL the sync wrote) and the wait for its turn alone. The longest wait
-must stay <= 100 ms (issue 25): the sync never holds the write lock long against
-another writer.
+each append: the whole append (its turn to write the desk file, then its own commit
+and fsync) and the wait for its turn alone. The longest wait must stay <= 100 ms
+(issue 25): the sync writes the mirror file, the journal is in the desk file, and
+neither waits for the other's write lock.
 
 --baseline-src DIR first runs DIR's copy of this benchmark (another checkout,
 e.g. main's: `git worktree add` or `git archive`) with DIR's code, then this

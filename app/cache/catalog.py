@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from app.cache.connection import Database
+from app.cache.connection import DESK, Database
 from app.core.canonical import parse_utc, utc_iso
 from app.core.records import CameraInfo, CaseInfo, PurposeInfo, SliceInfo
 from app.core.schemas import CameraPublic, CasePublic, PurposePublic, SlicePublic
@@ -29,7 +29,7 @@ class CatalogRepository:
         )
 
     def replace_cases(self, cases: Iterable[CasePublic]) -> None:
-        with self.db.atomic():
+        with self.db.atomic(only=DESK):
             self.db.execute("DELETE FROM cases")
             self.db.executemany(
                 "INSERT INTO cases (case_number, title, offense_category, status) VALUES (?, ?, ?, ?)",
@@ -43,7 +43,7 @@ class CatalogRepository:
         ]
 
     def replace_purposes(self, purposes: Iterable[PurposePublic]) -> None:
-        with self.db.atomic():
+        with self.db.atomic(only=DESK):
             self.db.execute("DELETE FROM purposes")
             self.db.executemany(
                 "INSERT INTO purposes (code, label) VALUES (?, ?)",
@@ -55,7 +55,7 @@ class CatalogRepository:
         return [PurposeInfo(r["code"], r["label"]) for r in rows]
 
     def replace_cameras(self, cameras: Iterable[CameraPublic]) -> None:
-        with self.db.atomic():
+        with self.db.atomic(only=DESK):
             self.db.execute("DELETE FROM cameras")
             self.db.executemany(
                 "INSERT INTO cameras (camera_id, name, latitude, longitude, direction, active)"

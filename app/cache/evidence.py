@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from app.cache.connection import Database
+from app.cache.connection import DESK, Database
 from app.core.canonical import parse_utc, utc_iso
 from app.core.evidence import DEFAULT_LEGAL_BASIS
 from app.core.records import HoldState
@@ -126,7 +126,7 @@ class EvidenceRepository:
     # the hub's record of the case's evidence, as last fetched --------------------------
     def keep_case_evidence(self, case_number: str, record: list[HoldPublic]) -> None:
         """Replace what is known of the case's evidence with the hub's record."""
-        with self.db.atomic():
+        with self.db.atomic(only=DESK):
             self.db.execute("DELETE FROM case_evidence WHERE case_number = ?", (case_number,))
             self.db.executemany(
                 "INSERT INTO case_evidence (case_number, hold_id, read_id, body, position)"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.cache.connection import Database
+from app.cache.connection import DESK, Database
 from app.core.audit_chain import EVENT_FIELDS, GENESIS_HASH, seal_event, verify_chain
 from app.core.canonical import utc_iso
 from app.core.records import JournalStatus
@@ -45,7 +45,7 @@ class JournalRepository:
         now: datetime | None = None,
     ) -> dict[str, Any]:
         """Append one event to the chain, in the current transaction (or its own)."""
-        with self.db.atomic():
+        with self.db.atomic(only=DESK):
             head = self.db.one("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
             seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
             event = seal_event(
@@ -91,7 +91,7 @@ class JournalRepository:
         return [_event(row) for row in rows]
 
     def mark_delivered(self, *, through_seq: int, now: datetime | None = None) -> int:
-        with self.db.atomic():
+        with self.db.atomic(only=DESK):
             cursor = self.db.execute(
                 "UPDATE journal SET delivered_at = ? WHERE delivered_at IS NULL AND seq <= ?",
                 (utc_iso(now or datetime.now(UTC)), through_seq),

@@ -6,11 +6,12 @@ refused rather than guessed at.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from app.cache.connection import CacheError, Database
+from app.cache.connection import MIRROR, CacheError, Database
 from app.core.canonical import utc_iso
 
 Migration = tuple[str, Callable[[Database], None]]
@@ -296,6 +297,54 @@ def _case_evidence(db: Database) -> None:
     run_script(db, CASE_EVIDENCE)
 
 
+# 0009_mirror_file (issue 25): what the hub sends (slices, their reads with the plate
+# index, images) moves into the mirror file (app.cache.connection), so that a sync's
+# commits and a search's journal entry take the locks of two files. The tables are
+# made again there as the migrations above left them, and copied; the copy commits
+# first, in a transaction of its own (a preparation: run again whole if it was cut
+# off), because SQLite commits a transaction over two WAL files one file at a time, and
+# dropping the originals must never commit without the copy.
+MIRROR_TABLES = ("slices", "reads", "slice_reads", "images")
+
+
+def _mirror_schema(db: Database) -> list[str]:
+    """The CREATE statements of the mirror's tables, indexes and triggers, as the desk file
+    has them now, pointed at the mirror."""
+    rows = db.execute(
+        "SELECT name, sql FROM main.sqlite_master WHERE sql IS NOT NULL"
+        " AND (tbl_name IN (SELECT value FROM json_each(?)) OR name = 'reads_plate_fts')"
+        " ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid",
+        (json.dumps(MIRROR_TABLES),),
+    ).fetchall()
+    statements = []
+    for name, sql in rows:
+        head, _, rest = str(sql).partition(f" {name} ")
+        if not rest:
+            head, _, rest = str(sql).partition(f" {name}(")
+            rest = "(" + rest
+        statements.append(f"{head} {MIRROR}.{name} {rest}")
+    return statements
+
+
+def _copy_into_mirror(db: Database) -> None:
+    """Make the mirror's tables afresh and copy the desk file's rows into them."""
+    for name in ("reads_plate_fts", *MIRROR_TABLES[::-1]):
+        db.execute(f"DROP TABLE IF EXISTS {MIRROR}.{name}")
+    for statement in _mirror_schema(db):
+        db.execute(statement)
+    for table in MIRROR_TABLES:
+        columns = ", ".join(row[1] for row in db.execute(f"PRAGMA main.table_info({table})"))
+        db.execute(f"INSERT INTO {MIRROR}.{table} ({columns}) SELECT {columns} FROM main.{table}")
+
+
+def _drop_from_desk(db: Database) -> None:
+    db.execute("DROP TABLE main.reads_plate_fts")
+    for table in MIRROR_TABLES[::-1]:
+        db.execute(f"DROP TABLE main.{table}")
+
+
+PREPARATIONS: dict[str, Callable[[Database], None]] = {"0009_mirror_file": _copy_into_mirror}
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_review_and_analysis", _review),
@@ -305,6 +354,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0006_camera_index", _camera_index),
     ("0007_plate_ties_by_time", _ties_by_time),
     ("0008_case_evidence", _case_evidence),
+    ("0009_mirror_file", _drop_from_desk),
 )
 
 
@@ -325,6 +375,10 @@ def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> lis
     for name, step in migrations:
         if name in applied:
             continue
+        prepare = PREPARATIONS.get(name)
+        if prepare is not None:
+            with db.atomic(only=MIRROR):
+                prepare(db)
         with db.atomic():
             step(db)
             db.execute(
@@ -332,4 +386,6 @@ def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> lis
                 (name, utc_iso(datetime.now(UTC))),
             )
         done.append(name)
+    if "0009_mirror_file" in done:
+        db.execute("VACUUM main")  # the pages the moved tables held, given back to the disk
     return done

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.cache.connection import Database
+from app.cache.connection import MIRROR, Database
 from app.core.canonical import parse_utc, utc_iso
 from app.core.plates import fold_plate
 from app.core.records import ReadRecord
@@ -88,7 +88,7 @@ class ReadRepository:
         `next_cursor` None keeps the slice's cursor: the first parts of a page applied
         in parts (the cursor moves with the last part; applying a part again, after a
         crash between parts, changes nothing)."""
-        with self.db.atomic():
+        with self.db.atomic(only=MIRROR):
             for start in range(0, len(rows), UPSERT_CHUNK):
                 chunk = rows[start : start + UPSERT_CHUNK]
                 self.db.execute(_upsert_sql(len(chunk)), [v for row in chunk for v in row])
@@ -114,7 +114,7 @@ class ReadRepository:
         """Keep reads fetched outside any slice (the evidence grant): no slice holds them,
         so local searches, which go through slices, do not see them."""
         rows = [cache_row(read) for read in reads]
-        with self.db.atomic():
+        with self.db.atomic(only=MIRROR):
             for start in range(0, len(rows), UPSERT_CHUNK):
                 chunk = rows[start : start + UPSERT_CHUNK]
                 self.db.execute(_upsert_sql(len(chunk)), [v for row in chunk for v in row])
@@ -153,7 +153,7 @@ class ReadRepository:
 
     def purge_expired(self, *, cutoff: str) -> tuple[int, int]:
         """Delete reads captured before `cutoff` unless marked as evidence; (purged, kept)."""
-        with self.db.atomic():
+        with self.db.atomic(only=MIRROR):
             kept = int(
                 self.db.scalar(
                     "SELECT count(*) FROM reads WHERE captured_at < ? AND read_id IN"
@@ -205,10 +205,11 @@ class ReadRepository:
         return self.db.scalar("SELECT 1 FROM images WHERE sha256 = ?", (sha256,)) is not None
 
     def put_image(self, sha256: str, data: bytes) -> None:
-        self.db.execute(
-            "INSERT OR IGNORE INTO images (sha256, data, fetched_at) VALUES (?, ?, ?)",
-            (sha256, data, utc_iso(datetime.now(UTC))),
-        )
+        with self.db.atomic(only=MIRROR):
+            self.db.execute(
+                "INSERT OR IGNORE INTO images (sha256, data, fetched_at) VALUES (?, ?, ?)",
+                (sha256, data, utc_iso(datetime.now(UTC))),
+            )
 
     def missing_images(self, *, slice_id: str, limit: int) -> list[str]:
         """Images and plate crops of the slice's reads not in the cache (whenever those
@@ -219,7 +220,7 @@ class ReadRepository:
     def put_images(self, images: Mapping[str, bytes]) -> None:
         """Keep these images (checked by the caller), in one transaction."""
         fetched_at = utc_iso(datetime.now(UTC))
-        with self.db.atomic():
+        with self.db.atomic(only=MIRROR):
             self.db.executemany(
                 "INSERT OR IGNORE INTO images (sha256, data, fetched_at) VALUES (?, ?, ?)",
                 [(sha, data, fetched_at) for sha, data in images.items()],

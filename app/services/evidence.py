@@ -11,7 +11,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.cache.connection import Database
+from app.cache.connection import DESK, Database
 from app.cache.evidence import EvidenceRepository, PendingHold
 from app.cache.review import ReviewRepository
 from app.core.canonical import utc_iso
@@ -105,7 +105,7 @@ class EvidenceService:
         repo = EvidenceRepository(db)
         known = {h.read_id: h for h in repo.holds(case_number=case_number)}
         held: set[str] = set()
-        with db.atomic():
+        with db.atomic(only=DESK):
             for read_id, hold in newest.items():
                 mine = known.get(read_id)
                 if mine is None or (only_known and mine.status == "pending"):
@@ -227,7 +227,7 @@ class EvidenceService:
         """Every evidence read gets a hold request (marks made before holds existed get
         one now), queued for `deliver` (local)."""
         self._s.require()
-        with self._s.db().atomic() as db:
+        with self._s.db().atomic(only=DESK) as db:
             repo = EvidenceRepository(db)
             known = {hold.read_id for hold in repo.holds(case_number=case_number)}
             for read_id in read_ids:

@@ -252,7 +252,10 @@ class ExportService:
             images = client.evidence_images([sha for sha, _ in batch], case_number=case_number)
             params = {"images": {sha: read_id for sha, read_id in batch}}
             with self._s.journaled(
-                "evidence.grant_images", object_refs={"case_number": case_number}, params=params
+                "evidence.grant_images",
+                object_refs={"case_number": case_number},
+                params=params,
+                mirror=True,
             ) as db:
                 repo = ReadRepository(db)
                 for sha, data in images.items():

@@ -52,7 +52,7 @@ class ReviewService:
             raise KnownError("That image does not belong to a read in this cache.")
         data = self._s.client.image(sha256)
         with self._s.journaled(
-            "image.view", object_refs={"read_id": read_id, "image_sha256": sha256}
+            "image.view", object_refs={"read_id": read_id, "image_sha256": sha256}, mirror=True
         ) as db:
             ReadRepository(db).put_image(sha256, data)
         return data

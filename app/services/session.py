@@ -8,6 +8,7 @@ the same transaction as its effect where it has one (`journaled`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 
 from app.cache.catalog import CatalogRepository
-from app.cache.connection import CacheError, Database, open_encrypted
+from app.cache.connection import DESK, CacheError, Database, cache_files, open_encrypted
 from app.cache.journal import Actor, JournalRepository
 from app.cache.migrations import migrate
 from app.config.paths import current_profile_file, default_profile_dir
@@ -103,6 +104,17 @@ class Session:
     @property
     def cache_path(self) -> Path:
         return self.profile_dir / CACHE_FILE
+
+    def cache_size(self) -> int | None:
+        """The cache's size on disk, its two files with their write-ahead logs (local, the
+        file system); None when there is no cache yet."""
+        if not self.cache_path.exists():
+            return None
+        sizes = []
+        for file in cache_files(self.cache_path):
+            with contextlib.suppress(OSError):
+                sizes.append(file.stat().st_size)
+        return sum(sizes)
 
     @property
     def idle_lock_seconds(self) -> int:
@@ -195,10 +207,17 @@ class Session:
         params: dict[str, Any] | None = None,
         outcome: str = "ok",
         while_locked: bool = False,
+        mirror: bool = False,
     ) -> Iterator[Database]:
-        """A transaction whose effect and whose journal event commit together."""
+        """A transaction whose effect and whose journal event commit together.
+
+        It writes the desk file alone, so it does not wait for a sync, unless `mirror`
+        says the effect writes what the hub sent too (a slice, reads, images): then it
+        takes both files, the mirror first, and SQLite commits the desk, with the
+        event, before the mirror (a crash between leaves an event whose effect is
+        missing, never an effect without its event)."""
         db = self.db()
-        with db.atomic():
+        with db.atomic() if mirror else db.atomic(only=DESK):
             yield db
             JournalRepository(db).append(
                 self.actor(while_locked=while_locked),

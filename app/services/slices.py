@@ -59,7 +59,7 @@ class SliceService:
             raise
         refs = {"slice_id": created.slice_id, "case_number": created.case_number}
         params["estimated_reads"] = created.estimated_reads
-        with self._s.journaled("slice.request", object_refs=refs, params=params) as db:
+        with self._s.journaled("slice.request", object_refs=refs, params=params, mirror=True) as db:
             CatalogRepository(db).save_slice(created)
         slice_ = CatalogRepository(self._s.db()).slice(created.slice_id)
         assert slice_ is not None

@@ -3,11 +3,9 @@ hourly purge (local), and the hub check with the audit upload (remote)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.errors import KnownError
@@ -37,10 +35,9 @@ def cache_size(
 
     def size() -> int | None:
         try:
-            path: Path = workstation.cache_path
+            return workstation.cache_size()
         except KnownError:
             return None
-        return cache_bytes(path)
 
     runner.run(size, on_success=on_done, on_failure=lambda _exc: on_done(None), lane=Lane.NETWORK)
 
@@ -85,15 +82,3 @@ def upload(
     runner.run(
         workstation.audit.upload, on_success=on_success, on_failure=on_failure, lane=Lane.NETWORK
     )
-
-
-def cache_bytes(path: Path) -> int | None:
-    """The cache file's size with its write-ahead log; None when there is no cache yet."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return None
-    wal = path.with_name(path.name + "-wal")
-    with contextlib.suppress(OSError):
-        size += wal.stat().st_size
-    return size

@@ -1,5 +1,6 @@
-"""Turns to write the cache: a long writer (a sync) keeps one transaction across many
-small units, and hands the lock to another connection as soon as that one waits."""
+"""Turns to write the cache: a long writer (a sync) keeps one transaction on the mirror
+file across many small units, and hands the lock to another writer of that file as soon
+as that one waits; a writer of the desk file alone (a journal entry) does not wait."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlcipher3
 
-from app.cache.connection import BatchedWrites, Database, open_encrypted
+from app.cache.connection import DESK, MIRROR, BatchedWrites, Database, open_encrypted
 
 
 @pytest.fixture
@@ -18,7 +20,8 @@ def pair(tmp_path: Path) -> Iterator[tuple[Database, Database]]:
     """Two connections to one encrypted cache file (as two threads of a workstation hold)."""
     key = os.urandom(32)
     first = open_encrypted(tmp_path / "cache.db", key)
-    first.execute("CREATE TABLE writes (who TEXT NOT NULL)")
+    first.execute("CREATE TABLE mirror.writes (who TEXT NOT NULL)")
+    first.execute("CREATE TABLE main.desk_writes (who TEXT NOT NULL)")
     second = open_encrypted(tmp_path / "cache.db", key)
     yield first, second
     first.close()
@@ -43,7 +46,7 @@ def test_a_waiting_writer_gets_the_lock_after_the_unit_in_progress(
     pair: tuple[Database, Database],
 ) -> None:
     long, other = pair
-    assert long.gate is other.gate  # one file, one gate
+    assert long.gates[MIRROR] is other.gates[MIRROR]  # one file, one gate
 
     def other_writes() -> None:
         with other.atomic():
@@ -57,7 +60,7 @@ def test_a_waiting_writer_gets_the_lock_after_the_unit_in_progress(
         assert _written(other) == []
         waiter = threading.Thread(target=other_writes)
         waiter.start()
-        until(lambda: long.gate.contended)
+        until(lambda: long.gates[MIRROR].contended)
         with writes.unit():
             long.execute("INSERT INTO writes VALUES ('unit 2')")
         assert not long.in_transaction  # handed over at once
@@ -112,20 +115,21 @@ def test_deferred_fsync_is_the_bulk_writers_alone_and_is_put_back(
     with BatchedWrites(long, hold_s=3600, deferred_fsync=True) as writes:
         with writes.unit():
             long.execute("INSERT INTO writes VALUES ('bulk')")
-        assert _pragma(long, "synchronous") == 1  # NORMAL: its commits skip the fsync
+        assert _pragma(long, "mirror.synchronous") == 1  # NORMAL: its commits skip the fsync
+        assert _pragma(long, "main.synchronous") == 2  # the desk's commits keep theirs
         writes.release()
         with other.atomic():  # a journal entry's commit keeps its fsync, runs no checkpoint
             other.execute("INSERT INTO writes VALUES ('other')")
-        assert _pragma(other, "synchronous") == 2  # FULL
+        assert _pragma(other, "mirror.synchronous") == 2  # FULL
         assert _pragma(other, "wal_autocheckpoint") == 0
-    assert _pragma(long, "synchronous") == 2
+    assert _pragma(long, "mirror.synchronous") == 2
     with other.atomic():
         other.execute("INSERT INTO writes VALUES ('after')")
     assert _pragma(other, "wal_autocheckpoint") == 1000  # checkpoints as before
     with pytest.raises(RuntimeError), BatchedWrites(long, hold_s=0, deferred_fsync=True):
         raise RuntimeError("the hub went away")
-    assert _pragma(long, "synchronous") == 2
-    assert not long.gate.bulk_writing
+    assert _pragma(long, "mirror.synchronous") == 2
+    assert not long.gates[MIRROR].bulk_writing
 
 
 def test_the_bulk_writers_checkpoints_keep_the_wal_short(
@@ -145,6 +149,55 @@ def test_the_bulk_writers_checkpoints_keep_the_wal_short(
             writes.release()
             other.execute("COMMIT")
         assert writes.checkpoints >= units
-    wal = (tmp_path / "cache.db-wal").stat().st_size
+    wal = (tmp_path / "cache.db-mirror-wal").stat().st_size
     assert wal < units * unit_bytes / 2  # without a restart it holds every unit
     assert len(_written(other)) == units
+
+
+def test_a_desk_writer_does_not_wait_for_the_mirrors_open_transaction(
+    pair: tuple[Database, Database],
+) -> None:
+    """A journal entry (the desk file alone) commits while a sync holds the mirror's
+    write lock, and takes no turn from it; the mirror's rows it cannot see yet."""
+    long, other = pair
+    done = threading.Event()
+
+    def journal_entry() -> None:
+        with other.atomic(only=DESK):
+            other.execute("INSERT INTO desk_writes VALUES ('search')")
+        done.set()
+
+    with BatchedWrites(long, hold_s=3600) as writes:
+        with writes.unit():
+            long.execute("INSERT INTO writes VALUES ('unit 1')")
+        entry = threading.Thread(target=journal_entry)
+        entry.start()
+        entry.join(timeout=5)
+        assert done.is_set()  # committed with the mirror's transaction still open
+        assert long.in_transaction
+        assert not long.gates[MIRROR].contended
+        assert _written(other) == []
+    assert _written(other) == ["unit 1"]
+    assert [row[0] for row in long.execute("SELECT who FROM desk_writes")] == ["search"]
+
+
+def test_a_transaction_of_one_file_cannot_write_the_other(
+    pair: tuple[Database, Database],
+) -> None:
+    """Writing the mirror from a desk-only transaction would take the mirror's lock out
+    of turn: SQLite refuses it, and the transaction is rolled back whole."""
+    _, other = pair
+
+    def out_of_turn() -> None:
+        with other.atomic(only=DESK):
+            other.execute("INSERT INTO desk_writes VALUES ('kept?')")
+            other.execute("INSERT INTO writes VALUES ('out of turn')")
+
+    with pytest.raises(sqlcipher3.DatabaseError, match="not authorized"):
+        out_of_turn()
+    assert [row[0] for row in other.execute("SELECT who FROM desk_writes")] == []
+    assert _written(other) == []
+    with other.atomic():  # both files, both turns: allowed
+        other.execute("INSERT INTO desk_writes VALUES ('both')")
+        other.execute("INSERT INTO writes VALUES ('both')")
+    assert _written(other) == ["both"]

@@ -1,6 +1,7 @@
 """A sync shares the cache with the window's own writes: a search's journal entry made
-while a slice syncs gets its turn after the part of a page in progress, not after
-the whole sync, and the sync still ends with every read and the last cursor."""
+while a slice syncs (the desk file) waits for none of it; a write to the mirror (a slice
+saved, an image kept) gets its turn after the part of a page in progress, not after the
+whole sync; and the sync still ends with every read and the last cursor."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from app.cache.catalog import CatalogRepository
-from app.cache.connection import open_encrypted
+from app.cache.connection import MIRROR, Database, open_encrypted
 from app.cache.journal import Actor, JournalRepository
 from app.cache.migrations import migrate
 from app.cache.reads import ReadRepository
 from app.core.canonical import canonical_json, page_checksum
 from app.core.records import SyncProgress
+from app.sync import feed
 from app.sync.client import HubClient
 from app.sync.feed import APPLY_PART, FeedPuller
 from tests.unit.cache.cache_support import day_slice
@@ -57,7 +60,8 @@ def _feed(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, content=_page(number))
 
 
-def test_a_journal_entry_during_a_sync_waits_for_one_part_not_the_sync(tmp_path: Path) -> None:
+def _cache(tmp_path: Path) -> tuple[Database, Database, CatalogRepository]:
+    """The sync's connection with slice s1 saved, the window's, and the sync's catalog."""
     key = os.urandom(32)
     syncing = open_encrypted(tmp_path / "cache.db", key)
     migrate(syncing)
@@ -67,29 +71,73 @@ def test_a_journal_entry_during_a_sync_waits_for_one_part_not_the_sync(tmp_path:
             "s1", case_number="2026-000123", start=T0, estimated_reads=None, purpose="robbery"
         )
     )
-    window = open_encrypted(tmp_path / "cache.db", key)  # the window's thread's connection
-    actor = Actor("device-1", "detective", "session-1")
+    return syncing, open_encrypted(tmp_path / "cache.db", key), catalog
+
+
+ACTOR = Actor("device-1", "detective", "session-1")
+
+
+def test_a_mirror_write_during_a_sync_waits_for_one_part_not_the_sync(tmp_path: Path) -> None:
+    syncing, window, catalog = _cache(tmp_path)  # window: the window's thread's connection
     seen: list[int] = []
 
-    def search_journaled() -> None:
-        with window.atomic():
-            JournalRepository(window).append(actor, "search", params={"result_count": 0})
+    def image_kept_with_its_view() -> None:
+        with window.atomic():  # both files, as journaled(mirror=True)
+            ReadRepository(window).put_image("f" * 64, b"jpeg")
+            JournalRepository(window).append(ACTOR, "image.view", params={})
             seen.append(ReadRepository(window).count())  # what the sync had committed
 
-    searcher = threading.Thread(target=search_journaled)
+    writer = threading.Thread(target=image_kept_with_its_view)
 
     def progress(report: SyncProgress) -> None:
-        if report.applied == PAGE:  # after the first page: a search starts, and waits
-            searcher.start()
-            until(lambda: syncing.gate.contended)
+        if report.applied == PAGE:  # after the first page: the view starts, and waits
+            writer.start()
+            until(lambda: syncing.gates[MIRROR].contended)
 
     client = HubClient("https://hub.invalid", transport=httpx.MockTransport(_feed))
     puller = FeedPuller(client=client, reads=ReadRepository(syncing), catalog=catalog)
     try:
         result = puller.pull("s1", page_size=PAGE, estimated=PAGE * PAGES, progress=progress)
-        searcher.join()
+        writer.join()
         assert result.applied == result.added == PAGE * PAGES
-        assert PAGE <= seen[0] < PAGE * PAGES  # the search's entry went in mid-sync
+        assert PAGE <= seen[0] < PAGE * PAGES  # the view went in mid-sync
+        assert ReadRepository(window).count() == PAGE * PAGES
+        assert catalog.slice_cursor("s1") == f"c{PAGES}"
+        assert [row[0] for row in window.execute("SELECT action FROM journal")] == ["image.view"]
+    finally:
+        client.close()
+        syncing.close()
+        window.close()
+
+
+def test_a_journal_entry_during_a_sync_waits_for_none_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entry commits while the sync's transaction is open (held as long as no one
+    waits for the mirror): it neither waited for a commit nor asked the sync for one."""
+    monkeypatch.setattr(feed, "HOLD_S", 3600.0)
+    syncing, window, catalog = _cache(tmp_path)
+    seen: list[int] = []
+
+    def search_journaled() -> None:
+        JournalRepository(window).append(ACTOR, "search", params={"result_count": 0})
+        seen.append(ReadRepository(window).count())
+
+    def progress(report: SyncProgress) -> None:
+        if report.applied == PAGE:
+            assert syncing.in_transaction  # the first page holds the mirror's lock
+            searcher = threading.Thread(target=search_journaled)
+            searcher.start()
+            searcher.join(timeout=10)
+            assert seen == [0]  # done, before the sync committed anything
+            assert syncing.in_transaction
+            assert not syncing.gates[MIRROR].contended
+
+    client = HubClient("https://hub.invalid", transport=httpx.MockTransport(_feed))
+    puller = FeedPuller(client=client, reads=ReadRepository(syncing), catalog=catalog)
+    try:
+        result = puller.pull("s1", page_size=PAGE, estimated=PAGE * PAGES, progress=progress)
+        assert result.applied == result.added == PAGE * PAGES
         assert ReadRepository(window).count() == PAGE * PAGES
         assert catalog.slice_cursor("s1") == f"c{PAGES}"
         assert [row[0] for row in window.execute("SELECT action FROM journal")] == ["search"]
