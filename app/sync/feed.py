@@ -6,11 +6,13 @@ with no duplicate and no gap (a page's reads committed before its cursor are
 applied again, which changes nothing). A page that is cut off, dropped or fails
 its checksum is fetched again with backoff, then reported; it is never stored.
 
-Pages are applied in few, large write transactions (BatchedWrites): one commit per
-page was most of a bulk sync's time. The transaction is committed as soon as
-another thread of the workstation waits to write (a search's journal entry waits
-for one part of a page, APPLY_PART reads, and a commit), when it has been open
-HOLD_S, and before waiting on the network for the next page.
+Pages are applied in few, large write transactions (BatchedWrites) on the cache's
+mirror file: one commit per page was most of a bulk sync's time. The transaction is
+committed as soon as another thread of the workstation waits to write the mirror
+(an image kept, a slice requested: it waits for one part of a page, APPLY_PART
+reads, and a commit), when it has been open HOLD_S, and before waiting on the
+network for the next page. A search's journal entry writes the desk file and waits
+for none of it.
 
 The sync's commits skip their fsync and the WAL's checkpoints run on the sync's
 thread after each commit, off the write lock (BatchedWrites' deferred_fsync, whose
@@ -38,8 +40,13 @@ FETCH_ATTEMPTS = 5
 BACKOFF_FIRST_S = 0.2
 BACKOFF_MAX_S = 3.0
 # How long the apply thread keeps one write transaction open across pages while
-# nobody else waits to write (a waiter gets the lock after the page in progress).
-HOLD_S = 0.5
+# nobody else waits to write the mirror (a waiter gets the lock after the part in
+# progress). A commit costs about the same however many reads it holds (250-270 ms
+# over 200,000 cached reads: it writes the leaf pages of the read id, plate and
+# slice indexes that the reads' random keys touched, most of them either way), so
+# longer transactions are faster: 200,000 reads synced at 0.45 of the raw insert
+# holding 0.5 s, 0.65 holding 2 s (bench/bench_engine_sync.py, one session).
+HOLD_S = 2.0
 # How long it waits for the next page with the transaction still open; past that
 # the link is the bottleneck, and it commits so that nobody waits on the network.
 IDLE_HOLD_S = 0.02

@@ -118,7 +118,7 @@ def test_a_killed_sync_process_resumes_with_no_duplicate_and_no_gap(
     seeded_hub: SeededHub, tmp_path: Path
 ) -> None:
     profile = tmp_path / "profile"
-    # One read a page: the sync commits every half second (app.sync.feed.HOLD_S), so it
+    # One read a page: the sync commits every two seconds (app.sync.feed.HOLD_S), so it
     # must take several seconds for the kill to land before it is done.
     workstation, case = _signed_in(seeded_hub, profile, page_size=1)
     try:
