@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,25 @@ def _cache(tmp_path: Path) -> tuple[Database, Database, CatalogRepository]:
 ACTOR = Actor("device-1", "detective", "session-1")
 
 
+def _sync_whole(
+    syncing: Database,
+    window: Database,
+    catalog: CatalogRepository,
+    progress: Callable[[SyncProgress], None],
+) -> None:
+    """Pull slice s1's whole feed on `syncing`; the sync ends with every read and the
+    last cursor, as the window sees them."""
+    client = HubClient("https://hub.invalid", transport=httpx.MockTransport(_feed))
+    try:
+        puller = FeedPuller(client=client, reads=ReadRepository(syncing), catalog=catalog)
+        result = puller.pull("s1", page_size=PAGE, estimated=PAGE * PAGES, progress=progress)
+    finally:
+        client.close()
+    assert result.applied == result.added == PAGE * PAGES
+    assert ReadRepository(window).count() == PAGE * PAGES
+    assert catalog.slice_cursor("s1") == f"c{PAGES}"
+
+
 def test_a_mirror_write_during_a_sync_waits_for_one_part_not_the_sync(tmp_path: Path) -> None:
     syncing, window, catalog = _cache(tmp_path)  # window: the window's thread's connection
     seen: list[int] = []
@@ -94,18 +114,12 @@ def test_a_mirror_write_during_a_sync_waits_for_one_part_not_the_sync(tmp_path: 
             writer.start()
             until(lambda: syncing.gates[MIRROR].contended)
 
-    client = HubClient("https://hub.invalid", transport=httpx.MockTransport(_feed))
-    puller = FeedPuller(client=client, reads=ReadRepository(syncing), catalog=catalog)
     try:
-        result = puller.pull("s1", page_size=PAGE, estimated=PAGE * PAGES, progress=progress)
+        _sync_whole(syncing, window, catalog, progress)
         writer.join()
-        assert result.applied == result.added == PAGE * PAGES
         assert PAGE <= seen[0] < PAGE * PAGES  # the view went in mid-sync
-        assert ReadRepository(window).count() == PAGE * PAGES
-        assert catalog.slice_cursor("s1") == f"c{PAGES}"
         assert [row[0] for row in window.execute("SELECT action FROM journal")] == ["image.view"]
     finally:
-        client.close()
         syncing.close()
         window.close()
 
@@ -133,15 +147,9 @@ def test_a_journal_entry_during_a_sync_waits_for_none_of_it(
             assert syncing.in_transaction
             assert not syncing.gates[MIRROR].contended
 
-    client = HubClient("https://hub.invalid", transport=httpx.MockTransport(_feed))
-    puller = FeedPuller(client=client, reads=ReadRepository(syncing), catalog=catalog)
     try:
-        result = puller.pull("s1", page_size=PAGE, estimated=PAGE * PAGES, progress=progress)
-        assert result.applied == result.added == PAGE * PAGES
-        assert ReadRepository(window).count() == PAGE * PAGES
-        assert catalog.slice_cursor("s1") == f"c{PAGES}"
+        _sync_whole(syncing, window, catalog, progress)
         assert [row[0] for row in window.execute("SELECT action FROM journal")] == ["search"]
     finally:
-        client.close()
         syncing.close()
         window.close()
