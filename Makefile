@@ -27,8 +27,8 @@ clean-demo:
 test: $(STAMP) lint $(if $(filter 1,$(PACKAGE)),package) pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check app hub tests bench
-	$(BIN)/ruff format --check app hub tests bench
+	$(BIN)/ruff check app hub tests bench models
+	$(BIN)/ruff format --check app hub tests bench models
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -50,7 +50,9 @@ def frame(seed: int, index: int, *, steep: bool = False) -> Frame:
     cv2.rectangle(img, (vx, vy + vh // 4), (vx + vw, vy + vh), body, -1)
     cv2.rectangle(img, (vx + vw // 8, vy), (vx + vw * 7 // 8, vy + vh // 3), _rgb(rng, 10, 80), -1)
     for lx in (vx + 30, vx + vw - 150):
-        cv2.rectangle(img, (lx, vy + vh // 3), (lx + 120, vy + vh // 3 + 60), _rgb(rng, 150, 256), -1)
+        cv2.rectangle(
+            img, (lx, vy + vh // 3), (lx + 120, vy + vh // 3 + 60), _rgb(rng, 150, 256), -1
+        )
     bumper_y = vy + int(vh * 0.7)
     cv2.rectangle(img, (vx, bumper_y), (vx + vw, bumper_y + 50), _rgb(rng, 10, 90), -1)
     for wx in (vx + 80, vx + vw - 80):
@@ -71,14 +73,19 @@ def frame(seed: int, index: int, *, steep: bool = False) -> Frame:
     cx = vx + vw / 2 + rng.uniform(-vw * 0.15, vw * 0.15)
     quad = quad + np.array([cx, bumper_y + 10])
     small = cv2.resize(front, (int(pw * 1.5), int(pw * 0.75)), interpolation=cv2.INTER_AREA)
-    src = np.array([[0, 0], [small.shape[1], 0], [small.shape[1], small.shape[0]], [0, small.shape[0]]], np.float32)
+    src = np.array(
+        [[0, 0], [small.shape[1], 0], [small.shape[1], small.shape[0]], [0, small.shape[0]]],
+        np.float32,
+    )
     m = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
     warped = cv2.warpPerspective(small, m, (FRAME_W, FRAME_H))
     mask = cv2.warpPerspective(np.full(small.shape[:2], 255, np.uint8), m, (FRAME_W, FRAME_H))
     img = np.where(mask[..., None] > 127, warped, img)
     # the camera
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.2))
-    img = np.clip(img.astype(np.float32) + rng.normal(0, rng.uniform(0, 8), img.shape), 0, 255).astype(np.uint8)
+    img = np.clip(
+        img.astype(np.float32) + rng.normal(0, rng.uniform(0, 8), img.shape), 0, 255
+    ).astype(np.uint8)
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])
     assert ok
     bgr = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_RGB2BGR)

@@ -329,11 +329,15 @@ def _surround(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
             cv2.line(img, (0, y), (w, y + int(rng.integers(-10, 10))), c, int(rng.integers(1, 6)))
         else:
             x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
-            cv2.rectangle(img, (x0, y0), (x0 + int(rng.integers(5, 60)), y0 + int(rng.integers(5, 40))), c, -1)
+            cv2.rectangle(
+                img, (x0, y0), (x0 + int(rng.integers(5, 60)), y0 + int(rng.integers(5, 40))), c, -1
+            )
     return img
 
 
-def _perspective(rng: np.random.Generator, w: float, h: float, *, steep: bool = False) -> np.ndarray:
+def _perspective(
+    rng: np.random.Generator, w: float, h: float, *, steep: bool = False
+) -> np.ndarray:
     """The plate's four corners after yaw, pitch and roll, as seen by a pinhole camera.
     `steep` (the steep held-out sets, and the training mix's steep share: models.plates.mix):
     yaw 20-35 degrees either way and roll about 8."""
@@ -343,10 +347,18 @@ def _perspective(rng: np.random.Generator, w: float, h: float, *, steep: bool = 
     if steep:
         yaw = math.copysign(math.radians(rng.uniform(20, 35)), yaw)
         roll = math.radians(rng.normal(0, 8))
-    corners = np.array([[-w / 2, -h / 2, 0], [w / 2, -h / 2, 0], [w / 2, h / 2, 0], [-w / 2, h / 2, 0]])
-    ry = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
-    rx = np.array([[1, 0, 0], [0, math.cos(pitch), -math.sin(pitch)], [0, math.sin(pitch), math.cos(pitch)]])
-    rz = np.array([[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]])
+    corners = np.array(
+        [[-w / 2, -h / 2, 0], [w / 2, -h / 2, 0], [w / 2, h / 2, 0], [-w / 2, h / 2, 0]]
+    )
+    ry = np.array(
+        [[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]]
+    )
+    rx = np.array(
+        [[1, 0, 0], [0, math.cos(pitch), -math.sin(pitch)], [0, math.sin(pitch), math.cos(pitch)]]
+    )
+    rz = np.array(
+        [[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]]
+    )
     p = corners @ (rz @ rx @ ry).T
     f = w * rng.uniform(1.5, 4.0)
     z = p[:, 2] + f
@@ -389,7 +401,7 @@ def _degrade(rng: np.random.Generator, img: np.ndarray, night: bool) -> np.ndarr
         angle = rng.uniform(0, math.pi)
         c = (n - 1) / 2
         for t in np.linspace(-c, c, 2 * n):
-            kernel[int(round(c + t * math.sin(angle))), int(round(c + t * math.cos(angle)))] = 1
+            kernel[round(c + t * math.sin(angle)), round(c + t * math.cos(angle))] = 1
         img = cv2.filter2D(img, -1, kernel / kernel.sum())
     elif r < 0.7:  # focus blur
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.4))
@@ -415,8 +427,13 @@ def scene_with_plate(
     sh = int(quad[:, 1].max() + margin)
     scene = _surround(rng, sh, sw)
     # pre-shrink the design near its final size so the warp does not alias
-    small = cv2.resize(front, (int(plate_width * 1.5), int(plate_width * 0.75)), interpolation=cv2.INTER_AREA)
-    src = np.array([[0, 0], [small.shape[1], 0], [small.shape[1], small.shape[0]], [0, small.shape[0]]], np.float32)
+    small = cv2.resize(
+        front, (int(plate_width * 1.5), int(plate_width * 0.75)), interpolation=cv2.INTER_AREA
+    )
+    src = np.array(
+        [[0, 0], [small.shape[1], 0], [small.shape[1], small.shape[0]], [0, small.shape[0]]],
+        np.float32,
+    )
     m = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
     warped = cv2.warpPerspective(small, m, (sw, sh), flags=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(np.full(small.shape[:2], 255, np.uint8), m, (sw, sh))
@@ -425,7 +442,9 @@ def scene_with_plate(
     return scene, quad, text
 
 
-def crop_box(rng: np.random.Generator, quad: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+def crop_box(
+    rng: np.random.Generator, quad: np.ndarray, shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
     """A box around the plate's quad: loose, tight or cut off, as detectors and cameras give."""
     x0, y0 = quad.min(axis=0)
     x1, y1 = quad.max(axis=0)
@@ -449,7 +468,11 @@ def crop_box(rng: np.random.Generator, quad: np.ndarray, shape: tuple[int, ...])
 
 def to_input(gray: np.ndarray) -> np.ndarray:
     """A gray crop resized to the model's HEIGHT x WIDTH (what app.vision does too)."""
-    return cv2.resize(gray, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA if gray.shape[1] > WIDTH else cv2.INTER_LINEAR)
+    return cv2.resize(
+        gray,
+        (WIDTH, HEIGHT),
+        interpolation=cv2.INTER_AREA if gray.shape[1] > WIDTH else cv2.INTER_LINEAR,
+    )
 
 
 def crop(seed: int, index: int, *, steep: bool = False) -> tuple[np.ndarray, str]:

@@ -26,7 +26,9 @@ STEEP_FRAMES_SEED = 424245
 OUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "plates"
 
 
-def main(crops: int = 400, frames: int = 12, steep_crops: int = 200, steep_frames: int = 12) -> None:
+def main(
+    crops: int = 400, frames: int = 12, steep_crops: int = 200, steep_frames: int = 12
+) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     samples = [sample(HELDOUT_SEED, i) for i in range(crops)]
     np.savez_compressed(

@@ -23,7 +23,9 @@ from models.plates.generate import Sample, crop, to_input
 MIX_STREAM = 1  # a third seed word: the mix's choices never reuse the generator's stream
 
 
-def training_sample(seed: int, index: int, *, steep_share: float = 0.0, rectified_share: float = 0.0) -> Sample:
+def training_sample(
+    seed: int, index: int, *, steep_share: float = 0.0, rectified_share: float = 0.0
+) -> Sample:
     """Sample `index` of the training stream `seed`: steep with probability `steep_share`,
     straightened as decoding does with probability `rectified_share` (where it can be)."""
     rng = np.random.default_rng([seed, index, MIX_STREAM])

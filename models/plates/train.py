@@ -41,7 +41,11 @@ ONNX_PATH = ROOT / "plate-reader.onnx"
 
 
 def _block(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    ]
 
 
 class PlateRecognizer(nn.Module):
@@ -98,7 +102,15 @@ class Synthetic(Dataset[tuple[torch.Tensor, str]]):
     first showing, because drawing a sample costs more CPU than training on it."""
 
     def __init__(
-        self, seed: int, start: int, length: int, chunk: int, repeat: int, *, steep: float = 0.0, flat: float = 0.0
+        self,
+        seed: int,
+        start: int,
+        length: int,
+        chunk: int,
+        repeat: int,
+        *,
+        steep: float = 0.0,
+        flat: float = 0.0,
     ) -> None:
         self.seed, self.start, self.length = seed, start, length
         self.chunk, self.repeat = chunk, repeat
@@ -118,7 +130,9 @@ class Synthetic(Dataset[tuple[torch.Tensor, str]]):
         if c != self._cached_chunk:
             self._cached_chunk, self._cache = c, {}
         if pos not in self._cache:
-            s = training_sample(self.seed, c * self.chunk + pos, steep_share=self.steep, rectified_share=self.flat)
+            s = training_sample(
+                self.seed, c * self.chunk + pos, steep_share=self.steep, rectified_share=self.flat
+            )
             self._cache[pos] = (s.image, s.text)
         image, text = self._cache[pos]
         if r > 0:
@@ -132,7 +146,9 @@ def _jitter(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     h, w = image.shape
     zoom = rng.uniform(0.92, 1.08)
     dx, dy = rng.uniform(-0.04, 0.04) * w, rng.uniform(-0.06, 0.06) * h
-    m = np.array([[zoom, 0, (1 - zoom) * w / 2 + dx], [0, zoom, (1 - zoom) * h / 2 + dy]], np.float32)
+    m = np.array(
+        [[zoom, 0, (1 - zoom) * w / 2 + dx], [0, zoom, (1 - zoom) * h / 2 + dy]], np.float32
+    )
     out = cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     out = out * rng.uniform(0.8, 1.2) + rng.uniform(-25, 25)
     return np.clip(out, 0, 255).astype(np.uint8)
@@ -152,7 +168,9 @@ class Fixed(Dataset[tuple[torch.Tensor, str]]):
         return torch.from_numpy(s.image.astype(np.float32))[None], s.text
 
 
-def _collate(batch: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
+def _collate(
+    batch: list[tuple[torch.Tensor, str]],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
     images = torch.stack([b[0] for b in batch])
     texts = [b[1] for b in batch]
     targets = torch.tensor([ALPHABET.index(c) + 1 for t in texts for c in t], dtype=torch.long)
@@ -221,16 +239,22 @@ def init_from_onnx(model: PlateRecognizer, path: Path, calibration: torch.Tensor
     for i, layer in enumerate(layers):
         if isinstance(layer, nn.Conv1d | nn.Conv2d):
             after = layers[i + 1] if i + 1 < len(layers) else None
-            pairs.append((layer, after if isinstance(after, nn.BatchNorm1d | nn.BatchNorm2d) else None))
+            pairs.append(
+                (layer, after if isinstance(after, nn.BatchNorm1d | nn.BatchNorm2d) else None)
+            )
     if len(nodes) != len(pairs):
-        raise SystemExit(f"{path}: {len(nodes)} convolutions, the model has {len(pairs)}: not this architecture")
+        raise SystemExit(
+            f"{path}: {len(nodes)} convolutions, the model has {len(pairs)}: not this architecture"
+        )
     folded_bias: list[torch.Tensor] = []
     with torch.no_grad():
         for node, (conv, norm) in zip(nodes, pairs, strict=True):
             w = torch.from_numpy(weights[node.input[1]].copy())
             b = torch.from_numpy(weights[node.input[2]].copy())
             if tuple(w.shape) != tuple(conv.weight.shape):
-                raise SystemExit(f"{path}: weight {tuple(w.shape)} where the model has {tuple(conv.weight.shape)}")
+                raise SystemExit(
+                    f"{path}: weight {tuple(w.shape)} where the model has {tuple(conv.weight.shape)}"
+                )
             conv.weight.copy_(w)
             if norm is None:
                 assert conv.bias is not None
@@ -304,19 +328,32 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="showings of each chunk")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--max-minutes", type=float, default=0, help="stop (with a checkpoint) after this long")
+    ap.add_argument(
+        "--max-minutes", type=float, default=0, help="stop (with a checkpoint) after this long"
+    )
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init-from", type=Path, help="start from this exported model's weights (warm start)")
+    ap.add_argument(
+        "--init-from", type=Path, help="start from this exported model's weights (warm start)"
+    )
     ap.add_argument("--schedule", choices=("onecycle", "finetune"), default="onecycle",
                     help="onecycle (from scratch) or finetune (warm-up, constant, cosine decay)")  # fmt: skip
     ap.add_argument("--warmup", type=int, default=100, help="finetune: warm-up steps")
-    ap.add_argument("--decay-from", type=float, default=0.6, help="finetune: share of the steps before the decay")
-    ap.add_argument("--steep-share", type=float, default=0.0, help="share of samples drawn steep (yaw 20-35)")
+    ap.add_argument(
+        "--decay-from",
+        type=float,
+        default=0.6,
+        help="finetune: share of the steps before the decay",
+    )
+    ap.add_argument(
+        "--steep-share", type=float, default=0.0, help="share of samples drawn steep (yaw 20-35)"
+    )
     ap.add_argument("--rectified-share", type=float, default=0.0,
                     help="share of samples straightened as decoding does (app/vision/rectify.py)")  # fmt: skip
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--out", type=Path, default=ONNX_PATH, help="where the ONNX model goes")
-    ap.add_argument("--eval-seed", type=int, default=7777, help="held-out stream for the log (never trained on)")
+    ap.add_argument(
+        "--eval-seed", type=int, default=7777, help="held-out stream for the log (never trained on)"
+    )
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -327,9 +364,13 @@ def main() -> None:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched: torch.optim.lr_scheduler.LRScheduler
     if args.schedule == "finetune":
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, finetune_curve(args.steps, args.warmup, args.decay_from))
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, finetune_curve(args.steps, args.warmup, args.decay_from)
+        )
     else:
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05
+        )
     step = 0
     if args.init_from and not (args.resume or args.export_only):
         calibration = torch.stack([Fixed(args.seed, 256)[i][0] for i in range(256)])
@@ -339,9 +380,13 @@ def main() -> None:
             export(model, Path(tmp) / "init.onnx")
             model.train()
             diff = max_difference(args.init_from, Path(tmp) / "init.onnx", probe)
-        print(json.dumps({"init_from": str(args.init_from), "max_prob_difference": diff}), flush=True)
+        print(
+            json.dumps({"init_from": str(args.init_from), "max_prob_difference": diff}), flush=True
+        )
         if diff > 1e-4:
-            raise SystemExit(f"{args.init_from}: the loaded weights do not reproduce it (difference {diff})")
+            raise SystemExit(
+                f"{args.init_from}: the loaded weights do not reproduce it (difference {diff})"
+            )
     if args.resume or args.export_only:
         state = torch.load(ckpt_path, weights_only=True)
         model.load_state_dict(state["model"])
@@ -370,13 +415,22 @@ def main() -> None:
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     started = time.monotonic()
     log = (WORK / "train.log").open("a")
-    print(json.dumps({"start": step, **{k: str(v) for k, v in vars(args).items()}}), file=log, flush=True)
+    print(
+        json.dumps({"start": step, **{k: str(v) for k, v in vars(args).items()}}),
+        file=log,
+        flush=True,
+    )
     model.train()
     running = 0.0
     for images, targets, lengths, _ in loader:
         logp = model(images)  # N, T, C
         t = logp.shape[1]
-        loss = ctc(logp.permute(1, 0, 2), targets, torch.full((len(lengths),), t, dtype=torch.long), lengths)
+        loss = ctc(
+            logp.permute(1, 0, 2),
+            targets,
+            torch.full((len(lengths),), t, dtype=torch.long),
+            lengths,
+        )
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
