@@ -38,13 +38,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import pickle
 import select
 import shutil
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -74,6 +72,7 @@ from app.export.packet import (
     packet_name,
     write_packet,
 )
+from app.spawn import die_with_parent, spawn, stop
 
 log = logging.getLogger(__name__)
 
@@ -166,15 +165,6 @@ def write_in_child(
     another KnownError such as a redaction that cannot be applied), ExportFailed when
     the child dies, BugError when it fails on a defect. `started(pid)` is told the
     child's process id once it runs (tests kill it)."""
-    context = multiprocessing.get_context("spawn")
-    child_requests, requests = context.Pipe(duplex=False)
-    replies, child_replies = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_serve,
-        args=(child_requests, child_replies, os.getpid()),
-        name="platedesk-packet-writer",
-        daemon=True,
-    )
     name = packet_name(
         case_number=job.info.case_number,
         packet_id=job.info.packet_id,
@@ -182,34 +172,33 @@ def write_in_child(
     )
     final = job.out_dir / (f"{name}.zip" if job.zip else name)
     existed = final.exists()
+    try:
+        child = spawn(_serve, name="platedesk-packet-writer")
+    except OSError as exc:
+        raise ExportFailed(
+            f"The packet writer could not start ({exc.strerror or exc}); no packet was "
+            "written. Close other programs and export again."
+        ) from exc
+    process = child.process
     ended = False
     try:
-        try:
-            process.start()
-        except OSError as exc:
-            raise ExportFailed(
-                f"The packet writer could not start ({exc.strerror or exc}); no packet was "
-                "written. Close other programs and export again."
-            ) from exc
-        # Only the child keeps its ends: its request pipe then ends when this process does.
-        child_requests.close()
-        child_replies.close()
         if started is not None and process.pid is not None:
             started(process.pid)
-        requests.send(job)
-        built = _serve_child(process, requests, replies, image, iter(events), progress, cancel)
+        child.requests.send(job)
+        built = _serve_child(
+            process, child.requests, child.replies, image, iter(events), progress, cancel
+        )
         ended = True
         return built
     except BaseException:
-        _stop(process, wait_s=0)
+        stop(process)  # SIGTERM: the child removes its partial packet
         if not existed:
             _remove_left(job.out_dir, name, final)
         raise
     finally:
-        _stop(process, wait_s=5 if ended else 0)
-        for end in (requests, replies, child_requests, child_replies):
-            end.close()
-        process.close()
+        # it ends by itself once it has said how the packet ended
+        stop(process, wait_s=5 if ended else 0)
+        child.close()
 
 
 def _serve_child(
@@ -290,21 +279,6 @@ def _how_it_ended(process: BaseProcess) -> str:
     return f"exit code {code}"
 
 
-def _stop(process: BaseProcess, *, wait_s: float) -> None:
-    """End the child: it ends by itself once it has said how the packet ended (wait_s
-    for that), else SIGTERM (it removes its partial packet), else SIGKILL."""
-    if process.pid is None:  # never started
-        return
-    if wait_s and process.is_alive():
-        process.join(timeout=wait_s)
-    if process.is_alive():
-        process.terminate()  # SIGTERM: the child removes its partial packet
-        process.join(timeout=5)
-    if process.is_alive():
-        process.kill()
-    process.join(timeout=5)
-
-
 def _remove_left(out_dir: Path, name: str, final: Path) -> None:
     """Whatever a child that did not finish left behind: never a half packet."""
     shutil.rmtree(out_dir / f".{name}.partial", ignore_errors=True)
@@ -356,11 +330,10 @@ class _Parent:
 
 def _serve(requests: Connection, replies: Connection, parent_pid: int) -> None:
     """The child: write the one packet it is sent, then end."""
-    _die_with_parent()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # write_packet removes its partial
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _yield_cpu()
-    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+    if not die_with_parent(parent_pid):
         return
     parent = _Parent(requests, replies)
     try:
@@ -421,11 +394,3 @@ def _yield_cpu() -> None:
     """Background work: where the cores are few and busy, the window's threads come first."""
     with contextlib.suppress(AttributeError, OSError):  # os.nice is POSIX only
         os.nice(NICENESS)
-
-
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

@@ -10,8 +10,7 @@ fetched; once the first page says more follow, PageParser starts a process
 parsed there. What comes back is plain tuples, which unpickle in well under a
 millisecond a page.
 
-A packaged (frozen) workstation must call multiprocessing.freeze_support() at start
-for the spawned process to run this module (the installer's job).
+The process is app.spawn's: spawned, and dying with its parent.
 """
 
 from __future__ import annotations
@@ -19,19 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
-import os
-import signal
-import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 
 from pydantic import TypeAdapter, ValidationError
 
 from app.cache.reads import CacheRow, cache_row
 from app.core.canonical import canonical_json, page_checksum
 from app.core.schemas import FeedPage
+from app.spawn import Child, die_with_parent, spawn, stop
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +100,10 @@ def checksum_matches(body: bytes, page: FeedPage) -> bool:
 def _serve(requests: Connection, replies: Connection, parent_pid: int) -> None:
     """The parser process: parse each page body that arrives, until the pipe ends.
 
-    It ends with its parent however the parent ends: on Linux the kernel sends it
-    SIGTERM (PR_SET_PDEATHSIG); everywhere its request pipe reaches EOF, since only the
-    parent holds the writing end (no pool's queue keeps a copy here).
+    It ends with its parent however the parent ends (app.spawn.die_with_parent, and
+    its request pipe's EOF: only the parent holds the writing end).
     """
-    _die_with_parent()
-    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+    if not die_with_parent(parent_pid):
         return
     while True:
         try:
@@ -118,14 +111,6 @@ def _serve(requests: Connection, replies: Connection, parent_pid: int) -> None:
         except (EOFError, OSError):
             return
         replies.send(parse_page(body))
-
-
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 class PageParser:
@@ -138,9 +123,7 @@ class PageParser:
     """
 
     def __init__(self) -> None:
-        self._process: BaseProcess | None = None
-        self._requests: Connection | None = None
-        self._replies: Connection | None = None
+        self._child: Child | None = None
 
     def __enter__(self) -> PageParser:
         return self
@@ -150,39 +133,25 @@ class PageParser:
 
     @property
     def in_process(self) -> bool:
-        return self._process is not None
+        return self._child is not None
 
     @property
     def pid(self) -> int | None:
         """The parser process's id while it runs."""
-        return self._process.pid if self._process is not None else None
+        return self._child.process.pid if self._child is not None else None
 
     def use_process(self) -> None:
         """Parse the pages from now on in a process of their own (started now)."""
-        if self._process is not None:
-            return
-        context = multiprocessing.get_context("spawn")
-        child_requests, requests = context.Pipe(duplex=False)
-        replies, child_replies = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_serve,
-            args=(child_requests, child_replies, os.getpid()),
-            name="platedesk-page-parser",
-            daemon=True,
-        )
-        process.start()
-        # Only the child keeps its ends: the request pipe then ends when this process does.
-        child_requests.close()
-        child_replies.close()
-        self._process, self._requests, self._replies = process, requests, replies
+        if self._child is None:
+            self._child = spawn(_serve, name="platedesk-page-parser")
 
     def __call__(self, body: bytes) -> ParsedPage | str:
-        requests, replies = self._requests, self._replies
-        if requests is None or replies is None:
+        child = self._child
+        if child is None:
             return parse_page(body)
         try:
-            requests.send_bytes(body)
-            parsed: ParsedPage | str = replies.recv()
+            child.requests.send_bytes(body)
+            parsed: ParsedPage | str = child.replies.recv()
         except (EOFError, OSError):
             log.warning("the feed page parser process stopped; parsing on this thread")
             self.close()
@@ -190,17 +159,7 @@ class PageParser:
         return parsed
 
     def close(self) -> None:
-        process, self._process = self._process, None
-        requests, self._requests = self._requests, None
-        replies, self._replies = self._replies, None
-        if process is not None:  # first, so a page being read on another thread ends (EOF)
-            if process.is_alive():
-                process.terminate()
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join(timeout=5)
-            process.close()
-        for end in (requests, replies):
-            if end is not None:
-                end.close()
+        child, self._child = self._child, None
+        if child is not None:  # stopped first, so a page being read on another thread ends (EOF)
+            stop(child.process)
+            child.close()
