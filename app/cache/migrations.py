@@ -7,12 +7,15 @@ refused rather than guessed at.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from app.cache.connection import MIRROR, CacheError, Database
 from app.core.canonical import utc_iso
+
+log = logging.getLogger(__name__)
 
 Migration = tuple[str, Callable[[Database], None]]
 
@@ -377,6 +380,8 @@ def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> lis
             continue
         prepare = PREPARATIONS.get(name)
         if prepare is not None:
+            # once per cache, and slow for a big one (0009: about 6 s per 200,000 reads)
+            log.info("updating the cache's layout (%s); this happens once", name)
             with db.atomic(only=MIRROR):
                 prepare(db)
         with db.atomic():
