@@ -6,7 +6,7 @@ never saw): plate crops, and 1920 x 1080 frames with one plate each, plus the st
 thread: model load time; exact and character accuracy and per-crop latency on the crops
 (one shift, as a batch of one; and the reader's full vote, without and with
 rectification, in the same run); the frames localized and read, without and with
-rectification (exact accuracy and latency per frame). `--frames-dir` adds a folder of
+rectification (exact accuracy and latency per frame). `--frames-dir` (repeatable) adds a folder of
 more frames with a labels JSON (`python -m models.plates.heldout` writes the format;
 making them needs the `train` extra's fonts). When rapidocr-onnxruntime is
 installed (pip install -e '.[bench]'), its recognizer reads the same crops in the same run
@@ -153,7 +153,7 @@ def _measure(path: Path, args: argparse.Namespace) -> tuple[dict[str, Any], np.n
     for name, folder, labels_file, limit in (
         ("frames", DATA, "frames.json", args.frames),
         ("steep_frames", DATA, "steep_frames.json", args.frames),
-        *((("more_frames", args.frames_dir, args.labels, None),) if args.frames_dir else ()),
+        *((f"more_frames:{folder.name}", folder, args.labels, None) for folder in args.frames_dir),
     ):
         labels = json.loads((folder / labels_file).read_text())[:limit]
         frame_sets[name] = {
@@ -182,7 +182,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--crops", type=int, default=400)
     ap.add_argument("--frames", type=int, default=12)
-    ap.add_argument("--frames-dir", type=Path, help="a folder of more frames and its labels")
+    ap.add_argument("--frames-dir", type=Path, action="append", default=[],
+                    help="a folder of more frames and its labels (repeat for more sets)")  # fmt: skip
     ap.add_argument("--labels", default="frames.json", help="the labels file in --frames-dir")
     ap.add_argument("--model", type=Path, action="append",
                     help="a model file to measure (repeat to compare; default: the shipped one)")  # fmt: skip
