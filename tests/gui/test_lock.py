@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from app.cache.connection import cache_files
 from app.core.canonical import utc_iso
 from app.core.plates import parse_pattern
 from app.core.records import SearchQuery
@@ -156,8 +157,8 @@ def test_input_postpones_the_idle_lock(qtbot: QtBot, desk: Desk) -> None:
 
 
 def _on_disk(path: Path) -> int:
-    wal = path.with_name(path.name + "-wal")
-    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    """The cache's bytes on disk: both its files, each with its write-ahead log."""
+    return sum(file.stat().st_size for file in cache_files(path) if file.exists())
 
 
 def test_status_bar_shows_the_cache_size(
