@@ -15,10 +15,11 @@ from app.vision.plate_reader import NO_MODEL, OnnxPlateReader, load_plate_reader
 from app.vision.rectify import OUT_HEIGHT, OUT_WIDTH, find_row, rectified
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "plates"
-# Measured with the committed model on the 200 steep held-out crops: 63.5% exact read
-# as they are, 67.0% rectified; floors a little under them.
-STEEP_RECTIFIED_FLOOR = 0.63
-STEEP_FRAMES_FLOOR = 9  # of the 12 steep held-out frames read exactly (10 measured)
+# Measured with the committed model on the 200 steep held-out crops: 77.0% exact read
+# as they are, 77.5% rectified (the model was fine-tuned on steep and straightened views:
+# it reads most of them as they are); floors a little under them.
+STEEP_RECTIFIED_FLOOR = 0.74
+STEEP_FRAMES_FLOOR = 10  # of the 12 steep held-out frames read exactly (11 measured)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_no_row_in_a_blank_or_tiny_image() -> None:
     assert rectified(np.full((48, 144), 128, np.uint8)) == []
 
 
-def test_steep_plates_read_better_rectified(reader: OnnxPlateReader) -> None:
+def test_steep_plates_read_rectified_at_least_as_well(reader: OnnxPlateReader) -> None:
     data = np.load(DATA / "steep_crops.npz")
     images, texts = list(data["images"]), [str(t) for t in data["texts"]]
 
@@ -98,7 +99,7 @@ def test_steep_plates_read_better_rectified(reader: OnnxPlateReader) -> None:
 
     rectified_rate = exact(True)
     assert rectified_rate >= STEEP_RECTIFIED_FLOOR
-    assert rectified_rate > exact(False)
+    assert rectified_rate >= exact(False)  # never worse (one crop better, measured)
 
 
 def test_steep_frames_are_found_and_read(reader: OnnxPlateReader) -> None:
