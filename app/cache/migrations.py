@@ -307,6 +307,7 @@ def _case_evidence(db: Database) -> None:
 # first, in a transaction of its own (a preparation: run again whole if it was cut
 # off), because SQLite commits a transaction over two WAL files one file at a time, and
 # dropping the originals must never commit without the copy.
+MIRROR_MOVE = "0009_mirror_file"
 MIRROR_TABLES = ("slices", "reads", "slice_reads", "images")
 
 
@@ -346,7 +347,14 @@ def _drop_from_desk(db: Database) -> None:
         db.execute(f"DROP TABLE main.{table}")
 
 
-PREPARATIONS: dict[str, Callable[[Database], None]] = {"0009_mirror_file": _copy_into_mirror}
+def _vacuum_desk(db: Database) -> None:
+    db.execute("VACUUM main")  # the pages the moved tables held, given back to the disk
+
+
+# Work a migration needs outside its own transaction: committed before it (a
+# preparation, redone whole if cut off), or after it (what cannot run in a transaction).
+PREPARATIONS: dict[str, Callable[[Database], None]] = {MIRROR_MOVE: _copy_into_mirror}
+FOLLOW_UPS: dict[str, Callable[[Database], None]] = {MIRROR_MOVE: _vacuum_desk}
 
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
@@ -357,7 +365,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0006_camera_index", _camera_index),
     ("0007_plate_ties_by_time", _ties_by_time),
     ("0008_case_evidence", _case_evidence),
-    ("0009_mirror_file", _drop_from_desk),
+    (MIRROR_MOVE, _drop_from_desk),
 )
 
 
@@ -380,7 +388,8 @@ def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> lis
             continue
         prepare = PREPARATIONS.get(name)
         if prepare is not None:
-            # once per cache, and slow for a big one (0009: about 6 s per 200,000 reads)
+            # once per cache, and slow for a big one (the mirror move: about 6 s per
+            # 200,000 reads)
             log.info("updating the cache's layout (%s); this happens once", name)
             with db.atomic(only=MIRROR):
                 prepare(db)
@@ -390,7 +399,8 @@ def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> lis
                 "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
                 (name, utc_iso(datetime.now(UTC))),
             )
+        follow_up = FOLLOW_UPS.get(name)
+        if follow_up is not None:
+            follow_up(db)
         done.append(name)
-    if "0009_mirror_file" in done:
-        db.execute("VACUUM main")  # the pages the moved tables held, given back to the disk
     return done

@@ -14,7 +14,7 @@ import pytest
 from app.cache.catalog import CatalogRepository
 from app.cache.connection import MIRROR, Database, WrongKeyError, mirror_path, open_encrypted
 from app.cache.journal import Actor, JournalRepository
-from app.cache.migrations import MIGRATIONS, PREPARATIONS, migrate
+from app.cache.migrations import MIGRATIONS, MIRROR_MOVE, PREPARATIONS, migrate
 from app.cache.reads import ReadRepository
 from app.cache.review import ReviewRepository
 from app.cache.search import SearchRepository
@@ -27,7 +27,7 @@ CASE = "2026-004211"
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 PLATES = ["ABC1234", "AB7K2CD", "7K2XYZ", "XYZ7K20", "ZZZ9999"]
 MOVED = ("slices", "reads", "reads_plate_fts", "slice_reads", "images")
-BEFORE_THE_MIRROR = tuple(m for m in MIGRATIONS if m[0] != "0009_mirror_file")
+BEFORE_THE_MIRROR = tuple(m for m in MIGRATIONS if m[0] != MIRROR_MOVE)
 
 
 def _read(n: int, plate: str) -> ReadPublic:
@@ -91,7 +91,7 @@ def _assert_moved_whole(db: Database) -> None:
 def test_a_cache_of_one_file_moves_what_the_hub_sent_into_the_mirror(tmp_path: Path) -> None:
     key = os.urandom(32)
     db = _one_file_cache(tmp_path / "cache.db", key)
-    assert migrate(db) == ["0009_mirror_file"]
+    assert migrate(db) == [MIRROR_MOVE]
     _assert_moved_whole(db)
     db.close()
 
@@ -102,10 +102,10 @@ def test_a_move_cut_off_after_the_copy_is_done_again_whole(tmp_path: Path) -> No
     key = os.urandom(32)
     db = _one_file_cache(tmp_path / "cache.db", key)
     with db.atomic(only=MIRROR):
-        PREPARATIONS["0009_mirror_file"](db)
+        PREPARATIONS[MIRROR_MOVE](db)
     db.close()
     again = open_encrypted(tmp_path / "cache.db", key)
-    assert migrate(again) == ["0009_mirror_file"]
+    assert migrate(again) == [MIRROR_MOVE]
     _assert_moved_whole(again)
     again.close()
 
