@@ -231,6 +231,8 @@ def test_the_supervisor_sees_the_reads_an_overbroad_search_returned(
     try:
         panel = ReviewQueuePanel(workstation=supervisor, runner=runner)
         qtbot.addWidget(panel)
+        cameras = supervisor.catalog.cameras()
+        panel.set_cameras(cameras)  # as the window does once the catalog is loaded
         with qtbot.waitSignal(panel.queue_loaded, timeout=20_000):
             panel.refresh()
         [item] = [i for i in panel.model.items if i.params.get("pattern") == "2*"]
@@ -253,6 +255,11 @@ def test_the_supervisor_sees_the_reads_an_overbroad_search_returned(
         assert pane.shown.total == item.result_count == found.total
         plates = [pane.reads_table.item(r, 1).text() for r in range(pane.reads_table.rowCount())]
         assert all(plate.startswith("2") for plate in plates)
+        names = {c.camera_id: c.name for c in cameras}
+        first = pane.shown.reads[0]
+        camera = pane.reads_table.item(0, 2)
+        assert (camera.text(), camera.toolTip()) == (names[first.camera_id], first.camera_id)
+        assert camera.text() != first.camera_id  # a name, not the id
         assert not pane.thumbnail.pixmap().isNull()  # the image came through the review grant
         journal = supervisor.journal().events()
         [viewed] = [e for e in journal if e["action"] == "review.reads"]

@@ -46,6 +46,7 @@ class CaseFlow:
         window.cameras = list(cameras)
         window.search_panel.set_cameras(cameras)
         window.sightings_panel.set_cameras(cameras)
+        window.review_queue_panel.set_cameras(cameras)
         window.cameras_loaded.emit(len(cameras))
 
     def _cases_arrived(self, cases: list[CaseInfo]) -> None:

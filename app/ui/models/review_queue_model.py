@@ -91,6 +91,10 @@ class ReviewQueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 1:
                 return local_time(item.occurred_at)
+            if column == 2:
+                return (
+                    f"{item.display_name} ({item.username})" if item.display_name else item.username
+                )
             if column == 4:
                 return "\n".join(f"{rule.rule}: {rule.reason}" for rule in item.rules)
         if role == self.ITEM_ROLE:

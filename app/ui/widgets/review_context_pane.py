@@ -6,6 +6,7 @@ assignment is needed: the hub grants a reviewer the item's reads and images."""
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.records import CameraInfo
 from app.core.schemas import ReadPublic, RecentSearchPublic, ReviewItemPublic, ReviewReadsPublic
 from app.ui.errors import user_message
 from app.ui.formatting import count_of, local_time
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from app.workstation import Workstation
 
 READ_COLUMNS = ("When", "Plate", "Camera", "Vehicle")
+CAMERA_COLUMN = READ_COLUMNS.index("Camera")
 SHOW_READS = "Show the reads it returned"
 READS_NOTE = "Viewing them is recorded in the audit log."
 NO_READS = {
@@ -77,6 +80,7 @@ class ReviewContextPane(QWidget):
         self._runner = runner
         self.item: ReviewItemPublic | None = None
         self.shown: ReviewReadsPublic | None = None
+        self._camera_names: dict[str, str] = {}
         self.searches_view = QTextBrowser()
         self.searches_view.setMaximumHeight(140)
         self.reads_button = QPushButton(SHOW_READS)
@@ -109,6 +113,10 @@ class ReviewContextPane(QWidget):
         self.reads_button.clicked.connect(self.show_reads)
         self.reads_table.itemSelectionChanged.connect(self._read_chosen)
         self.set_item(None)
+
+    def set_cameras(self, cameras: Sequence[CameraInfo]) -> None:
+        """The catalog's cameras: reads show their camera's name (its id in a tooltip)."""
+        self._camera_names = {c.camera_id: c.name for c in cameras}
 
     def set_item(self, item: ReviewItemPublic | None) -> None:
         """Show this item's context (its searches around now; its reads on request)."""
@@ -162,9 +170,12 @@ class ReviewContextPane(QWidget):
             )
         self.reads_table.setRowCount(len(shown.reads))
         for row, read in enumerate(shown.reads):
-            values = (local_time(read.captured_at), read.plate, read.camera_id, _vehicle(read))
+            camera = self._camera_names.get(read.camera_id, read.camera_id)
+            values = (local_time(read.captured_at), read.plate, camera, _vehicle(read))
             for column, value in enumerate(values):
-                self.reads_table.setItem(row, column, QTableWidgetItem(value))
+                cell = QTableWidgetItem(value)
+                cell.setToolTip(read.camera_id if column == CAMERA_COLUMN else value)
+                self.reads_table.setItem(row, column, cell)
         self.reads_table.resizeColumnsToContents()
         if shown.reads:
             self.reads_table.selectRow(0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.flag_rules import RANDOM_SAMPLE
+from app.core.records import CameraInfo
 from app.core.schemas import JustificationRequestPublic, ReviewItemPublic
 from app.ui.errors import user_message
 from app.ui.formatting import count_of, local_time
@@ -120,8 +122,11 @@ class ReviewQueuePanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        # Who searched and which rules fired take the spare width (the status is a word).
+        # Who searched and which rules fired take the spare width (their tooltips give
+        # the whole name and each rule's reason); the other columns are as wide as what
+        # they hold: a word, a date, a number.
         header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         for column in ("User", "Rules"):
             header.setSectionResizeMode(QUEUE_COLUMNS.index(column), QHeaderView.ResizeMode.Stretch)
         self.status_label = QLabel()
@@ -171,6 +176,7 @@ class ReviewQueuePanel(QWidget):
         context = QSplitter(Qt.Orientation.Vertical)
         context.addWidget(self.detail)
         context.addWidget(self.context)
+        context.setSizes([420, 480])  # the item's rules in full above its reads
         right_layout.addWidget(context, 1)
         right_layout.addWidget(self.note_edit)
         buttons = QHBoxLayout()
@@ -181,6 +187,7 @@ class ReviewQueuePanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
+        splitter.setSizes([700, 800])  # the opened item is what the supervisor reads
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -213,6 +220,10 @@ class ReviewQueuePanel(QWidget):
         self.more_button.setEnabled(False)
         self.context.set_item(None)
         self._show(None)
+
+    def set_cameras(self, cameras: Sequence[CameraInfo]) -> None:
+        """The catalog's cameras, to name the cameras of an item's reads."""
+        self.context.set_cameras(cameras)
 
     def refresh(self) -> None:
         """The first page of the queue, with the filters as they are."""
