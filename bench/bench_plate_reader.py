@@ -4,11 +4,15 @@ Reads tests/data/plates (made by `python -m models.plates.heldout` with seeds tr
 never saw): plate crops, and 1920 x 1080 frames with one plate each, plus the steep sets
 (yaw 20-35 degrees, roll about 8): skewed crops and frames. Measures, on one CPU
 thread: model load time; exact and character accuracy and per-crop latency on the crops
-(one shift, as a batch of one; and the reader's full vote, without and with
-rectification, in the same run); the frames localized and read, without and with
+(one shift, as a batch of one; the reader's full vote on every crop, without and with
+rectification, in the same run; and what ships, `crop_read`: the vote only where one pass
+is less sure than plate_reader.SURE); the frames localized and read, without and with
 rectification (exact accuracy and latency per frame). `--frames-dir` (repeatable) adds a folder of
 more frames with a labels JSON (`python -m models.plates.heldout` writes the format;
-making them needs the `train` extra's fonts). When rapidocr-onnxruntime is
+making them needs the `train` extra's fonts). `--photos-dir` (repeatable) adds a folder of
+close-up vehicle photographs (`python -m models.plates.heldout --photos N --out DIR`), read
+as `platedesk read-plate` reads any image (`read_image`: a photo is searched, a crop read
+whole). When rapidocr-onnxruntime is
 installed (pip install -e '.[bench]'), its recognizer reads the same crops in the same run
 as the baseline. `--model` (repeatable) measures other model files in the same run, each
 on the same data (an old and a new model side by side); the load average is reported at
@@ -30,11 +34,13 @@ import numpy as np
 
 from app.vision.decode import decode_file
 from app.vision.plate_reader import (
+    SURE,
     OnnxPlateReader,
     ctc_candidates,
     default_model_path,
 )
 
+ALWAYS_VOTE = 2.0  # read_crops' vote_below: every crop voted on
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "plates"
 
 
@@ -85,13 +91,19 @@ def _rapidocr(images: np.ndarray, texts: list[str]) -> dict[str, Any] | None:
 
 
 def _crops(
-    reader: OnnxPlateReader, images: np.ndarray, texts: list[str], *, rectify: bool
+    reader: OnnxPlateReader,
+    images: np.ndarray,
+    texts: list[str],
+    *,
+    rectify: bool = True,
+    vote_below: float = ALWAYS_VOTE,
 ) -> dict[str, Any]:
-    """The reader's full vote on each crop as a batch of one: accuracy and latency."""
+    """The reader on each crop as a batch of one, voting below `vote_below` (by default on
+    every crop; SURE: what ships): accuracy and latency."""
     got, times, cpu = [], [], []
     for image in images:
         started, cpu_started = time.perf_counter(), time.process_time()
-        reading = reader.read_crops([image], rectify=rectify)[0]
+        reading = reader.read_crops([image], rectify=rectify, vote_below=vote_below)[0]
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
         got.append(reading.text if reading is not None else "")
@@ -110,6 +122,20 @@ def _frames(
         cpu.append(time.process_time() - cpu_started)
         got.append(reading.text if reading is not None else "")
     return {**_accuracy(got, [str(label["plate"]) for label in labels]), **_ms(times, cpu)}
+
+
+def _photos(reader: OnnxPlateReader, folder: Path) -> dict[str, Any]:
+    labels = json.loads((folder / "frames.json").read_text())
+    got, times, cpu = [], [], []
+    for label in labels:
+        image = decode_file(folder / label["image"])
+        started, cpu_started = time.perf_counter(), time.process_time()
+        reading = reader.read_image(image)
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+        got.append(reading.text if reading is not None else "")
+    want = [str(label["plate"]) for label in labels]
+    return {"count": len(labels), **_accuracy(got, want), **_ms(times, cpu)}
 
 
 def _before_after(run: Any) -> dict[str, Any]:
@@ -138,6 +164,7 @@ def _measure(path: Path, args: argparse.Namespace) -> tuple[dict[str, Any], np.n
         single.append(found[0][0] if found else "")
 
     voted = _before_after(lambda rectify: _crops(reader, images, texts, rectify=rectify))
+    shipped = _crops(reader, images, texts, vote_below=SURE)
 
     started = time.perf_counter()
     reader.read_crops(list(images))
@@ -148,6 +175,7 @@ def _measure(path: Path, args: argparse.Namespace) -> tuple[dict[str, Any], np.n
     steep_voted = _before_after(
         lambda rectify: _crops(reader, steep["images"], steep_texts, rectify=rectify)
     )
+    steep_shipped = _crops(reader, steep["images"], steep_texts, vote_below=SURE)
 
     frame_sets: dict[str, Any] = {}
     for name, folder, labels_file, limit in (
@@ -163,6 +191,8 @@ def _measure(path: Path, args: argparse.Namespace) -> tuple[dict[str, Any], np.n
             ),
         }
 
+    photo_sets = {folder.name: _photos(reader, folder) for folder in args.photos_dir}
+
     result: dict[str, Any] = {
         "model": str(path),
         "model_bytes": path.stat().st_size,
@@ -170,10 +200,13 @@ def _measure(path: Path, args: argparse.Namespace) -> tuple[dict[str, Any], np.n
         "crops": len(texts),
         "crop_one_pass": {**_accuracy(single, texts), **_ms(single_times, single_cpu)},
         "crop_voted": voted,
+        "crop_read": shipped,  # what ships: voted only when one pass is unsure
         "crop_voted_batch_ms_per_crop": round(batch_ms, 3),
         "steep_crops": len(steep_texts),
         "steep_crop_voted": steep_voted,
+        "steep_crop_read": steep_shipped,
         "frame_1920x1080": frame_sets,
+        "photos": photo_sets,
     }
     return result, images, texts
 
@@ -185,6 +218,8 @@ def main() -> None:
     ap.add_argument("--frames-dir", type=Path, action="append", default=[],
                     help="a folder of more frames and its labels (repeat for more sets)")  # fmt: skip
     ap.add_argument("--labels", default="frames.json", help="the labels file in --frames-dir")
+    ap.add_argument("--photos-dir", type=Path, action="append", default=[],
+                    help="a folder of vehicle photos and frames.json, read as read-plate does")  # fmt: skip
     ap.add_argument("--model", type=Path, action="append",
                     help="a model file to measure (repeat to compare; default: the shipped one)")  # fmt: skip
     args = ap.parse_args()

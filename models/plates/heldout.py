@@ -6,10 +6,17 @@ Seeds HELDOUT_SEED and FRAMES_SEED are never used by training (train.py's --seed
 --eval-seed differ), so these crops and frames are unseen by the model. STEEP_SEED and
 STEEP_FRAMES_SEED give the steep sets (yaw 20-35 degrees, roll about 8) that measure
 rectification: skewed crops and whole frames.
+
+    python -m models.plates.heldout --photos 60 --out DIR
+
+writes PHOTOS_SEED's close-up vehicle photographs (models.plates.photos: 640 to 4,032
+pixels wide, most too large to commit) and their labels to DIR instead, for
+`bench/bench_plate_reader.py --photos-dir DIR`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -18,11 +25,13 @@ import numpy as np
 
 from models.plates.frames import frame
 from models.plates.generate import sample
+from models.plates.photos import photo
 
 HELDOUT_SEED = 424242
 FRAMES_SEED = 424243
 STEEP_SEED = 424244
 STEEP_FRAMES_SEED = 424245
+PHOTOS_SEED = 424250
 OUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "plates"
 
 
@@ -58,5 +67,26 @@ def main(
     (OUT / "steep_frames.json").write_text(json.dumps(labels, indent=1) + "\n")
 
 
+def write_photos(folder: Path, count: int, seed: int = PHOTOS_SEED) -> None:
+    """`count` vehicle photos of stream `seed` in `folder`, with frames.json (the labels)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = []
+    for i in range(count):
+        p = photo(seed, i)
+        name = f"photo_{i:03d}.jpg"
+        cv2.imwrite(str(folder / name), p.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        labels.append({"image": name, "plate": p.text, "box": list(p.box)})
+    (folder / "frames.json").write_text(json.dumps(labels, indent=1) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--photos", type=int, help="write this many vehicle photos to --out instead")
+    ap.add_argument("--out", type=Path, help="the folder for --photos")
+    args = ap.parse_args()
+    if args.photos:
+        if args.out is None:
+            ap.error("--photos needs --out")
+        write_photos(args.out, args.photos)
+    else:
+        main()

@@ -111,10 +111,11 @@ class Synthetic(Dataset[tuple[torch.Tensor, str]]):
         *,
         steep: float = 0.0,
         flat: float = 0.0,
+        shadow: float = 0.0,
     ) -> None:
         self.seed, self.start, self.length = seed, start, length
         self.chunk, self.repeat = chunk, repeat
-        self.steep, self.flat = steep, flat
+        self.steep, self.flat, self.shadow = steep, flat, shadow
         self._cached_chunk = -1
         self._cache: dict[int, tuple[np.ndarray, str]] = {}
 
@@ -131,7 +132,11 @@ class Synthetic(Dataset[tuple[torch.Tensor, str]]):
             self._cached_chunk, self._cache = c, {}
         if pos not in self._cache:
             s = training_sample(
-                self.seed, c * self.chunk + pos, steep_share=self.steep, rectified_share=self.flat
+                self.seed,
+                c * self.chunk + pos,
+                steep_share=self.steep,
+                rectified_share=self.flat,
+                shadow_share=self.shadow,
             )
             self._cache[pos] = (s.image, s.text)
         image, text = self._cache[pos]
@@ -349,6 +354,9 @@ def main() -> None:
     )
     ap.add_argument("--rectified-share", type=float, default=0.0,
                     help="share of samples straightened as decoding does (app/vision/rectify.py)")  # fmt: skip
+    ap.add_argument(
+        "--shadow-share", type=float, default=0.0, help="share of samples crossed by a hard shadow"
+    )
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--out", type=Path, default=ONNX_PATH, help="where the ONNX model goes")
     ap.add_argument(
@@ -409,7 +417,7 @@ def main() -> None:
         tmp.replace(ckpt_path)
 
     data = Synthetic(args.seed, step * args.batch, (args.steps - step) * args.batch, args.chunk, args.repeat,
-                     steep=args.steep_share, flat=args.rectified_share)  # fmt: skip
+                     steep=args.steep_share, flat=args.rectified_share, shadow=args.shadow_share)  # fmt: skip
     loader = DataLoader(data, batch_size=args.batch, shuffle=False, num_workers=args.workers,
                         collate_fn=_collate, persistent_workers=args.workers > 0)  # fmt: skip
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)

@@ -15,9 +15,11 @@ from app.vision.plate_formats import ALPHABET, fits_a_format, states_fitting
 from app.vision.plate_reader import (
     MODEL_NAME,
     NO_MODEL,
+    SURE,
     ModelError,
     OnnxPlateReader,
     PlateCandidate,
+    PlateReading,
     ctc_candidates,
     default_model_path,
     file_sha256,
@@ -100,6 +102,27 @@ def test_accuracy_on_unseen_synthetic_crops(
     exact, chars = _rates(got, texts)
     assert exact >= EXACT_FLOOR
     assert chars >= CHAR_FLOOR
+
+
+def test_a_sure_first_reading_loses_nothing_to_the_full_vote(
+    reader: OnnxPlateReader, heldout: tuple[np.ndarray, list[str]]
+) -> None:
+    """Crops read surely in one pass skip the vote; the rest are voted on. On unseen crops
+    that reads at least as many exactly as voting on every crop, and a sure reading is
+    the one-pass reading itself."""
+    images, texts = heldout
+    shipped = reader.read_crops(list(images))
+    voted = reader.read_crops(list(images), vote_below=2.0)
+    once = reader.read_crops(list(images), vote_below=0.0)
+
+    def exact(readings: list[PlateReading | None]) -> int:
+        return sum(r is not None and r.text == t for r, t in zip(readings, texts, strict=True))
+
+    assert exact(shipped) >= exact(voted)
+    sure = [i for i, r in enumerate(once) if r is not None and r.confidence >= SURE]
+    assert len(sure) >= len(texts) // 2  # most crops cost one pass
+    assert all(shipped[i] == once[i] for i in sure)
+    assert any(shipped[i] != once[i] for i in range(len(texts)) if i not in sure)
 
 
 def test_whole_frames_are_searched_for_their_plate(reader: OnnxPlateReader) -> None:
