@@ -64,3 +64,21 @@ def test_each_label_sits_by_its_own_dot_and_a_click_on_it_picks_its_camera(
         with qtbot.waitSignal(widget.camera_clicked, timeout=1000) as picked:
             qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=clicked.toPoint())
         assert picked.args == [camera_id]
+
+
+def test_a_label_with_room_is_shown_whole(qtbot: QtBot) -> None:
+    """A camera alone on a wide map: its label is drawn in full, not cut short by the
+    rounding of its text's width."""
+    from PySide6.QtGui import QFontMetrics
+
+    widget = CameraMapWidget()
+    qtbot.addWidget(widget)
+    widget.resize(600, 300)
+    widget.set_cameras(_cameras(0, count=2))
+    widget.show()
+    metrics = QFontMetrics(widget.font())
+    for camera in _cameras(0, count=2):
+        box = widget.label_boxes()[camera.camera_id]
+        text = widget.label_text(camera)
+        shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, math.ceil(box.width()))
+        assert shown == text

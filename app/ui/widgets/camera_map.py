@@ -193,7 +193,8 @@ class CameraMapWidget(QWidget):
         for camera in self._cameras:
             cid = camera.camera_id
             point, gap = where[cid], self._radius(cid) + 4
-            full = float(metrics.horizontalAdvance(self.label_text(camera)))
+            # Qt elides a text drawn in exactly its rounded advance: two pixels to spare
+            full = float(metrics.horizontalAdvance(self.label_text(camera)) + 2)
             others = [p for other, p in where.items() if other != cid]
             candidates = [
                 box

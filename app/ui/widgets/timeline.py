@@ -14,6 +14,7 @@ from app.ui.widgets.camera_map import SIGHTING_COLOR
 
 SIDE = 56.0
 LABEL_ROWS = 3
+LABEL_WIDTH = 200  # a sighting's number and camera name, elided beyond this
 NO_SIGHTINGS = "No sightings to show"
 TICKS = 5
 
@@ -90,7 +91,7 @@ class TimelineWidget(QWidget):
             painter.drawEllipse(QPointF(x, axis_y - 14), 3.5, 3.5)
             self.painted_marks += 1
             label = metrics.elidedText(
-                f"{number} {read.camera_name}", Qt.TextElideMode.ElideRight, 160
+                f"{number} {read.camera_name}", Qt.TextElideMode.ElideRight, LABEL_WIDTH
             )
             width = metrics.horizontalAdvance(label)
             left = min(max(2.0, x - width / 2), self.width() - width - 2)
