@@ -291,6 +291,10 @@ def _writes_to(schema: str) -> Callable[[int, str | None, str | None, str | None
 PAGE_CACHE_KIB = 64 * 1024
 # SQLite's default: a commit that leaves the WAL longer than this checkpoints it.
 AUTOCHECKPOINT_PAGES = 1000
+# A WAL is cut back to this size once it starts again from its beginning: a sync's
+# two-second transactions grow the mirror's WAL to about 90 MB, which it would otherwise
+# keep on disk until the last connection closes.
+JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
 def _configure(connection: Any) -> None:
@@ -301,6 +305,7 @@ def _configure(connection: Any) -> None:
     connection.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
     for schema in (DESK, MIRROR):
         connection.execute(f"PRAGMA {schema}.journal_mode = WAL")
+        connection.execute(f"PRAGMA {schema}.journal_size_limit = {JOURNAL_SIZE_LIMIT}")
         # FULL: a committed journal event survives a power cut (WAL alone may lose the
         # last commits).
         connection.execute(f"PRAGMA {schema}.synchronous = FULL")

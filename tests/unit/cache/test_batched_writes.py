@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlcipher3
 
+from app.cache import connection
 from app.cache.connection import DESK, MIRROR, BatchedWrites, Database, open_encrypted
 
 
@@ -152,6 +153,28 @@ def test_the_bulk_writers_checkpoints_keep_the_wal_short(
     wal = (tmp_path / "cache.db-mirror-wal").stat().st_size
     assert wal < units * unit_bytes / 2  # without a restart it holds every unit
     assert len(_written(other)) == units
+
+
+def test_a_wal_grown_by_a_large_transaction_is_cut_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once checkpointed, the next transaction starts the WAL again and cuts the file to
+    the limit, rather than keeping the size of the largest transaction on disk."""
+    monkeypatch.setattr(connection, "JOURNAL_SIZE_LIMIT", 1_000_000)
+    db = open_encrypted(tmp_path / "cache.db", os.urandom(32))
+    try:
+        db.execute("CREATE TABLE mirror.writes (who TEXT NOT NULL)")
+        wal = tmp_path / "cache.db-mirror-wal"
+        with db.atomic(only=MIRROR):
+            for _ in range(8):
+                db.execute("INSERT INTO writes VALUES (hex(randomblob(500000)))")
+        assert wal.stat().st_size > 8_000_000
+        db.one("PRAGMA mirror.wal_checkpoint(PASSIVE)")
+        with db.atomic(only=MIRROR):
+            db.execute("INSERT INTO writes VALUES ('small')")
+        assert wal.stat().st_size <= 1_000_000
+    finally:
+        db.close()
 
 
 def test_a_desk_writer_does_not_wait_for_the_mirrors_open_transaction(
