@@ -112,6 +112,12 @@ class Workstation:
         return self.core.info
 
     @property
+    def cache_update(self) -> str | None:
+        """What opening the cache is busy with while it is slow (its one-time update after
+        a new version), for a person waiting on a sign-in; None otherwise."""
+        return self.core.cache_update
+
+    @property
     def settings(self) -> ProfileSettings:
         return self.core.settings
 

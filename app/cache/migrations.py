@@ -369,8 +369,21 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[str]:
-    """Apply the migrations not yet applied, each in its own transaction; return their names."""
+CACHE_UPDATE = (
+    "Updating the cache on this computer for this version of Platedesk. This happens "
+    "once, and takes about half a minute for every million cached reads."
+)
+
+
+def migrate(
+    db: Database,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+    *,
+    announce: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; return their
+    names. `announce` hears CACHE_UPDATE before a slow one (work it prepares outside its
+    transaction) updates a cache that holds data, so a person can be told why they wait."""
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
@@ -391,6 +404,8 @@ def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> lis
             # once per cache, and slow for a big one (the mirror move: about 6 s per
             # 200,000 reads)
             log.info("updating the cache's layout (%s); this happens once", name)
+            if announce is not None and applied:  # a new cache has nothing to move
+                announce(CACHE_UPDATE)
             with db.atomic(only=MIRROR):
                 prepare(db)
         with db.atomic():

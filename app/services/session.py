@@ -83,6 +83,8 @@ class Session:
         self._connections: dict[int, Database] = {}
         self.lock = threading.RLock()
         self._migrated = False
+        # what opening the cache is busy with, while it is slow (read from other threads)
+        self.cache_update: str | None = None
         self.info: SessionInfo | None = None
         self.session_id = ""
         self.locked = False
@@ -180,10 +182,16 @@ class Session:
         db = open_encrypted(self.cache_path, key)
         with self.lock:
             if not self._migrated:
-                migrate(db)
+                try:
+                    migrate(db, announce=self._announce_cache_update)
+                finally:
+                    self.cache_update = None
                 self._migrated = True
             self._connections[thread] = db
         return db
+
+    def _announce_cache_update(self, message: str) -> None:
+        self.cache_update = message
 
     def actor(self, *, while_locked: bool = False) -> Actor:
         session = self.require(while_locked=while_locked)

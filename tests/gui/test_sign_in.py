@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from app.cache.migrations import CACHE_UPDATE
 from app.demo import totp_now
 from app.ui.dialogs.sign_in import SignInDialog
 from app.ui.workers import TaskRunner
@@ -89,6 +90,25 @@ def test_enter_signs_in(
     assert dialog.result() == SignInDialog.DialogCode.Accepted
     assert fresh.session is not None
     assert "session.sign_in" in [e["action"] for e in fresh.journal().events()]
+
+
+def test_a_slow_sign_in_says_what_it_is_busy_with(
+    qtbot: QtBot, seeded_hub: SeededHub, fresh: Workstation, runner: TaskRunner
+) -> None:
+    """While the workstation reports a slow step (the cache's one-time update after a new
+    version: tests/unit/cache/test_mirror_file.py), the dialog shows it; once signed in,
+    it is gone."""
+    user = seeded_hub.user("detective")
+    dialog = _dialog(qtbot, fresh, runner, user)
+    dialog.password_edit.setText(user["password"])
+    dialog.code_edit.setText(totp_now(user["totp_secret"]))
+    assert dialog.progress_label.isHidden()
+    fresh.core.cache_update = CACHE_UPDATE  # as Session.db() sets it during the update
+    with qtbot.waitSignal(dialog.signed_in, timeout=20_000):
+        dialog.submit()
+        assert dialog.progress_label.isVisible()
+        assert dialog.progress_label.text() == CACHE_UPDATE
+    assert dialog.progress_label.isHidden()
 
 
 def test_missing_fields_are_named_without_asking_the_hub(

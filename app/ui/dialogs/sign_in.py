@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QWidget,
 )
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from app.workstation import Workstation
 
 CODE_LENGTH = 6
+WATCH_MS = 250  # how often a sign-in in progress is asked what it is busy with
 
 
 class SignInDialog(QDialog):
@@ -76,10 +78,18 @@ class SignInDialog(QDialog):
         form.addRow("Code", self.code_edit)
 
         self.error_label = error_label()
+        # why a sign-in takes long, while it does (the cache's one-time update)
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("hintLabel")
+        self.progress_label.setWordWrap(True)
+        self.progress_label.hide()
+        self._watch = QTimer(self)
+        self._watch.setInterval(WATCH_MS)
+        self._watch.timeout.connect(self._show_progress)
         buttons, self.sign_in_button, self.cancel_button = action_buttons("Sign in", "Cancel")
         self.sign_in_button.clicked.connect(self.submit)
         self.cancel_button.clicked.connect(self.reject)
-        column(self, title, subtitle, form, self.error_label, buttons)
+        column(self, title, subtitle, form, self.error_label, self.progress_label, buttons)
 
         first_empty = next(
             (
@@ -156,8 +166,19 @@ class SignInDialog(QDialog):
         self.sign_in_button.setText("Signing in…" if busy else "Sign in")
         if busy:
             self.setCursor(Qt.CursorShape.BusyCursor)
+            self._show_progress()
+            self._watch.start()
         else:
             self.unsetCursor()
+            self._watch.stop()
+            self.progress_label.hide()
+
+    def _show_progress(self) -> None:
+        message = self._workstation.cache_update
+        if message is not None and not self.progress_label.isVisible():
+            self.progress_label.setText(message)
+            self.progress_label.show()
+            fit_height(self)
 
     def _succeeded(self, session: SessionInfo) -> None:
         self._set_busy(False)

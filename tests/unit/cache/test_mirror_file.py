@@ -14,7 +14,7 @@ import pytest
 from app.cache.catalog import CatalogRepository
 from app.cache.connection import MIRROR, Database, WrongKeyError, mirror_path, open_encrypted
 from app.cache.journal import Actor, JournalRepository
-from app.cache.migrations import MIGRATIONS, MIRROR_MOVE, PREPARATIONS, migrate
+from app.cache.migrations import CACHE_UPDATE, MIGRATIONS, MIRROR_MOVE, PREPARATIONS, migrate
 from app.cache.reads import ReadRepository
 from app.cache.review import ReviewRepository
 from app.cache.search import SearchRepository
@@ -91,8 +91,18 @@ def _assert_moved_whole(db: Database) -> None:
 def test_a_cache_of_one_file_moves_what_the_hub_sent_into_the_mirror(tmp_path: Path) -> None:
     key = os.urandom(32)
     db = _one_file_cache(tmp_path / "cache.db", key)
-    assert migrate(db) == [MIRROR_MOVE]
+    told: list[str] = []
+    assert migrate(db, announce=told.append) == [MIRROR_MOVE]
+    assert told == [CACHE_UPDATE]  # the sign-in says why it waits (tests/gui/test_sign_in.py)
     _assert_moved_whole(db)
+    db.close()
+
+
+def test_a_new_cache_is_made_without_telling_of_an_update(tmp_path: Path) -> None:
+    db = open_encrypted(tmp_path / "cache.db", os.urandom(32))
+    told: list[str] = []
+    assert MIRROR_MOVE in migrate(db, announce=told.append)
+    assert told == []
     db.close()
 
 
