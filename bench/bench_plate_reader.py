@@ -12,7 +12,7 @@ more frames with a labels JSON (`python -m models.plates.heldout` writes the for
 making them needs the `train` extra's fonts). `--photos-dir` (repeatable) adds a folder of
 close-up vehicle photographs (`python -m models.plates.heldout --photos N --out DIR`), read
 as `platedesk read-plate` reads any image (`read_image`: a photo is searched, a crop read
-whole). When rapidocr-onnxruntime is
+whole), and rapidocr's detector and recognizer read them too. When rapidocr-onnxruntime is
 installed (pip install -e '.[bench]'), its recognizer reads the same crops in the same run
 as the baseline. `--model` (repeatable) measures other model files in the same run, each
 on the same data (an old and a new model side by side); the load average is reported at
@@ -88,6 +88,32 @@ def _rapidocr(images: np.ndarray, texts: list[str]) -> dict[str, Any] | None:
         text = result[0][0] if result else ""
         got.append("".join(c for c in text.upper() if c.isalnum()))
     return {**_accuracy(got, texts), **_ms(times, cpu)}
+
+
+def _rapidocr_photos(folder: Path) -> dict[str, Any] | None:
+    """rapidocr's whole pipeline (text detection, then recognition) on each photo. A photo
+    counts as read when any text it finds is the plate: generous to it, as a baseline."""
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError:
+        return None
+
+    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    labels = json.loads((folder / "frames.json").read_text())
+    exact, times, cpu = 0, [], []
+    for label in labels:
+        image = decode_file(folder / label["image"])
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result, _ = engine(image)
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+        found = {"".join(c for c in r[1].upper() if c.isalnum()) for r in result or []}
+        exact += str(label["plate"]) in found
+    return {
+        "count": len(labels),
+        "exact_any_text": round(exact / len(labels), 4),
+        **_ms(times, cpu),
+    }
 
 
 def _crops(
@@ -235,6 +261,8 @@ def main() -> None:
     rapidocr = _rapidocr(images, texts)
     out: dict[str, Any] = runs[0] if len(runs) == 1 else {"runs": runs}
     out["rapidocr_same_crops"] = rapidocr
+    if args.photos_dir:
+        out["rapidocr_same_photos"] = {f.name: _rapidocr_photos(f) for f in args.photos_dir}
     out["load_average"] = {"start": [round(x, 2) for x in load_before],
                            "end": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     print(json.dumps(out, indent=2))
