@@ -19,7 +19,8 @@ from app.core.records import ReadRecord, SearchQuery
 from app.ui.dialogs.compare_dialog import CompareDialog
 from app.ui.dialogs.review_dialogs import MisreadDialog
 from app.ui.main_window import MainWindow
-from app.ui.widgets.image_pane import DISAGREE_COLOR, ImagePane
+from app.ui.widgets.image_pane import ImagePane
+from app.ui.widgets.plate_reading import DISAGREE_COLOR
 from app.ui.widgets.review_view import MAX_ZOOM, ZOOM_STEP, ReviewView
 from app.ui.workers import TaskRunner
 from app.vision.decode import decode_bytes
@@ -270,14 +271,14 @@ def test_re_read_uses_the_plate_reader_seam(
     assert [c.text for c in reread.args[0]] == ["8K7K2", "BK7K2"]
     assert pane.read is not None
     assert pane.read.plate == read.plate
-    assert pane.reread_label.text() == (
+    assert pane.reading.label.text() == (
         f"<span style='color:{DISAGREE_COLOR}'>Plate reader: <b>8K7K2</b> (91%) · or BK7K2 42% · "
         f"<b>differs from the camera's {read.plate}</b></span>"
     )
-    assert pane.reader_disagrees
-    assert pane.accept_reading_button.isVisibleTo(pane)
-    assert pane.accept_reading_button.text() == "Accept 8K7K2"
-    assert pane.search_alternatives_button.text() == "Search ?K7K2"
+    assert pane.reading.disagrees
+    assert pane.reading.accept_button.isVisibleTo(pane)
+    assert pane.reading.accept_button.text() == "Accept 8K7K2"
+    assert pane.reading.search_button.text() == "Search ?K7K2"
     crop = decode_bytes(synced_workstation[0].review.cached_crop(read.read_id)[1] or b"")
     assert reader.shapes == [crop.shape]  # the plate crop, not the scene
 
@@ -307,10 +308,10 @@ def test_re_read_with_the_shipped_model_reads_a_real_crop(
     with qtbot.waitSignal(pane.plate_reread, timeout=20_000) as reread:
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
     assert [c.text for c in reread.args[0]] == [c.text for c in expected.alternatives]
-    assert pane.reader_best is not None
-    assert pane.reader_best.text == expected.text
-    assert pane.reader_disagrees == (expected.text != read.plate)
-    assert pane.accept_reading_button.isVisibleTo(pane) == pane.reader_disagrees
+    assert pane.reading.best is not None
+    assert pane.reading.best.text == expected.text
+    assert pane.reading.disagrees == (expected.text != read.plate)
+    assert pane.reading.accept_button.isVisibleTo(pane) == pane.reading.disagrees
 
 
 class _AgreeingReader:
@@ -334,11 +335,11 @@ def test_a_reading_that_agrees_with_the_camera_offers_no_correction(
         pane.show_read(read)
     with qtbot.waitSignal(pane.plate_reread, timeout=20_000):
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
-    assert pane.reread_label.text() == (
+    assert pane.reading.label.text() == (
         f"Plate reader: <b>{read.plate}</b> (97%) · agrees with the camera"
     )
-    assert not pane.reader_disagrees
-    assert not pane.accept_reading_button.isVisibleTo(pane)
+    assert not pane.reading.disagrees
+    assert not pane.reading.accept_button.isVisibleTo(pane)
 
 
 def test_accepting_the_readers_plate_records_a_misread(
@@ -352,7 +353,7 @@ def test_accepting_the_readers_plate_records_a_misread(
     qtbot.waitUntil(pane.reread_button.isEnabled, timeout=20_000)
     with qtbot.waitSignal(pane.plate_reread, timeout=20_000):
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(pane.accept_reading_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pane.reading.accept_button, Qt.MouseButton.LeftButton)
     dialog = window.review_flow.review_dialog
     assert isinstance(dialog, MisreadDialog)
     assert dialog.corrected_plate == "8K7K2"
@@ -373,7 +374,7 @@ def test_the_readers_alternatives_seed_a_search(qtbot: QtBot, make_window: MakeW
     with qtbot.waitSignal(pane.plate_reread, timeout=20_000):
         qtbot.mouseClick(pane.reread_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(window.search_finished, timeout=20_000):
-        qtbot.mouseClick(pane.search_alternatives_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(pane.reading.search_button, Qt.MouseButton.LeftButton)
     assert window.query_edit.text() == "?K7K2"
 
 

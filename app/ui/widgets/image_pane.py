@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -38,6 +37,7 @@ from app.ui.errors import user_message
 from app.ui.formatting import local_time, percent, travelling
 from app.ui.images import to_qimage
 from app.ui.widgets.enhance_panel import EnhancePanel
+from app.ui.widgets.plate_reading import PlateReadingRow
 from app.ui.widgets.review_view import ReviewView
 from app.ui.workers import Lane, TaskRunner
 from app.vision.enhance import (
@@ -49,7 +49,7 @@ from app.vision.enhance import (
     jpeg_size,
     preview_reduction,
 )
-from app.vision.plate_reader import NO_MODEL, PlateCandidate, PlateReader, search_pattern
+from app.vision.plate_reader import NO_MODEL, PlateCandidate, PlateReader
 
 if TYPE_CHECKING:
     from app.workstation import Workstation
@@ -59,7 +59,6 @@ CROP_NOT_DECODED = "Plate crop not decoded"
 NOTHING_SELECTED = "Select a read to see its image"
 LOADING = "Loading image…"
 REREAD = "Re-read plate"
-DISAGREE_COLOR = "#c62828"
 NO_MARKS = "Not marked in this case"
 MARK_KINDS = {"evidence": "Evidence", "misread": "Misread"}
 
@@ -204,28 +203,7 @@ class ImagePane(QFrame):
         stage.setLayout(self._stack)
 
         self.enhance_panel = EnhancePanel()
-        self.reread_label = QLabel()
-        self.reread_label.setObjectName("rereadLabel")
-        self.reread_label.setWordWrap(True)
-        self.reread_label.setTextFormat(Qt.TextFormat.RichText)
-        self.reread_label.hide()
-        self.accept_reading_button = QPushButton()
-        self.accept_reading_button.setObjectName("acceptReadingButton")
-        self.accept_reading_button.setAutoDefault(False)
-        self.accept_reading_button.setToolTip(
-            "Record that the camera misread this plate (Mark as misread), with the reader's plate"
-        )
-        self.accept_reading_button.hide()
-        self.search_alternatives_button = QPushButton()
-        self.search_alternatives_button.setObjectName("searchAlternativesButton")
-        self.search_alternatives_button.setAutoDefault(False)
-        self.search_alternatives_button.setToolTip(
-            "Search the case's reads for the reader's plate and its likely alternatives"
-        )
-        self.search_alternatives_button.hide()
-        self.reader_pattern: str | None = None
-        self.reader_best: PlateCandidate | None = None  # the reader's reading on screen
-        self.reader_disagrees = False
+        self.reading = PlateReadingRow()
 
         # -- details -----------------------------------------------------------
         self.plate_value = QLabel("—")
@@ -280,11 +258,7 @@ class ImagePane(QFrame):
         layout.addLayout(toolbar)
         layout.addWidget(stage, 1)
         layout.addWidget(self.enhance_panel)
-        reread_row = QHBoxLayout()
-        reread_row.addWidget(self.reread_label, 1)
-        reread_row.addWidget(self.search_alternatives_button)
-        reread_row.addWidget(self.accept_reading_button)
-        layout.addLayout(reread_row)
+        layout.addWidget(self.reading)
         layout.addWidget(self.details)
 
         # -- wiring ------------------------------------------------------------
@@ -297,8 +271,8 @@ class ImagePane(QFrame):
         self.enhance_button.toggled.connect(self.enhance_panel.setVisible)
         self.enhance_panel.enhancement_changed.connect(self._enhancement_changed)
         self.reread_button.clicked.connect(self.reread_plate)
-        self.accept_reading_button.clicked.connect(self._accept_reading)
-        self.search_alternatives_button.clicked.connect(self._search_alternatives)
+        self.reading.correction_accepted.connect(self.correction_accepted)
+        self.reading.search_requested.connect(self.search_requested)
         self.show_read(None)
 
     def _action(self, text: str, tip: str, keys: list[str]) -> QAction:
@@ -349,9 +323,7 @@ class ImagePane(QFrame):
         self._scene = self._crop = None
         self.scene_view.set_image(None)
         self.scene_view.set_inset(None)
-        self.reread_label.hide()
-        self.reread_label.clear()
-        self._clear_reading()
+        self.reading.clear()
         self._set_image_actions(enabled=False)
         if read is None:
             self._show_message(NOTHING_SELECTED)
@@ -562,8 +534,7 @@ class ImagePane(QFrame):
             return
         request = self._request
         self.reread_button.setEnabled(False)
-        self.reread_label.setText("Reading the plate…")
-        self.reread_label.show()
+        self.reading.reading()
         self._runner.run(
             lambda: reader.read(image),
             on_success=lambda candidates: self._reread(request, candidates),
@@ -575,55 +546,11 @@ class ImagePane(QFrame):
         if request != self._request:
             return
         self.reread_button.setEnabled(True)
-        self.reread_label.setText(self._describe_reading(candidates))
+        self.reading.show_reading(candidates, self.read.plate if self.read is not None else None)
         self.plate_reread.emit(candidates)
-
-    def _describe_reading(self, candidates: list[PlateCandidate]) -> str:
-        """The reader's plate, confidence and alternatives beside the camera's read; a
-        disagreement is highlighted and can be accepted as a correction."""
-        self._clear_reading()
-        if not candidates:
-            return "Plate reader: no plate found"
-        best, others = candidates[0], candidates[1:4]
-        camera = self.read.plate if self.read is not None else None
-        self.reader_best = best
-        self.reader_pattern = search_pattern(candidates)
-        if self.reader_pattern is not None:
-            self.search_alternatives_button.setText(f"Search {self.reader_pattern}")
-            self.search_alternatives_button.show()
-        self.reader_disagrees = camera is not None and best.text != camera
-        alternatives = ", ".join(f"{escape(c.text)} {percent(c.confidence)}" for c in others)
-        more = f" · or {alternatives}" if alternatives else ""
-        reading = f"<b>{escape(best.text)}</b> ({percent(best.confidence)}){more}"
-        if not self.reader_disagrees:
-            return f"Plate reader: {reading} · agrees with the camera"
-        self.accept_reading_button.setText(f"Accept {best.text}")
-        self.accept_reading_button.show()
-        return (
-            f"<span style='color:{DISAGREE_COLOR}'>Plate reader: {reading} · "
-            f"<b>differs from the camera's {escape(camera or '')}</b></span>"
-        )
-
-    def _clear_reading(self) -> None:
-        self.reader_best = None
-        self.reader_pattern = None
-        self.reader_disagrees = False
-        self.accept_reading_button.hide()
-        self.search_alternatives_button.hide()
-
-    def _search_alternatives(self) -> None:
-        if self.reader_pattern is not None:
-            self.search_requested.emit(self.reader_pattern)
-
-    def _accept_reading(self) -> None:
-        best = self.reader_best
-        if best is None:
-            return
-        note = f"Plate reader model read {best.text} ({percent(best.confidence)})"
-        self.correction_accepted.emit(best.text, note)
 
     def _reread_failed(self, request: int, exc: BaseException) -> None:
         if request != self._request:
             return
         self.reread_button.setEnabled(True)
-        self.reread_label.setText(user_message(exc))
+        self.reading.failed(user_message(exc))
