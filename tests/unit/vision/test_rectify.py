@@ -15,10 +15,10 @@ from app.vision.plate_reader import NO_MODEL, OnnxPlateReader, load_plate_reader
 from app.vision.rectify import OUT_HEIGHT, OUT_WIDTH, find_row, rectified
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "plates"
-# Measured with the committed model on the 200 steep held-out crops: 77.0% exact read
-# as they are, 77.5% rectified (the model was fine-tuned on steep and straightened views:
-# it reads most of them as they are); floors a little under them.
-STEEP_RECTIFIED_FLOOR = 0.74
+# Measured with the committed model on the 200 steep held-out crops: 76.5% exact read
+# without rectification, 80.5% rectified (both sure first: a crop read surely in one pass
+# is not voted on); floors a little under them.
+STEEP_RECTIFIED_FLOOR = 0.77
 STEEP_FRAMES_FLOOR = 10  # of the 12 steep held-out frames read exactly (11 measured)
 
 
@@ -99,7 +99,7 @@ def test_steep_plates_read_rectified_at_least_as_well(reader: OnnxPlateReader) -
 
     rectified_rate = exact(True)
     assert rectified_rate >= STEEP_RECTIFIED_FLOOR
-    assert rectified_rate >= exact(False)  # never worse (one crop better, measured)
+    assert rectified_rate >= exact(False)  # never worse (eight crops better, measured)
 
 
 def test_steep_frames_are_found_and_read(reader: OnnxPlateReader) -> None:
