@@ -245,42 +245,18 @@ class OnnxPlateReader:
         reading's confidence is below `vote_below` (above 1: always), a vote over a few
         shifted copies of it and (with `rectify`, where the characters' row is found) the
         plate warped flat. None for a crop where the model sees no characters."""
+        from app.vision.rectify import rectified
+
         grays = [to_gray(c) for c in crops]
-        readings: list[PlateReading | None] = [None] * len(grays)
-        if vote_below <= 1:
-            readings = self._vote([[g] for g in grays])
+        passes = _Passes(self)
+        readings = passes.vote([[g] for g in grays])
         unsure = [i for i, r in enumerate(readings) if r is None or r.confidence < vote_below]
-        voted = self._vote([self._variants(grays[i], shifts, rectify=rectify) for i in unsure])
+        voted = passes.vote(
+            [_views(grays[i], rectified(grays[i]) if rectify else [], shifts) for i in unsure]
+        )
         for i, reading in zip(unsure, voted, strict=True):
             readings[i] = reading
         return readings
-
-    def _vote(self, groups: Sequence[Sequence[Image]]) -> list[PlateReading | None]:
-        """One reading per group of variants of a plate: their mean scores, in one batch."""
-        if not groups:
-            return []
-        probs = self.probabilities([v for group in groups for v in group])
-        out: list[PlateReading | None] = []
-        at = 0
-        for group in groups:
-            votes = _Votes()
-            for j in range(len(group)):
-                for text, score, chars in ctc_candidates(probs[at + j]):
-                    votes.add(text, score, chars, 1 / len(group))
-            at += len(group)
-            out.append(_reading(votes))
-        return out
-
-    @staticmethod
-    def _variants(
-        gray: Image, shifts: Sequence[tuple[float, float, float]], *, rectify: bool
-    ) -> list[Image]:
-        from app.vision.rectify import rectified
-
-        flat = rectified(gray) if rectify else []
-        if flat:
-            return [shifted(gray, dx, dy, z) for dx, dy, z in RECTIFIED_SHIFTS] + flat
-        return [shifted(gray, dx, dy, z) for dx, dy, z in shifts]
 
     def read_frame(self, image: Image, *, rectify: bool = True) -> PlateReading | None:
         """The plate in a whole frame: each candidate box read as it is and (with
@@ -295,25 +271,20 @@ class OnnxPlateReader:
         tight = [crop(gray, b) for b in boxes]
         # one pass over every candidate box, then over the rectified views of the most
         # confident few, all scored by the recognizer; then the full vote over the finalists
-        first = self._vote([[t] for t in tight])
+        # (which reads only the views not read already)
+        passes = _Passes(self)
+        first = passes.vote([[t] for t in tight])
         surest = {i: r.confidence for i, r in enumerate(first) if r is not None}
         flat: list[list[Image]] = [[] for _ in boxes]
         if rectify:
             for i in sorted(surest, key=lambda i: surest[i], reverse=True)[:FRAME_RECTIFIED]:
                 flat[i] = rectified(crop(gray, grown(boxes[i], gray.shape)))
             views = [(i, view) for i, group in enumerate(flat) for view in group]
-            for (i, _), reading in zip(views, self._vote([[v] for _, v in views]), strict=True):
+            for (i, _), reading in zip(views, passes.vote([[v] for _, v in views]), strict=True):
                 if reading is not None:
                     surest[i] = max(surest.get(i, 0.0), reading.confidence)
         ranked = sorted(surest, key=lambda i: surest[i], reverse=True)[:FRAME_FINALISTS]
-        voted = self._vote(
-            [
-                [shifted(tight[i], dx, dy, z) for dx, dy, z in RECTIFIED_SHIFTS] + flat[i]
-                if flat[i]
-                else [shifted(tight[i], dx, dy, z) for dx, dy, z in SHIFTS]
-                for i in ranked
-            ]
-        )
+        voted = passes.vote([_views(tight[i], flat[i]) for i in ranked])
         best: tuple[PlateReading, Box] | None = None
         for reading, i in zip(voted, ranked, strict=True):
             if reading is not None and (best is None or reading.confidence > best[0].confidence):
@@ -351,6 +322,45 @@ class OnnxPlateReader:
         """The PlateReader seam: the best reading and its alternatives, best first."""
         reading = self.read_image(image)
         return [] if reading is None else list(reading.alternatives)
+
+
+def _views(
+    gray: Image, flat: list[Image], shifts: Sequence[tuple[float, float, float]] = SHIFTS
+) -> list[Image]:
+    """The views a plate is voted on, the crop as it is first (the same array, so its pass
+    is not run again): with the plate rectified (`flat`), the crop, the crop zoomed out and
+    the flat views; otherwise the crop and its shifted copies."""
+    if flat:
+        return [shifted(gray, dx, dy, z) for dx, dy, z in RECTIFIED_SHIFTS] + flat
+    return [shifted(gray, dx, dy, z) for dx, dy, z in shifts]
+
+
+class _Passes:
+    """The model's output for the views of one reading, each view read once: a view voted
+    on again (the crop as it is, a rectified view) reuses its first pass."""
+
+    def __init__(self, reader: OnnxPlateReader) -> None:
+        self._reader = reader
+        # by the view's identity; the view is kept so that its id is not reused
+        self._read: dict[int, tuple[Image, npt.NDArray[np.float32]]] = {}
+
+    def vote(self, groups: Sequence[Sequence[Image]]) -> list[PlateReading | None]:
+        """One reading per group of views of a plate (their mean scores); the views not
+        read yet are read in one batch."""
+        new = list(
+            {id(v): v for group in groups for v in group if id(v) not in self._read}.values()
+        )
+        if new:
+            for view, probs in zip(new, self._reader.probabilities(new), strict=True):
+                self._read[id(view)] = (view, probs)
+        out: list[PlateReading | None] = []
+        for group in groups:
+            votes = _Votes()
+            for view in group:
+                for text, score, chars in ctc_candidates(self._read[id(view)][1]):
+                    votes.add(text, score, chars, 1 / len(group))
+            out.append(_reading(votes))
+        return out
 
 
 def _plausible(reading: PlateReading) -> bool:
