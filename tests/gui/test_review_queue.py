@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextTable
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -287,6 +288,15 @@ def test_transparency_preview_and_monthly_report(
         assert f"Searches, last {public['period_days']} days" in shown
         for figure in ("searches", "unique_vehicles", "refused_searches", "flagged_searches"):
             assert getattr(panel.report, figure) == public[figure]
+        # each label and its figure keep a gap in the preview (Qt's rich text reads no
+        # rem padding from the page's style sheet)
+        tables = [
+            frame
+            for frame in panel.preview.document().rootFrame().childFrames()
+            if isinstance(frame, QTextTable)
+        ]
+        assert len(tables) == 4
+        assert all(table.format().cellPadding() >= 4 for table in tables)
         panel.month_edit.setText("11/2026")
         with qtbot.waitSignal(panel.failed, timeout=20_000) as bad:
             panel.save_report(tmp_path / "bad.pdf")
