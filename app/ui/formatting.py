@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QDateTime
+
+from app.core.records import CameraInfo
 
 
 def local_time(moment: datetime) -> str:
@@ -13,6 +16,11 @@ def local_time(moment: datetime) -> str:
 
 
 HEADINGS = {"NB": "northbound", "SB": "southbound", "EB": "eastbound", "WB": "westbound"}
+
+
+def camera_names(cameras: Iterable[CameraInfo]) -> dict[str, str]:
+    """Each camera's name by its id (to show a name where a record has only the id)."""
+    return {camera.camera_id: camera.name for camera in cameras}
 
 
 def travelling(direction: str) -> str:

@@ -124,6 +124,11 @@ def test_alerts_held_at_the_hub_are_listed_newest_first_with_the_count_on_the_ta
     assert panel.alert_list.item(row).text().startswith("H0T1234 · ")
     assert panel.alert_list.item(row).text().endswith("misread of HOT1234?")
     assert f"{REASON} ({SOURCE})" in panel.alert_list.item(row).toolTip()
+    # where: the camera's name from the catalog (its id too in the tooltip)
+    qtbot.waitUntil(lambda: bool(window.cameras), timeout=20_000)
+    name = {c.camera_id: c.name for c in window.cameras}[fuzzy.camera_id or ""]
+    assert panel.alert_list.item(row).text().split("\n")[1].startswith(f"{name} · ")
+    assert f"{name} ({fuzzy.camera_id})" in panel.alert_list.item(row).toolTip()
     tabs = window.results_tabs
     assert tabs.tabText(tabs.indexOf(panel)) == f"{ALERTS_TAB} ({len(_open(workstation))})"
     assert not window.alert_banner.isVisible()  # alerts already known do not pop up
@@ -135,12 +140,15 @@ def test_a_pushed_alert_shows_a_notice_that_opens_it(qtbot: QtBot, feed: Feed, d
     panel = window.alerts_panel
     assert panel.empty_label.text() == NO_ALERTS
     assert not panel.empty_label.isVisibleTo(panel)
+    qtbot.waitUntil(lambda: bool(window.cameras), timeout=20_000)  # the banner names it
     with qtbot.waitSignal(panel.alert_arrived, timeout=20_000) as arrived:
         read_id = feed.post(PLATE)
     assert arrived.args[0].read_id == read_id
     banner = window.alert_banner
     assert banner.isVisible()
     assert banner.text_label.text().startswith(f"Hotlist hit: {PLATE} — {REASON}")
+    name = {c.camera_id: c.name for c in window.cameras}[feed.camera_id]
+    assert f"{name} ({feed.camera_id})" in banner.text_label.text()
     assert window.search_button.isEnabled()  # nothing modal: work goes on
 
     with qtbot.waitSignal(panel.image_loaded, timeout=20_000):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from app.core.records import CameraInfo, CaseInfo, PurposeInfo, SliceInfo
 from app.ui.errors import user_message
+from app.ui.formatting import camera_names
 from app.ui.operations import catalog as catalog_ops
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class CaseFlow:
         window.search_panel.set_cameras(cameras)
         window.sightings_panel.set_cameras(cameras)
         window.review_queue_panel.set_cameras(cameras)
+        window.alerts_panel.set_cameras(cameras)
+        window.alert_banner.camera_names = camera_names(cameras)
         window.cameras_loaded.emit(len(cameras))
 
     def _cases_arrived(self, cases: list[CaseInfo]) -> None:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.core.records import CameraInfo, PlaceMatch
 from app.ui.errors import user_message
-from app.ui.formatting import count_of, to_qdatetime, to_utc
+from app.ui.formatting import camera_names, count_of, to_qdatetime, to_utc
 from app.ui.models.analysis_models import PlaceMatchTableModel
 from app.ui.widgets.camera_map import CameraMapWidget
 from app.ui.workers import Lane, TaskRunner
@@ -72,7 +72,7 @@ class MultiPlaceDialog(QDialog):
         self.purpose = purpose
         self._places: list[list[str]] = [[], []]
         self._request = 0
-        self._names = {c.camera_id: c.name for c in cameras}
+        self._names = camera_names(cameras)
 
         self.place_combo = QComboBox()
         self.add_place_button = QPushButton("Add place")

@@ -11,6 +11,7 @@ While the window is locked the panel stops listening and shows nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -31,10 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.records import ALERT_OUTCOMES, AlertRecord
+from app.core.records import ALERT_OUTCOMES, AlertRecord, CameraInfo
 from app.core.schemas import VERIFICATION_STEPS
 from app.ui.errors import user_message
-from app.ui.formatting import local_time
+from app.ui.formatting import camera_names, local_time
 from app.ui.workers import Lane, TaskRunner
 
 if TYPE_CHECKING:
@@ -63,26 +64,29 @@ LISTENING = "Listening for new alerts"
 NOT_LISTENING = "Not receiving new alerts: the hub cannot be reached; retrying"
 
 
-def alert_title(alert: AlertRecord) -> str:
-    """One line naming the hit: plate, reason, where and when, and a fuzzy warning."""
+def alert_title(alert: AlertRecord, camera_names: Mapping[str, str] | None = None) -> str:
+    """One line naming the hit: plate, reason, where (the camera's name and id, or its id
+    where the catalog has no name) and when, and a fuzzy warning."""
     plate = alert.read_plate or alert.entry_plate
     parts = [f"{plate} — {alert.reason} ({alert.source})"]
     if alert.captured_at is not None:
         parts.append(local_time(alert.captured_at))
     if alert.camera_id:
-        parts.append(alert.camera_id)
+        name = (camera_names or {}).get(alert.camera_id)
+        parts.append(f"{name} ({alert.camera_id})" if name else alert.camera_id)
     if alert.match == "fuzzy":
         parts.append(f"possible misread of {alert.entry_plate}")
     return " · ".join(parts)
 
 
-def alert_line(alert: AlertRecord) -> str:
-    """The short form for the list, on two lines: plate and when; where, and a fuzzy
-    warning."""
+def alert_line(alert: AlertRecord, camera_names: Mapping[str, str] | None = None) -> str:
+    """The short form for the list, on two lines: plate and when; where (the camera's
+    name, else its id), and a fuzzy warning."""
     first = [alert.read_plate or alert.entry_plate]
     if alert.captured_at is not None:
         first.append(local_time(alert.captured_at))
-    second = [alert.camera_id] if alert.camera_id else []
+    where = (camera_names or {}).get(alert.camera_id or "") or alert.camera_id
+    second = [where] if where else []
     if alert.match == "fuzzy":
         second.append(f"misread of {alert.entry_plate}?")
     return "\n".join(" · ".join(parts) for parts in (first, second) if parts)
@@ -113,6 +117,7 @@ class AlertsPanel(QWidget):
         self._workstation = workstation
         self._runner = runner
         self._alerts: dict[int, AlertRecord] = {}
+        self._camera_names: dict[str, str] = {}
         self._listener: AlertListener | None = None
         self._generation = 0  # which start() a list belongs to (stop() moves it on)
         self._relay = _Relay(self)
@@ -242,6 +247,11 @@ class AlertsPanel(QWidget):
         item = self.alert_list.currentItem()
         return None if item is None else self._alerts.get(int(item.data(Qt.ItemDataRole.UserRole)))
 
+    def set_cameras(self, cameras: Sequence[CameraInfo]) -> None:
+        """The catalog's cameras: an alert says where by its camera's name."""
+        self._camera_names = camera_names(cameras)
+        self._refresh_list()
+
     def start(self) -> None:
         """Load the alerts the hub holds for the user, then listen for new ones."""
         workstation = self._workstation
@@ -326,16 +336,17 @@ class AlertsPanel(QWidget):
         self.alert_list.blockSignals(True)
         self.alert_list.clear()
         for alert in self.alerts:
-            item = QListWidgetItem(alert_line(alert))
+            line = alert_line(alert, self._camera_names)
+            item = QListWidgetItem(line)
             item.setData(Qt.ItemDataRole.UserRole, alert.alert_id)
-            item.setToolTip(alert_title(alert))
+            item.setToolTip(alert_title(alert, self._camera_names))
             if alert.acknowledged_at is None:
                 font = item.font()
                 font.setBold(True)
                 item.setFont(font)
             else:
                 outcome = OUTCOME_LABELS.get(alert.outcome or "", alert.outcome or "")
-                item.setText(f"{alert_line(alert)} · {outcome}")
+                item.setText(f"{line} · {outcome}")
             self.alert_list.addItem(item)
         self.alert_list.blockSignals(False)
         self.empty_label.setVisible(self.loaded and not self._alerts)
@@ -368,7 +379,7 @@ class AlertsPanel(QWidget):
             self.image_label.setText("")
             self.verify_box.setEnabled(False)
             return
-        self.title_label.setText(alert_title(alert))
+        self.title_label.setText(alert_title(alert, self._camera_names))
         if alert.match == "fuzzy":
             self.match_label.setText(
                 f"Fuzzy match: the camera read {alert.read_plate}, the hotlist lists "
@@ -498,6 +509,7 @@ class AlertBanner(QFrame):
         super().__init__(parent)
         self.setObjectName("alertBanner")
         self.alert_id: int | None = None
+        self.camera_names: dict[str, str] = {}  # the catalog's, set by the window
         self.text_label = QLabel()
         self.text_label.setObjectName("alertBannerText")
         self.review_button = QPushButton("Review")
@@ -515,7 +527,8 @@ class AlertBanner(QFrame):
 
     def show_alert(self, alert: AlertRecord) -> None:
         self.alert_id = alert.alert_id
-        self.text_label.setText(f"Hotlist hit: {alert_title(alert)}. Verify before acting.")
+        title = alert_title(alert, self.camera_names)
+        self.text_label.setText(f"Hotlist hit: {title}. Verify before acting.")
         self.show()
 
     def conceal(self) -> None:

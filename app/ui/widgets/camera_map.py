@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEve
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.core.records import CameraInfo, ReadRecord
+from app.ui.formatting import camera_names
 
 SIGHTING_COLOR = QColor("#d9822b")
 SELECTED_COLOR = QColor("#2f7fc1")
@@ -227,7 +228,7 @@ class CameraMapWidget(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         camera_id = self.camera_at(event.position())
-        names = {c.camera_id: c.name for c in self._cameras}
+        names = camera_names(self._cameras)
         self.setToolTip(f"{names[camera_id]} ({camera_id})" if camera_id else "")
         super().mouseMoveEvent(event)
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.core.records import CameraInfo
 from app.core.schemas import ReadPublic, RecentSearchPublic, ReviewItemPublic, ReviewReadsPublic
 from app.ui.errors import user_message
-from app.ui.formatting import count_of, local_time
+from app.ui.formatting import camera_names, count_of, local_time
 from app.ui.operations import oversight_desk
 from app.ui.workers import TaskRunner
 
@@ -116,7 +116,7 @@ class ReviewContextPane(QWidget):
 
     def set_cameras(self, cameras: Sequence[CameraInfo]) -> None:
         """The catalog's cameras: reads show their camera's name (its id in a tooltip)."""
-        self._camera_names = {c.camera_id: c.name for c in cameras}
+        self._camera_names = camera_names(cameras)
 
     def set_item(self, item: ReviewItemPublic | None) -> None:
         """Show this item's context (its searches around now; its reads on request)."""
